@@ -1,0 +1,5 @@
+"""Allows `python -m edgeops`."""
+
+from edgeops.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,92 @@
+"""The `edgeops` command: the console, `--demo`, and the `lab`, `run` and `inventory` subcommands."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+from typing import Protocol
+
+from edgeops import __version__
+from edgeops.paths import AppPaths
+
+
+class Subcommand(Protocol):
+    """What a subcommand module provides; each lives beside the code it drives."""
+
+    HELP: str
+
+    def configure_parser(self, parser: argparse.ArgumentParser) -> None: ...
+
+    def run(self, args: argparse.Namespace, paths: AppPaths) -> int: ...
+
+
+# name -> module; imported when the parser is built, so these modules keep their own imports lazy.
+SUBCOMMANDS: dict[str, str] = {
+    "inventory": "edgeops.inventory.cli",
+    "lab": "edgeops.lab.cli",
+    "run": "edgeops.fleet.run_cli",
+}
+
+
+def add_path_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-i", "--inventory", metavar="FILE", help="inventory file (env EDGEOPS_INVENTORY)")
+    parser.add_argument("--config-dir", metavar="DIR", help="config directory (env EDGEOPS_CONFIG_DIR)")
+    parser.add_argument("--state-dir", metavar="DIR", help="state directory (env EDGEOPS_STATE_DIR)")
+    parser.add_argument("--log-dir", metavar="DIR", help="log directory (env EDGEOPS_LOG_DIR)")
+    parser.add_argument(
+        "--log-level",
+        default="INFO",
+        type=str.upper,
+        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+        help="log level of the log file (default INFO)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="edgeops",
+        description="Terminal operations console for Nokia SR Linux (7220 IXR) and SR OS (7750 SR) fleets.",
+    )
+    parser.add_argument("--version", action="version", version=f"edgeops {__version__}")
+    parser.add_argument(
+        "--demo",
+        action="store_true",
+        help="start the built-in 17-site device lab and open the console on it",
+    )
+    parser.add_argument("--theme", help="theme name (see docs/user-guide.md)")
+    add_path_options(parser)
+    subparsers = parser.add_subparsers(dest="subcommand", metavar="COMMAND")
+    for name, module_name in SUBCOMMANDS.items():
+        module: Subcommand = importlib.import_module(module_name)  # type: ignore[assignment]
+        sub = subparsers.add_parser(name, help=module.HELP, description=module.HELP)
+        add_path_options(sub)
+        module.configure_parser(sub)
+        sub.set_defaults(_module=module)
+    return parser
+
+
+def paths_from_args(args: argparse.Namespace) -> AppPaths:
+    return AppPaths.resolve(
+        inventory=args.inventory, config_dir=args.config_dir, state_dir=args.state_dir, log_dir=args.log_dir
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    paths = paths_from_args(args)
+    module = getattr(args, "_module", None)
+    try:
+        if module is not None:
+            return module.run(args, paths)
+        from edgeops.console_entry import run_console
+
+        return run_console(args, paths)
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

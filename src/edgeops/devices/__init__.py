@@ -1,0 +1,1 @@
+"""Talking to devices: SSH sessions, gNMI subscriptions, decoding, supervision and jump hosts."""

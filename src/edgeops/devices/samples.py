@@ -1,0 +1,129 @@
+"""What a device tells us, as immutable plain dataclasses: samples, alarms, states, command results."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class SessionState(StrEnum):
+    """The state of one transport (SSH or gNMI) to one device."""
+
+    IDLE = "idle"
+    CONNECTING = "connecting"
+    UP = "up"
+    DOWN = "down"
+    AUTH_FAILED = "auth-failed"
+    HOSTKEY_MISMATCH = "hostkey-mismatch"
+    UNREACHABLE = "unreachable"
+    UNAVAILABLE = "unavailable"  # the device offers no such service (e.g. no gNMI): not an error
+
+
+class DeviceState(StrEnum):
+    """The overall state of a device as the console shows it."""
+
+    CONNECTING = "connecting"
+    UP = "up"
+    DEGRADED = "degraded"  # one of SSH / gNMI is down
+    DOWN = "down"
+    AUTH_FAILED = "auth-failed"
+    HOSTKEY_MISMATCH = "hostkey-mismatch"
+    UNREACHABLE = "unreachable"
+
+
+class Severity(StrEnum):
+    CRITICAL = "critical"
+    MAJOR = "major"
+    MINOR = "minor"
+    WARNING = "warning"
+
+
+@dataclass(frozen=True)
+class Alarm:
+    device: str
+    alarm_id: str
+    severity: Severity
+    resource: str
+    text: str
+    raised_at: float | None = None  # unix time
+
+
+@dataclass(frozen=True)
+class InterfaceSample:
+    """Counters and state of one interface at one instant.
+
+    Fields left as None were not part of the update that produced the sample; the store keeps
+    the last known value for them.
+    """
+
+    device: str
+    name: str
+    timestamp: float  # unix time the device stamped (or we received) the values
+    admin_state: str | None = None  # "enable" / "disable"
+    oper_state: str | None = None  # "up" / "down"
+    description: str | None = None
+    speed_bps: int | None = None
+    last_change: float | None = None  # unix time of the last oper-state change
+    in_octets: int | None = None
+    out_octets: int | None = None
+    in_packets: int | None = None
+    out_packets: int | None = None
+    in_errors: int | None = None
+    out_errors: int | None = None
+    in_discards: int | None = None
+    out_discards: int | None = None
+
+
+@dataclass(frozen=True)
+class TemperatureReading:
+    sensor: str  # e.g. "control A", "linecard 1"
+    celsius: float
+    alarm: bool = False
+
+
+@dataclass(frozen=True)
+class ComponentStatus:
+    """A fan tray or a power supply."""
+
+    component: str  # e.g. "fan-tray 1", "power-supply 2"
+    oper_state: str  # "up" / "down" / "failed" / "empty"
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class HealthSample:
+    """System health of one device at one instant. None: not in this update."""
+
+    device: str
+    timestamp: float
+    hostname: str | None = None
+    chassis: str | None = None  # e.g. "7220 IXR-D3L"
+    version: str | None = None  # e.g. "v25.10.1", "C-25.10.R2"
+    boot_time: float | None = None  # unix time of the last boot (uptime = now - boot_time)
+    cpu_pct: float | None = None
+    memory_total: int | None = None  # bytes
+    memory_used: int | None = None  # bytes
+    temperatures: tuple[TemperatureReading, ...] | None = None
+    fans: tuple[ComponentStatus, ...] | None = None
+    power_supplies: tuple[ComponentStatus, ...] | None = None
+    alarms: tuple[Alarm, ...] | None = None
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    """The outcome of one command on one device: ok, or failed with a reason a person can act on."""
+
+    device: str
+    command: str
+    output: str
+    started: float  # unix time
+    ended: float
+    ok: bool
+    reason: str = ""  # e.g. "timeout after 30 s", "device error: Parsing error: Unknown token 'versio'"
+    failure: str = (
+        ""  # a machine-readable class: timeout, connection-lost, auth, hostkey, device-error, refused
+    )
+
+    @property
+    def duration_s(self) -> float:
+        return self.ended - self.started

@@ -1,0 +1,1 @@
+"""The inventory: sites, devices and jump hosts, loaded and validated from YAML and other formats."""

@@ -1,0 +1,103 @@
+"""Plain dataclasses describing the fleet: what the rest of edgeops works from."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from edgeops.platforms import GnmiTls, Platform
+
+
+@dataclass(frozen=True)
+class SecretRef:
+    """Where a secret comes from; edgeops never stores the secret itself.
+
+    kind is one of: "env" (value = variable name), "keyring" (value = "SERVICE/USER"),
+    "prompt" (asked once per run), "file" (value = path of a file readable only by its owner),
+    "literal" (only allowed when the inventory file is mode 0600, as the lab writes it).
+    """
+
+    kind: str
+    value: str = ""
+
+    def __repr__(self) -> str:  # never print a literal secret, even in a traceback
+        shown = "***" if self.kind == "literal" else self.value
+        return f"SecretRef({self.kind}:{shown})"
+
+    __str__ = __repr__
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """How to log in: a username plus a password reference and/or key files (ssh-agent is always tried)."""
+
+    username: str
+    password: SecretRef | None = None
+    key_files: tuple[Path, ...] = ()
+    use_agent: bool = True
+
+
+@dataclass(frozen=True)
+class Site:
+    name: str  # e.g. "Tecno-Alcalá"
+    code: str  # short code used in target expressions, e.g. "alcala"
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class JumpHost:
+    name: str
+    host: str
+    port: int = 22
+    credentials: Credentials | None = None
+    # Used by the lab and by ssh_config's ProxyJump; a jump host may itself be behind another one.
+    via: str | None = None
+
+
+@dataclass(frozen=True)
+class Device:
+    name: str
+    site: str  # Site.code
+    role: str
+    platform: Platform
+    model: str  # e.g. "7220 IXR-D3L", "7750 SR-7"
+    host: str
+    ssh_port: int = 22
+    gnmi_port: int | None = 57400  # None: the device offers no gNMI; edgeops polls over SSH
+    gnmi_tls: GnmiTls = GnmiTls.TLS
+    gnmi_ca_file: Path | None = None
+    gnmi_server_name: str | None = None  # TLS server name override (certificate SAN)
+    jump: str | None = None  # JumpHost.name
+    credentials: Credentials = field(default_factory=lambda: Credentials(username="admin"))
+    tags: frozenset[str] = frozenset()
+    source_line: int | None = None  # where the device was defined, for messages
+
+
+@dataclass(frozen=True)
+class Inventory:
+    sites: tuple[Site, ...] = ()
+    devices: tuple[Device, ...] = ()
+    jump_hosts: tuple[JumpHost, ...] = ()
+    source: Path | None = None
+    ssh_config: Path | None = None  # an OpenSSH config file to honour (default ~/.ssh/config)
+
+    def device(self, name: str) -> Device:
+        for device in self.devices:
+            if device.name == name:
+                return device
+        raise KeyError(name)
+
+    def site(self, code: str) -> Site:
+        for site in self.sites:
+            if site.code == code:
+                return site
+        raise KeyError(code)
+
+    def jump_host(self, name: str) -> JumpHost:
+        for jump in self.jump_hosts:
+            if jump.name == name:
+                return jump
+        raise KeyError(name)
+
+    def devices_at(self, site_code: str) -> tuple[Device, ...]:
+        return tuple(d for d in self.devices if d.site == site_code)

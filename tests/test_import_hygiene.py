@@ -1,0 +1,37 @@
+"""The core must not import textual: only edgeops.ui may."""
+
+import pkgutil
+import subprocess
+import sys
+
+import edgeops
+
+
+def core_modules() -> list[str]:
+    names = []
+    for info in pkgutil.walk_packages(edgeops.__path__, prefix="edgeops."):
+        if info.name == "edgeops.ui" or info.name.startswith("edgeops.ui."):
+            continue
+        if info.name == "edgeops.__main__":
+            continue
+        names.append(info.name)
+    return names
+
+
+def test_core_modules_exist():
+    names = core_modules()
+    assert "edgeops.inventory.model" in names
+    assert "edgeops.devices.samples" in names
+
+
+def test_core_does_not_import_textual():
+    # A fresh interpreter: this test process may already have textual loaded by other tests.
+    code = (
+        "import importlib, sys\n"
+        f"for name in {core_modules()!r}:\n"
+        "    importlib.import_module(name)\n"
+        "leaked = sorted(m for m in sys.modules if m == 'textual' or m.startswith('textual.'))\n"
+        "print(','.join(leaked))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "", f"textual imported by the core: {result.stdout.strip()}"
