@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -116,7 +118,7 @@ def test_out_of_range_values_are_ignored():
 # --- InterfaceRateTracker --------------------------------------------------------------------
 
 
-def sample(t: float, **counters: int) -> InterfaceSample:
+def sample(t: float, **counters: Any) -> InterfaceSample:
     return InterfaceSample(device="leaf1", name="ethernet-1/1", timestamp=t, **counters)
 
 

@@ -33,9 +33,7 @@ TABLE = {
 }
 
 CASES = [
-    (ssh, gnmi, LETTER[letter])
-    for ssh, row in TABLE.items()
-    for gnmi, letter in zip(COLUMNS, row.split(), strict=True)
+    (ssh, gnmi, LETTER[letter]) for ssh, row in TABLE.items() for gnmi, letter in zip(COLUMNS, row.split(), strict=True)
 ]
 
 

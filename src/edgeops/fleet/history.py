@@ -22,7 +22,7 @@ class RollingSeries:
     recorded in it, so partial updates that land in the same bucket refine one point instead of
     adding two. Buckets with no data are gaps (None), which is how a sparkline shows that samples
     stopped. Storage is one preallocated float32 array (4 bytes per value, no per-point objects),
-    allocated on the first record: 30 000 interfaces × 300 buckets × 2 columns is ~72 MB.
+    allocated on the first record: 30 000 interfaces x 300 buckets x 2 columns is ~72 MB.
 
     Times are whatever the caller uses (the fleet store passes monotonic seconds and converts to
     wall-clock time with `offset` when reading).
@@ -165,9 +165,7 @@ class RollingSeries:
         return resample(self.series(column, until=until, last=last), width, aggregate)
 
 
-def resample(
-    values: Sequence[float | None], width: int, aggregate: Aggregate = "max"
-) -> tuple[float | None, ...]:
+def resample(values: Sequence[float | None], width: int, aggregate: Aggregate = "max") -> tuple[float | None, ...]:
     """Squeeze `values` into `width` bins, oldest first, for a sparkline `width` cells wide.
 
     Each bin covers an equal share of the values and is summarised by `aggregate` ("max" keeps

@@ -1,0 +1,744 @@
+"""The fleet state store: the single source of truth the console and the command runner read.
+
+Device workers write samples and session states into it on the asyncio loop; the UI polls it
+(at most a few times a second) for what changed and reads immutable snapshots. Writes only
+update small mutable records in place; frozen snapshots are built (and cached) when read.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass, fields, replace
+from itertools import islice
+from typing import Literal, cast
+
+from edgeops.clock import Clock
+from edgeops.devices.samples import (
+    Alarm,
+    DeviceState,
+    HealthSample,
+    InterfaceSample,
+    SessionState,
+    Severity,
+)
+from edgeops.fleet.history import DEFAULT_RESOLUTION_S, Aggregate, RollingSeries
+from edgeops.fleet.rates import InterfaceRates, InterfaceRateTracker
+from edgeops.fleet.state import derive_device_state
+from edgeops.inventory.model import Device, Inventory
+
+Transport = Literal["ssh", "gnmi"]
+TelemetrySource = Literal["gnmi", "ssh"]
+
+SEVERITY_ORDER: tuple[Severity, ...] = (Severity.CRITICAL, Severity.MAJOR, Severity.MINOR, Severity.WARNING)
+_SEVERITY_RANK = {severity: rank for rank, severity in enumerate(SEVERITY_ORDER)}
+
+_DOWN_STATES = frozenset({DeviceState.DOWN, DeviceState.UNREACHABLE})
+_PROBLEM_STATES = frozenset({DeviceState.AUTH_FAILED, DeviceState.HOSTKEY_MISMATCH})
+_CONNECTED_STATES = frozenset({DeviceState.UP, DeviceState.DEGRADED})
+_HEALTH_FIELDS = tuple(f.name for f in fields(HealthSample) if f.name != "device")
+
+_DIGIT_RUNS = re.compile(r"([0-9]+)")
+
+# (unix time, in_bps, out_bps) and (unix time, cpu %), oldest first.
+_TrafficHistory = tuple[tuple[float, float | None, float | None], ...]
+_CpuHistory = tuple[tuple[float, float | None], ...]
+
+
+def natural_key(name: str) -> tuple[tuple[str | int, ...], str]:
+    """Sort key that orders digit runs by number: ethernet-1/2 < ethernet-1/10, 1/1/c2/1 < 1/1/c10/1.
+
+    Letters compare case-insensitively; the name itself breaks ties so the order is total.
+    """
+    # re.split with a capturing group alternates text, digits, text, ...: every odd slot is digits,
+    # so two keys always compare str with str and int with int.
+    pieces = _DIGIT_RUNS.split(name.casefold())
+    return tuple(int(piece) if i % 2 else piece for i, piece in enumerate(pieces)), name
+
+
+def alarm_sort_key(alarm: Alarm) -> tuple[int, bool, float, str, str]:
+    """Most severe first; within a severity the newest first (unknown times last)."""
+    raised = alarm.raised_at
+    return (
+        _SEVERITY_RANK.get(alarm.severity, len(SEVERITY_ORDER)),
+        raised is None,
+        -(raised or 0.0),
+        alarm.device,
+        alarm.alarm_id,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# What readers get: immutable snapshots.
+
+
+@dataclass(frozen=True, slots=True)
+class InterfaceCounters:
+    """The latest raw counter values (None: never reported)."""
+
+    in_octets: int | None = None
+    out_octets: int | None = None
+    in_packets: int | None = None
+    out_packets: int | None = None
+    in_errors: int | None = None
+    out_errors: int | None = None
+    in_discards: int | None = None
+    out_discards: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class InterfaceSnapshot:
+    device: str
+    name: str
+    description: str | None
+    admin_state: str | None
+    oper_state: str | None
+    speed_bps: int | None
+    last_change: float | None  # unix time of the last oper-state change
+    counters: InterfaceCounters
+    rates: InterfaceRates
+    history: _TrafficHistory  # one point per history bucket with data
+    last_update: float | None  # unix time the store last received data for this interface
+    stale: bool
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceSnapshot:
+    device: Device
+    state: DeviceState
+    state_since: float | None  # unix time the derived state last changed (None: never)
+    ssh: SessionState
+    ssh_detail: str
+    gnmi: SessionState
+    gnmi_detail: str
+    telemetry_source: str | None  # "gnmi", "ssh" or None
+    expected_interval_s: float | None
+    # All HealthSample fields merged over time (None: never reported); alarms as in `alarms`.
+    health: HealthSample | None
+    uptime_s: float | None
+    alarms: tuple[Alarm, ...]
+    interface_count: int
+    last_update: float | None  # unix time of the latest sample of any kind
+    age_s: float | None  # seconds since then
+    stale: bool
+    cpu_history: _CpuHistory
+
+    @property
+    def name(self) -> str:
+        return self.device.name
+
+    @property
+    def site(self) -> str:
+        return self.device.site
+
+
+@dataclass(frozen=True, slots=True)
+class AlarmCounts:
+    critical: int = 0
+    major: int = 0
+    minor: int = 0
+    warning: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.critical + self.major + self.minor + self.warning
+
+    def count(self, severity: Severity) -> int:
+        return int(getattr(self, Severity(severity).name.lower()))
+
+
+@dataclass(frozen=True, slots=True)
+class SiteRollup:
+    """Counts for one site. down includes unreachable; problems are auth failures and host-key mismatches.
+
+    `stale` counts connected (up or degraded) devices whose data stopped arriving: the failure
+    the state alone does not show. total = up + degraded + down + connecting + problems.
+    """
+
+    code: str
+    name: str
+    total: int
+    up: int
+    degraded: int
+    down: int
+    connecting: int
+    problems: int
+    stale: int
+    alarms: AlarmCounts
+
+
+@dataclass(frozen=True, slots=True)
+class FleetRollup:
+    """The SiteRollup counts across all sites, plus how fresh the newest telemetry is."""
+
+    sites: int
+    total: int
+    up: int
+    degraded: int
+    down: int
+    connecting: int
+    problems: int
+    stale: int
+    alarms: AlarmCounts
+    latest_update: float | None  # unix time of the newest sample from any device
+    latest_age_s: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeSet:
+    """What changed between a reader's version and `version`.
+
+    devices: device-level data changed (session state, health, alarms, staleness, settings).
+    interfaces: (device, interface) whose data changed. An interface update also moves its
+    device's last_update / age, but that alone does not put the device in `devices`.
+    sites: sites whose rollup may have changed (the sites of `devices`).
+    structure: interfaces appeared, so lists must be rebuilt rather than patched.
+    full: the reader's version was too old to say; redraw everything (all sets are complete).
+    """
+
+    version: int
+    devices: frozenset[str] = frozenset()
+    interfaces: frozenset[tuple[str, str]] = frozenset()
+    sites: frozenset[str] = frozenset()
+    structure: bool = False
+    full: bool = False
+
+    @property
+    def empty(self) -> bool:
+        return not (self.devices or self.interfaces or self.sites or self.structure or self.full)
+
+    def interfaces_of(self, device: str) -> frozenset[str]:
+        """Names of the changed interfaces of one device."""
+        return frozenset(name for dev, name in self.interfaces if dev == device)
+
+
+# ---------------------------------------------------------------------------------------------
+# What writers update: small mutable records.
+
+
+class _InterfaceRecord:
+    __slots__ = (
+        "admin_state",
+        "description",
+        "device",
+        "history",
+        "key",
+        "last_change",
+        "name",
+        "oper_state",
+        "reported_stale",
+        "snapshot",
+        "snapshot_bucket",
+        "speed_bps",
+        "tracker",
+        "updated",
+    )
+
+    def __init__(self, device: str, name: str) -> None:
+        self.device = device
+        self.name = name
+        self.key = (device, name)
+        self.description: str | None = None
+        self.admin_state: str | None = None
+        self.oper_state: str | None = None
+        self.speed_bps: int | None = None
+        self.last_change: float | None = None
+        self.tracker = InterfaceRateTracker()
+        self.history: RollingSeries | None = None
+        self.updated = 0.0  # monotonic time of the last sample
+        self.reported_stale = False  # the staleness last announced in the change log
+        self.snapshot: InterfaceSnapshot | None = None
+        self.snapshot_bucket = 0
+
+
+class _DeviceRecord:
+    __slots__ = (
+        "alarms",
+        "cpu",
+        "cpu_points",
+        "cpu_points_bucket",
+        "device",
+        "expect_since",
+        "gnmi",
+        "gnmi_detail",
+        "health",
+        "interfaces",
+        "interval",
+        "name",
+        "order",
+        "reported_stale",
+        "site",
+        "ssh",
+        "ssh_detail",
+        "state",
+        "state_since",
+        "telemetry_source",
+        "updated",
+    )
+
+    def __init__(self, device: Device, cpu: RollingSeries, now_mono: float) -> None:
+        self.device = device
+        self.name = device.name
+        self.site = device.site
+        self.ssh = SessionState.IDLE
+        self.ssh_detail = ""
+        # A device without a gNMI port is polled over SSH: its gNMI is unavailable, not failing.
+        self.gnmi = SessionState.IDLE if device.gnmi_port is not None else SessionState.UNAVAILABLE
+        self.gnmi_detail = ""
+        self.state = derive_device_state(self.ssh, self.gnmi)
+        self.state_since: float | None = None
+        self.telemetry_source: str | None = None
+        self.interval: float | None = None
+        self.expect_since = now_mono  # staleness baseline while no data has arrived
+        self.health: HealthSample | None = None
+        self.alarms: tuple[Alarm, ...] = ()
+        self.cpu = cpu
+        self.cpu_points: _CpuHistory | None = None
+        self.cpu_points_bucket = 0
+        self.updated: float | None = None  # monotonic time of the latest sample of any kind
+        self.interfaces: dict[str, _InterfaceRecord] = {}
+        self.order: tuple[str, ...] | None = ()  # interface names in natural order; None: re-sort
+        self.reported_stale = False
+
+
+_STRUCTURE = object()  # change-log marker: the set of interfaces changed
+_ChangeEntry = str | tuple[str, str] | object
+
+_TELEMETRY_SOURCES = ("gnmi", "ssh", None)
+
+
+class FleetStore:
+    """Latest state of every device and interface, with rates, history, alarms and a change log.
+
+    Writers are called by device workers on the event loop and never await, so no locks are
+    needed. Readers are cheap and return immutable snapshots the UI may keep.
+
+    Staleness: with an expected interval set for a device, its data (and each interface's) is
+    stale once nothing arrived for `stale_factor` x interval. Snapshots compute it at read time;
+    `refresh_staleness()`, called periodically by the owner, turns transitions into changes.
+    """
+
+    def __init__(
+        self,
+        inventory: Inventory,
+        clock: Clock,
+        *,
+        history_seconds: float = 600.0,
+        history_resolution_s: float = DEFAULT_RESOLUTION_S,
+        stale_factor: float = 3.0,
+        change_log_size: int = 65_536,
+    ) -> None:
+        if stale_factor <= 0:
+            raise ValueError("stale_factor must be positive")
+        self._inventory = inventory
+        self._clock = clock
+        self._history_seconds = float(history_seconds)
+        self._resolution = float(history_resolution_s)
+        self._stale_factor = float(stale_factor)
+        now_mono = clock.monotonic()
+        self._devices: dict[str, _DeviceRecord] = {}
+        for device in inventory.devices:
+            if device.name in self._devices:
+                raise ValueError(f"device {device.name!r} appears twice in the inventory")
+            cpu = RollingSeries(1, seconds=self._history_seconds, resolution_s=self._resolution)
+            self._devices[device.name] = _DeviceRecord(device, cpu, now_mono)
+        self._site_names: dict[str, str] = {site.code: site.name for site in inventory.sites}
+        self._site_devices: dict[str, list[_DeviceRecord]] = {code: [] for code in self._site_names}
+        for record in self._devices.values():
+            self._site_names.setdefault(record.site, record.site)
+            self._site_devices.setdefault(record.site, []).append(record)
+        # Version 1 is the store as built; a reader starting from 0 gets everything (full=True).
+        self._version = 1
+        self._log: deque[_ChangeEntry] = deque(maxlen=change_log_size)
+        self._all_alarms: tuple[Alarm, ...] | None = ()
+
+    # -----------------------------------------------------------------------------------------
+    # Writers
+
+    def apply_interface(self, sample: InterfaceSample) -> None:
+        """Merge one (possibly partial) interface sample: None fields keep their last value."""
+        device = self._devices[sample.device]
+        record = device.interfaces.get(sample.name)
+        if record is None:
+            record = self._add_interface(device, sample.name)
+        if sample.description is not None:
+            record.description = sample.description
+        if sample.admin_state is not None:
+            record.admin_state = sample.admin_state
+        if sample.oper_state is not None:
+            record.oper_state = sample.oper_state
+        if sample.speed_bps is not None:
+            record.speed_bps = sample.speed_bps
+        if sample.last_change is not None:
+            record.last_change = sample.last_change
+        now = self._clock.monotonic()
+        tracker = record.tracker
+        if tracker.apply(sample):
+            history = record.history
+            if history is None:
+                history = record.history = RollingSeries(
+                    2, seconds=self._history_seconds, resolution_s=self._resolution
+                )
+            history.record(now, tracker.in_bps, tracker.out_bps)
+        record.updated = now
+        record.reported_stale = False  # announced by this very change
+        record.snapshot = None
+        device.updated = now
+        self._version += 1
+        self._log.append(record.key)
+        if device.reported_stale:
+            device.reported_stale = False
+            self._changed(device.name)
+
+    def apply_health(self, sample: HealthSample) -> None:
+        """Merge one (possibly partial) health sample; its alarms, when present, replace the device's."""
+        device = self._devices[sample.device]
+        now = self._clock.monotonic()
+        if sample.alarms is not None:
+            alarms = tuple(sorted(sample.alarms, key=alarm_sort_key))
+            if alarms != device.alarms:
+                device.alarms = alarms
+                self._all_alarms = None
+        previous = device.health
+        if previous is None:
+            merged = replace(sample, alarms=device.alarms)
+        else:
+            present = {name: value for name in _HEALTH_FIELDS if (value := getattr(sample, name)) is not None}
+            present["alarms"] = device.alarms
+            merged = replace(previous, **present)
+        device.health = merged
+        if sample.cpu_pct is not None:
+            device.cpu.record(now, sample.cpu_pct)
+            device.cpu_points = None
+        device.updated = now
+        device.reported_stale = False
+        self._changed(device.name)
+
+    def set_session(self, device: str, transport: Transport, state: SessionState, detail: str = "") -> None:
+        """Record the state of one transport; `detail` is shown next to it (e.g. the last error)."""
+        record = self._devices[device]
+        state = SessionState(state)
+        if transport == "ssh":
+            if record.ssh == state and record.ssh_detail == detail:
+                return
+            record.ssh = state
+            record.ssh_detail = detail
+        elif transport == "gnmi":
+            if record.gnmi == state and record.gnmi_detail == detail:
+                return
+            record.gnmi = state
+            record.gnmi_detail = detail
+        else:
+            raise ValueError(f"unknown transport {transport!r} (expected 'ssh' or 'gnmi')")
+        derived = derive_device_state(record.ssh, record.gnmi)
+        if derived != record.state:
+            record.state = derived
+            record.state_since = self._clock.now()
+        self._changed(device)
+
+    def set_telemetry_source(self, device: str, source: TelemetrySource | None) -> None:
+        """Where the device's telemetry comes from now: "gnmi", "ssh" (polling) or None (nowhere)."""
+        if source not in _TELEMETRY_SOURCES:
+            raise ValueError(f"unknown telemetry source {source!r} (expected 'gnmi', 'ssh' or None)")
+        record = self._devices[device]
+        if record.telemetry_source == source:
+            return
+        record.telemetry_source = source
+        if source is not None:
+            record.expect_since = self._clock.monotonic()
+        self._changed(device)
+
+    def set_expected_interval(self, device: str, seconds: float | None) -> None:
+        """How often the device's data should refresh (None: do not judge staleness)."""
+        if seconds is not None and seconds <= 0:
+            raise ValueError(f"expected interval must be positive, got {seconds}")
+        record = self._devices[device]
+        if record.interval == seconds:
+            return
+        record.interval = seconds
+        record.expect_since = self._clock.monotonic()
+        self._changed(device)
+
+    def refresh_staleness(self) -> frozenset[str]:
+        """Announce staleness transitions as changes; returns the devices where anything turned.
+
+        Call it periodically (e.g. once a second). Fresh data clears staleness at once without it.
+        """
+        now = self._clock.monotonic()
+        turned: set[str] = set()
+        for device in self._devices.values():
+            stale = self._device_stale(device, now)
+            if stale != device.reported_stale:
+                device.reported_stale = stale
+                self._changed(device.name)
+                turned.add(device.name)
+            limit = self._stale_limit(device)
+            for record in device.interfaces.values():
+                stale = limit is not None and now - record.updated > limit
+                if stale != record.reported_stale:
+                    record.reported_stale = stale
+                    self._version += 1
+                    self._log.append(record.key)
+                    turned.add(device.name)
+        return frozenset(turned)
+
+    # -----------------------------------------------------------------------------------------
+    # Readers
+
+    @property
+    def version(self) -> int:
+        """Increases on every change."""
+        return self._version
+
+    @property
+    def inventory(self) -> Inventory:
+        return self._inventory
+
+    @property
+    def stale_factor(self) -> float:
+        return self._stale_factor
+
+    def site_codes(self) -> tuple[str, ...]:
+        """Inventory sites in order, then any site only named by a device."""
+        return tuple(self._site_devices)
+
+    def device_names(self, site: str | None = None) -> tuple[str, ...]:
+        """Device names in inventory order, optionally of one site."""
+        if site is None:
+            return tuple(self._devices)
+        return tuple(record.name for record in self._site_devices[site])
+
+    def changes_since(self, version: int) -> ChangeSet:
+        """What changed after `version` (a reader's last seen `ChangeSet.version` or `store.version`)."""
+        current = self._version
+        count = current - version
+        if count == 0:
+            return ChangeSet(current)
+        if count < 0 or count > len(self._log):
+            return self._everything()
+        devices: set[str] = set()
+        interfaces: set[tuple[str, str]] = set()
+        structure = False
+        for entry in islice(reversed(self._log), count):
+            if type(entry) is tuple:
+                interfaces.add(entry)
+            elif type(entry) is str:
+                devices.add(entry)
+            else:
+                structure = True
+        return ChangeSet(
+            version=current,
+            devices=frozenset(devices),
+            interfaces=frozenset(interfaces),
+            sites=frozenset(self._devices[name].site for name in devices),
+            structure=structure,
+        )
+
+    def device(self, name: str) -> DeviceSnapshot:
+        record = self._devices[name]
+        now = self._clock.monotonic()
+        wall = self._clock.now()
+        age = None if record.updated is None else max(0.0, now - record.updated)
+        health = record.health
+        boot_time = health.boot_time if health is not None else None
+        return DeviceSnapshot(
+            device=record.device,
+            state=record.state,
+            state_since=record.state_since,
+            ssh=record.ssh,
+            ssh_detail=record.ssh_detail,
+            gnmi=record.gnmi,
+            gnmi_detail=record.gnmi_detail,
+            telemetry_source=record.telemetry_source,
+            expected_interval_s=record.interval,
+            health=health,
+            uptime_s=None if boot_time is None else max(0.0, wall - boot_time),
+            alarms=record.alarms,
+            interface_count=len(record.interfaces),
+            last_update=None if age is None else wall - age,
+            age_s=age,
+            stale=self._device_stale(record, now),
+            cpu_history=self._cpu_points(record, now, wall),
+        )
+
+    def interfaces(self, device: str, *, with_history: bool = True) -> tuple[InterfaceSnapshot, ...]:
+        """The device's interfaces in natural order (ethernet-1/2 before ethernet-1/10).
+
+        `with_history=False` leaves `history` empty: cheaper when only rates are shown.
+        """
+        record = self._devices[device]
+        order = record.order
+        if order is None:
+            order = record.order = tuple(sorted(record.interfaces, key=natural_key))
+        now = self._clock.monotonic()
+        wall = self._clock.now()
+        limit = self._stale_limit(record)
+        interfaces = record.interfaces
+        return tuple(self._interface_snapshot(interfaces[name], now, wall, limit, with_history) for name in order)
+
+    def interface(self, device: str, name: str) -> InterfaceSnapshot:
+        record = self._devices[device]
+        now = self._clock.monotonic()
+        return self._interface_snapshot(
+            record.interfaces[name], now, self._clock.now(), self._stale_limit(record), True
+        )
+
+    def interface_sparkline(
+        self, device: str, name: str, width: int, *, last: int | None = None, aggregate: Aggregate = "max"
+    ) -> tuple[tuple[float | None, ...], tuple[float | None, ...]]:
+        """(in_bps, out_bps) over the `last` history buckets (default: the whole window), `width` wide."""
+        history = self._devices[device].interfaces[name].history
+        if history is None:
+            return (), ()
+        now = self._clock.monotonic()
+        return (
+            history.sparkline(width, 0, until=now, last=last, aggregate=aggregate),
+            history.sparkline(width, 1, until=now, last=last, aggregate=aggregate),
+        )
+
+    def cpu_sparkline(
+        self, device: str, width: int, *, last: int | None = None, aggregate: Aggregate = "max"
+    ) -> tuple[float | None, ...]:
+        """CPU % over the `last` history buckets (default: the whole window), `width` wide."""
+        cpu = self._devices[device].cpu
+        return cpu.sparkline(width, until=self._clock.monotonic(), last=last, aggregate=aggregate)
+
+    def site_rollup(self, code: str) -> SiteRollup:
+        counts = self._count(self._site_devices[code], self._clock.monotonic())
+        return SiteRollup(code, self._site_names[code], *counts)
+
+    def fleet_rollup(self) -> FleetRollup:
+        now = self._clock.monotonic()
+        counts = self._count(self._devices.values(), now)
+        newest = max((r.updated for r in self._devices.values() if r.updated is not None), default=None)
+        age = None if newest is None else max(0.0, now - newest)
+        return FleetRollup(
+            len(self._site_devices),
+            *counts,
+            latest_update=None if age is None else self._clock.now() - age,
+            latest_age_s=age,
+        )
+
+    def alarms(self, device: str | None = None) -> tuple[Alarm, ...]:
+        """Active alarms of one device or of the whole fleet: most severe first, then newest first."""
+        if device is not None:
+            return self._devices[device].alarms
+        merged = self._all_alarms
+        if merged is None:
+            everything = [alarm for record in self._devices.values() for alarm in record.alarms]
+            merged = self._all_alarms = tuple(sorted(everything, key=alarm_sort_key))
+        return merged
+
+    # -----------------------------------------------------------------------------------------
+    # Internals
+
+    def _changed(self, device: str) -> None:
+        self._version += 1
+        self._log.append(device)
+
+    def _add_interface(self, device: _DeviceRecord, name: str) -> _InterfaceRecord:
+        record = _InterfaceRecord(device.name, name)
+        device.interfaces[name] = record
+        device.order = None
+        self._version += 1
+        self._log.append(_STRUCTURE)
+        return record
+
+    def _stale_limit(self, device: _DeviceRecord) -> float | None:
+        interval = device.interval
+        return None if interval is None else interval * self._stale_factor
+
+    def _device_stale(self, device: _DeviceRecord, now: float) -> bool:
+        limit = self._stale_limit(device)
+        if limit is None:
+            return False
+        since = device.updated if device.updated is not None else device.expect_since
+        return now - since > limit
+
+    def _interface_snapshot(
+        self, record: _InterfaceRecord, now: float, wall: float, limit: float | None, with_history: bool
+    ) -> InterfaceSnapshot:
+        stale = limit is not None and now - record.updated > limit
+        bucket = int(now // self._resolution)
+        cached = record.snapshot
+        if cached is not None and cached.stale == stale and record.snapshot_bucket == bucket:
+            return cached if with_history else replace(cached, history=())
+        tracker = record.tracker
+        history: _TrafficHistory = ()
+        if with_history and record.history is not None:
+            history = cast(_TrafficHistory, record.history.points(until=now, offset=wall - now))
+        snapshot = InterfaceSnapshot(
+            device=record.device,
+            name=record.name,
+            description=record.description,
+            admin_state=record.admin_state,
+            oper_state=record.oper_state,
+            speed_bps=record.speed_bps,
+            last_change=record.last_change,
+            counters=InterfaceCounters(
+                in_octets=tracker.in_octets.value,
+                out_octets=tracker.out_octets.value,
+                in_packets=tracker.in_packets.value,
+                out_packets=tracker.out_packets.value,
+                in_errors=tracker.in_errors.value,
+                out_errors=tracker.out_errors.value,
+                in_discards=tracker.in_discards.value,
+                out_discards=tracker.out_discards.value,
+            ),
+            rates=tracker.rates(record.speed_bps),
+            history=history,
+            last_update=wall - (now - record.updated),
+            stale=stale,
+        )
+        if with_history:
+            record.snapshot = snapshot
+            record.snapshot_bucket = bucket
+        return snapshot
+
+    def _cpu_points(self, record: _DeviceRecord, now: float, wall: float) -> _CpuHistory:
+        bucket = int(now // self._resolution)
+        points = record.cpu_points
+        if points is None or record.cpu_points_bucket != bucket:
+            points = cast(_CpuHistory, record.cpu.points(until=now, offset=wall - now))
+            record.cpu_points = points
+            record.cpu_points_bucket = bucket
+        return points
+
+    def _count(
+        self, records: Iterable[_DeviceRecord], now: float
+    ) -> tuple[int, int, int, int, int, int, int, AlarmCounts]:
+        total = up = degraded = down = connecting = problems = stale = 0
+        severities = dict.fromkeys(SEVERITY_ORDER, 0)
+        for record in records:
+            total += 1
+            state = record.state
+            if state is DeviceState.UP:
+                up += 1
+            elif state is DeviceState.DEGRADED:
+                degraded += 1
+            elif state in _DOWN_STATES:
+                down += 1
+            elif state in _PROBLEM_STATES:
+                problems += 1
+            else:
+                connecting += 1
+            if state in _CONNECTED_STATES and self._device_stale(record, now):
+                stale += 1
+            for alarm in record.alarms:
+                if alarm.severity in severities:
+                    severities[alarm.severity] += 1
+        alarms = AlarmCounts(*(severities[s] for s in SEVERITY_ORDER))
+        return total, up, degraded, down, connecting, problems, stale, alarms
+
+    def _everything(self) -> ChangeSet:
+        return ChangeSet(
+            version=self._version,
+            devices=frozenset(self._devices),
+            interfaces=frozenset(
+                record.key for device in self._devices.values() for record in device.interfaces.values()
+            ),
+            sites=frozenset(self._site_devices),
+            structure=True,
+            full=True,
+        )
