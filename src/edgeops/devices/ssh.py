@@ -1,0 +1,458 @@
+"""One persistent SSH CLI session per device: scrapli's asyncio driver over asyncssh, with our errors and results."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import inspect
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import asyncssh
+from scrapli import AsyncScrapli
+from scrapli.driver import AsyncNetworkDriver
+from scrapli.exceptions import (
+    ScrapliAuthenticationFailed,
+    ScrapliConnectionError,
+    ScrapliConnectionNotOpened,
+    ScrapliException,
+    ScrapliPrivilegeError,
+    ScrapliTimeout,
+)
+
+from edgeops.clock import Clock, SystemClock
+from edgeops.devices.device_errors import device_error_reason
+from edgeops.devices.errors import (
+    AuthFailed,
+    CommandTimeout,
+    ConnectionLost,
+    ConnectTimeout,
+    DeviceError,
+    Unreachable,
+)
+from edgeops.devices.hostkeys import HostKeyCheck, KnownHosts
+from edgeops.devices.samples import CommandResult, SessionState
+from edgeops.inventory.model import Device
+from edgeops.inventory.ssh_config import SshSettings
+from edgeops.logging_setup import device_logger
+from edgeops.platforms import Platform
+
+PasswordSource = Callable[[], "str | Awaitable[str | None] | None"]
+"""Called at connect time for the password (never stored on the session, never logged); None: no password."""
+
+TunnelSource = asyncssh.SSHClientConnection | Callable[[], Awaitable[asyncssh.SSHClientConnection]]
+"""A jump host connection, or a coroutine function returning the current one (e.g. JumpHostPool.get_tunnel)."""
+
+StateListener = Callable[["SshSession", SessionState], None]
+
+# scrapli_community platform name and variant per platform.
+SCRAPLI_PLATFORMS: dict[Platform, tuple[str, str | None]] = {
+    Platform.SRLINUX: ("nokia_srlinux", None),
+    Platform.SROS: ("nokia_sros", None),
+    Platform.SROS_CLASSIC: ("nokia_sros", "classic"),
+}
+
+# How much longer than scrapli's own operation timeout we wait before giving up on a command ourselves.
+COMMAND_TIMEOUT_GRACE_S = 2.0
+CLOSE_TIMEOUT_S = 5.0
+
+_UNREACHABLE_ERRNOS = {errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EADDRNOTAVAIL, errno.EHOSTDOWN}
+
+
+@dataclass(frozen=True)
+class SshTarget:
+    """Where and as whom to log in to one device (the inventory entry, after ~/.ssh/config was applied)."""
+
+    device: str
+    platform: Platform
+    host: str
+    port: int = 22
+    username: str = "admin"
+    key_files: tuple[Path, ...] = ()  # empty: the default identities (~/.ssh/id_*), as OpenSSH does
+    use_agent: bool = True
+
+    @classmethod
+    def from_device(cls, device: Device) -> SshTarget:
+        credentials = device.credentials
+        return cls(
+            device=device.name,
+            platform=device.platform,
+            host=device.host,
+            port=device.ssh_port,
+            username=credentials.username,
+            key_files=credentials.key_files,
+            use_agent=credentials.use_agent,
+        )
+
+    @classmethod
+    def from_settings(cls, device: Device, settings: SshSettings) -> SshTarget:
+        """The device's target after ~/.ssh/config (see inventory.ssh_config.ssh_settings_for)."""
+        return cls(
+            device=device.name,
+            platform=device.platform,
+            host=settings.host,
+            port=settings.port,
+            username=settings.username,
+            key_files=settings.key_files,
+            use_agent=settings.use_agent,
+        )
+
+    @property
+    def address(self) -> str:
+        return f"{self.host}:{self.port}"
+
+
+async def resolve_password(source: PasswordSource | None) -> str | None:
+    if source is None:
+        return None
+    value = source()
+    if inspect.isawaitable(value):
+        value = await value
+    return value or None
+
+
+def asyncssh_auth_options(*, password: str | None, key_files: tuple[Path, ...], use_agent: bool) -> dict[str, Any]:
+    """asyncssh options for logging in; the password itself travels separately (it must never be in a repr)."""
+    return {
+        "client_keys": [str(path.expanduser()) for path in key_files] if key_files else (),
+        "agent_path": () if use_agent else None,
+        # Without a password, offering password or keyboard-interactive would send an empty one.
+        "preferred_auth": ("publickey", "keyboard-interactive", "password") if password else ("publickey",),
+    }
+
+
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    """The exception and what it was raised from, outermost first (scrapli wraps asyncssh's errors)."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        current = current.__cause__ or current.__context__
+
+
+def connect_error(
+    exc: BaseException, *, device: str, address: str, check: HostKeyCheck | None, timeout: float, via: str = ""
+) -> DeviceError:
+    """Map whatever opening a connection raised (asyncssh, scrapli, OS) onto our error hierarchy."""
+    where = f"{address} via {via}" if via else address
+    for cause in _causes(exc):
+        if isinstance(cause, DeviceError):
+            return cause
+        if isinstance(cause, asyncssh.PermissionDenied):
+            return AuthFailed(device, f"{where} rejected the login (every authentication method failed)")
+        if isinstance(cause, asyncssh.HostKeyNotVerifiable) and check is not None:
+            return check.error(str(cause))
+        known_host = check is not None and bool(check.recorded)
+        if isinstance(cause, asyncssh.KeyExchangeFailed) and known_host and "host key" in str(cause):
+            assert check is not None
+            return check.error(str(cause))  # the device no longer offers any key type recorded for it
+        if isinstance(cause, asyncssh.ChannelOpenError):
+            refused = "refused" in cause.reason.lower()
+            return Unreachable(device, f"the jump host could not reach {where}: {cause.reason}", refused=refused)
+        if isinstance(cause, ConnectionRefusedError):
+            return Unreachable(device, f"{where} refused the connection", refused=True)
+        if isinstance(cause, OSError) and cause.errno in _UNREACHABLE_ERRNOS:
+            return Unreachable(device, f"{where} is unreachable: {cause.strerror}")
+        if isinstance(cause, TimeoutError | ScrapliTimeout):
+            return ConnectTimeout(device, f"{where} did not answer within {timeout:g} s (connect, login or prompt)")
+        if isinstance(cause, ScrapliPrivilegeError):
+            return ConnectTimeout(device, f"{where}: logged in, but the prompt was not recognised: {cause}")
+        if isinstance(cause, asyncssh.DisconnectError | ConnectionError | EOFError):
+            return ConnectionLost(device, f"{where} closed the connection while it was being opened: {cause}")
+        if isinstance(cause, OSError):
+            return Unreachable(device, f"{where}: {cause.strerror or cause}")
+    return ConnectionLost(device, f"{where}: could not open a session: {exc!r}")
+
+
+class SshSession:
+    """A persistent CLI session to one device.
+
+    `open()` logs in (or raises a DeviceError subclass); `run()` sends one command at a time and always returns a
+    CommandResult: device-side errors and connection problems come back as ok=False with a reason and a failure
+    class. A session that died (keepalive, EOF, timeout) reports `alive == False`; open() it again to reconnect.
+    """
+
+    def __init__(
+        self,
+        target: SshTarget,
+        *,
+        known_hosts: KnownHosts,
+        password: PasswordSource | None = None,
+        tunnel: TunnelSource | None = None,
+        via: str = "",
+        connect_timeout: float = 15.0,
+        command_timeout: float = 30.0,
+        keepalive_interval: float = 10.0,
+        keepalive_count_max: int = 3,
+        clock: Clock | None = None,
+        on_state: StateListener | None = None,
+    ) -> None:
+        self.target = target
+        self.known_hosts = known_hosts
+        self.connect_timeout = connect_timeout
+        self.command_timeout = command_timeout
+        self.keepalive_interval = keepalive_interval
+        self.keepalive_count_max = keepalive_count_max
+        self.via = via
+        self._password = password
+        self._tunnel = tunnel
+        self._clock: Clock = clock or SystemClock()
+        self._on_state = on_state
+        self._driver: AsyncNetworkDriver | None = None
+        self._connection: asyncssh.SSHClientConnection | None = None
+        self._lock = asyncio.Lock()  # one command at a time on the one channel
+        self._open_lock = asyncio.Lock()
+        self._lost = asyncio.Event()
+        self._state = SessionState.IDLE
+        self.last_error: DeviceError | None = None
+        self.log = device_logger(__name__, target.device)
+
+    # -- state --------------------------------------------------------------------------------------
+
+    @property
+    def device(self) -> str:
+        return self.target.device
+
+    @property
+    def state(self) -> SessionState:
+        return self._state
+
+    def _set_state(self, state: SessionState) -> None:
+        if state is self._state:
+            return
+        self._state = state
+        if self._on_state is not None:
+            self._on_state(self, state)
+
+    @property
+    def alive(self) -> bool:
+        """True while the session can take commands: scrapli's isalive plus our connection-lost signal."""
+        driver = self._driver
+        if driver is None or self._lost.is_set():
+            return False
+        try:
+            return bool(driver.isalive())
+        except ScrapliException:
+            return False
+
+    async def wait_lost(self) -> DeviceError | None:
+        """Wait until an open session dies (or is closed); returns why, if it died."""
+        await self._lost.wait()
+        return self.last_error
+
+    def _connection_lost(self, exc: Exception | None) -> None:
+        """asyncssh's connection_lost callback: keepalive timeout, peer closed, jump host gone, or our close."""
+        if self._lost.is_set():
+            return
+        self._lost.set()
+        if self._state is SessionState.UP:
+            detail = f": {exc}" if exc else ""
+            self.last_error = ConnectionLost(
+                self.device, f"the SSH connection to {self.target.address} was lost{detail}"
+            )
+            self.log.warning("%s", self.last_error)
+            self._set_state(SessionState.DOWN)
+
+    # -- opening ------------------------------------------------------------------------------------
+
+    async def __aenter__(self) -> SshSession:
+        await self.open()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+    async def open(self) -> None:
+        """Log in and reach the exec prompt within connect_timeout; raises a DeviceError subclass on failure."""
+        async with self._open_lock:
+            if self.alive:
+                return
+            self._discard()
+            self._set_state(SessionState.CONNECTING)
+            check: HostKeyCheck | None = None
+            try:
+                check = self.known_hosts.check(self.device, self.target.host, self.target.port)
+                await asyncio.wait_for(self._open(check), self.connect_timeout)
+            except asyncio.CancelledError:
+                self._discard()
+                self._set_state(SessionState.IDLE)
+                raise
+            except Exception as exc:
+                self._discard()
+                error = connect_error(
+                    exc,
+                    device=self.device,
+                    address=self.target.address,
+                    check=check,
+                    timeout=self.connect_timeout,
+                    via=self.via,
+                )
+                self.last_error = error
+                self.log.warning("could not open the SSH session: %s", error.message.splitlines()[0])
+                self._set_state(error.session_state)
+                raise error from exc
+            self.last_error = None
+            self.log.info("SSH session open to %s%s", self.target.address, f" via {self.via}" if self.via else "")
+            self._set_state(SessionState.UP)
+
+    async def _open(self, check: HostKeyCheck) -> None:
+        target = self.target
+        password = await resolve_password(self._password)
+        tunnel: asyncssh.SSHClientConnection | None = None
+        if self._tunnel is not None:
+            try:
+                tunnel = (
+                    self._tunnel if isinstance(self._tunnel, asyncssh.SSHClientConnection) else await self._tunnel()
+                )
+            except DeviceError as exc:
+                raise Unreachable(self.device, f"{target.address} is behind a jump host that is down: {exc}") from exc
+        lost = asyncio.Event()
+        self._lost = lost
+
+        def on_lost(exc: Exception | None) -> None:
+            if self._lost is lost:  # a late callback from an earlier connection must not mark this one lost
+                self._connection_lost(exc)
+
+        options: dict[str, Any] = {
+            # Host keys: our known_hosts callable and client (scrapli's own check is off, see below).
+            "known_hosts": check.known_hosts,
+            "client_factory": check.client_factory(on_lost),
+            # ~/.ssh/config was applied by the inventory already; asyncssh must not apply it a second time.
+            "config": [],
+            "keepalive_interval": self.keepalive_interval,
+            "keepalive_count_max": self.keepalive_count_max,
+            **asyncssh_auth_options(password=password, key_files=target.key_files, use_agent=target.use_agent),
+        }
+        if tunnel is not None:
+            # scrapli's asyncssh transport passes transport_options["asyncssh"] straight to asyncssh.connect(),
+            # which takes `tunnel=`: no transport subclass is needed to go through a jump host.
+            options["tunnel"] = tunnel
+        platform, variant = SCRAPLI_PLATFORMS[target.platform]
+        driver = AsyncScrapli(
+            platform=platform,
+            variant=variant,
+            host=target.host,
+            port=target.port,
+            auth_username=target.username,
+            auth_password=password or "",  # scrapli redacts this in its repr; transport_options it would print
+            auth_strict_key=False,  # scrapli's check runs after login; ours (via known_hosts) runs before it
+            transport="asyncssh",
+            timeout_socket=self.connect_timeout,
+            timeout_transport=0,  # per-read timeout off: each command has its own timeout_ops
+            timeout_ops=self.command_timeout,
+            transport_options={"asyncssh": options},
+            logging_uid=target.device,
+        )
+        self._driver = driver
+        await driver.open()
+        self._connection = getattr(driver.transport, "session", None)
+
+    # -- commands -----------------------------------------------------------------------------------
+
+    async def run(self, command: str, timeout: float | None = None) -> CommandResult:  # noqa: ASYNC109 (scrapli's)
+        """Run one command; never raises for device or connection errors (see CommandResult.ok/failure)."""
+        timeout = self.command_timeout if timeout is None else timeout
+        async with self._lock:
+            started = self._clock.now()
+            driver = self._driver
+            if driver is None or not self.alive:
+                reason = str(self.last_error) if self.last_error else "the SSH session is not open"
+                return self._result(command, "", started, failure=ConnectionLost.failure, reason=reason)
+            try:
+                response = await asyncio.wait_for(
+                    driver.send_command(command, failed_when_contains=[], timeout_ops=timeout),
+                    timeout + COMMAND_TIMEOUT_GRACE_S,
+                )
+            except asyncio.CancelledError:
+                self._fail(ConnectionLost(self.device, "a command was cancelled mid-output; the session was closed"))
+                raise
+            except (ScrapliTimeout, TimeoutError):
+                error = CommandTimeout(
+                    self.device, f"timeout after {timeout:g} s waiting for the prompt; the session was closed"
+                )
+                self._fail(error)
+                return self._result(command, "", started, failure=error.failure, reason=error.message)
+            except (
+                ScrapliConnectionError,
+                ScrapliConnectionNotOpened,
+                ScrapliAuthenticationFailed,
+                asyncssh.Error,
+                OSError,
+                EOFError,
+            ) as exc:
+                error = ConnectionLost(self.device, f"the SSH session to {self.target.address} was lost: {exc}")
+                self._fail(error)
+                return self._result(command, "", started, failure=error.failure, reason=error.message)
+            output = response.result
+            reason = device_error_reason(self.target.platform, output)
+            if reason is not None:
+                return self._result(command, output, started, failure="device-error", reason=reason)
+            return self._result(command, output, started)
+
+    def _result(
+        self, command: str, output: str, started: float, *, failure: str = "", reason: str = ""
+    ) -> CommandResult:
+        return CommandResult(
+            device=self.device,
+            command=command,
+            output=output,
+            started=started,
+            ended=self._clock.now(),
+            ok=not failure,
+            reason=reason,
+            failure=failure,
+        )
+
+    def _fail(self, error: DeviceError) -> None:
+        """The channel is unusable (unknown output pending, or gone): drop it so the next open starts clean."""
+        self.last_error = error
+        self.log.warning("%s", error)
+        self._discard()
+        self._set_state(error.session_state)
+
+    # -- closing ------------------------------------------------------------------------------------
+
+    def _discard(self) -> None:
+        """Forget the driver and abort its connection without waiting (no logout)."""
+        driver, connection = self._driver, self._connection
+        self._driver = None
+        self._connection = None
+        self._lost.set()
+        if connection is not None:
+            connection.abort()
+        if driver is not None:
+            try:
+                if connection is None and getattr(driver.transport, "session", None) is not None:
+                    driver.transport.session.abort()
+                driver.transport.close()
+                driver.channel.close()
+            except (ScrapliException, OSError):
+                pass
+
+    def abort(self) -> None:
+        """Drop the session at once (no logout)."""
+        self._discard()
+        self._set_state(SessionState.IDLE)
+
+    async def close(self) -> None:
+        """Log out politely if the session is alive, then close the connection and wait for it to be gone."""
+        driver, connection = self._driver, self._connection
+        if driver is None:
+            self._set_state(SessionState.IDLE)
+            return
+        if self.alive and not self._lock.locked():
+            with contextlib.suppress(ScrapliException, asyncssh.Error, OSError, TimeoutError):
+                await asyncio.wait_for(driver.close(), CLOSE_TIMEOUT_S)
+        self._lost.set()  # before the connection goes, so its connection_lost is not reported as a failure
+        self._discard()
+        if connection is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(connection.wait_closed(), CLOSE_TIMEOUT_S)
+        self._set_state(SessionState.IDLE)
