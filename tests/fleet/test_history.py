@@ -105,3 +105,12 @@ def test_sparkline_of_the_last_n_buckets():
         series.record(float(t), float(t), float(100 + t))
     assert series.sparkline(2, until=19.0, last=4) == (17.0, 19.0)
     assert series.sparkline(2, 1, until=19.0, last=4, aggregate="mean") == (116.5, 118.5)
+
+
+def test_any_number_of_columns():
+    series = RollingSeries(3, seconds=6, resolution_s=2)
+    series.record(0.0, 1.0, None, 3.0)
+    series.record(2.0, None, None, None)  # a bucket with no value at all is no point
+    series.record(4.0, None, 5.0, None)
+    assert series.points(until=4.0) == ((0.0, 1.0, None, 3.0), (4.0, None, 5.0, None))
+    assert series.series(2, until=4.0) == (3.0, None, None)

@@ -141,16 +141,36 @@ class RollingSeries:
         columns = self._columns
         capacity = self._capacity
         resolution = self._resolution
-        end = min(int(until // resolution), head)
-        start = max(int(until // resolution) - capacity + 1, head - capacity + 1)
-        out: list[tuple[float | None, ...]] = []
-        for bucket in range(start, end + 1):
-            base = (bucket % capacity) * columns
-            row = data[base : base + columns]
-            if all(v != v for v in row):
-                continue
-            out.append((bucket * resolution + offset, *(None if v != v else v for v in row)))
-        return tuple(out)
+        until_bucket = int(until // resolution)
+        oldest_kept = head - capacity + 1
+        first = max(until_bucket - capacity + 1, oldest_kept)
+        last = min(until_bucket, head)
+        if first > last:
+            return ()
+        # Unroll the ring into oldest-first order once, then walk it as plain Python floats.
+        pivot = (oldest_kept % capacity) * columns
+        flat = (data[pivot:] + data[:pivot]).tolist()[
+            (first - oldest_kept) * columns : (last - oldest_kept + 1) * columns
+        ]
+        start_time = first * resolution + offset
+        if columns == 1:
+            return tuple(
+                (start_time + k * resolution, v)
+                for k, v in enumerate(flat)
+                if v == v  # NaN: no data
+            )
+        if columns == 2:
+            return tuple(
+                (start_time + k * resolution, a if a == a else None, b if b == b else None)
+                for k, (a, b) in enumerate(zip(flat[0::2], flat[1::2], strict=True))
+                if a == a or b == b
+            )
+        rows = zip(*(flat[c::columns] for c in range(columns)), strict=True)
+        return tuple(
+            (start_time + k * resolution, *(None if v != v else v for v in row))
+            for k, row in enumerate(rows)
+            if any(v == v for v in row)
+        )
 
     def sparkline(
         self,

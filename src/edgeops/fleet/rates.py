@@ -76,18 +76,23 @@ class CounterRate:
         - dt <= 0 (a duplicate or out-of-order reading) or a value outside the counter's range:
           None, and the reading is ignored (baseline and `rate` stay as they were).
         """
-        if value < 0 or value >> self.bits:
-            return None
         previous_time = self.time
         previous_value = self.value
         if previous_time is None or previous_value is None:
+            if value < 0 or value >> self.bits:
+                return None
             self.time = time
             self.value = value
             return None
         dt = time - previous_time
         if dt <= 0:
             return None
-        delta = counter_delta(previous_value, value, bits=self.bits)
+        if previous_value <= value and not value >> self.bits:
+            delta: int | None = value - previous_value  # the common case, kept cheap
+        elif value < 0 or value >> self.bits:
+            return None
+        else:
+            delta = counter_delta(previous_value, value, bits=self.bits)
         self.time = time
         self.value = value
         if delta is None:
