@@ -1,19 +1,153 @@
-"""`edgeops inventory`: not built yet."""
+"""`edgeops inventory check|import|show`: validate an inventory, convert containerlab or Nornir, list devices."""
 
 from __future__ import annotations
 
 import argparse
 import sys
+from collections import Counter
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from edgeops.paths import AppPaths
 
-HELP = "Check or import inventories"
+if TYPE_CHECKING:  # the loaders pull in ruamel.yaml: imported only when a command runs
+    from edgeops.inventory.model import Inventory
+
+HELP = "Check, import or list inventories"
+
+EXIT_OK = 0
+EXIT_PROBLEMS = 2
 
 
 def configure_parser(parser: argparse.ArgumentParser) -> None:
-    pass
+    actions = parser.add_subparsers(dest="inventory_action", metavar="ACTION")
+    check = actions.add_parser(
+        "check",
+        help="validate an inventory and summarise it",
+        description="Validate an inventory; print every problem as FILE:LINE:COL: message (exit 2) "
+        "or a summary of the fleet (exit 0).",
+    )
+    check.add_argument("file", nargs="?", metavar="FILE", help="inventory to check (default: the configured one)")
+    imports = actions.add_parser(
+        "import",
+        help="print a containerlab topology or Nornir inventory as edgeops YAML",
+        description="Print the edgeops inventory equivalent to a containerlab topology or a Nornir "
+        "SimpleInventory (folder or hosts.yaml). Redirect it to a file to keep it.",
+    )
+    imports.add_argument("format", choices=["clab", "nornir"], help="what PATH is")
+    imports.add_argument("path", metavar="PATH", help="topology file, or Nornir folder / hosts.yaml")
+    show = actions.add_parser("show", help="list the devices of an inventory as a table")
+    show.add_argument("file", nargs="?", metavar="FILE", help="inventory to list (default: the configured one)")
+    show.add_argument("--site", help="only devices of this site code")
 
 
 def run(args: argparse.Namespace, paths: AppPaths) -> int:
-    print("edgeops: this command is not built yet", file=sys.stderr)
-    return 2
+    action = getattr(args, "inventory_action", None)
+    if action == "check":
+        return _check(Path(args.file) if args.file else paths.inventory)
+    if action == "import":
+        return _import(args.format, Path(args.path))
+    if action == "show":
+        return _show(Path(args.file) if args.file else paths.inventory, args.site)
+    print("usage: edgeops inventory {check,import,show} ...  (see edgeops inventory --help)", file=sys.stderr)
+    return EXIT_PROBLEMS
+
+
+def _load(path: Path) -> Inventory | None:
+    from edgeops.inventory.loader import load_inventory
+    from edgeops.inventory.problems import InventoryError
+
+    try:
+        return load_inventory(path)
+    except InventoryError as error:
+        for problem in error.problems:
+            print(problem.format(), file=sys.stderr)
+        count = len(error.problems)
+        print(f"{count} problem{'s' if count != 1 else ''} in {path}", file=sys.stderr)
+        return None
+
+
+def _check(path: Path) -> int:
+    inventory = _load(path)
+    if inventory is None:
+        return EXIT_PROBLEMS
+    print(summarise(inventory, path))
+    return EXIT_OK
+
+
+def summarise(inventory: Inventory, path: Path) -> str:
+    """The few lines `inventory check` prints for a valid inventory."""
+    devices = inventory.devices
+    lines = [f"{path}: OK"]
+    per_site = Counter(device.site for device in devices)
+    lines.append(f"  sites        {len(inventory.sites)}")
+    for site in inventory.sites:
+        lines.append(f"    {site.code:<14} {site.name:<28} {_plural(per_site[site.code], 'device')}")
+    lines.append(f"  devices      {len(devices)}")
+    platforms = Counter(device.platform.label for device in devices)
+    lines.append(f"    by platform  {_counts(platforms)}")
+    roles = Counter(device.role for device in devices)
+    lines.append(f"    by role      {_counts(roles)}")
+    no_gnmi = sum(1 for device in devices if device.gnmi_port is None)
+    if no_gnmi:
+        lines.append(f"    without gNMI {no_gnmi} (polled over SSH)")
+    lines.append(f"  jump hosts   {len(inventory.jump_hosts)}")
+    for jump in inventory.jump_hosts:
+        users = sum(1 for device in devices if device.jump == jump.name)
+        via = f" via {jump.via}" if jump.via else ""
+        lines.append(f"    {jump.name:<14} {jump.host}:{jump.port}{via}  ({_plural(users, 'device')})")
+    if inventory.ssh_config is not None:
+        lines.append(f"  ssh_config   {inventory.ssh_config}")
+    return "\n".join(lines)
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+def _counts(counter: Counter[str]) -> str:
+    if not counter:
+        return "-"
+    return ", ".join(f"{name} {count}" for name, count in sorted(counter.items(), key=lambda item: (-item[1], item[0])))
+
+
+def _import(kind: str, path: Path) -> int:
+    from edgeops.inventory.containerlab import load_containerlab
+    from edgeops.inventory.dump import dump_inventory
+    from edgeops.inventory.nornir import load_nornir
+    from edgeops.inventory.problems import InventoryError
+
+    try:
+        inventory = load_containerlab(path) if kind == "clab" else load_nornir(path)
+    except InventoryError as error:
+        for problem in error.problems:
+            print(problem.format(), file=sys.stderr)
+        return EXIT_PROBLEMS
+    sys.stdout.write(dump_inventory(inventory))
+    return EXIT_OK
+
+
+def _show(path: Path, site: str | None) -> int:
+    inventory = _load(path)
+    if inventory is None:
+        return EXIT_PROBLEMS
+    devices = [device for device in inventory.devices if site is None or device.site == site]
+    header = ("NAME", "SITE", "ROLE", "PLATFORM", "MODEL", "HOST", "SSH", "GNMI", "JUMP")
+    rows = [
+        (
+            device.name,
+            device.site,
+            device.role,
+            device.platform.value,
+            device.model or "-",
+            device.host,
+            str(device.ssh_port),
+            f"{device.gnmi_port} {device.gnmi_tls.value}" if device.gnmi_port else "-",
+            device.jump or "-",
+        )
+        for device in devices
+    ]
+    widths = [max(len(row[column]) for row in [header, *rows]) for column in range(len(header))]
+    for row in [header, *rows]:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+    return EXIT_OK

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from edgeops.platforms import GnmiTls, Platform
@@ -52,6 +52,8 @@ class JumpHost:
     credentials: Credentials | None = None
     # Used by the lab and by ssh_config's ProxyJump; a jump host may itself be behind another one.
     via: str | None = None
+    # Which fields the inventory set (port, username, key_files, via): those win over ~/.ssh/config.
+    explicit_fields: frozenset[str] = field(default=frozenset(), compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,9 @@ class Device:
     credentials: Credentials = field(default_factory=lambda: Credentials(username="admin"))
     tags: frozenset[str] = frozenset()
     source_line: int | None = None  # where the device was defined, for messages
+    # Which fields the inventory set (on the device, a group or defaults), e.g. "username", "ssh_port",
+    # "key_files", "jump": those win over ~/.ssh/config; the others may come from it.
+    explicit_fields: frozenset[str] = field(default=frozenset(), compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -101,3 +106,7 @@ class Inventory:
 
     def devices_at(self, site_code: str) -> tuple[Device, ...]:
         return tuple(d for d in self.devices if d.site == site_code)
+
+    def without_provenance(self) -> Inventory:
+        """The same fleet without where it was read from, for comparing inventories from different formats."""
+        return replace(self, source=None, devices=tuple(replace(device, source_line=None) for device in self.devices))
