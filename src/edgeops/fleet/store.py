@@ -435,7 +435,7 @@ class FleetStore:
         if derived != record.state:
             record.state = derived
             record.state_since = self._clock.now()
-        self._changed(device)
+        self._changed(record.name)
 
     def set_telemetry_source(self, device: str, source: TelemetrySource | None) -> None:
         """Where the device's telemetry comes from now: "gnmi", "ssh" (polling) or None (nowhere)."""
@@ -447,7 +447,7 @@ class FleetStore:
         record.telemetry_source = source
         if source is not None:
             record.expect_since = self._clock.monotonic()
-        self._changed(device)
+        self._changed(record.name)
 
     def set_expected_interval(self, device: str, seconds: float | None) -> None:
         """How often the device's data should refresh (None: do not judge staleness)."""
@@ -458,7 +458,7 @@ class FleetStore:
             return
         record.interval = seconds
         record.expect_since = self._clock.monotonic()
-        self._changed(device)
+        self._changed(record.name)
 
     def refresh_staleness(self) -> frozenset[str]:
         """Announce staleness transitions as changes; returns the devices where anything turned.
@@ -634,6 +634,8 @@ class FleetStore:
     # Internals
 
     def _changed(self, device: str) -> None:
+        # The log tells entries apart by type (str: device, tuple: interface): always pass the
+        # record's own name, never a caller's string subclass.
         self._version += 1
         self._log.append(device)
 
