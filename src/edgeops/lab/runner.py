@@ -439,11 +439,11 @@ def apply_demo_incidents(devices: dict[str, LabDevice], *, seed: int = 1) -> lis
         leaf.model.cpu_spike(pct=93.0, seconds=10 * 365 * 86_400.0)
         leaf.model.raise_alarm("warning", "control A", "CPU utilisation above 90 % for more than 5 minutes", "cpu-high")
         incidents.append(f"{leaf.name}: CPU above 90 % (warning alarm)")
-    # A port down here and there: the flagship site always has one, and about one device in twelve elsewhere.
+    # A port down here and there: the flagship site always has one, and about one device in twenty elsewhere.
     rng = random.Random(f"incidents:{seed}")
     candidates = sorted(devices)
     flagship = [name for name in candidates if name.startswith(f"{DEMO_SITES[0].code}-")]
-    chosen = set(rng.sample(candidates, max(1, len(candidates) // 12)))
+    chosen = set(rng.sample(candidates, max(1, len(candidates) // 20)))
     if flagship:
         chosen.add(flagship[min(2, len(flagship) - 1)])
     for name in sorted(chosen):
@@ -496,6 +496,7 @@ async def start_demo_lab(
     ssh_port: int | None = None,
     gnmi_port: int | None = None,
     gnmi_tls: str = "insecure",
+    incidents: bool = True,
 ) -> Lab:
     """Start the demo fleet (by default the 17 sites, 8 devices each) with its incidents; the caller stops it."""
     identities = build_fleet(select_sites(sites), devices_per_site, seed=seed)
@@ -510,5 +511,6 @@ async def start_demo_lab(
         jump_host=True,
     )
     await lab.start()
-    lab.apply_demo_incidents()
+    if incidents:
+        lab.apply_demo_incidents()
     return lab
