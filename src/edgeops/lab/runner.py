@@ -239,10 +239,8 @@ class Lab:
         for index, identity in enumerate(self.identities):
             if self.jump_only:
                 self.ssh_endpoints[identity.name] = Endpoint(path=str(runtime / f"{index}.ssh"))
-                self.gnmi_endpoints[identity.name] = Endpoint(path=str(runtime / f"{index}.gnmi"))
             else:
                 self.ssh_endpoints[identity.name] = Endpoint(identity.host, identity.ssh_port)
-                self.gnmi_endpoints[identity.name] = Endpoint(identity.host, identity.gnmi_port)
         self.ssh = LabSshServer(
             self.devices.values(),
             self.host_keys,
@@ -262,30 +260,39 @@ class Lab:
         self._write_state()
 
     async def _start_gnmi(self) -> None:
-        # HOOK(gnmi): the gNMI side is edgeops.lab.gnmi_server (written separately). Until it is there the
-        # lab serves SSH only; once it is, it is started here on self.gnmi_endpoints (TCP or Unix sockets).
+        """Start gNMI (edgeops.lab.gnmi_server) for every device.
+
+        Normally each device serves gNMI on its inventory address and port. In jump-only mode each serves it
+        on its own address but on a free port that appears in no inventory; the jump host maps the inventory
+        port to it, so clients reach gNMI only through the jump host (gRPC could also listen on Unix sockets,
+        but GnmiLabServer binds the device's address).
+        """
         try:
-            from edgeops.lab import gnmi_server
-        except ImportError:
-            log.warning("gNMI server not available: the lab serves SSH only")
+            from edgeops.lab.gnmi_server import GnmiLabServer
+        except ModuleNotFoundError as error:
+            if error.name != "edgeops.lab.gnmi_server":
+                raise
+            log.warning("this build has no gNMI server: the lab serves SSH only")
             return
-        server = gnmi_server.GnmiLabServer(
+        server = GnmiLabServer(
             list(self.devices.values()),
-            endpoints=self.gnmi_endpoints,
-            tls=self.gnmi_tls == "tls",
-            cert_dir=self.lab_dir / "gnmi",
+            tls_dir=self.lab_dir / "gnmi-tls" if self.gnmi_tls == "tls" else None,
+            port_override=0 if self.jump_only else None,
         )
-        await server.start()
         self.gnmi_server = server
+        await server.start()
+        for name in self.devices:
+            host, port = server.address(name)
+            self.gnmi_endpoints[name] = Endpoint(host, port)
 
     async def _start_jump_host(self) -> None:
         assert self.host_keys is not None
         routes: dict[tuple[str, int], Endpoint] = {}
         for identity in self.identities:
-            for port, endpoint in (
-                (identity.ssh_port, self.ssh_endpoints[identity.name]),
-                (identity.gnmi_port, self.gnmi_endpoints[identity.name]),
-            ):
+            targets = [(identity.ssh_port, self.ssh_endpoints[identity.name])]
+            if identity.name in self.gnmi_endpoints:
+                targets.append((identity.gnmi_port, self.gnmi_endpoints[identity.name]))
+            for port, endpoint in targets:
                 # Clients may name the device or give its address, as with `ssh -J jump admin@alcala-leaf1`.
                 routes[(identity.host, port)] = endpoint
                 routes[(identity.name, port)] = endpoint
