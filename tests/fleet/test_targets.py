@@ -1,0 +1,191 @@
+"""Target expressions: selection by site, role, platform, model, name, tag, negation, and the errors people see."""
+
+from __future__ import annotations
+
+import pytest
+
+from edgeops.fleet.targets import TargetError, fold, parse_targets
+from edgeops.inventory.model import Device, Inventory, Site
+from edgeops.platforms import Platform
+
+
+def device(name: str, site: str, role: str, platform: Platform, model: str, tags: frozenset[str] = frozenset()):
+    return Device(name=name, site=site, role=role, platform=platform, model=model, host="127.0.0.1", tags=tags)
+
+
+SRL, SROS, CLASSIC = Platform.SRLINUX, Platform.SROS, Platform.SROS_CLASSIC
+INVENTORY = Inventory(
+    sites=(
+        Site("Tecno-Alcalá", "alcala"),
+        Site("Bilbao-Zorrotzaurre", "bilbao"),
+        Site("A Coruña-Elviña", "coruna"),
+        Site("Madrid-Julián Camarillo", "madrid"),  # a site with no devices yet
+    ),
+    devices=(
+        device("alcala-spine1", "alcala", "spine", SRL, "7220 IXR-D3L"),
+        device("alcala-leaf1", "alcala", "leaf", SRL, "7220 IXR-D2L"),
+        device("alcala-leaf2", "alcala", "leaf", SRL, "7220 IXR-D2L", frozenset({"pci"})),
+        device("alcala-gw1", "alcala", "gateway", SROS, "7750 SR-7"),
+        device("alcala-gw2", "alcala", "gateway", SROS, "7750 SR-7"),
+        device("bilbao-spine1", "bilbao", "spine", SRL, "7220 IXR-D3L"),
+        device("bilbao-leaf1", "bilbao", "leaf", SRL, "7220 IXR-D2L"),
+        device("bilbao-gw1", "bilbao", "gateway", CLASSIC, "7750 SR-1"),
+        device("coruna-leaf1", "coruna", "leaf", SRL, "7220 IXR-D2L", frozenset({"pci", "lab"})),
+    ),
+)
+
+
+def names(expression: str) -> list[str]:
+    return [device.name for device in parse_targets(expression).select(INVENTORY)]
+
+
+def error_of(expression: str) -> str:
+    with pytest.raises(TargetError) as caught:
+        parse_targets(expression).select(INVENTORY)
+    return str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("expression", "expected"),
+    [
+        ("all", [device.name for device in INVENTORY.devices]),
+        ("site:alcala", ["alcala-spine1", "alcala-leaf1", "alcala-leaf2", "alcala-gw1", "alcala-gw2"]),
+        ("site:alcala role:leaf", ["alcala-leaf1", "alcala-leaf2"]),
+        # Repeated keys OR, different keys AND: (alcala OR bilbao) AND leaf.
+        ("site:alcala site:bilbao role:leaf", ["alcala-leaf1", "alcala-leaf2", "bilbao-leaf1"]),
+        ("site:alcala,bilbao role:leaf", ["alcala-leaf1", "alcala-leaf2", "bilbao-leaf1"]),
+        ("role:leaf site:alcala,bilbao", ["alcala-leaf1", "alcala-leaf2", "bilbao-leaf1"]),
+        ("platform:sros", ["alcala-gw1", "alcala-gw2"]),
+        ("platform:sros-classic", ["bilbao-gw1"]),
+        ("platform:sros,sros-classic", ["alcala-gw1", "alcala-gw2", "bilbao-gw1"]),
+        ("platform:SRL site:bilbao", ["bilbao-spine1", "bilbao-leaf1"]),
+        ("model:*D3L", ["alcala-spine1", "bilbao-spine1"]),
+        ("model:*d3l", ["alcala-spine1", "bilbao-spine1"]),
+        ('model:"7750 SR-7"', ["alcala-gw1", "alcala-gw2"]),
+        ("model:SR-1", ["bilbao-gw1"]),  # the model's last word
+        ("model:7750*", ["alcala-gw1", "alcala-gw2", "bilbao-gw1"]),
+        ("name:leaf*", ["alcala-leaf1", "alcala-leaf2", "bilbao-leaf1", "coruna-leaf1"]),
+        ("name:alcala-*", ["alcala-spine1", "alcala-leaf1", "alcala-leaf2", "alcala-gw1", "alcala-gw2"]),
+        ("*-gw*", ["alcala-gw1", "alcala-gw2", "bilbao-gw1"]),
+        ("alcala-leaf1", ["alcala-leaf1"]),
+        ("ALCALA-LEAF1", ["alcala-leaf1"]),
+        ("leaf1", ["alcala-leaf1", "bilbao-leaf1", "coruna-leaf1"]),
+        ("leaf1 site:coruna", ["coruna-leaf1"]),
+        # Selection keeps inventory order whatever order the names were given in.
+        ("bilbao-leaf1 alcala-leaf1", ["alcala-leaf1", "bilbao-leaf1"]),
+        ("tag:pci", ["alcala-leaf2", "coruna-leaf1"]),
+        ("tag:pci,lab role:leaf site:coruna", ["coruna-leaf1"]),
+        ("all !role:gateway site:bilbao", ["bilbao-spine1", "bilbao-leaf1"]),
+        ("!role:gateway !role:spine", ["alcala-leaf1", "alcala-leaf2", "bilbao-leaf1", "coruna-leaf1"]),
+        ("-role:gateway,spine", ["alcala-leaf1", "alcala-leaf2", "bilbao-leaf1", "coruna-leaf1"]),
+        ("site:alcala -name:*leaf2 -platform:sros", ["alcala-spine1", "alcala-leaf1"]),
+        ("site:b*", ["bilbao-spine1", "bilbao-leaf1", "bilbao-gw1"]),
+    ],
+)
+def test_selection(expression, expected):
+    assert names(expression) == expected
+
+
+@pytest.mark.parametrize(
+    "spelling",
+    ["site:tecno-alcala", "site:Tecno-Alcalá", "site:TECNO-ALCALA", 'site:"tecno alcala"', "site:ALCALA"],
+)
+def test_site_by_code_or_name_ignores_case_and_accents(spelling):
+    assert names(spelling) == names("site:alcala")
+
+
+def test_site_name_with_spaces_folds_to_hyphens():
+    assert names("site:a-coruna-elvina") == ["coruna-leaf1"]
+    assert fold("A Coruña-Elviña") == "a-coruna-elvina"
+
+
+def test_unknown_key_suggests_the_right_one():
+    message = error_of("sit:alcala")
+    assert "unknown key 'sit'" in message
+    assert "did you mean site:alcala?" in message
+    assert "did you mean role:leaf?" in error_of("roles:leaf")
+
+
+def test_unknown_site_lists_close_matches():
+    message = error_of("site:alcla")
+    assert "unknown site 'alcla'" in message
+    assert "alcala (Tecno-Alcalá)" in message
+    assert "bilbao" not in message
+
+
+def test_unknown_site_without_close_match_lists_sites():
+    message = error_of("site:zzzzz")
+    assert "sites: alcala, bilbao, coruna, madrid" in message
+
+
+def test_unknown_role_and_platform():
+    message = error_of("role:leafs")
+    assert "unknown role 'leafs'" in message and "did you mean role:leaf" in message
+    with pytest.raises(TargetError, match=r"unknown platform 'srlinx'.*did you mean platform:srlinux"):
+        parse_targets("platform:srlinx")  # platforms are known without an inventory: caught at parse time
+
+
+def test_empty_match_names_the_expression_and_what_was_there():
+    message = error_of("site:alcala role:border")
+    assert message.startswith("no device matches site:alcala role:border")
+    assert "gives 5 device(s), none with role:border" in message
+    assert "gateway, leaf, spine" in message
+
+
+def test_site_without_devices_is_an_empty_match():
+    assert error_of("site:madrid").startswith("no device matches site:madrid")
+
+
+def test_negation_that_leaves_nothing():
+    message = error_of("site:bilbao !site:bilbao")
+    assert message.startswith("no device matches site:bilbao !site:bilbao")
+
+
+def test_unknown_device_suggests_close_names():
+    message = error_of("alcala-lef1")
+    assert "unknown device 'alcala-lef1'" in message and "alcala-leaf1" in message
+
+
+def test_unknown_tag_and_model():
+    assert "unknown tag 'pcx'" in error_of("tag:pcx")
+    message = error_of("model:D9")
+    assert "no device has model 'D9'" in message and "7220 IXR-D2L" in message
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ("", "no target given"),
+        ("   ", "no target given"),
+        ("site:", "empty value"),
+        ("site:alcala,", "empty value"),
+        ("!", "negates nothing"),
+        ("!all", "no device at all"),
+        ("site=alcala", "did you mean site:alcala"),
+        ('site:"alcala', "cannot read target expression"),
+    ],
+)
+def test_syntax_errors(text, fragment):
+    with pytest.raises(TargetError, match=fragment):
+        parse_targets(text)
+
+
+def test_describe_is_canonical():
+    assert parse_targets("site:alcala   ROLE:leaf -role:gateway").describe() == "site:alcala role:leaf !role:gateway"
+    assert parse_targets('model:"7750 SR-7"').describe() == "model:'7750 SR-7'"
+    assert parse_targets("platform:srl").describe() == "platform:srlinux"
+    assert parse_targets("*-gw*").describe() == "name:*-gw*"
+    assert parse_targets("all").describe() == "all"
+    # describe() reads back to the same selection.
+    for text in ("site:alcala,bilbao role:leaf", 'model:"7750 SR-7" !name:*gw2', "leaf1 -site:coruna"):
+        assert names(parse_targets(text).describe()) == names(text)
+
+
+def test_matches_agrees_with_select():
+    expression = parse_targets("site:alcala,bilbao !role:gateway")
+    selected = set(expression.select(INVENTORY))
+    assert {d for d in INVENTORY.devices if expression.matches(d, INVENTORY)} == selected
+
+
+def test_target_error_is_a_value_error():
+    assert issubclass(TargetError, ValueError)
