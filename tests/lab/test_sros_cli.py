@@ -447,8 +447,12 @@ def test_show_system_memory_pools_trailer_matches_the_model(md: SrosCli, model: 
         line = next(line for line in output.splitlines() if line.startswith(label))
         return int(line.split(":")[1].split()[0].replace(",", ""))
 
+    # The same three numbers as /state/system/memory-pools/summary over gNMI.
+    assert number("Current Total Size") == total
     assert number("Total In Use") == used
-    assert number("Current Total Size") + number("Available Memory") == total
+    assert number("Available Memory") == total - used
+    pools = output.split("-" * 79)[1].strip().splitlines()
+    assert sum(int(line.split()[-1].replace(",", "")) for line in pools) == used
 
 
 def test_show_system_alarms(md: SrosCli, model: DeviceModel):

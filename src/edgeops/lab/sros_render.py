@@ -531,8 +531,8 @@ def render_lag(model: DeviceModel) -> list[str]:
 
 
 def chassis_temperature(model: DeviceModel) -> int:
-    """The chassis reports the warmest of its sensors."""
-    return max(celsius for _, celsius in model.temperatures())
+    """The chassis inlet reads a few degrees under the coolest module (as the gNMI state tree reports it)."""
+    return min(celsius for _, celsius in model.temperatures()) - 3
 
 
 def render_chassis(model: DeviceModel) -> list[str]:
@@ -541,7 +541,6 @@ def render_chassis(model: DeviceModel) -> list[str]:
     severities = {alarm.severity for alarm in model.alarms}
     led = {level: ("On" if level in severities else "Off") for level in ("critical", "major", "minor")}
     temperature = chassis_temperature(model)
-    hot = model.now() < model.cpu_spike_until
     ports = [iface for iface in model.interfaces.values() if not iface.name.startswith(("A/", "B/"))]
     connectors = {iface.spec.connector for iface in ports if iface.spec.connector}
     lines = titled("Chassis Information")
@@ -583,7 +582,7 @@ def render_chassis(model: DeviceModel) -> list[str]:
         lines += [
             "",
             chassis_line("Fan tray number", fan.ident),
-            chassis_line("Speed", "full speed" if hot else "half speed", depth=2),
+            chassis_line("Speed", "half speed" if fan.oper_up else "stopped", depth=2),
             chassis_line("Status", "up" if fan.oper_up else "failed", depth=2),
         ]
     lines += [DASHES, "Power Supply Information", chassis_line("Number of power supplies", len(model.power_supplies))]
@@ -693,21 +692,17 @@ MIB = 1_048_576
 
 
 def memory_pool_totals(model: DeviceModel) -> tuple[int, int, int]:
-    """(current total size, total in use, available memory) in bytes.
-
-    Total in use is exactly the model's used memory; pools hold about 6 % more than they use,
-    and what no pool holds is available, so in-use / (current + available) is the model's utilisation.
-    """
+    """(current total size, total in use, available memory) in bytes, the same three the gNMI state tree reports:
+    the pools span the physical memory, in use is the model's used memory, and the rest is available."""
     total, used = model.memory()
-    current = min(total, int(used * 1.06) // MIB * MIB)
-    return current, used, total - current
+    return total, used, total - used
 
 
 def render_memory_pools(model: DeviceModel) -> list[str]:
     current, in_use, available = memory_pool_totals(model)
     sizes = {name: int(current * share) // MIB * MIB for name, _, share in MEMORY_POOLS}
     sizes["System"] = current - sum(sizes.values())
-    used = {name: int(sizes[name] * 0.86) for name, _, _ in MEMORY_POOLS}
+    used = {name: sizes[name] * in_use // current for name, _, _ in MEMORY_POOLS}
     used["System"] = in_use - sum(v for k, v in used.items() if k != "System")
     lines = titled("Memory Pools")
     lines += [
