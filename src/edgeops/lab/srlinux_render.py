@@ -336,23 +336,28 @@ def _transceiver_state(model: DeviceModel, iface: LabInterface) -> Node:
 
 
 def cpu_state(model: DeviceModel) -> Node:
-    """/platform/control[slot=A]/cpu[index=all]: integer percentages; the averages follow the instant."""
-    total = round(model.cpu_pct())
-    user = round(total * 0.7)
+    """/platform/control[slot=A]/cpu[index=all]: whole percentages.
 
-    def sample(value: int) -> Node:
-        return {"instant": value, "average-1": value, "average-5": value, "average-15": value}
+    The last minute follows the instant; the 5- and 15-minute means sit at the profile's base load,
+    which is what the gNMI server reports too.
+    """
+    instant = round(model.cpu_pct())
+    settled = round(model.cpu_base + 3)
+    totals = {"instant": instant, "average-1": instant, "average-5": settled, "average-15": settled}
+
+    def share(part: Callable[[int], int]) -> Node:
+        return {name: part(value) for name, value in totals.items()}
 
     return {
         "architecture": "x86_64",
-        "total": sample(total),
-        "user": sample(user),
-        "system": sample(total - user),
-        "nice": sample(0),
-        "idle": sample(100 - total),
-        "iowait": sample(0),
-        "hardware-interrupt": sample(0),
-        "software-interrupt": sample(0),
+        "total": share(lambda total: total),
+        "user": share(lambda total: round(total * 0.7)),
+        "system": share(lambda total: total - round(total * 0.7)),
+        "nice": share(lambda total: 0),
+        "idle": share(lambda total: 100 - total),
+        "iowait": share(lambda total: 0),
+        "hardware-interrupt": share(lambda total: 0),
+        "software-interrupt": share(lambda total: 0),
     }
 
 
@@ -391,6 +396,7 @@ def platform_state(model: DeviceModel) -> Node:
     names = hardware_names(model)
     boot = Timestamp(model.boot_time)
     control_temp = temperature(model, "A")
+    linecard_temp = temperature(model, "1")
     chassis: Node = {
         "type": model.hardware.model,
         "last-boot-type": "normal",
@@ -409,7 +415,7 @@ def platform_state(model: DeviceModel) -> Node:
         "last-booted": boot,
         "last-change": boot,
         "software-version": software_version(model),
-        "temperature": {"instant": control_temp, "alarm-status": False},
+        "temperature": {"instant": control_temp, "maximum": control_temp + 6, "alarm-status": control_temp >= 80},
         "cpu": YangList.of("index", {"all": cpu_state(model)}),
         "memory": memory_state(model),
     }
@@ -418,12 +424,13 @@ def platform_state(model: DeviceModel) -> Node:
         "admin-state": "enable",
         "oper-state": "up",
         "last-change": boot,
-        "temperature": {"instant": temperature(model, "1"), "alarm-status": False},
+        "temperature": {"instant": linecard_temp, "alarm-status": linecard_temp >= 85},
     }
-    fans = {
-        str(fan.ident): _component_node(model, "fan-tray", fan.ident, fan.oper_up, fan.detail, names.fan_tray)
-        for fan in model.fans
-    }
+    fans = {}
+    for fan in model.fans:
+        node = _component_node(model, "fan-tray", fan.ident, fan.oper_up, fan.detail, names.fan_tray)
+        node["speed"] = 45 if fan.oper_up else 0  # percent of full speed
+        fans[str(fan.ident)] = node
     supplies = {}
     for psu in model.power_supplies:
         node = _component_node(model, "power-supply", psu.ident, psu.oper_up, psu.detail, names.power_supply)
@@ -456,7 +463,7 @@ def system_state(model: DeviceModel, now: float, *, config_only: bool = False) -
     if config_only:
         return node
     node["information"] = {
-        "description": f"SRLinux-{software_version(model)} {model.hardware.model} Copyright (c) 2000-2025 Nokia.",
+        "description": f"SRLinux-{software_version(model)} {model.hardware.model}",
         "current-datetime": iso_time(now),
         "last-booted": Timestamp(model.boot_time),
         "version": software_version(model),
