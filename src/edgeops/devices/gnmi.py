@@ -1,0 +1,431 @@
+"""One gNMI session to one device: a grpc.aio channel, Capabilities, Get and a decoded Subscribe stream.
+
+No reconnect logic and no threads here: a supervisor owns the session's lifetime and retries; this module
+connects once, reports failures as our own exceptions, and runs on the caller's event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import ssl
+import time
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import grpc
+from cryptography import x509
+from cryptography.x509.oid import NameOID
+from grpc import aio
+from pygnmi.spec.v080 import gnmi_pb2, gnmi_pb2_grpc
+
+from edgeops.devices.decode import AlarmBook, HealthBook, SyncMarker, decode_notification
+from edgeops.devices.paths import (
+    DEFAULT_COUNTER_INTERVAL_S,
+    DEFAULT_HEALTH_INTERVAL_S,
+    PathMap,
+    SubscriptionSpec,
+    gnmi_path,
+    native_path_map,
+    path_map_for,
+    subscription_list,
+)
+from edgeops.devices.samples import HealthSample, InterfaceSample
+from edgeops.inventory.model import Device
+from edgeops.platforms import GnmiTls, Platform
+
+__all__ = [
+    "DeviceCapabilities",
+    "GnmiAuthError",
+    "GnmiError",
+    "GnmiSession",
+    "GnmiStreamCut",
+    "GnmiUnavailable",
+    "SyncMarker",
+    "choose_encoding",
+]
+
+log = logging.getLogger(__name__)
+
+DEFAULT_CONNECT_TIMEOUT_S = 10.0
+DEFAULT_RPC_TIMEOUT_S = 15.0
+# Preference per platform: what the device's own tooling uses. Only encodings the device lists are chosen.
+ENCODING_PREFERENCE = {
+    Platform.SRLINUX: (gnmi_pb2.JSON_IETF, gnmi_pb2.JSON, gnmi_pb2.PROTO, gnmi_pb2.ASCII),
+    Platform.SROS: (gnmi_pb2.JSON, gnmi_pb2.JSON_IETF, gnmi_pb2.PROTO, gnmi_pb2.BYTES),
+    Platform.SROS_CLASSIC: (gnmi_pb2.JSON, gnmi_pb2.JSON_IETF, gnmi_pb2.PROTO, gnmi_pb2.BYTES),
+}
+CHANNEL_OPTIONS: tuple[tuple[str, Any], ...] = (
+    # A stream that silently dies (a dead jump host, a cable) is noticed by keepalive pings.
+    ("grpc.keepalive_time_ms", 20_000),
+    ("grpc.keepalive_timeout_ms", 10_000),
+    ("grpc.keepalive_permit_without_calls", 1),
+    ("grpc.http2.max_pings_without_data", 0),
+    # Reconnection is the supervisor's job; keep gRPC's own retry short so failures surface.
+    ("grpc.initial_reconnect_backoff_ms", 500),
+    ("grpc.max_reconnect_backoff_ms", 5_000),
+    ("grpc.max_receive_message_length", 64 * 1024 * 1024),
+)
+
+Sample = InterfaceSample | HealthSample
+
+
+class GnmiError(Exception):
+    """A gNMI operation failed. `code` is the gRPC status when there was one."""
+
+    def __init__(self, message: str, code: grpc.StatusCode | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class GnmiAuthError(GnmiError):
+    """The device rejected the credentials."""
+
+
+class GnmiUnavailable(GnmiError):
+    """The device could not be reached, refused the service, or did not answer in time."""
+
+
+class GnmiStreamCut(GnmiUnavailable):
+    """A subscription that was running ended with an error (reset, device restart, lost transport)."""
+
+
+@dataclass(frozen=True)
+class DeviceCapabilities:
+    gnmi_version: str
+    models: tuple[str, ...]
+    encodings: tuple[int, ...]  # gnmi_pb2.Encoding values
+
+    @property
+    def encoding_names(self) -> tuple[str, ...]:
+        return tuple(gnmi_pb2.Encoding.Name(value) for value in self.encodings)
+
+
+def choose_encoding(platform: Platform, offered: Sequence[int]) -> int:
+    """JSON_IETF for SR Linux, JSON for SR OS, falling back to whatever the device really lists."""
+    for encoding in ENCODING_PREFERENCE[platform]:
+        if encoding in offered:
+            return encoding
+    if offered:
+        return offered[0]
+    # A device that lists nothing: assume the platform's usual encoding.
+    return ENCODING_PREFERENCE[platform][0]
+
+
+def _map_rpc_error(error: grpc.RpcError, device: str, what: str, *, streaming: bool = False) -> GnmiError:
+    code = error.code() if isinstance(error, aio.AioRpcError | grpc.Call) else None
+    details = error.details() if isinstance(error, aio.AioRpcError | grpc.Call) else str(error)
+    message = f"{device}: gNMI {what} failed: {details or code}"
+    if code == grpc.StatusCode.UNAUTHENTICATED or code == grpc.StatusCode.PERMISSION_DENIED:
+        return GnmiAuthError(f"{device}: gNMI {what}: authentication failed ({details})", code)
+    if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.CANCELLED):
+        if streaming:
+            return GnmiStreamCut(message, code)
+        return GnmiUnavailable(message, code)
+    if streaming and code in (grpc.StatusCode.ABORTED, grpc.StatusCode.INTERNAL, grpc.StatusCode.UNKNOWN):
+        return GnmiStreamCut(message, code)
+    return GnmiError(message, code)
+
+
+def certificate_names(pem: bytes) -> list[str]:
+    """Names a certificate answers to: its SANs (DNS and IP) first, then its common name."""
+    cert = x509.load_pem_x509_certificate(pem)
+    names: list[str] = []
+    try:
+        sans = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+        names += [str(name) for name in sans.get_values_for_type(x509.DNSName)]
+        names += [str(address) for address in sans.get_values_for_type(x509.IPAddress)]
+    except x509.ExtensionNotFound:
+        pass
+    names += [str(attr.value) for attr in cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)]
+    return names
+
+
+async def fetch_server_certificate(host: str, port: int, *, server_name: str | None, within_s: float) -> bytes:
+    """The PEM certificate a TLS server presents, fetched without verifying it (as pygnmi's skip-verify does)."""
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    # gRPC servers speak HTTP/2 only; offering it keeps strict servers from refusing the handshake.
+    context.set_alpn_protocols(["h2"])
+    _, writer = await asyncio.wait_for(
+        asyncio.open_connection(host, port, ssl=context, server_hostname=server_name or None), within_s
+    )
+    try:
+        ssl_object = writer.get_extra_info("ssl_object")
+        der = ssl_object.getpeercert(binary_form=True) if ssl_object is not None else None
+        if not der:
+            raise GnmiError(f"{host}:{port} presented no certificate")
+        return ssl.DER_cert_to_PEM_cert(der).encode()
+    finally:
+        writer.close()
+        with contextlib.suppress(OSError, ssl.SSLError):
+            await writer.wait_closed()
+
+
+async def _hold_open(request: gnmi_pb2.SubscribeRequest) -> AsyncIterator[gnmi_pb2.SubscribeRequest]:
+    """Send the request, then keep our half of the stream open: some devices end a subscription on half-close."""
+    yield request
+    await asyncio.Event().wait()
+
+
+class GnmiSession:
+    """One gNMI session to one device over one grpc.aio channel.
+
+    `target` overrides where the channel connects (host:port), e.g. a port forwarded through a jump host;
+    TLS still verifies the device's own name (its `gnmi_server_name`, else its inventory host).
+    """
+
+    def __init__(
+        self,
+        device: Device,
+        *,
+        username: str,
+        password: str | None,
+        target: str | None = None,
+        connect_timeout_s: float = DEFAULT_CONNECT_TIMEOUT_S,
+        rpc_timeout_s: float = DEFAULT_RPC_TIMEOUT_S,
+        channel_options: Sequence[tuple[str, Any]] = (),
+    ) -> None:
+        if device.gnmi_port is None and target is None:
+            raise GnmiUnavailable(f"{device.name}: the inventory lists no gNMI port")
+        self.device = device
+        self.target = target or f"{device.host}:{device.gnmi_port}"
+        self.connect_timeout_s = connect_timeout_s
+        self.rpc_timeout_s = rpc_timeout_s
+        self._metadata = (("username", username), ("password", password or ""))
+        self._channel_options = (*CHANNEL_OPTIONS, *channel_options)
+        self._channel: aio.Channel | None = None
+        self._stub: gnmi_pb2_grpc.gNMIStub | None = None
+        self._calls: set[Any] = set()
+        self.capabilities_: DeviceCapabilities | None = None
+        self.encoding: int = ENCODING_PREFERENCE[device.platform][0]
+        self.path_map: PathMap = native_path_map(device.platform)
+        self.log = logging.LoggerAdapter(log, {"device": device.name})
+
+    # -- connecting --
+
+    def _split_target(self) -> tuple[str, int]:
+        host, _, port = self.target.rpartition(":")
+        return host.strip("[]"), int(port)
+
+    async def _credentials(self) -> tuple[grpc.ChannelCredentials, list[tuple[str, Any]]]:
+        device = self.device
+        options: list[tuple[str, Any]] = []
+        if device.gnmi_tls is GnmiTls.SKIP_VERIFY:
+            host, port = self._split_target()
+            try:
+                pem = await fetch_server_certificate(
+                    host, port, server_name=device.gnmi_server_name, within_s=self.connect_timeout_s
+                )
+            except (TimeoutError, OSError, ssl.SSLError) as error:
+                reason = str(error) or type(error).__name__
+                raise GnmiUnavailable(
+                    f"{device.name}: cannot fetch the gNMI certificate from {self.target}: {reason}"
+                ) from error
+            # Trust exactly the certificate the device showed, under a name it carries.
+            names = certificate_names(pem)
+            name = device.gnmi_server_name or (names[0] if names else "")
+            options.append(("grpc.ssl_target_name_override", name))
+            return grpc.ssl_channel_credentials(root_certificates=pem), options
+        roots = None
+        if device.gnmi_ca_file is not None:
+            try:
+                roots = device.gnmi_ca_file.read_bytes()
+            except OSError as error:
+                raise GnmiError(
+                    f"{device.name}: cannot read the gNMI CA file {device.gnmi_ca_file}: {error}"
+                ) from error
+        expected = device.gnmi_server_name or (device.host if self.target != self._inventory_target else None)
+        if expected:
+            options.append(("grpc.ssl_target_name_override", expected))
+        return grpc.ssl_channel_credentials(root_certificates=roots), options
+
+    @property
+    def _inventory_target(self) -> str:
+        return f"{self.device.host}:{self.device.gnmi_port}"
+
+    async def connect(self) -> DeviceCapabilities:
+        """Open the channel, ask Capabilities, and choose the encoding and path map from the answer."""
+        if self._channel is not None:
+            raise GnmiError(f"{self.device.name}: the session is already connected")
+        options = list(self._channel_options)
+        if self.device.gnmi_tls is GnmiTls.INSECURE:
+            self._channel = aio.insecure_channel(self.target, options=options)
+        else:
+            credentials, tls_options = await self._credentials()
+            self._channel = aio.secure_channel(self.target, credentials, options=options + tls_options)
+        self._stub = gnmi_pb2_grpc.gNMIStub(self._channel)
+        try:
+            await asyncio.wait_for(self._channel.channel_ready(), self.connect_timeout_s)
+        except TimeoutError:
+            await self.close()
+            raise GnmiUnavailable(
+                f"{self.device.name}: no gNMI answer from {self.target} within {self.connect_timeout_s:g} s"
+            ) from None
+        except BaseException:
+            await self.close()
+            raise
+        try:
+            return await self.capabilities()
+        except BaseException:
+            await self.close()
+            raise
+
+    async def __aenter__(self) -> GnmiSession:
+        await self.connect()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        for call in list(self._calls):
+            call.cancel()
+        self._calls.clear()
+        channel, self._channel, self._stub = self._channel, None, None
+        if channel is not None:
+            await channel.close(grace=None)
+
+    aclose = close
+
+    @property
+    def connected(self) -> bool:
+        return self._channel is not None
+
+    def _require_stub(self) -> gnmi_pb2_grpc.gNMIStub:
+        if self._stub is None:
+            raise GnmiError(f"{self.device.name}: the gNMI session is not connected")
+        return self._stub
+
+    # -- unary RPCs --
+
+    async def capabilities(self) -> DeviceCapabilities:
+        stub = self._require_stub()
+        try:
+            response = await stub.Capabilities(
+                gnmi_pb2.CapabilityRequest(), metadata=self._metadata, timeout=self.rpc_timeout_s
+            )
+        except grpc.RpcError as error:
+            raise _map_rpc_error(error, self.device.name, "Capabilities") from None
+        caps = DeviceCapabilities(
+            gnmi_version=response.gNMI_version,
+            models=tuple(model.name for model in response.supported_models),
+            encodings=tuple(response.supported_encodings),
+        )
+        self.capabilities_ = caps
+        self.encoding = choose_encoding(self.device.platform, caps.encodings)
+        self.path_map = path_map_for(self.device.platform, caps.models)
+        self.log.debug(
+            "gNMI %s, encoding %s, paths %s",
+            caps.gnmi_version,
+            gnmi_pb2.Encoding.Name(self.encoding),
+            self.path_map.name,
+        )
+        return caps
+
+    async def get(
+        self, paths: Sequence[str | gnmi_pb2.Path], *, data_type: int = gnmi_pb2.GetRequest.ALL
+    ) -> list[gnmi_pb2.Notification]:
+        """The device's current values at `paths`, as the notifications it returned."""
+        stub = self._require_stub()
+        request = gnmi_pb2.GetRequest(
+            path=[gnmi_path(path) if isinstance(path, str) else path for path in paths],
+            encoding=self.encoding,
+            type=data_type,
+        )
+        try:
+            response = await stub.Get(request, metadata=self._metadata, timeout=self.rpc_timeout_s)
+        except grpc.RpcError as error:
+            raise _map_rpc_error(error, self.device.name, "Get") from None
+        return list(response.notification)
+
+    async def get_samples(self, paths: Sequence[str | gnmi_pb2.Path]) -> list[Sample]:
+        """Get, decoded into samples (health merged into one HealthSample, with alarms when asked for)."""
+        received = time.time()
+        interfaces: list[Sample] = []
+        health = HealthBook(self.device.name)
+        alarms = AlarmBook(self.device.name)
+        saw_health = saw_alarms = False
+        for note in await self.get(paths):
+            decoded = decode_notification(note, self.device.name, received_at=received)
+            interfaces.extend(decoded.interfaces)
+            if decoded.health is not None:
+                health.merge(decoded.health)
+                saw_health = True
+            if decoded.touches_alarms:
+                alarms.apply(decoded)
+                saw_alarms = True
+        if saw_health or saw_alarms:
+            interfaces.append(health.view(alarms.alarms() if saw_alarms else None))
+        return interfaces
+
+    # -- Subscribe --
+
+    def default_subscriptions(
+        self,
+        *,
+        counter_interval_s: float = DEFAULT_COUNTER_INTERVAL_S,
+        health_interval_s: float = DEFAULT_HEALTH_INTERVAL_S,
+    ) -> tuple[SubscriptionSpec, ...]:
+        """Counters, oper state, health and alarms from the path map Capabilities chose."""
+        return self.path_map.subscriptions(counter_interval_s=counter_interval_s, health_interval_s=health_interval_s)
+
+    async def subscribe(
+        self,
+        subscriptions: Sequence[SubscriptionSpec] | None = None,
+        *,
+        mode: int = gnmi_pb2.SubscriptionList.STREAM,
+    ) -> AsyncIterator[Sample | SyncMarker]:
+        """Decoded samples from one Subscribe stream carrying every subscription.
+
+        Interface samples come as the device sends them (partial: fields not in the update are None).
+        Health comes as whole views: each HealthSample merges everything received so far, and carries
+        the full active alarm list once the initial dump is complete (after the SyncMarker) and whenever
+        an alarm is raised or cleared. Raises GnmiStreamCut when a running stream ends with an error.
+        """
+        stub = self._require_stub()
+        specs = tuple(subscriptions) if subscriptions is not None else self.default_subscriptions()
+        request = gnmi_pb2.SubscribeRequest(subscribe=subscription_list(specs, self.encoding, mode=mode))
+        device = self.device.name
+        call = stub.Subscribe(_hold_open(request), metadata=self._metadata)
+        self._calls.add(call)
+        alarms = AlarmBook(device)
+        health = HealthBook(device)
+        synced = False
+        received_any = False
+        try:
+            async for response in call:
+                received_any = True
+                received = time.time()
+                which = response.WhichOneof("response")
+                if which == "sync_response":
+                    synced = True
+                    yield SyncMarker(device, received)
+                    # The dump is complete: the alarm list (even an empty one) is now the truth.
+                    yield health.merge(HealthSample(device=device, timestamp=received), alarms.alarms())
+                    continue
+                if which != "update":
+                    continue
+                decoded = decode_notification(response.update, device, received_at=received)
+                for sample in decoded.interfaces:
+                    yield sample
+                alarms_changed = alarms.apply(decoded) if decoded.touches_alarms else False
+                if decoded.health is not None or (alarms_changed and synced):
+                    base = decoded.health or HealthSample(device=device, timestamp=decoded.timestamp)
+                    yield health.merge(base, alarms.alarms() if synced else None)
+        except grpc.RpcError as error:
+            if isinstance(error, aio.AioRpcError) and error.code() == grpc.StatusCode.CANCELLED and not self._channel:
+                return  # we closed the session ourselves
+            raise _map_rpc_error(error, device, "Subscribe", streaming=received_any) from None
+        except asyncio.CancelledError:
+            call.cancel()
+            raise
+        finally:
+            self._calls.discard(call)
+            if not call.done():
+                call.cancel()
+        if mode == gnmi_pb2.SubscriptionList.STREAM:
+            raise GnmiStreamCut(f"{device}: the device ended the gNMI stream")

@@ -1,0 +1,188 @@
+"""What edgeops subscribes to over gNMI: one declarative path map per platform (SR Linux, SR OS, OpenConfig)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+
+from pygnmi.create_gnmi_path import gnmi_path_generator
+from pygnmi.spec.v080 import gnmi_pb2
+
+from edgeops.platforms import Platform
+
+DEFAULT_COUNTER_INTERVAL_S = 2.0
+DEFAULT_HEALTH_INTERVAL_S = 10.0
+
+
+class StreamMode(StrEnum):
+    SAMPLE = "sample"
+    ON_CHANGE = "on-change"
+    TARGET_DEFINED = "target-defined"
+
+    @property
+    def proto(self) -> int:
+        return {
+            StreamMode.SAMPLE: gnmi_pb2.SAMPLE,
+            StreamMode.ON_CHANGE: gnmi_pb2.ON_CHANGE,
+            StreamMode.TARGET_DEFINED: gnmi_pb2.TARGET_DEFINED,
+        }[self]
+
+
+@dataclass(frozen=True)
+class SubscriptionSpec:
+    """A group of paths subscribed the same way, e.g. interface counters sampled every 2 s."""
+
+    name: str  # "counters", "oper-state", "health", "alarms"
+    paths: tuple[str, ...]
+    mode: StreamMode
+    interval_s: float = 0.0  # SAMPLE interval; 0 lets the device pick
+
+    def protos(self) -> list[gnmi_pb2.Subscription]:
+        interval_ns = int(self.interval_s * 1_000_000_000) if self.mode is not StreamMode.ON_CHANGE else 0
+        return [
+            gnmi_pb2.Subscription(path=gnmi_path(path), mode=self.mode.proto, sample_interval=interval_ns)
+            for path in self.paths
+        ]
+
+
+@dataclass(frozen=True)
+class PathMap:
+    """The paths of one data model family, grouped by what they tell us and how often we want it."""
+
+    name: str
+    counters: tuple[str, ...]  # interface counters: sampled
+    oper_state: tuple[str, ...]  # interface state (oper/admin/description/speed): on change
+    health: tuple[str, ...]  # CPU, memory, temperatures, fans, PSUs, version, uptime: sampled slowly
+    alarms: tuple[str, ...]
+    # How alarms are asked for: on change where the device promises it, else the device's choice.
+    alarms_mode: StreamMode = StreamMode.ON_CHANGE
+
+    def subscriptions(
+        self,
+        *,
+        counter_interval_s: float = DEFAULT_COUNTER_INTERVAL_S,
+        health_interval_s: float = DEFAULT_HEALTH_INTERVAL_S,
+    ) -> tuple[SubscriptionSpec, ...]:
+        return (
+            SubscriptionSpec("counters", self.counters, StreamMode.SAMPLE, counter_interval_s),
+            SubscriptionSpec("oper-state", self.oper_state, StreamMode.ON_CHANGE),
+            SubscriptionSpec("health", self.health, StreamMode.SAMPLE, health_interval_s),
+            SubscriptionSpec("alarms", self.alarms, self.alarms_mode, health_interval_s),
+        )
+
+
+SRLINUX_NATIVE = PathMap(
+    name="srlinux-native",
+    counters=("/interface[name=*]/statistics",),
+    oper_state=(
+        "/interface[name=*]/oper-state",
+        "/interface[name=*]/admin-state",
+        "/interface[name=*]/description",
+        "/interface[name=*]/last-change",
+        "/interface[name=*]/ethernet/port-speed",
+    ),
+    health=(
+        "/platform/control[slot=*]/cpu[index=all]/total",
+        "/platform/control[slot=*]/memory",
+        "/platform/control[slot=*]/temperature",
+        "/platform/linecard[slot=*]/temperature",
+        "/platform/fan-tray[id=*]/oper-state",
+        "/platform/power-supply[id=*]/oper-state",
+        "/platform/chassis/type",
+        "/system/name/host-name",
+        "/system/information/version",
+        "/system/information/last-booted",
+    ),
+    # SR Linux exposes its alarms through the OpenConfig alarms model.
+    alarms=("/system/alarms/alarm[id=*]/state",),
+)
+
+SROS_STATE = PathMap(
+    name="sros-state",
+    counters=("/state/port[port-id=*]/statistics",),
+    oper_state=(
+        "/state/port[port-id=*]/oper-state",
+        "/state/port[port-id=*]/last-oper-change",
+        "/state/port[port-id=*]/ethernet/oper-speed",
+        # Admin state and description are configuration on SR OS; it streams configuration changes too.
+        "/configure/port[port-id=*]/admin-state",
+        "/configure/port[port-id=*]/description",
+    ),
+    health=(
+        "/state/system/cpu[sample-period=1]/summary/usage/cpu-usage",
+        "/state/system/memory-pools/summary",
+        "/state/card[slot-number=*]/hardware-data/temperature",
+        "/state/chassis[chassis-class=*][chassis-number=*]/hardware-data/temperature",
+        "/state/chassis[chassis-class=*][chassis-number=*]/fan[fan-slot=*]/hardware-data/oper-state",
+        "/state/chassis[chassis-class=*][chassis-number=*]/power-supply[power-supply-id=*]/hardware-data/oper-state",
+        "/state/system/oper-name",
+        "/state/system/platform",
+        "/state/system/version/version-number",
+        "/state/system/up-time",
+    ),
+    alarms=("/state/system/alarms/active[sequence-number=*]",),
+    # SR OS streams on change only for selected state; TARGET_DEFINED lets it choose.
+    alarms_mode=StreamMode.TARGET_DEFINED,
+)
+
+OPENCONFIG = PathMap(
+    name="openconfig",
+    counters=("/interfaces/interface[name=*]/state/counters",),
+    oper_state=(
+        "/interfaces/interface[name=*]/state/oper-status",
+        "/interfaces/interface[name=*]/state/admin-status",
+        "/interfaces/interface[name=*]/state/description",
+        "/interfaces/interface[name=*]/state/last-change",
+        "/interfaces/interface[name=*]/ethernet/state/port-speed",
+    ),
+    health=(
+        "/system/state/hostname",
+        "/system/state/software-version",
+        "/system/state/boot-time",
+        "/system/cpus/cpu[index=*]/state/total/instant",
+        "/system/memory/state",
+        "/components/component[name=*]/state",
+    ),
+    alarms=("/system/alarms/alarm[id=*]/state",),
+    alarms_mode=StreamMode.TARGET_DEFINED,
+)
+
+NATIVE_MODEL_MARKERS = {
+    Platform.SRLINUX: "srl_nokia-interfaces",
+    Platform.SROS: "nokia-state",
+    Platform.SROS_CLASSIC: "nokia-state",
+}
+
+
+def native_path_map(platform: Platform) -> PathMap:
+    return SROS_STATE if platform.is_sros else SRLINUX_NATIVE
+
+
+def path_map_for(platform: Platform, models: Iterable[str] = ()) -> PathMap:
+    """The native map when the device lists its native models (or lists none), else OpenConfig if it has it."""
+    names = [model.rsplit(":", 1)[-1] for model in models]
+    if not names or NATIVE_MODEL_MARKERS[platform] in names:
+        return native_path_map(platform)
+    if "openconfig-interfaces" in names:
+        return OPENCONFIG
+    return native_path_map(platform)
+
+
+def gnmi_path(xpath: str) -> gnmi_pb2.Path:
+    """An XPath-like string (`/interface[name=*]/statistics`) as a gNMI Path."""
+    return gnmi_path_generator(xpath)
+
+
+def subscription_list(
+    specs: Sequence[SubscriptionSpec],
+    encoding: int,
+    *,
+    mode: int = gnmi_pb2.SubscriptionList.STREAM,
+    updates_only: bool = False,
+) -> gnmi_pb2.SubscriptionList:
+    """One SubscriptionList carrying every spec (one stream per device, however many groups)."""
+    subscriptions = [proto for spec in specs for proto in spec.protos()]
+    return gnmi_pb2.SubscriptionList(
+        subscription=subscriptions, mode=mode, encoding=encoding, updates_only=updates_only
+    )

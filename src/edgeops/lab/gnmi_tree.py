@@ -1,0 +1,847 @@
+"""The YANG trees a simulated device serves over gNMI, read live from its DeviceModel, and path matching on them.
+
+Each platform has a native tree (SR Linux `srl_nokia-*`, SR OS `nokia-state`/`nokia-conf`) plus the OpenConfig
+tree. A requested gNMI path (with `*` elements and `[key=*]` wildcards) is resolved once into concrete matches;
+every later sample only reads the leaves under those matches, so a tick never re-walks the whole tree.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+from pygnmi.spec.v080 import gnmi_pb2
+
+from edgeops.lab.model import Counters, DeviceModel, LabAlarm, LabInterface
+
+KeyPairs = tuple[tuple[str, str], ...]  # list keys of one path element, in schema order
+Elem = tuple[str, KeyPairs]  # (name, keys)
+
+
+class Kind(Enum):
+    """How a leaf's value is shaped on the wire (RFC 7951 JSON: 64-bit integers and decimals are strings)."""
+
+    U64 = "u64"
+    INT = "int"
+    DECIMAL = "decimal"
+    STRING = "string"
+    BOOL = "bool"
+
+
+class PathError(ValueError):
+    """A requested path names something the schema does not have."""
+
+
+@dataclass(eq=False)
+class Node:
+    """One schema node: a container, a list (keys + entries) or a leaf (value)."""
+
+    name: str
+    children: dict[str, Node] = field(default_factory=dict)
+    keys: tuple[str, ...] = ()
+    # For a list: the entries below the parent's item, as (key values, item).
+    entries: Callable[[Any], Iterable[tuple[tuple[str, ...], Any]]] | None = None
+    value: Callable[[Any], Any] | None = None  # for a leaf: its value (None: absent now)
+    kind: Kind = Kind.STRING
+    volatile: bool = False  # changes all the time (counters, rates, CPU): sampled under TARGET_DEFINED
+    dynamic: bool = False  # a list whose entries come and go (alarms): matches are resolved again each time
+
+    @property
+    def is_leaf(self) -> bool:
+        return self.value is not None
+
+    @property
+    def is_list(self) -> bool:
+        return self.entries is not None
+
+
+def leaf(name: str, value: Callable[[Any], Any], kind: Kind = Kind.STRING, *, volatile: bool = False) -> Node:
+    return Node(name, value=value, kind=kind, volatile=volatile)
+
+
+def counter(name: str, value: Callable[[Any], Any]) -> Node:
+    return Node(name, value=value, kind=Kind.U64, volatile=True)
+
+
+def container(name: str, *children: Node) -> Node:
+    return Node(name, children={child.name: child for child in children})
+
+
+def listing(
+    name: str,
+    keys: tuple[str, ...],
+    entries: Callable[[Any], Iterable[tuple[tuple[str, ...], Any]]],
+    *children: Node,
+    dynamic: bool = False,
+) -> Node:
+    return Node(name, children={child.name: child for child in children}, keys=keys, entries=entries, dynamic=dynamic)
+
+
+@dataclass(eq=False)
+class Root:
+    """A top-level node and the YANG module that defines it (the JSON_IETF prefix of the first path element)."""
+
+    node: Node
+    module: str
+    origin: str = ""  # "openconfig" for the OpenConfig trees
+
+
+# -- value helpers ------------------------------------------------------------------------------------
+
+
+def iso_time(unix: float) -> str:
+    """YANG date-and-time as SR Linux and SR OS print it: `2025-12-03T16:26:38.033Z`."""
+    moment = dt.datetime.fromtimestamp(unix, dt.UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def ns(unix: float) -> int:
+    return int(unix * 1_000_000_000)
+
+
+def _speed_label(bps: int) -> str:
+    return f"{bps // 1_000_000_000}G" if bps >= 1_000_000_000 else f"{bps // 1_000_000}M"
+
+
+def _c(number: float) -> int:
+    return Counters.value(number)
+
+
+def _srl_version(model: DeviceModel) -> str:
+    identity = model.identity
+    return f"{identity.version}-{identity.build}" if identity.build else identity.version
+
+
+def _alarm_entries(model: DeviceModel) -> list[tuple[tuple[str, ...], LabAlarm]]:
+    return [((alarm.alarm_id,), alarm) for alarm in model.alarms]
+
+
+def _interface_entries(model: DeviceModel) -> list[tuple[tuple[str, ...], LabInterface]]:
+    return [((name,), iface) for name, iface in model.interfaces.items()]
+
+
+# -- SR Linux native ----------------------------------------------------------------------------------
+
+
+def _srl_interface(model: DeviceModel) -> Node:
+    stats = (
+        counter("in-packets", lambda i: _c(i.counters.in_packets)),
+        counter("in-octets", lambda i: _c(i.counters.in_octets)),
+        counter("in-unicast-packets", lambda i: _c(i.counters.in_unicast)),
+        counter("in-broadcast-packets", lambda i: _c(i.counters.in_broadcast)),
+        counter("in-multicast-packets", lambda i: _c(i.counters.in_multicast)),
+        counter("in-discarded-packets", lambda i: _c(i.counters.in_discards)),
+        counter("in-error-packets", lambda i: _c(i.counters.in_errors)),
+        counter("in-fcs-error-packets", lambda i: _c(i.counters.in_fcs_errors)),
+        counter("out-packets", lambda i: _c(i.counters.out_packets)),
+        counter("out-octets", lambda i: _c(i.counters.out_octets)),
+        counter("out-mirror-octets", lambda i: 0),
+        counter("out-unicast-packets", lambda i: _c(i.counters.out_unicast)),
+        counter("out-broadcast-packets", lambda i: _c(i.counters.out_broadcast)),
+        counter("out-multicast-packets", lambda i: _c(i.counters.out_multicast)),
+        counter("out-discarded-packets", lambda i: _c(i.counters.out_discards)),
+        counter("out-error-packets", lambda i: _c(i.counters.out_errors)),
+        counter("out-mirror-packets", lambda i: 0),
+        counter("carrier-transitions", lambda i: _c(i.counters.carrier_transitions)),
+    )
+    return listing(
+        "interface",
+        ("name",),
+        lambda item: _interface_entries(item),
+        leaf("name", lambda i: i.name),
+        leaf("description", lambda i: i.description or None),
+        leaf("admin-state", lambda i: "enable" if i.admin_up else "disable"),
+        leaf("oper-state", lambda i: "up" if i.oper_up else "down"),
+        leaf(
+            "oper-down-reason",
+            lambda i: None if i.oper_up else ("port-admin-disabled" if not i.admin_up else "lower-layer-down"),
+        ),
+        leaf("last-change", lambda i: iso_time(i.last_change)),
+        leaf("mtu", lambda i: i.mtu, Kind.INT),
+        container(
+            "ethernet",
+            leaf("port-speed", lambda i: _speed_label(i.speed_bps)),
+        ),
+        container("statistics", *stats),
+        container(
+            "traffic-rate",
+            Node(
+                "in-bps",
+                value=lambda i: int(model.nominal_in_bps(i.name)),
+                kind=Kind.U64,
+                volatile=True,
+            ),
+            Node(
+                "out-bps",
+                value=lambda i: int(model.nominal_out_bps(i.name)),
+                kind=Kind.U64,
+                volatile=True,
+            ),
+        ),
+    )
+
+
+def _srl_platform() -> Node:
+    def controls(item: DeviceModel) -> list[tuple[tuple[str, ...], DeviceModel]]:
+        return [(("A",), item)]
+
+    def linecards(item: DeviceModel) -> list[tuple[tuple[str, ...], DeviceModel]]:
+        return [(("1",), item)]
+
+    def temperature_of(model: DeviceModel, sensor: str) -> int:
+        return dict(model.temperatures())[sensor]
+
+    def memory_node() -> Node:
+        return container(
+            "memory",
+            leaf("physical", lambda m: m.memory()[0], Kind.U64, volatile=True),
+            leaf("reserved", lambda m: m.memory()[1], Kind.U64, volatile=True),
+            leaf("free", lambda m: m.memory()[0] - m.memory()[1], Kind.U64, volatile=True),
+            leaf("utilization", lambda m: round(100 * m.memory()[1] / m.memory()[0]), Kind.INT, volatile=True),
+        )
+
+    return container(
+        "platform",
+        container(
+            "chassis",
+            leaf("type", lambda item: item.identity.model),
+            leaf("serial-number", lambda item: item.identity.serial),
+            leaf("part-number", lambda item: item.hardware.chassis_part),
+            leaf("hw-mac-address", lambda item: item.identity.mac),
+            leaf("last-booted", lambda item: iso_time(item.boot_time)),
+            leaf("oper-state", lambda item: "up"),
+        ),
+        listing(
+            "control",
+            ("slot",),
+            controls,
+            leaf("slot", lambda m: "A"),
+            leaf("oper-state", lambda m: "up"),
+            listing(
+                "cpu",
+                ("index",),
+                lambda m: [(("all",), m)],
+                leaf("index", lambda m: "all"),
+                container(
+                    "total",
+                    leaf("instant", lambda m: round(m.cpu_pct()), Kind.INT, volatile=True),
+                    leaf("average-1", lambda m: round(m.cpu_pct()), Kind.INT, volatile=True),
+                    leaf("average-5", lambda m: round(m.cpu_base + 3), Kind.INT, volatile=True),
+                    leaf("average-15", lambda m: round(m.cpu_base + 3), Kind.INT, volatile=True),
+                ),
+            ),
+            memory_node(),
+            container(
+                "temperature",
+                leaf("instant", lambda m: temperature_of(m, "A"), Kind.INT, volatile=True),
+                leaf("maximum", lambda m: temperature_of(m, "A") + 6, Kind.INT, volatile=True),
+                leaf("alarm-status", lambda m: temperature_of(m, "A") >= 80, Kind.BOOL, volatile=True),
+            ),
+        ),
+        listing(
+            "linecard",
+            ("slot",),
+            linecards,
+            leaf("slot", lambda m: 1, Kind.INT),
+            leaf("oper-state", lambda m: "up"),
+            container(
+                "temperature",
+                leaf("instant", lambda m: temperature_of(m, "1"), Kind.INT, volatile=True),
+                leaf("alarm-status", lambda m: temperature_of(m, "1") >= 85, Kind.BOOL, volatile=True),
+            ),
+        ),
+        listing(
+            "fan-tray",
+            ("id",),
+            lambda item: [((str(fan.ident),), fan) for fan in item.fans],
+            leaf("id", lambda f: f.ident, Kind.INT),
+            leaf("oper-state", lambda f: "up" if f.oper_up else "down"),
+            leaf("speed", lambda f: 45 if f.oper_up else 0, Kind.INT, volatile=True),
+        ),
+        listing(
+            "power-supply",
+            ("id",),
+            lambda item: [((str(psu.ident),), psu) for psu in item.power_supplies],
+            leaf("id", lambda p: p.ident, Kind.INT),
+            leaf("oper-state", lambda p: "up" if p.oper_up else "down"),
+            leaf("type", lambda p: "AC"),
+        ),
+    )
+
+
+def _srl_system() -> Node:
+    return container(
+        "system",
+        container("name", leaf("host-name", lambda item: item.identity.name)),
+        container(
+            "information",
+            leaf("description", lambda item: f"SRLinux-{_srl_version(item)} {item.identity.model}"),
+            leaf("version", lambda item: _srl_version(item)),
+            leaf("current-datetime", lambda item: iso_time(item.now()), volatile=True),
+            leaf("last-booted", lambda item: iso_time(item.boot_time)),
+        ),
+    )
+
+
+# -- SR OS --------------------------------------------------------------------------------------------
+
+
+def _sros_port_entries(model: DeviceModel) -> list[tuple[tuple[str, ...], LabInterface]]:
+    return _interface_entries(model)
+
+
+def _sros_state() -> Node:
+    stats = (
+        counter("in-octets", lambda i: _c(i.counters.in_octets)),
+        counter("in-packets", lambda i: _c(i.counters.in_packets)),
+        counter("in-unicast-packets", lambda i: _c(i.counters.in_unicast)),
+        counter("in-broadcast-packets", lambda i: _c(i.counters.in_broadcast)),
+        counter("in-multicast-packets", lambda i: _c(i.counters.in_multicast)),
+        counter("in-errors", lambda i: _c(i.counters.in_errors)),
+        counter("in-discards", lambda i: _c(i.counters.in_discards)),
+        counter("out-octets", lambda i: _c(i.counters.out_octets)),
+        counter("out-packets", lambda i: _c(i.counters.out_packets)),
+        counter("out-unicast-packets", lambda i: _c(i.counters.out_unicast)),
+        counter("out-broadcast-packets", lambda i: _c(i.counters.out_broadcast)),
+        counter("out-multicast-packets", lambda i: _c(i.counters.out_multicast)),
+        counter("out-errors", lambda i: _c(i.counters.out_errors)),
+        counter("out-discards", lambda i: _c(i.counters.out_discards)),
+    )
+    port = listing(
+        "port",
+        ("port-id",),
+        lambda item: _sros_port_entries(item),
+        leaf("port-id", lambda i: i.name),
+        leaf("oper-state", lambda i: "up" if i.oper_up else "down"),
+        leaf("down-reason", lambda i: None if i.oper_up else ("admin-down" if not i.admin_up else "link-down")),
+        leaf("last-oper-change", lambda i: iso_time(i.last_change)),
+        container(
+            "ethernet",
+            leaf("oper-speed", lambda i: i.speed_bps // 1_000_000, Kind.INT),
+        ),
+        container("statistics", *stats),
+    )
+
+    def card_entries(item: DeviceModel) -> list[tuple[tuple[str, ...], tuple[DeviceModel, str]]]:
+        model = item
+        return [((slot,), (model, slot)) for slot, _ in model.hardware.cards]
+
+    def card_temperature(card: tuple[DeviceModel, str]) -> int:
+        model, slot = card
+        readings = dict(model.temperatures())
+        return readings.get(slot, readings["A"])
+
+    chassis = listing(
+        "chassis",
+        ("chassis-class", "chassis-number"),
+        lambda item: [(("router", "1"), item)],
+        leaf("chassis-class", lambda m: "router"),
+        leaf("chassis-number", lambda m: 1, Kind.INT),
+        container(
+            "hardware-data",
+            leaf("part-number", lambda m: m.hardware.chassis_part),
+            leaf("serial-number", lambda m: m.identity.serial),
+            leaf("temperature", lambda m: min(t for _, t in m.temperatures()) - 3, Kind.INT, volatile=True),
+        ),
+        listing(
+            "fan",
+            ("fan-slot",),
+            lambda m: [((str(fan.ident),), fan) for fan in m.fans],
+            leaf("fan-slot", lambda f: f.ident, Kind.INT),
+            leaf("speed", lambda f: "half-speed" if f.oper_up else "stopped"),
+            container("hardware-data", leaf("oper-state", lambda f: "up" if f.oper_up else "failed")),
+        ),
+        listing(
+            "power-supply",
+            ("power-supply-id",),
+            lambda m: [((str(psu.ident),), psu) for psu in m.power_supplies],
+            leaf("power-supply-id", lambda p: p.ident, Kind.INT),
+            leaf("type", lambda p: "ac-single"),
+            container("hardware-data", leaf("oper-state", lambda p: "up" if p.oper_up else "failed")),
+        ),
+    )
+    card = listing(
+        "card",
+        ("slot-number",),
+        card_entries,
+        leaf("slot-number", lambda c: c[1]),
+        leaf("equipped-type", lambda c: dict(c[0].hardware.cards)[c[1]]),
+        container(
+            "hardware-data",
+            leaf("oper-state", lambda c: "up"),
+            leaf("temperature", card_temperature, Kind.INT, volatile=True),
+        ),
+    )
+    system = container(
+        "system",
+        leaf("oper-name", lambda item: item.identity.name),
+        leaf("platform", lambda item: item.identity.model),
+        # Hundredths of a second since boot, as a string: SR OS renders it like a 64-bit counter.
+        leaf("up-time", lambda item: int(item.uptime_s * 100), Kind.U64, volatile=True),
+        leaf("current-time", lambda item: iso_time(item.now()), volatile=True),
+        container("version", leaf("version-number", lambda item: item.identity.version)),
+        listing(
+            "cpu",
+            ("sample-period",),
+            lambda item: [(("1",), item)],
+            leaf("sample-period", lambda m: 1, Kind.INT),
+            container(
+                "summary",
+                container("usage", leaf("cpu-usage", lambda m: m.cpu_pct(), Kind.DECIMAL, volatile=True)),
+            ),
+        ),
+        container(
+            "memory-pools",
+            container(
+                "summary",
+                leaf("current-total-size", lambda item: item.memory()[0], Kind.U64, volatile=True),
+                leaf("total-in-use", lambda item: item.memory()[1], Kind.U64, volatile=True),
+                leaf(
+                    "available-memory",
+                    lambda item: item.memory()[0] - item.memory()[1],
+                    Kind.U64,
+                    volatile=True,
+                ),
+            ),
+        ),
+        container(
+            "alarms",
+            listing(
+                "active",
+                ("sequence-number",),
+                lambda item: _alarm_entries(item),
+                leaf("sequence-number", lambda a: a.alarm_id),
+                leaf("alarm-id", lambda a: a.alarm_id),
+                leaf("severity", lambda a: a.severity),
+                leaf("resource", lambda a: a.resource),
+                leaf("details", lambda a: a.text),
+                leaf("raised-time", lambda a: iso_time(a.raised_at)),
+                dynamic=True,
+            ),
+        ),
+    )
+    return container("state", port, card, chassis, system)
+
+
+def _sros_configure() -> Node:
+    port = listing(
+        "port",
+        ("port-id",),
+        lambda item: _sros_port_entries(item),
+        leaf("port-id", lambda i: i.name),
+        leaf("admin-state", lambda i: "enable" if i.admin_up else "disable"),
+        leaf("description", lambda i: i.description or None),
+    )
+    return container("configure", port)
+
+
+# -- OpenConfig (both platforms) ----------------------------------------------------------------------
+
+
+def _oc_interfaces() -> Node:
+    counters = container(
+        "counters",
+        counter("in-octets", lambda i: _c(i.counters.in_octets)),
+        counter("in-pkts", lambda i: _c(i.counters.in_packets)),
+        counter("in-unicast-pkts", lambda i: _c(i.counters.in_unicast)),
+        counter("in-broadcast-pkts", lambda i: _c(i.counters.in_broadcast)),
+        counter("in-multicast-pkts", lambda i: _c(i.counters.in_multicast)),
+        counter("in-discards", lambda i: _c(i.counters.in_discards)),
+        counter("in-errors", lambda i: _c(i.counters.in_errors)),
+        counter("in-fcs-errors", lambda i: _c(i.counters.in_fcs_errors)),
+        counter("out-octets", lambda i: _c(i.counters.out_octets)),
+        counter("out-pkts", lambda i: _c(i.counters.out_packets)),
+        counter("out-unicast-pkts", lambda i: _c(i.counters.out_unicast)),
+        counter("out-broadcast-pkts", lambda i: _c(i.counters.out_broadcast)),
+        counter("out-multicast-pkts", lambda i: _c(i.counters.out_multicast)),
+        counter("out-discards", lambda i: _c(i.counters.out_discards)),
+        counter("out-errors", lambda i: _c(i.counters.out_errors)),
+        counter("carrier-transitions", lambda i: _c(i.counters.carrier_transitions)),
+    )
+    return container(
+        "interfaces",
+        listing(
+            "interface",
+            ("name",),
+            lambda item: _interface_entries(item),
+            leaf("name", lambda i: i.name),
+            container(
+                "state",
+                leaf("name", lambda i: i.name),
+                leaf("description", lambda i: i.description or None),
+                leaf("admin-status", lambda i: "UP" if i.admin_up else "DOWN"),
+                leaf("oper-status", lambda i: "UP" if i.oper_up else "DOWN"),
+                leaf("last-change", lambda i: ns(i.last_change), Kind.U64),
+                leaf("mtu", lambda i: i.mtu, Kind.INT),
+                counters,
+            ),
+            container(
+                "ethernet",
+                container(
+                    "state",
+                    leaf("port-speed", lambda i: f"openconfig-if-ethernet:SPEED_{i.speed_bps // 1_000_000_000}GB"),
+                ),
+            ),
+        ),
+    )
+
+
+def _oc_system() -> Node:
+    return container(
+        "system",
+        container(
+            "state",
+            leaf("hostname", lambda item: item.identity.name),
+            leaf("software-version", lambda item: item.identity.version),
+            leaf("boot-time", lambda item: ns(item.boot_time), Kind.U64),
+            leaf("current-datetime", lambda item: iso_time(item.now()), volatile=True),
+        ),
+        container(
+            "cpus",
+            listing(
+                "cpu",
+                ("index",),
+                lambda item: [(("ALL",), item)],
+                leaf("index", lambda m: "ALL"),
+                container(
+                    "state",
+                    container(
+                        "total",
+                        leaf("instant", lambda m: round(m.cpu_pct()), Kind.INT, volatile=True),
+                        leaf("avg", lambda m: round(m.cpu_base + 3), Kind.INT, volatile=True),
+                    ),
+                ),
+            ),
+        ),
+        container(
+            "memory",
+            container(
+                "state",
+                leaf("physical", lambda item: item.memory()[0], Kind.U64, volatile=True),
+                leaf("used", lambda item: item.memory()[1], Kind.U64, volatile=True),
+                leaf("free", lambda item: item.memory()[0] - item.memory()[1], Kind.U64, volatile=True),
+            ),
+        ),
+        container(
+            "alarms",
+            listing(
+                "alarm",
+                ("id",),
+                lambda item: _alarm_entries(item),
+                leaf("id", lambda a: a.alarm_id),
+                container(
+                    "state",
+                    leaf("id", lambda a: a.alarm_id),
+                    leaf("resource", lambda a: a.resource),
+                    leaf("severity", lambda a: f"openconfig-alarm-types:{a.severity.upper()}"),
+                    leaf("text", lambda a: a.text),
+                    leaf("time-created", lambda a: ns(a.raised_at), Kind.U64),
+                ),
+                dynamic=True,
+            ),
+        ),
+    )
+
+
+@dataclass
+class _Component:
+    name: str
+    kind: str  # openconfig-platform-types identity
+    model: DeviceModel
+    sensor: str | None = None  # temperature sensor in DeviceModel.temperatures()
+    part: Any = None  # fan tray / power supply
+
+
+def _oc_components_of(model: DeviceModel) -> list[tuple[tuple[str, ...], _Component]]:
+    parts = [_Component("Chassis", "CHASSIS", model)]
+    for sensor, _ in model.temperatures():
+        if sensor.isdigit():
+            parts.append(_Component(f"Linecard{sensor}", "LINECARD", model, sensor=sensor))
+        else:
+            parts.append(_Component(f"Control{sensor}", "CONTROLLER_CARD", model, sensor=sensor))
+    parts += [_Component(f"FanTray{fan.ident}", "FAN", model, part=fan) for fan in model.fans]
+    parts += [_Component(f"PowerSupply{psu.ident}", "POWER_SUPPLY", model, part=psu) for psu in model.power_supplies]
+    return [((part.name,), part) for part in parts]
+
+
+def _oc_components() -> Node:
+    def oper_status(part: _Component) -> str:
+        return "ACTIVE" if part.part is None or part.part.oper_up else "INACTIVE"
+
+    def temperature(part: _Component) -> int | None:
+        return None if part.sensor is None else dict(part.model.temperatures())[part.sensor]
+
+    return container(
+        "components",
+        listing(
+            "component",
+            ("name",),
+            lambda item: _oc_components_of(item),
+            leaf("name", lambda p: p.name),
+            container(
+                "state",
+                leaf("name", lambda p: p.name),
+                leaf("type", lambda p: f"openconfig-platform-types:{p.kind}"),
+                leaf("oper-status", lambda p: f"openconfig-platform-types:{oper_status(p)}"),
+                container("temperature", leaf("instant", temperature, Kind.INT, volatile=True)),
+            ),
+        ),
+    )
+
+
+def build_roots(model: DeviceModel) -> list[Root]:
+    """Every tree the device serves, native first."""
+    openconfig = [
+        Root(_oc_interfaces(), "openconfig-interfaces", "openconfig"),
+        Root(_oc_system(), "openconfig-system", "openconfig"),
+        Root(_oc_components(), "openconfig-platform", "openconfig"),
+    ]
+    if model.identity.platform.is_sros:
+        return [Root(_sros_state(), "nokia-state"), Root(_sros_configure(), "nokia-conf"), *openconfig]
+    return [
+        Root(_srl_interface(model), "srl_nokia-interfaces"),
+        Root(_srl_platform(), "srl_nokia-platform"),
+        Root(_srl_system(), "srl_nokia-system"),
+        *openconfig,
+    ]
+
+
+# -- path matching ------------------------------------------------------------------------------------
+
+
+def _bare(name: str) -> str:
+    """`srl_nokia-interfaces:interface` -> `interface` (module prefixes are optional in requests)."""
+    return name.split(":", 1)[1] if ":" in name else name
+
+
+def request_elems(prefix: gnmi_pb2.Path | None, path: gnmi_pb2.Path) -> tuple[str, list[tuple[str, dict[str, str]]]]:
+    """(origin, [(name, keys)]) of prefix + path, module prefixes stripped."""
+    elems: list[tuple[str, dict[str, str]]] = []
+    origin = ""
+    for part in (prefix, path):
+        if part is None:
+            continue
+        origin = part.origin or origin
+        elems.extend((_bare(elem.name), dict(elem.key)) for elem in part.elem)
+        # Deprecated string elements ("interface[name=x]" is not supported in them; plain names are).
+        elems.extend((_bare(name), {}) for name in part.element)
+    return origin, elems
+
+
+@dataclass(eq=False)
+class LeafRef:
+    """A leaf below a match: its path relative to the match, its schema node and the item it reads."""
+
+    rel: tuple[Elem, ...]
+    node: Node
+    item: Any
+
+
+@dataclass(eq=False)
+class Match:
+    """One concrete node a request path resolved to."""
+
+    root: Root
+    elems: tuple[Elem, ...]  # from the root node, keys resolved
+    node: Node
+    item: Any
+    leaves: list[LeafRef] = field(default_factory=list)
+    flat: bool = True  # every leaf is a direct child (or the match itself): JSON is one flat object
+    cache: dict[Any, Any] = field(default_factory=dict)  # wire paths built once, reused on every sample
+
+    @property
+    def key(self) -> tuple[Elem, ...]:
+        return self.elems
+
+
+def _resolve_in(
+    root: Root, node: Node, item: Any, remaining: Sequence[tuple[str, dict[str, str]]], done: tuple[Elem, ...]
+) -> list[Match]:
+    """Matches of `remaining` below `node` (whose own element is already in `done`)."""
+    if not remaining:
+        if node.is_list and not done[-1][1]:
+            return _expand_list(root, node, item, (), done[:-1])
+        return [Match(root, done, node, item)]
+    name, keys = remaining[0]
+    if node.is_leaf:
+        raise PathError(f"{'/'.join(e[0] for e in done)} is a leaf; it has no {name!r}")
+    if name == "*":
+        candidates = list(node.children.values())
+    elif name in node.children:
+        candidates = [node.children[name]]
+    else:
+        raise PathError(f"unknown element {name!r} under /{'/'.join(e[0] for e in done)}")
+    found: list[Match] = []
+    for child in candidates:
+        if child.is_list:
+            unknown = set(keys) - set(child.keys)
+            if unknown:
+                raise PathError(f"{child.name} has no key {', '.join(sorted(unknown))} (keys: {', '.join(child.keys)})")
+            wanted = tuple(keys.get(k, "*") for k in child.keys)
+            for key_values, entry in child.entries(item) if child.entries else ():
+                if all(w in ("*", v) for w, v in zip(wanted, key_values, strict=True)):
+                    elem = (child.name, tuple(zip(child.keys, key_values, strict=True)))
+                    found.extend(_resolve_in(root, child, entry, remaining[1:], (*done, elem)))
+        else:
+            if keys:
+                raise PathError(f"{child.name} is not a list; it takes no keys")
+            found.extend(_resolve_in(root, child, item, remaining[1:], (*done, (child.name, ()))))
+    return found
+
+
+def _expand_list(root: Root, node: Node, item: Any, _keys: tuple[str, ...], parent: tuple[Elem, ...]) -> list[Match]:
+    """A path that stops at a list without keys means every entry."""
+    matches = []
+    for key_values, entry in node.entries(item) if node.entries else ():
+        elem = (node.name, tuple(zip(node.keys, key_values, strict=True)))
+        matches.append(Match(root, (*parent, elem), node, entry))
+    return matches
+
+
+def _collect_leaves(node: Node, item: Any, rel: tuple[Elem, ...], out: list[LeafRef]) -> None:
+    if node.is_leaf:
+        out.append(LeafRef(rel, node, item))
+        return
+    for child in node.children.values():
+        if child.is_list:
+            for key_values, entry in child.entries(item) if child.entries else ():
+                elem = (child.name, tuple(zip(child.keys, key_values, strict=True)))
+                _collect_leaves(child, entry, (*rel, elem), out)
+        else:
+            _collect_leaves(child, item, (*rel, (child.name, ())), out)
+
+
+def _subtree_is_dynamic(node: Node) -> bool:
+    return node.dynamic or any(_subtree_is_dynamic(child) for child in node.children.values())
+
+
+class DeviceTree:
+    """The gNMI view of one DeviceModel: resolves request paths to matches with their leaves."""
+
+    def __init__(self, model: DeviceModel) -> None:
+        self.model = model
+        self.platform = model.identity.platform
+        self.roots = build_roots(model)
+        self._root_item = model
+
+    def resolve(self, origin: str, elems: Sequence[tuple[str, dict[str, str]]]) -> list[Match]:
+        """Every concrete node the path names now (wildcards expanded). PathError if the schema lacks it."""
+        if not elems:
+            raise PathError("the root path is not supported here; name a top-level container")
+        first = elems[0][0]
+        roots = [r for r in self.roots if (first == "*" or r.node.name == first)]
+        if origin == "openconfig":
+            roots = [r for r in roots if r.origin == "openconfig"]
+        elif origin and origin != "rfc7951":
+            # A module name as origin (`srl_nokia-interfaces:/interface`) selects by module.
+            roots = [r for r in roots if r.module == origin] or roots
+        if not roots:
+            raise PathError(f"unknown top-level element {first!r}")
+        matches: list[Match] = []
+        errors: list[PathError] = []
+        for root in roots:
+            top = Node("", children={root.node.name: root.node})
+            try:
+                matches.extend(_resolve_in(root, top, self._root_item, elems, ()))
+            except PathError as error:
+                errors.append(error)
+        if errors and len(errors) == len(roots):
+            raise errors[0]
+        for match in matches:
+            _collect_leaves(match.node, match.item, (), match.leaves)
+            match.flat = all(len(ref.rel) <= 1 for ref in match.leaves)
+        return matches
+
+    def path_is_dynamic(self, elems: Sequence[tuple[str, dict[str, str]]]) -> bool:
+        """Whether a path's matches can change over time (it reaches into a list whose entries come and go)."""
+        for root in self.roots:
+            if elems and elems[0][0] not in ("*", root.node.name):
+                continue
+            node = Node("", children={root.node.name: root.node})
+            dynamic = False
+            for name, _ in elems:
+                if name == "*" or name not in node.children:
+                    dynamic = dynamic or _subtree_is_dynamic(node)
+                    break
+                node = node.children[name]
+                dynamic = dynamic or node.dynamic
+            else:
+                dynamic = dynamic or _subtree_is_dynamic(node)
+            if dynamic:
+                return True
+        return False
+
+
+# -- rendering ----------------------------------------------------------------------------------------
+
+
+def json_scalar(value: Any, kind: Kind) -> Any:
+    """A leaf's value as RFC 7951 JSON wants it: 64-bit integers and decimals as strings."""
+    if kind is Kind.U64:
+        return str(value)
+    if kind is Kind.DECIMAL:
+        return f"{value:.2f}"
+    return value
+
+
+def typed_value(value: Any, kind: Kind) -> gnmi_pb2.TypedValue:
+    """A leaf's value as a PROTO-encoded TypedValue."""
+    if kind is Kind.U64:
+        return gnmi_pb2.TypedValue(uint_val=int(value))
+    if kind is Kind.INT:
+        return gnmi_pb2.TypedValue(int_val=int(value))
+    if kind is Kind.DECIMAL:
+        return gnmi_pb2.TypedValue(double_val=float(value))
+    if kind is Kind.BOOL:
+        return gnmi_pb2.TypedValue(bool_val=bool(value))
+    return gnmi_pb2.TypedValue(string_val=str(value))
+
+
+def ascii_value(value: Any, kind: Kind) -> gnmi_pb2.TypedValue:
+    if kind is Kind.BOOL:
+        return gnmi_pb2.TypedValue(ascii_val="true" if value else "false")
+    if kind is Kind.DECIMAL:
+        return gnmi_pb2.TypedValue(ascii_val=f"{value:.2f}")
+    return gnmi_pb2.TypedValue(ascii_val=str(value))
+
+
+def nest(values: Iterable[tuple[tuple[Elem, ...], Any]]) -> dict[str, Any]:
+    """Leaves relative to a container, as the container's RFC 7951 JSON object (lists become arrays)."""
+    root: dict[str, Any] = {}
+    entries: dict[tuple[int, KeyPairs], dict[str, Any]] = {}
+    for rel, value in values:
+        current = root
+        for name, keys in rel[:-1]:
+            if keys:
+                array = current.setdefault(name, [])
+                entry = entries.get((id(array), keys))
+                if entry is None:
+                    entry = {}
+                    array.append(entry)
+                    entries[(id(array), keys)] = entry
+                current = entry
+            else:
+                current = current.setdefault(name, {})
+        current[rel[-1][0]] = value
+    return root
+
+
+def dumps(obj: Any) -> bytes:
+    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def path_proto(elems: Iterable[Elem], first_module: str = "") -> gnmi_pb2.Path:
+    """A gNMI Path; `first_module` prefixes the first element (SR Linux JSON_IETF style)."""
+    path = gnmi_pb2.Path()
+    for index, (name, keys) in enumerate(elems):
+        shown = f"{first_module}:{name}" if index == 0 and first_module else name
+        path.elem.add(name=shown, key=dict(keys))
+    return path
+
+
+def path_text(elems: Iterable[Elem]) -> str:
+    return "/" + "/".join(name + "".join(f"[{k}={v}]" for k, v in keys) for name, keys in elems)
