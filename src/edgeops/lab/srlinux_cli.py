@@ -207,7 +207,8 @@ class SrLinuxCli:
         if head == "exit":
             return self._exit(args)
         if head == "bash":
-            return "Error: No authorization to execute command: 'bash'"
+            # The lab has no Linux shell behind the CLI; a real device refuses it the same way to a role without it.
+            raise CommandError("Error: No authorization to execute command: 'bash'")
         if head in SCHEMA_ROOTS or head.startswith("/") or head == ".." or self.context:
             return self._navigate(words)
         raise parsing_error(head, (*ROOT_COMMANDS, *SCHEMA_ROOTS))
@@ -226,12 +227,11 @@ class SrLinuxCli:
             return ""
         if target != "candidate":
             raise parsing_error(target, ["candidate", "running"])
+        kinds = ("exclusive", "private", "shared")
         kind = rest[0] if rest else "shared"
-        if kind not in ("shared", "private", "exclusive") or len(rest) > 1:
-            raise parsing_error(
-                rest[0] if kind not in ("shared", "private", "exclusive") else rest[1],
-                ["exclusive", "private", "shared"],
-            )
+        if kind not in kinds:
+            raise parsing_error(kind, kinds)
+        self._no_more(rest[1:])
         if self.candidate is None or self.candidate.kind != kind:
             self.candidate = Candidate(kind)
         return ""

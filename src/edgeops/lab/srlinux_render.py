@@ -54,24 +54,25 @@ def compact_duration(seconds: float) -> str:
 def natural_age(seconds: float) -> str:
     """`a day ago`, `5 hours ago`: the suffix `info` puts after a timestamp."""
     secs = max(0, int(seconds))
-    steps = ((60, 1, "second"), (3_600, 60, "minute"), (86_400, 3_600, "hour"), (2_592_000, 86_400, "day"))
     if secs == 0:
         return "now"
-    for limit, unit, name in steps:
+    units = (
+        (60, 1, "second"),
+        (3_600, 60, "minute"),
+        (86_400, 3_600, "hour"),
+        (2_592_000, 86_400, "day"),
+        (31_536_000, 2_592_000, "month"),
+    )
+    for limit, size, name in units:
         if secs < limit:
-            count = secs // unit
-            return f"a {name} ago" if count == 1 and name != "hour" else _plural(count, name)
-    months = secs // 2_592_000
-    if months < 12:
-        return "a month ago" if months == 1 else f"{months} months ago"
-    years = secs // 31_536_000
-    return "a year ago" if years == 1 else f"{years} years ago"
+            return _ago(secs // size, name)
+    return _ago(secs // 31_536_000, "year")
 
 
-def _plural(count: int, name: str) -> str:
+def _ago(count: int, unit: str) -> str:
     if count == 1:
-        return "an hour ago"
-    return f"{count} {name}s ago"
+        return f"{'an' if unit == 'hour' else 'a'} {unit} ago"
+    return f"{count} {unit}s ago"
 
 
 def speed_label(bps: int) -> str:
@@ -858,14 +859,15 @@ def show_interface_summary(model: DeviceModel, *, include_down: bool) -> Report:
             lines += _subinterface_lines(iface, sub)
         lines.append(rule())
 
-    def tally(up: int, down: int, what: str) -> str:
+    def tally(family: str, what: str) -> str:
+        up, down = counts[family]
         return f"  {up} {what} are up, {down} are down" if include_down else f"  {up} {what} are up"
 
     summary = [
         "  0 loopback interfaces configured",
-        tally(*counts["ethernet"], "ethernet interfaces"),
-        tally(*counts["mgmt"], "management interfaces"),
-        tally(*counts["sub"], "subinterfaces"),
+        tally("ethernet", "ethernet interfaces"),
+        tally("mgmt", "management interfaces"),
+        tally("sub", "subinterfaces"),
     ]
     lines += [rule("="), "Summary", *summary, rule("=")]
     data = {
