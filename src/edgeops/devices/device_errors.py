@@ -9,7 +9,8 @@ from edgeops.platforms import Platform
 # Error lines start at the beginning of a line (devices may indent them). Anchoring at the line start keeps an
 # interface description or a log line that merely contains "Error:" from failing a command that worked.
 _SRLINUX_ERROR = re.compile(r"^[ \t]*(?:Parsing error:|Error:)", re.MULTILINE)
-_SROS_MD_CLI_ERROR = re.compile(r"^[ \t]*(?:MINOR|MAJOR|CRITICAL):", re.MULTILINE)
+# MD-CLI errors are MINOR/MAJOR/CRITICAL lines; `//command` runs the classic engine, whose errors start "Error:".
+_SROS_MD_CLI_ERROR = re.compile(r"^[ \t]*(?:MINOR:|MAJOR:|CRITICAL:|Error:)", re.MULTILINE)
 # The classic CLI prints "Error: Bad command.", "Error: Invalid parameter." and the same MINOR/MAJOR lines.
 _SROS_CLASSIC_ERROR = re.compile(r"^[ \t]*(?:Error:|Bad Command:|MINOR:|MAJOR:|CRITICAL:)", re.MULTILINE)
 

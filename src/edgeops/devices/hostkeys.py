@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import base64
 import binascii
-import fnmatch
+import functools
 import hashlib
 import hmac
 import logging
 import os
+import re
 import tempfile
 import threading
 from collections.abc import Callable, Sequence
@@ -87,7 +88,13 @@ def _pattern_matches(pattern: str, name: str) -> bool:
         except (ValueError, binascii.Error):
             return False
         return hmac.compare_digest(hmac.new(salt, name.encode(), hashlib.sha1).digest(), digest)
-    return fnmatch.fnmatchcase(name.lower(), pattern.lower())
+    return _wildcard_regex(pattern).fullmatch(name.lower()) is not None
+
+
+@functools.lru_cache(maxsize=1024)
+def _wildcard_regex(pattern: str) -> re.Pattern[str]:
+    """OpenSSH host patterns know only `*` and `?`; `[` and `]` are literal (as in `[host]:port`)."""
+    return re.compile(re.escape(pattern.lower()).replace(r"\*", ".*").replace(r"\?", "."))
 
 
 def _is_literal(patterns: str) -> bool:
@@ -223,7 +230,7 @@ class KnownHosts:
                 os.write(fd, line)  # one write of one whole line: concurrent appenders never interleave
             finally:
                 os.close(fd)
-            own.line_count += line.count(b"\n")
+            own.line_count += 1
             own.add(KnownHostEntry(name, key, self.own_file, own.line_count))
             # Our own append does not make the cache stale; a write by anyone else (a changed size) still does.
             own.signature = _stat_signature(self.own_file)

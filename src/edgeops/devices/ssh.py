@@ -154,6 +154,9 @@ def connect_error(
         if isinstance(cause, asyncssh.ChannelOpenError):
             refused = "refused" in cause.reason.lower()
             return Unreachable(device, f"the jump host could not reach {where}: {cause.reason}", refused=refused)
+        if isinstance(cause, ConnectionResetError) and not isinstance(exc, ScrapliException):
+            # Reset before the SSH handshake finished: the device is not taking SSH connections.
+            return Unreachable(device, f"{where} reset the connection (not accepting SSH)", refused=True)
         if isinstance(cause, ConnectionRefusedError):
             return Unreachable(device, f"{where} refused the connection", refused=True)
         if isinstance(cause, OSError) and cause.errno in _UNREACHABLE_ERRNOS:
@@ -447,10 +450,12 @@ class SshSession:
         if driver is None:
             self._set_state(SessionState.IDLE)
             return
-        if self.alive and not self._lock.locked():
+        alive = self.alive
+        # Set before logging out, so the connection_lost that the logout causes is not reported as a failure.
+        self._lost.set()
+        if alive and not self._lock.locked():
             with contextlib.suppress(ScrapliException, asyncssh.Error, OSError, TimeoutError):
                 await asyncio.wait_for(driver.close(), CLOSE_TIMEOUT_S)
-        self._lost.set()  # before the connection goes, so its connection_lost is not reported as a failure
         self._discard()
         if connection is not None:
             with contextlib.suppress(TimeoutError):

@@ -1,0 +1,689 @@
+"""The SSH fallback for devices without gNMI: per-platform show commands and parsers into samples."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from edgeops.clock import Clock, SystemClock
+from edgeops.devices.errors import CommandTimeout, ConnectionLost, DeviceError
+from edgeops.devices.samples import (
+    Alarm,
+    CommandResult,
+    ComponentStatus,
+    HealthSample,
+    InterfaceSample,
+    Severity,
+    TemperatureReading,
+)
+from edgeops.logging_setup import device_logger
+from edgeops.platforms import Platform
+
+log = logging.getLogger(__name__)
+
+
+class CommandRunner(Protocol):
+    """What the poller needs from a session (SshSession satisfies it)."""
+
+    async def run(self, command: str, timeout: float | None = None) -> CommandResult: ...  # noqa: ASYNC109
+
+
+class PollParseError(ValueError):
+    """Output that does not have the shape the parser expects (quoted in the log, never fatal to a poll)."""
+
+
+# -- commands -----------------------------------------------------------------------------------------------
+
+SRLINUX_INTERFACES = "info from state /interface * | as json"
+SRLINUX_VERSION = "show version | as json"
+SRLINUX_PLATFORM = "info from state /platform | as json"
+SRLINUX_ALARMS = "info from state /system alarms | as json"
+
+SROS_PORTS = "show port"
+SROS_SYSTEM_INFORMATION = "show system information"
+SROS_CPU = "show system cpu"
+SROS_MEMORY = "show system memory-pools"
+SROS_CHASSIS = "show chassis"
+SROS_ALARMS = "show system alarms"
+
+
+def sros_port_detail_command(port: str) -> str:
+    return f"show port {port}"
+
+
+@dataclass(frozen=True)
+class PollCommands:
+    """The commands one platform's fallback polling sends (SR OS adds `show port <id>` per port)."""
+
+    interfaces: tuple[str, ...]
+    health: tuple[str, ...]
+
+
+POLL_COMMANDS: dict[Platform, PollCommands] = {
+    Platform.SRLINUX: PollCommands((SRLINUX_INTERFACES,), (SRLINUX_PLATFORM, SRLINUX_VERSION, SRLINUX_ALARMS)),
+    Platform.SROS: PollCommands(
+        (SROS_PORTS,), (SROS_SYSTEM_INFORMATION, SROS_CPU, SROS_MEMORY, SROS_CHASSIS, SROS_ALARMS)
+    ),
+}
+# The classic CLI has the same show commands with the same output.
+POLL_COMMANDS[Platform.SROS_CLASSIC] = POLL_COMMANDS[Platform.SROS]
+
+
+# -- shared value parsing ---------------------------------------------------------------------------------
+
+_SPEED_UNITS = {"": 1, "K": 10**3, "M": 10**6, "G": 10**9, "T": 10**12}
+_SPEED = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT]?)(?:bps|b/s)?\s*$", re.IGNORECASE)
+
+
+def parse_speed(text: str | None) -> int | None:
+    """`25G`, `100G`, `100 Gbps`, `1000 Mbps` -> bits per second; None for anything else (`N/A`, `0`)."""
+    if not text:
+        return None
+    match = _SPEED.match(text)
+    if not match:
+        return None
+    value = int(float(match.group(1)) * _SPEED_UNITS[match.group(2).upper()])
+    return value or None
+
+
+def parse_count(text: Any) -> int | None:
+    """A counter as a device prints it: `"13738800"`, `13738800`, `1,001,337`; None if it is not a number."""
+    if text is None or isinstance(text, bool):
+        return None
+    if isinstance(text, int):
+        return text
+    cleaned = str(text).replace(",", "").strip()
+    return int(cleaned) if cleaned.isdigit() else None
+
+
+def parse_iso_time(text: Any) -> float | None:
+    """`2026-11-16T03:34:42.402Z` (SR Linux; `info` may append ` (5 hours ago)`) -> unix time."""
+    if not isinstance(text, str) or not text:
+        return None
+    stamp = text.split(" (", 1)[0].strip()
+    try:
+        parsed = datetime.fromisoformat(stamp)
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.timestamp()
+
+
+def _utc_time(text: str, formats: tuple[str, ...]) -> float | None:
+    for fmt in formats:
+        try:
+            return datetime.strptime(text.strip(), fmt).replace(tzinfo=UTC).timestamp()
+        except ValueError:
+            continue
+    return None
+
+
+def _severity(text: str) -> Severity | None:
+    try:
+        return Severity(text.strip().lower())
+    except ValueError:
+        return None
+
+
+def _state(text: str | None) -> str | None:
+    return text.strip().lower() if text else None
+
+
+# -- SR Linux (`| as json`) ---------------------------------------------------------------------------------
+
+
+def _load_json(text: str) -> Any:
+    start = min((i for i in (text.find("{"), text.find("[")) if i >= 0), default=-1)
+    if start < 0:
+        raise PollParseError("no JSON in the output")
+    try:
+        return json.loads(text[start:])
+    except json.JSONDecodeError as exc:
+        raise PollParseError(f"invalid JSON: {exc}") from exc
+
+
+def _find_key(data: Any, *names: str) -> Any:
+    """The value of the first key found (breadth-first) among `names`, with or without a module prefix.
+
+    `info from state ... | as json` wraps the content in its parents (or not, depending on the release), and
+    JSON_IETF adds `srl_nokia-...:` prefixes; looking the key up anywhere makes the parsers indifferent to both.
+    """
+    queue = [data]
+    while queue:
+        current = queue.pop(0)
+        if isinstance(current, dict):
+            for key, value in current.items():
+                if key.rsplit(":", 1)[-1] in names:
+                    return value
+            queue.extend(current.values())
+        elif isinstance(current, list):
+            queue.extend(current)
+    return None
+
+
+def _as_list(value: Any) -> list[dict[str, Any]]:
+    if isinstance(value, list):
+        return [entry for entry in value if isinstance(entry, dict)]
+    if isinstance(value, dict):
+        return [value]
+    return []
+
+
+def _plain(data: dict[str, Any]) -> dict[str, Any]:
+    """Keys without their module prefix."""
+    return {key.rsplit(":", 1)[-1]: value for key, value in data.items()}
+
+
+def parse_srlinux_interfaces(device: str, text: str, timestamp: float) -> list[InterfaceSample]:
+    """`info from state /interface * | as json` -> one sample per interface (subinterfaces are not ports)."""
+    data = _load_json(text)
+    entries = _as_list(_find_key(data, "interface"))
+    if not entries and isinstance(data, dict) and "name" in data:
+        entries = [data]  # a single interface, unwrapped
+    samples = []
+    for raw in entries:
+        entry = _plain(raw)
+        name = entry.get("name")
+        if not isinstance(name, str):
+            continue
+        stats = _plain(entry.get("statistics") or {})
+        ethernet = _plain(entry.get("ethernet") or {})
+        samples.append(
+            InterfaceSample(
+                device=device,
+                name=name,
+                timestamp=timestamp,
+                admin_state=_state(entry.get("admin-state")),
+                oper_state=_state(entry.get("oper-state")),
+                description=entry.get("description", ""),
+                speed_bps=parse_speed(ethernet.get("port-speed")),
+                last_change=parse_iso_time(entry.get("last-change")),
+                in_octets=parse_count(stats.get("in-octets")),
+                out_octets=parse_count(stats.get("out-octets")),
+                in_packets=parse_count(stats.get("in-packets")),
+                out_packets=parse_count(stats.get("out-packets")),
+                in_errors=parse_count(stats.get("in-error-packets")),
+                out_errors=parse_count(stats.get("out-error-packets")),
+                in_discards=parse_count(stats.get("in-discarded-packets")),
+                out_discards=parse_count(stats.get("out-discarded-packets")),
+            )
+        )
+    return samples
+
+
+def parse_srlinux_version(text: str) -> dict[str, Any]:
+    """`show version | as json` -> HealthSample fields: hostname, chassis, version, boot_time (all values strings)."""
+    data = _load_json(text)
+    info = _find_key(data, "basic system info")
+    if not isinstance(info, dict):
+        info = data if isinstance(data, dict) else {}
+    fields: dict[str, Any] = {
+        "hostname": info.get("Hostname"),
+        "chassis": info.get("Chassis Type"),
+        "version": info.get("Software Version"),
+        "boot_time": parse_iso_time(info.get("Last Booted")),
+    }
+    total_kb, free_kb = (_kilobytes(info.get(label)) for label in ("Total Memory", "Free Memory"))
+    if total_kb is not None and free_kb is not None:
+        fields["memory_total"] = total_kb * 1024
+        fields["memory_used"] = (total_kb - free_kb) * 1024
+    return {key: value for key, value in fields.items() if value is not None}
+
+
+def _kilobytes(text: Any) -> int | None:
+    if not isinstance(text, str):
+        return None
+    match = re.match(r"^\s*(\d+)\s*kB\s*$", text)
+    return int(match.group(1)) if match else None
+
+
+def parse_srlinux_platform(text: str) -> dict[str, Any]:
+    """`info from state /platform | as json` -> cpu_pct, memory, temperatures, fans, power supplies, chassis."""
+    data = _load_json(text)
+    fields: dict[str, Any] = {}
+    chassis = _find_key(data, "chassis")
+    if isinstance(chassis, dict) and chassis.get("type"):
+        fields["chassis"] = chassis["type"]
+    temperatures: list[TemperatureReading] = []
+    controls = _as_list(_find_key(data, "control"))
+    for raw in controls:
+        control = _plain(raw)
+        slot = control.get("slot", "?")
+        if "cpu_pct" not in fields:
+            for cpu in _as_list(control.get("cpu")):
+                cpu = _plain(cpu)
+                total = _plain(cpu.get("total") or {})
+                if str(cpu.get("index")) == "all" and total.get("instant") is not None:
+                    fields["cpu_pct"] = float(total["instant"])
+        memory = _plain(control.get("memory") or {})
+        physical, free = parse_count(memory.get("physical")), parse_count(memory.get("free"))
+        if physical and free is not None and "memory_total" not in fields:
+            fields["memory_total"] = physical
+            fields["memory_used"] = physical - free
+        temperatures += _temperature(f"control {slot}", control.get("temperature"))
+    for raw in _as_list(_find_key(data, "linecard")):
+        linecard = _plain(raw)
+        temperatures += _temperature(f"linecard {linecard.get('slot', '?')}", linecard.get("temperature"))
+    if controls or temperatures:
+        fields["temperatures"] = tuple(temperatures)
+    for key, kind, field_name in (("fan-tray", "fan-tray", "fans"), ("power-supply", "power-supply", "power_supplies")):
+        found = _find_key(data, key)
+        if found is None:
+            continue
+        fields[field_name] = tuple(
+            ComponentStatus(
+                component=f"{kind} {_plain(entry).get('id', '?')}",
+                oper_state=_state(_plain(entry).get("oper-state")) or "unknown",
+                detail=str(_plain(entry).get("oper-reason") or ""),
+            )
+            for entry in _as_list(found)
+        )
+    return fields
+
+
+def _temperature(sensor: str, node: Any) -> list[TemperatureReading]:
+    if not isinstance(node, dict):
+        return []
+    node = _plain(node)
+    instant = node.get("instant")
+    if instant is None:
+        return []
+    return [TemperatureReading(sensor, float(instant), bool(node.get("alarm-status", False)))]
+
+
+def parse_srlinux_alarms(device: str, text: str) -> tuple[Alarm, ...]:
+    """`info from state /system alarms | as json` -> active alarms."""
+    data = _load_json(text)
+    alarms = []
+    for raw in _as_list(_find_key(data, "alarm")):
+        entry = _plain(raw)
+        severity = _severity(str(entry.get("severity", "")))
+        if severity is None:
+            continue
+        alarms.append(
+            Alarm(
+                device=device,
+                alarm_id=str(entry.get("id", "")),
+                severity=severity,
+                resource=str(entry.get("resource", "")),
+                text=str(entry.get("text", "")),
+                raised_at=parse_iso_time(entry.get("time-created")),
+            )
+        )
+    return tuple(alarms)
+
+
+# -- SR OS (text) -------------------------------------------------------------------------------------------
+
+_SROS_PORT_ROW = re.compile(r"^(?P<port>[\w.-]+(?:/[\w.-]+)+)\s+(?P<admin>Up|Down)\b(?P<rest>.*)$")
+# "Label : value" pairs, two per line in SR OS detail layouts; values may contain colons (MACs, times).
+_LABEL_VALUE = re.compile(
+    r"(?P<label>[A-Za-z][\w ./%()&'#-]*?)\s*:(?:\s(?P<value>.*?))?(?=\s{2,}[A-Za-z][\w ./%()&'#-]*?\s*:(?:\s|$)|\s*$)"
+)
+_STAT_ROW = re.compile(r"^(?P<label>[A-Za-z][A-Za-z ()0-9-]*?)\s{2,}(?P<rx>[\d,]+)(?:\s+(?P<tx>[\d,]+))?\s*$")
+_UPTIME = re.compile(r"(?:(?P<days>\d+)\s+days?,\s*)?(?P<h>\d+):(?P<m>\d{2}):(?P<s>\d{2}(?:\.\d+)?)")
+
+
+def label_values(line: str) -> dict[str, str]:
+    """`Admin State        : up                Oper Duplex      : full` -> {"Admin State": "up", ...}."""
+    return {m.group("label").strip(): (m.group("value") or "").strip() for m in _LABEL_VALUE.finditer(line)}
+
+
+def parse_sros_port_table(device: str, text: str, timestamp: float) -> list[InterfaceSample]:
+    """`show port` -> admin and oper state per port (connector rows, port mode `conn`, are not ports)."""
+    samples = []
+    for line in text.splitlines():
+        match = _SROS_PORT_ROW.match(line)
+        if not match:
+            continue
+        rest = match.group("rest").split()
+        if "conn" in rest:
+            continue
+        if rest and rest[0] in ("Yes", "No"):
+            rest = rest[1:]  # the Link column
+        port_state = "link up" if rest[:2] == ["Link", "Up"] else (rest[0].lower() if rest else "")
+        samples.append(
+            InterfaceSample(
+                device=device,
+                name=match.group("port"),
+                timestamp=timestamp,
+                admin_state="enable" if match.group("admin") == "Up" else "disable",
+                oper_state="up" if port_state == "up" else "down",
+            )
+        )
+    return samples
+
+
+def _sections(text: str) -> Iterator[tuple[str, list[str]]]:
+    """SR OS reports: (title, body lines) for every `=====` / title / `=====` block."""
+    lines = text.splitlines()
+    title = ""
+    body: list[str] = []
+    index = 0
+    while index < len(lines):
+        line = lines[index]
+        if (
+            line.startswith("=====")
+            and index + 2 < len(lines)
+            and lines[index + 2].startswith("=====")
+            and lines[index + 1].strip()
+        ):
+            if title or body:
+                yield title, body
+            title, body = lines[index + 1].strip(), []
+            index += 3
+            continue
+        if not line.startswith("====="):
+            body.append(line)
+        index += 1
+    if title or body:
+        yield title, body
+
+
+def parse_sros_port_detail(device: str, text: str, timestamp: float) -> list[InterfaceSample]:
+    """`show port <id>` (or `show port detail`) -> description, speed, states and counters per port."""
+    ports: list[dict[str, Any]] = []
+    current: dict[str, Any] | None = None
+    for title, body in _sections(text):
+        if title == "Ethernet Interface":
+            current = {"stats": {}}
+            ports.append(current)
+            previous = ""
+            for line in body:
+                if previous == "Description" and line.startswith(" " * 21) and ":" not in line:
+                    current["Description"] += " " + line.strip()  # a long description wraps under its value
+                    continue
+                pairs = label_values(line)
+                for label, value in pairs.items():
+                    current.setdefault(label, value)
+                previous = next(iter(pairs), "") if pairs else previous
+        elif current is not None and title in ("Traffic Statistics", "Port Statistics"):
+            for line in body:
+                match = _STAT_ROW.match(line)
+                if match:
+                    current["stats"][match.group("label").strip()] = (
+                        parse_count(match.group("rx")),
+                        parse_count(match.group("tx")),
+                    )
+    samples = []
+    for port in ports:
+        name = port.get("Interface")
+        if not name:
+            continue
+        stats = port["stats"]
+        octets, packets = stats.get("Octets", (None, None)), stats.get("Packets", (None, None))
+        errors, discards = stats.get("Errors", (None, None)), stats.get("Discards", (None, None))
+        admin = _state(port.get("Admin State"))
+        samples.append(
+            InterfaceSample(
+                device=device,
+                name=name,
+                timestamp=timestamp,
+                admin_state={"up": "enable", "down": "disable"}.get(admin or "", admin),
+                oper_state=_state(port.get("Oper State")),
+                description=port.get("Description", ""),
+                speed_bps=parse_speed(port.get("Oper Speed")),
+                last_change=_utc_time(port.get("Last State Change", ""), ("%m/%d/%Y %H:%M:%S", "%Y/%m/%d %H:%M:%S")),
+                in_octets=octets[0],
+                out_octets=octets[1],
+                in_packets=packets[0],
+                out_packets=packets[1],
+                in_errors=errors[0],
+                out_errors=errors[1],
+                in_discards=discards[0],
+                out_discards=discards[1],
+            )
+        )
+    return samples
+
+
+def parse_sros_uptime(text: str) -> float | None:
+    """`104 days, 18:47:32.33 (hr:min:sec)` -> seconds."""
+    match = _UPTIME.search(text)
+    if not match:
+        return None
+    days = int(match.group("days") or 0)
+    return days * 86_400 + int(match.group("h")) * 3600 + int(match.group("m")) * 60 + float(match.group("s"))
+
+
+def parse_sros_system_information(text: str, now: float) -> dict[str, Any]:
+    """`show system information` -> hostname, chassis, version, boot_time (from the uptime and `now`)."""
+    values: dict[str, str] = {}
+    for line in text.splitlines():
+        for label, value in label_values(line).items():
+            values.setdefault(label, value)
+    fields: dict[str, Any] = {
+        "hostname": values.get("System Name") or None,
+        "chassis": values.get("System Type") or None,
+        "version": values.get("System Version") or None,
+    }
+    uptime = parse_sros_uptime(values.get("System Up Time", ""))
+    if uptime is not None:
+        fields["boot_time"] = now - uptime
+    return {key: value for key, value in fields.items() if value is not None}
+
+
+def parse_sros_cpu(text: str) -> float | None:
+    """`show system cpu` -> the `Usage` line of the summary, in percent."""
+    for line in text.splitlines():
+        match = re.match(r"^\s*Usage\s+[\d,]+\s+~?([\d.]+)%", line)
+        if match:
+            return float(match.group(1))
+    return None
+
+
+def parse_sros_memory(text: str) -> tuple[int, int] | None:
+    """`show system memory-pools` -> (total, used) bytes.
+
+    Used is `Total In Use`. For the total, releases differ on whether `Current Total Size` spans all memory or only
+    what the pools hold; in-use plus available is right (or within the pools' own slack) either way.
+    """
+    values: dict[str, int] = {}
+    for line in text.splitlines():
+        match = re.match(r"^\s*(Current Total Size|Total In Use|Available Memory)\s*:\s*([\d,]+)\s*bytes", line)
+        if match:
+            values[match.group(1)] = int(match.group(2).replace(",", ""))
+    if len(values) < 3:
+        return None
+    in_use = values["Total In Use"]
+    return max(values["Current Total Size"], in_use + values["Available Memory"]), in_use
+
+
+def parse_sros_chassis(text: str) -> dict[str, Any]:
+    """`show chassis` -> chassis type, temperature, fan trays and power supplies."""
+    fields: dict[str, Any] = {}
+    fans: list[ComponentStatus] = []
+    supplies: list[ComponentStatus] = []
+    current: tuple[list[ComponentStatus], str] | None = None
+    temperatures: list[TemperatureReading] = []
+    for line in text.splitlines():
+        pairs = label_values(line)
+        if not pairs:
+            continue
+        label, value = next(iter(pairs.items()))
+        if label == "Type" and "chassis" not in fields:
+            fields["chassis"] = value
+        elif label == "Temperature" and not temperatures:
+            match = re.match(r"^\+?(-?\d+(?:\.\d+)?)C", value)
+            if match:
+                temperatures.append(TemperatureReading("chassis", float(match.group(1))))
+        elif label == "Fan tray number":
+            current = (fans, f"fan-tray {value}")
+        elif label == "Power supply number":
+            current = (supplies, f"power-supply {value}")
+        elif label == "Status" and current is not None:
+            target, component = current
+            target.append(ComponentStatus(component, value.lower()))
+            current = None
+        elif label in ("Speed", "AC power", "DC power") and (fans or supplies):
+            pass  # details the console does not show
+    if temperatures:
+        fields["temperatures"] = tuple(temperatures)
+    if fans:
+        fields["fans"] = tuple(fans)
+    if supplies:
+        fields["power_supplies"] = tuple(supplies)
+    return fields
+
+
+_SROS_ALARM_ROW = re.compile(
+    r"^(?P<index>\d+)\s+(?P<when>\d{4}/\d{2}/\d{2} \d{2}:\d{2}:\d{2})(?P<centis>\.\d+)?\s+"
+    r"(?P<severity>[A-Za-z]+)\s+(?P<alarm>\S+)\s+(?P<resource>.*?)\s*$"
+)
+
+
+def parse_sros_alarms(device: str, text: str) -> tuple[Alarm, ...]:
+    """`show system alarms` -> active alarms; the indented line under a row is its text."""
+    alarms: list[Alarm] = []
+    pending: dict[str, Any] | None = None
+
+    def flush() -> None:
+        nonlocal pending
+        if pending is not None:
+            alarms.append(Alarm(device=device, **pending))
+            pending = None
+
+    for line in text.splitlines():
+        match = _SROS_ALARM_ROW.match(line)
+        if match:
+            flush()
+            severity = _severity(match.group("severity"))
+            if severity is None:
+                continue
+            raised = _utc_time(match.group("when"), ("%Y/%m/%d %H:%M:%S",))
+            if raised is not None and match.group("centis"):
+                raised += float(match.group("centis"))
+            pending = {
+                "alarm_id": match.group("alarm"),
+                "severity": severity,
+                "resource": match.group("resource"),
+                "text": "",
+                "raised_at": raised,
+            }
+        elif pending is not None and line.startswith(" ") and line.strip() and not line.startswith("====="):
+            pending["text"] = (pending["text"] + " " + line.strip()).strip()
+        else:
+            flush()
+    flush()
+    return tuple(alarms)
+
+
+# -- the poller ---------------------------------------------------------------------------------------------
+
+
+class SshPoller:
+    """Polls one device's interfaces and health over its SSH session (used when the device offers no gNMI).
+
+    A device-side error or unparsable output leaves that part of the sample empty (None) and is recorded in
+    `last_failures`; a lost session or a timeout raises, since nothing more can be asked until it is reopened.
+    """
+
+    def __init__(
+        self,
+        session: CommandRunner,
+        device: str,
+        platform: Platform,
+        *,
+        clock: Clock | None = None,
+        command_timeout: float = 30.0,
+    ) -> None:
+        self.session = session
+        self.device = device
+        self.platform = platform
+        self.command_timeout = command_timeout
+        self.last_failures: list[CommandResult] = []
+        self._clock: Clock = clock or SystemClock()
+        self._log = device_logger(__name__, device)
+
+    async def _run(self, command: str) -> str | None:
+        """The command's output, or None after a device error; raises when the session itself failed."""
+        result = await self.session.run(command, self.command_timeout)
+        if result.ok:
+            return result.output
+        if result.failure == ConnectionLost.failure:
+            raise ConnectionLost(self.device, result.reason)
+        if result.failure == "timeout":
+            raise CommandTimeout(self.device, result.reason)
+        if result.failure != "device-error":
+            raise DeviceError(self.device, result.reason)
+        self.last_failures.append(result)
+        self._log.info("polling command %r failed: %s", command, result.reason)
+        return None
+
+    def _parse_failed(self, command: str, exc: Exception) -> None:
+        now = self._clock.now()
+        self.last_failures.append(
+            CommandResult(
+                self.device, command, "", now, now, ok=False, reason=f"unreadable output: {exc}", failure="parse"
+            )
+        )
+        self._log.warning("could not parse the output of %r: %s", command, exc)
+
+    async def poll_interfaces(self) -> list[InterfaceSample]:
+        self.last_failures = []
+        if self.platform is Platform.SRLINUX:
+            output = await self._run(SRLINUX_INTERFACES)
+            if output is None:
+                return []
+            try:
+                return parse_srlinux_interfaces(self.device, output, self._clock.now())
+            except (PollParseError, ValueError, TypeError) as exc:
+                self._parse_failed(SRLINUX_INTERFACES, exc)
+                return []
+        table = await self._run(SROS_PORTS)
+        if table is None:
+            return []
+        states = parse_sros_port_table(self.device, table, self._clock.now())
+        samples = []
+        for state in states:
+            command = sros_port_detail_command(state.name)
+            output = await self._run(command)
+            detail = parse_sros_port_detail(self.device, output, self._clock.now()) if output is not None else []
+            samples.append(detail[0] if detail else state)
+        return samples
+
+    async def poll_health(self) -> HealthSample:
+        self.last_failures = []
+        fields: dict[str, Any] = {}
+        if self.platform is Platform.SRLINUX:
+            parsers = (
+                # The platform's memory (physical and free) first: what gNMI reports too.
+                (SRLINUX_PLATFORM, parse_srlinux_platform),
+                (SRLINUX_VERSION, parse_srlinux_version),
+                (SRLINUX_ALARMS, lambda text: {"alarms": parse_srlinux_alarms(self.device, text)}),
+            )
+        else:
+            parsers = (
+                (SROS_SYSTEM_INFORMATION, lambda text: parse_sros_system_information(text, self._clock.now())),
+                (SROS_CPU, lambda text: _present(cpu_pct=parse_sros_cpu(text))),
+                (SROS_MEMORY, _memory_fields),
+                (SROS_CHASSIS, parse_sros_chassis),
+                (SROS_ALARMS, lambda text: {"alarms": parse_sros_alarms(self.device, text)}),
+            )
+        for command, parse in parsers:
+            output = await self._run(command)
+            if output is None:
+                continue
+            try:
+                parsed = parse(output)
+            except (PollParseError, ValueError, TypeError) as exc:
+                self._parse_failed(command, exc)
+                continue
+            for key, value in parsed.items():
+                fields.setdefault(key, value)  # the first command that knows a field wins (show version > platform)
+        return HealthSample(device=self.device, timestamp=self._clock.now(), **fields)
+
+
+def _present(**fields: Any) -> dict[str, Any]:
+    return {key: value for key, value in fields.items() if value is not None}
+
+
+def _memory_fields(text: str) -> dict[str, Any]:
+    memory = parse_sros_memory(text)
+    return {} if memory is None else {"memory_total": memory[0], "memory_used": memory[1]}
