@@ -36,6 +36,13 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--jump-only", action="store_true", help="devices reachable only through the lab's jump host")
     parser.add_argument("--lab-dir", metavar="DIR", help="lab directory (default: <state dir>/lab)")
     parser.add_argument(
+        "--address-block",
+        type=int,
+        default=10,
+        metavar="N",
+        help="devices listen on 127.N.<site>.<n>, the jump host on 127.N.0.1 (default 10)",
+    )
+    parser.add_argument(
         "--ssh-port", type=int, metavar="PORT", help="SSH port of every device (default 22 as root, else 2222)"
     )
     parser.add_argument("--gnmi-port", type=int, metavar="PORT", help="gNMI port of every device (default 57400)")
@@ -142,6 +149,7 @@ async def _serve(args: argparse.Namespace, lab_dir: Path, sites: int | str | Non
             gnmi_port=args.gnmi_port,
             gnmi_tls=args.gnmi_tls,
             incidents=not args.no_incidents,
+            address_block=args.address_block,
         )
     except (OSError, ValueError, RuntimeError) as error:
         print(f"edgeops lab: {error}", file=sys.stderr)

@@ -469,6 +469,24 @@ def apply_demo_incidents(devices: dict[str, LabDevice], *, seed: int = 1) -> lis
     return incidents
 
 
+DEFAULT_ADDRESS_BLOCK = 10  # the topology puts devices at 127.10.<site>.<n>
+
+
+def relocate(identities: Iterable[DeviceIdentity], block: int) -> list[DeviceIdentity]:
+    """Move devices from the topology's 127.10.<site>.<n> to 127.<block>.<site>.<n> (so two labs never collide).
+
+    Devices past the 250th of a site sit in 127.11.x.y and move along to 127.<block + 1>.x.y.
+    """
+    moved = []
+    for identity in identities:
+        first, second, third, fourth = identity.host.split(".")
+        shifted = block + int(second) - DEFAULT_ADDRESS_BLOCK
+        if first != "127" or not 1 <= shifted <= 254:
+            raise ValueError(f"cannot move {identity.host} to the 127.{block} block")
+        moved.append(dataclasses.replace(identity, host=f"127.{shifted}.{third}.{fourth}"))
+    return moved
+
+
 def select_sites(spec: int | str | Sequence[str] | Sequence[LabSite] | None) -> tuple[LabSite, ...]:
     """Sites from a count (the demo sites first, numbered extra sites beyond 17), site codes, or LabSites."""
     if spec is None:
@@ -504,9 +522,12 @@ async def start_demo_lab(
     gnmi_port: int | None = None,
     gnmi_tls: str = "insecure",
     incidents: bool = True,
+    address_block: int = DEFAULT_ADDRESS_BLOCK,
 ) -> Lab:
     """Start the demo fleet (by default the 17 sites, 8 devices each) with its incidents; the caller stops it."""
     identities = build_fleet(select_sites(sites), devices_per_site, seed=seed)
+    if address_block != DEFAULT_ADDRESS_BLOCK:
+        identities = relocate(identities, address_block)
     lab = Lab(
         identities,
         lab_dir=lab_dir,
