@@ -81,8 +81,10 @@ def summarise(inventory: Inventory, path: Path) -> str:
     lines = [f"{path}: OK"]
     per_site = Counter(device.site for device in devices)
     lines.append(f"  sites        {len(inventory.sites)}")
+    code_width = max((len(site.code) for site in inventory.sites), default=0) + 2
+    name_width = max((len(site.name) for site in inventory.sites), default=0) + 2
     for site in inventory.sites:
-        lines.append(f"    {site.code:<14} {site.name:<28} {_plural(per_site[site.code], 'device')}")
+        lines.append(f"    {site.code:<{code_width}}{site.name:<{name_width}}{_plural(per_site[site.code], 'device')}")
     lines.append(f"  devices      {len(devices)}")
     platforms = Counter(device.platform.label for device in devices)
     lines.append(f"    by platform  {_counts(platforms)}")
@@ -92,10 +94,11 @@ def summarise(inventory: Inventory, path: Path) -> str:
     if no_gnmi:
         lines.append(f"    without gNMI {no_gnmi} (polled over SSH)")
     lines.append(f"  jump hosts   {len(inventory.jump_hosts)}")
+    jump_width = max((len(jump.name) for jump in inventory.jump_hosts), default=0) + 2
     for jump in inventory.jump_hosts:
         users = sum(1 for device in devices if device.jump == jump.name)
         via = f" via {jump.via}" if jump.via else ""
-        lines.append(f"    {jump.name:<14} {jump.host}:{jump.port}{via}  ({_plural(users, 'device')})")
+        lines.append(f"    {jump.name:<{jump_width}}{jump.host}:{jump.port}{via}  ({_plural(users, 'device')})")
     if inventory.ssh_config is not None:
         lines.append(f"  ssh_config   {inventory.ssh_config}")
     return "\n".join(lines)

@@ -71,7 +71,7 @@ def dump_inventory(inventory: Inventory) -> str:
         own = {
             key: value for key, value in fields.items() if key not in defaults and (group is None or key not in group)
         }
-        entry.update(_yaml_fields(own))
+        _yaml_fields(own, entry)
         entry["host"] = device.host
         if device.tags:
             entry["tags"] = _flow(sorted(device.tags))
@@ -127,8 +127,9 @@ def _shared(members: list[dict[str, Any]]) -> dict[str, Any]:
 _MISSING = object()
 
 
-def _yaml_fields(fields: dict[str, Any]) -> CommentedMap:
-    out = CommentedMap()
+def _yaml_fields(fields: dict[str, Any], out: CommentedMap | None = None) -> CommentedMap:
+    """Write fields into out (a new mapping by default) in a fixed order; comments stay attached to out."""
+    out = CommentedMap() if out is None else out
     for key in _SHAREABLE:
         if key not in fields:
             continue

@@ -150,6 +150,11 @@ class _EdgeopsFile:
         if "devices" not in data:
             self.log.add(self.doc.whole_file(), "no devices: add a devices list (see docs/inventory.md)")
         devices = self._read_devices(data, defaults, groups, sites, jump_hosts)
+        if ssh_config is not None:
+            # Parse it for every host in use: asyncssh only reads the Host blocks that match.
+            hosts = [device.host for device in devices] + [jump.host for jump, _ in jump_hosts.values()]
+            for problem in check_ssh_config(ssh_config, hosts):
+                self.log.add(Position(problem.file, problem.line, problem.col), problem.message)
         return Inventory(
             sites=tuple(site for site, _ in sites.values()),
             devices=tuple(devices),
@@ -179,8 +184,6 @@ class _EdgeopsFile:
         if not path.is_file():
             self.log.add(where, f"ssh_config file {path} does not exist")
             return None
-        for problem in check_ssh_config(path):
-            self.log.add(Position(problem.file, problem.line, problem.col), problem.message)
         return path
 
     # -- sections written as lists or as mappings keyed by name -------------------------------------------

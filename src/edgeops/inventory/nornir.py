@@ -298,7 +298,8 @@ class _NornirFiles:
                 self.log.add(
                     where,
                     f"unknown platform '{name}'{did_you_mean(name.lower(), PLATFORM_ALIASES)}; "
-                    f"edgeops manages {one_of(sorted(PLATFORM_ALIASES))}",
+                    "edgeops manages Nokia SR Linux and SR OS: nokia_srl, nokia_srlinux, nokia_sros, alcatel_sros, "
+                    "nokia_sros_classic (all names: docs/inventory.md)",
                 )
                 return INVALID
             variant = next((e.variant for e in chain if e.variant), None)

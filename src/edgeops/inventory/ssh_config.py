@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import getpass
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -75,13 +76,20 @@ def ssh_settings_for(device: Device, inventory: Inventory) -> SshSettings:
     )
 
 
-def check_ssh_config(path: Path) -> list[Problem]:
-    """Problems asyncssh finds when parsing an OpenSSH config file (quoting, bad values, bad Match)."""
-    try:
-        _load(path, _mtime(path), "edgeops-config-check")
-    except Exception as error:  # asyncssh raises ConfigParseError, ValueError or OSError here
-        return [_problem_from(path, error)]
-    return []
+def check_ssh_config(path: Path, hosts: Iterable[str] = ()) -> list[Problem]:
+    """Problems asyncssh finds in an OpenSSH config file (quoting, bad values, bad Match) for these hosts.
+
+    asyncssh reads only the Host blocks that match the host it connects to, so the file is parsed once
+    per distinct host; the problems a connection to one of them would meet are returned."""
+    problems: list[Problem] = []
+    for host in dict.fromkeys(["edgeops-config-check", *hosts]):
+        try:
+            _load(path, _mtime(path), host)
+        except Exception as error:  # asyncssh raises ConfigParseError, ValueError or OSError here
+            problem = _problem_from(path, error)
+            if problem not in problems:
+                problems.append(problem)
+    return problems
 
 
 # -- resolution ---------------------------------------------------------------------------------------------
