@@ -206,7 +206,7 @@ def test_ssh_config_defaults_to_the_users_file_and_can_be_switched_off(write: Wr
     body = "sites: []\ndevices: []\n"
     assert load_inventory(write("a.yaml", body)).ssh_config == user_config
     assert load_inventory(write("b.yaml", "ssh_config: false\n" + body)).ssh_config is None
-    with pytest.raises(InventoryError, match="ssh_config file .*missing does not exist"):
+    with pytest.raises(InventoryError, match=r"ssh_config file .*missing does not exist"):
         load_inventory(write("c.yaml", "ssh_config: missing\n" + body))
 
 
