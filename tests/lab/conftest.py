@@ -168,6 +168,12 @@ def lab_ssh() -> LabSshClient:
 
 
 @pytest.fixture
+def lab_address_block() -> int:
+    """A fresh N for 127.N.x.y, for labs started some other way (start_demo_lab, `edgeops lab --address-block`)."""
+    return next_address_block()
+
+
+@pytest.fixture
 def make_lab_identities() -> Callable[..., list[DeviceIdentity]]:
     """`make_lab_identities(sites=1, devices_per_site=5, seed=1)`: identities in a fresh address block."""
 

@@ -52,9 +52,11 @@ def inventory_document(lab: Lab) -> dict[str, Any]:
                 "port": jump.port,
                 "username": jump.username,
                 "password": f"literal:{jump.password}",
+                "use_agent": False,
             }
         ]
-    defaults: dict[str, Any] = {"gnmi_tls": _gnmi_tls(lab).value}
+    # The lab knows only its own key and passwords: offering an agent's keys would only slow logins down.
+    defaults: dict[str, Any] = {"gnmi_tls": _gnmi_tls(lab).value, "use_agent": False}
     if lab.gnmi_ca_file is not None and lab.gnmi_tls == "tls":
         defaults["gnmi_ca_file"] = str(lab.gnmi_ca_file)
     if jump is not None:
