@@ -1,0 +1,289 @@
+"""The audit log: one JSON line per command sent to a device, durable, rotated by size, never torn."""
+
+from __future__ import annotations
+
+import contextlib
+import getpass
+import glob
+import json
+import logging
+import os
+import re
+import threading
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, fields, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from edgeops.devices.samples import CommandResult
+from edgeops.inventory.model import Device
+
+try:  # serialises rotation between edgeops processes sharing one log; not available on Windows
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_MAX_BYTES = 10 * 1024 * 1024
+DEFAULT_BACKUPS = 5
+SOURCES = ("console", "run")
+
+# A value after a word like "password" or "authentication-key" is a secret, whatever command carries it.
+_SECRET_VALUE = re.compile(
+    r"""(?ix)
+    (?<![\w-])
+    ([\w-]*(?:password|passphrase|secret|psk|key))   # the keyword
+    (\s+)
+    ("[^"]*"|'[^']*'|\S+)                            # its value
+    """
+)
+# SNMP community strings are secrets too, but "community" alone is also a BGP show argument.
+_SNMP_COMMUNITY = re.compile(r"""(?i)(?<![\w-])(community)(\s+)("[^"]*"|'[^']*'|\S+)""")
+REDACTED = "***"
+
+
+def redact(text: str) -> str:
+    """The text with the values of secret-looking keywords replaced by ***."""
+    text = _SECRET_VALUE.sub(lambda match: f"{match[1]}{match[2]}{REDACTED}", text)
+    if "snmp" in text.casefold():
+        text = _SNMP_COMMUNITY.sub(lambda match: f"{match[1]}{match[2]}{REDACTED}", text)
+    return text
+
+
+def local_user() -> str:
+    """Who runs edgeops on this machine (not the device login), as the audit log records it."""
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):  # no login name and no passwd entry, e.g. in some containers
+        return f"uid:{os.getuid()}" if hasattr(os, "getuid") else "unknown"
+
+
+def utc_timestamp(unix_time: float) -> str:
+    """ISO 8601 in UTC with milliseconds and a Z, e.g. 2025-06-01T08:30:00.125Z."""
+    return datetime.fromtimestamp(unix_time, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@dataclass(frozen=True, kw_only=True)
+class AuditEntry:
+    """One command sent (or refused) to one device. Field order is the JSON key order."""
+
+    time: str  # when the command was sent, UTC ISO 8601 with Z
+    user: str  # the local user running edgeops
+    jump_host: str | None = None
+    device: str
+    site: str = ""
+    platform: str = ""
+    command: str
+    ok: bool
+    reason: str = ""
+    failure: str = ""  # timeout, connection-lost, auth, hostkey, device-error, refused (CommandResult.failure)
+    duration_s: float = 0.0
+    output_bytes: int = 0
+    source: str = "run"  # "console" or "run"
+    guard_lifted: bool = False
+
+    @classmethod
+    def for_result(
+        cls,
+        result: CommandResult,
+        device: Device,
+        *,
+        source: str,
+        guard_lifted: bool = False,
+        user: str | None = None,
+    ) -> AuditEntry:
+        """The entry for one CommandResult. Only names and numbers are taken from the device: no credentials."""
+        if source not in SOURCES:
+            raise ValueError(f"audit source must be one of {', '.join(SOURCES)}, not {source!r}")
+        return cls(
+            time=utc_timestamp(result.started),
+            user=user if user is not None else local_user(),
+            jump_host=device.jump,
+            device=device.name,
+            site=device.site,
+            platform=device.platform.value,
+            command=result.command,
+            ok=result.ok,
+            reason=result.reason,
+            failure=result.failure,
+            duration_s=round(max(result.duration_s, 0.0), 3),
+            output_bytes=len(result.output.encode("utf-8", errors="replace")),
+            source=source,
+            guard_lifted=guard_lifted,
+        )
+
+    def to_json(self) -> str:
+        """One line of JSON (newlines inside values are escaped), secrets redacted."""
+        safe = replace(self, command=redact(self.command), reason=redact(self.reason))
+        return json.dumps(asdict(safe), ensure_ascii=False, separators=(",", ":"))
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> AuditEntry:
+        """An entry from a parsed line; unknown keys (from newer versions) are ignored."""
+        known = {field.name for field in fields(cls)}
+        values = {key: value for key, value in data.items() if key in known}
+        for required in ("time", "user", "device", "command", "ok"):
+            if required not in values:
+                raise ValueError(f"audit line without {required!r}")
+        return cls(**values)
+
+
+class AuditLog:
+    """Appends AuditEntry lines to a file; rotates it by size like logging's RotatingFileHandler.
+
+    Each record is one os.write() of the complete line on an O_APPEND descriptor, then fsync, so a process
+    killed at any point leaves whole lines only, and several edgeops processes can share one log. If the
+    file ends in a partial line (power loss), the next record starts on a fresh line. Calls are quick
+    (one write and one fsync), so the event loop calls record() directly; a lock makes it thread-safe too.
+    Write errors (disk full) raise OSError: losing audit records silently would be worse.
+    """
+
+    def __init__(
+        self, path: str | os.PathLike[str], *, max_bytes: int = DEFAULT_MAX_BYTES, backups: int = DEFAULT_BACKUPS
+    ) -> None:
+        if max_bytes > 0 and backups < 1:
+            raise ValueError("rotating the audit log needs at least one backup (or max_bytes=0 to never rotate)")
+        self.path = Path(path)
+        self.max_bytes = max_bytes
+        self.backups = backups
+        self._fd: int | None = None
+        self._needs_newline = False
+        self._lock = threading.Lock()
+
+    def __enter__(self) -> AuditLog:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def backup_path(self, number: int) -> Path:
+        return self.path.with_name(f"{self.path.name}.{number}")
+
+    def record(self, entry: AuditEntry) -> None:
+        """Append one entry durably (written and fsynced before this returns)."""
+        line = (entry.to_json() + "\n").encode("utf-8")
+        with self._lock:
+            fd = self._current_fd()
+            if self._should_rotate(fd, len(line)):
+                self._rotate(len(line))
+                fd = self._current_fd()
+            data = b"\n" + line if self._needs_newline else line
+            written = os.write(fd, data)
+            if written != len(data):
+                self._needs_newline = True
+                raise OSError(f"audit log {self.path}: short write ({written} of {len(data)} bytes; disk full?)")
+            self._needs_newline = False
+            os.fsync(fd)
+
+    def close(self) -> None:
+        with self._lock:
+            self._close_fd()
+
+    def _close_fd(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+    def _current_fd(self) -> int:
+        """The descriptor of the file now at self.path, reopened if another process rotated or removed it."""
+        if self._fd is not None:
+            try:
+                on_disk = os.stat(self.path)
+                ours = os.fstat(self._fd)
+                if (on_disk.st_dev, on_disk.st_ino) == (ours.st_dev, ours.st_ino):
+                    return self._fd
+            except FileNotFoundError:
+                pass
+            self._close_fd()
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        created = not self.path.exists()
+        flags = os.O_RDWR | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0)
+        self._fd = os.open(self.path, flags, 0o600)
+        if created:
+            _fsync_directory(self.path.parent)
+        size = os.fstat(self._fd).st_size
+        # A line cut short by a crash or power loss must not swallow the next record.
+        self._needs_newline = size > 0 and os.pread(self._fd, 1, size - 1) != b"\n"
+        return self._fd
+
+    def _should_rotate(self, fd: int, incoming: int) -> bool:
+        if self.max_bytes <= 0:
+            return False
+        size = os.fstat(fd).st_size
+        return size > 0 and size + incoming > self.max_bytes
+
+    def _rotate(self, incoming: int) -> None:
+        """Rename the chain (log.4 -> log.5, ..., log -> log.1) under a lock shared with other processes."""
+        with self._rotation_lock():
+            # Another process may have rotated while we waited: only rotate a file that is still too big.
+            try:
+                size = os.stat(self.path).st_size
+            except FileNotFoundError:
+                size = 0
+            if size > 0 and size + incoming > self.max_bytes:
+                for number in range(self.backups - 1, 0, -1):
+                    source = self.backup_path(number)
+                    if source.exists():
+                        os.replace(source, self.backup_path(number + 1))
+                os.replace(self.path, self.backup_path(1))
+                _fsync_directory(self.path.parent)
+            self._close_fd()
+
+    @contextlib.contextmanager
+    def _rotation_lock(self) -> Iterator[None]:
+        if fcntl is None:  # pragma: no cover - Windows: one process per log
+            yield
+            return
+        lock_path = self.path.with_name(self.path.name + ".lock")
+        lock_fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o600)
+        try:
+            fcntl.flock(lock_fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(lock_fd)  # closing releases the lock
+
+
+def _fsync_directory(directory: Path) -> None:
+    """Make a create or rename durable; not every platform can open a directory, which is fine there."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:  # pragma: no cover - Windows
+        return
+    try:
+        os.fsync(fd)
+    except OSError:  # pragma: no cover - filesystems that refuse fsync on directories
+        pass
+    finally:
+        os.close(fd)
+
+
+def read_audit(path: str | os.PathLike[str], *, include_rotated: bool = False) -> Iterator[AuditEntry]:
+    """The entries of an audit log in order, skipping lines that are not whole records (a torn last line).
+
+    With include_rotated, the backups (log.N ... log.1) come first, oldest first.
+    """
+    path = Path(path)
+    files = [path]
+    if include_rotated:
+        # Found by listing, not by counting up from .1: a crash in the middle of a rotation can leave a gap.
+        numbered = {}
+        for candidate in path.parent.glob(f"{glob.escape(path.name)}.*"):
+            suffix = candidate.name[len(path.name) + 1 :]
+            if suffix.isdigit():
+                numbered[int(suffix)] = candidate
+        files = [*(numbered[number] for number in sorted(numbered, reverse=True)), path]
+    for file in files:
+        try:
+            handle = open(file, "rb")  # noqa: SIM115 - closed by the with below, after the existence check
+        except FileNotFoundError:
+            continue
+        with handle:
+            for number, raw in enumerate(handle, start=1):
+                if not raw.strip():
+                    continue
+                try:
+                    yield AuditEntry.from_dict(json.loads(raw))
+                except (ValueError, TypeError, AttributeError):
+                    logger.warning("%s:%d: skipped a line that is not a whole audit record", file, number)

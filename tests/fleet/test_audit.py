@@ -1,0 +1,329 @@
+"""The audit log: line format, no secrets, rotation, torn-line recovery, and survival of SIGKILL at any point."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import random
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from edgeops.devices.samples import CommandResult
+from edgeops.fleet.audit import AuditEntry, AuditLog, read_audit, redact
+from edgeops.inventory.model import Credentials, Device, Inventory, JumpHost, SecretRef, Site
+from edgeops.platforms import Platform
+
+PASSWORD = "Sup3r-S3cret!pw"
+FIELDS = [
+    "time",
+    "user",
+    "jump_host",
+    "device",
+    "site",
+    "platform",
+    "command",
+    "ok",
+    "reason",
+    "failure",
+    "duration_s",
+    "output_bytes",
+    "source",
+    "guard_lifted",
+]
+
+LEAF = Device(
+    name="alcala-leaf1",
+    site="alcala",
+    role="leaf",
+    platform=Platform.SRLINUX,
+    model="7220 IXR-D2L",
+    host="127.10.1.3",
+    jump="alcala-jump",
+    credentials=Credentials(username="admin", password=SecretRef("literal", PASSWORD)),
+)
+INVENTORY = Inventory(
+    sites=(Site("Tecno-Alcalá", "alcala"),),
+    devices=(LEAF,),
+    jump_hosts=(
+        JumpHost(
+            "alcala-jump",
+            "127.10.1.250",
+            credentials=Credentials(username="ops", password=SecretRef("literal", PASSWORD)),
+        ),
+    ),
+)
+
+
+def result(command: str = "show version", *, ok: bool = True, output: str = "Hostname : leaf1\n") -> CommandResult:
+    return CommandResult(
+        device=LEAF.name,
+        command=command,
+        output=output,
+        started=1_750_000_000.25,
+        ended=1_750_000_000.75,
+        ok=ok,
+        reason="" if ok else "timeout after 30 s",
+        failure="" if ok else "timeout",
+    )
+
+
+def entry(number: int = 0, **changes) -> AuditEntry:
+    base = AuditEntry.for_result(result(f"show version {number}"), LEAF, source="run", user="tester")
+    return AuditEntry(**{**base.__dict__, **changes})
+
+
+def lines_of(path: Path) -> list[str]:
+    return path.read_text(encoding="utf-8").splitlines()
+
+
+def test_one_json_line_per_record_with_every_field(tmp_path):
+    path = tmp_path / "state" / "audit.jsonl"
+    with AuditLog(path) as log:
+        log.record(AuditEntry.for_result(result(), LEAF, source="console", guard_lifted=True, user="maria"))
+        log.record(AuditEntry.for_result(result(ok=False), LEAF, source="run"))
+    raw = path.read_bytes()
+    assert raw.endswith(b"\n") and raw.count(b"\n") == 2
+    first, second = (json.loads(line) for line in lines_of(path))
+    assert list(first) == FIELDS
+    assert first == {
+        "time": "2025-06-15T15:06:40.250Z",
+        "user": "maria",
+        "jump_host": "alcala-jump",
+        "device": "alcala-leaf1",
+        "site": "alcala",
+        "platform": "srlinux",
+        "command": "show version",
+        "ok": True,
+        "reason": "",
+        "failure": "",
+        "duration_s": 0.5,
+        "output_bytes": 17,
+        "source": "console",
+        "guard_lifted": True,
+    }
+    assert second["ok"] is False and second["failure"] == "timeout" and second["reason"] == "timeout after 30 s"
+    assert second["user"]  # the local user, whoever runs the tests
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", second["time"])
+
+
+def test_the_file_is_private_to_its_owner(tmp_path):
+    path = tmp_path / "audit.jsonl"
+    with AuditLog(path) as log:
+        log.record(entry())
+    assert path.stat().st_mode & 0o777 == 0o600
+
+
+def test_output_size_counts_bytes_and_multiline_values_stay_on_one_line(tmp_path):
+    path = tmp_path / "audit.jsonl"
+    text = "Descripción: enlace a Alcalá\nline two\n"
+    with AuditLog(path) as log:
+        log.record(AuditEntry.for_result(result("show interface\nx", output=text), LEAF, source="run"))
+    (line,) = lines_of(path)
+    assert json.loads(line)["output_bytes"] == len(text.encode("utf-8"))
+    assert json.loads(line)["command"] == "show interface\nx"
+
+
+def test_a_password_in_the_inventory_never_appears(tmp_path):
+    path = tmp_path / "audit.jsonl"
+    with AuditLog(path) as log:
+        for device in INVENTORY.devices:
+            log.record(AuditEntry.for_result(result(), device, source="run"))
+            # Even when someone types it into a command, with the guard lifted.
+            typed = f"set / system aaa authentication user admin password {PASSWORD}"
+            log.record(AuditEntry.for_result(result(typed), device, source="console", guard_lifted=True))
+            log.record(
+                AuditEntry.for_result(
+                    result(f'configure system security snmp community "{PASSWORD}" access-permissions r'),
+                    device,
+                    source="run",
+                )
+            )
+    text = path.read_text(encoding="utf-8")
+    assert PASSWORD not in text
+    assert "password ***" in text
+    assert "community ***" in text
+    assert PASSWORD not in repr(list(read_audit(path)))
+
+
+@pytest.mark.parametrize(
+    ("command", "expected"),
+    [
+        ("show version", "show version"),
+        ("show router bgp routes community 65000:1", "show router bgp routes community 65000:1"),
+        ("set / system aaa authentication user x password abc", "set / system aaa authentication user x password ***"),
+        ('router isis authentication-key "k e y" hash2', "router isis authentication-key *** hash2"),
+        ("set / system aaa user x hashed-password $6$abc", "set / system aaa user x hashed-password ***"),
+        ("ipsec pre-shared-key 'x'", "ipsec pre-shared-key ***"),
+    ],
+)
+def test_redaction(command, expected):
+    assert redact(command) == expected
+
+
+def test_rotation_keeps_the_newest_records_in_order(tmp_path):
+    path = tmp_path / "audit.jsonl"
+    line_size = len(entry(100).to_json()) + 1
+    with AuditLog(path, max_bytes=line_size * 10, backups=3) as log:
+        for number in range(100, 200):
+            log.record(entry(number))
+    files = sorted(tmp_path.glob("audit.jsonl*"))
+    assert [file.name for file in files if not file.name.endswith(".lock")] == [
+        "audit.jsonl",
+        "audit.jsonl.1",
+        "audit.jsonl.2",
+        "audit.jsonl.3",
+    ]
+    for file in files:
+        assert file.stat().st_size <= line_size * 10
+    kept = [int(item.command.split()[-1]) for item in read_audit(path, include_rotated=True)]
+    assert kept == list(range(200 - len(kept), 200))  # contiguous, newest last
+    assert 30 < len(kept) <= 40
+    assert [int(item.command.split()[-1]) for item in read_audit(path)] == kept[-len(lines_of(path)) :]
+
+
+def test_reader_finds_backups_across_a_gap_left_by_a_crash_mid_rotation(tmp_path):
+    path = tmp_path / "audit.jsonl"
+    for suffix, number in ((".3", 1), (".2", 2), ("", 3)):  # .1 is missing: the crash came before log -> log.1
+        path.with_name(path.name + suffix).write_text(entry(number).to_json() + "\n", encoding="utf-8")
+    (tmp_path / "audit.jsonl.lock").write_text("", encoding="utf-8")
+    commands = [item.command for item in read_audit(path, include_rotated=True)]
+    assert commands == ["show version 1", "show version 2", "show version 3"]
+
+
+def test_a_writer_follows_a_rotation_done_by_another(tmp_path):
+    path = tmp_path / "audit.jsonl"
+    size = len(entry().to_json()) + 1
+    first, second = AuditLog(path, max_bytes=size * 2, backups=5), AuditLog(path, max_bytes=size * 2, backups=5)
+    with first, second:
+        second.record(entry(1))
+        first.record(entry(2))
+        first.record(entry(3))  # rotates: the file second opened is now audit.jsonl.1
+        second.record(entry(4))
+    assert [json.loads(line)["command"] for line in lines_of(path)] == ["show version 3", "show version 4"]
+    assert len(lines_of(tmp_path / "audit.jsonl.1")) == 2
+
+
+def test_a_torn_last_line_is_skipped_and_the_next_record_starts_a_fresh_line(tmp_path):
+    path = tmp_path / "audit.jsonl"
+    with AuditLog(path) as log:
+        log.record(entry(1))
+    with open(path, "ab") as handle:  # what power loss can leave behind
+        handle.write(b'{"time":"2025-06-15T15:06:40.250Z","user":"te')
+    assert [item.command for item in read_audit(path)] == ["show version 1"]
+    with AuditLog(path) as log:
+        log.record(entry(2))
+    raw_lines = path.read_bytes().split(b"\n")
+    assert raw_lines[1].startswith(b'{"time"') and raw_lines[1].endswith(b'"te')
+    assert json.loads(raw_lines[2])["command"] == "show version 2"
+    assert [item.command for item in read_audit(path)] == ["show version 1", "show version 2"]
+
+
+def test_reader_ignores_unknown_fields_and_skips_lines_that_are_not_records(tmp_path):
+    path = tmp_path / "audit.jsonl"
+    record = json.loads(entry(1).to_json())
+    path.write_text(
+        "\n".join([json.dumps({**record, "added_later": 1}), "[1, 2]", '{"time": "x"}', "not json", ""]),
+        encoding="utf-8",
+    )
+    assert [item.command for item in read_audit(path)] == ["show version 1"]
+    assert list(read_audit(tmp_path / "missing.jsonl")) == []
+
+
+def test_source_must_be_console_or_run():
+    with pytest.raises(ValueError, match="console, run"):
+        AuditEntry.for_result(result(), LEAF, source="cron")
+
+
+def test_rotation_needs_a_backup():
+    with pytest.raises(ValueError):
+        AuditLog("audit.jsonl", max_bytes=100, backups=0)
+
+
+async def test_concurrent_tasks_on_one_loop_write_whole_lines_in_call_order(tmp_path):
+    path = tmp_path / "audit.jsonl"
+    order: list[int] = []
+
+    async def device_task(number: int, log: AuditLog) -> None:
+        await asyncio.sleep(random.random() / 100)
+        order.append(number)
+        log.record(entry(number))
+
+    with AuditLog(path, max_bytes=4096, backups=50) as log:
+        await asyncio.gather(*(device_task(number, log) for number in range(200)))
+    written = [int(item.command.split()[-1]) for item in read_audit(path, include_rotated=True)]
+    assert written == order
+
+
+WRITER = """
+import sys
+from edgeops.fleet.audit import AuditEntry, AuditLog
+
+path, tag, count, max_bytes, backups = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+with AuditLog(path, max_bytes=max_bytes, backups=backups) as log:
+    number = 0
+    while count < 0 or number < count:
+        log.record(AuditEntry(time="2025-06-15T15:06:40.250Z", user="writer", device=f"{tag}-{number}",
+                              command="show port | match Up " + "x" * (number % 50), ok=True, source="run"))
+        number += 1
+"""
+
+
+def start_writer(path: Path, tag: str, *, count: int, max_bytes: int, backups: int) -> subprocess.Popen[bytes]:
+    arguments = [str(path), tag, str(count), str(max_bytes), str(backups)]
+    return subprocess.Popen([sys.executable, "-c", WRITER, *arguments], stderr=subprocess.PIPE)
+
+
+def all_log_lines(directory: Path) -> list[bytes]:
+    lines = []
+    for file in sorted(directory.glob("audit.jsonl*")):
+        if file.name.endswith(".lock"):
+            continue
+        data = file.read_bytes()
+        assert data == b"" or data.endswith(b"\n"), f"{file.name} ends in a partial line"
+        lines += data.splitlines()
+    return lines
+
+
+def test_killing_the_writer_at_random_points_leaves_only_whole_lines(tmp_path):
+    path = tmp_path / "audit.jsonl"
+    rng = random.Random()
+    for _ in range(5):
+        writer = start_writer(path, "kill", count=-1, max_bytes=16_384, backups=3)
+        try:
+            # Start the clock once it writes, so every kill lands mid-stream, then kill it without warning.
+            deadline = time.monotonic() + 20
+            while not path.exists() and writer.poll() is None and time.monotonic() < deadline:
+                time.sleep(0.005)
+            time.sleep(rng.uniform(0.02, 0.2))
+            assert writer.poll() is None, writer.stderr.read().decode() if writer.stderr else ""
+            writer.send_signal(signal.SIGKILL)
+        finally:
+            writer.kill()
+            writer.wait()
+            if writer.stderr:
+                writer.stderr.close()
+    lines = all_log_lines(tmp_path)
+    assert len(lines) > 5
+    for line in lines:
+        assert json.loads(line)["user"] == "writer"
+    assert len(list(read_audit(path, include_rotated=True))) == len(lines)
+
+
+def test_two_processes_rotating_one_log_lose_nothing(tmp_path):
+    path = tmp_path / "audit.jsonl"
+    writers = [start_writer(path, tag, count=300, max_bytes=8192, backups=100) for tag in ("a", "b")]
+    for writer in writers:
+        _, stderr = writer.communicate(timeout=60)
+        assert writer.returncode == 0, stderr.decode()
+    devices = [json.loads(line)["device"] for line in all_log_lines(tmp_path)]
+    assert sorted(devices) == sorted(f"{tag}-{number}" for tag in ("a", "b") for number in range(300))
+    # Without a lock around every write, the limit is soft by a line or so per concurrent writer.
+    assert all(file.stat().st_size <= 8192 + 2 * 300 for file in tmp_path.glob("audit.jsonl*"))
+    assert os.path.exists(tmp_path / "audit.jsonl.2")  # rotation happened, several times
