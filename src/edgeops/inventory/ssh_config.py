@@ -166,6 +166,8 @@ class _Resolver:
             return (hop,)
         if "via" in jump.explicit_fields or jump.via is not None:
             before = self.jump_host_chain(jump.via, depth=depth + 1) if jump.via else ()
+        elif _names_itself(endpoint.proxy_jump, (jump.name, jump.host, endpoint.host)):
+            before = ()
         else:
             before = self.proxy_jump_chain(endpoint.proxy_jump, depth=depth + 1)
         return (*before, hop)
@@ -183,7 +185,7 @@ class _Resolver:
                 hops.extend(self.jump_host_chain(jump.name, depth=depth + 1, user=user, port=port, first=index == 0))
                 continue
             endpoint = self.endpoint(host, port=port, username=user, key_files=None, default_username=local_user())
-            if index == 0:
+            if index == 0 and not _names_itself(endpoint.proxy_jump, (host, endpoint.host)):
                 hops.extend(self.proxy_jump_chain(endpoint.proxy_jump, depth=depth + 1))
             hops.append(ProxyHop(endpoint.host, endpoint.port, endpoint.username, endpoint.key_files))
         return tuple(hops)
@@ -210,6 +212,14 @@ def _is_set(thing: Device | JumpHost, field: str, value: Any, default: Any) -> b
     if thing.explicit_fields:
         return field in thing.explicit_fields
     return value != default
+
+
+def _names_itself(spec: str | None, names: tuple[str, ...]) -> bool:
+    """A hop whose own ProxyJump starts with itself, as `Host *` + `ProxyJump bastion` gives the bastion:
+    OpenSSH users exclude it with `Host * !bastion`; edgeops simply does not follow it."""
+    if not spec or spec.lower() == "none":
+        return False
+    return _split_jump(spec.split(",")[0].strip())[1] in names
 
 
 def _split_jump(part: str) -> tuple[str | None, str, int | None]:

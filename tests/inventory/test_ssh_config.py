@@ -1,0 +1,171 @@
+"""~/.ssh/config (or the inventory's ssh_config) shapes each device's SSH settings; the inventory wins."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from edgeops.inventory.loader import load_inventory
+from edgeops.inventory.model import Credentials, Device, Inventory, JumpHost
+from edgeops.inventory.problems import InventoryError
+from edgeops.inventory.ssh_config import ProxyHop, SshSettings, ssh_settings_for
+from edgeops.platforms import Platform
+
+from .conftest import WriteFile
+
+SSH_CONFIG = """
+Host bastion-alias
+  HostName 127.0.0.10
+  User netops
+  Port 2222
+  IdentityFile ~/.ssh/id_bastion
+
+Host leaf-*
+  ProxyJump bastion
+  User ops
+  Port 2201
+  IdentityFile ~/.ssh/id_lab
+
+Host gw-*
+  HostName %h.edge.example
+  ProxyJump jumper@127.0.0.20:2200,bastion-alias
+
+Host outer-*
+  ProxyJump none
+
+Host 127.0.0.20
+  ProxyJump first-hop
+
+Host first-hop
+  HostName 127.0.0.30
+  User relay
+"""
+
+INVENTORY = """
+ssh_config: ssh_config
+sites: [alcala]
+jump_hosts:
+  - {name: bastion, host: bastion-alias}
+  - {name: direct, host: 127.0.0.40, username: direct-user, port: 2022}
+defaults: {site: alcala, platform: srlinux, role: leaf}
+devices:
+  - {name: leaf-01, host: leaf-01}
+  - {name: leaf-02, host: leaf-02, username: admin, ssh_port: 22, key_files: [own_key]}
+  - {name: leaf-03, host: leaf-03, jump: direct}
+  - {name: leaf-04, host: leaf-04, jump: null}
+  - {name: gw-1, host: gw-1}
+  - {name: outer-1, host: outer-1}
+"""
+
+
+@pytest.fixture
+def inventory(write: WriteFile) -> Inventory:
+    write("ssh_config", SSH_CONFIG)
+    return load_inventory(write("inventory.yaml", INVENTORY))
+
+
+@pytest.fixture
+def bastion(isolated_home: Path) -> ProxyHop:
+    """The inventory jump host `bastion`, whose ssh alias sets address, user, port and key."""
+    return ProxyHop("127.0.0.10", 2222, "netops", (isolated_home / ".ssh/id_bastion",), "bastion")
+
+
+def test_proxy_jump_reaches_the_device_settings(inventory: Inventory, bastion: ProxyHop, isolated_home: Path) -> None:
+    settings = ssh_settings_for(inventory.device("leaf-01"), inventory)
+    assert settings == SshSettings(
+        host="leaf-01",
+        port=2201,
+        username="ops",
+        key_files=(isolated_home / ".ssh/id_lab",),
+        proxy_jump=(bastion,),  # ProxyJump names the inventory's jump host: its settings apply
+    )
+    host, port, user = settings.proxy_jump[0][:3]
+    assert (host, port, user) == ("127.0.0.10", 2222, "netops")
+
+
+def test_fields_the_inventory_sets_win_over_the_config(inventory: Inventory, bastion: ProxyHop, tmp_path: Path) -> None:
+    settings = ssh_settings_for(inventory.device("leaf-02"), inventory)
+    assert (settings.username, settings.port, settings.key_files) == ("admin", 22, (tmp_path / "own_key",))
+    assert settings.proxy_jump == (bastion,)  # jump was not set: the config's ProxyJump still applies
+
+
+def test_a_device_jump_wins_over_proxy_jump(inventory: Inventory) -> None:
+    via_direct = ssh_settings_for(inventory.device("leaf-03"), inventory)
+    assert via_direct.proxy_jump == (ProxyHop("127.0.0.40", 2022, "direct-user", (), "direct"),)
+    # `jump: null` says "no jump host", whatever the config says.
+    assert ssh_settings_for(inventory.device("leaf-04"), inventory).proxy_jump == ()
+
+
+def test_multi_hop_proxy_jump(inventory: Inventory, bastion: ProxyHop) -> None:
+    settings = ssh_settings_for(inventory.device("gw-1"), inventory)
+    assert settings.host == "gw-1.edge.example"  # HostName %h.edge.example
+    assert settings.proxy_jump == (
+        # The first hop follows its own ProxyJump (as OpenSSH does), the later hops do not.
+        ProxyHop("127.0.0.30", 22, "relay"),
+        ProxyHop("127.0.0.20", 2200, "jumper"),
+        bastion,  # written as its ssh alias: still the inventory's jump host
+    )
+
+
+def test_proxy_jump_none_means_direct(inventory: Inventory) -> None:
+    assert ssh_settings_for(inventory.device("outer-1"), inventory).proxy_jump == ()
+
+
+def test_jump_host_via_chain_without_any_config(write: WriteFile) -> None:
+    path = write(
+        "inventory.yaml",
+        """
+        ssh_config: false
+        sites: [alcala]
+        jump_hosts:
+          - {name: inner, host: 127.0.0.2, username: a, via: outer}
+          - {name: outer, host: 127.0.0.1, port: 2200, username: b, key_files: [/keys/outer]}
+        devices:
+          - {name: leaf1, site: alcala, role: leaf, platform: srlinux, host: 127.0.0.3, jump: inner}
+        """,
+    )
+    inventory = load_inventory(path)
+    settings = ssh_settings_for(inventory.device("leaf1"), inventory)
+    assert settings == SshSettings(
+        host="127.0.0.3",
+        port=22,
+        username="admin",
+        proxy_jump=(
+            ProxyHop("127.0.0.1", 2200, "b", (Path("/keys/outer"),), "outer"),
+            ProxyHop("127.0.0.2", 22, "a", (), "inner"),
+        ),
+    )
+
+
+def test_a_proxy_jump_loop_is_an_inventory_error(write: WriteFile) -> None:
+    write("ssh_config", "Host a\n  ProxyJump b\nHost b\n  ProxyJump a\n")
+    path = write(
+        "inventory.yaml",
+        "ssh_config: ssh_config\nsites: [s]\ndevices:\n  - {name: d, site: s, role: leaf, platform: sros, host: a}\n",
+    )
+    inventory = load_inventory(path)
+    with pytest.raises(InventoryError, match="loop"):
+        ssh_settings_for(inventory.device("d"), inventory)
+
+
+def test_devices_built_in_code_take_non_default_values_as_set(write: WriteFile) -> None:
+    # `Host *` reaches the jump host too; a ProxyJump that names the hop itself is not followed.
+    config = write("ssh_config", "Host *\n  User from-config\n  Port 2022\n  ProxyJump 127.0.0.9\n")
+    device = Device(
+        name="leaf1",
+        site="s",
+        role="leaf",
+        platform=Platform.SRLINUX,
+        model="",
+        host="127.0.0.1",
+        credentials=Credentials(username="netops"),
+        jump="j",
+    )
+    inventory = Inventory(
+        devices=(device,), jump_hosts=(JumpHost(name="j", host="127.0.0.9", port=2200),), ssh_config=config
+    )
+    settings = ssh_settings_for(device, inventory)
+    assert (settings.username, settings.port) == ("netops", 2022)  # username differs from admin: it was set
+    assert [hop.jump_host for hop in settings.proxy_jump] == ["j"]
+    assert settings.proxy_jump[0][:3] == ("127.0.0.9", 2200, "from-config")
