@@ -1,0 +1,20 @@
+"""What the command runner needs from whoever holds SSH sessions: the live engine, or sessions opened for one run."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from edgeops.devices.samples import CommandResult
+from edgeops.inventory.model import Device
+
+
+class CommandTransport(Protocol):
+    """Runs one command on one device and always returns a result (ok, or failed with a reason).
+
+    The console's FleetEngine implements it over its persistent sessions; `edgeops run` uses an implementation
+    that opens sessions on demand (a capped number at a time) and closes them when the run ends.
+    """
+
+    async def run_command(self, device: Device, command: str, *, timeout_s: float) -> CommandResult: ...
+
+    async def aclose(self) -> None: ...
