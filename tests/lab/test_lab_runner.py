@@ -85,6 +85,12 @@ async def test_a_second_lab_in_the_same_directory_is_refused(make_lab_identities
         await Lab(make_lab_identities(), lab_dir=lab_dir, ssh_port=2222, gnmi=False).start()
 
 
+async def test_too_low_an_open_file_limit_is_reported_plainly(make_lab_identities, tmp_path, monkeypatch):
+    monkeypatch.setattr(runner, "raise_open_file_limit", lambda: (100, 100))
+    with pytest.raises(OSError, match=r"need about \d+ open files, but this process may open 100"):
+        await Lab(make_lab_identities(sites=3, devices_per_site=20), lab_dir=tmp_path, ssh_port=2222).start()
+
+
 def test_ssh_port_22_falls_back_to_2222_when_it_cannot_be_bound(monkeypatch, tmp_path):
     identities = build_fleet(DEMO_SITES[:1], 4, ssh_port=22)
     monkeypatch.setattr(runner, "can_bind_port", lambda port: port >= 1024)
@@ -153,6 +159,17 @@ async def test_jump_only_inventory_names_the_jump_host(lab_factory, tmp_path):
     assert {device.jump for device in inventory.devices} == {"lab-jump"}
     targets = json.loads(lab.write_targets(tmp_path / "targets.json").read_text())
     assert targets[0]["jump"]["host"] == lab.jump.host
+
+
+async def test_tls_inventory_points_at_the_lab_ca(lab_factory, tmp_path):
+    lab = await lab_factory(devices_per_site=4, gnmi_tls="tls")
+    if lab.gnmi_server is None:
+        pytest.skip("this build has no gNMI server")
+    inventory = load_inventory(lab.write_inventory(tmp_path / "inventory.yaml"))
+    device = inventory.device("alcala-spine1")
+    assert device.gnmi_tls is GnmiTls.TLS
+    assert device.gnmi_ca_file is not None and device.gnmi_ca_file.read_text().startswith("-----BEGIN CERTIFICATE")
+    assert json.loads(lab.write_targets(tmp_path / "targets.json").read_text())[0]["gnmi_tls"] == "tls"
 
 
 async def test_targets_json_lists_every_device(lab, tmp_path):

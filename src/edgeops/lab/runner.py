@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import errno
 import json
 import logging
 import os
@@ -28,9 +29,10 @@ from edgeops.lab.topology import DEMO_SITES, LAB_PASSWORD, LabSite, build_fleet,
 log = logging.getLogger(__name__)
 
 FALLBACK_SSH_PORT = 2222  # where SSH listens when port 22 cannot be bound (not root)
-DEFAULT_GNMI_PORT = 57400
 STATE_FILE = "lab.json"
 GNMI_TLS_MODES = ("insecure", "tls")
+# Open files beyond the listeners: sessions, the control socket, gRPC's own, the interpreter's.
+FILES_RESERVED = 128
 
 
 def can_bind_port(port: int) -> bool:
@@ -211,7 +213,7 @@ class Lab:
     async def start(self) -> None:
         if self.started_at is not None:
             raise RuntimeError("the lab is already started")
-        raise_open_file_limit()
+        self._check_open_file_limit()
         self.lab_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         self._refuse_if_running()
         self.started_at = time.time()
@@ -221,6 +223,17 @@ class Lab:
             await self.stop()
             raise
         log.info("lab started: %d devices in %s", len(self.devices), self.lab_dir)
+
+    def _check_open_file_limit(self) -> None:
+        """Each device holds a listener per protocol: say so plainly rather than fail on the Nth bind."""
+        soft, _ = raise_open_file_limit()
+        needed = len(self.devices) * (2 if self.gnmi_enabled else 1) + FILES_RESERVED
+        if soft != resource.RLIM_INFINITY and soft < needed:
+            raise OSError(
+                errno.EMFILE,
+                f"{len(self.devices)} devices need about {needed} open files, but this process may open {soft}"
+                " (raise it with `ulimit -n`, or run fewer devices)",
+            )
 
     def _refuse_if_running(self) -> None:
         """Two labs in one directory would share a control socket and host keys' known_hosts: refuse."""
