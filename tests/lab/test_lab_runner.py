@@ -61,6 +61,24 @@ async def test_lab_starts_stops_and_frees_every_address(lab_factory):
     await lab.stop()  # twice is harmless
 
 
+async def test_a_long_lab_directory_still_gets_its_sockets(lab_factory, lab_ssh, tmp_path):
+    # Unix socket paths are limited to about 100 bytes; the lab moves its sockets to a short folder then.
+    lab_dir = tmp_path / ("deep-" * 20) / "lab"
+    lab = await lab_factory(lab_dir=lab_dir, jump_only=True, devices_per_site=4, gnmi=False)
+    assert len(str(lab.control_socket)) < 100 and lab.control_socket.exists()
+    jump = lab.jump
+    async with (
+        asyncssh.connect(
+            jump.host, jump.port, username=jump.username, password=jump.password, known_hosts=None
+        ) as tunnel,
+        lab_ssh.connect(lab, "alcala-gw2", tunnel=tunnel) as conn,
+    ):
+        assert "TiMOS-" in (await conn.run("show version", check=False)).stdout
+    runtime_dir = lab.runtime_dir
+    await lab.stop()
+    assert runtime_dir is not None and not runtime_dir.exists()
+
+
 async def test_a_busy_address_fails_the_start_and_closes_the_rest(lab_factory, make_lab_identities, tmp_path):
     identities = make_lab_identities(devices_per_site=4)
     blocker = socket.socket()
@@ -395,7 +413,7 @@ async def test_edgeops_lab_runs_answers_its_control_socket_and_stops_on_sigterm(
             await asyncssh.connect(host, 2222, username="admin", password="NokiaSrl1!", known_hosts=None)
         code, out, err = await _edgeops("lab", "clear", "--lab-dir", str(lab_dir), "alcala-spine1")
         assert code == 0 and "healthy" in out, err
-        code, out, err = await _edgeops("lab", "--lab-dir", str(lab_dir), "status")
+        code, out, err = await _edgeops("lab", "status", "--lab-dir", str(lab_dir))
         assert code == 0 and json.loads(out)["devices"] == 8, err
         code, out, err = await _edgeops("lab", "fault", "--lab-dir", str(lab_dir), "nowhere", "ssh-drop")
         assert code == 1 and "no lab device" in err

@@ -65,8 +65,8 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     )
     clear = actions.add_parser("clear", help="clear a device's faults in a running lab")
     clear.add_argument("device")
-    actions.add_parser("status", help="ask a running lab how it is doing")
-    for sub in (fault, clear):
+    status = actions.add_parser("status", help="ask a running lab how it is doing")
+    for sub in (fault, clear, status):
         sub.add_argument("--lab-dir", metavar="DIR", default=argparse.SUPPRESS, help="lab directory")
 
 
