@@ -265,3 +265,22 @@ def test_the_documented_two_site_example_loads() -> None:
     assert gateway.platform is Platform.SROS and gateway.gnmi_tls is GnmiTls.INSECURE
     assert gateway.credentials.password == SecretRef("prompt", "gateways")
     assert gateway.tags == {"wan", "metro-ring"}
+
+
+def _yaml_block_after(document: str, heading: str) -> str:
+    return document.split(heading, 1)[1].split("```yaml\n", 1)[1].split("```", 1)[0]
+
+
+def test_the_examples_in_the_documentation_load(tmp_path: Path) -> None:
+    document = (REPO / "docs/inventory.md").read_text(encoding="utf-8")
+    loaded = {}
+    for heading in ("## A first file", "about a dozen lines:", "## A complete example: two sites"):
+        path = tmp_path / "example.yaml"
+        path.write_text(_yaml_block_after(document, heading), encoding="utf-8")
+        loaded[heading] = load_inventory(path)
+    assert len(loaded["## A first file"].devices) == 2
+    assert len(loaded["about a dozen lines:"].devices) == 200
+    # The complete example in the text is the example file.
+    in_text = loaded["## A complete example: two sites"].without_provenance()
+    in_file = load_inventory(REPO / "docs/examples/two-site.yaml").without_provenance()
+    assert in_text == in_file

@@ -33,14 +33,14 @@ class YamlDocument:
             return Position(self.file)
         return Position(self.file, lc.line + 1, lc.col + 1)
 
-    def key_at(self, mapping: CommentedMap, key: Any) -> Position:
+    def key_at(self, mapping: Any, key: Any) -> Position:
         try:
             line, col = mapping.lc.key(key)
         except (AttributeError, KeyError, TypeError):
             return self.start_of(mapping)
         return Position(self.file, line + 1, col + 1)
 
-    def value_at(self, mapping: CommentedMap, key: Any) -> Position:
+    def value_at(self, mapping: Any, key: Any) -> Position:
         value = mapping.get(key)
         if isinstance(value, CommentedMap | CommentedSeq):
             # A nested block starts on the next line; the key is the clearer place to point at.
@@ -51,7 +51,7 @@ class YamlDocument:
             return self.key_at(mapping, key)
         return Position(self.file, line + 1, col + 1)
 
-    def item_at(self, sequence: CommentedSeq, index: int) -> Position:
+    def item_at(self, sequence: Any, index: int) -> Position:
         try:
             line, col = sequence.lc.item(index)
         except (AttributeError, KeyError, TypeError, IndexError):
@@ -101,4 +101,8 @@ def _syntax_message(error: MarkedYAMLError) -> str:
         # ruamel's own text quotes both values, which could be a password: name only the key.
         return f"duplicate key '{duplicate['key']}' in the same mapping"
     context = f" {error.context}" if error.context else ""
-    return f"YAML syntax error: {problem}{context}"
+    hint = ""
+    if "got '{'" in problem or "got '}'" in problem:
+        # The usual cause: a range like leaf{01..08} inside [ ] or { }, where braces are YAML syntax.
+        hint = "; inside [ ] or { }, quote values that contain braces, e.g. \"leaf{01..08}\""
+    return f"YAML syntax error: {problem}{context}{hint}"
