@@ -254,7 +254,7 @@ _keys = st.sampled_from(
 _devices = st.lists(st.dictionaries(_keys, st.one_of(_yaml_scalars, st.lists(_yaml_scalars, max_size=3))), max_size=4)
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(devices=_devices, sites=st.one_of(st.none(), st.lists(_yaml_scalars, max_size=3)))
 def test_any_mistake_raises_only_inventory_error(write: WriteFile, devices, sites) -> None:
     from ruamel.yaml import YAML
