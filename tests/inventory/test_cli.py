@@ -62,7 +62,10 @@ def test_check_uses_the_configured_inventory(write: WriteFile, monkeypatch, caps
 
 def test_check_of_a_missing_file_exits_2(tmp_path: Path, capsys) -> None:
     assert main(["inventory", "check", str(tmp_path / "missing.yaml")]) == 2
-    assert capsys.readouterr().err.startswith(f"{tmp_path / 'missing.yaml'}: no such file")
+    assert capsys.readouterr().err == (
+        f"{tmp_path / 'missing.yaml'}: no such file; write one (see docs/inventory.md), "
+        "or pass --inventory FILE or set EDGEOPS_INVENTORY\n"
+    )
 
 
 def test_import_clab_prints_yaml_that_loads_back(write: WriteFile, capsys) -> None:
@@ -121,6 +124,18 @@ def test_the_cli_module_stays_light() -> None:
     import subprocess
     import sys
 
-    code = "import sys, edgeops.cli; edgeops.cli.build_parser(); print('ruamel.yaml' in sys.modules)"
+    code = (
+        "import sys, edgeops.cli, edgeops.inventory.model; edgeops.cli.build_parser(); "
+        "print('ruamel.yaml' in sys.modules)"
+    )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"
+
+
+def test_package_exports_load_lazily() -> None:
+    import edgeops.inventory as package
+    from edgeops.inventory.loader import load_inventory as from_module
+
+    assert package.load_inventory is from_module
+    with pytest.raises(AttributeError):
+        _ = package.no_such_thing

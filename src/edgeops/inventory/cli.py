@@ -57,6 +57,13 @@ def _load(path: Path) -> Inventory | None:
     from edgeops.inventory.loader import load_inventory
     from edgeops.inventory.problems import InventoryError
 
+    if not path.exists():
+        print(
+            f"{path}: no such file; write one (see docs/inventory.md), or pass --inventory FILE "
+            "or set EDGEOPS_INVENTORY",
+            file=sys.stderr,
+        )
+        return None
     try:
         return load_inventory(path)
     except InventoryError as error:

@@ -104,5 +104,5 @@ def _syntax_message(error: MarkedYAMLError) -> str:
     hint = ""
     if "got '{'" in problem or "got '}'" in problem:
         # The usual cause: a range like leaf{01..08} inside [ ] or { }, where braces are YAML syntax.
-        hint = "; inside [ ] or { }, quote values that contain braces, e.g. \"leaf{01..08}\""
+        hint = '; inside [ ] or { }, quote values that contain braces, e.g. "leaf{01..08}"'
     return f"YAML syntax error: {problem}{context}{hint}"
