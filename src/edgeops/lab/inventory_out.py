@@ -96,7 +96,7 @@ def render_inventory(lab: Lab) -> str:
     yaml = YAML(typ="safe", pure=True)
     yaml.default_flow_style = False
     yaml.allow_unicode = True
-    yaml.sort_base_mapping_type_on_output = False  # keep the field order above
+    yaml.sort_base_mapping_type_on_output = False  # type: ignore[assignment]  # keep the field order above
     buffer = io.StringIO()
     yaml.dump(inventory_document(lab), buffer)
     return INVENTORY_HEADER + buffer.getvalue()

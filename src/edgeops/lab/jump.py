@@ -6,8 +6,9 @@ import asyncio
 import functools
 import logging
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass, field
+from typing import cast
 
 import asyncssh
 
@@ -75,7 +76,9 @@ class _JumpConnection(asyncssh.SSHServer):
     def session_requested(self) -> bool:
         return False  # a jump host here forwards; it offers no shell
 
-    def connection_requested(self, dest_host: str, dest_port: int, orig_host: str, orig_port: int) -> object:
+    def connection_requested(
+        self, dest_host: str, dest_port: int, orig_host: str, orig_port: int
+    ) -> Awaitable[asyncssh.SSHTCPSession[bytes]]:
         """direct-tcpip (`ssh -J`, asyncssh `tunnel=`): only to lab devices, mapped to where they really listen."""
         assert self.conn is not None
         stats = self.jump.stats
@@ -87,9 +90,13 @@ class _JumpConnection(asyncssh.SSHServer):
             )
         stats.forwarded_channels += 1
         stats.forwarded_to[f"{dest_host}:{dest_port}"] += 1
-        if target.is_unix:
-            return self.conn.forward_unix_connection(target.path)
-        return self.conn.forward_connection(target.host, target.port)
+        # asyncssh runs the returned coroutine to connect; if the device does not answer, the channel open fails.
+        forward = (
+            self.conn.forward_unix_connection(target.path)
+            if target.is_unix
+            else self.conn.forward_connection(target.host, target.port)
+        )
+        return cast(Awaitable[asyncssh.SSHTCPSession[bytes]], forward)
 
 
 class JumpHostServer:

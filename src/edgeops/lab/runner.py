@@ -361,16 +361,15 @@ class Lab:
         return status
 
     def _write_state(self) -> None:
-        state = {
+        jump = self.jump
+        state: dict[str, Any] = {
             "pid": os.getpid(),
             "devices": len(self.devices),
             "control_socket": str(self.control_socket),
             "jump_only": self.jump_only,
-            "jump": dataclasses.asdict(self.jump) if self.jump else None,
+            "jump": {"host": jump.host, "port": jump.port, "username": jump.username} if jump else None,
             "known_hosts": str(self.known_hosts_file),
         }
-        if state["jump"]:
-            state["jump"].pop("stats", None)
         path = self.lab_dir / STATE_FILE
         path.write_text(json.dumps(state, indent=2) + "\n", encoding="utf-8")
         os.chmod(path, 0o600)

@@ -14,6 +14,7 @@ import tempfile
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import asyncssh
 
@@ -91,7 +92,7 @@ class _ResetProtocol(asyncio.Protocol):
             # Linger 0: close sends a RST instead of a FIN, as close to "refused" as an accepted socket gets.
             with contextlib.suppress(OSError):
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        transport.abort()
+        cast(asyncio.Transport, transport).abort()
 
 
 class _SilentProtocol(asyncio.Protocol):
@@ -99,12 +100,12 @@ class _SilentProtocol(asyncio.Protocol):
 
     def __init__(self, listener: DeviceSshListener) -> None:
         self.listener = listener
-        self.transport: asyncio.BaseTransport | None = None
+        self.transport: asyncio.Transport | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport
-        self.listener.silent.add(transport)
-        self.listener.faults.ssh_closers.add(transport.abort)
+        self.transport = cast(asyncio.Transport, transport)
+        self.listener.silent.add(self.transport)
+        self.listener.faults.ssh_closers.add(self.transport.abort)
 
     def data_received(self, data: bytes) -> None:
         pass  # read and ignore, so the client's writes never block
@@ -167,7 +168,7 @@ class DeviceSshListener:
         self.engine_factory = engine_factory
         self.client_keys = client_keys  # public key blobs accepted for key login
         self.connections: set[asyncssh.SSHServerConnection] = set()
-        self.silent: set[asyncio.BaseTransport] = set()
+        self.silent: set[asyncio.Transport] = set()  # connections held open by ssh-hang
         self.sessions = 0
         self._server: asyncio.AbstractServer | None = None
         self._options: dict[int, asyncssh.SSHServerConnectionOptions] = {}
