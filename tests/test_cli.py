@@ -22,7 +22,5 @@ def test_help_lists_subcommands():
 
 
 def test_module_entry_point():
-    result = subprocess.run(
-        [sys.executable, "-m", "edgeops", "--version"], capture_output=True, text=True, check=True
-    )
+    result = subprocess.run([sys.executable, "-m", "edgeops", "--version"], capture_output=True, text=True, check=True)
     assert __version__ in result.stdout

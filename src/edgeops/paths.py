@@ -65,10 +65,6 @@ class AppPaths:
             if state_dir
             else _from_env("EDGEOPS_STATE_DIR", Path(platformdirs.user_state_dir(APP_NAME)))
         )
-        logs = (
-            Path(log_dir)
-            if log_dir
-            else _from_env("EDGEOPS_LOG_DIR", Path(platformdirs.user_log_dir(APP_NAME)))
-        )
+        logs = Path(log_dir) if log_dir else _from_env("EDGEOPS_LOG_DIR", Path(platformdirs.user_log_dir(APP_NAME)))
         inv = Path(inventory) if inventory else _from_env("EDGEOPS_INVENTORY", config / "inventory.yaml")
         return cls(config_dir=config, state_dir=state, log_dir=logs, inventory=inv)
