@@ -120,9 +120,7 @@ class CommandResult:
     ended: float
     ok: bool
     reason: str = ""  # e.g. "timeout after 30 s", "device error: Parsing error: Unknown token 'versio'"
-    failure: str = (
-        ""  # a machine-readable class: timeout, connection-lost, auth, hostkey, device-error, refused
-    )
+    failure: str = ""  # a machine-readable class: timeout, connection-lost, auth, hostkey, device-error, refused
 
     @property
     def duration_s(self) -> float:
