@@ -50,6 +50,16 @@ async def read_until_closed(stdout: asyncssh.SSHReader) -> str:
     return await asyncio.wait_for(read(), READ_TIMEOUT_S)
 
 
+async def eventually(check, seconds: float = 5.0) -> bool:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    while loop.time() < deadline:
+        if check():
+            return True
+        await asyncio.sleep(0.05)
+    return check()
+
+
 async def test_ssh_drop_closes_live_sessions(lab, lab_ssh):
     async with lab_ssh.connect(lab, "alcala-leaf1") as conn:
         _, stdout = await open_terminal(conn)
@@ -106,6 +116,20 @@ async def test_ssh_hang_also_freezes_open_sessions(lab, lab_ssh):
             await asyncio.wait_for(read_until(stdout, "Hostname"), 0.5)
         await lab.clear("alcala-leaf1")
         assert "alcala-leaf1" in await read_until(stdout, SRL_PROMPT)
+
+
+async def test_a_hung_session_that_is_dropped_ends(lab, lab_ssh):
+    async with lab_ssh.connect(lab, "alcala-leaf1") as conn:
+        stdin, stdout = await open_terminal(conn)
+        await read_until(stdout, SRL_PROMPT)
+        await lab.inject("alcala-leaf1", "ssh-hang")
+        stdin.write("show version\n")
+        await asyncio.sleep(0.2)
+        assert lab.status().ssh_sessions == 1
+        await lab.inject("alcala-leaf1", "ssh-drop")
+        # The handler notices, though the device still hangs.
+        assert await eventually(lambda: lab.status().ssh_sessions == 0)
+    assert lab.devices["alcala-leaf1"].faults.ssh_hang
 
 
 async def test_ssh_slow_delays_every_answer(lab, lab_ssh):

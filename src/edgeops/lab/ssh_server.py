@@ -139,15 +139,19 @@ class _DeviceConnection(asyncssh.SSHServer):
     def password_auth_supported(self) -> bool:
         return True
 
+    def _gone(self) -> bool:
+        return self.conn is None or self.conn.is_closed()
+
     async def validate_password(self, username: str, password: str) -> bool:
-        await self.listener.answer_delay()
+        await self.listener.answer_delay(self._gone)
         identity = self.listener.device.identity
         return self.listener.login_allowed(username) and password == identity.password
 
     def public_key_auth_supported(self) -> bool:
         return bool(self.listener.client_keys)
 
-    def validate_public_key(self, username: str, key: asyncssh.SSHKey) -> bool:
+    async def validate_public_key(self, username: str, key: asyncssh.SSHKey) -> bool:
+        await self.listener.answer_delay(self._gone)
         return self.listener.login_allowed(username) and key.public_data in self.listener.client_keys
 
 
@@ -170,6 +174,7 @@ class DeviceSshListener:
         self.connections: set[asyncssh.SSHServerConnection] = set()
         self.silent: set[asyncio.Transport] = set()  # connections held open by ssh-hang
         self.sessions = 0
+        self._session_tasks: set[asyncio.Task[None]] = set()
         self._server: asyncio.AbstractServer | None = None
         self._options: dict[int, asyncssh.SSHServerConnectionOptions] = {}
 
@@ -198,15 +203,20 @@ class DeviceSshListener:
             conn.abort()
         for transport in list(self.silent):
             transport.abort()
+        # asyncssh does not cancel session handlers when their connection goes; a hung or slow one would linger.
+        for task in list(self._session_tasks):
+            task.cancel()
 
     def login_allowed(self, username: str) -> bool:
         return not self.faults.auth_reject and username == self.device.identity.username
 
-    async def answer_delay(self) -> None:
-        """What every answer waits for: a hang (until it is cleared) and the injected latency."""
+    async def answer_delay(self, gone: Callable[[], bool] = lambda: False) -> None:
+        """What every answer waits for: a hang (until it is cleared, or the client is `gone`) and the latency."""
         # FaultState is a plain flag anyone may set, so a hung session polls it (only while hung).
-        while self.faults.ssh_hang:  # noqa: ASYNC110
+        while self.faults.ssh_hang and not gone():  # noqa: ASYNC110
             await asyncio.sleep(HANG_POLL_S)
+        if gone():
+            raise asyncssh.ConnectionLost("the client went away while the device hung")
         if self.faults.ssh_latency_s > 0:
             await asyncio.sleep(self.faults.ssh_latency_s)
 
@@ -239,6 +249,9 @@ class DeviceSshListener:
 
     async def _run_session(self, process: asyncssh.SSHServerProcess) -> None:
         self.sessions += 1
+        task = asyncio.current_task()
+        if task is not None:
+            self._session_tasks.add(task)
         try:
             await CliSession(self, process).run()
         except _SESSION_GONE:
@@ -249,6 +262,8 @@ class DeviceSshListener:
                 process.exit(1)
         finally:
             self.sessions -= 1
+            if task is not None:
+                self._session_tasks.discard(task)
 
 
 class CliSession:
@@ -265,6 +280,12 @@ class CliSession:
         self._input = ""
         self._input_pos = 0
         self._after_cr = False
+
+    def _gone(self) -> bool:
+        return self.process.is_closing()
+
+    async def _answer_delay(self) -> None:
+        await self.listener.answer_delay(self._gone)
 
     # -- input ----------------------------------------------------------------------------------------
 
@@ -324,7 +345,7 @@ class CliSession:
 
     async def _run_exec(self, command: str) -> None:
         """`ssh device "show version"`: one command, its output, exit status 0."""
-        await self.listener.answer_delay()
+        await self._answer_delay()
         reply = self.engine.execute(command.strip())
         if await self._dropped_mid_output(reply.output):
             return
@@ -332,7 +353,7 @@ class CliSession:
         self.process.exit(0)
 
     async def _run_interactive(self) -> None:
-        await self.listener.answer_delay()
+        await self._answer_delay()
         self._write(self.engine.banner())
         self._write(self.engine.prompt())
         line: list[str] = []
@@ -365,7 +386,7 @@ class CliSession:
 
     async def _run_line(self, text: str) -> bool:
         """Run one line; True when the session is over (quit, logout, or a drop)."""
-        await self.listener.answer_delay()
+        await self._answer_delay()
         reply = self.engine.execute(text)
         if await self._dropped_mid_output(reply.output):
             return True
@@ -414,8 +435,6 @@ class CliSession:
             if key in self.PAGER_KEYS_STOP:
                 break
             budget = 1 if key in ("\r", "\n") else page_lines
-        if lines and not lines[-1].endswith("\n") and shown < len(lines):
-            self._write("\n")
         return True
 
 
