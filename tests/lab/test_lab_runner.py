@@ -378,6 +378,8 @@ async def test_edgeops_lab_runs_answers_its_control_socket_and_stops_on_sigterm(
         "edgeops",
         "--state-dir",
         str(tmp_path / "state"),
+        "--log-dir",
+        str(tmp_path / "logs"),
         "lab",
         "--sites",
         "2",
@@ -427,5 +429,6 @@ async def test_edgeops_lab_runs_answers_its_control_socket_and_stops_on_sigterm(
         probe.settimeout(2)
         assert probe.connect_ex((host, 2222)) != 0
     assert not (lab_dir / "lab.json").exists()
+    assert "alcala-spine1: inject ssh-refuse" in (tmp_path / "logs" / "lab.log").read_text()
     code, out, err = await _edgeops("lab", "clear", "--lab-dir", str(lab_dir), "alcala-spine1")
     assert code == 1 and "no lab is running" in err

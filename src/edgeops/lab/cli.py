@@ -74,6 +74,10 @@ def run(args: argparse.Namespace, paths: AppPaths) -> int:
     lab_dir = Path(args.lab_dir).expanduser() if args.lab_dir else paths.state_dir / "lab"
     action = getattr(args, "lab_action", None)
     if action is None:
+        from edgeops.logging_setup import configure_logging
+
+        # The lab logs beside the console's log, not into it: both may run at once.
+        configure_logging(paths.log_dir / "lab.log", args.log_level)
         return _run_lab(args, lab_dir)
     if action == "fault":
         params: dict[str, str] = {}
@@ -114,10 +118,6 @@ def _send(lab_dir: Path, request: dict[str, Any]) -> int:
 
 
 def _run_lab(args: argparse.Namespace, lab_dir: Path) -> int:
-    import logging
-
-    # asyncssh logs every connection at INFO; the lab's own summary is what a user wants to see.
-    logging.getLogger("asyncssh").setLevel(logging.WARNING)
     sites: int | str | None = args.sites
     for option in ("inventory_out", "targets_out"):
         if getattr(args, option):

@@ -124,6 +124,7 @@ class FaultController:
         """Apply one fault to one device; returns a sentence saying what was done."""
         device = self._device(device_name)
         values = resolve_params(kind, params)
+        log.info("%s: inject %s %s", device_name, kind, values or "")
         injected = self._injected.setdefault(device_name, _Injected())
         faults, model = device.faults, device.model
         match kind:
@@ -228,6 +229,7 @@ class FaultController:
         incidents (a failed power supply, say) stay too.
         """
         device = self._device(device_name)
+        log.info("%s: clear faults", device_name)
         faults: FaultState = device.faults
         was_refusing = faults.ssh_refuse
         faults.clear()
