@@ -139,6 +139,16 @@ async def test_commands_to_one_device_are_serialised(lab: Lab, known_hosts: Know
         assert sum("interface ethernet-" in line for line in result.output.splitlines()) == 1
 
 
+async def test_a_command_asked_for_during_an_open_waits_for_the_session(lab: Lab, known_hosts: KnownHosts) -> None:
+    session = make_session(lab, "alcala-gw1", known_hosts)
+    opening = asyncio.create_task(session.open())
+    await asyncio.sleep(0)  # the open has started and holds the channel
+    result = await session.run("show version")
+    await opening
+    assert result.ok and result.output.startswith("TiMOS-")
+    await session.close()
+
+
 async def test_close_logs_out_and_the_device_sees_the_session_end(lab: Lab, known_hosts: KnownHosts) -> None:
     assert lab.ssh is not None
     states: list[SessionState] = []
@@ -169,6 +179,8 @@ async def test_auth_refused_hang_and_closed_port_map_to_our_errors(lab: Lab, kno
     with pytest.raises(AuthFailed) as auth:
         await session.open()
     assert session.state is SessionState.AUTH_FAILED and auth.value.failure == "auth"
+    refused_command = await session.run("show version")  # says why there is no session
+    assert (refused_command.failure, refused_command.reason) == ("auth", auth.value.message)
     faults.auth_reject = False
 
     faults.ssh_refuse = True

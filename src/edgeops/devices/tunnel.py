@@ -17,7 +17,13 @@ from edgeops.clock import Clock, SystemClock
 from edgeops.devices.errors import DeviceError, Unreachable
 from edgeops.devices.hostkeys import HostKeyCheck, KnownHosts
 from edgeops.devices.samples import SessionState
-from edgeops.devices.ssh import PasswordSource, asyncssh_auth_options, connect_error, resolve_password
+from edgeops.devices.ssh import (
+    ENCRYPTION_PREFERENCE,
+    PasswordSource,
+    asyncssh_auth_options,
+    connect_error,
+    resolve_password,
+)
 from edgeops.inventory.model import Inventory, SecretRef
 from edgeops.inventory.ssh_config import ProxyHop, ssh_settings_for
 from edgeops.logging_setup import device_logger
@@ -322,6 +328,7 @@ class JumpHostPool:
             config=[],  # ssh_config was applied when the chain was resolved
             keepalive_interval=self.keepalive_interval,
             keepalive_count_max=self.keepalive_count_max,
+            encryption_algs=ENCRYPTION_PREFERENCE,
             **asyncssh_auth_options(password=password, key_files=spec.key_files, use_agent=spec.use_agent),
         )
         holder.append(conn)
