@@ -151,6 +151,7 @@ async def test_inventory_is_private_loads_and_matches_the_lab(lab, tmp_path):
     # The objects the demo uses without a file are the same fleet.
     objects = lab.inventory()
     assert [dataclasses.replace(d, source_line=None) for d in inventory.devices] == list(objects.devices)
+    assert objects.devices[0].explicit_fields == inventory.devices[0].explicit_fields
 
 
 async def test_edgeops_inventory_check_accepts_the_lab_inventory(lab, tmp_path):
@@ -175,6 +176,10 @@ async def test_jump_only_inventory_names_the_jump_host(lab_factory, tmp_path):
     jump = inventory.jump_host("lab-jump")
     assert (jump.host, jump.port) == (lab.jump.host, lab.jump.port)
     assert {device.jump for device in inventory.devices} == {"lab-jump"}
+    objects = lab.inventory()
+    assert objects.jump_hosts == inventory.jump_hosts
+    assert objects.jump_hosts[0].explicit_fields == jump.explicit_fields
+    assert objects.devices[0].explicit_fields == inventory.devices[0].explicit_fields
     targets = json.loads(lab.write_targets(tmp_path / "targets.json").read_text())
     assert targets[0]["jump"]["host"] == lab.jump.host
 

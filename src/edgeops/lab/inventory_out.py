@@ -135,7 +135,13 @@ def write_targets(lab: Lab, path: Path) -> Path:
 
 
 def lab_inventory(lab: Lab) -> Inventory:
-    """The same inventory as objects, for the console's demo mode (no file, no loader)."""
+    """The same inventory as objects, for the console's demo mode (no file, no loader).
+
+    Every field counts as set by the inventory (explicit_fields), as when the YAML is loaded, so a user's
+    ~/.ssh/config (a `Host *` with another User, say) cannot redirect the lab's logins.
+    """
+    document = inventory_document(lab)
+    device_fields = frozenset(document["defaults"]) | {key for entry in document["devices"] for key in entry}
     jump = lab.jump if lab.jump_only else None
     jump_hosts: tuple[JumpHost, ...] = ()
     if jump is not None:
@@ -145,6 +151,7 @@ def lab_inventory(lab: Lab) -> Inventory:
                 jump.host,
                 jump.port,
                 Credentials(jump.username, SecretRef("literal", jump.password), use_agent=False),
+                explicit_fields=frozenset(document["jump_hosts"][0]) - {"name"},
             ),
         )
     tls = _gnmi_tls(lab)
@@ -164,6 +171,7 @@ def lab_inventory(lab: Lab) -> Inventory:
             jump=jump.name if jump is not None else None,
             credentials=Credentials(identity.username, SecretRef("literal", identity.password), use_agent=False),
             tags=frozenset({LAB_TAG}),
+            explicit_fields=device_fields - {"name"},
         )
         for identity in lab.identities
     )
