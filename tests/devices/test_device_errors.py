@@ -69,7 +69,8 @@ def test_srlinux_parsing_error_is_detected_although_scrapli_would_not_flag_it() 
     # scrapli's community SR Linux platform lists failure strings that do not include "Parsing error:".
     from scrapli_community.nokia.srlinux import SCRAPLI_PLATFORM
 
-    assert not any(marker in SRL_PARSING_ERROR for marker in SCRAPLI_PLATFORM["defaults"]["failed_when_contains"])
+    markers: list[str] = SCRAPLI_PLATFORM["defaults"]["failed_when_contains"]  # type: ignore[index]
+    assert not any(marker in SRL_PARSING_ERROR for marker in markers)
     assert find_device_error(Platform.SRLINUX, SRL_PARSING_ERROR) is not None
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import functools
 import random
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -283,8 +284,8 @@ async def test_a_jump_only_lab_from_its_inventory_is_fully_up_through_one_connec
                 SshSession(
                     SshTarget.from_device(device),
                     known_hosts=known_hosts,
-                    password=lambda secret=secret: resolve_secret(secret, prompt_cache={}),
-                    tunnel=lambda jump=jump: pool.get_tunnel(jump),
+                    password=functools.partial(resolve_secret, secret, prompt_cache={}),
+                    tunnel=functools.partial(pool.get_tunnel, jump),
                     via=jump,
                     connect_timeout=10.0,
                 )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -651,6 +651,7 @@ class SshPoller:
     async def poll_health(self) -> HealthSample:
         self.last_failures = []
         fields: dict[str, Any] = {}
+        parsers: tuple[tuple[str, Callable[[str], dict[str, Any]]], ...]
         if self.platform is Platform.SRLINUX:
             parsers = (
                 # The platform's memory (physical and free) first: what gNMI reports too.
