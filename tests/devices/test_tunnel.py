@@ -275,6 +275,8 @@ async def test_a_jump_only_lab_from_its_inventory_is_fully_up_through_one_connec
     async with pool:
         assert set(device_jumps) == {device.name for device in inventory.devices}
         assert set(device_jumps.values()) == {lab.jump.name}
+        spec = pool.spec(lab.jump.name)
+        assert (spec.host, spec.port, spec.username, spec.use_agent) == (lab.jump.host, lab.jump.port, "netops", False)
         sessions = []
         for device in inventory.devices:
             assert device.credentials.password is not None

@@ -131,7 +131,10 @@ class JumpHostPool:
         return spec.name
 
     def add_chain(
-        self, hops: Sequence[ProxyHop], password_for: Callable[[ProxyHop], PasswordSource | None] | None = None
+        self,
+        hops: Sequence[ProxyHop],
+        password_for: Callable[[ProxyHop], PasswordSource | None] | None = None,
+        use_agent_for: Callable[[ProxyHop], bool] | None = None,
     ) -> str | None:
         """Register a ProxyJump chain (outermost first, as SshSettings.proxy_jump); returns the last hop's name."""
         via: str | None = None
@@ -144,6 +147,7 @@ class JumpHostPool:
                     port=hop.port,
                     username=hop.username,
                     key_files=hop.key_files,
+                    use_agent=use_agent_for(hop) if use_agent_for else True,
                     password=password_for(hop) if password_for else None,
                     via=via,
                 )
@@ -172,11 +176,15 @@ class JumpHostPool:
             ref = credentials.password if credentials else None
             return None if ref is None else (lambda: resolve_secret(ref))
 
+        def use_agent_for(hop: ProxyHop) -> bool:
+            credentials = inventory.jump_host(hop.jump_host).credentials if hop.jump_host else None
+            return credentials.use_agent if credentials else True
+
         device_jumps: dict[str, str] = {}
         for device in inventory.devices:
             settings = ssh_settings_for(device, inventory)
             if settings.proxy_jump:
-                last = pool.add_chain(settings.proxy_jump, password_for)
+                last = pool.add_chain(settings.proxy_jump, password_for, use_agent_for)
                 assert last is not None
                 device_jumps[device.name] = last
         return pool, device_jumps
