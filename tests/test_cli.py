@@ -24,3 +24,15 @@ def test_help_lists_subcommands():
 def test_module_entry_point():
     result = subprocess.run([sys.executable, "-m", "edgeops", "--version"], capture_output=True, text=True, check=True)
     assert __version__ in result.stdout
+
+
+def test_path_options_before_or_after_the_subcommand():
+    parser = build_parser()
+    before = parser.parse_args(["--state-dir", "/tmp/s", "--log-level", "debug", "lab"])
+    after = parser.parse_args(["lab", "--state-dir", "/tmp/s", "--log-level", "debug"])
+    for args in (before, after):
+        assert args.state_dir == "/tmp/s"
+        assert args.log_level == "DEBUG"
+    plain = parser.parse_args(["lab"])
+    assert plain.state_dir is None
+    assert plain.log_level == "INFO"

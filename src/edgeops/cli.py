@@ -30,14 +30,20 @@ SUBCOMMANDS: dict[str, str] = {
 }
 
 
-def add_path_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("-i", "--inventory", metavar="FILE", help="inventory file (env EDGEOPS_INVENTORY)")
-    parser.add_argument("--config-dir", metavar="DIR", help="config directory (env EDGEOPS_CONFIG_DIR)")
-    parser.add_argument("--state-dir", metavar="DIR", help="state directory (env EDGEOPS_STATE_DIR)")
-    parser.add_argument("--log-dir", metavar="DIR", help="log directory (env EDGEOPS_LOG_DIR)")
+def add_path_options(parser: argparse.ArgumentParser, *, on_subcommand: bool = False) -> None:
+    """The options every command takes; accepted before or after the subcommand name.
+
+    On a subcommand their defaults are suppressed, so `edgeops --state-dir X lab` keeps X instead of the
+    subparser writing its own default over it.
+    """
+    kwargs = {"default": argparse.SUPPRESS} if on_subcommand else {}
+    parser.add_argument("-i", "--inventory", metavar="FILE", help="inventory file (env EDGEOPS_INVENTORY)", **kwargs)
+    parser.add_argument("--config-dir", metavar="DIR", help="config directory (env EDGEOPS_CONFIG_DIR)", **kwargs)
+    parser.add_argument("--state-dir", metavar="DIR", help="state directory (env EDGEOPS_STATE_DIR)", **kwargs)
+    parser.add_argument("--log-dir", metavar="DIR", help="log directory (env EDGEOPS_LOG_DIR)", **kwargs)
     parser.add_argument(
         "--log-level",
-        default="INFO",
+        default=argparse.SUPPRESS if on_subcommand else "INFO",
         type=str.upper,
         choices=["DEBUG", "INFO", "WARNING", "ERROR"],
         help="log level of the log file (default INFO)",
@@ -61,7 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     for name, module_name in SUBCOMMANDS.items():
         module: Subcommand = importlib.import_module(module_name)  # type: ignore[assignment]
         sub = subparsers.add_parser(name, help=module.HELP, description=module.HELP)
-        add_path_options(sub)
+        add_path_options(sub, on_subcommand=True)
         module.configure_parser(sub)
         sub.set_defaults(_module=module)
     return parser
