@@ -41,7 +41,11 @@ def inventory_document(lab: Lab) -> dict[str, Any]:
     """The inventory as plain data, in the edgeops YAML format (docs/inventory.md)."""
     document: dict[str, Any] = {
         "version": 1,
-        "sites": [{"code": site.code, "name": site.name, "description": site.description} for site in lab.sites],
+        # An empty description is left out: the inventory format refuses empty text.
+        "sites": [
+            {"code": site.code, "name": site.name} | ({"description": site.description} if site.description else {})
+            for site in lab.sites
+        ],
     }
     jump = lab.jump if lab.jump_only else None
     if jump is not None:

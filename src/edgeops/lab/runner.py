@@ -82,7 +82,7 @@ def sites_of(identities: Iterable[DeviceIdentity]) -> list[LabSite]:
     for identity in identities:
         if identity.site not in seen:
             demo = known.get(identity.site)
-            seen[identity.site] = demo or LabSite(identity.site, identity.site_name, "")
+            seen[identity.site] = demo or LabSite(identity.site, identity.site_name, "Lab site")
     return list(seen.values())
 
 
