@@ -12,7 +12,7 @@ import datetime as dt
 import json
 import re
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -99,19 +99,49 @@ def bare(name: str) -> str:
     return name.rsplit(":", 1)[-1] if ":" in name else name
 
 
+_JSON_DECODER = json.JSONDecoder()  # json.loads() on bytes would sniff the encoding on every call
+_PATH_CACHE: dict[bytes, tuple[PathElems, tuple[str, ...]]] = {}
+_PATH_CACHE_LIMIT = 100_000
+
+
+def _parsed_path(path: gnmi_pb2.Path) -> tuple[PathElems, tuple[str, ...]]:
+    """(elements, their names) of a Path, module prefixes stripped.
+
+    Devices send the same paths on every sample, so parsed paths are remembered by their wire bytes.
+    """
+    wire = path.SerializeToString()
+    found = _PATH_CACHE.get(wire)
+    if found is None:
+        elems = tuple((bare(elem.name), tuple(sorted(elem.key.items()))) for elem in path.elem)
+        elems += tuple((bare(name), ()) for name in path.element)
+        found = (elems, tuple(name for name, _ in elems))
+        if len(_PATH_CACHE) >= _PATH_CACHE_LIMIT:
+            _PATH_CACHE.clear()
+        _PATH_CACHE[wire] = found
+    return found
+
+
 def path_elems(path: gnmi_pb2.Path | None) -> PathElems:
-    if path is None:
-        return ()
-    elems = tuple((bare(elem.name), tuple(sorted(elem.key.items()))) for elem in path.elem)
-    return elems + tuple((bare(name), ()) for name in path.element)
+    """A Path as ((name, ((key, value), ...)), ...), module prefixes stripped."""
+    return _parsed_path(path)[0] if path is not None else ()
+
+
+def _json(raw: bytes) -> Any:
+    """JSON text to Python, short-cutting the two shapes most leaves have: a quoted counter and a number."""
+    if len(raw) > 1 and raw[0] == 0x22 and raw[-1] == 0x22 and 0x5C not in raw:  # "…" without escapes
+        return raw[1:-1].decode()
+    if raw and raw[0] in b"-0123456789" and raw.isdigit():
+        return int(raw)
+    return _JSON_DECODER.decode(raw.decode()) if raw else None
 
 
 def typed_value(value: gnmi_pb2.TypedValue) -> Any:
     """The Python value of a TypedValue (JSON decoded; counters may still be strings)."""
     which = value.WhichOneof("value")
-    if which in ("json_ietf_val", "json_val"):
-        raw = getattr(value, which)
-        return json.loads(raw) if raw else None
+    if which == "json_ietf_val":
+        return _json(value.json_ietf_val)
+    if which == "json_val":
+        return _json(value.json_val)
     if which == "bytes_val":
         try:
             return json.loads(value.bytes_val)
@@ -255,27 +285,43 @@ _OC_COUNTERS = {
     "out-discards": "out_discards",
 }
 
-# Path signature (names only) -> InterfaceSample field.
-INTERFACE_LEAVES: dict[tuple[str, ...], str] = {
-    **{("interface", "statistics", leaf): name for leaf, name in _SRL_COUNTERS.items()},
-    ("interface", "oper-state"): "oper_state",
-    ("interface", "admin-state"): "admin_state",
-    ("interface", "description"): "description",
-    ("interface", "last-change"): "last_change",
-    ("interface", "ethernet", "port-speed"): "speed_bps",
-    **{("state", "port", "statistics", leaf): name for leaf, name in _SROS_COUNTERS.items()},
-    ("state", "port", "oper-state"): "oper_state",
-    ("state", "port", "last-oper-change"): "last_change",
-    ("state", "port", "ethernet", "oper-speed"): "speed_bps",
-    ("configure", "port", "admin-state"): "admin_state",
-    ("configure", "port", "description"): "description",
-    **{("interfaces", "interface", "state", "counters", leaf): name for leaf, name in _OC_COUNTERS.items()},
-    ("interfaces", "interface", "state", "oper-status"): "oper_state",
-    ("interfaces", "interface", "state", "admin-status"): "admin_state",
-    ("interfaces", "interface", "state", "description"): "description",
-    ("interfaces", "interface", "state", "last-change"): "last_change",
-    ("interfaces", "interface", "ethernet", "state", "port-speed"): "speed_bps",
+# Container signature (names only) -> {leaf: InterfaceSample field}: one lookup per update, then per leaf.
+INTERFACE_CONTAINERS: dict[tuple[str, ...], dict[str, str]] = {
+    ("interface", "statistics"): {leaf: name for leaf, name in _SRL_COUNTERS.items()},
+    ("interface",): {
+        "oper-state": "oper_state",
+        "admin-state": "admin_state",
+        "description": "description",
+        "last-change": "last_change",
+    },
+    ("interface", "ethernet"): {"port-speed": "speed_bps"},
+    ("state", "port", "statistics"): {leaf: name for leaf, name in _SROS_COUNTERS.items()},
+    ("state", "port"): {"oper-state": "oper_state", "last-oper-change": "last_change"},
+    ("state", "port", "ethernet"): {"oper-speed": "speed_bps"},
+    ("configure", "port"): {"admin-state": "admin_state", "description": "description"},
+    ("interfaces", "interface", "state", "counters"): {leaf: name for leaf, name in _OC_COUNTERS.items()},
+    ("interfaces", "interface", "state"): {
+        "oper-status": "oper_state",
+        "admin-status": "admin_state",
+        "description": "description",
+        "last-change": "last_change",
+    },
+    ("interfaces", "interface", "ethernet", "state"): {"port-speed": "speed_bps"},
 }
+# Path signature (names only) -> InterfaceSample field, for leaves found deeper inside a container.
+INTERFACE_LEAVES: dict[tuple[str, ...], str] = {
+    (*container, leaf): name for container, leaves in INTERFACE_CONTAINERS.items() for leaf, name in leaves.items()
+}
+
+
+def _counter(value: Any) -> int | None:
+    if type(value) is int:
+        return value
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return _int(value)
+
 
 _INTERFACE_PARSERS = {
     "oper_state": _state,
@@ -488,6 +534,46 @@ def _health_sample(parts: _HealthParts, device: str, timestamp: float) -> Health
     return HealthSample(device=device, timestamp=timestamp, **fields)
 
 
+_FieldPlan = tuple[tuple[str, str, Callable[[Any], Any]], ...]  # (member name as sent, field, parser)
+_PLANS: dict[tuple[tuple[str, ...], tuple[str, ...]], _FieldPlan | None] = {}
+
+
+def _plan(table: dict[str, str], names: tuple[str, ...], leaves: dict[str, Any]) -> _FieldPlan | None:
+    """Which members of a container object become which fields; None if it holds more than scalars.
+
+    A device sends the same container with the same members on every sample, so the plan is made once.
+    """
+    members = tuple(leaves)
+    plan_key = (names, members)
+    if plan_key in _PLANS:
+        return _PLANS[plan_key]
+    plan: _FieldPlan | None = tuple(
+        (member, table[bare(member)], _INTERFACE_PARSERS.get(table[bare(member)], _counter))
+        for member in members
+        if bare(member) in table
+    )
+    if any(isinstance(value, dict | list) for value in leaves.values()):
+        plan = None
+    if len(_PLANS) >= _PATH_CACHE_LIMIT:
+        _PLANS.clear()
+    _PLANS[plan_key] = plan
+    return plan
+
+
+def _interface_fields(
+    table: dict[str, str], names: tuple[str, ...], leaves: dict[str, Any], into: dict[str, Any]
+) -> bool:
+    """Fold a container's scalar leaves into `into`; False if the container holds more than scalars."""
+    plan = _plan(table, names, leaves)
+    if plan is None:
+        return False
+    for member, field_name, parser in plan:
+        value = leaves[member]
+        if value is not None:
+            into[field_name] = parser(value)
+    return True
+
+
 def decode_notification(
     notification: gnmi_pb2.Notification, device: str, *, received_at: float | None = None
 ) -> DecodedNotification:
@@ -496,22 +582,47 @@ def decode_notification(
     interfaces: dict[str, dict[str, Any]] = {}
     health = _HealthParts()
     alarms: dict[str, dict[str, Any]] = {}
-    for elems, value in notification_leaves(notification):
+    if notification.HasField("prefix"):
+        prefix, prefix_names = _parsed_path(notification.prefix)
+    else:
+        prefix, prefix_names = (), ()
+    prefix_interface = _interface_name(prefix) if prefix else None
+    leftovers: list[tuple[PathElems, Any]] = []
+    for update in notification.update:
+        own, own_names = _parsed_path(update.path)
+        elems, names = (prefix + own, prefix_names + own_names) if prefix else (own, own_names)
+        value = typed_value(update.val) if update.HasField("val") else None
+        if value is None:
+            continue
+        # Fast path: interface leaves, one update per leaf or one per container (the bulk of all traffic).
+        if isinstance(value, dict):
+            table = INTERFACE_CONTAINERS.get(names)
+            name = (prefix_interface or _interface_name(elems)) if table is not None else None
+            if table is not None and name is not None:
+                fields = interfaces.setdefault(name, {})
+                if _interface_fields(table, names, value, fields):
+                    continue
+        elif names and (table := INTERFACE_CONTAINERS.get(names[:-1])) is not None:
+            field_name = table.get(names[-1])
+            if field_name is not None and (name := prefix_interface or _interface_name(elems)) is not None:
+                parser = _INTERFACE_PARSERS.get(field_name)
+                interfaces.setdefault(name, {})[field_name] = parser(value) if parser else _counter(value)
+            continue  # an interface leaf we do not keep (multicast packets, ...)
+        leftovers.extend(_walk(value, elems))
+    for elems, value in leftovers:
         if value is None:
             continue
         sig = tuple(name for name, _ in elems)
         field_name = INTERFACE_LEAVES.get(sig)
         if field_name is not None:
             name = _interface_name(elems)
-            if name is None:
-                continue
-            parser = _INTERFACE_PARSERS.get(field_name, _int)
-            interfaces.setdefault(name, {})[field_name] = parser(value)
+            if name is not None:
+                parser = _INTERFACE_PARSERS.get(field_name)
+                interfaces.setdefault(name, {})[field_name] = parser(value) if parser else _counter(value)
             continue
         if _alarm_leaf(alarms, sig, elems, value):
             continue
         _health_leaf(health, sig, elems, value)
-    prefix = path_elems(notification.prefix) if notification.HasField("prefix") else ()
     deletes = []
     for path in notification.delete:
         key = _alarm_delete(prefix + path_elems(path))
@@ -520,9 +631,11 @@ def decode_notification(
     return DecodedNotification(
         timestamp=stamp,
         interfaces=tuple(
-            InterfaceSample(device=device, name=name, timestamp=stamp, **fields) for name, fields in interfaces.items()
+            InterfaceSample(device=device, name=name, timestamp=stamp, **fields)
+            for name, fields in interfaces.items()
+            if fields
         ),
-        health=_health_sample(health, device, stamp),
+        health=_health_sample(health, device, stamp) if leftovers else None,
         alarm_updates=tuple(AlarmUpdate(key=key, **fields) for key, fields in alarms.items()),
         alarm_deletes=tuple(deletes),
     )

@@ -29,7 +29,10 @@ from edgeops.lab.gnmi_tree import (
     PathError,
     ascii_value,
     dumps,
+    flat_json,
+    json_member,
     json_scalar,
+    json_text,
     nest,
     path_proto,
     request_elems,
@@ -49,7 +52,7 @@ SROS_GNMI_VERSION = "0.8.0"
 SRLINUX_DEFAULT_SAMPLE_S = 1.0
 SRLINUX_MIN_SAMPLE_S = 0.1
 SROS_MIN_SAMPLE_S = 1.0  # SR OS refuses to sample faster than once a second
-OUTBOX_HIGH_WATER = 5_000  # queued responses beyond which a slow client's samples are skipped, not queued
+OUTBOX_HIGH_WATER = 1_000  # queued responses beyond which a slow client's samples are skipped, not queued
 SERVER_OPTIONS = (
     # Two servers must never share an address:port silently (gRPC sets SO_REUSEPORT by default).
     ("grpc.so_reuseport", 0),
@@ -131,6 +134,24 @@ def supported_encodings(platform: Platform) -> tuple[Encoding, ...]:
 LeafValues = list[tuple[tuple[Elem, ...], Any, Kind]]  # (path relative to the match, value, kind)
 
 
+class CounterRow(list[int]):
+    """The values of a container of counters, read in one call, in the container's child order.
+
+    Sampling every interface's counters every second is the lab's hot path: a row is rendered from a
+    precomputed template instead of leaf by leaf.
+    """
+
+
+Values = LeafValues | CounterRow
+Reading = tuple[Match, Values]
+
+
+def leaf_values(match: Match, values: Values) -> LeafValues:
+    if isinstance(values, CounterRow):
+        return [(rel, value, Kind.U64) for rel, value in zip(match.bulk_rels, values, strict=True)]
+    return values
+
+
 class NotificationShaper:
     """Turns matches and their current leaf values into Notifications shaped like the real platform's.
 
@@ -151,7 +172,9 @@ class NotificationShaper:
     # -- values --
 
     def _json_value(self, obj: Any) -> gnmi_pb2.TypedValue:
-        data = dumps(obj)
+        return self._json_bytes(dumps(obj))
+
+    def _json_bytes(self, data: bytes) -> gnmi_pb2.TypedValue:
         if self.encoding == gnmi_pb2.JSON_IETF:
             return gnmi_pb2.TypedValue(json_ietf_val=data)
         if self.encoding == gnmi_pb2.BYTES:
@@ -163,7 +186,7 @@ class NotificationShaper:
             return typed_value(value, kind)
         if self.encoding == gnmi_pb2.ASCII:
             return ascii_value(value, kind)
-        return self._json_value(json_scalar(value, kind))
+        return self._json_bytes(json_text(value, kind).encode())
 
     # -- paths (built once per match and reused on every sample) --
 
@@ -182,12 +205,13 @@ class NotificationShaper:
         return match.elems, ()
 
     def _prefix_path(self, match: Match) -> gnmi_pb2.Path:
-        path = match.cache.get("prefix")
+        cache_key = ("prefix", self.target)
+        path = match.cache.get(cache_key)
         if path is None:
             path = path_proto(self._prefix_parts(match)[0])
             if self.target:
                 path.target = self.target
-            match.cache["prefix"] = path
+            match.cache[cache_key] = path
         return path
 
     def _leaf_path(self, match: Match, rel: tuple[Elem, ...]) -> gnmi_pb2.Path:
@@ -206,38 +230,61 @@ class NotificationShaper:
 
     # -- notifications --
 
-    def updates(self, snapshot: Sequence[tuple[Match, LeafValues]], timestamp: int) -> list[gnmi_pb2.Notification]:
+    def _counter_json(self, match: Match) -> str:
+        """`{"in-octets":"%d",...}`: a counters container's JSON with its values left to fill in."""
+        template = match.cache.get("counter-json")
+        if template is None:
+            members = (json_member(rel[0][0]) + '"%d"' for rel in match.bulk_rels)
+            template = match.cache["counter-json"] = "{" + ",".join(members) + "}"
+        return template
+
+    def _counter_value(self, value: int) -> gnmi_pb2.TypedValue:
+        if self.encoding == gnmi_pb2.PROTO:
+            return gnmi_pb2.TypedValue(uint_val=value)
+        if self.encoding == gnmi_pb2.ASCII:
+            return gnmi_pb2.TypedValue(ascii_val=str(value))
+        return self._json_bytes(b'"%d"' % value)
+
+    def _leaf_updates(self, match: Match, values: Values) -> list[gnmi_pb2.Update]:
+        if isinstance(values, CounterRow):
+            cache_key = ("counter-paths", self.prefixed, self.module_prefix)
+            paths = match.cache.get(cache_key)
+            if paths is None:
+                paths = match.cache[cache_key] = [self._leaf_path(match, rel) for rel in match.bulk_rels]
+            make = self._counter_value
+            return [gnmi_pb2.Update(path=path, val=make(value)) for path, value in zip(paths, values, strict=True)]
+        return [
+            gnmi_pb2.Update(path=self._leaf_path(match, rel), val=self._leaf_value(value, kind))
+            for rel, value, kind in values
+        ]
+
+    def updates(self, snapshot: Sequence[Reading], timestamp: int) -> list[gnmi_pb2.Notification]:
         """Notifications carrying the given leaf values (matches without values send nothing)."""
         if self.prefixed:
-            notes = []
-            for match, values in snapshot:
-                if not values:
-                    continue
-                updates = [
-                    gnmi_pb2.Update(path=self._leaf_path(match, rel), val=self._leaf_value(value, kind))
-                    for rel, value, kind in values
-                ]
-                notes.append(
-                    gnmi_pb2.Notification(timestamp=timestamp, prefix=self._prefix_path(match), update=updates)
+            return [
+                gnmi_pb2.Notification(
+                    timestamp=timestamp, prefix=self._prefix_path(match), update=self._leaf_updates(match, values)
                 )
-            return notes
+                for match, values in snapshot
+                if values
+            ]
         updates = []
         for match, values in snapshot:
             if not values:
                 continue
             if self.per_leaf:
-                updates.extend(
-                    gnmi_pb2.Update(path=self._leaf_path(match, rel), val=self._leaf_value(value, kind))
-                    for rel, value, kind in values
-                )
+                updates.extend(self._leaf_updates(match, values))
+            elif isinstance(values, CounterRow):
+                data = (self._counter_json(match) % tuple(values)).encode()
+                updates.append(gnmi_pb2.Update(path=self._full_path(match), val=self._json_bytes(data)))
             elif match.node.is_leaf:
                 _, value, kind = values[0]
                 updates.append(gnmi_pb2.Update(path=self._full_path(match), val=self._leaf_value(value, kind)))
+            elif match.flat:
+                data = flat_json(values).encode()
+                updates.append(gnmi_pb2.Update(path=self._full_path(match), val=self._json_bytes(data)))
             else:
-                if match.flat:
-                    obj: Any = {rel[0][0]: json_scalar(value, kind) for rel, value, kind in values}
-                else:
-                    obj = nest((rel, json_scalar(value, kind)) for rel, value, kind in values)
+                obj = nest((rel, json_scalar(value, kind)) for rel, value, kind in values)
                 updates.append(gnmi_pb2.Update(path=self._full_path(match), val=self._json_value(obj)))
         if not updates:
             return []
@@ -273,16 +320,25 @@ class CompiledSubscription:
     sent_modules: dict[tuple[Elem, ...], str] = field(default_factory=dict)
     has_volatile: bool = False
 
+    @property
+    def tracks_changes(self) -> bool:
+        return self.mode == gnmi_pb2.ON_CHANGE or self.suppress_redundant
+
     def matches(self) -> list[Match]:
         if self._matches is None or self.dynamic:
-            self._matches = self.tree.resolve(self.origin, self.elems)
+            self._matches = self.tree.matches(self.origin, self.elems)
         return self._matches
 
-    def read(self) -> list[tuple[Match, LeafValues]]:
+    def read(self) -> list[Reading]:
         """Current values of every subscribed leaf (absent leaves left out)."""
-        snapshot = []
+        snapshot: list[Reading] = []
         wanted = self.volatile
         for match in self.matches():
+            bulk = match.node.bulk
+            if bulk is not None:
+                # A container of counters (all volatile): every value in one call.
+                snapshot.append((match, CounterRow(bulk(match.item)) if wanted is not False else []))
+                continue
             values: LeafValues = []
             for ref in match.leaves:
                 node = ref.node
@@ -295,14 +351,15 @@ class CompiledSubscription:
         return snapshot
 
     def changes(
-        self, snapshot: list[tuple[Match, LeafValues]], *, everything: bool
-    ) -> tuple[list[tuple[Match, LeafValues]], list[tuple[Elem, ...]], dict[tuple[Elem, ...], str]]:
+        self, snapshot: list[Reading], *, everything: bool
+    ) -> tuple[list[Reading], list[tuple[Elem, ...]], dict[tuple[Elem, ...], str]]:
         """(what changed since the last send, absolute paths that disappeared, their modules); records the send."""
-        changed: list[tuple[Match, LeafValues]] = []
+        changed: list[Reading] = []
         gone: list[tuple[Elem, ...]] = []
         modules: dict[tuple[Elem, ...], str] = {}
         seen = set()
-        for match, values in snapshot:
+        for match, row in snapshot:
+            values = leaf_values(match, row)
             seen.add(match.key)
             before = self.sent.get(match.key, {})
             now = {rel: value for rel, value, _ in values}
@@ -350,7 +407,7 @@ def compile_subscriptions(
     stream = request.mode == gnmi_pb2.SubscriptionList.STREAM
     for sub in request.subscription:
         origin, elems = request_elems(request.prefix if request.HasField("prefix") else None, sub.path)
-        tree.resolve(origin, elems)  # raises PathError for a path the schema lacks
+        matches = tree.matches(origin, elems)  # raises PathError for a path the schema lacks
         interval = sub.sample_interval / 1e9
         if platform.is_sros:
             interval = max(interval, SROS_MIN_SAMPLE_S)
@@ -364,6 +421,7 @@ def compile_subscriptions(
             suppress_redundant=sub.suppress_redundant,
             heartbeat_s=sub.heartbeat_interval / 1e9,
             dynamic=tree.path_is_dynamic(elems),
+            _matches=matches,
         )
         mode = sub.mode if stream else gnmi_pb2.SAMPLE
         if mode == gnmi_pb2.TARGET_DEFINED:
@@ -427,14 +485,18 @@ class SubscribeStream:
         if self.stalled:
             return
         stamp = self._timestamp()
+        everything: list[Reading] = []
         for unit in self.units:
             snapshot = unit.read()
-            unit.changes(snapshot, everything=True)
-            self._emit(self.shaper.updates(snapshot, stamp))
+            if unit.tracks_changes:
+                unit.changes(snapshot, everything=True)
+            everything.extend(snapshot)
+        self._emit(self.shaper.updates(everything, stamp))
         self.outbox.put_nowait(SYNC)
 
     def _send_changes(self, unit: CompiledSubscription, *, everything: bool = False) -> None:
-        stamp = self._timestamp()
+        # Only counters and the like need the model brought up to now; state leaves are current already.
+        stamp = self._timestamp() if unit.has_volatile else int(self.device.model.now() * 1e9)
         changed, gone, modules = unit.changes(unit.read(), everything=everything)
         self._emit(self.shaper.updates(changed, stamp))
         self._emit(self.shaper.deletes(gone, modules, stamp))
@@ -444,31 +506,41 @@ class SubscribeStream:
     def on_model_change(self, kind: str, key: str) -> None:
         self.changed.set()
 
-    async def _sample(self, unit: CompiledSubscription) -> None:
+    async def _sample(self, units: list[CompiledSubscription]) -> None:
+        """One ticker for every sampled subscription sharing an interval: one instant, one timestamp per tick."""
         loop = asyncio.get_running_loop()
-        next_at = loop.time() + unit.interval_s
-        heartbeat_at = loop.time() + unit.heartbeat_s if unit.heartbeat_s else None
+        interval = units[0].interval_s
+        next_at = loop.time() + interval
+        heartbeats = [unit.heartbeat_s for unit in units if unit.heartbeat_s]
+        heartbeat_s = min(heartbeats) if heartbeats else 0.0
+        heartbeat_at = loop.time() + heartbeat_s if heartbeat_s else None
         while True:
             await asyncio.sleep(max(0.0, next_at - loop.time()))
             now = loop.time()
-            next_at += unit.interval_s
+            next_at += interval
             if next_at < now:  # fell behind (a busy loop): skip missed ticks rather than burst
-                next_at = now + unit.interval_s
+                next_at = now + interval
             if self.stalled or self.outbox.qsize() > OUTBOX_HIGH_WATER:
                 continue
-            if unit.suppress_redundant:
-                beat = heartbeat_at is not None and now >= heartbeat_at
-                if beat and heartbeat_at is not None:
-                    heartbeat_at = now + unit.heartbeat_s
-                self._send_changes(unit, everything=beat)
-            else:
-                stamp = self._timestamp()
-                self._emit(self.shaper.updates(unit.read(), stamp))
+            beat = heartbeat_at is not None and now >= heartbeat_at
+            if beat:
+                heartbeat_at = now + heartbeat_s
+            stamp = self._timestamp()
+            snapshot: list[Reading] = []
+            for unit in units:
+                if unit.suppress_redundant:
+                    changed, gone, modules = unit.changes(unit.read(), everything=beat)
+                    snapshot.extend(changed)
+                    self._emit(self.shaper.deletes(gone, modules, stamp))
+                else:
+                    snapshot.extend(unit.read())
+            self._emit(self.shaper.updates(snapshot, stamp))
 
     async def _on_change(self, units: list[CompiledSubscription]) -> None:
         loop = asyncio.get_running_loop()
-        # Leaves that change continuously are checked every second; the rest only when the model says so.
-        polled = any(unit.has_volatile or unit.dynamic for unit in units)
+        # State leaves are checked when the model reports a change; leaves that change continuously
+        # (someone asked ON_CHANGE for a counter) are also checked every second.
+        polled = [unit for unit in units if unit.has_volatile]
         heartbeats = [unit.heartbeat_s for unit in units if unit.heartbeat_s]
         heartbeat_s = min(heartbeats) if heartbeats else 0.0
         heartbeat_at = loop.time() + heartbeat_s if heartbeat_s else None
@@ -477,22 +549,27 @@ class SubscribeStream:
             if heartbeat_at is not None:
                 until_beat = max(0.0, heartbeat_at - loop.time())
                 timeout = until_beat if timeout is None else min(timeout, until_beat)
+            event = False
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.changed.wait(), timeout)
+                event = True
             self.changed.clear()
             beat = heartbeat_at is not None and loop.time() >= heartbeat_at
             if beat:
                 heartbeat_at = loop.time() + heartbeat_s
             if self.stalled:
                 continue
-            for unit in units:
+            for unit in units if (event or beat) else polled:
                 self._send_changes(unit, everything=beat)
 
     def start(self) -> None:
         on_change = [unit for unit in self.units if unit.mode == gnmi_pb2.ON_CHANGE]
+        by_interval: dict[float, list[CompiledSubscription]] = {}
         for unit in self.units:
             if unit.mode == gnmi_pb2.SAMPLE:
-                self.tasks.append(asyncio.create_task(self._sample(unit)))
+                by_interval.setdefault(unit.interval_s, []).append(unit)
+        for units in by_interval.values():
+            self.tasks.append(asyncio.create_task(self._sample(units)))
         if on_change:
             self.device.model.listeners.append(self.on_model_change)
             self.tasks.append(asyncio.create_task(self._on_change(on_change)))
@@ -557,7 +634,7 @@ class DeviceGnmiServicer(gnmi_pb2_grpc.gNMIServicer):
         for path in request.path:
             origin, elems = request_elems(request.prefix if request.HasField("prefix") else None, path)
             try:
-                matches = self.tree.resolve(origin, elems)
+                matches = self.tree.matches(origin, elems)
             except PathError as error:
                 await self._path_error(error, context)
             concrete = all(name != "*" and "*" not in keys.values() for name, keys in elems)

@@ -12,11 +12,14 @@ import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
+from functools import lru_cache
+from json.encoder import encode_basestring  # type: ignore[attr-defined]
+from operator import attrgetter
 from typing import Any
 
 from pygnmi.spec.v080 import gnmi_pb2
 
-from edgeops.lab.model import Counters, DeviceModel, LabAlarm, LabInterface
+from edgeops.lab.model import COUNTER_MODULUS, DeviceModel, LabAlarm, LabInterface
 
 KeyPairs = tuple[tuple[str, str], ...]  # list keys of one path element, in schema order
 Elem = tuple[str, KeyPairs]  # (name, keys)
@@ -49,6 +52,9 @@ class Node:
     kind: Kind = Kind.STRING
     volatile: bool = False  # changes all the time (counters, rates, CPU): sampled under TARGET_DEFINED
     dynamic: bool = False  # a list whose entries come and go (alarms): matches are resolved again each time
+    counter_attr: str | None = None  # an interface counter leaf's Counters attribute ("": kept at 0); None: not one
+    # For a container of interface counters only: every child's value in one call (the sampling hot path).
+    bulk: Callable[[Any], list[int]] | None = None
 
     @property
     def is_leaf(self) -> bool:
@@ -63,12 +69,41 @@ def leaf(name: str, value: Callable[[Any], Any], kind: Kind = Kind.STRING, *, vo
     return Node(name, value=value, kind=kind, volatile=volatile)
 
 
-def counter(name: str, value: Callable[[Any], Any]) -> Node:
-    return Node(name, value=value, kind=Kind.U64, volatile=True)
+def counter(name: str, attr: str | None) -> Node:
+    """An interface's 64-bit counter, read from its Counters `attr` (None: a counter the lab keeps at 0)."""
+    if attr is None:
+        return Node(name, value=lambda i: 0, kind=Kind.U64, volatile=True, counter_attr="")
+    getter = attrgetter(attr)
+    return Node(
+        name,
+        value=lambda i: int(getter(i.counters)) % COUNTER_MODULUS,
+        kind=Kind.U64,
+        volatile=True,
+        counter_attr=attr,
+    )
+
+
+def _bulk_counters(children: Sequence[Node]) -> Callable[[Any], list[int]]:
+    """One reader for a container of counters: a single attrgetter call instead of a call per leaf."""
+    attrs = [child.counter_attr for child in children]
+    getter = attrgetter(*[attr for attr in attrs if attr])
+    zeros = [index for index, attr in enumerate(attrs) if not attr]  # counters the lab keeps at 0
+    mask = COUNTER_MODULUS - 1
+
+    def read(item: Any) -> list[int]:
+        values = [int(number) & mask for number in getter(item.counters)]
+        for index in zeros:
+            values.insert(index, 0)
+        return values
+
+    return read
 
 
 def container(name: str, *children: Node) -> Node:
-    return Node(name, children={child.name: child for child in children})
+    node = Node(name, children={child.name: child for child in children})
+    if len(children) > 1 and all(child.counter_attr is not None for child in children):
+        node.bulk = _bulk_counters(children)
+    return node
 
 
 def listing(
@@ -107,10 +142,6 @@ def _speed_label(bps: int) -> str:
     return f"{bps // 1_000_000_000}G" if bps >= 1_000_000_000 else f"{bps // 1_000_000}M"
 
 
-def _c(number: float) -> int:
-    return Counters.value(number)
-
-
 def _srl_version(model: DeviceModel) -> str:
     identity = model.identity
     return f"{identity.version}-{identity.build}" if identity.build else identity.version
@@ -129,24 +160,24 @@ def _interface_entries(model: DeviceModel) -> list[tuple[tuple[str, ...], LabInt
 
 def _srl_interface(model: DeviceModel) -> Node:
     stats = (
-        counter("in-packets", lambda i: _c(i.counters.in_packets)),
-        counter("in-octets", lambda i: _c(i.counters.in_octets)),
-        counter("in-unicast-packets", lambda i: _c(i.counters.in_unicast)),
-        counter("in-broadcast-packets", lambda i: _c(i.counters.in_broadcast)),
-        counter("in-multicast-packets", lambda i: _c(i.counters.in_multicast)),
-        counter("in-discarded-packets", lambda i: _c(i.counters.in_discards)),
-        counter("in-error-packets", lambda i: _c(i.counters.in_errors)),
-        counter("in-fcs-error-packets", lambda i: _c(i.counters.in_fcs_errors)),
-        counter("out-packets", lambda i: _c(i.counters.out_packets)),
-        counter("out-octets", lambda i: _c(i.counters.out_octets)),
-        counter("out-mirror-octets", lambda i: 0),
-        counter("out-unicast-packets", lambda i: _c(i.counters.out_unicast)),
-        counter("out-broadcast-packets", lambda i: _c(i.counters.out_broadcast)),
-        counter("out-multicast-packets", lambda i: _c(i.counters.out_multicast)),
-        counter("out-discarded-packets", lambda i: _c(i.counters.out_discards)),
-        counter("out-error-packets", lambda i: _c(i.counters.out_errors)),
-        counter("out-mirror-packets", lambda i: 0),
-        counter("carrier-transitions", lambda i: _c(i.counters.carrier_transitions)),
+        counter("in-packets", "in_packets"),
+        counter("in-octets", "in_octets"),
+        counter("in-unicast-packets", "in_unicast"),
+        counter("in-broadcast-packets", "in_broadcast"),
+        counter("in-multicast-packets", "in_multicast"),
+        counter("in-discarded-packets", "in_discards"),
+        counter("in-error-packets", "in_errors"),
+        counter("in-fcs-error-packets", "in_fcs_errors"),
+        counter("out-packets", "out_packets"),
+        counter("out-octets", "out_octets"),
+        counter("out-mirror-octets", None),
+        counter("out-unicast-packets", "out_unicast"),
+        counter("out-broadcast-packets", "out_broadcast"),
+        counter("out-multicast-packets", "out_multicast"),
+        counter("out-discarded-packets", "out_discards"),
+        counter("out-error-packets", "out_errors"),
+        counter("out-mirror-packets", None),
+        counter("carrier-transitions", "carrier_transitions"),
     )
     return listing(
         "interface",
@@ -296,20 +327,20 @@ def _sros_port_entries(model: DeviceModel) -> list[tuple[tuple[str, ...], LabInt
 
 def _sros_state() -> Node:
     stats = (
-        counter("in-octets", lambda i: _c(i.counters.in_octets)),
-        counter("in-packets", lambda i: _c(i.counters.in_packets)),
-        counter("in-unicast-packets", lambda i: _c(i.counters.in_unicast)),
-        counter("in-broadcast-packets", lambda i: _c(i.counters.in_broadcast)),
-        counter("in-multicast-packets", lambda i: _c(i.counters.in_multicast)),
-        counter("in-errors", lambda i: _c(i.counters.in_errors)),
-        counter("in-discards", lambda i: _c(i.counters.in_discards)),
-        counter("out-octets", lambda i: _c(i.counters.out_octets)),
-        counter("out-packets", lambda i: _c(i.counters.out_packets)),
-        counter("out-unicast-packets", lambda i: _c(i.counters.out_unicast)),
-        counter("out-broadcast-packets", lambda i: _c(i.counters.out_broadcast)),
-        counter("out-multicast-packets", lambda i: _c(i.counters.out_multicast)),
-        counter("out-errors", lambda i: _c(i.counters.out_errors)),
-        counter("out-discards", lambda i: _c(i.counters.out_discards)),
+        counter("in-octets", "in_octets"),
+        counter("in-packets", "in_packets"),
+        counter("in-unicast-packets", "in_unicast"),
+        counter("in-broadcast-packets", "in_broadcast"),
+        counter("in-multicast-packets", "in_multicast"),
+        counter("in-errors", "in_errors"),
+        counter("in-discards", "in_discards"),
+        counter("out-octets", "out_octets"),
+        counter("out-packets", "out_packets"),
+        counter("out-unicast-packets", "out_unicast"),
+        counter("out-broadcast-packets", "out_broadcast"),
+        counter("out-multicast-packets", "out_multicast"),
+        counter("out-errors", "out_errors"),
+        counter("out-discards", "out_discards"),
     )
     port = listing(
         "port",
@@ -445,22 +476,22 @@ def _sros_configure() -> Node:
 def _oc_interfaces() -> Node:
     counters = container(
         "counters",
-        counter("in-octets", lambda i: _c(i.counters.in_octets)),
-        counter("in-pkts", lambda i: _c(i.counters.in_packets)),
-        counter("in-unicast-pkts", lambda i: _c(i.counters.in_unicast)),
-        counter("in-broadcast-pkts", lambda i: _c(i.counters.in_broadcast)),
-        counter("in-multicast-pkts", lambda i: _c(i.counters.in_multicast)),
-        counter("in-discards", lambda i: _c(i.counters.in_discards)),
-        counter("in-errors", lambda i: _c(i.counters.in_errors)),
-        counter("in-fcs-errors", lambda i: _c(i.counters.in_fcs_errors)),
-        counter("out-octets", lambda i: _c(i.counters.out_octets)),
-        counter("out-pkts", lambda i: _c(i.counters.out_packets)),
-        counter("out-unicast-pkts", lambda i: _c(i.counters.out_unicast)),
-        counter("out-broadcast-pkts", lambda i: _c(i.counters.out_broadcast)),
-        counter("out-multicast-pkts", lambda i: _c(i.counters.out_multicast)),
-        counter("out-discards", lambda i: _c(i.counters.out_discards)),
-        counter("out-errors", lambda i: _c(i.counters.out_errors)),
-        counter("carrier-transitions", lambda i: _c(i.counters.carrier_transitions)),
+        counter("in-octets", "in_octets"),
+        counter("in-pkts", "in_packets"),
+        counter("in-unicast-pkts", "in_unicast"),
+        counter("in-broadcast-pkts", "in_broadcast"),
+        counter("in-multicast-pkts", "in_multicast"),
+        counter("in-discards", "in_discards"),
+        counter("in-errors", "in_errors"),
+        counter("in-fcs-errors", "in_fcs_errors"),
+        counter("out-octets", "out_octets"),
+        counter("out-pkts", "out_packets"),
+        counter("out-unicast-pkts", "out_unicast"),
+        counter("out-broadcast-pkts", "out_broadcast"),
+        counter("out-multicast-pkts", "out_multicast"),
+        counter("out-discards", "out_discards"),
+        counter("out-errors", "out_errors"),
+        counter("carrier-transitions", "carrier_transitions"),
     )
     return container(
         "interfaces",
@@ -652,6 +683,7 @@ class Match:
     leaves: list[LeafRef] = field(default_factory=list)
     flat: bool = True  # every leaf is a direct child (or the match itself): JSON is one flat object
     cache: dict[Any, Any] = field(default_factory=dict)  # wire paths built once, reused on every sample
+    bulk_rels: tuple[tuple[Elem, ...], ...] = ()  # with node.bulk: the paths of its values, in order
 
     @property
     def key(self) -> tuple[Elem, ...]:
@@ -727,6 +759,21 @@ class DeviceTree:
         self.platform = model.identity.platform
         self.roots = build_roots(model)
         self._root_item = model
+        # Resolutions of paths whose matches cannot change, shared by every stream and Get on this device
+        # (with the wire paths cached on their matches): a reconnect or a second client costs nothing.
+        self._resolved: dict[tuple[str, tuple[tuple[str, tuple[tuple[str, str], ...]], ...]], list[Match]] = {}
+        self._dynamic: dict[tuple[tuple[str, tuple[tuple[str, str], ...]], ...], bool] = {}
+
+    def matches(self, origin: str, elems: Sequence[tuple[str, dict[str, str]]]) -> list[Match]:
+        """Like resolve(), but shared and cached unless the path reaches into a list that changes."""
+        frozen = tuple((name, tuple(sorted(keys.items()))) for name, keys in elems)
+        if self.path_is_dynamic(elems):
+            return self.resolve(origin, elems)
+        found = self._resolved.get((origin, frozen))
+        if found is None:
+            found = self.resolve(origin, elems)
+            self._resolved[(origin, frozen)] = found
+        return found
 
     def resolve(self, origin: str, elems: Sequence[tuple[str, dict[str, str]]]) -> list[Match]:
         """Every concrete node the path names now (wildcards expanded). PathError if the schema lacks it."""
@@ -754,10 +801,19 @@ class DeviceTree:
         for match in matches:
             _collect_leaves(match.node, match.item, (), match.leaves)
             match.flat = all(len(ref.rel) <= 1 for ref in match.leaves)
+            if match.node.bulk is not None:
+                match.bulk_rels = tuple(((name, ()),) for name in match.node.children)
         return matches
 
     def path_is_dynamic(self, elems: Sequence[tuple[str, dict[str, str]]]) -> bool:
         """Whether a path's matches can change over time (it reaches into a list whose entries come and go)."""
+        frozen = tuple((name, tuple(sorted(keys.items()))) for name, keys in elems)
+        known = self._dynamic.get(frozen)
+        if known is None:
+            known = self._dynamic[frozen] = self._path_is_dynamic(elems)
+        return known
+
+    def _path_is_dynamic(self, elems: Sequence[tuple[str, dict[str, str]]]) -> bool:
         for root in self.roots:
             if elems and elems[0][0] not in ("*", root.node.name):
                 continue
@@ -786,6 +842,30 @@ def json_scalar(value: Any, kind: Kind) -> Any:
     if kind is Kind.DECIMAL:
         return f"{value:.2f}"
     return value
+
+
+def json_text(value: Any, kind: Kind) -> str:
+    """A leaf's value as RFC 7951 JSON text, without json.dumps' per-call overhead (this runs per leaf)."""
+    if kind is Kind.U64:
+        return f'"{value}"'
+    if kind is Kind.INT:
+        return str(int(value))
+    if kind is Kind.DECIMAL:
+        return f'"{value:.2f}"'
+    if kind is Kind.BOOL:
+        return "true" if value else "false"
+    return encode_basestring(str(value))
+
+
+@lru_cache(maxsize=4096)
+def json_member(name: str) -> str:
+    """`"name":` for a JSON object member (names repeat on every sample, so they are made once)."""
+    return encode_basestring(name) + ":"
+
+
+def flat_json(values: Iterable[tuple[tuple[Elem, ...], Any, Kind]]) -> str:
+    """A container whose leaves are all direct children, as a JSON object."""
+    return "{" + ",".join(json_member(rel[0][0]) + json_text(value, kind) for rel, value, kind in values) + "}"
 
 
 def typed_value(value: Any, kind: Kind) -> gnmi_pb2.TypedValue:
@@ -836,11 +916,11 @@ def dumps(obj: Any) -> bytes:
 
 def path_proto(elems: Iterable[Elem], first_module: str = "") -> gnmi_pb2.Path:
     """A gNMI Path; `first_module` prefixes the first element (SR Linux JSON_IETF style)."""
-    path = gnmi_pb2.Path()
+    built = []
     for index, (name, keys) in enumerate(elems):
         shown = f"{first_module}:{name}" if index == 0 and first_module else name
-        path.elem.add(name=shown, key=dict(keys))
-    return path
+        built.append(gnmi_pb2.PathElem(name=shown, key=dict(keys)) if keys else gnmi_pb2.PathElem(name=shown))
+    return gnmi_pb2.Path(elem=built)
 
 
 def path_text(elems: Iterable[Elem]) -> str:
