@@ -1,0 +1,247 @@
+"""Fan-out of one command to many devices: aliases, the read-only guard, the audit log, results as they complete."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass, field
+
+from edgeops.devices.samples import CommandResult
+from edgeops.fleet.aliases import expand
+from edgeops.fleet.audit import SOURCES, AuditEntry, AuditLog
+from edgeops.fleet.command_transport import CommandTransport
+from edgeops.fleet.guard import GuardVerdict, check
+from edgeops.fleet.results import GUARD_REFUSAL_PREFIX
+from edgeops.inventory.model import Device
+from edgeops.platforms import Platform
+
+log = logging.getLogger(__name__)
+
+DEFAULT_TIMEOUT_S = 30.0
+DEFAULT_MAX_PARALLEL = 200
+# The transport enforces the per-device timeout itself (the SSH session adds its own 2 s grace); this backstop,
+# beyond both, only catches a transport that never returns.
+BACKSTOP_GRACE_S = 5.0
+CANCELLED = "cancelled"  # audit failure class of a command abandoned when its run was cancelled
+
+
+@dataclass(frozen=True)
+class PlannedCommand:
+    """What one device will be sent (the alias expanded for its platform) and the guard's verdict on it."""
+
+    device: Device
+    command: str
+    verdict: GuardVerdict
+
+    @property
+    def allowed(self) -> bool:
+        return self.verdict.allowed
+
+    @property
+    def guard_lifted(self) -> bool:
+        return self.verdict.rule == "guard-lifted"
+
+
+@dataclass
+class RunProgress:
+    """How far a run is: read by a progress line or a pane while results stream in."""
+
+    total: int
+    done: int = 0
+    failed: int = 0
+    refused: int = 0  # by the read-only guard (counted in failed too)
+    started: float = field(default_factory=time.monotonic)
+    pending: set[str] = field(default_factory=set)  # devices whose result has not come back yet
+
+    @property
+    def ok(self) -> int:
+        return self.done - self.failed
+
+    @property
+    def finished(self) -> bool:
+        return self.done >= self.total
+
+    @property
+    def elapsed_s(self) -> float:
+        return time.monotonic() - self.started
+
+    def line(self) -> str:
+        """E.g. "37/136 done, 2 failed"."""
+        text = f"{self.done}/{self.total} done"
+        if self.failed:
+            text += f", {self.failed} failed"
+        return text
+
+    def record(self, result: CommandResult, *, refused: bool = False) -> None:
+        self.done += 1
+        self.pending.discard(result.device)
+        if not result.ok:
+            self.failed += 1
+        if refused:
+            self.refused += 1
+
+
+class CommandRunner:
+    """Sends one command to many devices through a CommandTransport and yields each result as it completes.
+
+    Per device: the alias is expanded for its platform, the guard checks the command on that platform (a refusal
+    becomes a failed result, failure "refused", and nothing is sent), the command runs with a per-device timeout,
+    and the result is written to the audit log before it is yielded. At most `max_parallel` devices are in flight.
+    """
+
+    def __init__(
+        self,
+        transport: CommandTransport,
+        *,
+        audit: AuditLog | None,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+        max_parallel: int = DEFAULT_MAX_PARALLEL,
+        source: str = "run",
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        if source not in SOURCES:
+            raise ValueError(f"source must be one of {', '.join(SOURCES)}, not {source!r}")
+        if timeout_s <= 0:
+            raise ValueError("the per-device timeout must be positive")
+        if max_parallel < 1:
+            raise ValueError("max_parallel must be at least 1")
+        self.transport = transport
+        self.audit = audit
+        self.timeout_s = timeout_s
+        self.max_parallel = max_parallel
+        self.source = source
+        self._clock = clock
+        self.progress: RunProgress | None = None  # of the latest run
+
+    @staticmethod
+    def plan(command: str, devices: Sequence[Device], *, allow_config: bool = False) -> list[PlannedCommand]:
+        """Expand and check the command for every device without sending anything.
+
+        Raises AliasError (an unknown alias or a bad argument: a usage error, the same for every device).
+        """
+        per_platform: dict[Platform, tuple[str, GuardVerdict]] = {}
+        planned = []
+        for device in devices:
+            if device.platform not in per_platform:
+                sent = expand(command, device.platform)
+                per_platform[device.platform] = (sent, check(sent, device.platform, allow_config=allow_config))
+            sent, verdict = per_platform[device.platform]
+            planned.append(PlannedCommand(device, sent, verdict))
+        return planned
+
+    async def run(
+        self,
+        command: str,
+        devices: Sequence[Device],
+        *,
+        allow_config: bool = False,
+        progress: RunProgress | None = None,
+    ) -> AsyncIterator[CommandResult]:
+        """Yield one CommandResult per device, in the order they complete.
+
+        Closing the iterator early (or cancelling the task iterating it) cancels every device still in flight;
+        nothing more is yielded. Raises AliasError before anything is sent if the command is an unusable alias.
+        """
+        planned = self.plan(command, devices, allow_config=allow_config)
+        progress = progress or RunProgress(total=len(planned))
+        progress.total = len(planned)
+        progress.pending = {item.device.name for item in planned}
+        self.progress = progress
+        slots = asyncio.Semaphore(self.max_parallel)
+        tasks = [
+            asyncio.create_task(self._run_one(item, slots), name=f"run {item.device.name}")
+            for item in planned
+            if item.allowed
+        ]
+        order = {task: index for index, task in enumerate(tasks)}
+        if tasks:
+            log.info("sending %r to %d device(s)%s", command, len(tasks), " (guard lifted)" if allow_config else "")
+        try:
+            for item in planned:
+                if not item.allowed:
+                    result = self._refusal(item)
+                    self._audit(result, item)
+                    progress.record(result, refused=True)
+                    yield result
+            pending: set[asyncio.Task[CommandResult]] = set(tasks)
+            while pending:
+                finished, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+                # Several can finish in one loop turn: yield them in the order they were started, for stability.
+                for task in sorted(finished, key=order.__getitem__):
+                    result = task.result()
+                    progress.record(result)
+                    yield result
+        finally:
+            await _cancel(tasks)
+
+    async def _run_one(self, item: PlannedCommand, slots: asyncio.Semaphore) -> CommandResult:
+        async with slots:
+            started = self._clock()
+            try:
+                result = await asyncio.wait_for(
+                    self.transport.run_command(item.device, item.command, timeout_s=self.timeout_s),
+                    self.timeout_s + BACKSTOP_GRACE_S,
+                )
+            except asyncio.CancelledError:
+                # Abandoned mid-flight: the command may have reached the device, so the audit log says so.
+                self._audit(self._failed(item, started, CANCELLED, "cancelled before the device answered"), item)
+                raise
+            except TimeoutError:
+                result = self._failed(item, started, "timeout", f"timeout after {self.timeout_s:g} s (no answer)")
+            except Exception as exc:  # a transport must not raise; if one does, this device fails, not the run
+                log.exception("%s: the transport raised instead of returning a result", item.device.name)
+                result = self._failed(item, started, "error", f"internal error: {exc!r}")
+            self._audit(result, item)
+            return result
+
+    def _failed(self, item: PlannedCommand, started: float, failure: str, reason: str) -> CommandResult:
+        return CommandResult(
+            device=item.device.name,
+            command=item.command,
+            output="",
+            started=started,
+            ended=self._clock(),
+            ok=False,
+            reason=reason,
+            failure=failure,
+        )
+
+    def _refusal(self, item: PlannedCommand) -> CommandResult:
+        message = item.verdict.message
+        if not message.startswith(GUARD_REFUSAL_PREFIX):  # empty lines, control characters
+            message = f"{GUARD_REFUSAL_PREFIX} (rule {item.verdict.rule}): {message}"
+        now = self._clock()
+        return CommandResult(
+            device=item.device.name,
+            command=item.command,
+            output="",
+            started=now,
+            ended=now,
+            ok=False,
+            reason=message,
+            failure="refused",
+        )
+
+    def _audit(self, result: CommandResult, item: PlannedCommand) -> None:
+        if self.audit is None:
+            return
+        entry = AuditEntry.for_result(result, item.device, source=self.source, guard_lifted=item.guard_lifted)
+        self.audit.record(entry)
+
+
+async def _cancel(tasks: Sequence[asyncio.Task[CommandResult]]) -> None:
+    """Cancel what is still running and wait for it, so no device task outlives its run."""
+    unfinished = [task for task in tasks if not task.done()]
+    for task in unfinished:
+        task.cancel()
+    if unfinished:
+        await asyncio.wait(unfinished)  # never raises for the tasks' own errors or cancellation
+
+
+async def collect(
+    runner: CommandRunner, command: str, devices: Sequence[Device], *, allow_config: bool = False
+) -> list[CommandResult]:
+    """Every result of a run, in completion order (for callers that do not stream)."""
+    return [result async for result in runner.run(command, devices, allow_config=allow_config)]

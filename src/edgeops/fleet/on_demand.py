@@ -1,0 +1,184 @@
+"""A CommandTransport that opens SSH sessions when a device is first asked for, reuses them, and closes them all."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Iterable
+
+from edgeops.devices.errors import AuthFailed, DeviceError
+from edgeops.devices.hostkeys import KnownHosts
+from edgeops.devices.samples import CommandResult
+from edgeops.devices.ssh import PasswordSource, SshSession, SshTarget
+from edgeops.devices.tunnel import JumpHostPool
+from edgeops.inventory.model import Device, Inventory, SecretRef
+from edgeops.inventory.problems import InventoryError
+from edgeops.inventory.secrets import PromptCache, SecretError, resolve_secret
+from edgeops.inventory.ssh_config import ProxyHop, SshSettings, ssh_settings_for
+
+log = logging.getLogger(__name__)
+
+# SSH handshakes cost CPU on both ends (key exchange, and password hashing on the device); opening a few dozen at
+# a time keeps a jump host's or a device's connection limits (OpenSSH MaxStartups, SR OS login rate limits) safe
+# and loses little: the run is CPU-bound before this cap is reached.
+DEFAULT_MAX_OPENING = 50
+DEFAULT_CONNECT_TIMEOUT_S = 15.0
+
+SecretResolver = Callable[[SecretRef], str]
+
+
+def default_secret_resolver(prompt_cache: PromptCache | None = None) -> SecretResolver:
+    """resolve_secret with one prompt cache, so a `prompt` password is asked for once per run."""
+    cache: PromptCache = {} if prompt_cache is None else prompt_cache
+    return lambda ref: resolve_secret(ref, prompt_cache=cache)
+
+
+class OnDemandTransport:
+    """Sessions for one run (or one script): opened on first use, a capped number at a time, closed by aclose().
+
+    A session that dies during the run is reopened by the next command to its device. Devices behind a jump host
+    (from the inventory or a ProxyJump in ssh_config) share one connection per jump host.
+    """
+
+    def __init__(
+        self,
+        inventory: Inventory,
+        *,
+        known_hosts: KnownHosts,
+        resolve_password: SecretResolver | None = None,
+        max_opening: int = DEFAULT_MAX_OPENING,
+        connect_timeout: float = DEFAULT_CONNECT_TIMEOUT_S,
+    ) -> None:
+        if max_opening < 1:
+            raise ValueError("max_opening must be at least 1")
+        self.inventory = inventory
+        self.known_hosts = known_hosts
+        self.connect_timeout = connect_timeout
+        self.max_opening = max_opening
+        self._resolve = resolve_password or default_secret_resolver()
+        self._opening: asyncio.Semaphore | None = None  # created on the loop that uses it
+        self._sessions: dict[str, SshSession] = {}
+        self._settings: dict[str, SshSettings] = {}
+        self._jumps = JumpHostPool(known_hosts=known_hosts, connect_timeout=connect_timeout)
+        self._closed = False
+        self.sessions_opened = 0  # how many times a session was opened (reopens included), for tests and figures
+
+    def prepare(self, devices: Iterable[Device]) -> None:
+        """Work out every device's SSH settings now, so an ssh_config problem is reported before anything runs.
+
+        Raises InventoryError (with FILE:LINE:COL problems).
+        """
+        problems = []
+        for device in devices:
+            try:
+                self._settings_for(device)
+            except InventoryError as error:
+                problems.extend(error.problems)
+        if problems:
+            raise InventoryError(dict.fromkeys(problems))
+
+    async def run_command(self, device: Device, command: str, *, timeout_s: float) -> CommandResult:
+        """Open the device's session if needed (connecting has min(connect_timeout, timeout_s)), then run."""
+        if self._closed:
+            raise RuntimeError("the transport is closed")
+        started = time.time()
+        try:
+            session = self._session(device)
+        except InventoryError as error:
+            return _failed(device, command, started, "config", error.format())
+        if not session.alive:
+            if self._opening is None:
+                self._opening = asyncio.Semaphore(self.max_opening)
+            async with self._opening:
+                if not session.alive:
+                    session.connect_timeout = min(self.connect_timeout, timeout_s)
+                    try:
+                        await session.open()
+                    except DeviceError as error:
+                        return _failed(device, command, started, error.failure, error.message)
+                    self.sessions_opened += 1
+        return await session.run(command, timeout=timeout_s)
+
+    async def aclose(self) -> None:
+        """Log out of every session (politely, all at once) and close the jump host connections."""
+        self._closed = True
+        sessions = list(self._sessions.values())
+        self._sessions.clear()
+        if sessions:
+            await asyncio.gather(*(session.close() for session in sessions), return_exceptions=True)
+        await self._jumps.close()
+
+    async def __aenter__(self) -> OnDemandTransport:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    # -- sessions -------------------------------------------------------------------------------------------
+
+    def _settings_for(self, device: Device) -> SshSettings:
+        settings = self._settings.get(device.name)
+        if settings is None:
+            settings = ssh_settings_for(device, self.inventory)
+            self._settings[device.name] = settings
+        return settings
+
+    def _session(self, device: Device) -> SshSession:
+        session = self._sessions.get(device.name)
+        if session is not None:
+            return session
+        settings = self._settings_for(device)
+        jump = self._jump_for(settings)
+        session = SshSession(
+            SshTarget.from_settings(device, settings),
+            known_hosts=self.known_hosts,
+            password=self._password_source(device.name, device.credentials.password),
+            tunnel=(lambda: self._jumps.get_tunnel(jump)) if jump else None,
+            via=jump or "",
+            connect_timeout=self.connect_timeout,
+        )
+        self._sessions[device.name] = session
+        return session
+
+    def _password_source(self, who: str, ref: SecretRef | None) -> PasswordSource | None:
+        if ref is None:
+            return None
+
+        def password() -> str:
+            try:
+                return self._resolve(ref)
+            except SecretError as error:
+                # An AuthFailed passes through SshSession unchanged: the person sees why, with failure "auth".
+                raise AuthFailed(who, f"cannot get the password for {who} ({ref}): {error}") from None
+
+        return password
+
+    def _jump_for(self, settings: SshSettings) -> str | None:
+        """Register the device's jump chain with the pool; the name of the last hop, or None for a direct login."""
+        if not settings.proxy_jump:
+            return None
+        return self._jumps.add_chain(settings.proxy_jump, self._hop_password, self._hop_uses_agent)
+
+    def _hop_password(self, hop: ProxyHop) -> PasswordSource | None:
+        if not hop.jump_host:
+            return None
+        credentials = self.inventory.jump_host(hop.jump_host).credentials
+        return self._password_source(hop.jump_host, credentials.password if credentials else None)
+
+    def _hop_uses_agent(self, hop: ProxyHop) -> bool:
+        credentials = self.inventory.jump_host(hop.jump_host).credentials if hop.jump_host else None
+        return credentials.use_agent if credentials else True
+
+
+def _failed(device: Device, command: str, started: float, failure: str, reason: str) -> CommandResult:
+    return CommandResult(
+        device=device.name,
+        command=command,
+        output="",
+        started=started,
+        ended=time.time(),
+        ok=False,
+        reason=reason,
+        failure=failure,
+    )
