@@ -1,0 +1,547 @@
+"""The console app: the layout of panes, the one refresh tick that feeds them from the fleet store, keys and quitting.
+
+`build_app` is the one factory the CLI and the tests use. With an engine the app starts it on its own event loop
+when mounted and stops it on exit; without one (snapshot tests) it shows a store the caller filled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, ClassVar, Protocol, cast
+
+from rich.text import Text
+from textual import on
+from textual.app import App, ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.events import Resize
+from textual.screen import Screen
+from textual.theme import Theme
+from textual.timer import Timer
+from textual.widget import Widget
+from textual.widgets import Footer, Static
+from textual.worker import Worker, WorkerState
+
+from edgeops.clock import Clock, SystemClock
+from edgeops.fleet.store import ChangeSet, FleetStore
+from edgeops.inventory.model import Inventory
+from edgeops.inventory.problems import Problem
+from edgeops.paths import AppPaths
+from edgeops.ui.live import LivePane, Selection, SelectionChanged
+from edgeops.ui.palette import FleetProvider, PaneProvider, RunCommandProvider, ThemeProvider
+from edgeops.ui.panes.site_map import SiteMap
+from edgeops.ui.screens.confirm_quit import ConfirmQuitScreen
+from edgeops.ui.screens.help import HelpScreen, HelpSection, section_for
+from edgeops.ui.screens.inventory_errors import InventoryErrorsScreen
+from edgeops.ui.themes import DEFAULT_THEME, load_themes
+from edgeops.ui.widgets.status_bar import StatusBar
+
+log = logging.getLogger(__name__)
+
+MAX_REFRESH_HZ = 4.0
+# Below this size the right-hand panes are shown one at a time (switched with 2, 3, 4).
+SINGLE_PANE_BELOW_WIDTH = 100
+SINGLE_PANE_BELOW_HEIGHT = 30
+ENGINE_STOP_TIMEOUT_S = 10.0
+
+# Every theme gets these, so a user's theme (or one of Textual's) without our status colours still works.
+STATUS_VARIABLE_DEFAULTS = {
+    "status-up": "#5fd38d",
+    "status-degraded": "#f0c242",
+    "status-down": "#ff6b6b",
+    "status-stale": "#8a96a8",
+    "status-problem": "#d68bff",
+}
+
+
+class Engine(Protocol):
+    """What the app needs of the fleet engine (edgeops.fleet.engine.FleetEngine)."""
+
+    @property
+    def store(self) -> FleetStore: ...
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+    def jump_states(self) -> Mapping[str, Any]: ...
+
+
+@dataclass(frozen=True)
+class PaneSpec:
+    """A pane slot: its DOM id, its key number, and its title."""
+
+    key: str
+    number: int
+    title: str
+
+
+PANES: tuple[PaneSpec, ...] = (
+    PaneSpec("site-map", 1, "Sites"),
+    PaneSpec("health", 2, "Device health"),
+    PaneSpec("counters", 3, "Interfaces"),
+    PaneSpec("runner", 4, "Commands"),
+)
+RIGHT_PANES = tuple(spec.key for spec in PANES[1:])
+
+
+class PendingPane(Static, can_focus=True):
+    """Stands in a slot whose pane this build does not have."""
+
+    def select(self, store: FleetStore, selection: Selection) -> None:
+        pass
+
+    def apply_changes(self, store: FleetStore, changes: ChangeSet) -> None:
+        pass
+
+
+@dataclass
+class ConsoleSettings:
+    """What the app is built with (see build_app)."""
+
+    inventory: Inventory | None
+    paths: AppPaths
+    store: FleetStore | None
+    engine: Engine | None = None
+    clock: Clock = field(default_factory=SystemClock)
+    theme: str | None = None
+    refresh_hz: float = MAX_REFRESH_HZ
+    inventory_problems: tuple[Problem, ...] = ()
+    command_runner: Any = None  # the runner core the command runner pane sends commands through
+    pane_factories: Mapping[str, Callable[[EdgeOpsApp], Widget]] = field(default_factory=dict)
+
+
+class MainScreen(Screen[None]):
+    """Site map on the left; device health, interface counters and the command runner on the right."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("1", "focus_pane('site-map')", "Sites", key_display="1"),
+        Binding("2", "focus_pane('health')", "Health", key_display="2"),
+        Binding("3", "focus_pane('counters')", "Interfaces", key_display="3"),
+        Binding("4", "focus_pane('runner')", "Commands", key_display="4"),
+    ]
+
+    def __init__(self, settings: ConsoleSettings) -> None:
+        super().__init__(id="main-screen")
+        self.settings = settings
+        assert settings.store is not None
+        self.store: FleetStore = settings.store
+        self.selection = Selection("fleet")
+        self.single = False
+        self.current_right = "health"  # the right-hand pane shown when they are shown one at a time
+        self.hidden: set[str] = set()
+        self._versions: dict[str, int] = {}
+
+    # -- layout -------------------------------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        app = cast("EdgeOpsApp", self.app)
+        with Horizontal(id="main"):
+            site_map = SiteMap(id="site-map", classes="pane")
+            yield site_map
+            with Vertical(id="right"):
+                for spec in PANES[1:]:
+                    yield app.make_pane(spec)
+        yield StatusBar(id="status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        for spec in PANES:
+            pane = self.query_one(f"#{spec.key}")
+            pane.border_title = f"{spec.number} {spec.title}"
+        site_map = self.site_map
+        site_map.populate(self.store)
+        self._versions["site-map"] = self.store.version
+        site_map.focus()
+        if site_map.cursor_node is None and site_map.root.children:
+            site_map.move_cursor(site_map.root.children[0])
+        self._arrange(self.size.width, self.size.height)
+
+    @property
+    def site_map(self) -> SiteMap:
+        return self.query_one("#site-map", SiteMap)
+
+    @property
+    def status_bar(self) -> StatusBar:
+        return self.query_one("#status", StatusBar)
+
+    def pane(self, key: str) -> Widget:
+        return self.query_one(f"#{key}", Widget)
+
+    def live_panes(self) -> list[tuple[str, LivePane]]:
+        panes = []
+        for key in RIGHT_PANES:
+            widget = self.pane(key)
+            if hasattr(widget, "apply_changes") and hasattr(widget, "select"):
+                panes.append((key, cast(LivePane, widget)))
+        return panes
+
+    def on_resize(self, event: Resize) -> None:
+        self._arrange(event.size.width, event.size.height)
+
+    def _arrange(self, width: int, height: int) -> None:
+        single = width < SINGLE_PANE_BELOW_WIDTH or height < SINGLE_PANE_BELOW_HEIGHT
+        self.single = single
+        self.set_class(single, "-single")
+        for key in RIGHT_PANES:
+            pane = self.pane(key)
+            pane.set_class(key == self.current_right, "-current")
+            pane.set_class(key in self.hidden, "-hidden")
+            pane.border_subtitle = self._switch_hint(key) if single else ""
+
+    def _switch_hint(self, key: str) -> str:
+        others = [f"{spec.number} {spec.title.split()[-1].lower()}" for spec in PANES[1:] if spec.key != key]
+        return " · ".join(others)
+
+    def pane_visible(self, key: str) -> bool:
+        if key == "site-map":
+            return True
+        if self.single:
+            return key == self.current_right
+        return key not in self.hidden
+
+    # -- keys -----------------------------------------------------------------------------------------------------
+
+    def action_focus_pane(self, key: str) -> None:
+        if key in RIGHT_PANES:
+            self.hidden.discard(key)
+            self.current_right = key
+            self._arrange(self.size.width, self.size.height)
+        pane = self.pane(key)
+        self.call_after_refresh(pane.focus)
+
+    def toggle_pane(self, key: str) -> None:
+        if key not in RIGHT_PANES:
+            return
+        if key in self.hidden:
+            self.hidden.discard(key)
+        elif len(self.hidden) < len(RIGHT_PANES) - 1:  # one right-hand pane always stays
+            self.hidden.add(key)
+            if self.current_right == key:
+                self.current_right = next(k for k in RIGHT_PANES if k not in self.hidden)
+        self._arrange(self.size.width, self.size.height)
+
+    # -- selection and the refresh tick -------------------------------------------------------------------------
+
+    @on(SelectionChanged)
+    def _selection_changed(self, event: SelectionChanged) -> None:
+        event.stop()
+        self.apply_selection(event.selection)
+
+    def apply_selection(self, selection: Selection) -> None:
+        self.selection = selection
+        store = self.store
+        version = store.version
+        with self.app.batch_update():
+            for key, pane in self.live_panes():
+                pane.select(store, selection)
+                # select() drew the pane from the store as it is now.
+                self._versions[key] = version
+
+    def refresh_tick(self, jumps: Mapping[str, str]) -> None:
+        """Hand each visible pane what changed since it last looked; nothing changed, nothing is drawn."""
+        store = self.store
+        version = store.version
+        changesets: dict[int, ChangeSet] = {}
+
+        def changes_for(key: str) -> ChangeSet | None:
+            seen = self._versions.get(key, 0)
+            if seen == version:
+                return None
+            changes = changesets.get(seen)
+            if changes is None:
+                changes = changesets[seen] = store.changes_since(seen)
+            self._versions[key] = version
+            return changes
+
+        with self.app.batch_update():
+            changes = changes_for("site-map")
+            if changes is not None:
+                self.site_map.apply_changes(store, changes)
+            for key, pane in self.live_panes():
+                if self.pane_visible(key):
+                    changes = changes_for(key)
+                    if changes is not None:
+                        pane.apply_changes(store, changes)
+            changes = changes_for("status")
+            status = self.status_bar
+            if changes is not None:
+                status.track_changes(store, changes)
+            status.show(store, jumps)
+
+
+class EdgeOpsApp(App[str]):
+    """The edgeops console. Build it with `build_app`."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "edgeops"
+    COMMANDS = App.COMMANDS | {FleetProvider, RunCommandProvider, ThemeProvider, PaneProvider}
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("q", "quit", "Quit"),
+        Binding("question_mark,f1", "help", "Help", key_display="?"),
+    ]
+    ENABLE_COMMAND_PALETTE = True
+
+    def __init__(self, settings: ConsoleSettings) -> None:
+        super().__init__()
+        self.settings = settings
+        self.engine = settings.engine
+        self.paths = settings.paths
+        self.clock = settings.clock
+        self.inventory = settings.inventory
+        self._refresh_timer: Timer | None = None
+        self._engine_started = False
+        self._engine_stopped = False
+        self._quitting = False
+
+    # -- what panes and providers use ----------------------------------------------------------------------------
+
+    @property
+    def store(self) -> FleetStore:
+        assert self.settings.store is not None, "the console has no fleet (the inventory did not load)"
+        return self.settings.store
+
+    @property
+    def main_screen(self) -> MainScreen | None:
+        for screen in self.screen_stack:
+            if isinstance(screen, MainScreen):
+                return screen
+        return None
+
+    @property
+    def selection(self) -> Selection:
+        main = self.main_screen
+        return main.selection if main is not None else Selection("fleet")
+
+    def make_pane(self, spec: PaneSpec) -> Widget:
+        factory = self.settings.pane_factories.get(spec.key)
+        if factory is not None:
+            pane = factory(self)
+            pane.id = spec.key
+            pane.add_class("pane")
+            return pane
+        return PendingPane(Text(f"{spec.title}: not in this build", style="italic"), id=spec.key, classes="pane")
+
+    def pane_titles(self) -> dict[str, str]:
+        return {spec.key: spec.title for spec in PANES}
+
+    def pane_number(self, key: str) -> int:
+        return next(spec.number for spec in PANES if spec.key == key)
+
+    def pane_hidden(self, key: str) -> bool:
+        main = self.main_screen
+        return main is not None and key in main.hidden
+
+    def focus_pane(self, key: str) -> None:
+        main = self.main_screen
+        if main is not None:
+            main.action_focus_pane(key)
+
+    def toggle_pane(self, key: str) -> None:
+        main = self.main_screen
+        if main is not None:
+            main.toggle_pane(key)
+
+    def go_to(self, selection: Selection) -> None:
+        """Reveal a device or site in the site map and select it (the palette's "go to")."""
+        main = self.main_screen
+        if main is None:
+            return
+        if main.site_map.reveal(selection):
+            main.site_map.focus()
+        else:
+            self.notify(f"{selection.key} is not in the inventory", severity="warning")
+
+    def open_runner(self, command: str) -> None:
+        """Show the command runner and run `command` on the current selection."""
+        main = self.main_screen
+        if main is None:
+            return
+        runner = main.pane("runner")
+        main.action_focus_pane("runner")
+        run = getattr(runner, "run", None)
+        if run is None:
+            self.notify("the command runner is not in this build", severity="warning")
+            return
+        run(command)
+
+    def runner_busy(self) -> str:
+        """Why quitting should be confirmed ("" when nothing is running)."""
+        main = self.main_screen
+        if main is None:
+            return ""
+        runner = main.pane("runner")
+        if getattr(runner, "is_running", False):
+            return "A command is still running on devices; quitting cancels it (devices not yet answered get nothing)."
+        return ""
+
+    # -- lifecycle ------------------------------------------------------------------------------------------------
+
+    def get_theme_variable_defaults(self) -> dict[str, str]:
+        return {**super().get_theme_variable_defaults(), **STATUS_VARIABLE_DEFAULTS}
+
+    def on_mount(self) -> None:
+        for theme in load_themes(self.paths.user_themes_dir):
+            self.register_theme(_with_status_colours(theme))
+        wanted = self.settings.theme or DEFAULT_THEME
+        self.theme = wanted if wanted in self.available_themes else DEFAULT_THEME
+        if self.settings.store is None:
+            self.push_screen(InventoryErrorsScreen(_source_of(self.settings), self.settings.inventory_problems))
+            return
+        self.push_screen(MainScreen(self.settings))
+        self._refresh_timer = self.set_interval(1 / self.settings.refresh_hz, self._refresh_tick, name="refresh")
+        if self.engine is not None:
+            self.run_worker(self._start_engine(), name="engine", group="engine", exit_on_error=False)
+
+    async def _start_engine(self) -> None:
+        assert self.engine is not None
+        self._engine_started = True
+        await self.engine.start()
+
+    async def stop_engine(self) -> None:
+        """Stop the engine once (quitting, or unmounting after an error); never hang the exit for long."""
+        if self.engine is None or not self._engine_started or self._engine_stopped:
+            return
+        self._engine_stopped = True
+        try:
+            await asyncio.wait_for(self.engine.stop(), ENGINE_STOP_TIMEOUT_S)
+        except Exception:
+            log.exception("stopping the fleet engine failed")
+
+    async def on_unmount(self) -> None:
+        await self.stop_engine()
+
+    @on(Worker.StateChanged)
+    def _worker_state(self, event: Worker.StateChanged) -> None:
+        worker = event.worker
+        if worker.group == "engine" and event.state == WorkerState.ERROR:
+            log.error("the fleet engine failed to start: %r", worker.error)
+            self.notify(f"the fleet engine failed: {worker.error}", severity="error", timeout=30)
+
+    def _refresh_tick(self) -> None:
+        main = self.main_screen
+        if main is None or not main.is_mounted:
+            return
+        main.refresh_tick(self._jump_states())
+
+    def _jump_states(self) -> dict[str, str]:
+        if self.engine is None:
+            return {}
+        try:
+            states = self.engine.jump_states()
+        except Exception:  # the status bar must not take the console down
+            log.exception("reading jump host states failed")
+            return {}
+        return {str(name): str(getattr(state, "value", state)) for name, state in states.items()}
+
+    # -- keys -----------------------------------------------------------------------------------------------------
+
+    async def action_quit(self) -> None:
+        busy = self.runner_busy()
+        if not busy or self._quitting:
+            self.exit()
+            return
+
+        def answered(quit_now: bool | None) -> None:
+            if quit_now:
+                self._quitting = True
+                self.exit()
+
+        self.push_screen(ConfirmQuitScreen(busy), answered)
+
+    def action_help(self) -> None:
+        if isinstance(self.screen, HelpScreen):
+            return
+        self.push_screen(HelpScreen(self.help_sections(), self._badge_styles()))
+
+    def help_sections(self) -> list[HelpSection]:
+        sections = [section_for(self, "Everywhere", [type(self), MainScreen])]
+        main = self.main_screen
+        if main is None:
+            return sections
+        for spec in PANES:
+            pane = main.pane(spec.key)
+            classes: list[type[Any]] = [type(pane)]
+            for child in pane.query("*"):
+                if type(child).__module__.startswith("edgeops.") and type(child) not in classes:
+                    classes.append(type(child))
+            sections.append(section_for(self, f"{spec.number} {spec.title}", classes))
+        return sections
+
+    def _badge_styles(self) -> dict[str, Any]:
+        main = self.main_screen
+        if main is None:
+            return {}
+        site_map = main.site_map
+        return {name: site_map.get_component_rich_style(name) for name in SiteMap.COMPONENT_CLASSES}
+
+
+def _with_status_colours(theme: Theme) -> Theme:
+    """The theme with our status colours filled in from its own success/warning/error where it has none."""
+    derived = {
+        "status-up": theme.success,
+        "status-degraded": theme.warning,
+        "status-down": theme.error,
+    }
+    variables = dict(STATUS_VARIABLE_DEFAULTS)
+    variables.update({name: value for name, value in derived.items() if value})
+    variables.update(theme.variables)
+    return replace(theme, variables=variables)
+
+
+def _source_of(settings: ConsoleSettings) -> Path | None:
+    problems = settings.inventory_problems
+    return Path(problems[0].file) if problems else None
+
+
+def build_app(
+    *,
+    inventory: Inventory | None,
+    paths: AppPaths,
+    engine: Engine | None = None,
+    store: FleetStore | None = None,
+    clock: Clock | None = None,
+    theme: str | None = None,
+    refresh_hz: float = MAX_REFRESH_HZ,
+    inventory_problems: Sequence[Problem] = (),
+    command_runner: Any = None,
+) -> EdgeOpsApp:
+    """The console, for the CLI and the tests.
+
+    inventory: the fleet; None with `inventory_problems` shows the inventory-errors screen instead.
+    engine: a FleetEngine; the app starts it when mounted and stops it on exit. Its store is the one shown.
+    store: without an engine, the store to show (the tests fill one); by default an empty one.
+    refresh_hz: how often the panes are fed from the store (capped at 4 Hz).
+    command_runner: the runner core the command runner pane sends commands through (default: over the engine).
+    """
+    if not 0 < refresh_hz <= MAX_REFRESH_HZ:
+        raise ValueError(f"refresh_hz must be in (0, {MAX_REFRESH_HZ}], got {refresh_hz}")
+    clock = clock or SystemClock()
+    if engine is not None:
+        store = engine.store
+    elif store is None and inventory is not None:
+        store = FleetStore(inventory, clock)
+    if inventory is None and not inventory_problems:
+        raise ValueError("build_app needs an inventory, or the problems that kept it from loading")
+    settings = ConsoleSettings(
+        inventory=inventory,
+        paths=paths,
+        store=store if inventory is not None else None,
+        engine=engine,
+        clock=clock,
+        theme=theme,
+        refresh_hz=refresh_hz,
+        inventory_problems=tuple(inventory_problems),
+        command_runner=command_runner,
+        pane_factories=_pane_factories(),
+    )
+    return EdgeOpsApp(settings)
+
+
+def _pane_factories() -> dict[str, Callable[[EdgeOpsApp], Widget]]:
+    """The right-hand panes this build has."""
+    return {}

@@ -1,0 +1,202 @@
+"""Fixtures for console tests: a fleet store filled from fixed samples (no network), and labs with an engine.
+
+    def test_something(sample_fleet):            # inventory + store + ManualClock, deterministic
+        app = build_app(inventory=sample_fleet.inventory, paths=sample_fleet.paths, store=sample_fleet.store)
+
+Snapshot tests use the same fixed fleet with cursor blink off, so the screens are the same on every run.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from edgeops.clock import ManualClock
+from edgeops.devices.samples import (
+    Alarm,
+    ComponentStatus,
+    HealthSample,
+    InterfaceSample,
+    SessionState,
+    Severity,
+    TemperatureReading,
+)
+from edgeops.fleet.store import FleetStore
+from edgeops.inventory.model import Device, Inventory, Site
+from edgeops.lab.faults import HOSTILE_DESCRIPTION
+from edgeops.lab.topology import DEMO_SITES, site_layout
+from edgeops.paths import AppPaths
+from edgeops.platforms import Platform
+
+SAMPLE_START = 1_767_225_600.0  # 2026-01-01 00:00 UTC
+SAMPLE_INTERVAL_S = 2.0
+SAMPLE_PORTS = 6
+
+
+@dataclass
+class SampleFleet:
+    inventory: Inventory
+    store: FleetStore
+    clock: ManualClock
+    paths: AppPaths
+
+    def advance(self, seconds: float, *, rounds: int = 1, seed: int = 7) -> None:
+        """More traffic on every interface, `rounds` times `seconds` apart."""
+        for _ in range(rounds):
+            self.clock.advance(seconds)
+            feed_counters(self.store, self.inventory, self.clock, seed=seed)
+
+
+def sample_inventory(sites: int = 3, devices_per_site: int = 8) -> Inventory:
+    """Demo-fleet names and models, as plain inventory objects (no lab involved)."""
+    chosen = DEMO_SITES[:sites]
+    devices = []
+    for site_index, site in enumerate(chosen):
+        for device_index, (role, suffix, model) in enumerate(site_layout(devices_per_site)):
+            platform = Platform.SROS if model.startswith("7750") else Platform.SRLINUX
+            devices.append(
+                Device(
+                    name=f"{site.code}-{suffix}",
+                    site=site.code,
+                    role=role,
+                    platform=platform,
+                    model=model,
+                    host=f"127.99.{site_index + 1}.{device_index + 1}",
+                )
+            )
+    return Inventory(
+        sites=tuple(Site(site.name, site.code, site.description) for site in chosen), devices=tuple(devices)
+    )
+
+
+def port_names(device: Device) -> list[str]:
+    if device.platform is Platform.SRLINUX:
+        return [f"ethernet-1/{n}" for n in range(1, SAMPLE_PORTS + 1)]
+    return [f"1/1/c{n}/1" for n in range(1, SAMPLE_PORTS + 1)]
+
+
+_octets: dict[tuple[str, str], int] = {}
+
+
+def feed_counters(store: FleetStore, inventory: Inventory, clock: ManualClock, *, seed: int) -> None:
+    rng = random.Random(f"{seed}:{clock.monotonic()}")
+    for device in inventory.devices:
+        if store.device(device.name).state.value in ("down", "auth-failed", "unreachable", "connecting"):
+            continue
+        for index, port in enumerate(port_names(device)):
+            key = (device.name, port)
+            base = _octets.get(key, 10_000_000 * (index + 1))
+            step = int(rng.uniform(0.5, 1.5) * 12_500_000 * (index + 1) * SAMPLE_INTERVAL_S)
+            _octets[key] = base + step
+            store.apply_interface(
+                InterfaceSample(
+                    device=device.name,
+                    name=port,
+                    timestamp=clock.now(),
+                    in_octets=_octets[key],
+                    out_octets=_octets[key] // 2,
+                    in_packets=_octets[key] // 800,
+                    out_packets=_octets[key] // 1600,
+                    in_errors=0,
+                    out_errors=0,
+                    in_discards=0,
+                    out_discards=0,
+                )
+            )
+
+
+def fill_store(store: FleetStore, inventory: Inventory, clock: ManualClock, *, hostile: bool = True) -> None:
+    """A fixed, lively fleet: most devices up, one down, one degraded, one with a login problem, a few alarms."""
+    _octets.clear()
+    devices = list(inventory.devices)
+    down = devices[3].name  # first site, a leaf
+    degraded = devices[8 + 6].name if len(devices) > 14 else devices[-1].name  # second site, a gateway
+    auth = devices[-2].name
+    for index, device in enumerate(devices):
+        name = device.name
+        store.set_expected_interval(name, SAMPLE_INTERVAL_S)
+        if name == down:
+            store.set_session(name, "ssh", SessionState.DOWN, "connection refused")
+            store.set_session(name, "gnmi", SessionState.DOWN, "connection refused")
+            continue
+        if name == auth:
+            store.set_session(name, "ssh", SessionState.AUTH_FAILED, "permission denied")
+            store.set_session(name, "gnmi", SessionState.IDLE)
+            continue
+        store.set_session(name, "ssh", SessionState.UP)
+        store.set_session(name, "gnmi", SessionState.DOWN if name == degraded else SessionState.UP)
+        store.set_telemetry_source(name, "ssh" if name == degraded else "gnmi")
+        for port_index, port in enumerate(port_names(device)):
+            description = f"to {devices[(index + port_index + 1) % len(devices)].name}"
+            if hostile and port_index == 2 and index == 0:
+                description = HOSTILE_DESCRIPTION
+            store.apply_interface(
+                InterfaceSample(
+                    device=name,
+                    name=port,
+                    timestamp=clock.now(),
+                    admin_state="enable",
+                    oper_state="down" if (index + port_index) % 11 == 5 else "up",
+                    description=description,
+                    speed_bps=100_000_000_000 if device.role == "spine" else 25_000_000_000,
+                    last_change=clock.now() - 86_400 * (1 + (index + port_index) % 9),
+                )
+            )
+        alarms: tuple[Alarm, ...] = ()
+        if index % 7 == 2:
+            alarms = (
+                Alarm(
+                    name,
+                    f"link-down-{index}",
+                    Severity.MAJOR,
+                    port_names(device)[1],
+                    f"Interface {port_names(device)[1]} is down",
+                    clock.now() - 600,
+                ),
+            )
+        elif index % 9 == 4:
+            alarms = (Alarm(name, "cpu-high", Severity.WARNING, "control A", "CPU above 90 %", clock.now() - 60),)
+        psus = (ComponentStatus("power-supply 1", "up"), ComponentStatus("power-supply 2", "up"))
+        store.apply_health(
+            HealthSample(
+                device=name,
+                timestamp=clock.now(),
+                hostname=name,
+                chassis=device.model,
+                version="v25.10.1" if device.platform is Platform.SRLINUX else "C-25.10.R2",
+                boot_time=clock.now() - 86_400 * (10 + index),
+                cpu_pct=8.0 + (index * 7) % 40,
+                memory_total=16 * 1024**3,
+                memory_used=(4 + index % 6) * 1024**3,
+                temperatures=(TemperatureReading("control A", 41.0 + index % 12),),
+                fans=(ComponentStatus("fan-tray 1", "up"),),
+                power_supplies=psus,
+                alarms=alarms,
+            )
+        )
+    # Two rounds of counters so every interface has rates.
+    for _ in range(2):
+        clock.advance(SAMPLE_INTERVAL_S)
+        feed_counters(store, inventory, clock, seed=7)
+
+
+def make_sample_fleet(tmp_path: Path, *, sites: int = 3, devices_per_site: int = 8) -> SampleFleet:
+    inventory = sample_inventory(sites, devices_per_site)
+    clock = ManualClock(SAMPLE_START)
+    store = FleetStore(inventory, clock)
+    fill_store(store, inventory, clock)
+    paths = AppPaths(
+        config_dir=tmp_path / "config",
+        state_dir=tmp_path / "state",
+        log_dir=tmp_path / "logs",
+        inventory=tmp_path / "inventory.yaml",
+    )
+    return SampleFleet(inventory, store, clock, paths)
+
+
+@pytest.fixture
+def sample_fleet(tmp_path: Path) -> SampleFleet:
+    return make_sample_fleet(tmp_path)
