@@ -375,9 +375,11 @@ class CompiledSubscription:
             self.sent_modules[match.key] = match.root.module
         for key in list(self.sent):
             if key not in seen:
-                # A whole list entry went away (an alarm cleared): delete the entry, not each leaf.
-                gone.append(key)
-                modules[key] = self.sent_modules.pop(key, "")
+                # A whole list entry went away (an alarm cleared): delete the entry, not what was below it.
+                keyed = [index for index, elem in enumerate(key) if elem[1]]
+                entry = key[: keyed[-1] + 1] if keyed else key
+                gone.append(entry)
+                modules[entry] = self.sent_modules.pop(key, "")
                 del self.sent[key]
         return changed, gone, modules
 
@@ -690,7 +692,11 @@ class DeviceGnmiServicer(gnmi_pb2_grpc.gNMIServicer):
                 stream.start()
                 reader = asyncio.create_task(self._drain_requests(request_iterator))
             while True:
-                item = await stream.outbox.get()
+                try:
+                    item = await stream.outbox.get()
+                except asyncio.CancelledError:
+                    return  # the client went away or the server is stopping: nothing left to say
+
                 if item is CUT:
                     await context.abort(grpc.StatusCode.UNAVAILABLE, "stream reset by the device")
                 if item is DONE:

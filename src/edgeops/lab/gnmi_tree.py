@@ -708,7 +708,15 @@ def _resolve_in(
     else:
         raise PathError(f"unknown element {name!r} under /{'/'.join(e[0] for e in done)}")
     found: list[Match] = []
+    failures: list[PathError] = []
     for child in candidates:
+        if len(candidates) > 1:
+            # Under a `*`, a child the rest of the path does not fit simply matches nothing.
+            try:
+                found.extend(_resolve_in(root, node, item, [(child.name, keys), *remaining[1:]], done))
+            except PathError as error:
+                failures.append(error)
+            continue
         if child.is_list:
             unknown = set(keys) - set(child.keys)
             if unknown:
@@ -722,6 +730,8 @@ def _resolve_in(
             if keys:
                 raise PathError(f"{child.name} is not a list; it takes no keys")
             found.extend(_resolve_in(root, child, item, remaining[1:], (*done, (child.name, ()))))
+    if failures and len(failures) == len(candidates):
+        raise failures[0]
     return found
 
 
