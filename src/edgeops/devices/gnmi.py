@@ -7,7 +7,6 @@ connects once, reports failures as our own exceptions, and runs on the caller's 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import ssl
 import time
@@ -160,9 +159,9 @@ async def fetch_server_certificate(host: str, port: int, *, server_name: str | N
             raise GnmiError(f"{host}:{port} presented no certificate")
         return ssl.DER_cert_to_PEM_cert(der).encode()
     finally:
-        writer.close()
-        with contextlib.suppress(OSError, ssl.SSLError):
-            await writer.wait_closed()
+        # Abort rather than close: a gRPC server never answers a TLS close_notify on a connection that
+        # spoke no HTTP/2, and a graceful close would wait for its idle timeout.
+        writer.transport.abort()
 
 
 async def _hold_open(request: gnmi_pb2.SubscribeRequest) -> AsyncIterator[gnmi_pb2.SubscribeRequest]:
@@ -259,20 +258,41 @@ class GnmiSession:
             self._channel = aio.secure_channel(self.target, credentials, options=options + tls_options)
         self._stub = gnmi_pb2_grpc.gNMIStub(self._channel)
         try:
-            await asyncio.wait_for(self._channel.channel_ready(), self.connect_timeout_s)
-        except TimeoutError:
-            await self.close()
-            raise GnmiUnavailable(
-                f"{self.device.name}: no gNMI answer from {self.target} within {self.connect_timeout_s:g} s"
-            ) from None
-        except BaseException:
-            await self.close()
-            raise
-        try:
+            await self._wait_until_ready()
             return await self.capabilities()
         except BaseException:
             await self.close()
             raise
+
+    async def _wait_until_ready(self) -> None:
+        """Wait for the channel to connect; fail at once, with gRPC's reason, when connecting fails."""
+        assert self._channel is not None and self._stub is not None
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.connect_timeout_s
+        state = self._channel.get_state(try_to_connect=True)
+        while state != grpc.ChannelConnectivity.READY:
+            remaining = deadline - loop.time()
+            if state == grpc.ChannelConnectivity.TRANSIENT_FAILURE and remaining > 0:
+                # One fail-fast call tells why (connection refused, certificate not trusted, ...).
+                try:
+                    await self._stub.Capabilities(
+                        gnmi_pb2.CapabilityRequest(), metadata=self._metadata, timeout=remaining, wait_for_ready=False
+                    )
+                except grpc.RpcError as error:
+                    raise _map_rpc_error(error, self.device.name, "connect") from None
+                return
+            if remaining <= 0:
+                break
+            try:
+                await asyncio.wait_for(self._channel.wait_for_state_change(state), remaining)
+            except TimeoutError:
+                break
+            state = self._channel.get_state(try_to_connect=True)
+        else:
+            return
+        raise GnmiUnavailable(
+            f"{self.device.name}: no gNMI answer from {self.target} within {self.connect_timeout_s:g} s"
+        )
 
     async def __aenter__(self) -> GnmiSession:
         await self.connect()
@@ -421,6 +441,9 @@ class GnmiSession:
                 return  # we closed the session ourselves
             raise _map_rpc_error(error, device, "Subscribe", streaming=received_any) from None
         except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if self._channel is None and call.cancelled() and not (task and task.cancelling()):
+                return  # close() cancelled the call under us: the stream simply ends
             call.cancel()
             raise
         finally:

@@ -1,0 +1,351 @@
+"""GnmiSession against the lab's gNMI server over real sockets: encodings, samples, TLS modes and errors."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pygnmi.spec.v080 import gnmi_pb2
+
+from edgeops.devices.gnmi import (
+    GnmiAuthError,
+    GnmiError,
+    GnmiSession,
+    GnmiStreamCut,
+    GnmiUnavailable,
+    SyncMarker,
+    choose_encoding,
+)
+from edgeops.devices.paths import OPENCONFIG, SRLINUX_NATIVE, SROS_STATE, StreamMode, SubscriptionSpec, path_map_for
+from edgeops.devices.samples import HealthSample, InterfaceSample
+from edgeops.inventory.model import Device
+from edgeops.lab.device import LabDevice
+from edgeops.lab.gnmi_server import GnmiLabServer
+from edgeops.lab.model import Counters, DeviceModel
+from edgeops.lab.topology import build_fleet
+from edgeops.platforms import GnmiTls, Platform
+
+pytestmark = pytest.mark.lab
+
+SRL = "alcala-spine1"
+SROS = "alcala-gw1"
+SRL_PORT = "ethernet-1/1"
+SROS_PORT = "1/1/c1/1"
+_third_octet = itertools.count(1)
+
+
+def lab_devices() -> dict[str, LabDevice]:
+    """One SR Linux spine and one SR OS gateway (with a failed power supply) on 127.21.<n>.x."""
+    third = next(_third_octet) % 250
+    devices = {}
+    for index, identity in enumerate(build_fleet(devices_per_site=4)):
+        if identity.name in (SRL, SROS):
+            identity.host = f"127.21.{third}.{index + 1}"
+            devices[identity.name] = LabDevice(identity, DeviceModel(identity))
+    devices[SROS].model.fail_power_supply(2)
+    return devices
+
+
+@contextlib.asynccontextmanager
+async def running_lab(tls_dir: Path | None = None) -> AsyncIterator[tuple[GnmiLabServer, dict[str, LabDevice]]]:
+    devices = lab_devices()
+    async with GnmiLabServer(list(devices.values()), tls_dir=tls_dir, port_override=0) as server:
+        yield server, devices
+
+
+@pytest.fixture
+async def lab() -> AsyncIterator[tuple[GnmiLabServer, dict[str, LabDevice]]]:
+    async with running_lab() as running:
+        yield running
+
+
+def inventory_device(server: GnmiLabServer, lab_device: LabDevice, **changes: Any) -> Device:
+    identity = lab_device.identity
+    host, port = server.address(identity.name)
+    device = Device(
+        name=identity.name,
+        site=identity.site,
+        role=identity.role,
+        platform=identity.platform,
+        model=identity.model,
+        host=host,
+        gnmi_port=port,
+        gnmi_tls=GnmiTls.INSECURE,
+    )
+    return replace(device, **changes)
+
+
+def session(server: GnmiLabServer, lab_device: LabDevice, password: str | None = None, **kwargs: Any) -> GnmiSession:
+    device = inventory_device(server, lab_device, **kwargs.pop("device", {}))
+    return GnmiSession(
+        device,
+        username=lab_device.identity.username,
+        password=password or lab_device.identity.password,
+        connect_timeout_s=kwargs.pop("connect_timeout_s", 5.0),
+        **kwargs,
+    )
+
+
+def counter(lab_device: LabDevice, port: str) -> int:
+    lab_device.model.advance()
+    return Counters.value(lab_device.model.interfaces[port].counters.in_octets)
+
+
+async def collect_until(stream: AsyncIterator[Any], done: Any, limit_s: float = 10.0) -> list[Any]:
+    items: list[Any] = []
+    async with asyncio.timeout(limit_s):
+        async for item in stream:
+            items.append(item)
+            if done(items):
+                return items
+    raise AssertionError("the stream ended early")
+
+
+# -- choices --------------------------------------------------------------------------------------
+
+
+def test_encoding_and_path_map_follow_what_the_device_lists() -> None:
+    assert choose_encoding(Platform.SRLINUX, [gnmi_pb2.JSON_IETF, gnmi_pb2.PROTO]) == gnmi_pb2.JSON_IETF
+    assert choose_encoding(Platform.SROS, [gnmi_pb2.JSON, gnmi_pb2.JSON_IETF]) == gnmi_pb2.JSON
+    assert choose_encoding(Platform.SROS, [gnmi_pb2.PROTO, gnmi_pb2.JSON_IETF]) == gnmi_pb2.JSON_IETF
+    assert choose_encoding(Platform.SRLINUX, [gnmi_pb2.ASCII]) == gnmi_pb2.ASCII
+    assert path_map_for(Platform.SRLINUX, ["urn:nokia.com:srlinux:chassis:interfaces:srl_nokia-interfaces"]) is (
+        SRLINUX_NATIVE
+    )
+    assert path_map_for(Platform.SROS, ["nokia-conf", "nokia-state"]) is SROS_STATE
+    assert path_map_for(Platform.SRLINUX, ["openconfig-interfaces", "openconfig-system"]) is OPENCONFIG
+    assert path_map_for(Platform.SROS, []) is SROS_STATE
+    specs = SRLINUX_NATIVE.subscriptions(counter_interval_s=5, health_interval_s=30)
+    assert [(s.name, s.mode, s.interval_s) for s in specs][:3] == [
+        ("counters", StreamMode.SAMPLE, 5),
+        ("oper-state", StreamMode.ON_CHANGE, 0.0),
+        ("health", StreamMode.SAMPLE, 30),
+    ]
+    assert specs[0].protos()[0].sample_interval == 5_000_000_000
+
+
+async def test_capabilities_decide_the_encoding(lab: tuple[GnmiLabServer, dict[str, LabDevice]]) -> None:
+    server, devices = lab
+    async with session(server, devices[SRL]) as srl:
+        assert srl.capabilities_ is not None and srl.capabilities_.gnmi_version == "0.10.0"
+        assert srl.encoding == gnmi_pb2.JSON_IETF and srl.path_map is SRLINUX_NATIVE
+    async with session(server, devices[SROS]) as sros:
+        assert sros.capabilities_ is not None and "JSON" in sros.capabilities_.encoding_names
+        assert sros.encoding == gnmi_pb2.JSON and sros.path_map is SROS_STATE
+
+
+# -- subscribe ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("name", "port", "interval_s"), [(SRL, SRL_PORT, 0.2), (SROS, SROS_PORT, 1.0)])
+async def test_subscribe_yields_the_models_values(
+    lab: tuple[GnmiLabServer, dict[str, LabDevice]], name: str, port: str, interval_s: float
+) -> None:
+    server, devices = lab
+    device = devices[name]
+    before = counter(device, port)
+    async with session(server, device) as gnmi:
+        stream = gnmi.subscribe(gnmi.default_subscriptions(counter_interval_s=interval_s))
+
+        def two_samples_after_sync(items: list[Any]) -> bool:
+            if not any(isinstance(item, SyncMarker) for item in items):
+                return False
+            after = items[[isinstance(i, SyncMarker) for i in items].index(True) :]
+            return sum(isinstance(i, InterfaceSample) and i.name == port and i.in_octets for i in after) >= 2
+
+        items = await collect_until(stream, two_samples_after_sync)
+        await stream.aclose()
+    after = counter(device, port)
+    octets = [i.in_octets for i in items if isinstance(i, InterfaceSample) and i.name == port and i.in_octets]
+    assert before <= octets[0] < octets[-1] <= after
+    states = {i.name: i.oper_state for i in items if isinstance(i, InterfaceSample) and i.oper_state}
+    assert states == {n: ("up" if i.oper_up else "down") for n, i in device.model.interfaces.items()}
+    # After the initial dump, health is a whole view, with the complete alarm list.
+    sync_at = next(index for index, item in enumerate(items) if isinstance(item, SyncMarker))
+    health = next(item for item in items[sync_at:] if isinstance(item, HealthSample))
+    total, _ = device.model.memory()
+    assert health.memory_total == total and health.hostname == name
+    assert health.version is not None and device.identity.version.startswith(health.version)
+    assert health.boot_time == pytest.approx(device.model.boot_time, abs=1.0)
+    assert health.power_supplies is not None and len(health.power_supplies) == len(device.model.power_supplies)
+    expected_alarms = {alarm.alarm_id for alarm in device.model.alarms}
+    assert health.alarms is not None and {a.alarm_id for a in health.alarms} == expected_alarms
+    if name == SROS:
+        assert expected_alarms == {"psu-2"}
+        assert [p.oper_state for p in health.power_supplies][1] == "failed"
+
+
+async def test_state_changes_and_alarms_arrive_as_they_happen(lab: tuple[GnmiLabServer, dict[str, LabDevice]]) -> None:
+    server, devices = lab
+    device = devices[SRL]
+    async with session(server, device) as gnmi:
+        specs = gnmi.default_subscriptions(counter_interval_s=10, health_interval_s=10)
+        stream = gnmi.subscribe(specs)
+        await collect_until(stream, lambda items: isinstance(items[-1], SyncMarker))
+        device.model.set_oper_state("ethernet-1/3", False)
+        down = await collect_until(
+            stream, lambda items: isinstance(items[-1], InterfaceSample) and items[-1].name == "ethernet-1/3"
+        )
+        assert down[-1].oper_state == "down"
+        device.model.raise_alarm("critical", "fan-tray 1", "Fan tray 1 removed", "fan-1")
+        raised = await collect_until(stream, lambda items: isinstance(items[-1], HealthSample) and items[-1].alarms)
+        (alarm,) = raised[-1].alarms
+        assert (alarm.alarm_id, alarm.severity, alarm.text) == ("fan-1", "critical", "Fan tray 1 removed")
+        device.model.clear_alarm("fan-1")
+        cleared = await collect_until(
+            stream, lambda items: isinstance(items[-1], HealthSample) and items[-1].alarms == ()
+        )
+        assert cleared[-1].alarms == ()
+        await stream.aclose()
+
+
+async def test_get_samples_and_raw_get(lab: tuple[GnmiLabServer, dict[str, LabDevice]]) -> None:
+    server, devices = lab
+    async with session(server, devices[SROS]) as gnmi:
+        (health,) = await gnmi.get_samples(["/state/system/memory-pools/summary", "/state/system/alarms"])
+        assert isinstance(health, HealthSample)
+        assert health.memory_total == devices[SROS].model.memory()[0]
+        assert health.alarms is not None and [a.alarm_id for a in health.alarms] == ["psu-2"]
+        notes = await gnmi.get(["/state/system/oper-name"])
+        assert notes[0].update[0].val.json_val == f'"{SROS}"'.encode()
+        with pytest.raises(GnmiError) as invalid:
+            await gnmi.get(["/state/no-such-thing"])
+        assert not isinstance(invalid.value, GnmiUnavailable)
+
+
+async def test_closing_the_session_ends_its_subscription_quietly(
+    lab: tuple[GnmiLabServer, dict[str, LabDevice]],
+) -> None:
+    server, devices = lab
+    gnmi = session(server, devices[SRL])
+    await gnmi.connect()
+    stream = gnmi.subscribe([SubscriptionSpec("counters", ("/interface[name=*]/statistics",), StreamMode.SAMPLE, 0.2)])
+    await collect_until(stream, lambda items: isinstance(items[-1], SyncMarker))
+    await gnmi.close()
+    async with asyncio.timeout(5):
+        rest = [item async for item in stream]
+    assert all(not isinstance(item, SyncMarker) for item in rest)
+    assert not gnmi.connected
+
+
+# -- TLS ------------------------------------------------------------------------------------------
+
+
+async def forward(target_host: str, target_port: int) -> tuple[asyncio.Server, int]:
+    """A local TCP forward to the device, like a port forwarded through a jump host."""
+
+    async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(OSError):
+            while data := await reader.read(65536):
+                writer.write(data)
+                await writer.drain()
+        writer.close()
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        upstream_reader, upstream_writer = await asyncio.open_connection(target_host, target_port)
+        await asyncio.gather(pipe(reader, upstream_writer), pipe(upstream_reader, writer))
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    return server, server.sockets[0].getsockname()[1]
+
+
+async def test_tls_modes(tmp_path: Path) -> None:
+    async with running_lab(tls_dir=tmp_path) as (server, devices):
+        srl = devices[SRL]
+        verified = session(server, srl, device={"gnmi_tls": GnmiTls.TLS, "gnmi_ca_file": server.ca_file})
+        async with verified as gnmi:
+            assert gnmi.encoding == gnmi_pb2.JSON_IETF
+        skipped = session(server, srl, device={"gnmi_tls": GnmiTls.SKIP_VERIFY})
+        async with skipped as gnmi:
+            assert (await gnmi.get(["/system/name/host-name"]))[0].update
+        # Verifying against the system's roots fails: the lab's CA is not one of them.
+        with pytest.raises(GnmiUnavailable):
+            async with session(server, srl, device={"gnmi_tls": GnmiTls.TLS}, connect_timeout_s=2.0):
+                pass
+        # A plaintext client cannot talk to a TLS server.
+        with pytest.raises(GnmiUnavailable):
+            async with session(server, srl, connect_timeout_s=2.0):
+                pass
+
+
+async def test_a_custom_target_keeps_the_devices_name_for_tls(tmp_path: Path) -> None:
+    async with running_lab(tls_dir=tmp_path) as (server, devices):
+        sros = devices[SROS]
+        host, port = server.address(SROS)
+        relay, local_port = await forward(host, port)
+        try:
+            for changes in (
+                {"gnmi_tls": GnmiTls.TLS, "gnmi_ca_file": server.ca_file},  # verified as its address
+                {"gnmi_tls": GnmiTls.TLS, "gnmi_ca_file": server.ca_file, "gnmi_server_name": SROS},  # as its name
+                {"gnmi_tls": GnmiTls.SKIP_VERIFY},
+            ):
+                gnmi = session(server, sros, device=changes, target=f"127.0.0.1:{local_port}")
+                async with gnmi:
+                    assert gnmi.target == f"127.0.0.1:{local_port}"
+                    notes = await gnmi.get(["/state/system/oper-name"])
+                    assert notes[0].update[0].val.json_val == f'"{SROS}"'.encode()
+        finally:
+            relay.close()
+            await relay.wait_closed()
+
+
+# -- errors ---------------------------------------------------------------------------------------
+
+
+async def test_errors_map_to_our_hierarchy(lab: tuple[GnmiLabServer, dict[str, LabDevice]]) -> None:
+    server, devices = lab
+    srl = devices[SRL]
+    with pytest.raises(GnmiAuthError):
+        async with session(server, srl, password="wrong"):
+            pass
+    srl.faults.gnmi_refuse = True
+    with pytest.raises(GnmiUnavailable) as refused:
+        async with session(server, srl):
+            pass
+    assert not isinstance(refused.value, GnmiStreamCut)
+    srl.faults.gnmi_refuse = False
+    # Nothing listening: refused at once, with gRPC's reason.
+    refused_port = GnmiSession(
+        inventory_device(server, srl, gnmi_port=1), username="admin", password="x", connect_timeout_s=5.0
+    )
+    with pytest.raises(GnmiUnavailable, match="failed to connect"):
+        await refused_port.connect()
+    assert not refused_port.connected
+    # Something that accepts and never answers: a timeout, reported as unavailable.
+    silent = await asyncio.start_server(lambda reader, writer: None, "127.0.0.1", 0)
+    try:
+        hung = GnmiSession(
+            inventory_device(server, srl, host="127.0.0.1", gnmi_port=silent.sockets[0].getsockname()[1]),
+            username="admin",
+            password="x",
+            connect_timeout_s=0.5,
+        )
+        with pytest.raises(GnmiUnavailable, match=r"within 0\.5 s"):
+            await hung.connect()
+    finally:
+        silent.close()
+    # Without a gNMI port in the inventory there is no session to make.
+    with pytest.raises(GnmiUnavailable):
+        GnmiSession(inventory_device(server, srl, gnmi_port=None), username="admin", password="x")
+    not_connected = session(server, srl)
+    with pytest.raises(GnmiError):
+        await not_connected.get(["/system/name/host-name"])
+
+
+async def test_a_cut_stream_raises_stream_cut(lab: tuple[GnmiLabServer, dict[str, LabDevice]]) -> None:
+    server, devices = lab
+    sros = devices[SROS]
+    async with session(server, sros) as gnmi:
+        stream = gnmi.subscribe()
+        await collect_until(stream, lambda items: isinstance(items[-1], SyncMarker))
+        assert sros.faults.cut_gnmi() == 1
+        with pytest.raises(GnmiStreamCut):
+            async with asyncio.timeout(10):
+                async for _ in stream:
+                    pass
