@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import dataclasses
 import json
 import math
 import multiprocessing as mp
 import os
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 
 import psutil
@@ -68,6 +70,13 @@ class Counts:
     streams_up: int = 0
     synced: int = 0  # streams whose initial dump is complete
     errors: int = 0
+    expected: int = 0  # streams there will be
+    all_synced: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def mark_synced(self) -> None:
+        self.synced += 1
+        if self.synced >= self.expected:
+            self.all_synced.set()
 
 
 async def raw_client(identity: DeviceIdentity, host: str, port: int, interval: float, counts: Counts) -> None:
@@ -91,7 +100,7 @@ async def raw_client(identity: DeviceIdentity, host: str, port: int, interval: f
                     counts.notifications += 1
                     counts.updates += len(response.update.update)
                 elif response.sync_response:
-                    counts.synced += 1
+                    counts.mark_synced()
         except aio.AioRpcError:
             counts.errors += 1
 
@@ -116,7 +125,7 @@ async def session_client(identity: DeviceIdentity, host: str, port: int, interva
                 if isinstance(item, InterfaceSample):
                     counts.interface_samples += 1
                 elif isinstance(item, SyncMarker):
-                    counts.synced += 1
+                    counts.mark_synced()
         except Exception:
             counts.errors += 1
 
@@ -135,7 +144,7 @@ async def run(args: argparse.Namespace) -> dict[str, float | int | str]:
     addresses = await asyncio.get_running_loop().run_in_executor(None, parent.recv)
     identities = {identity.name: identity for identity in fleet(args.devices, args.port, args.second_octet)}
     interfaces = sum(len(DeviceModel(identity).interfaces) for identity in identities.values())
-    counts = Counts()
+    counts = Counts(expected=len(addresses))
     client = session_client if args.client == "session" else raw_client
     tasks = [
         asyncio.create_task(client(identities[name], host, port, args.interval, counts))
@@ -145,13 +154,13 @@ async def run(args: argparse.Namespace) -> dict[str, float | int | str]:
     me = psutil.Process()
     # Measure the steady state: after every stream's initial dump, plus a settling time.
     connect_started = time.monotonic()
-    while counts.synced < len(addresses) and time.monotonic() - connect_started < 120:
-        await asyncio.sleep(0.2)
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(counts.all_synced.wait(), 120)
     all_synced_s = time.monotonic() - connect_started
     await asyncio.sleep(args.warmup)
     cpu0, _, _ = process_figures(lab_process)
     my_cpu0, _, _ = process_figures(me)
-    start_counts = Counts(**vars(counts))
+    start_counts = dataclasses.replace(counts)
     started = time.monotonic()
     peak_rss = peak_threads = 0.0
     while time.monotonic() - started < args.seconds:

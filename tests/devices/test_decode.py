@@ -411,7 +411,9 @@ def test_lab_notifications_decode_to_the_models_counters(name: str, encoding: in
     model = DeviceModel(identity, clock=lambda: clock[0])
     tree = DeviceTree(model)
     counters = "/state/port[port-id=*]/statistics" if identity.platform.is_sros else "/interface[name=*]/statistics"
-    request = gnmi_pb2.SubscriptionList(subscription=[gnmi_pb2.Subscription(path=_xpath(counters), mode=gnmi_pb2.SAMPLE)], encoding=encoding)
+    request = gnmi_pb2.SubscriptionList(
+        subscription=[gnmi_pb2.Subscription(path=_xpath(counters), mode=gnmi_pb2.SAMPLE)], encoding=encoding
+    )
     (unit,) = compile_subscriptions(tree, request, identity.platform)
     shaper = NotificationShaper(identity.platform, encoding, subscribe=True)
     model.advance()

@@ -333,6 +333,21 @@ async def test_target_defined_samples_counters_and_reports_state_on_change(conne
     call.cancel()
 
 
+async def test_suppress_redundant_sends_only_what_changed(connect: Callable[[str], Client]) -> None:
+    client = connect(SRL)
+    call = client.subscribe(sample("/interface[name=*]/oper-state", 0.2, suppress_redundant=True))
+    responses = call.__aiter__()
+    await until_sync(call)
+    quiet = asyncio.ensure_future(anext(responses))
+    done, _ = await asyncio.wait({quiet}, timeout=3 * 0.2 + 0.2)
+    assert not done, "an unchanged leaf was sent again"
+    client.device.model.set_oper_state("ethernet-1/4", False)
+    async with asyncio.timeout(10):
+        changed = (await quiet).update
+    assert [(elems(u.path)[0][1]["name"], value_of(u.val)) for u in changed.update] == [("ethernet-1/4", "down")]
+    call.cancel()
+
+
 async def test_once_dumps_then_closes_and_poll_dumps_on_each_poll(connect: Callable[[str], Client]) -> None:
     client = connect(SROS)
     once = client.subscribe(sample("/state/port[port-id=*]/oper-state"), mode=gnmi_pb2.SubscriptionList.ONCE)

@@ -323,7 +323,7 @@ def _counter(value: Any) -> int | None:
         return _int(value)
 
 
-_INTERFACE_PARSERS = {
+_INTERFACE_PARSERS: dict[str, Callable[[Any], Any]] = {
     "oper_state": _state,
     "admin_state": _admin,
     "description": str,

@@ -432,7 +432,9 @@ def compile_subscriptions(
         else:
             compiled.append(CompiledSubscription(mode=mode, **common))
     for unit in compiled:
-        unit.has_volatile = any(ref.node.volatile for match in unit.matches() for ref in match.leaves)
+        unit.has_volatile = unit.volatile is not False and any(
+            match.node.bulk is not None or any(ref.node.volatile for ref in match.leaves) for match in unit.matches()
+        )
     return compiled
 
 
@@ -684,7 +686,8 @@ class DeviceGnmiServicer(gnmi_pb2_grpc.gNMIServicer):
             else:
                 if request.updates_only:
                     for unit in units:
-                        unit.changes(unit.read(), everything=True)
+                        if unit.tracks_changes:
+                            unit.changes(unit.read(), everything=True)
                     if not stream.stalled:
                         stream.outbox.put_nowait(SYNC)
                 else:
