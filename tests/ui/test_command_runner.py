@@ -372,6 +372,12 @@ async def test_target_chooser_offers_presets_and_shows_expression_errors_inline(
             pane.select(None, Selection("site", "alcala"))  # type: ignore[arg-type]
             assert target.value == "sit:alcala", "an expression typed by hand survives a new selection"
 
+            target.value = "leaf[/bold]"  # markup in typed text stays text (Rich would reject this closing tag)
+            await pilot.pause()
+            assert "nothing in the inventory matches name:leaf[/bold]" in static_text(status)
+            assert pane.run("show version") is False
+            await pilot.pause()
+
             target.value = "role:gateway"
             await pilot.pause()
             assert static_text(status).startswith("→ 2 devices (2 SR OS")
@@ -431,7 +437,7 @@ async def test_typed_confirmation_lifts_the_guard_for_one_run_only(tmp_path: Pat
 
 
 async def test_results_stream_in_and_escape_cancels_the_devices_still_out(tmp_path: Path) -> None:
-    app, _, _, audit = engine_app(tmp_path, hold=["alcala-gw2"])
+    app, _, paths, audit = engine_app(tmp_path, hold=["alcala-gw2"])
     with audit:
         async with app.run_test(size=(120, 40)) as pilot:
             pane = app.pane
@@ -447,6 +453,10 @@ async def test_results_stream_in_and_escape_cancels_the_devices_still_out(tmp_pa
             run = pane.last_run
             assert run is not None and run.cancelled and run.finished
             assert "cancelled, 1 without a result" in static_text(view.query_one("#result-progress", Static))
+    # The runner's task for the held device was cancelled too (not just the screen stopped listening).
+    assert [(entry.device, entry.failure) for entry in read_audit(paths.audit_log) if not entry.ok] == [
+        ("alcala-gw2", "cancelled")
+    ]
 
 
 async def test_identical_outputs_fold_into_one_group(tmp_path: Path) -> None:

@@ -128,8 +128,10 @@ class CommandInput(Input):
         Binding("tab", "accept_completion", "Complete", show=False),
     ]
 
-    def __init__(self, history: CommandHistory, **options: object) -> None:
-        super().__init__(**options)  # type: ignore[arg-type]
+    def __init__(
+        self, history: CommandHistory, *, placeholder: str = "", id: str | None = None, compact: bool = False
+    ) -> None:
+        super().__init__(placeholder=placeholder, id=id, compact=compact)
         self.history = history
         self.cursor = HistoryCursor()
         self._recalled: str | None = None
@@ -166,6 +168,8 @@ class CommandInput(Input):
 
 class CommandRunnerPane(Vertical):
     """Runs one command on many devices and shows the results as they arrive.
+
+    Notices carry device names, paths and typed text, so they are never read as markup.
 
     The app builds it with the runner core (its transport, audit log and timeouts are the app's business), the
     inventory, and the app paths (history file, state dir for saved results). It follows the app's selection
@@ -309,14 +313,14 @@ class CommandRunnerPane(Vertical):
             with self.prevent(Input.Changed):
                 command_input.value = command
         if not command:
-            self.notify("type a command first", severity="warning")
+            self.notify("type a command first", severity="warning", markup=False)
             return False
         if self.is_running:
-            self.notify("a command is still running: Escape cancels it", severity="warning")
+            self.notify("a command is still running: Escape cancels it", severity="warning", markup=False)
             return False
         devices = self._resolve_target()
         if not devices:
-            self.notify(self._target_error or "choose a target first", severity="error")
+            self.notify(self._target_error or "choose a target first", severity="error", markup=False)
             return False
         problem = _alias_problem(command, devices)
         if problem:
@@ -375,7 +379,7 @@ class CommandRunnerPane(Vertical):
             logger.error("command run %r failed", run.command, exc_info=error)
             run.cancelled = False
             run.error = f"{type(error).__name__}: {error}" if error is not None else "unknown error"
-            self.notify(f"the run stopped: {run.error}", severity="error")
+            self.notify(f"the run stopped: {run.error}", severity="error", markup=False)
         elif event.state is WorkerState.CANCELLED:
             run.cancelled = True
         if event.state in (WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED):
@@ -417,7 +421,7 @@ class CommandRunnerPane(Vertical):
         presets = self._presets()
         choice = self.query_one("#runner-target-choice", Select)
         with self.prevent(Select.Changed):
-            choice.set_options([(label, key) for label, key, _ in presets])
+            choice.set_options([(Text(label), key) for label, key, _ in presets])
         expressions = {key: expression for _, key, expression in presets}
         if self._follow_selection:
             kind = self.selection.kind
@@ -517,14 +521,14 @@ class CommandRunnerPane(Vertical):
         if self.allow_config_next:
             self.allow_config_next = False
             self._update_guard_button()
-            self.notify("read-only guard back on", timeout=3)
+            self.notify("read-only guard back on", timeout=3, markup=False)
             return
 
         def answered(confirmed: bool | None) -> None:
             if confirmed:
                 self.allow_config_next = True
                 self._update_guard_button()
-                self.notify("guard lifted for the next run only", severity="warning", timeout=5)
+                self.notify("guard lifted for the next run only", severity="warning", timeout=5, markup=False)
 
         self.app.push_screen(
             ConfirmConfigScreen(
@@ -551,6 +555,8 @@ class CommandRunnerPane(Vertical):
         if action == "cancel_run":
             return self.is_running  # otherwise Escape is left to the app (closing a dialog, leaving a filter)
         if action == "full_screen":
+            if isinstance(self.app.focused, Input):
+                return False  # the key types an f there: keep it out of the footer
             return True if self.last_run is not None else None
         return True
 
@@ -558,7 +564,7 @@ class CommandRunnerPane(Vertical):
         """Cancel the running command."""
         if not self.cancel():
             raise SkipAction()
-        self.notify("run cancelled", timeout=3)
+        self.notify("run cancelled", timeout=3, markup=False)
 
     def action_full_screen(self) -> None:
         """Show the last run's results over the whole screen."""

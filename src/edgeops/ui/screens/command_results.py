@@ -555,13 +555,13 @@ class CommandResultsView(Widget):
         self._shown_finished = False
         self._detail_version = ()
         self.sync()
-        self.notify("identical outputs folded" if self.grouped else "one row per device", timeout=2)
+        self.notify("identical outputs folded" if self.grouped else "one row per device", timeout=2, markup=False)
 
     def action_set_reference(self) -> None:
         """Make the selected device the one the others are diffed against (again on it: no diff)."""
         result = self.selected_result()
         if result is None or self.grouped:
-            self.notify("pick a device in the per-device list (g) to diff against", severity="warning")
+            self.notify("pick a device in the per-device list (g) to diff against", severity="warning", markup=False)
             return
         previous = self.reference
         self.reference = None if previous == result.device else result.device
@@ -574,7 +574,7 @@ class CommandResultsView(Widget):
         self._detail_version = ()
         self._show_selected()
         if self.reference:
-            self.notify(f"other devices are now diffed against {self.reference}", timeout=3)
+            self.notify(f"other devices are now diffed against {self.reference}", timeout=3, markup=False)
 
     def action_toggle_diff_style(self) -> None:
         """Switch the diff between unified and side by side."""
@@ -586,21 +586,23 @@ class CommandResultsView(Widget):
         """Copy the selected device's output to the clipboard (OSC 52)."""
         result = self.selected_result()
         if result is None:
-            self.notify("nothing to copy yet", severity="warning")
+            self.notify("nothing to copy yet", severity="warning", markup=False)
             return
         try:
             size = copy_to_clipboard(self.app, result.output)
         except ClipboardTooLarge as error:
-            self.notify(str(error), severity="warning")
+            self.notify(str(error), severity="warning", markup=False)
             return
         hint = tmux_hint()
-        self.notify(f"copied {size} bytes of {result.device}'s output" + (f" ({hint})" if hint else ""), timeout=3)
+        self.notify(
+            f"copied {size} bytes of {result.device}'s output" + (f" ({hint})" if hint else ""), timeout=3, markup=False
+        )
 
     def action_save(self) -> None:
         """Save every result to a folder (asks where; the state dir by default)."""
         run = self.run
         if run is None or not run.results:
-            self.notify("no results to save yet", severity="warning")
+            self.notify("no results to save yet", severity="warning", markup=False)
             return
         base = self.state_dir or Path.cwd()
         default = run.saved_to or default_save_dir(base, run.command, run.started)
@@ -624,11 +626,11 @@ class CommandResultsView(Widget):
         try:
             write_out_dir(folder, run.results, summary, details=details)
         except OSError as error:
-            self.notify(f"could not save to {folder}: {error.strerror or error}", severity="error")
+            self.notify(f"could not save to {folder}: {error.strerror or error}", severity="error", markup=False)
             return None
         run.saved_to = folder
         self._progress.update(Text(run.progress_line()))
-        self.notify(f"saved {len(run.results)} results to {folder}", timeout=5)
+        self.notify(f"saved {len(run.results)} results to {folder}", timeout=5, markup=False)
         return folder
 
 
