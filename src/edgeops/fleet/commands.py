@@ -6,11 +6,12 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from edgeops.devices.samples import CommandResult
 from edgeops.fleet.aliases import expand
-from edgeops.fleet.audit import SOURCES, AuditEntry, AuditLog
+from edgeops.fleet.audit import SOURCES, AuditEntry, AuditLog, local_user
 from edgeops.fleet.command_transport import CommandTransport
 from edgeops.fleet.guard import GuardVerdict, check
 from edgeops.fleet.results import GUARD_REFUSAL_PREFIX
@@ -21,8 +22,8 @@ log = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT_S = 30.0
 DEFAULT_MAX_PARALLEL = 200
-# The transport enforces the per-device timeout itself (the SSH session adds its own 2 s grace); this backstop,
-# beyond both, only catches a transport that never returns.
+# The transport enforces the per-device timeout itself (the SSH session adds its own 2 s grace); the runner's
+# backstop, beyond it, only catches a transport that never returns.
 BACKSTOP_GRACE_S = 5.0
 CANCELLED = "cancelled"  # audit failure class of a command abandoned when its run was cancelled
 
@@ -113,6 +114,7 @@ class CommandRunner:
         self.max_parallel = max_parallel
         self.source = source
         self._clock = clock
+        self._user = local_user()
         self.progress: RunProgress | None = None  # of the latest run
 
     @staticmethod
@@ -150,12 +152,19 @@ class CommandRunner:
         progress.pending = {item.device.name for item in planned}
         self.progress = progress
         slots = asyncio.Semaphore(self.max_parallel)
+        # fsync costs milliseconds: records are written on one thread of their own, in completion order, so 200
+        # devices finishing together do not stall the event loop (and the console drawn on it).
+        writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="edgeops-audit") if self.audit else None
         tasks = [
-            asyncio.create_task(self._run_one(item, slots), name=f"run {item.device.name}")
+            asyncio.create_task(self._run_one(item, slots, writer), name=f"run {item.device.name}")
             for item in planned
             if item.allowed
         ]
-        order = {task: index for index, task in enumerate(tasks)}
+        # A queue fed by done-callbacks hands over each finished task in O(1); asyncio.wait() over the pending
+        # set would cost O(devices) per result.
+        finished: asyncio.Queue[asyncio.Task[CommandResult]] = asyncio.Queue()
+        for task in tasks:
+            task.add_done_callback(finished.put_nowait)
         if tasks:
             log.info("sending %r to %d device(s)%s", command, len(tasks), " (guard lifted)" if allow_config else "")
         try:
@@ -165,36 +174,42 @@ class CommandRunner:
                     self._audit(result, item)
                     progress.record(result, refused=True)
                     yield result
-            pending: set[asyncio.Task[CommandResult]] = set(tasks)
-            while pending:
-                finished, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
-                # Several can finish in one loop turn: yield them in the order they were started, for stability.
-                for task in sorted(finished, key=order.__getitem__):
-                    result = task.result()
-                    progress.record(result)
-                    yield result
+            for _ in range(len(tasks)):
+                result = (await finished.get()).result()
+                progress.record(result)
+                yield result
         finally:
             await _cancel(tasks)
+            if writer is not None:
+                writer.shutdown(wait=True)  # at most the records of a cancelled run are still being written
 
-    async def _run_one(self, item: PlannedCommand, slots: asyncio.Semaphore) -> CommandResult:
+    async def _run_one(
+        self, item: PlannedCommand, slots: asyncio.Semaphore, writer: ThreadPoolExecutor | None
+    ) -> CommandResult:
         async with slots:
             started = self._clock()
             try:
-                result = await asyncio.wait_for(
-                    self.transport.run_command(item.device, item.command, timeout_s=self.timeout_s),
-                    self.timeout_s + BACKSTOP_GRACE_S,
-                )
+                async with asyncio.timeout(self._backstop_s):
+                    result = await self.transport.run_command(item.device, item.command, timeout_s=self.timeout_s)
             except asyncio.CancelledError:
                 # Abandoned mid-flight: the command may have reached the device, so the audit log says so.
                 self._audit(self._failed(item, started, CANCELLED, "cancelled before the device answered"), item)
                 raise
             except TimeoutError:
-                result = self._failed(item, started, "timeout", f"timeout after {self.timeout_s:g} s (no answer)")
+                result = self._failed(item, started, "timeout", f"timeout after {self._backstop_s:g} s (no answer)")
             except Exception as exc:  # a transport must not raise; if one does, this device fails, not the run
                 log.exception("%s: the transport raised instead of returning a result", item.device.name)
                 result = self._failed(item, started, "error", f"internal error: {exc!r}")
-            self._audit(result, item)
+            if writer is not None and self.audit is not None:
+                entry = self._audit_entry(result, item)
+                # Shielded: a run cancelled now must not drop the record of a command that was answered.
+                await asyncio.shield(asyncio.get_running_loop().run_in_executor(writer, self.audit.record, entry))
             return result
+
+    @property
+    def _backstop_s(self) -> float:
+        """Transports enforce the timeout themselves; an on-demand one may spend it twice (connect, command)."""
+        return 2 * self.timeout_s + BACKSTOP_GRACE_S
 
     def _failed(self, item: PlannedCommand, started: float, failure: str, reason: str) -> CommandResult:
         return CommandResult(
@@ -224,11 +239,15 @@ class CommandRunner:
             failure="refused",
         )
 
+    def _audit_entry(self, result: CommandResult, item: PlannedCommand) -> AuditEntry:
+        return AuditEntry.for_result(
+            result, item.device, source=self.source, guard_lifted=item.guard_lifted, user=self._user
+        )
+
     def _audit(self, result: CommandResult, item: PlannedCommand) -> None:
-        if self.audit is None:
-            return
-        entry = AuditEntry.for_result(result, item.device, source=self.source, guard_lifted=item.guard_lifted)
-        self.audit.record(entry)
+        """Record on the event loop: for refusals and cancellations, which are rare and must not be lost."""
+        if self.audit is not None:
+            self.audit.record(self._audit_entry(result, item))
 
 
 async def _cancel(tasks: Sequence[asyncio.Task[CommandResult]]) -> None:
