@@ -156,6 +156,6 @@ def test_sparkline_gaps_width_and_fixed_maximum():
 
     assert sparkline((1.0, None, math.nan, 1.0)) == "█  █"
     assert sparkline((50.0,), width=4, maximum=100.0) == "   ▅"  # the newest value sits in the last cell
-    assert sparkline(range(20), width=3) == "▆▇█"  # only the newest values
+    assert sparkline(range(20), width=3) == "▇██"  # only the newest values (17, 18, 19 of 0..19)
     assert sparkline((150.0, -3.0), maximum=100.0) == "█▁"  # out of range: clamped
     assert sparkline((1.0,), width=0) == ""

@@ -33,6 +33,7 @@ CPU_BAD_PCT = 90.0
 MEMORY_WARN_PCT = 80.0
 MEMORY_BAD_PCT = 95.0
 LABEL_WIDTH = 9
+LINE_BUDGET = 60  # characters after the label: beyond this a list is summarised rather than wrapped
 
 # Content styles name theme variables, so a theme switch recolours without a rebuild.
 _STYLE: dict[Tone, str] = {
@@ -40,7 +41,7 @@ _STYLE: dict[Tone, str] = {
     "good": "$success",
     "warn": "$warning",
     "bad": "bold $error",
-    "dim": "$text-muted",
+    "dim": "$foreground-muted",
     "accent": "$accent",
 }
 
@@ -152,7 +153,6 @@ def title_content(snapshot: DeviceSnapshot) -> Content:
     parts += [
         f"  {device.platform.label} · {safe_plain(model)} · {safe_plain(version) or MISSING}",
         f" · up {format_duration(snapshot.uptime_s)}",
-        _styled(f" · {safe_plain(device.site)} {safe_plain(device.role)}", "dim"),
     ]
     return Content.assemble(*parts)
 
@@ -209,35 +209,61 @@ def memory_content(snapshot: DeviceSnapshot) -> Content:
 
 
 def temperatures_content(snapshot: DeviceSnapshot) -> Content:
+    """Every sensor when they fit on the line; else the alarming and the hottest ones, and how many more."""
     health = snapshot.health
-    readings = health.temperatures if health is not None else None
+    readings = list(health.temperatures or ()) if health is not None else []
     parts: list[str | tuple[str, str]] = [_label("Temp")]
     if not readings:
         parts.append(_styled(MISSING, "dim"))
-    for i, reading in enumerate(readings or ()):
+        return Content.assemble(*parts)
+
+    def text(reading: TemperatureReading) -> str:
+        return f"{safe_plain(reading.sensor)} {format_celsius(reading.celsius)}" + (" ALARM" if reading.alarm else "")
+
+    shown = readings
+    if len(" · ".join(text(reading) for reading in readings)) > LINE_BUDGET:
+        ranked = sorted(readings, key=lambda reading: (not reading.alarm, -reading.celsius))
+        shown, used = [], 0
+        for reading in ranked:
+            if shown and (used + len(text(reading)) + 3 > LINE_BUDGET - 10) and not reading.alarm:
+                break
+            shown.append(reading)
+            used += len(text(reading)) + 3
+    for i, reading in enumerate(shown):
         if i:
             parts.append(" · ")
-        parts.append(f"{safe_plain(reading.sensor)} ")
-        if reading.alarm:
-            parts.append(_styled(f"{format_celsius(reading.celsius)} ALARM", "bad"))
-        else:
-            parts.append(format_celsius(reading.celsius))
+        parts.append(_styled(text(reading), "bad") if reading.alarm else text(reading))
+    if len(shown) < len(readings):
+        parts.append(_styled(f" · +{len(readings) - len(shown)} more", "dim"))
     return Content.assemble(*parts)
 
 
 def components_content(label: str, components: tuple[ComponentStatus, ...] | None) -> Content:
+    """Fans or power supplies: each by name when they fit, else the ones needing a look and a count of the rest."""
     parts: list[str | tuple[str, str]] = [_label(label)]
     if not components:
         parts.append(_styled(MISSING, "dim"))
-    for i, component in enumerate(components or ()):
-        if i:
-            parts.append(" · ")
+        return Content.assemble(*parts)
+    listed = " · ".join(f"{safe_plain(c.component)} {safe_plain(c.oper_state)}" for c in components)
+    fits = len(listed) <= LINE_BUDGET
+    working = 0
+    for component in components:
         tone = _component_tone(component)
+        if tone == "":
+            working += 1
+            if not fits:
+                continue
+        if len(parts) > 1:
+            parts.append(" · ")
         state = safe_plain(component.oper_state)
         parts.append(f"{safe_plain(component.component)} ")
         parts.append(_styled(state.upper() if tone == "bad" else state, tone))
         if component.detail and tone == "bad":
             parts.append(_styled(f" ({safe_plain(component.detail)})", "dim"))
+    if not fits:
+        if len(parts) > 1:
+            parts.append(" · ")
+        parts.append(f"{working} of {len(components)} up")
     return Content.assemble(*parts)
 
 
@@ -501,7 +527,7 @@ class DeviceHealthPane(Vertical):
 
     def _show_site(self, store: FleetStore, code: str, names: Iterable[str]) -> None:
         table = self.site_table
-        with table.batch():
+        with table.batch_rows():
             for name in names:
                 cells, sort_values = device_row(store.device(name))
                 table.upsert(name, cells, sort_values=sort_values)
@@ -517,7 +543,7 @@ class DeviceHealthPane(Vertical):
 
     def _show_fleet(self, store: FleetStore, codes: Iterable[str]) -> None:
         table = self.fleet_table
-        with table.batch():
+        with table.batch_rows():
             for code in codes:
                 cells, sort_values = site_row(store.site_rollup(code))
                 table.upsert(code, cells, sort_values=sort_values)

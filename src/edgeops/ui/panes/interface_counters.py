@@ -28,6 +28,9 @@ from edgeops.ui.widgets.line_table import Cell, Column, LineTable, Row, Tone
 from edgeops.ui.widgets.sparkline import sparkline
 
 SPARKLINE_WIDTH = 8
+# History buckets per sparkline cell: at the store's default 2 s resolution, 8 cells cover about two minutes
+# and a cell moves on every 16 s, which keeps the column calm.
+SPARKLINE_BUCKETS_PER_CELL = 8
 # Ages of the last oper-state change drift while a port's data stands still; look at them again this often.
 AGE_SWEEP_S = 5.0
 UTIL_WARN_PCT = 70.0
@@ -275,12 +278,12 @@ class InterfaceCountersPane(Vertical):
         if not names and not sweep:
             return
         table = self.table
-        with self.app.batch_update(), table.batch():
+        with self.app.batch_update(), table.batch_rows():
             for name in names:
                 try:
                     snapshot = store.interface(device, name)
                 except KeyError:
-                    table.remove(name)
+                    table.remove_row(name)
                     continue
                 self._upsert(store, snapshot, now)
             if sweep:
@@ -301,7 +304,7 @@ class InterfaceCountersPane(Vertical):
         except KeyError:
             snapshots = ()
         table = self.table
-        with self.app.batch_update(), table.batch():
+        with self.app.batch_update(), table.batch_rows():
             for snapshot in snapshots:
                 self._upsert(store, snapshot, now)
             names = {snapshot.name for snapshot in snapshots}
@@ -322,7 +325,12 @@ class InterfaceCountersPane(Vertical):
 
     def _traffic_line(self, store: FleetStore, snapshot: InterfaceSnapshot) -> str:
         try:
-            in_bps, out_bps = store.interface_sparkline(snapshot.device, snapshot.name, SPARKLINE_WIDTH)
+            in_bps, out_bps = store.interface_sparkline(
+                snapshot.device,
+                snapshot.name,
+                SPARKLINE_WIDTH,
+                last=SPARKLINE_WIDTH * SPARKLINE_BUCKETS_PER_CELL,
+            )
         except KeyError:
             in_bps, out_bps = (), ()
         busiest = [

@@ -104,7 +104,7 @@ class LineTable(ScrollView, can_focus=True):
     Sorting is stable (ties keep the order of the first column) and happens only when a value of the sort
     column changed, a row appeared, left, or was filtered in or out. The cursor stays on the same row key
     across sorts and filters; rows without a sort value (None) go last in either direction.
-    Group many changes in `with table.batch():` to sort and repaint once.
+    Group many changes in `with table.batch_rows():` to sort and repaint once.
     """
 
     DEFAULT_CSS = """
@@ -287,7 +287,7 @@ class LineTable(ScrollView, can_focus=True):
     # Changing rows
 
     @contextmanager
-    def batch(self) -> Iterator[None]:
+    def batch_rows(self) -> Iterator[None]:
         """Sort and repaint once, at the end, for all the changes made inside."""
         self._batch_depth += 1
         try:
@@ -346,7 +346,7 @@ class LineTable(ScrollView, can_focus=True):
         self._settle()
         return bool(changed) or sort_moved
 
-    def remove(self, key: RowKey) -> bool:
+    def remove_row(self, key: RowKey) -> bool:
         row = self._rows.pop(key, None)
         if row is None:
             return False
@@ -360,9 +360,9 @@ class LineTable(ScrollView, can_focus=True):
         """Remove every row whose key is not in `keys`; returns how many went."""
         keep = set(keys)
         gone = [key for key in self._rows if key not in keep]
-        with self.batch():
+        with self.batch_rows():
             for key in gone:
-                self.remove(key)
+                self.remove_row(key)
         return len(gone)
 
     def clear(self) -> None:
@@ -531,8 +531,8 @@ class LineTable(ScrollView, can_focus=True):
                 if line < count:
                     refreshed.add(self._visible[line])
         for key, columns in dirty_cells.items():
-            line = self._position.get(key)
-            if line is None or line in full_lines or not first <= line < last:
+            position = self._position.get(key)
+            if position is None or position in full_lines or not first <= position < last:
                 continue
             # One region per line, from the first changed cell to the last: the compositor writes a line from
             # the widget's left edge to the end of each dirty region, so two regions would write the line twice.
@@ -540,7 +540,7 @@ class LineTable(ScrollView, can_focus=True):
             if span is None:
                 continue
             start, end = span
-            region = Region(start - scroll_x, 1 + line - scroll_y, end - start, 1).intersection(viewport)
+            region = Region(start - scroll_x, 1 + position - scroll_y, end - start, 1).intersection(viewport)
             if region.area:
                 regions.append(region)
                 refreshed.add(key)
@@ -629,8 +629,14 @@ class LineTable(ScrollView, can_focus=True):
     def _tones(self) -> dict[Tone, Style]:
         styles = self._tone_styles
         if styles is None:
-            styles = {tone: self.get_component_rich_style(f"line-table--{tone}", partial=True) for tone in _TONES}
-            styles[""] = Style()
+            styles = {"": Style()}
+            for tone in _TONES:
+                # The full style, so translucent theme colours come out blended; the background is left out so a
+                # toned cell under the cursor keeps the cursor's background.
+                full = self.get_component_rich_style(f"line-table--{tone}")
+                styles[tone] = Style(
+                    color=full.color, bold=full.bold, dim=full.dim, italic=full.italic, underline=full.underline
+                )
             self._tone_styles = styles
         return styles
 
