@@ -448,8 +448,12 @@ async def test_results_stream_in_and_escape_cancels_the_devices_still_out(tmp_pa
             assert pane.is_running
             assert static_text(view.query_one("#result-progress", Static)).startswith("4/5 done, 0 failed")
 
+            pane.query_one("#runner-command", CommandInput).focus()
             await pilot.press("escape")
             await wait_until(pilot, lambda: not pane.is_running, "the cancelled worker")
+            assert pane.query_one("#runner-command", CommandInput).has_focus, "the first Escape only cancels"
+            await pilot.press("escape")
+            assert view.query_one("#result-list", DataTable).has_focus, "the next one leaves the command line"
             run = pane.last_run
             assert run is not None and run.cancelled and run.finished
             assert "cancelled, 1 without a result" in static_text(view.query_one("#result-progress", Static))

@@ -179,6 +179,7 @@ class CommandRunnerPane(Vertical):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel_run", "Cancel run"),
+        Binding("escape", "leave_input", "To the results", show=False),
         Binding("ctrl+g", "toggle_guard", "Allow config"),
         Binding("f", "full_screen", "Full screen"),
     ]
@@ -553,7 +554,12 @@ class CommandRunnerPane(Vertical):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "cancel_run":
-            return self.is_running  # otherwise Escape is left to the app (closing a dialog, leaving a filter)
+            return self.is_running
+        if action == "leave_input":
+            # From a text field Escape goes to the results list, where the app's keys (1-4, q) work again;
+            # anywhere else it is left to the app.
+            focused = self.app.focused
+            return isinstance(focused, Input) and self in focused.ancestors
         if action == "full_screen":
             if isinstance(self.app.focused, Input):
                 return False  # the key types an f there: keep it out of the footer
@@ -565,6 +571,10 @@ class CommandRunnerPane(Vertical):
         if not self.cancel():
             raise SkipAction()
         self.notify("run cancelled", timeout=3, markup=False)
+
+    def action_leave_input(self) -> None:
+        """Leave the command line for the results list."""
+        self.results_view.query_one("#result-list").focus()
 
     def action_full_screen(self) -> None:
         """Show the last run's results over the whole screen."""
