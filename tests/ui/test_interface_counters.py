@@ -144,7 +144,7 @@ async def test_keys_sort_and_the_cursor_stays_on_its_interface(clock, store):
         assert pane.table.visible_keys()[:3] == ("ethernet-1/10", "ethernet-1/4", "ethernet-1/1")
         assert pane.table.cursor_key == "ethernet-1/3"
         assert pane.table.cursor_row == pane.table.visible_keys().index("ethernet-1/3")
-        assert "sort In b/s ▼" in str(pane.query_one("#counters-status").render())
+        assert "by In b/s ▼" in str(pane.query_one("#counters-status").render())
         await pilot.press("S")
         assert pane.table.sort_descending is False
         assert pane.table.visible_keys()[0] == "ethernet-1/2"  # 0 b/s first

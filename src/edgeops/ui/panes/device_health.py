@@ -27,13 +27,14 @@ from edgeops.ui.sanitize import safe_plain
 from edgeops.ui.widgets.line_table import Cell, Column, LineTable, Tone
 from edgeops.ui.widgets.sparkline import sparkline
 
-CPU_SPARKLINE_WIDTH = 30
+CPU_SPARKLINE_WIDTH = 30  # at most; narrower panes get a shorter history
 CPU_WARN_PCT = 70.0
 CPU_BAD_PCT = 90.0
 MEMORY_WARN_PCT = 80.0
 MEMORY_BAD_PCT = 95.0
 LABEL_WIDTH = 9
-LINE_BUDGET = 60  # characters after the label: beyond this a list is summarised rather than wrapped
+LINE_BUDGET = 60  # characters after the label before a list is summarised rather than wrapped (wide panes)
+MIN_LINE_BUDGET = 24
 
 # Content styles name theme variables, so a theme switch recolours without a rebuild.
 _STYLE: dict[Tone, str] = {
@@ -138,23 +139,27 @@ def _alarm_summary(alarms: Iterable[Alarm]) -> tuple[tuple[int, ...], Tone]:
 # One device: each section is a small piece of content, repainted only when its text or styles changed.
 
 
-def title_content(snapshot: DeviceSnapshot) -> Content:
+def title_content(snapshot: DeviceSnapshot, width: int = LABEL_WIDTH + LINE_BUDGET) -> Content:
+    """Name, state and identity on one line, or on two when the pane is too narrow for one."""
     device = snapshot.device
     health = snapshot.health
     version = health.version if health is not None else None
     model = (health.chassis if health is not None else None) or device.model
-    parts: list[str | tuple[str, str]] = [
+    head: list[str | tuple[str, str]] = [
         (safe_plain(device.name), "bold"),
         " ",
         _styled(f" {snapshot.state.value} ", _STATE_TONE.get(snapshot.state, "")),
     ]
     if snapshot.stale:
-        parts += [" ", _styled("STALE", "warn")]
-    parts += [
-        f"  {device.platform.label} · {safe_plain(model)} · {safe_plain(version) or MISSING}",
-        f" · up {format_duration(snapshot.uptime_s)}",
-    ]
-    return Content.assemble(*parts)
+        head += [" ", _styled("STALE", "warn")]
+    identity = (
+        f"{device.platform.label} · {safe_plain(model)} · {safe_plain(version) or MISSING}"
+        f" · up {format_duration(snapshot.uptime_s)}"
+    )
+    first_line = Content.assemble(*head)
+    if first_line.cell_length + 2 + len(identity) <= width:
+        return Content.assemble(first_line, "  ", identity)
+    return Content.assemble(first_line, "\n", identity)
 
 
 def _session(label: str, state: SessionState, detail: str) -> list[str | tuple[str, str]]:
@@ -187,14 +192,16 @@ def sessions_content(snapshot: DeviceSnapshot) -> Content:
     return Content.assemble(*parts)
 
 
-def cpu_content(snapshot: DeviceSnapshot, history: tuple[float | None, ...]) -> Content:
+def cpu_content(
+    snapshot: DeviceSnapshot, history: tuple[float | None, ...], width: int = CPU_SPARKLINE_WIDTH
+) -> Content:
     health = snapshot.health
     cpu = health.cpu_pct if health is not None else None
     return Content.assemble(
         _label("CPU"),
         _styled(format_percent(cpu).rjust(6), _tone_at(cpu, CPU_WARN_PCT, CPU_BAD_PCT)),
         "  ",
-        _styled(sparkline(history, width=CPU_SPARKLINE_WIDTH, maximum=100.0), "accent"),
+        _styled(sparkline(history, width=width, maximum=100.0), "accent"),
     )
 
 
@@ -208,7 +215,7 @@ def memory_content(snapshot: DeviceSnapshot) -> Content:
     )
 
 
-def temperatures_content(snapshot: DeviceSnapshot) -> Content:
+def temperatures_content(snapshot: DeviceSnapshot, budget: int = LINE_BUDGET) -> Content:
     """Every sensor when they fit on the line; else the alarming and the hottest ones, and how many more."""
     health = snapshot.health
     readings = list(health.temperatures or ()) if health is not None else []
@@ -221,11 +228,11 @@ def temperatures_content(snapshot: DeviceSnapshot) -> Content:
         return f"{safe_plain(reading.sensor)} {format_celsius(reading.celsius)}" + (" ALARM" if reading.alarm else "")
 
     shown = readings
-    if len(" · ".join(text(reading) for reading in readings)) > LINE_BUDGET:
+    if len(" · ".join(text(reading) for reading in readings)) > budget:
         ranked = sorted(readings, key=lambda reading: (not reading.alarm, -reading.celsius))
         shown, used = [], 0
         for reading in ranked:
-            if shown and (used + len(text(reading)) + 3 > LINE_BUDGET - 10) and not reading.alarm:
+            if shown and (used + len(text(reading)) + 3 > budget - 10) and not reading.alarm:
                 break
             shown.append(reading)
             used += len(text(reading)) + 3
@@ -238,14 +245,16 @@ def temperatures_content(snapshot: DeviceSnapshot) -> Content:
     return Content.assemble(*parts)
 
 
-def components_content(label: str, components: tuple[ComponentStatus, ...] | None) -> Content:
+def components_content(
+    label: str, components: tuple[ComponentStatus, ...] | None, budget: int = LINE_BUDGET
+) -> Content:
     """Fans or power supplies: each by name when they fit, else the ones needing a look and a count of the rest."""
     parts: list[str | tuple[str, str]] = [_label(label)]
     if not components:
         parts.append(_styled(MISSING, "dim"))
         return Content.assemble(*parts)
     listed = " · ".join(f"{safe_plain(c.component)} {safe_plain(c.oper_state)}" for c in components)
-    fits = len(listed) <= LINE_BUDGET
+    fits = len(listed) <= budget
     working = 0
     for component in components:
         tone = _component_tone(component)
@@ -271,12 +280,13 @@ def alarms_content(alarms: tuple[Alarm, ...]) -> Content:
     if not alarms:
         return Content.assemble(_label("Alarms"), _styled("none active", "dim"))
     parts: list[str | tuple[str, str]] = [_label("Alarms"), f"{len(alarms)} active"]
+    resource_width = min(20, max(len(safe_plain(alarm.resource)) for alarm in alarms))
     for alarm in alarms:
         tone = _SEVERITY_TONE.get(alarm.severity.value, "warn")
         parts += [
             "\n  ",
             _styled(alarm.severity.value.ljust(9), tone),
-            (safe_plain(alarm.resource).ljust(20), "bold"),
+            (safe_plain(alarm.resource).ljust(resource_width), "bold"),
             " ",
             safe_plain(alarm.text).replace("\n", " "),
         ]
@@ -383,7 +393,7 @@ class DeviceHealthPane(Vertical):
     DeviceHealthPane {
         height: 1fr;
         #health-switcher { height: 1fr; }
-        #health-device { height: 1fr; padding: 0 1; }
+        #health-device { height: 1fr; padding: 0 1; scrollbar-gutter: stable; }
         #health-device > Static { width: 1fr; height: auto; }
         #health-site-title, #health-fleet-title { height: 1; color: $text-muted; padding: 0 1; }
         #health-empty { color: $text-muted; padding: 1 2; }
@@ -391,7 +401,7 @@ class DeviceHealthPane(Vertical):
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("s", "cycle_sort", "Sort by next column"),
+        Binding("s", "cycle_sort", "Sort column", tooltip="Sort the site or fleet table by the next column"),
         Binding("S", "reverse_sort", "Reverse sort"),
     ]
 
@@ -512,16 +522,38 @@ class DeviceHealthPane(Vertical):
         for section in self._SECTIONS:
             self._shown.pop(section, None)
 
+    def _device_width(self) -> int:
+        """Characters a device section line has (before the pane is laid out: as if it were wide)."""
+        # The pane's width less the device view's padding (1 + 1) and its scrollbar gutter (kept stable, 2).
+        width = self.content_region.width - 4
+        return width if width > 0 else LABEL_WIDTH + LINE_BUDGET
+
+    def on_resize(self) -> None:
+        # Lists are summarised and the title split to fit the width: lay the device's sections out again.
+        selection = self._selection
+        if selection is not None and selection.kind == "device" and self._store is not None:
+            self.call_after_refresh(self._redraw_device)
+
+    def _redraw_device(self) -> None:
+        selection = self._selection
+        if selection is None or selection.kind != "device" or self._store is None:
+            return
+        if self._has_device(self._store, selection.key):
+            self._show_device(self._store, selection.key)
+
     def _show_device(self, store: FleetStore, name: str) -> None:
         snapshot = store.device(name)
         health = snapshot.health
-        self._put("title", title_content(snapshot))
+        width = self._device_width()
+        budget = max(MIN_LINE_BUDGET, min(LINE_BUDGET, width - LABEL_WIDTH))
+        spark_width = max(8, min(CPU_SPARKLINE_WIDTH, width - LABEL_WIDTH - 8))
+        self._put("title", title_content(snapshot, width))
         self._put("sessions", sessions_content(snapshot))
-        self._put("cpu", cpu_content(snapshot, store.cpu_sparkline(name, CPU_SPARKLINE_WIDTH)))
+        self._put("cpu", cpu_content(snapshot, store.cpu_sparkline(name, spark_width), spark_width))
         self._put("memory", memory_content(snapshot))
-        self._put("temps", temperatures_content(snapshot))
-        self._put("fans", components_content("Fans", health.fans if health is not None else None))
-        self._put("psus", components_content("Power", health.power_supplies if health is not None else None))
+        self._put("temps", temperatures_content(snapshot, budget))
+        self._put("fans", components_content("Fans", health.fans if health is not None else None, budget))
+        self._put("psus", components_content("Power", health.power_supplies if health is not None else None, budget))
         self._put("alarms", alarms_content(snapshot.alarms))
         self._put("age", age_content(snapshot))
 
@@ -536,8 +568,8 @@ class DeviceHealthPane(Vertical):
         self._put(
             "site-title",
             Content(
-                f"{safe_plain(rollup.name)} ({safe_plain(code)}) · {rollup.total} devices · "
-                f"{rollup.up} up · {rollup.degraded} degraded · {rollup.down} down · {rollup.alarms.total} alarms"
+                f"{safe_plain(rollup.name)} · {rollup.total} devices · {rollup.up} up · {rollup.degraded} degr · "
+                f"{rollup.down} down · {rollup.alarms.total} alarms"
             ),
         )
 
@@ -552,7 +584,7 @@ class DeviceHealthPane(Vertical):
         self._put(
             "fleet-title",
             Content(
-                f"Fleet · {fleet.sites} sites · {fleet.total} devices · {fleet.up} up · {fleet.degraded} degraded · "
+                f"{fleet.sites} sites · {fleet.total} devices · {fleet.up} up · {fleet.degraded} degr · "
                 f"{fleet.down} down · {fleet.stale} stale · {fleet.alarms.total} alarms"
             ),
         )

@@ -171,12 +171,12 @@ class InterfaceCountersPane(Vertical):
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("s", "cycle_sort", "Sort by next column"),
+        Binding("s", "cycle_sort", "Sort column", tooltip="Sort by the next column"),
         Binding("S", "reverse_sort", "Reverse sort"),
-        Binding("slash", "start_filter", "Filter by name/description"),
-        Binding("u", "toggle_only_up", "Only up"),
-        Binding("e", "toggle_only_errors", "Only with errors"),
-        Binding("escape", "clear_filter", "Clear the filter", show=False),
+        Binding("slash", "start_filter", "Filter", tooltip="Show only interfaces whose name or description matches"),
+        Binding("u", "toggle_only_up", "Only up", tooltip="Show only interfaces that are operationally up"),
+        Binding("e", "toggle_only_errors", "Only errors", tooltip="Show only interfaces with errors per second"),
+        Binding("escape", "clear_filter", "Clear filter", show=False),
     ]
 
     def __init__(
@@ -269,7 +269,8 @@ class InterfaceCountersPane(Vertical):
         device = self._device
         if device is None:
             return
-        if changes.full or changes.structure:
+        # `structure` says some device gained interfaces; only a different count means this one did.
+        if changes.full or (changes.structure and store.device(device).interface_count != self.table.row_count):
             self._reload(store)
             return
         names = changes.interfaces_of(device)
@@ -451,8 +452,8 @@ class InterfaceCountersPane(Vertical):
             arrow = "▼" if table.sort_descending else "▲"
             parts = [
                 safe_plain(self._device),
-                f"{table.visible_count}/{table.row_count} interfaces",
-                f"sort {column.label} {arrow}",
+                f"{table.visible_count}/{table.row_count} ports",
+                f"by {column.label} {arrow}",
             ]
             if self._filter_text:
                 parts.append(f"filter “{safe_plain(self._filter_text)}”")
