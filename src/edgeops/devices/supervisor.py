@@ -1,0 +1,564 @@
+"""The per-device supervisor: keeps one SSH session and one gNMI stream to a device open, through every fault.
+
+Two asyncio tasks per device on the caller's loop, no threads. The SSH task opens the CLI session (through a
+jump host when the device has one), watches it and reopens it with backoff; commands ride on it. The gNMI task
+connects, subscribes with the platform's path map and feeds every decoded sample to the sink (the fleet store);
+a stream that goes silent is restarted, a cut one reconnected. A device that offers no gNMI is polled over its
+SSH session instead, and gNMI is tried again now and then. Every state change goes to the sink.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+import asyncssh
+
+from edgeops.clock import Clock, SystemClock
+from edgeops.devices.backoff import SEVERE, TRANSIENT, Backoff, BackoffPolicy
+from edgeops.devices.errors import AuthFailed, ConnectionLost, ConnectTimeout, DeviceError, HostKeyRejected
+from edgeops.devices.gnmi import GnmiAuthError, GnmiError, GnmiSession, GnmiStreamCut, GnmiUnavailable
+from edgeops.devices.hostkeys import KnownHosts
+from edgeops.devices.paths import DEFAULT_COUNTER_INTERVAL_S, DEFAULT_HEALTH_INTERVAL_S, SubscriptionSpec
+from edgeops.devices.ratelimit import ConnectLimiter
+from edgeops.devices.samples import CommandResult, HealthSample, InterfaceSample, SessionState
+from edgeops.devices.ssh import PasswordSource, SshSession, SshTarget, resolve_password
+from edgeops.devices.ssh_poll import SshPoller
+from edgeops.devices.tunnel import JumpHostPool
+from edgeops.inventory.model import Device
+from edgeops.logging_setup import DeviceLoggerAdapter, device_logger
+from edgeops.platforms import Platform
+
+Transport = Literal["ssh", "gnmi"]
+TelemetrySource = Literal["gnmi", "ssh"]
+
+# Devices do not sample faster than this, whatever we ask (SR OS: once a second); staleness is judged on
+# the interval the device really uses.
+PLATFORM_MIN_SAMPLE_S: dict[Platform, float] = {Platform.SROS: 1.0, Platform.SROS_CLASSIC: 1.0}
+
+
+class TelemetrySink(Protocol):
+    """Where a supervisor reports (the fleet store satisfies it); every call is made on the event loop."""
+
+    def apply_interface(self, sample: InterfaceSample) -> None: ...
+
+    def apply_health(self, sample: HealthSample) -> None: ...
+
+    def set_session(self, device: str, transport: Transport, state: SessionState, detail: str = "") -> None: ...
+
+    def set_telemetry_source(self, device: str, source: TelemetrySource | None) -> None: ...
+
+    def set_expected_interval(self, device: str, seconds: float | None) -> None: ...
+
+
+@dataclass(frozen=True)
+class SupervisorSettings:
+    """The knobs of one device's supervision (FleetEngine builds them from its EngineSettings)."""
+
+    counter_interval_s: float = DEFAULT_COUNTER_INTERVAL_S
+    health_interval_s: float = DEFAULT_HEALTH_INTERVAL_S
+    ssh_poll_interval_s: float = 15.0
+    stale_factor: float = 3.0
+    # A gNMI stream silent this long is restarted; None: twice the time after which its data counts as stale.
+    stall_timeout_s: float | None = None
+    connect_timeout_s: float = 15.0
+    command_timeout_s: float = 30.0
+    # How long a command waits for a session that is still connecting before it fails.
+    command_wait_s: float = 5.0
+    keepalive_interval_s: float = 10.0
+    keepalive_count_max: int = 3
+    backoff: BackoffPolicy = TRANSIENT
+    severe_backoff: BackoffPolicy = SEVERE  # after a rejected login or host key
+    # A session that stayed up this long starts its next backoff schedule from the base again.
+    stable_after_s: float = 30.0
+    # Consecutive failed gNMI connects, while SSH works, before the device is polled over SSH instead.
+    gnmi_fallback_after: int = 3
+    gnmi_retry_s: float = 300.0
+
+
+class GnmiStalled(GnmiUnavailable):
+    """A gNMI stream stayed open but sent nothing for longer than the stall timeout."""
+
+
+class _NoGnmi(Exception):
+    """The device does not serve gNMI to us (refused, rejected the login): poll over SSH instead."""
+
+    def __init__(self, state: SessionState, detail: str) -> None:
+        super().__init__(detail)
+        self.state = state
+        self.detail = detail
+
+
+STOP_PATIENCE_S = 10.0
+
+
+async def cancel_and_wait(tasks: Sequence[asyncio.Task[None]], log: DeviceLoggerAdapter) -> None:
+    """Cancel tasks and wait until they are really done.
+
+    Cancelling once is not always enough on Python 3.11: `asyncio.wait_for` (used by gRPC, scrapli and
+    asyncssh) swallows a cancellation that arrives just as the awaited operation completes, and the task
+    carries on. So cancel again until every task has ended (or STOP_PATIENCE_S has passed, which is logged).
+    """
+    pending = {task for task in tasks if not task.done()}
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + STOP_PATIENCE_S
+    while pending:
+        if loop.time() > deadline:
+            log.warning("%d task(s) did not stop when cancelled: %s", len(pending), [t.get_name() for t in pending])
+            return
+        for task in pending:
+            task.cancel()
+        _, pending = await asyncio.wait(pending, timeout=0.5)
+    for task in tasks:
+        if not task.cancelled():
+            task.exception()  # retrieved, so a task that failed while stopping does not warn at exit
+
+
+def _first_line(text: str) -> str:
+    return text.splitlines()[0] if text else text
+
+
+def _host_port(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+class DeviceSupervisor:
+    """Keeps one device's SSH session and gNMI stream up and reports everything to the sink.
+
+    `start()` launches the two tasks on the running loop; `stop()` cancels them and closes both sessions.
+    `run_command()` runs a command on the persistent SSH session (serialised with the SSH polling).
+    Jump hosts: the device's sessions ride on the pool's shared connection; when it drops they drop with it,
+    and `on_jump_state(UP)` (wired by the engine to the pool's listener) wakes the supervisor at once so every
+    device behind it comes back together, paced by the shared limiter.
+    """
+
+    def __init__(
+        self,
+        device: Device,
+        *,
+        sink: TelemetrySink,
+        known_hosts: KnownHosts,
+        limiter: ConnectLimiter,
+        settings: SupervisorSettings | None = None,
+        ssh_target: SshTarget | None = None,
+        password: PasswordSource | None = None,
+        jumps: JumpHostPool | None = None,
+        jump: str | None = None,
+        clock: Clock | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        if jump is not None and jumps is None:
+            raise ValueError(f"{device.name}: a jump host needs the jump host pool")
+        self.device = device
+        self.name = device.name
+        self.settings = settings or SupervisorSettings()
+        self.jump = jump
+        self._sink = sink
+        self._limiter = limiter
+        self._jumps = jumps
+        self._password = password
+        self._clock: Clock = clock or SystemClock()
+        self._rng = rng or random.Random()
+        self.log = device_logger(__name__, device.name)
+        self.target = ssh_target or SshTarget.from_device(device)
+        settings_ = self.settings
+        self.ssh = SshSession(
+            self.target,
+            known_hosts=known_hosts,
+            password=password,
+            tunnel=self._tunnel if jump is not None else None,
+            via=jump or "",
+            connect_timeout=settings_.connect_timeout_s,
+            command_timeout=settings_.command_timeout_s,
+            keepalive_interval=settings_.keepalive_interval_s,
+            keepalive_count_max=settings_.keepalive_count_max,
+            clock=self._clock,
+        )
+        self.gnmi: GnmiSession | None = None
+        self.ssh_state = SessionState.IDLE
+        self.gnmi_state = SessionState.IDLE if device.gnmi_port is not None else SessionState.UNAVAILABLE
+        self.ssh_detail = ""
+        self.gnmi_detail = ""
+        self.telemetry_source: TelemetrySource | None = None
+        self.polling_over_ssh = False
+        # Counters for tests, the benchmark and the log.
+        self.samples_applied = 0
+        self.ssh_opens = 0
+        self.gnmi_streams = 0
+        self.stalls = 0
+        self._ssh_up = asyncio.Event()
+        self._ssh_wake = asyncio.Event()
+        self._gnmi_wake = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._running = False
+        self._last_sample = 0.0
+
+    # -- intervals --------------------------------------------------------------------------------
+
+    @property
+    def counter_interval_s(self) -> float:
+        """The counter interval the device really samples at (never below its platform's minimum)."""
+        return max(self.settings.counter_interval_s, PLATFORM_MIN_SAMPLE_S.get(self.device.platform, 0.0))
+
+    @property
+    def stall_timeout_s(self) -> float:
+        configured = self.settings.stall_timeout_s
+        if configured is not None:
+            return configured
+        return 2 * self.settings.stale_factor * self.counter_interval_s
+
+    # -- lifecycle --------------------------------------------------------------------------------
+
+    @property
+    def running(self) -> bool:
+        return self._running
+
+    def start(self) -> None:
+        """Launch the SSH and gNMI tasks on the running loop (returns at once)."""
+        if self._running:
+            return
+        self._running = True
+        self._tasks = [
+            asyncio.create_task(self._guard("ssh", self._ssh_loop), name=f"ssh {self.name}"),
+            asyncio.create_task(self._guard("gnmi", self._gnmi_loop), name=f"gnmi {self.name}"),
+        ]
+
+    async def stop(self) -> None:
+        """Cancel both tasks and close both sessions; nothing of this device is left running."""
+        self._running = False
+        tasks, self._tasks = self._tasks, []
+        await cancel_and_wait(tasks, self.log)
+        gnmi, self.gnmi = self.gnmi, None
+        if gnmi is not None:
+            with contextlib.suppress(Exception):
+                await gnmi.close()
+        with contextlib.suppress(Exception):
+            await self.ssh.close()
+        self._ssh_up.clear()
+
+    async def _guard(self, what: str, loop_fn: Callable[[], Awaitable[None]]) -> None:
+        """Run a supervision loop; a bug in it is logged and the loop restarted, never silently lost."""
+        while True:
+            try:
+                await loop_fn()
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                self.log.exception("the %s supervisor failed unexpectedly; restarting it", what)
+                await asyncio.sleep(self.settings.backoff.cap_s / 4)
+
+    # -- reporting --------------------------------------------------------------------------------
+
+    def _set_ssh(self, state: SessionState, detail: str = "") -> None:
+        if state is not self.ssh_state:
+            self.log.info("SSH %s%s", state.value, f": {_first_line(detail)}" if detail else "")
+        self.ssh_state = state
+        self.ssh_detail = detail
+        self._sink.set_session(self.name, "ssh", state, detail)
+
+    def _set_gnmi(self, state: SessionState, detail: str = "") -> None:
+        if state is not self.gnmi_state:
+            self.log.info("gNMI %s%s", state.value, f": {_first_line(detail)}" if detail else "")
+        self.gnmi_state = state
+        self.gnmi_detail = detail
+        self._sink.set_session(self.name, "gnmi", state, detail)
+
+    def _set_source(self, source: TelemetrySource, interval_s: float) -> None:
+        self.telemetry_source = source
+        self._sink.set_telemetry_source(self.name, source)
+        self._sink.set_expected_interval(self.name, interval_s)
+
+    def _via(self) -> str:
+        return f"via {self.jump}" if self.jump else ""
+
+    # -- jump hosts -------------------------------------------------------------------------------
+
+    async def _tunnel(self) -> asyncssh.SSHClientConnection:
+        assert self._jumps is not None and self.jump is not None
+        return await self._jumps.get_tunnel(self.jump)
+
+    def _jump_down(self) -> bool:
+        return self._jumps is not None and self.jump is not None and self._jumps.state(self.jump) is not SessionState.UP
+
+    def on_jump_state(self, state: SessionState) -> None:
+        """The pool's listener, for this device's jump host: when it is back, stop waiting and reconnect."""
+        if state is SessionState.UP:
+            self._ssh_wake.set()
+            self._gnmi_wake.set()
+
+    async def _pause(self, seconds: float, wake: asyncio.Event) -> None:
+        """Sleep for a backoff delay, cut short when the jump host comes back."""
+        wake.clear()
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(seconds):
+                await wake.wait()
+
+    # -- SSH --------------------------------------------------------------------------------------
+
+    async def _ssh_loop(self) -> None:
+        backoff = Backoff(self.settings.backoff, self.settings.severe_backoff, rng=self._rng)
+        loop = asyncio.get_running_loop()
+        while self._running:
+            self._set_ssh(SessionState.CONNECTING, self._via())
+            try:
+                async with self._limiter.opening():
+                    await self.ssh.open()
+            except DeviceError as error:
+                self._report_ssh_error(error)
+                severe = isinstance(error, AuthFailed | HostKeyRejected)
+                await self._pause(backoff.next_delay(severe=severe), self._ssh_wake)
+                continue
+            self.ssh_opens += 1
+            up_since = loop.time()
+            self._set_ssh(SessionState.UP, self._via())
+            self._ssh_up.set()
+            try:
+                lost = await self._watch_ssh()
+            finally:
+                self._ssh_up.clear()
+            self._report_ssh_error(lost or ConnectionLost(self.name, "the SSH session ended"))
+            if loop.time() - up_since >= self.settings.stable_after_s:
+                backoff.reset()
+            await self._pause(backoff.next_delay(), self._ssh_wake)
+
+    async def _watch_ssh(self) -> DeviceError | None:
+        """Wait until the session dies: connection lost (keepalive, EOF, jump host), a failed command, not alive."""
+        interval = max(1.0, self.settings.keepalive_interval_s)
+        while True:
+            try:
+                async with asyncio.timeout(interval):
+                    return await self.ssh.wait_lost()
+            except TimeoutError:
+                if not self.ssh.alive:
+                    return self.ssh.last_error
+
+    def _report_ssh_error(self, error: DeviceError) -> None:
+        detail = error.message
+        state = error.session_state
+        if self._jump_down():
+            assert self.jump is not None
+            detail = f"jump host {self.jump} is down: {_first_line(detail)}"
+        self._set_ssh(state, detail)
+
+    async def run_command(self, command: str, timeout_s: float | None = None) -> CommandResult:
+        """Run one command on the persistent session; never raises (see CommandResult.ok / failure).
+
+        A session still connecting is waited for (up to command_wait_s); a session that is down fails at once
+        with the reason it is down.
+        """
+        timeout = self.settings.command_timeout_s if timeout_s is None else timeout_s
+        if not self._ssh_up.is_set():
+            if not self._running:
+                return self._failed(command, ConnectionLost(self.name, f"{self.name}: the session engine is stopped"))
+            if self.ssh_state in (SessionState.IDLE, SessionState.CONNECTING):
+                wait = self.settings.command_wait_s
+                try:
+                    async with asyncio.timeout(wait):
+                        await self._ssh_up.wait()
+                except TimeoutError:
+                    message = f"the SSH session to {self.name} is still connecting (waited {wait:g} s)"
+                    return self._failed(command, ConnectTimeout(self.name, message))
+            else:
+                # The whole reason (a host key warning is several lines), for the person reading the result.
+                error = self.ssh.last_error
+                why = error.message if error is not None else self.ssh_detail
+                reason = f"the SSH session to {self.name} is {self.ssh_state.value}" + (f": {why}" if why else "")
+                return self._failed(command, error or ConnectionLost(self.name, reason), reason)
+        return await self.ssh.run(command, timeout)
+
+    def _failed(self, command: str, error: DeviceError, reason: str | None = None) -> CommandResult:
+        now = self._clock.now()
+        return CommandResult(
+            device=self.name,
+            command=command,
+            output="",
+            started=now,
+            ended=now,
+            ok=False,
+            reason=reason or error.message,
+            failure=error.failure,
+        )
+
+    # -- gNMI -------------------------------------------------------------------------------------
+
+    async def _gnmi_loop(self) -> None:
+        if self.device.gnmi_port is None:
+            self._set_gnmi(SessionState.UNAVAILABLE, "no gNMI port in the inventory: polled over SSH")
+            await self._poll_over_ssh(until=None)
+            return
+        loop = asyncio.get_running_loop()
+        backoff = Backoff(self.settings.backoff, self.settings.severe_backoff, rng=self._rng)
+        refusals = 0  # consecutive failed connects while SSH worked
+        fallback: _NoGnmi | None = None  # set while the device is polled over SSH instead
+        while self._running:
+            if fallback is not None:
+                await self._poll_over_ssh(until=loop.time() + self.settings.gnmi_retry_s)
+            started = loop.time()
+            streams_before = self.gnmi_streams
+            try:
+                await self._gnmi_session(announce=fallback is None)
+                return  # the stream ended without an error: only when we are stopping
+            except (_NoGnmi, GnmiError, DeviceError) as failure:
+                outcome: Exception = failure
+            if self.gnmi_streams > streams_before:  # gNMI worked this time: leave the SSH fallback
+                fallback = None
+                refusals = 0
+            if isinstance(outcome, _NoGnmi):
+                fallback = outcome
+                self._set_gnmi(outcome.state, outcome.detail)
+                continue
+            if fallback is not None:
+                continue  # a retry from SSH polling failed: keep polling, try again later
+            if isinstance(outcome, GnmiStalled):
+                self.stalls += 1
+                self._set_gnmi(SessionState.DOWN, str(outcome))
+                delay = backoff.next_delay()
+            elif isinstance(outcome, DeviceError):  # the jump host is down, or no password could be had
+                self._report_gnmi_device_error(outcome)
+                delay = backoff.next_delay(severe=isinstance(outcome, AuthFailed))
+            elif self.gnmi_streams > streams_before:  # a running stream was cut
+                self._set_gnmi(SessionState.DOWN, str(outcome))
+                if loop.time() - started >= self.settings.stable_after_s:
+                    backoff.reset()
+                delay = backoff.next_delay()
+            else:  # the connect failed
+                # Count refusals only while SSH works: a device that is down altogether is not "without gNMI".
+                if self._ssh_up.is_set():
+                    refusals += 1
+                if refusals >= self.settings.gnmi_fallback_after:
+                    detail = f"gNMI not available ({_first_line(str(outcome))}): polled over SSH"
+                    fallback = _NoGnmi(SessionState.UNAVAILABLE, detail)
+                    self._set_gnmi(fallback.state, fallback.detail)
+                    continue
+                self._set_gnmi(SessionState.DOWN, str(outcome))
+                delay = backoff.next_delay()
+            await self._pause(delay, self._gnmi_wake)
+
+    def _report_gnmi_device_error(self, error: DeviceError) -> None:
+        detail = error.message
+        if self._jump_down():
+            assert self.jump is not None
+            detail = f"jump host {self.jump} is down: {_first_line(detail)}"
+        self._set_gnmi(error.session_state, detail)
+
+    async def _gnmi_session(self, *, announce: bool) -> None:
+        """Connect, subscribe and feed the sink until the stream ends; raises why it ended."""
+        device = self.device
+        assert device.gnmi_port is not None
+        target: str | None = None
+        if self._jumps is not None and self.jump is not None:
+            local_host, local_port = await self._jumps.forward(self.jump, self.target.host, device.gnmi_port)
+            target = _host_port(local_host, local_port)
+        elif self.target.host != device.host:
+            target = _host_port(self.target.host, device.gnmi_port)  # an ssh_config HostName for an alias
+        if announce:
+            self._set_gnmi(SessionState.CONNECTING, self._via())
+        password = await resolve_password(self._password)
+        session = GnmiSession(
+            device,
+            username=device.credentials.username,
+            password=password,
+            target=target,
+            connect_timeout_s=self.settings.connect_timeout_s,
+        )
+        self.gnmi = session
+        try:
+            try:
+                async with self._limiter.opening():
+                    await session.connect()
+            except GnmiAuthError as error:
+                raise _NoGnmi(SessionState.DOWN, f"gNMI rejected the login ({error}): polled over SSH") from error
+            self.gnmi_streams += 1
+            self._set_gnmi(SessionState.UP, self._via())
+            self._set_source("gnmi", self.counter_interval_s)
+            await self._stream(session)
+        finally:
+            self.gnmi = None
+            await session.close()
+
+    async def _stream(self, session: GnmiSession) -> None:
+        """Consume the subscription; raise GnmiStalled when it goes silent, or whatever ended it."""
+        loop = asyncio.get_running_loop()
+        specs = session.default_subscriptions(
+            counter_interval_s=self.settings.counter_interval_s,
+            health_interval_s=self.settings.health_interval_s,
+        )
+        stall_timeout = self.stall_timeout_s
+        self._last_sample = loop.time()
+        consumer = asyncio.create_task(self._consume(session, specs), name=f"gnmi-stream {self.name}")
+        try:
+            while self._running:
+                await asyncio.wait((consumer,), timeout=stall_timeout / 3)
+                if consumer.done():
+                    consumer.result()  # raises what ended the stream
+                    raise GnmiStreamCut(f"{self.name}: the gNMI stream ended")
+                silent = loop.time() - self._last_sample
+                if silent > stall_timeout:
+                    raise GnmiStalled(f"{self.name}: no gNMI update for {silent:.0f} s: restarting the stream")
+        finally:
+            consumer.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await consumer
+
+    async def _consume(self, session: GnmiSession, specs: Sequence[SubscriptionSpec]) -> None:
+        loop = asyncio.get_running_loop()
+        sink = self._sink
+        async for item in session.subscribe(specs):
+            self._last_sample = loop.time()
+            try:
+                if isinstance(item, InterfaceSample):
+                    sink.apply_interface(item)
+                    self.samples_applied += 1
+                elif isinstance(item, HealthSample):
+                    sink.apply_health(item)
+                    self.samples_applied += 1
+            except Exception:  # one sample the sink cannot take must not end the stream
+                self.log.exception("could not apply a gNMI sample: %r", item)
+
+    # -- SSH polling fallback ---------------------------------------------------------------------
+
+    async def _poll_over_ssh(self, *, until: float | None) -> None:
+        """Poll interfaces and health over the SSH session every ssh_poll_interval_s, until `until` (loop time)."""
+        loop = asyncio.get_running_loop()
+        interval = self.settings.ssh_poll_interval_s
+        poller = SshPoller(
+            self.ssh,
+            self.name,
+            self.device.platform,
+            clock=self._clock,
+            command_timeout=self.settings.command_timeout_s,
+        )
+        self.polling_over_ssh = True
+        self._set_source("ssh", interval)
+        try:
+            while until is None or loop.time() < until:
+                remaining = None if until is None else until - loop.time()
+                try:
+                    async with asyncio.timeout(remaining):
+                        await self._ssh_up.wait()
+                except TimeoutError:
+                    return
+                started = loop.time()
+                try:
+                    for interface in await poller.poll_interfaces():
+                        self._sink.apply_interface(interface)
+                        self.samples_applied += 1
+                    self._sink.apply_health(await poller.poll_health())
+                    self.samples_applied += 1
+                except DeviceError as error:
+                    # The session failed under the poll: the SSH task notices and reopens it. Pause first, so
+                    # a session that still looks up for a moment is not asked again in a tight loop.
+                    self.log.info("SSH polling interrupted: %s", _first_line(error.message))
+                    await asyncio.sleep(min(interval, 1.0))
+                    continue
+                next_at = started + interval
+                if until is not None:
+                    next_at = min(next_at, until)
+                await asyncio.sleep(max(0.0, next_at - loop.time()))
+        finally:
+            self.polling_over_ssh = False

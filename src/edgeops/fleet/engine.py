@@ -1,0 +1,284 @@
+"""The live session engine: a supervisor per device, shared jump host connections, and the fleet store they feed."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import inspect
+import logging
+import random
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Literal
+
+from edgeops.clock import Clock, SystemClock
+from edgeops.devices.backoff import BackoffPolicy
+from edgeops.devices.errors import AuthFailed, ConnectionLost
+from edgeops.devices.hostkeys import HostKeyPolicy, KnownHosts
+from edgeops.devices.ratelimit import ConnectLimiter
+from edgeops.devices.samples import CommandResult, SessionState
+from edgeops.devices.ssh import PasswordSource, SshTarget
+from edgeops.devices.supervisor import DeviceSupervisor, SupervisorSettings
+from edgeops.devices.tunnel import JumpHostPool
+from edgeops.fleet.store import FleetStore
+from edgeops.inventory.model import Device, Inventory, SecretRef
+from edgeops.inventory.secrets import PromptCache, SecretError, resolve_secret
+from edgeops.inventory.ssh_config import ssh_settings_for
+from edgeops.paths import AppPaths
+
+log = logging.getLogger(__name__)
+
+PasswordPrompt = Callable[[str], "str | Awaitable[str]"]
+"""Asks the user for a password (the console shows a dialog); called with a prompt like "Password for lab: "."""
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    """How the engine talks to the fleet. Defaults suit a real fleet; tests shorten the intervals."""
+
+    counter_interval_s: float = 2.0  # gNMI SAMPLE interval of interface counters
+    health_interval_s: float = 10.0  # gNMI SAMPLE interval of CPU, memory, temperatures, alarms...
+    ssh_poll_interval_s: float = 15.0  # SSH polling of a device without gNMI
+    stale_factor: float = 3.0  # data older than this many intervals is stale
+    stall_timeout_s: float | None = None  # a silent gNMI stream is restarted; None: 2 x stale_factor x interval
+    max_concurrent_opens: int = 32
+    opens_per_second: float = 100.0
+    backoff_base_s: float = 1.0
+    backoff_cap_s: float = 60.0
+    severe_backoff_base_s: float = 30.0  # after a rejected login or a changed host key
+    severe_backoff_cap_s: float = 300.0
+    hostkey_policy: Literal["accept-new", "strict"] = "accept-new"
+    # The user's OpenSSH known_hosts files, read only; None: ~/.ssh/known_hosts. Ours is AppPaths.known_hosts.
+    user_known_hosts: tuple[Path, ...] | None = None
+    connect_timeout_s: float = 15.0
+    command_timeout_s: float = 30.0
+    command_wait_s: float = 5.0  # a command for a device still connecting waits this long for its session
+    keepalive_interval_s: float = 10.0
+    keepalive_count_max: int = 3
+    gnmi_fallback_after: int = 3  # failed gNMI connects (while SSH works) before polling over SSH
+    gnmi_retry_s: float = 300.0  # while polling over SSH, try gNMI again this often
+    staleness_tick_s: float = 1.0
+    seed: int | None = None  # seeds the backoff jitter (tests); None: random
+
+    def supervisor_settings(self) -> SupervisorSettings:
+        return SupervisorSettings(
+            counter_interval_s=self.counter_interval_s,
+            health_interval_s=self.health_interval_s,
+            ssh_poll_interval_s=self.ssh_poll_interval_s,
+            stale_factor=self.stale_factor,
+            stall_timeout_s=self.stall_timeout_s,
+            connect_timeout_s=self.connect_timeout_s,
+            command_timeout_s=self.command_timeout_s,
+            command_wait_s=self.command_wait_s,
+            keepalive_interval_s=self.keepalive_interval_s,
+            keepalive_count_max=self.keepalive_count_max,
+            backoff=BackoffPolicy(base_s=self.backoff_base_s, cap_s=self.backoff_cap_s),
+            severe_backoff=BackoffPolicy(
+                base_s=self.severe_backoff_base_s,
+                cap_s=self.severe_backoff_cap_s,
+                floor_s=min(self.severe_backoff_base_s / 3, self.severe_backoff_cap_s),
+            ),
+            gnmi_fallback_after=self.gnmi_fallback_after,
+            gnmi_retry_s=self.gnmi_retry_s,
+        )
+
+
+class SecretSource:
+    """Resolves credential references when a connection is opened, asking the user at most once per prompt label.
+
+    The secret is handed to the connection and kept nowhere else; failures become AuthFailed, whose message
+    names the reference but never a secret.
+    """
+
+    def __init__(self, prompt: PasswordPrompt | None = None) -> None:
+        self._prompt = prompt
+        self._cache: PromptCache = {}
+        self._asking: dict[str, asyncio.Lock] = {}
+
+    async def resolve(self, ref: SecretRef) -> str:
+        """The secret behind `ref`; raises SecretError."""
+        if ref.kind != "prompt":
+            return resolve_secret(ref, prompt_cache=self._cache)
+        label = ref.value
+        if label in self._cache:
+            return self._cache[label]
+        if self._prompt is None:
+            raise SecretError(f"the password for {label or 'devices'} is to be asked, but nothing can ask for it")
+        # Hundreds of devices share one prompt: one question, everyone else waits for the answer.
+        async with self._asking.setdefault(label, asyncio.Lock()):
+            if label not in self._cache:
+                answer = self._prompt(f"Password for {label or 'devices'}: ")
+                if inspect.isawaitable(answer):
+                    answer = await answer
+                self._cache[label] = answer
+        return self._cache[label]
+
+    def password_for(self, who: str, ref: SecretRef | None) -> PasswordSource | None:
+        """A password source for one device or jump host: resolved on each connect, errors as AuthFailed."""
+        if ref is None:
+            return None
+
+        async def password() -> str:
+            try:
+                return await self.resolve(ref)
+            except SecretError as error:
+                raise AuthFailed(who, f"{who}: no password to log in with: {error}") from None
+
+        return password
+
+
+class FleetEngine:
+    """Keeps an SSH session and a gNMI subscription open to every device and feeds `store`.
+
+    `start()` returns at once; each device's supervisor connects in the background, paced by one shared
+    connection limiter. Devices behind a jump host (inventory `jump:` or ssh_config ProxyJump) share one
+    connection to it. Implements CommandTransport for the command runner.
+    """
+
+    def __init__(
+        self,
+        inventory: Inventory,
+        paths: AppPaths,
+        *,
+        clock: Clock | None = None,
+        settings: EngineSettings | None = None,
+        password_prompt: PasswordPrompt | None = None,
+    ) -> None:
+        self.inventory = inventory
+        self.paths = paths
+        self.clock: Clock = clock or SystemClock()
+        self.settings = settings = settings or EngineSettings()
+        self.store = FleetStore(inventory, self.clock, stale_factor=settings.stale_factor)
+        self.secrets = SecretSource(password_prompt)
+        self.known_hosts = KnownHosts(
+            paths.known_hosts, user_files=settings.user_known_hosts, policy=HostKeyPolicy(settings.hostkey_policy)
+        )
+        self.limiter = ConnectLimiter(settings.max_concurrent_opens, settings.opens_per_second)
+        self.jumps, device_jumps = JumpHostPool.from_inventory(
+            inventory,
+            resolve_secret=self._jump_secret,
+            known_hosts=self.known_hosts,
+            connect_timeout=settings.connect_timeout_s,
+            keepalive_interval=settings.keepalive_interval_s,
+            keepalive_count_max=settings.keepalive_count_max,
+            backoff_initial=settings.backoff_base_s,
+            backoff_max=settings.backoff_cap_s,
+            clock=self.clock,
+            rng=random.Random(settings.seed) if settings.seed is not None else None,
+        )
+        rng = random.Random(settings.seed)
+        supervisor_settings = settings.supervisor_settings()
+        self._supervisors: dict[str, DeviceSupervisor] = {}
+        for device in inventory.devices:
+            ssh = ssh_settings_for(device, inventory)
+            self._supervisors[device.name] = DeviceSupervisor(
+                device,
+                sink=self.store,
+                known_hosts=self.known_hosts,
+                limiter=self.limiter,
+                settings=supervisor_settings,
+                ssh_target=SshTarget.from_settings(device, ssh),
+                password=self.secrets.password_for(device.name, device.credentials.password),
+                jumps=self.jumps if device.name in device_jumps else None,
+                jump=device_jumps.get(device.name),
+                clock=self.clock,
+                rng=random.Random(rng.random()),
+            )
+        self._by_jump: dict[str, list[DeviceSupervisor]] = {}
+        for name, jump in device_jumps.items():
+            self._by_jump.setdefault(jump, []).append(self._supervisors[name])
+        self._ticker: asyncio.Task[None] | None = None
+        self._started = False
+        self._closed = False
+
+    async def _jump_secret(self, ref: SecretRef) -> str:
+        try:
+            return await self.secrets.resolve(ref)
+        except SecretError as error:
+            raise AuthFailed("jump host", f"no password for a jump host: {error}") from None
+
+    # -- lifecycle --------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Start every supervisor and the staleness ticker; returns at once (connections open in the background)."""
+        if self._closed:
+            raise RuntimeError("the engine was stopped; build a new one")
+        if self._started:
+            return
+        self._started = True
+        self.jumps.add_listener(self._on_jump_state)
+        for supervisor in self._supervisors.values():
+            supervisor.start()
+        self._ticker = asyncio.create_task(self._tick_staleness(), name="fleet staleness")
+        log.info("session engine started for %d devices", len(self._supervisors))
+
+    async def stop(self) -> None:
+        """Stop every supervisor, close every session and jump host connection; safe to call twice."""
+        if self._closed:
+            return
+        self._closed = True
+        ticker, self._ticker = self._ticker, None
+        if ticker is not None:
+            ticker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await ticker
+        await asyncio.gather(*(supervisor.stop() for supervisor in self._supervisors.values()))
+        self.jumps.remove_listener(self._on_jump_state)
+        await self.jumps.close()
+        if self._started:
+            log.info("session engine stopped")
+
+    aclose = stop
+
+    async def __aenter__(self) -> FleetEngine:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.stop()
+
+    async def _tick_staleness(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.staleness_tick_s)
+            try:
+                self.store.refresh_staleness()
+            except Exception:  # a store bug must not stop staleness for the rest of the run
+                log.exception("refreshing staleness failed")
+
+    def _on_jump_state(self, jump: str, state: SessionState) -> None:
+        for supervisor in self._by_jump.get(jump, ()):
+            supervisor.on_jump_state(state)
+
+    # -- what others read -------------------------------------------------------------------------
+
+    @property
+    def supervisors(self) -> Mapping[str, DeviceSupervisor]:
+        return self._supervisors
+
+    def supervisor(self, name: str) -> DeviceSupervisor:
+        return self._supervisors[name]
+
+    def jump_states(self) -> dict[str, SessionState]:
+        """The state of every jump host connection, by jump host name."""
+        return {name: self.jumps.state(name) for name in self.jumps.names}
+
+    @property
+    def samples_applied(self) -> int:
+        """Samples (interface and health) written into the store so far, over gNMI and SSH polling."""
+        return sum(supervisor.samples_applied for supervisor in self._supervisors.values())
+
+    # -- CommandTransport -------------------------------------------------------------------------
+
+    async def run_command(self, device: Device | str, command: str, *, timeout_s: float) -> CommandResult:
+        """Run one command on the device's persistent session; always returns a result."""
+        name = device if isinstance(device, str) else device.name
+        supervisor = self._supervisors.get(name)
+        if supervisor is None:
+            now = self.clock.now()
+            error = ConnectionLost(name, f"{name} is not in the inventory the session engine runs")
+            return CommandResult(name, command, "", now, now, ok=False, reason=error.message, failure=error.failure)
+        return await supervisor.run_command(command, timeout_s)
