@@ -19,6 +19,7 @@ import pytest
 
 from edgeops.devices.hostkeys import KnownHosts
 from edgeops.devices.samples import CommandResult
+from edgeops.devices.ssh import SshSession
 from edgeops.fleet.aliases import AliasError
 from edgeops.fleet.audit import AuditLog, read_audit
 from edgeops.fleet.commands import CommandRunner, RunProgress, collect
@@ -65,22 +66,24 @@ REFUSED_BY_RULE = {
 # -- fixtures -----------------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-async def lab(tmp_path: Path) -> AsyncIterator[Lab]:
+async def start_lab(directory: Path, **options: Any) -> Lab:
     """A one-site lab in its own 127.<block> range: spine1/2 and leaf1 (SR Linux), gw1/2 (SR OS), SSH only."""
-    started: Lab | None = None
     for attempt in range(8):
         identities = relocate(build_fleet(synthetic_sites(1), 5, ssh_port=LAB_SSH_PORT), random.randrange(100, 250))
-        candidate = Lab(identities, lab_dir=tmp_path / f"lab{attempt}", ssh_port=LAB_SSH_PORT, gnmi=False)
+        lab = Lab(identities, lab_dir=directory / f"lab{attempt}", ssh_port=LAB_SSH_PORT, gnmi=False, **options)
         try:
-            await candidate.start()
+            await lab.start()
         except OSError as error:
             if error.errno == errno.EADDRINUSE and attempt < 7:
                 continue
             raise
-        started = candidate
-        break
-    assert started is not None
+        return lab
+    raise AssertionError("no free address block")  # pragma: no cover
+
+
+@pytest.fixture
+async def lab(tmp_path: Path) -> AsyncIterator[Lab]:
+    started = await start_lab(tmp_path)
     yield started
     await started.stop()
 
@@ -406,3 +409,45 @@ def test_runner_rejects_bad_settings() -> None:
         CommandRunner(ScriptedTransport(), audit=None, timeout_s=0)
     with pytest.raises(ValueError):
         CommandRunner(ScriptedTransport(), audit=None, max_parallel=0)
+
+
+# -- the on-demand transport ----------------------------------------------------------------------------------------
+
+
+async def test_sessions_are_opened_a_capped_number_at_a_time(
+    inventory: Inventory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    opening = 0
+    most_opening = 0
+    original_open = SshSession.open
+
+    async def counting_open(session: SshSession) -> None:
+        nonlocal opening, most_opening
+        opening += 1
+        most_opening = max(most_opening, opening)
+        try:
+            await original_open(session)
+        finally:
+            opening -= 1
+
+    monkeypatch.setattr(SshSession, "open", counting_open)
+    known_hosts = KnownHosts(tmp_path / "known_hosts", user_files=())
+    async with OnDemandTransport(inventory, known_hosts=known_hosts, max_opening=2) as transport:
+        results = await collect(CommandRunner(transport, audit=None, timeout_s=10), "show version", inventory.devices)
+        assert all(result.ok for result in results) and transport.sessions_opened == 5
+    assert most_opening == 2
+
+
+async def test_devices_behind_a_jump_host_share_one_connection_to_it(tmp_path: Path) -> None:
+    lab = await start_lab(tmp_path, jump_only=True)
+    try:
+        inventory = lab.inventory()
+        assert all(device.jump for device in inventory.devices)
+        known_hosts = KnownHosts(tmp_path / "known_hosts", user_files=())
+        async with OnDemandTransport(inventory, known_hosts=known_hosts) as transport:
+            runner = CommandRunner(transport, audit=None, timeout_s=10)
+            results = await collect(runner, "@version", inventory.devices)
+            assert all(result.ok for result in results), [result.reason for result in results]
+            assert lab.jump_server is not None and lab.jump_server.stats.connections == 1
+    finally:
+        await lab.stop()

@@ -19,10 +19,11 @@ from edgeops.inventory.ssh_config import ProxyHop, SshSettings, ssh_settings_for
 
 log = logging.getLogger(__name__)
 
-# SSH handshakes cost CPU on both ends (key exchange, and password hashing on the device); opening a few dozen at
-# a time keeps a jump host's or a device's connection limits (OpenSSH MaxStartups, SR OS login rate limits) safe
-# and loses little: the run is CPU-bound before this cap is reached.
-DEFAULT_MAX_OPENING = 50
+# Logins take many round trips (key exchange, authentication, the CLI's environment commands), so opening many at
+# once hides their latency; the cap keeps a run of thousands from opening thousands of handshakes at the same
+# moment (a jump host's connection limits, the client's CPU). At 200 lab devices 20 at a time took twice as long
+# as 100 (docs/performance.md).
+DEFAULT_MAX_OPENING = 100
 DEFAULT_CONNECT_TIMEOUT_S = 15.0
 
 SecretResolver = Callable[[SecretRef], str]

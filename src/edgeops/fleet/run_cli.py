@@ -470,7 +470,8 @@ class RunPrinter:
         except BrokenPipeError:
             # `edgeops run ... | head`: the reader left. The run goes on (and is audited); output stops.
             self._out_closed = True
-            _silence_stdout()
+            if self.out is sys.stdout:
+                _silence_stdout()
 
     def _err_line(self, text: str) -> None:
         self._clear()
