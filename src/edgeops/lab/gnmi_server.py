@@ -52,7 +52,7 @@ SROS_GNMI_VERSION = "0.8.0"
 SRLINUX_DEFAULT_SAMPLE_S = 1.0
 SRLINUX_MIN_SAMPLE_S = 0.1
 SROS_MIN_SAMPLE_S = 1.0  # SR OS refuses to sample faster than once a second
-OUTBOX_HIGH_WATER = 1_000  # queued responses beyond which a slow client's samples are skipped, not queued
+OUTBOX_HIGH_WATER = 200  # queued responses beyond which a slow client's samples are skipped, not queued
 SERVER_OPTIONS = (
     # Two servers must never share an address:port silently (gRPC sets SO_REUSEPORT by default).
     ("grpc.so_reuseport", 0),
@@ -152,6 +152,9 @@ def leaf_values(match: Match, values: Values) -> LeafValues:
     return values
 
 
+_RELATIVE_PATHS: dict[tuple[Elem, ...], gnmi_pb2.Path] = {}  # `statistics/in-octets` below any SR OS prefix
+
+
 class NotificationShaper:
     """Turns matches and their current leaf values into Notifications shaped like the real platform's.
 
@@ -190,12 +193,18 @@ class NotificationShaper:
 
     # -- paths (built once per match and reused on every sample) --
 
+    # Wire paths are built once and reused on every sample where it pays: a cached Path costs ~1.6 KB of
+    # native memory, so only containers (one per interface) keep theirs; paths relative to an SR OS
+    # prefix are the same for every port and are shared by all devices.
+
     def _full_path(self, match: Match) -> gnmi_pb2.Path:
+        module = match.root.module if self.module_prefix else ""
+        if match.node.is_leaf:
+            return path_proto(match.elems, module)
         cache_key = ("full", self.module_prefix)
         path = match.cache.get(cache_key)
         if path is None:
-            path = path_proto(match.elems, match.root.module if self.module_prefix else "")
-            match.cache[cache_key] = path
+            path = match.cache[cache_key] = path_proto(match.elems, module)
         return path
 
     def _prefix_parts(self, match: Match) -> tuple[tuple[Elem, ...], tuple[Elem, ...]]:
@@ -215,15 +224,13 @@ class NotificationShaper:
         return path
 
     def _leaf_path(self, match: Match, rel: tuple[Elem, ...]) -> gnmi_pb2.Path:
-        cache_key = ("leaf", self.prefixed, self.module_prefix, rel)
-        path = match.cache.get(cache_key)
-        if path is None:
-            if self.prefixed:
-                path = path_proto((*self._prefix_parts(match)[1], *rel))
-            else:
-                path = path_proto((*match.elems, *rel), match.root.module if self.module_prefix else "")
-            match.cache[cache_key] = path
-        return path
+        if self.prefixed:
+            relative = (*self._prefix_parts(match)[1], *rel)
+            path = _RELATIVE_PATHS.get(relative)
+            if path is None:
+                path = _RELATIVE_PATHS[relative] = path_proto(relative)
+            return path
+        return path_proto((*match.elems, *rel), match.root.module if self.module_prefix else "")
 
     def _target_prefix(self) -> gnmi_pb2.Path | None:
         return gnmi_pb2.Path(target=self.target) if self.target else None

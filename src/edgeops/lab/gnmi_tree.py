@@ -55,6 +55,7 @@ class Node:
     counter_attr: str | None = None  # an interface counter leaf's Counters attribute ("": kept at 0); None: not one
     # For a container of interface counters only: every child's value in one call (the sampling hot path).
     bulk: Callable[[Any], list[int]] | None = None
+    bulk_rels: tuple[tuple[Elem, ...], ...] = ()  # with bulk: each value's path below the container
 
     @property
     def is_leaf(self) -> bool:
@@ -103,6 +104,7 @@ def container(name: str, *children: Node) -> Node:
     node = Node(name, children={child.name: child for child in children})
     if len(children) > 1 and all(child.counter_attr is not None for child in children):
         node.bulk = _bulk_counters(children)
+        node.bulk_rels = tuple(((child.name, ()),) for child in children)
     return node
 
 
@@ -809,10 +811,12 @@ class DeviceTree:
         if errors and len(errors) == len(roots):
             raise errors[0]
         for match in matches:
+            if match.node.bulk is not None:
+                # Read in one call; its leaves need no references of their own (there are thousands).
+                match.bulk_rels = match.node.bulk_rels
+                continue
             _collect_leaves(match.node, match.item, (), match.leaves)
             match.flat = all(len(ref.rel) <= 1 for ref in match.leaves)
-            if match.node.bulk is not None:
-                match.bulk_rels = tuple(((name, ()),) for name in match.node.children)
         return matches
 
     def path_is_dynamic(self, elems: Sequence[tuple[str, dict[str, str]]]) -> bool:
