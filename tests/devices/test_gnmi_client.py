@@ -133,10 +133,10 @@ def test_encoding_and_path_map_follow_what_the_device_lists() -> None:
 async def test_capabilities_decide_the_encoding(lab: tuple[GnmiLabServer, dict[str, LabDevice]]) -> None:
     server, devices = lab
     async with session(server, devices[SRL]) as srl:
-        assert srl.capabilities_ is not None and srl.capabilities_.gnmi_version == "0.10.0"
+        assert srl.device_capabilities is not None and srl.device_capabilities.gnmi_version == "0.10.0"
         assert srl.encoding == gnmi_pb2.JSON_IETF and srl.path_map is SRLINUX_NATIVE
     async with session(server, devices[SROS]) as sros:
-        assert sros.capabilities_ is not None and "JSON" in sros.capabilities_.encoding_names
+        assert sros.device_capabilities is not None and "JSON" in sros.device_capabilities.encoding_names
         assert sros.encoding == gnmi_pb2.JSON and sros.path_map is SROS_STATE
 
 

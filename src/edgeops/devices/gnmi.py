@@ -199,7 +199,7 @@ class GnmiSession:
         self._channel: aio.Channel | None = None
         self._stub: gnmi_pb2_grpc.gNMIStub | None = None
         self._calls: set[Any] = set()
-        self.capabilities_: DeviceCapabilities | None = None
+        self.device_capabilities: DeviceCapabilities | None = None
         self.encoding: int = ENCODING_PREFERENCE[device.platform][0]
         self.path_map: PathMap = native_path_map(device.platform)
         self.log = logging.LoggerAdapter(log, {"device": device.name})
@@ -335,7 +335,7 @@ class GnmiSession:
             models=tuple(model.name for model in response.supported_models),
             encodings=tuple(response.supported_encodings),
         )
-        self.capabilities_ = caps
+        self.device_capabilities = caps
         self.encoding = choose_encoding(self.device.platform, caps.encodings)
         self.path_map = path_map_for(self.device.platform, caps.models)
         self.log.debug(
