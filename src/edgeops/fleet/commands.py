@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncGenerator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -140,7 +140,7 @@ class CommandRunner:
         *,
         allow_config: bool = False,
         progress: RunProgress | None = None,
-    ) -> AsyncIterator[CommandResult]:
+    ) -> AsyncGenerator[CommandResult, None]:
         """Yield one CommandResult per device, in the order they complete.
 
         Closing the iterator early (or cancelling the task iterating it) cancels every device still in flight;
