@@ -158,11 +158,11 @@ async def test_a_hung_device_times_out_while_the_others_succeed(
     lab: Lab, inventory: Inventory, transport: OnDemandTransport, audit: AuditLog
 ) -> None:
     await lab.inject("alcala-spine2", "ssh-hang")
-    runner = CommandRunner(transport, audit=audit, timeout_s=2)
+    runner = CommandRunner(transport, audit=audit, timeout_s=4)
     results = {result.device: result for result in await collect(runner, "show version", devices_of(inventory))}
     hung = results.pop("alcala-spine2")
     assert not hung.ok and hung.failure == "timeout"
-    assert "2 s" in hung.reason
+    assert "4 s" in hung.reason
     assert all(result.ok for result in results.values()), [result.reason for result in results.values()]
     assert runner.progress is not None and runner.progress.line() == "5/5 done, 1 failed"
     by_device = {entry.device: entry for entry in audited(audit)}

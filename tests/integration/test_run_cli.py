@@ -253,7 +253,7 @@ async def test_a_missing_target_is_an_argparse_usage_error(edgeops_run: RunCli) 
 async def test_out_writes_one_file_per_device_and_a_summary(edgeops_run: RunCli, lab: Lab, tmp_path: Path) -> None:
     await lab.inject("alcala-spine2", "ssh-hang")
     out_dir = tmp_path / "results"
-    outcome = await edgeops_run("show version", "-t", "all", "--timeout", "2", "--out", str(out_dir), "--no-progress")
+    outcome = await edgeops_run("show version", "-t", "all", "--timeout", "4", "--out", str(out_dir), "--no-progress")
     assert outcome.code == 1
     assert sorted(path.name for path in out_dir.iterdir()) == sorted([f"{name}.txt" for name in ALL] + ["summary.json"])
     assert "Hostname             : alcala-leaf1" in (out_dir / "alcala-leaf1.txt").read_text(encoding="utf-8")
