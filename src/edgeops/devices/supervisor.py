@@ -130,6 +130,7 @@ class DeviceSupervisor:
     """Keeps one device's SSH session and gNMI stream up and reports everything to the sink.
 
     `start()` launches the two tasks on the running loop; `stop()` cancels them and closes both sessions.
+    Every open waits for the shared limiter (`gnmi_limiter`, when given, paces the gNMI channels separately).
     `run_command()` runs a command on the persistent SSH session (serialised with the SSH polling).
     Jump hosts: the device's sessions ride on the pool's shared connection; when it drops they drop with it,
     and `on_jump_state(UP)` (wired by the engine to the pool's listener) wakes the supervisor at once so every
@@ -143,6 +144,7 @@ class DeviceSupervisor:
         sink: TelemetrySink,
         known_hosts: KnownHosts,
         limiter: ConnectLimiter,
+        gnmi_limiter: ConnectLimiter | None = None,
         settings: SupervisorSettings | None = None,
         ssh_target: SshTarget | None = None,
         password: PasswordSource | None = None,
@@ -159,6 +161,7 @@ class DeviceSupervisor:
         self.jump = jump
         self._sink = sink
         self._limiter = limiter
+        self._gnmi_limiter = gnmi_limiter or limiter
         self._jumps = jumps
         self._password = password
         self._clock: Clock = clock or SystemClock()
@@ -292,8 +295,11 @@ class DeviceSupervisor:
             self._gnmi_wake.set()
 
     async def _pause(self, seconds: float, wake: asyncio.Event) -> None:
-        """Sleep for a backoff delay, cut short when the jump host comes back."""
-        wake.clear()
+        """Sleep for a backoff delay, cut short when the jump host comes back.
+
+        The loops clear `wake` when they start an attempt, not here: a jump host that came back between the
+        failure and this pause has already set it, and the pause then ends at once.
+        """
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(seconds):
                 await wake.wait()
@@ -304,6 +310,7 @@ class DeviceSupervisor:
         backoff = Backoff(self.settings.backoff, self.settings.severe_backoff, rng=self._rng)
         loop = asyncio.get_running_loop()
         while self._running:
+            self._ssh_wake.clear()
             self._set_ssh(SessionState.CONNECTING, self._via())
             try:
                 async with self._limiter.opening():
@@ -400,6 +407,7 @@ class DeviceSupervisor:
                 await self._poll_over_ssh(until=loop.time() + self.settings.gnmi_retry_s)
             started = loop.time()
             streams_before = self.gnmi_streams
+            self._gnmi_wake.clear()
             try:
                 await self._gnmi_session(announce=fallback is None)
                 return  # the stream ended without an error: only when we are stopping
@@ -469,7 +477,7 @@ class DeviceSupervisor:
         self.gnmi = session
         try:
             try:
-                async with self._limiter.opening():
+                async with self._gnmi_limiter.opening():
                     await session.connect()
             except GnmiAuthError as error:
                 raise _NoGnmi(SessionState.DOWN, f"gNMI rejected the login ({error}): polled over SSH") from error

@@ -43,8 +43,8 @@ class EngineSettings:
     ssh_poll_interval_s: float = 15.0  # SSH polling of a device without gNMI
     stale_factor: float = 3.0  # data older than this many intervals is stale
     stall_timeout_s: float | None = None  # a silent gNMI stream is restarted; None: 2 x stale_factor x interval
-    max_concurrent_opens: int = 32
-    opens_per_second: float = 100.0
+    max_concurrent_opens: int = 32  # per transport (SSH logins, gNMI channels), across the whole fleet
+    opens_per_second: float = 100.0  # per transport, after a burst of max_concurrent_opens
     backoff_base_s: float = 1.0
     backoff_cap_s: float = 60.0
     severe_backoff_base_s: float = 30.0  # after a rejected login or a changed host key
@@ -155,7 +155,11 @@ class FleetEngine:
         self.known_hosts = KnownHosts(
             paths.known_hosts, user_files=settings.user_known_hosts, policy=HostKeyPolicy(settings.hostkey_policy)
         )
-        self.limiter = ConnectLimiter(settings.max_concurrent_opens, settings.opens_per_second)
+        # SSH logins and gNMI channels are paced separately: a login costs the device (and a jump host) a key
+        # exchange and an authentication, a gNMI channel a TCP and HTTP/2 handshake; one bucket for both
+        # would make the slower of them hold the other back.
+        self.ssh_limiter = ConnectLimiter(settings.max_concurrent_opens, settings.opens_per_second)
+        self.gnmi_limiter = ConnectLimiter(settings.max_concurrent_opens, settings.opens_per_second)
         self.jumps, device_jumps = JumpHostPool.from_inventory(
             inventory,
             resolve_secret=self._jump_secret,
@@ -177,7 +181,8 @@ class FleetEngine:
                 device,
                 sink=self.store,
                 known_hosts=self.known_hosts,
-                limiter=self.limiter,
+                limiter=self.ssh_limiter,
+                gnmi_limiter=self.gnmi_limiter,
                 settings=supervisor_settings,
                 ssh_target=SshTarget.from_settings(device, ssh),
                 password=self.secrets.password_for(device.name, device.credentials.password),

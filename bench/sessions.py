@@ -1,0 +1,320 @@
+"""Benchmark: FleetEngine holding an SSH session and a gNMI stream to every device of a lab, with telemetry flowing.
+
+The lab runs in a child process, so every figure here is the client's own: time until every device is up, peak
+OS threads and memory, event-loop lag (sampled every 50 ms through the connect storm and the steady state), CPU
+in the steady state, and samples decoded into the store per second. Usage:
+
+    python bench/sessions.py --devices 200 --seconds 30 [--json] [--jump-only] [--profile FILE]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import cProfile
+import dataclasses
+import gc
+import json
+import math
+import multiprocessing as mp
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from edgeops.fleet.engine import EngineSettings, FleetEngine
+from edgeops.inventory.loader import load_inventory
+from edgeops.paths import AppPaths
+
+LAB_SSH_PORT = 2222
+LAB_GNMI_PORT = 57400
+LAG_INTERVAL_S = 0.05
+RESOURCE_INTERVAL_S = 0.25
+UP_TIMEOUT_S = 300.0
+
+
+# -- the lab (child process) -------------------------------------------------------------------------------
+
+
+def serve_lab(devices: int, block: int, jump_only: bool, lab_dir: str, pipe: Connection) -> None:
+    """Run a lab of `devices` devices until told to stop; sends the path of its inventory when it is up."""
+    from edgeops.lab.runner import Lab, relocate
+    from edgeops.lab.topology import DEFAULT_DEVICES_PER_SITE, build_fleet, synthetic_sites
+
+    async def main() -> None:
+        sites = synthetic_sites(math.ceil(devices / DEFAULT_DEVICES_PER_SITE))
+        fleet = build_fleet(sites, ssh_port=LAB_SSH_PORT, gnmi_port=LAB_GNMI_PORT)[:devices]
+        lab = Lab(
+            relocate(fleet, block),
+            lab_dir=Path(lab_dir),
+            ssh_port=LAB_SSH_PORT,
+            gnmi_port=LAB_GNMI_PORT,
+            jump_only=jump_only,
+        )
+        await lab.start()
+        try:
+            inventory = lab.write_inventory(Path(lab_dir) / "inventory.yaml")
+            pipe.send(str(inventory))
+            loop = asyncio.get_running_loop()
+            while await loop.run_in_executor(None, pipe.recv) == "status":  # anything else means stop
+                pipe.send(dataclasses.asdict(lab.status()))
+        finally:
+            await lab.stop()
+
+    asyncio.run(main())
+
+
+# -- measuring (this process) ------------------------------------------------------------------------------
+
+
+@dataclass
+class Samples:
+    """What the samplers saw, split into the connect storm and the steady state."""
+
+    storm_lag_ms: list[float] = field(default_factory=list)
+    steady_lag_ms: list[float] = field(default_factory=list)
+    peak_threads: int = 0
+    peak_rss: int = 0
+    steady: bool = False
+
+
+class GcTimer:
+    """Durations of the garbage collector's passes: a full collection over a large heap stalls the loop."""
+
+    def __init__(self) -> None:
+        self.pauses_ms: dict[int, list[float]] = {0: [], 1: [], 2: []}
+        self._started = 0.0
+
+    def __call__(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+        else:
+            self.pauses_ms[info["generation"]].append((time.perf_counter() - self._started) * 1000)
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            f"gen{gen}": {"count": len(pauses), "max_ms": round(max(pauses, default=0.0), 1)}
+            for gen, pauses in self.pauses_ms.items()
+        }
+
+
+async def sample_loop_lag(samples: Samples) -> None:
+    """How late a 50 ms sleep wakes up: the time any other callback held the loop."""
+    loop = asyncio.get_running_loop()
+    while True:
+        before = loop.time()
+        await asyncio.sleep(LAG_INTERVAL_S)
+        lag_ms = max(0.0, (loop.time() - before - LAG_INTERVAL_S) * 1000)
+        (samples.steady_lag_ms if samples.steady else samples.storm_lag_ms).append(lag_ms)
+
+
+async def sample_resources(samples: Samples, process: psutil.Process) -> None:
+    while True:
+        samples.peak_threads = max(samples.peak_threads, process.num_threads())
+        samples.peak_rss = max(samples.peak_rss, process.memory_info().rss)
+        await asyncio.sleep(RESOURCE_INTERVAL_S)
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, math.ceil(fraction * len(ordered)) - 1)]
+
+
+def cpu_seconds(process: psutil.Process) -> float:
+    times = process.cpu_times()
+    return times.user + times.system
+
+
+async def lab_status(pipe: Connection) -> dict[str, int]:
+    pipe.send("status")
+    status: dict[str, int] = await asyncio.get_running_loop().run_in_executor(None, pipe.recv)
+    return status
+
+
+async def measure(
+    inventory_path: Path, state_dir: Path, seconds: float, settings: EngineSettings, lab_pid: int, pipe: Connection
+) -> dict[str, Any]:
+    process = psutil.Process()
+    lab = psutil.Process(lab_pid)
+    samples = Samples()
+    inventory = load_inventory(inventory_path)
+    devices = len(inventory.devices)
+    paths = AppPaths(state_dir / "config", state_dir / "state", state_dir / "logs", inventory_path)
+    samplers = [
+        asyncio.create_task(sample_loop_lag(samples)),
+        asyncio.create_task(sample_resources(samples, process)),
+    ]
+    gc_timer = GcTimer()
+    gc.callbacks.append(gc_timer)
+    threads_before = process.num_threads()
+    client_cpu_start, lab_cpu_start = cpu_seconds(process), cpu_seconds(lab)
+    started = time.perf_counter()
+    engine = FleetEngine(inventory, paths, settings=settings)
+    await engine.start()
+    store = engine.store
+    first_up = None
+    while True:
+        up = store.fleet_rollup().up
+        if up and first_up is None:
+            first_up = time.perf_counter() - started
+        if up == devices:
+            break
+        if time.perf_counter() - started > UP_TIMEOUT_S:
+            states: dict[str, int] = {}
+            for name in store.device_names():
+                state = store.device(name).state.value
+                states[state] = states.get(state, 0) + 1
+            raise SystemExit(f"not every device came up within {UP_TIMEOUT_S:g} s: {states}")
+        await asyncio.sleep(0.02)
+    all_up_s = time.perf_counter() - started
+    client_storm_cpu = cpu_seconds(process) - client_cpu_start
+    lab_storm_cpu = cpu_seconds(lab) - lab_cpu_start
+
+    # The steady state: every session open, telemetry flowing.
+    samples.steady = True
+    cpu_before, lab_before = cpu_seconds(process), cpu_seconds(lab)
+    updates_before = engine.samples_applied
+    steady_started = time.perf_counter()
+    await asyncio.sleep(seconds)
+    steady_s = time.perf_counter() - steady_started
+    cpu_s, lab_s = cpu_seconds(process) - cpu_before, cpu_seconds(lab) - lab_before
+    updates = engine.samples_applied - updates_before
+    still_up = store.fleet_rollup().up
+    stale = store.fleet_rollup().stale
+
+    stopping = time.perf_counter()
+    await engine.stop()
+    stop_s = time.perf_counter() - stopping
+    # Everything closed means the lab sees no session left (give it a moment to notice).
+    left = await lab_status(pipe)
+    for _ in range(50):
+        if left["ssh_connections"] == 0 and left["gnmi_streams"] == 0:
+            break
+        await asyncio.sleep(0.1)
+        left = await lab_status(pipe)
+    for task in samplers:
+        task.cancel()
+    await asyncio.gather(*samplers, return_exceptions=True)
+    gc.callbacks.remove(gc_timer)
+    lags = samples.storm_lag_ms + samples.steady_lag_ms
+    return {
+        "devices": devices,
+        "first_up_s": round(first_up or 0.0, 2),
+        "all_up_s": round(all_up_s, 2),
+        "threads": samples.peak_threads,
+        "threads_before_start": threads_before,
+        "threads_after_stop": process.num_threads(),
+        "rss_mb": round(samples.peak_rss / 2**20, 1),
+        "loop_lag_p50_ms": round(percentile(lags, 0.50), 1),
+        "loop_lag_p99_ms": round(percentile(lags, 0.99), 1),
+        "loop_lag_max_ms": round(max(lags, default=0.0), 1),
+        "storm_lag_p99_ms": round(percentile(samples.storm_lag_ms, 0.99), 1),
+        "steady_lag_p99_ms": round(percentile(samples.steady_lag_ms, 0.99), 1),
+        "cpu_pct": round(100 * cpu_s / steady_s, 1),
+        "storm_cpu_pct": round(100 * client_storm_cpu / all_up_s, 1),
+        "lab_storm_cpu_pct": round(100 * lab_storm_cpu / all_up_s, 1),
+        "lab_cpu_pct": round(100 * lab_s / steady_s, 1),
+        "machine_load_1m": round(psutil.getloadavg()[0], 2),
+        "updates_per_s": round(updates / steady_s),
+        "steady_s": round(steady_s, 1),
+        "up_at_end": still_up,
+        "stale_at_end": stale,
+        "stop_s": round(stop_s, 2),
+        "left_on_lab_after_stop": left,
+        "counter_interval_s": settings.counter_interval_s,
+        "max_concurrent_opens": settings.max_concurrent_opens,
+        "opens_per_second": settings.opens_per_second,
+        "gc": gc_timer.summary(),
+    }
+
+
+def print_table(result: dict[str, Any]) -> None:
+    rows = [
+        ("devices", f"{result['devices']}" + (" (jump-only)" if result.get("jump_only") else "")),
+        ("all up (SSH + gNMI)", f"{result['all_up_s']} s (first up at {result['first_up_s']} s)"),
+        ("peak OS threads", f"{result['threads']} (before start {result['threads_before_start']})"),
+        ("peak RSS", f"{result['rss_mb']} MB"),
+        (
+            "loop lag p50 / p99 / max",
+            f"{result['loop_lag_p50_ms']} / {result['loop_lag_p99_ms']} / {result['loop_lag_max_ms']} ms",
+        ),
+        ("lag p99 storm / steady", f"{result['storm_lag_p99_ms']} / {result['steady_lag_p99_ms']} ms"),
+        ("CPU, steady state", f"{result['cpu_pct']} % of one core"),
+        ("CPU during the connect storm", f"{result['storm_cpu_pct']} % (lab process: {result['lab_storm_cpu_pct']} %)"),
+        ("lab process CPU, steady state", f"{result['lab_cpu_pct']} %"),
+        ("machine load (1 min)", f"{result['machine_load_1m']} on {psutil.cpu_count()} cores"),
+        ("samples into the store", f"{result['updates_per_s']} /s (counters every {result['counter_interval_s']} s)"),
+        ("still up / stale at the end", f"{result['up_at_end']} / {result['stale_at_end']}"),
+        ("stop (close everything)", f"{result['stop_s']} s"),
+    ]
+    width = max(len(label) for label, _ in rows)
+    for label, value in rows:
+        print(f"{label:<{width}}  {value}")
+    print(f"garbage collector: {result['gc']}")
+    print(f"left on the lab after stop: {result['left_on_lab_after_stop']}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--devices", type=int, default=200)
+    parser.add_argument("--seconds", type=float, default=30.0, help="how long to hold the sessions once all are up")
+    parser.add_argument("--counter-interval", type=float, default=2.0)
+    parser.add_argument("--max-opens", type=int, default=EngineSettings.max_concurrent_opens)
+    parser.add_argument("--opens-per-second", type=float, default=EngineSettings.opens_per_second)
+    parser.add_argument("--jump-only", action="store_true", help="reach every device through the lab's jump host")
+    parser.add_argument("--address-block", type=int, default=60, help="the lab listens on 127.<block>.x.y")
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
+    parser.add_argument("--profile", type=Path, help="write a cProfile of the client to this file")
+    args = parser.parse_args(argv)
+
+    with tempfile.TemporaryDirectory(prefix="edgeops-bench-") as tmp:
+        lab_dir = Path(tmp) / "lab"
+        lab_dir.mkdir()
+        context = mp.get_context("spawn")  # the child starts clean: none of this process' memory or threads
+        ours, theirs = context.Pipe()
+        child = context.Process(
+            target=serve_lab, args=(args.devices, args.address_block, args.jump_only, str(lab_dir), theirs)
+        )
+        child.start()
+        try:
+            if not ours.poll(120):
+                raise SystemExit("the lab did not start within 120 s")
+            inventory_path = Path(ours.recv())
+            settings = EngineSettings(
+                counter_interval_s=args.counter_interval,
+                max_concurrent_opens=args.max_opens,
+                opens_per_second=args.opens_per_second,
+                user_known_hosts=(),
+            )
+            profiler = cProfile.Profile() if args.profile else None
+            if profiler is not None:
+                profiler.enable()
+            assert child.pid is not None
+            result = asyncio.run(measure(inventory_path, Path(tmp) / "client", args.seconds, settings, child.pid, ours))
+            if profiler is not None:
+                profiler.disable()
+                profiler.dump_stats(args.profile)
+        finally:
+            ours.send("stop")
+            child.join(30)
+            if child.is_alive():
+                child.kill()
+    result["jump_only"] = args.jump_only
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print_table(result)
+    return 0
+
+
+if __name__ == "__main__":
+    with contextlib.suppress(KeyboardInterrupt):
+        sys.exit(main())
