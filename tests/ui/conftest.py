@@ -8,7 +8,10 @@ Snapshot tests use the same fixed fleet with cursor blink off, so the screens ar
 
 from __future__ import annotations
 
+import errno
+import itertools
 import random
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,10 +27,12 @@ from edgeops.devices.samples import (
     Severity,
     TemperatureReading,
 )
+from edgeops.fleet.engine import EngineSettings, FleetEngine
 from edgeops.fleet.store import FleetStore
 from edgeops.inventory.model import Device, Inventory, Site
 from edgeops.lab.faults import HOSTILE_DESCRIPTION
-from edgeops.lab.topology import DEMO_SITES, site_layout
+from edgeops.lab.runner import Lab, relocate
+from edgeops.lab.topology import DEMO_SITES, build_fleet, site_layout, synthetic_sites
 from edgeops.paths import AppPaths
 from edgeops.platforms import Platform
 
@@ -200,3 +205,68 @@ def make_sample_fleet(tmp_path: Path, *, sites: int = 3, devices_per_site: int =
 @pytest.fixture
 def sample_fleet(tmp_path: Path) -> SampleFleet:
     return make_sample_fleet(tmp_path)
+
+
+# -- a running lab with an engine, for Pilot tests of the whole console -------------------------------------------
+
+LAB_SSH_PORT = 2222
+LAB_GNMI_PORT = 57400
+_blocks = itertools.count(random.randrange(150))
+
+# Short intervals so faults show and heal within seconds; generous timeouts for a busy machine.
+FAST_ENGINE = EngineSettings(
+    counter_interval_s=1.0,
+    health_interval_s=1.0,
+    ssh_poll_interval_s=1.0,
+    backoff_base_s=0.2,
+    backoff_cap_s=1.0,
+    severe_backoff_base_s=1.0,
+    severe_backoff_cap_s=3.0,
+    connect_timeout_s=10.0,
+    command_timeout_s=10.0,
+    keepalive_interval_s=5.0,
+    gnmi_fallback_after=3,
+    gnmi_retry_s=3.0,
+    user_known_hosts=(),
+    seed=11,
+)
+
+
+@dataclass
+class ConsoleLab:
+    lab: Lab
+    inventory: Inventory
+    paths: AppPaths
+
+    def engine(self, settings: EngineSettings = FAST_ENGINE) -> FleetEngine:
+        return FleetEngine(self.inventory, self.paths, settings=settings)
+
+
+@pytest.fixture
+async def console_lab(tmp_path: Path) -> AsyncIterator[ConsoleLab]:
+    """A one-site lab (alcala-spine1/2, alcala-leaf1: SR Linux; alcala-gw1/2: SR OS) in its own 127.<block>."""
+    lab: Lab | None = None
+    for attempt in range(8):
+        block = 100 + next(_blocks) % 150
+        identities = relocate(
+            build_fleet(synthetic_sites(1), 5, ssh_port=LAB_SSH_PORT, gnmi_port=LAB_GNMI_PORT, seed=3), block
+        )
+        lab = Lab(identities, lab_dir=tmp_path / f"lab{attempt}", seed=3)
+        try:
+            await lab.start()
+        except OSError as error:  # another run holds this block: take the next one
+            if error.errno == errno.EADDRINUSE and attempt < 7:
+                continue
+            raise
+        break
+    assert lab is not None
+    paths = AppPaths(
+        config_dir=tmp_path / "config",
+        state_dir=tmp_path / "state",
+        log_dir=tmp_path / "logs",
+        inventory=tmp_path / "inventory.yaml",
+    )
+    try:
+        yield ConsoleLab(lab, lab.inventory(), paths)
+    finally:
+        await lab.stop()

@@ -7,7 +7,10 @@ when mounted and stops it on exit; without one (snapshot tests) it shows a store
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import signal
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -18,6 +21,7 @@ from textual import on
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
+from textual.css.query import NoMatches
 from textual.events import Resize
 from textual.screen import Screen
 from textual.theme import Theme
@@ -27,9 +31,14 @@ from textual.widgets import Footer, Static
 from textual.worker import Worker, WorkerState
 
 from edgeops.clock import Clock, SystemClock
+from edgeops.devices.samples import CommandResult
+from edgeops.fleet.audit import AuditLog
+from edgeops.fleet.command_transport import CommandTransport
+from edgeops.fleet.commands import CommandRunner
 from edgeops.fleet.store import ChangeSet, FleetStore
-from edgeops.inventory.model import Inventory
+from edgeops.inventory.model import Device, Inventory
 from edgeops.inventory.problems import Problem
+from edgeops.inventory.secrets import SecretError
 from edgeops.paths import AppPaths
 from edgeops.ui.live import LivePane, Selection, SelectionChanged
 from edgeops.ui.palette import FleetProvider, PaneProvider, RunCommandProvider, ThemeProvider
@@ -37,6 +46,7 @@ from edgeops.ui.panes.site_map import SiteMap
 from edgeops.ui.screens.confirm_quit import ConfirmQuitScreen
 from edgeops.ui.screens.help import HelpScreen, HelpSection, section_for
 from edgeops.ui.screens.inventory_errors import InventoryErrorsScreen
+from edgeops.ui.screens.password_prompt import PasswordScreen
 from edgeops.ui.themes import DEFAULT_THEME, load_themes
 from edgeops.ui.widgets.status_bar import StatusBar
 
@@ -89,6 +99,19 @@ PANES: tuple[PaneSpec, ...] = (
 RIGHT_PANES = tuple(spec.key for spec in PANES[1:])
 
 
+class NotConnected:
+    """The command transport of a console without an engine: every command fails, saying why."""
+
+    async def run_command(self, device: Device, command: str, *, timeout_s: float) -> CommandResult:
+        now = time.time()
+        return CommandResult(
+            device.name, command, "", now, now, ok=False, reason="not connected to the fleet", failure="refused"
+        )
+
+    async def aclose(self) -> None:
+        pass
+
+
 class PendingPane(Static, can_focus=True):
     """Stands in a slot whose pane this build does not have."""
 
@@ -135,6 +158,7 @@ class MainScreen(Screen[None]):
         self.current_right = "health"  # the right-hand pane shown when they are shown one at a time
         self.hidden: set[str] = set()
         self._versions: dict[str, int] = {}
+        self.ready = False  # set once the panes are mounted and filled: the refresh tick waits for it
 
     # -- layout -------------------------------------------------------------------------------------------------
 
@@ -160,6 +184,9 @@ class MainScreen(Screen[None]):
         if site_map.cursor_node is None and site_map.root.children:
             site_map.move_cursor(site_map.root.children[0])
         self._arrange(self.size.width, self.size.height)
+        self.ready = True
+        # The first frame already shows the fleet as the store has it.
+        self.refresh_tick(cast("EdgeOpsApp", self.app).jump_states())
 
     @property
     def site_map(self) -> SiteMap:
@@ -211,8 +238,18 @@ class MainScreen(Screen[None]):
             self.hidden.discard(key)
             self.current_right = key
             self._arrange(self.size.width, self.size.height)
-        pane = self.pane(key)
-        self.call_after_refresh(pane.focus)
+        # After the refresh: a pane that was hidden until now can take focus only once it is displayed.
+        self.call_after_refresh(self._focus_into, self.pane(key))
+
+    def _focus_into(self, pane: Widget) -> None:
+        """Focus the pane itself, or (a container) the first widget inside it that takes focus."""
+        if pane.can_focus or type(pane).focus is not Widget.focus:
+            pane.focus()
+            return
+        for widget in self.focus_chain:
+            if pane in widget.ancestors:
+                widget.focus()
+                return
 
     def toggle_pane(self, key: str) -> None:
         if key not in RIGHT_PANES:
@@ -230,6 +267,9 @@ class MainScreen(Screen[None]):
     @on(SelectionChanged)
     def _selection_changed(self, event: SelectionChanged) -> None:
         event.stop()
+        if event.selection != self.site_map.selected:
+            # A drill-down from another pane (or the palette): the site map's cursor follows.
+            self.site_map.reveal(event.selection, announce=False)
         self.apply_selection(event.selection)
 
     def apply_selection(self, selection: Selection) -> None:
@@ -282,7 +322,7 @@ class EdgeOpsApp(App[str]):
     COMMANDS = App.COMMANDS | {FleetProvider, RunCommandProvider, ThemeProvider, PaneProvider}
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "quit", "Quit"),
-        Binding("question_mark,f1", "help", "Help", key_display="?"),
+        Binding("question_mark,f1", "help", "Help"),
     ]
     ENABLE_COMMAND_PALETTE = True
 
@@ -294,9 +334,18 @@ class EdgeOpsApp(App[str]):
         self.clock = settings.clock
         self.inventory = settings.inventory
         self._refresh_timer: Timer | None = None
+        self._audit: AuditLog | None = None
+        self.command_runner = settings.command_runner or self._default_command_runner()
         self._engine_started = False
         self._engine_stopped = False
         self._quitting = False
+        self.handle_signals = False  # the CLI sets it: SIGTERM and SIGHUP then quit cleanly (the lab stops too)
+
+    def _default_command_runner(self) -> CommandRunner:
+        """Commands go through the engine's persistent sessions; every run is written to the audit log."""
+        self._audit = AuditLog(self.paths.audit_log)
+        transport: CommandTransport = cast(CommandTransport, self.engine) if self.engine else NotConnected()
+        return CommandRunner(transport, audit=self._audit, source="console", clock=self.clock.now)
 
     # -- what panes and providers use ----------------------------------------------------------------------------
 
@@ -352,7 +401,7 @@ class EdgeOpsApp(App[str]):
         if main is None:
             return
         if main.site_map.reveal(selection):
-            main.site_map.focus()
+            main.action_focus_pane("site-map")
         else:
             self.notify(f"{selection.key} is not in the inventory", severity="warning")
 
@@ -385,6 +434,11 @@ class EdgeOpsApp(App[str]):
         return {**super().get_theme_variable_defaults(), **STATUS_VARIABLE_DEFAULTS}
 
     def on_mount(self) -> None:
+        if self.handle_signals:
+            loop = asyncio.get_running_loop()
+            for signum in (signal.SIGTERM, signal.SIGHUP):
+                with contextlib.suppress(NotImplementedError, RuntimeError):
+                    loop.add_signal_handler(signum, self.exit)
         for theme in load_themes(self.paths.user_themes_dir):
             self.register_theme(_with_status_colours(theme))
         wanted = self.settings.theme or DEFAULT_THEME
@@ -414,6 +468,22 @@ class EdgeOpsApp(App[str]):
 
     async def on_unmount(self) -> None:
         await self.stop_engine()
+        if self._audit is not None:
+            self._audit.close()
+
+    async def ask_password(self, prompt: str) -> str:
+        """Ask the engineer for a password (the engine calls this for `prompt:` secrets, once per label)."""
+        answer: asyncio.Future[str | None] = asyncio.get_running_loop().create_future()
+
+        def answered(value: str | None) -> None:
+            if not answer.done():
+                answer.set_result(value)
+
+        self.push_screen(PasswordScreen(prompt), answered)
+        value = await answer
+        if value is None:
+            raise SecretError("no password given")
+        return value
 
     @on(Worker.StateChanged)
     def _worker_state(self, event: Worker.StateChanged) -> None:
@@ -424,11 +494,14 @@ class EdgeOpsApp(App[str]):
 
     def _refresh_tick(self) -> None:
         main = self.main_screen
-        if main is None or not main.is_mounted:
+        if main is None or not main.ready or not self.is_running:
             return
-        main.refresh_tick(self._jump_states())
+        try:
+            main.refresh_tick(self.jump_states())
+        except NoMatches:  # the screen is being taken down (quitting): nothing left to feed
+            log.debug("refresh tick while the main screen is closing")
 
-    def _jump_states(self) -> dict[str, str]:
+    def jump_states(self) -> dict[str, str]:
         if self.engine is None:
             return {}
         try:
@@ -543,5 +616,17 @@ def build_app(
 
 
 def _pane_factories() -> dict[str, Callable[[EdgeOpsApp], Widget]]:
-    """The right-hand panes this build has."""
-    return {}
+    """The right-hand panes, built when the main screen is composed."""
+    from edgeops.ui.panes.command_runner import CommandRunnerPane
+    from edgeops.ui.panes.device_health import DeviceHealthPane
+    from edgeops.ui.panes.interface_counters import InterfaceCountersPane
+
+    def runner(app: EdgeOpsApp) -> Widget:
+        assert app.inventory is not None
+        return CommandRunnerPane(app.command_runner, app.inventory, app.paths)
+
+    return {
+        "health": lambda app: DeviceHealthPane(),
+        "counters": lambda app: InterfaceCountersPane(clock=app.clock),
+        "runner": runner,
+    }

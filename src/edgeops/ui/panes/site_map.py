@@ -314,6 +314,11 @@ class SiteMap(Tree[MapEntry]):
 
     # -- what others call --------------------------------------------------------------------------------
 
+    @property
+    def selected(self) -> Selection | None:
+        """What the site map last announced (or was told about)."""
+        return self._selected
+
     def device_view(self, name: str) -> DeviceView | None:
         node = self._devices.get(name)
         return None if node is None or node.data is None else node.data.view  # type: ignore[return-value]
@@ -322,8 +327,11 @@ class SiteMap(Tree[MapEntry]):
         node = self._sites.get(code)
         return None if node is None or node.data is None else node.data.view  # type: ignore[return-value]
 
-    def reveal(self, selection: Selection) -> bool:
-        """Expand down to a device or site, put the cursor on it and select it. False when it is not in the map."""
+    def reveal(self, selection: Selection, *, announce: bool = True) -> bool:
+        """Expand down to a device or site, put the cursor on it and select it. False when it is not in the map.
+
+        announce=False when the selection was already announced by someone else (a drill-down in another pane).
+        """
         if selection.kind == "device":
             node = self._devices.get(selection.key)
         elif selection.kind == "site":
@@ -336,10 +344,18 @@ class SiteMap(Tree[MapEntry]):
         while parent is not None and parent is not self.root:
             parent.expand()
             parent = parent.parent
+        # Expanding rebuilds the tree's lines on the next refresh; the node's line is known only then.
+        self.call_after_refresh(self._put_cursor_on, node)
+        if announce:
+            self._post_selection(selection)
+        else:
+            self._cancel_pending()
+            self._selected = selection
+        return True
+
+    def _put_cursor_on(self, node: TreeNode[MapEntry]) -> None:
         self.move_cursor(node)
         self.scroll_to_node(node, animate=False)
-        self._post_selection(selection)
-        return True
 
     # -- rendering ---------------------------------------------------------------------------------------
 
@@ -430,10 +446,13 @@ class SiteMap(Tree[MapEntry]):
         if entry is not None:
             self._post_selection(entry.selection)
 
-    def _post_selection(self, selection: Selection) -> None:
+    def _cancel_pending(self) -> None:
         if self._highlight_timer is not None:
             self._highlight_timer.stop()
             self._highlight_timer = None
+
+    def _post_selection(self, selection: Selection) -> None:
+        self._cancel_pending()
         if selection == self._selected:
             return
         self._selected = selection

@@ -37,28 +37,28 @@ def class_bindings(cls: type[DOMNode]) -> list[Binding]:
     Bindings inherited from Textual's own widgets (an Input's ctrl+w, a DataTable's page keys) are left out:
     they behave as everywhere else, and listing them would bury ours.
     """
-    merged: dict[str, Binding] = {}
+    # Keyed by key and action: one key may do different things depending on the state (escape cancels a run, or
+    # leaves the command line), and a subclass redefining a key for the same action replaces it.
+    merged: dict[tuple[str, str], Binding] = {}
     for base in reversed(cls.__mro__):
         declared = base.__dict__.get("BINDINGS")
         if not declared or not (base is cls or base.__module__.startswith("edgeops.")):
             continue
         for binding in Binding.make_bindings(declared):
-            merged[binding.key] = binding
+            merged[binding.key, binding.action] = binding
     return list(merged.values())
 
 
 def describe_bindings(app: App[object], bindings: Iterable[Binding]) -> tuple[tuple[str, str], ...]:
-    rows: dict[str, str] = {}
+    """(keys, description) rows; keys bound to the same description share a row, exact repeats are dropped."""
+    rows: dict[str, list[str]] = {}  # description -> keys, in the order first seen
     for binding in bindings:
         description = binding.description or binding.tooltip or binding.action.replace("_", " ")
         key = app.get_key_display(binding)
-        # Several keys bound to one action are shown on one row.
-        existing = [k for k, d in rows.items() if d == description]
-        if existing:
-            rows[f"{existing[0]} / {key}"] = rows.pop(existing[0])
-        else:
-            rows[key] = description
-    return tuple(rows.items())
+        keys = rows.setdefault(description, [])
+        if key not in keys:
+            keys.append(key)
+    return tuple((" / ".join(keys), description) for description, keys in rows.items())
 
 
 def section_for(app: App[object], title: str, classes: Sequence[type[DOMNode]]) -> HelpSection:
@@ -95,14 +95,14 @@ class HelpScreen(ModalScreen[None]):
 
     def __init__(self, sections: Sequence[HelpSection], badge_styles: dict[str, str] | None = None) -> None:
         super().__init__()
-        self._sections = list(sections)
+        self.sections = list(sections)
         self._badge_styles = badge_styles or {}
 
     def compose(self) -> ComposeResult:
         body = VerticalScroll(id="help-body")
         body.border_title = "Keys  (Esc closes)"
         with body:
-            for section in self._sections:
+            for section in self.sections:
                 if section.keys:
                     yield Static(self._table(section.title, section.keys), classes="help-section")
             yield Static(self._table("Textual", TEXTUAL_KEYS), classes="help-section")

@@ -13,8 +13,6 @@ from textual.widget import Widget
 from edgeops.fleet.store import ChangeSet, FleetRollup, FleetStore
 from edgeops.ui.sanitize import safe_plain
 
-# Below this width the bar uses its short words.
-COMPACT_BELOW = 110
 # Telemetry older than this is shown as a warning: the fleet may be silently stale.
 AGE_WARNING_S = 10.0
 
@@ -128,8 +126,14 @@ class StatusBar(Widget):
             self.refresh()
 
     def render(self) -> Text:
+        # The long words when they fit, the short ones when they do not.
+        text = self._line(compact=False)
+        if text.cell_len > self.content_region.width:
+            text = self._line(compact=True)
+        return text
+
+    def _line(self, *, compact: bool) -> Text:
         figures = self._figures
-        compact = self.size.width < COMPACT_BELOW
         style = self.get_component_rich_style
         dim = style("status-bar--dim")
         text = Text(no_wrap=True, overflow="ellipsis")
