@@ -20,7 +20,7 @@ from edgeops.devices.hostkeys import KnownHosts
 from edgeops.devices.ratelimit import ConnectLimiter
 from edgeops.devices.samples import HealthSample, InterfaceSample, SessionState
 from edgeops.devices.ssh import SshTarget
-from edgeops.devices.supervisor import DeviceSupervisor, SupervisorSettings, cancel_and_wait
+from edgeops.devices.supervisor import MIN_STALL_TIMEOUT_S, DeviceSupervisor, SupervisorSettings, cancel_and_wait
 from edgeops.devices.tunnel import JumpHostPool, JumpSpec
 from edgeops.inventory.model import Device
 from edgeops.lab.runner import Lab, relocate
@@ -178,7 +178,16 @@ async def test_states_are_reported_in_order_and_staleness_is_judged_on_the_inter
         assert sink.sources == ["gnmi"]
     # SR Linux samples every 0.5 s as asked; SR OS never faster than once a second, so that is its interval.
     assert srl_sink.intervals == [0.5] and sros_sink.intervals == [1.0]
-    assert srl.stall_timeout_s == 3.0 and sros.stall_timeout_s == 6.0
+    # A silent stream is restarted after twice the stale time, but not sooner than the floor.
+    assert srl.stall_timeout_s == sros.stall_timeout_s == MIN_STALL_TIMEOUT_S
+    slow = DeviceSupervisor(
+        lab_device(lab, "alcala-gw2"),
+        sink=RecordingSink(),
+        known_hosts=KnownHosts(Path("unused"), user_files=()),
+        limiter=ConnectLimiter(),
+        settings=replace(FAST, counter_interval_s=10.0),
+    )
+    assert slow.stall_timeout_s == 60.0
     await eventually(lambda: bool(srl_sink.health and sros_sink.interfaces), "samples")
     assert {sample.device for sample in srl_sink.interfaces} == {"alcala-leaf1"}
     assert srl.samples_applied == len(srl_sink.interfaces) + len(srl_sink.health)

@@ -26,6 +26,7 @@ FAST = EngineSettings(
     counter_interval_s=1.0,
     health_interval_s=2.0,
     ssh_poll_interval_s=1.0,
+    stall_timeout_s=6.0,
     backoff_base_s=0.2,
     backoff_cap_s=2.0,
     severe_backoff_base_s=1.0,

@@ -20,7 +20,14 @@ import asyncssh
 
 from edgeops.clock import Clock, SystemClock
 from edgeops.devices.backoff import SEVERE, TRANSIENT, Backoff, BackoffPolicy
-from edgeops.devices.errors import AuthFailed, ConnectionLost, ConnectTimeout, DeviceError, HostKeyRejected
+from edgeops.devices.errors import (
+    AuthFailed,
+    ConnectionLost,
+    ConnectTimeout,
+    DeviceError,
+    HostKeyRejected,
+    Unreachable,
+)
 from edgeops.devices.gnmi import GnmiAuthError, GnmiError, GnmiSession, GnmiStreamCut, GnmiUnavailable
 from edgeops.devices.hostkeys import KnownHosts
 from edgeops.devices.paths import DEFAULT_COUNTER_INTERVAL_S, DEFAULT_HEALTH_INTERVAL_S, SubscriptionSpec
@@ -39,6 +46,12 @@ TelemetrySource = Literal["gnmi", "ssh"]
 # Devices do not sample faster than this, whatever we ask (SR OS: once a second); staleness is judged on
 # the interval the device really uses.
 PLATFORM_MIN_SAMPLE_S: dict[Platform, float] = {Platform.SROS: 1.0, Platform.SROS_CLASSIC: 1.0}
+
+
+# A restart costs the device a new subscription and a full initial dump. When the client itself falls behind (a
+# busy loop reads streams late), a short timeout would restart healthy streams and make it fall further behind:
+# the data is shown stale after stale_factor x interval anyway; the restart can wait longer.
+MIN_STALL_TIMEOUT_S = 20.0
 
 
 class TelemetrySink(Protocol):
@@ -63,7 +76,8 @@ class SupervisorSettings:
     health_interval_s: float = DEFAULT_HEALTH_INTERVAL_S
     ssh_poll_interval_s: float = 15.0
     stale_factor: float = 3.0
-    # A gNMI stream silent this long is restarted; None: twice the time after which its data counts as stale.
+    # A gNMI stream silent this long is restarted; None: twice the time after which its data counts as stale,
+    # and never less than MIN_STALL_TIMEOUT_S.
     stall_timeout_s: float | None = None
     connect_timeout_s: float = 15.0
     command_timeout_s: float = 30.0
@@ -191,7 +205,7 @@ class DeviceSupervisor:
         # Counters for tests, the benchmark and the log.
         self.samples_applied = 0
         self.ssh_opens = 0
-        self.gnmi_streams = 0
+        self.gnmi_streams = 0  # streams that delivered data
         self.stalls = 0
         self._ssh_up = asyncio.Event()
         self._ssh_wake = asyncio.Event()
@@ -199,6 +213,7 @@ class DeviceSupervisor:
         self._tasks: list[asyncio.Task[None]] = []
         self._running = False
         self._last_sample = 0.0
+        self._delivered = 0  # items the current gNMI attempt has received
 
     # -- intervals --------------------------------------------------------------------------------
 
@@ -212,7 +227,7 @@ class DeviceSupervisor:
         configured = self.settings.stall_timeout_s
         if configured is not None:
             return configured
-        return 2 * self.settings.stale_factor * self.counter_interval_s
+        return max(MIN_STALL_TIMEOUT_S, 2 * self.settings.stale_factor * self.counter_interval_s)
 
     # -- lifecycle --------------------------------------------------------------------------------
 
@@ -328,6 +343,8 @@ class DeviceSupervisor:
                 lost = await self._watch_ssh()
             finally:
                 self._ssh_up.clear()
+            if not self._running:
+                return
             self._report_ssh_error(lost or ConnectionLost(self.name, "the SSH session ended"))
             if loop.time() - up_since >= self.settings.stable_after_s:
                 backoff.reset()
@@ -336,13 +353,14 @@ class DeviceSupervisor:
     async def _watch_ssh(self) -> DeviceError | None:
         """Wait until the session dies: connection lost (keepalive, EOF, jump host), a failed command, not alive."""
         interval = max(1.0, self.settings.keepalive_interval_s)
-        while True:
+        while self._running:
             try:
                 async with asyncio.timeout(interval):
                     return await self.ssh.wait_lost()
             except TimeoutError:
                 if not self.ssh.alive:
                     return self.ssh.last_error
+        return None
 
     def _report_ssh_error(self, error: DeviceError) -> None:
         detail = error.message
@@ -406,22 +424,24 @@ class DeviceSupervisor:
             if fallback is not None:
                 await self._poll_over_ssh(until=loop.time() + self.settings.gnmi_retry_s)
             started = loop.time()
-            streams_before = self.gnmi_streams
+            self._delivered = 0
             self._gnmi_wake.clear()
             try:
                 await self._gnmi_session(announce=fallback is None)
                 return  # the stream ended without an error: only when we are stopping
             except (_NoGnmi, GnmiError, DeviceError) as failure:
                 outcome: Exception = failure
-            if self.gnmi_streams > streams_before:  # gNMI worked this time: leave the SSH fallback
+            delivered = self._delivered > 0
+            if delivered:  # gNMI worked this time: leave the SSH fallback
                 fallback = None
                 refusals = 0
             if isinstance(outcome, _NoGnmi):
                 fallback = outcome
                 self._set_gnmi(outcome.state, outcome.detail)
                 continue
-            if fallback is not None:
-                continue  # a retry from SSH polling failed: keep polling, try again later
+            if fallback is not None:  # a retry from SSH polling failed: keep polling, try again later
+                self._set_gnmi(fallback.state, fallback.detail)
+                continue
             if isinstance(outcome, GnmiStalled):
                 self.stalls += 1
                 self._set_gnmi(SessionState.DOWN, str(outcome))
@@ -429,12 +449,12 @@ class DeviceSupervisor:
             elif isinstance(outcome, DeviceError):  # the jump host is down, or no password could be had
                 self._report_gnmi_device_error(outcome)
                 delay = backoff.next_delay(severe=isinstance(outcome, AuthFailed))
-            elif self.gnmi_streams > streams_before:  # a running stream was cut
+            elif delivered:  # a stream that was delivering was cut
                 self._set_gnmi(SessionState.DOWN, str(outcome))
                 if loop.time() - started >= self.settings.stable_after_s:
                     backoff.reset()
                 delay = backoff.next_delay()
-            else:  # the connect failed
+            else:  # the connect (or the subscription) failed before any data came
                 # Count refusals only while SSH works: a device that is down altogether is not "without gNMI".
                 if self._ssh_up.is_set():
                     refusals += 1
@@ -460,7 +480,11 @@ class DeviceSupervisor:
         assert device.gnmi_port is not None
         target: str | None = None
         if self._jumps is not None and self.jump is not None:
-            local_host, local_port = await self._jumps.forward(self.jump, self.target.host, device.gnmi_port)
+            try:
+                local_host, local_port = await self._jumps.forward(self.jump, self.target.host, device.gnmi_port)
+            except (OSError, asyncssh.Error) as error:
+                message = f"cannot forward gNMI to {self.target.host}:{device.gnmi_port} via {self.jump}: {error}"
+                raise Unreachable(self.name, message) from error
             target = _host_port(local_host, local_port)
         elif self.target.host != device.host:
             target = _host_port(self.target.host, device.gnmi_port)  # an ssh_config HostName for an alias
@@ -481,9 +505,6 @@ class DeviceSupervisor:
                     await session.connect()
             except GnmiAuthError as error:
                 raise _NoGnmi(SessionState.DOWN, f"gNMI rejected the login ({error}): polled over SSH") from error
-            self.gnmi_streams += 1
-            self._set_gnmi(SessionState.UP, self._via())
-            self._set_source("gnmi", self.counter_interval_s)
             await self._stream(session)
         finally:
             self.gnmi = None
@@ -497,6 +518,10 @@ class DeviceSupervisor:
             health_interval_s=self.settings.health_interval_s,
         )
         stall_timeout = self.stall_timeout_s
+        # A device samples on a timer that starts with the subscription. Subscriptions opened in the same burst
+        # (the connect storm, a jump host coming back) would all report at the same instant every interval, and
+        # decoding them back to back holds the loop for tens of milliseconds. A random start spreads them out.
+        await asyncio.sleep(self._rng.uniform(0.0, self.counter_interval_s))
         self._last_sample = loop.time()
         consumer = asyncio.create_task(self._consume(session, specs), name=f"gnmi-stream {self.name}")
         try:
@@ -518,6 +543,11 @@ class DeviceSupervisor:
         sink = self._sink
         async for item in session.subscribe(specs):
             self._last_sample = loop.time()
+            if not self._delivered:  # gNMI is up when data flows, not when the channel opens
+                self.gnmi_streams += 1
+                self._set_gnmi(SessionState.UP, self._via())
+                self._set_source("gnmi", self.counter_interval_s)
+            self._delivered += 1
             try:
                 if isinstance(item, InterfaceSample):
                     sink.apply_interface(item)
