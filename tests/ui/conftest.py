@@ -188,11 +188,13 @@ def fill_store(store: FleetStore, inventory: Inventory, clock: ManualClock, *, h
         feed_counters(store, inventory, clock, seed=7)
 
 
-def make_sample_fleet(tmp_path: Path, *, sites: int = 3, devices_per_site: int = 8) -> SampleFleet:
+def make_sample_fleet(
+    tmp_path: Path, *, sites: int = 3, devices_per_site: int = 8, hostile: bool = True
+) -> SampleFleet:
     inventory = sample_inventory(sites, devices_per_site)
     clock = ManualClock(SAMPLE_START)
     store = FleetStore(inventory, clock)
-    fill_store(store, inventory, clock)
+    fill_store(store, inventory, clock, hostile=hostile)
     paths = AppPaths(
         config_dir=tmp_path / "config",
         state_dir=tmp_path / "state",

@@ -72,6 +72,11 @@ class Engine(Protocol):
     """What the app needs of the fleet engine (edgeops.fleet.engine.FleetEngine)."""
 
     @property
+    def has_fleet(self) -> bool:
+        """False while the inventory-errors screen stands in for the console."""
+        return self.settings.store is not None
+
+    @property
     def store(self) -> FleetStore: ...
 
     async def start(self) -> None: ...
@@ -348,6 +353,11 @@ class EdgeOpsApp(App[str]):
         return CommandRunner(transport, audit=self._audit, source="console", clock=self.clock.now)
 
     # -- what panes and providers use ----------------------------------------------------------------------------
+
+    @property
+    def has_fleet(self) -> bool:
+        """False while the inventory-errors screen stands in for the console."""
+        return self.settings.store is not None
 
     @property
     def store(self) -> FleetStore:

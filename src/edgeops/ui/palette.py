@@ -36,9 +36,12 @@ class FleetProvider(Provider):
 
     async def startup(self) -> None:
         app = _app(self)
+        self._targets: list[_Target] = []
+        if not app.has_fleet:  # the inventory did not load: nothing to go to
+            return
         store = app.store
         names = {site.code: site.name for site in store.inventory.sites}
-        targets: list[_Target] = []
+        targets = self._targets
         for code in store.site_codes():
             name = safe_plain(names.get(code, code))
             count = len(store.device_names(code))
@@ -51,7 +54,6 @@ class FleetProvider(Provider):
                     Selection("device", device.name),
                 )
             )
-        self._targets = targets
 
     async def discover(self) -> Hits:
         for target in self._targets:

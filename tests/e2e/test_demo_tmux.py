@@ -1,0 +1,134 @@
+"""`edgeops --demo` end to end in tmux: the fleet comes up, a command runs, q quits, and nothing is left."""
+
+from __future__ import annotations
+
+import os
+import random
+import shlex
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import psutil
+import pytest
+
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.skipif(shutil.which("tmux") is None, reason="needs tmux"),
+    pytest.mark.timeout(300),
+]
+
+# Bounds on how long a broken console can hang the test, not timing assertions.
+FLEET_DEADLINE_S = 150.0
+STEP_DEADLINE_S = 60.0
+DEMO_DEVICES = 136
+
+
+class Tmux:
+    """One tmux server of our own (its own socket), so the test never touches the engineer's sessions."""
+
+    def __init__(self, socket: str) -> None:
+        self.socket = socket
+
+    def run(self, *args: str) -> str:
+        result = subprocess.run(
+            ["tmux", "-L", self.socket, *args], capture_output=True, text=True, check=False, timeout=30
+        )
+        return result.stdout
+
+    def screen(self) -> str:
+        return self.run("capture-pane", "-p", "-t", "console")
+
+    def keys(self, *keys: str) -> None:
+        self.run("send-keys", "-t", "console", *keys)
+
+    def text(self, text: str) -> None:
+        self.run("send-keys", "-t", "console", "-l", text)
+
+    def wait_for(self, condition: Callable[[str], bool], what: str, deadline_s: float = STEP_DEADLINE_S) -> str:
+        deadline = time.monotonic() + deadline_s
+        screen = ""
+        while time.monotonic() < deadline:
+            screen = self.screen()
+            if condition(screen):
+                return screen
+            time.sleep(0.25)
+        pytest.fail(f"gave up waiting for {what}; the screen was:\n{screen}")
+
+    def kill(self) -> None:
+        subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True, check=False, timeout=30)
+
+
+@pytest.fixture
+def tmux() -> Iterator[Tmux]:
+    server = Tmux(f"edgeops-e2e-{os.getpid()}-{random.randrange(10**6)}")
+    try:
+        yield server
+    finally:
+        server.kill()
+
+
+def processes_mentioning(marker: str) -> list[psutil.Process]:
+    found = []
+    for process in psutil.process_iter(["cmdline"]):
+        try:
+            if any(marker in part for part in process.info["cmdline"] or ()):
+                found.append(process)
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            continue
+    return found
+
+
+def test_demo_comes_up_runs_a_command_and_quits_clean(tmux: Tmux, tmp_path: Path) -> None:
+    logs = tmp_path / "logs"
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    exit_file = tmp_path / "exit-status"
+    environment = {
+        "EDGEOPS_DEMO_ADDRESS_BLOCK": str(random.randint(20, 99)),  # beside any lab the engineer runs
+        "EDGEOPS_STATE_DIR": str(tmp_path / "state"),
+        "EDGEOPS_CONFIG_DIR": str(tmp_path / "config"),
+        "TMPDIR": str(temp),
+        "TERM": "xterm-256color",
+    }
+    exports = " ".join(f"{key}={shlex.quote(value)}" for key, value in environment.items())
+    console = f"{shlex.quote(sys.executable)} -m edgeops --demo --log-dir {shlex.quote(str(logs))}"
+    command = f"env {exports} {console}; echo $? > {shlex.quote(str(exit_file))}"
+    tmux.run("new-session", "-d", "-s", "console", "-x", "120", "-y", "40", command)
+
+    # The whole fleet comes up: the status bar counts every device as up.
+    tmux.wait_for(lambda s: f"{DEMO_DEVICES} up" in s, f"all {DEMO_DEVICES} demo devices up", FLEET_DEADLINE_S)
+    screen = tmux.screen()
+    assert "Tecno-Alcalá" in screen and "1 Sites" in screen
+    console_processes = processes_mentioning(str(logs))
+    assert len(console_processes) >= 2, "the console and its lab child run"
+
+    # Run a command on the selected site (Tecno-Alcalá, 8 devices) from the runner pane.
+    tmux.keys("4")
+    tmux.wait_for(lambda s: "target this site: alcala" in s, "the runner pane to offer the site")
+    tmux.text("show version")
+    tmux.keys("Enter")
+    screen = tmux.wait_for(lambda s: "8/8 done" in s, "the command to finish on the 8 devices of the site")
+    assert "8/8 done, 0 failed" in screen, screen
+    assert "alcala-spine1" in screen and "ok" in screen
+
+    # Leave the command line (where q is just a letter) and quit.
+    tmux.keys("Escape")
+    time.sleep(0.5)
+    tmux.keys("q")
+    deadline = time.monotonic() + STEP_DEADLINE_S
+    while not exit_file.exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert exit_file.exists(), f"the console did not quit; the screen was:\n{tmux.screen()}"
+    assert exit_file.read_text().strip() == "0"
+
+    # Nothing is left behind: no console, no lab child, no demo folder.
+    deadline = time.monotonic() + 15
+    while processes_mentioning(str(logs)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    leftovers = [(p.pid, " ".join(p.cmdline())) for p in processes_mentioning(str(logs)) if p.is_running()]
+    assert leftovers == []
+    assert list(temp.iterdir()) == [], "the demo's lab folder is removed"

@@ -1,0 +1,181 @@
+"""Snapshot tests of every console screen at 120x40 and 80x24, from a fixed store (no network, frozen clock).
+
+Update them after an intended change with `pytest tests/ui/test_snapshots.py --snapshot-update`, and look at the
+report before committing. The SVGs double as the user guide's screen captures (docs/images/).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+from conftest import SAMPLE_START, make_sample_fleet
+from textual.pilot import Pilot
+from textual.widgets import Input
+
+from edgeops.devices.samples import CommandResult
+from edgeops.fleet.commands import CommandRunner
+from edgeops.inventory.model import Device
+from edgeops.inventory.problems import Problem
+from edgeops.paths import AppPaths
+from edgeops.platforms import Platform
+from edgeops.ui.app import EdgeOpsApp, build_app
+from edgeops.ui.live import Selection
+
+SIZES = {"wide": (120, 40), "small": (80, 24)}
+SNAPSHOT_DEVICE = "alcala-leaf1"
+RUN_STARTED = SAMPLE_START + 3_600.0
+
+SRLINUX_VERSION = """\
+Hostname             : {name}
+Chassis Type         : {model}
+Software Version     : v25.10.1
+Build Number         : 399-g90c1dbe35ef
+Architecture         : x86_64
+Last Booted          : 2025-12-22T00:00:00.000Z
+"""
+SROS_VERSION = "TiMOS-C-25.10.R2 cpm/x86_64 Nokia 7750 SR Copyright (c) 2000-2025 Nokia.\n"
+
+
+class FixedTransport:
+    """Answers `show version` with fixed text and fixed times; one leaf times out, so the results show a failure."""
+
+    async def run_command(self, device: Device, command: str, *, timeout_s: float) -> CommandResult:
+        serial = int("".join(ch for ch in device.name if ch.isdigit()) or 0)
+        started = RUN_STARTED + 0.01 * serial
+        if device.name == "alcala-leaf4":
+            return CommandResult(
+                device.name,
+                command,
+                "",
+                started,
+                started + 30.0,
+                ok=False,
+                reason="timeout after 30 s",
+                failure="timeout",
+            )
+        text = SROS_VERSION if device.platform is Platform.SROS else SRLINUX_VERSION
+        return CommandResult(
+            device.name,
+            command,
+            text.format(name=device.name, model=device.model),
+            started,
+            started + 0.2 + 0.05 * serial,
+            ok=True,
+        )
+
+    async def aclose(self) -> None:
+        pass
+
+
+def snapshot_app(tmp_path: Path) -> EdgeOpsApp:
+    fleet = make_sample_fleet(tmp_path, hostile=False)
+    # Fixed paths: nothing on screen depends on where the test runs.
+    paths = AppPaths(
+        config_dir=tmp_path / "config",
+        state_dir=tmp_path / "state",
+        log_dir=tmp_path / "logs",
+        inventory=Path("inventory.yaml"),
+    )
+    runner = CommandRunner(FixedTransport(), audit=None, source="console", clock=lambda: RUN_STARTED)
+    return build_app(
+        inventory=fleet.inventory, paths=paths, store=fleet.store, clock=fleet.clock, command_runner=runner
+    )
+
+
+async def no_blinking(pilot: Pilot[object]) -> None:
+    for widget in pilot.app.query(Input):
+        widget.cursor_blink = False
+
+
+async def select_device(pilot: Pilot[object]) -> None:
+    await no_blinking(pilot)
+    app = pilot.app
+    assert isinstance(app, EdgeOpsApp)
+    app.go_to(Selection("device", SNAPSHOT_DEVICE))
+    await pilot.pause(0.4)
+
+
+async def run_show_version(pilot: Pilot[object]) -> None:
+    await no_blinking(pilot)
+    app = pilot.app
+    assert isinstance(app, EdgeOpsApp)
+    app.go_to(Selection("site", "alcala"))
+    await pilot.pause(0.4)
+    app.open_runner("show version")
+    main = app.main_screen
+    assert main is not None
+    runner = main.pane("runner")
+    for _ in range(100):
+        run = runner.last_run
+        if run is not None and run.finished:
+            break
+        await pilot.pause(0.05)
+    run = runner.last_run
+    assert run is not None and run.finished
+    # The run's own start and end are wall-clock times, and results arrive in whatever order the loop finishes
+    # them: pin both so the screen is the same every time.
+    run.started, run.ended = RUN_STARTED, RUN_STARTED + 30.2
+    order = {device.name: index for index, device in enumerate(run.devices)}
+    run.results.sort(key=lambda result: order[result.device])
+    runner.results_view.show_run(run)
+    await pilot.pause(0.3)
+
+
+async def results_full_screen(pilot: Pilot[object]) -> None:
+    await run_show_version(pilot)
+    app = pilot.app
+    assert isinstance(app, EdgeOpsApp) and app.main_screen is not None
+    app.main_screen.pane("runner").action_full_screen()
+    await pilot.pause(0.3)
+    await no_blinking(pilot)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_main_screen(snap_compare, tmp_path: Path, size: str) -> None:
+    assert snap_compare(snapshot_app(tmp_path), terminal_size=SIZES[size], run_before=select_device)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_main_screen_site_summary(snap_compare, tmp_path: Path, size: str) -> None:
+    async def select_site(pilot: Pilot[object]) -> None:
+        await no_blinking(pilot)
+        await pilot.pause(0.4)
+
+    assert snap_compare(snapshot_app(tmp_path), terminal_size=SIZES[size], run_before=select_site)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_help_screen(snap_compare, tmp_path: Path, size: str) -> None:
+    assert snap_compare(snapshot_app(tmp_path), terminal_size=SIZES[size], run_before=select_device, press=["f1"])
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_command_results(snap_compare, tmp_path: Path, size: str) -> None:
+    assert snap_compare(snapshot_app(tmp_path), terminal_size=SIZES[size], run_before=results_full_screen)
+
+
+def test_command_results_in_the_runner_pane(snap_compare, tmp_path: Path) -> None:
+    assert snap_compare(snapshot_app(tmp_path), terminal_size=SIZES["wide"], run_before=run_show_version)
+
+
+def broken_inventory_app(tmp_path: Path, problems: Sequence[Problem]) -> EdgeOpsApp:
+    paths = AppPaths(
+        config_dir=tmp_path / "config",
+        state_dir=tmp_path / "state",
+        log_dir=tmp_path / "logs",
+        inventory=Path("inventory.yaml"),
+    )
+    return build_app(inventory=None, paths=paths, inventory_problems=problems)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_inventory_errors(snap_compare, tmp_path: Path, size: str) -> None:
+    problems = [
+        Problem("inventory.yaml", 4, 5, "unknown key 'hots' (did you mean 'host'?)"),
+        Problem("inventory.yaml", 9, 15, "platform must be one of srlinux, sros, sros-classic (got 'srl')"),
+        Problem("inventory.yaml", 17, 7, "site 'alcla' is not defined (did you mean 'alcala'?)"),
+        Problem("inventory.yaml", 22, 17, "[red]literal markup[/] and \x1b[31mescapes\x1b[0m stay inert"),
+    ]
+    assert snap_compare(broken_inventory_app(tmp_path, problems), terminal_size=SIZES[size])
