@@ -52,6 +52,8 @@ PLATFORM_MIN_SAMPLE_S: dict[Platform, float] = {Platform.SROS: 1.0, Platform.SRO
 # busy loop reads streams late), a short timeout would restart healthy streams and make it fall further behind:
 # the data is shown stale after stale_factor x interval anyway; the restart can wait longer.
 MIN_STALL_TIMEOUT_S = 20.0
+# How long one stream may hold the event loop before it lets the other devices (and the console) run.
+CONSUME_SLICE_S = 0.005
 
 
 class TelemetrySink(Protocol):
@@ -541,8 +543,14 @@ class DeviceSupervisor:
     async def _consume(self, session: GnmiSession, specs: Sequence[SubscriptionSpec]) -> None:
         loop = asyncio.get_running_loop()
         sink = self._sink
+        slice_started = loop.time()
         async for item in session.subscribe(specs):
-            self._last_sample = loop.time()
+            now = self._last_sample = loop.time()
+            if now - slice_started > CONSUME_SLICE_S:
+                # Messages already buffered are read without suspending: a stream with a backlog (a large
+                # initial dump, a loop that fell behind) would otherwise hold the loop until it is drained.
+                await asyncio.sleep(0)
+                slice_started = loop.time()
             if not self._delivered:  # gNMI is up when data flows, not when the channel opens
                 self.gnmi_streams += 1
                 self._set_gnmi(SessionState.UP, self._via())
