@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from edgeops.paths import AppPaths
 
 if TYPE_CHECKING:  # the console's modules pull in textual: imported only when the console starts
-    from edgeops.fleet.engine import EngineSettings
+    from edgeops.fleet.engine import EngineSettings, FleetEngine
     from edgeops.inventory.model import Inventory
     from edgeops.inventory.problems import Problem
 
@@ -84,8 +84,6 @@ def _theme_problem(theme: str | None, paths: AppPaths) -> str:
 
 
 def _run_on_inventory(paths: AppPaths, theme: str | None) -> int:
-    from edgeops.ui.screens.inventory_errors import RELOAD_INVENTORY
-
     source = paths.inventory
     if not source.exists():
         print(
@@ -96,18 +94,16 @@ def _run_on_inventory(paths: AppPaths, theme: str | None) -> int:
             file=sys.stderr,
         )
         return EXIT_USAGE
-    while True:
-        inventory, problems = load_or_problems(source)
-        if not _interactive():
-            # No screen to show them on: the problems go to stderr, as `edgeops inventory check` prints them.
-            if problems:
-                _print_problems(problems)
-                count = len(problems)
-                print(f"{count} problem{'s' if count != 1 else ''} in {source}", file=sys.stderr)
-            return _no_terminal() if not problems else EXIT_USAGE
-        result, code = open_console(inventory, paths, theme=theme, problems=problems)
-        if result != RELOAD_INVENTORY:
-            return code
+    if not _interactive():
+        # No screen to show them on: the problems go to stderr, as `edgeops inventory check` prints them.
+        _, problems = load_or_problems(source)
+        if not problems:
+            return _no_terminal()
+        _print_problems(problems)
+        count = len(problems)
+        print(f"{count} problem{'s' if count != 1 else ''} in {source}", file=sys.stderr)
+        return EXIT_USAGE
+    return open_console(source, paths, theme=theme)
 
 
 def load_or_problems(source: Path) -> tuple[Inventory | None, Sequence[Problem]]:
@@ -123,32 +119,49 @@ def load_or_problems(source: Path) -> tuple[Inventory | None, Sequence[Problem]]
 
 
 def open_console(
-    inventory: Inventory | None,
+    inventory_file: Path,
     paths: AppPaths,
     *,
     theme: str | None,
-    problems: Sequence[Problem] = (),
     engine_settings: EngineSettings | None = None,
-) -> tuple[Any, int]:
-    """Build the engine and the app, run the app until it exits; (the app's result, the exit code)."""
-    from edgeops.fleet.engine import FleetEngine
-    from edgeops.ui.app import build_app
+) -> int:
+    """Run the console on an inventory file until it exits; returns the exit code.
 
-    engine = None
+    The first frame comes first: the inventory is read (and the engine's heavy imports paid) in the background,
+    then the engine is built and started on the console's event loop.
+    """
+    from edgeops.ui.app import FleetSource, build_app
+
     prompt = DeferredPrompt()
-    if inventory is not None:
-        engine = FleetEngine(inventory, paths, settings=engine_settings, password_prompt=prompt)
-    app = build_app(inventory=inventory, paths=paths, engine=engine, theme=theme, inventory_problems=problems)
+
+    def load() -> tuple[Inventory | None, Sequence[Problem]]:
+        began = time.perf_counter()
+        inventory, problems = load_or_problems(inventory_file)
+        read = time.perf_counter()
+        if inventory is not None:
+            import edgeops.fleet.engine  # noqa: F401  (the SSH and gRPC libraries: imported here, off the loop)
+        log.info(
+            "inventory %s read in %.2f s, engine imported in %.2f s",
+            inventory_file,
+            read - began,
+            time.perf_counter() - read,
+        )
+        return inventory, problems
+
+    def make_engine(inventory: Inventory) -> FleetEngine:
+        from edgeops.fleet.engine import FleetEngine
+
+        return FleetEngine(inventory, paths, settings=engine_settings, password_prompt=prompt)
+
+    app = build_app(inventory=None, paths=paths, theme=theme, source=FleetSource(inventory_file, load, make_engine))
     app.handle_signals = True
     prompt.app = app
     try:
-        result = app.run()
+        app.run()
     except Exception:
         log.exception("the console failed")
-        if problems:  # the app could not even show them: print them instead
-            _print_problems(problems)
         raise
-    return result, app.return_code or EXIT_OK
+    return app.return_code or EXIT_OK
 
 
 def _print_problems(problems: Sequence[Problem]) -> None:
@@ -193,9 +206,7 @@ def _run_demo(paths: AppPaths, theme: str | None) -> int:
             config_dir=paths.config_dir, state_dir=lab_dir / "state", log_dir=paths.log_dir, inventory=inventory_file
         )
         settings = EngineSettings(user_known_hosts=(lab_dir / "known_hosts",), hostkey_policy="strict")
-        inventory, problems = load_or_problems(inventory_file)
-        _, code = open_console(inventory, demo_paths, theme=theme, problems=problems, engine_settings=settings)
-        return code
+        return open_console(inventory_file, demo_paths, theme=theme, engine_settings=settings)
     finally:
         lab.stop()
         shutil.rmtree(lab_dir, ignore_errors=True)

@@ -349,3 +349,62 @@ def test_a_broken_inventory_without_a_terminal_prints_file_line_col_and_exits_2(
     assert result.returncode == 2
     assert f"{inventory}:4:5:" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+class StoreOnlyEngine:
+    """Stands in for the engine where only the start-up sequence is under test: a store, and start/stop calls."""
+
+    def __init__(self, fleet: SampleFleet) -> None:
+        self.store = fleet.store
+        self.started = self.stopped = False
+
+    async def start(self) -> None:
+        self.started = True
+
+    async def stop(self) -> None:
+        self.stopped = True
+
+    def jump_states(self) -> dict[str, str]:
+        return {"bastion": "up"}
+
+
+async def test_the_first_frame_comes_before_the_inventory_is_read(sample_fleet: SampleFleet) -> None:
+    from edgeops.ui.app import FleetSource
+    from edgeops.ui.screens.starting import StartingScreen
+
+    reads: list[int] = []
+    engines: list[StoreOnlyEngine] = []
+    broken = [True]
+    release = __import__("threading").Event()
+
+    def load():  # type: ignore[no-untyped-def]
+        reads.append(1)
+        release.wait(WAIT_LIMIT_S)
+        if broken[0]:
+            return None, [Problem("inventory.yaml", 2, 3, "unknown key 'sties'")]
+        return sample_fleet.inventory, ()
+
+    def make_engine(inventory):  # type: ignore[no-untyped-def]
+        engine = StoreOnlyEngine(sample_fleet)
+        engines.append(engine)
+        return engine
+
+    source = FleetSource(Path("inventory.yaml"), load, make_engine)
+    app = build_app(inventory=None, paths=sample_fleet.paths, source=source)
+    async with app.run_test(size=WIDE) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, StartingScreen) and reads, "the starting screen")
+        assert "reading inventory.yaml" in screen_text(app)
+        release.set()
+        await wait_for(pilot, lambda: isinstance(app.screen, InventoryErrorsScreen), "the problems")
+        assert "inventory.yaml:2:3: unknown key 'sties'" in screen_text(app)
+        broken[0] = False
+        await pilot.press("r")  # fixed: read again, inside the same console
+        await wait_for(pilot, lambda: isinstance(app.screen, MainScreen), "the main screen")
+        await wait_for(pilot, lambda: engines and engines[0].started, "the engine to start")
+        await wait_for(
+            pilot,
+            lambda: main_screen(app).status_bar.figures.jumps == (("bastion", "up"),) and "bastion" in screen_text(app),
+            "the jump host in the status bar",
+        )
+        assert len(reads) == 2
+    assert engines[0].stopped

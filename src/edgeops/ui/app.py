@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, ClassVar, Protocol, cast
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, cast
 
 from rich.text import Text
 from textual import on
@@ -32,9 +32,6 @@ from textual.worker import Worker, WorkerState
 
 from edgeops.clock import Clock, SystemClock
 from edgeops.devices.samples import CommandResult
-from edgeops.fleet.audit import AuditLog
-from edgeops.fleet.command_transport import CommandTransport
-from edgeops.fleet.commands import CommandRunner
 from edgeops.fleet.store import ChangeSet, FleetStore
 from edgeops.inventory.model import Device, Inventory
 from edgeops.inventory.problems import Problem
@@ -45,10 +42,15 @@ from edgeops.ui.palette import FleetProvider, PaneProvider, RunCommandProvider, 
 from edgeops.ui.panes.site_map import SiteMap
 from edgeops.ui.screens.confirm_quit import ConfirmQuitScreen
 from edgeops.ui.screens.help import HelpScreen, HelpSection, section_for
-from edgeops.ui.screens.inventory_errors import InventoryErrorsScreen
+from edgeops.ui.screens.inventory_errors import RELOAD_INVENTORY, InventoryErrorsScreen
 from edgeops.ui.screens.password_prompt import PasswordScreen
+from edgeops.ui.screens.starting import StartingScreen
 from edgeops.ui.themes import DEFAULT_THEME, load_themes
 from edgeops.ui.widgets.status_bar import StatusBar
+
+if TYPE_CHECKING:  # the command runner core and the right-hand panes are imported after the first frame
+    from edgeops.fleet.audit import AuditLog
+    from edgeops.fleet.commands import CommandRunner
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +59,7 @@ MAX_REFRESH_HZ = 4.0
 SINGLE_PANE_BELOW_WIDTH = 100
 SINGLE_PANE_BELOW_HEIGHT = 30
 ENGINE_STOP_TIMEOUT_S = 10.0
+STATUS_AGE_EVERY_S = 1.0  # the status bar's telemetry age is shown in whole seconds
 
 # Every theme gets these, so a user's theme (or one of Textual's) without our status colours still works.
 STATUS_VARIABLE_DEFAULTS = {
@@ -127,6 +130,19 @@ class PendingPane(Static, can_focus=True):
         pass
 
 
+@dataclass(frozen=True)
+class FleetSource:
+    """Where the console reads its fleet when it is not handed one: after its first frame, off the event loop.
+
+    `load` runs in a thread (parsing a large inventory is CPU work, and the engine's imports are heavy): it returns
+    the inventory, or the problems that keep it from loading. `make_engine` then builds the engine on the loop.
+    """
+
+    path: Path
+    load: Callable[[], tuple[Inventory | None, Sequence[Problem]]]
+    make_engine: Callable[[Inventory], Engine]
+
+
 @dataclass
 class ConsoleSettings:
     """What the app is built with (see build_app)."""
@@ -141,6 +157,7 @@ class ConsoleSettings:
     inventory_problems: tuple[Problem, ...] = ()
     command_runner: Any = None  # the runner core the command runner pane sends commands through
     pane_factories: Mapping[str, Callable[[EdgeOpsApp], Widget]] = field(default_factory=dict)
+    source: FleetSource | None = None
 
 
 class MainScreen(Screen[None]):
@@ -164,6 +181,8 @@ class MainScreen(Screen[None]):
         self.hidden: set[str] = set()
         self._versions: dict[str, int] = {}
         self.ready = False  # set once the panes are mounted and filled: the refresh tick waits for it
+        self._status_shown = 0.0
+        self._shown_jumps: dict[str, str] = {}
 
     # -- layout -------------------------------------------------------------------------------------------------
 
@@ -316,7 +335,11 @@ class MainScreen(Screen[None]):
             status = self.status_bar
             if changes is not None:
                 status.track_changes(store, changes)
-            status.show(store, jumps)
+            # Counting the fleet reads every device: do it when something changed, and once a second for the age.
+            now = time.monotonic()
+            if changes is not None or jumps != self._shown_jumps or now - self._status_shown >= STATUS_AGE_EVERY_S:
+                status.show(store, jumps)
+                self._status_shown, self._shown_jumps = now, dict(jumps)
 
 
 class EdgeOpsApp(App[str]):
@@ -340,7 +363,7 @@ class EdgeOpsApp(App[str]):
         self.inventory = settings.inventory
         self._refresh_timer: Timer | None = None
         self._audit: AuditLog | None = None
-        self.command_runner = settings.command_runner or self._default_command_runner()
+        self.command_runner: Any = settings.command_runner
         self._engine_started = False
         self._engine_stopped = False
         self._quitting = False
@@ -348,7 +371,11 @@ class EdgeOpsApp(App[str]):
 
     def _default_command_runner(self) -> CommandRunner:
         """Commands go through the engine's persistent sessions; every run is written to the audit log."""
-        self._audit = AuditLog(self.paths.audit_log)
+        from edgeops.fleet.audit import AuditLog
+        from edgeops.fleet.command_transport import CommandTransport
+        from edgeops.fleet.commands import CommandRunner
+
+        self._audit = self._audit or AuditLog(self.paths.audit_log)
         transport: CommandTransport = cast(CommandTransport, self.engine) if self.engine else NotConnected()
         return CommandRunner(transport, audit=self._audit, source="console", clock=self.clock.now)
 
@@ -453,13 +480,56 @@ class EdgeOpsApp(App[str]):
             self.register_theme(_with_status_colours(theme))
         wanted = self.settings.theme or DEFAULT_THEME
         self.theme = wanted if wanted in self.available_themes else DEFAULT_THEME
-        if self.settings.store is None:
+        if self.settings.store is not None:
+            self.push_screen(self._open_fleet())
+        elif self.settings.source is not None:
+            self.push_screen(StartingScreen(self.settings.source.path))
+            # Once the first frame is on the terminal: the reading thread would only compete with painting it.
+            self.call_after_refresh(self.load_fleet)
+        else:
             self.push_screen(InventoryErrorsScreen(_source_of(self.settings), self.settings.inventory_problems))
-            return
-        self.push_screen(MainScreen(self.settings))
+
+    def _open_fleet(self) -> MainScreen:
+        """The main screen on the fleet in the settings; the refresh tick and the engine start with it."""
+        if self.command_runner is None:
+            self.command_runner = self._default_command_runner()
         self._refresh_timer = self.set_interval(1 / self.settings.refresh_hz, self._refresh_tick, name="refresh")
         if self.engine is not None:
             self.run_worker(self._start_engine(), name="engine", group="engine", exit_on_error=False)
+        return MainScreen(self.settings)
+
+    def load_fleet(self) -> None:
+        """Read the inventory in the background (the starting screen is up meanwhile)."""
+        source = self.settings.source
+        assert source is not None
+        self.run_worker(source.load, name="inventory", group="inventory", thread=True, exit_on_error=False)
+
+    def reload_inventory(self) -> None:
+        """The engineer fixed the file (the inventory-errors screen's r): read it again."""
+        if self.settings.source is None:
+            self.exit(RELOAD_INVENTORY)  # the caller reads it again and builds a new console
+            return
+        self.switch_screen(StartingScreen(self.settings.source.path))
+        self.load_fleet()
+
+    def _fleet_loaded(self, worker: Worker[Any]) -> None:
+        source = self.settings.source
+        assert source is not None
+        if worker.state == WorkerState.ERROR:
+            log.error("reading the inventory failed: %r", worker.error)
+            problems: Sequence[Problem] = (Problem(str(source.path), None, None, f"cannot be read: {worker.error}"),)
+            inventory = None
+        else:
+            inventory, problems = worker.result
+        if inventory is None:
+            self.settings.inventory_problems = tuple(problems)
+            self.switch_screen(InventoryErrorsScreen(source.path, problems))
+            return
+        engine = source.make_engine(inventory)
+        self.settings.inventory = self.inventory = inventory
+        self.settings.engine = self.engine = engine
+        self.settings.store = engine.store
+        self.switch_screen(self._open_fleet())
 
     async def _start_engine(self) -> None:
         assert self.engine is not None
@@ -498,6 +568,8 @@ class EdgeOpsApp(App[str]):
     @on(Worker.StateChanged)
     def _worker_state(self, event: Worker.StateChanged) -> None:
         worker = event.worker
+        if worker.group == "inventory" and event.state in (WorkerState.SUCCESS, WorkerState.ERROR):
+            self._fleet_loaded(worker)
         if worker.group == "engine" and event.state == WorkerState.ERROR:
             log.error("the fleet engine failed to start: %r", worker.error)
             self.notify(f"the fleet engine failed: {worker.error}", severity="error", timeout=30)
@@ -592,6 +664,7 @@ def build_app(
     refresh_hz: float = MAX_REFRESH_HZ,
     inventory_problems: Sequence[Problem] = (),
     command_runner: Any = None,
+    source: FleetSource | None = None,
 ) -> EdgeOpsApp:
     """The console, for the CLI and the tests.
 
@@ -600,6 +673,7 @@ def build_app(
     store: without an engine, the store to show (the tests fill one); by default an empty one.
     refresh_hz: how often the panes are fed from the store (capped at 4 Hz).
     command_runner: the runner core the command runner pane sends commands through (default: over the engine).
+    source: instead of an inventory, where to read it (and how to build the engine) after the first frame.
     """
     if not 0 < refresh_hz <= MAX_REFRESH_HZ:
         raise ValueError(f"refresh_hz must be in (0, {MAX_REFRESH_HZ}], got {refresh_hz}")
@@ -608,8 +682,8 @@ def build_app(
         store = engine.store
     elif store is None and inventory is not None:
         store = FleetStore(inventory, clock)
-    if inventory is None and not inventory_problems:
-        raise ValueError("build_app needs an inventory, or the problems that kept it from loading")
+    if inventory is None and not inventory_problems and source is None:
+        raise ValueError("build_app needs an inventory, a source to read it from, or the problems with it")
     settings = ConsoleSettings(
         inventory=inventory,
         paths=paths,
@@ -621,22 +695,28 @@ def build_app(
         inventory_problems=tuple(inventory_problems),
         command_runner=command_runner,
         pane_factories=_pane_factories(),
+        source=source,
     )
     return EdgeOpsApp(settings)
 
 
 def _pane_factories() -> dict[str, Callable[[EdgeOpsApp], Widget]]:
-    """The right-hand panes, built when the main screen is composed."""
-    from edgeops.ui.panes.command_runner import CommandRunnerPane
-    from edgeops.ui.panes.device_health import DeviceHealthPane
-    from edgeops.ui.panes.interface_counters import InterfaceCountersPane
+    """The right-hand panes, built (and imported) when the main screen is composed, after the first frame."""
+
+    def health(app: EdgeOpsApp) -> Widget:
+        from edgeops.ui.panes.device_health import DeviceHealthPane
+
+        return DeviceHealthPane()
+
+    def counters(app: EdgeOpsApp) -> Widget:
+        from edgeops.ui.panes.interface_counters import InterfaceCountersPane
+
+        return InterfaceCountersPane(clock=app.clock)
 
     def runner(app: EdgeOpsApp) -> Widget:
+        from edgeops.ui.panes.command_runner import CommandRunnerPane
+
         assert app.inventory is not None
         return CommandRunnerPane(app.command_runner, app.inventory, app.paths)
 
-    return {
-        "health": lambda app: DeviceHealthPane(),
-        "counters": lambda app: InterfaceCountersPane(clock=app.clock),
-        "runner": runner,
-    }
+    return {"health": health, "counters": counters, "runner": runner}

@@ -86,7 +86,11 @@ class InventoryErrorsScreen(Screen[None]):
         yield Footer()
 
     def action_reload(self) -> None:
-        self.app.exit(RELOAD_INVENTORY)
+        reload = getattr(self.app, "reload_inventory", None)
+        if reload is not None:
+            reload()
+        else:
+            self.app.exit(RELOAD_INVENTORY)
 
     async def action_quit(self) -> None:
         self.app.exit()
