@@ -42,7 +42,8 @@ class EngineSettings:
     health_interval_s: float = 10.0  # gNMI SAMPLE interval of CPU, memory, temperatures, alarms...
     ssh_poll_interval_s: float = 15.0  # SSH polling of a device without gNMI
     stale_factor: float = 3.0  # data older than this many intervals is stale
-    stall_timeout_s: float | None = None  # a silent gNMI stream is restarted; None: 2 x stale_factor x interval
+    # A silent gNMI stream is restarted after this; None: 2 x stale_factor x interval, at least 20 s.
+    stall_timeout_s: float | None = None
     max_concurrent_opens: int = 32  # per transport (SSH logins, gNMI channels), across the whole fleet
     opens_per_second: float = 100.0  # per transport, after a burst of max_concurrent_opens
     backoff_base_s: float = 1.0
