@@ -250,34 +250,6 @@ async def test_number_keys_focus_panes_and_a_small_terminal_shows_one_right_hand
         assert all(screen.pane(key).display for key in ("health", "counters", "runner"))
 
 
-async def test_only_changed_site_map_lines_are_repainted(sample_fleet: SampleFleet) -> None:
-    app = fixed_app(sample_fleet)
-    async with app.run_test(size=WIDE) as pilot:
-        tree = site_map(app)
-        await pilot.pause(0.5)
-        repainted: list[str] = []
-        original = tree._repaint
-
-        def spy(node):  # type: ignore[no-untyped-def]
-            repainted.append(node.data.key)
-            original(node)
-
-        tree._repaint = spy  # type: ignore[method-assign]
-        cursor = tree.cursor_line
-        # Traffic only: counters move, no badge, alarm or roll-up changes, so no line is redrawn.
-        sample_fleet.advance(2.0, rounds=2)
-        await pilot.pause(0.6)
-        assert repainted == []
-        # One device goes down: its line, its role's line and its site's line, nothing else.
-        store = sample_fleet.store
-        store.set_session("alcala-spine1", "ssh", "down", "connection refused")
-        store.set_session("alcala-spine1", "gnmi", "down", "connection refused")
-        await pilot.pause(0.6)
-        assert sorted(repainted) == ["alcala", "alcala-spine1", "alcala/spine"]
-        assert tree.device_view("alcala-spine1").badge == "down"
-        assert tree.cursor_line == cursor, "updates never move the cursor"
-
-
 async def test_help_lists_the_bindings_of_the_app_and_every_pane(sample_fleet: SampleFleet) -> None:
     app = fixed_app(sample_fleet)
     async with app.run_test(size=WIDE) as pilot:

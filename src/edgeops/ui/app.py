@@ -205,8 +205,6 @@ class MainScreen(Screen[None]):
         site_map.populate(self.store)
         self._versions["site-map"] = self.store.version
         site_map.focus()
-        if site_map.cursor_node is None and site_map.root.children:
-            site_map.move_cursor(site_map.root.children[0])
         self._arrange(self.size.width, self.size.height)
         self.ready = True
         # The first frame already shows the fleet as the store has it.

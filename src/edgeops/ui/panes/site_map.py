@@ -257,6 +257,9 @@ class SiteMap(Tree[MapEntry]):
                     self._devices[device_name] = role_node.add_leaf("", entry)
                 role_node.data = self._role_entry(key)
             site_node.data = self._site_entry(store, code)
+        if self.cursor_node is None and self.root.children:
+            # The cursor starts on the first site: it is selected, and the panes show its summary.
+            self.call_after_refresh(self._put_cursor_on, self.root.children[0])
 
     # -- live updates ------------------------------------------------------------------------------------
 
@@ -291,15 +294,17 @@ class SiteMap(Tree[MapEntry]):
                 node.data = entry
                 self._repaint(node)
 
-    def _repaint(self, node: TreeNode[MapEntry]) -> None:
+    def _repaint(self, node: TreeNode[MapEntry]) -> bool:
+        """Repaint the node's line; False when it has none on screen."""
         # TreeNode.refresh repaints just this line (set_label would repaint every child line too); a node
         # inside a collapsed branch has no line to repaint and is drawn fresh when it is expanded.
         parent = node.parent
         while parent is not None and parent is not self.root:
             if not parent.is_expanded:
-                return
+                return False
             parent = parent.parent
         node.refresh()
+        return True
 
     def _role_entry(self, key: str) -> MapEntry:
         site, _, role = key.partition("/")
