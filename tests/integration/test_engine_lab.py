@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -219,6 +220,34 @@ async def test_a_jump_only_lab_is_up_through_one_connection_and_survives_the_jum
     await lab.jump_server.start()
     await eventually(lambda: all_up(store), what="every device back with the jump host")
     assert lab.jump.stats.connections == 2  # one connection again (plus the first), not one per device
+
+
+async def test_a_proxyjump_from_ssh_config_carries_ssh_and_gnmi_like_an_inventory_jump_host(
+    start_lab: LabFactory, start_engine: EngineFactory, tmp_path: Path
+) -> None:
+    lab = await start_lab(sites=2, devices_per_site=4, jump_only=True)
+    jump = lab.jump
+    assert jump is not None
+    block = ".".join(lab.identities[0].host.split(".")[:2])
+    ssh_config = tmp_path / "ssh_config"
+    ssh_config.write_text(
+        f"Host lab-bastion\n  HostName {jump.host}\n  Port {jump.port}\n  User {jump.username}\n"
+        f"  IdentityFile {lab.client_key_file}\n"
+        f"Host {block}.*\n  ProxyJump lab-bastion\n"
+    )
+    inventory = lab.inventory()
+    # The same fleet, but nothing in the inventory says "jump host": only ~/.ssh/config's ProxyJump does.
+    devices = tuple(
+        dataclasses.replace(device, jump=None, explicit_fields=device.explicit_fields - {"jump"})
+        for device in inventory.devices
+    )
+    inventory = dataclasses.replace(inventory, devices=devices, jump_hosts=(), ssh_config=ssh_config)
+    engine = await start_engine(inventory)
+    await eventually(lambda: all_up(engine.store), what="every device up through the ProxyJump hop")
+    hop = f"{jump.username}@{jump.host}:{jump.port}"
+    assert engine.jump_states() == {hop: SessionState.UP}
+    assert jump.stats.connections == 1 and jump.stats.logins == 1
+    assert jump.stats.forwarded_channels >= 2 * len(devices)  # SSH and gNMI of every device
 
 
 async def test_rates_stay_sane_across_a_counter_reset(start_lab: LabFactory, start_engine: EngineFactory) -> None:
