@@ -380,3 +380,37 @@ async def test_the_first_frame_comes_before_the_inventory_is_read(sample_fleet: 
         )
         assert len(reads) == 2
     assert engines[0].stopped
+
+
+async def test_palette_runs_a_command_on_the_selection(sample_fleet: SampleFleet) -> None:
+    app = fixed_app(sample_fleet)
+    async with app.run_test(size=WIDE) as pilot:
+        app.go_to(Selection("site", "madrid"))
+        await pilot.pause(0.3)
+        await pilot.press("ctrl+p")
+        await pilot.pause(0.3)
+        await pilot.press(*"run show system lldp neighbor")
+        await pilot.pause(0.8)
+        await pilot.press("enter")
+        runner = main_screen(app).pane("runner")
+        await wait_for(pilot, lambda: runner.last_run is not None and runner.last_run.finished, "the run")
+        run = runner.last_run
+        assert run.command == "show system lldp neighbor"
+        assert {device.name for device in run.devices} == set(sample_fleet.store.device_names("madrid"))
+        # This console has no engine: every device says why it got nothing.
+        assert all(result.reason == "not connected to the fleet" for result in run.results)
+
+
+async def test_every_shipped_theme_and_a_user_theme_apply(sample_fleet: SampleFleet) -> None:
+    themes_dir = sample_fleet.paths.user_themes_dir
+    themes_dir.mkdir(parents=True)
+    # A user's theme without our status colours still works: they are derived from its own colours.
+    (themes_dir / "night.toml").write_text('name = "night"\nprimary = "#3366ff"\nerror = "#ff0000"\n')
+    app = build_app(inventory=sample_fleet.inventory, paths=sample_fleet.paths, store=sample_fleet.store, theme="night")
+    async with app.run_test(size=WIDE) as pilot:
+        assert app.theme == "night"
+        assert app.current_theme.variables["status-down"] == "#ff0000"
+        for name in ("edgeops-dark", "edgeops-light", "edgeops-high-contrast", "edgeops-ansi", "textual-dark"):
+            app.theme = name
+            await pilot.pause()
+            assert "Tecno-Alcalá" in screen_text(app)

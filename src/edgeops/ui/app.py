@@ -466,7 +466,10 @@ class EdgeOpsApp(App[str]):
     # -- lifecycle ------------------------------------------------------------------------------------------------
 
     def get_theme_variable_defaults(self) -> dict[str, str]:
-        return {**super().get_theme_variable_defaults(), **STATUS_VARIABLE_DEFAULTS}
+        # Textual's ANSI-colour theme generator leaves out two variables its own Screen CSS uses: a 16-colour
+        # theme from a file (themes/edgeops-ansi.toml, or a user's) would not load without them.
+        ansi = {"ansi-background": "ansi_default", "ansi-foreground": "ansi_default"}
+        return {**super().get_theme_variable_defaults(), **ansi, **STATUS_VARIABLE_DEFAULTS}
 
     def on_mount(self) -> None:
         if self.handle_signals:
