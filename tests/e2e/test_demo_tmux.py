@@ -127,8 +127,48 @@ def test_demo_comes_up_runs_a_command_and_quits_clean(tmux: Tmux, tmp_path: Path
 
     # Nothing is left behind: no console, no lab child, no demo folder.
     deadline = time.monotonic() + 15
-    while processes_mentioning(str(logs)) and time.monotonic() < deadline:
+    while any(running(p) for p in processes_mentioning(str(logs))) and time.monotonic() < deadline:
         time.sleep(0.2)
-    leftovers = [(p.pid, " ".join(p.cmdline())) for p in processes_mentioning(str(logs)) if p.is_running()]
+    leftovers = [(p.pid, " ".join(p.cmdline())) for p in processes_mentioning(str(logs)) if running(p)]
     assert leftovers == []
     assert list(temp.iterdir()) == [], "the demo's lab folder is removed"
+
+
+def test_the_lab_stops_when_the_console_is_killed(tmux: Tmux, tmp_path: Path) -> None:
+    logs = tmp_path / "logs"
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    environment = {
+        "EDGEOPS_DEMO_ADDRESS_BLOCK": str(random.randint(20, 99)),
+        "EDGEOPS_STATE_DIR": str(tmp_path / "state"),
+        "EDGEOPS_CONFIG_DIR": str(tmp_path / "config"),
+        "TMPDIR": str(temp),
+        "TERM": "xterm-256color",
+    }
+    exports = " ".join(f"{key}={shlex.quote(value)}" for key, value in environment.items())
+    console = f"{shlex.quote(sys.executable)} -m edgeops --demo --log-dir {shlex.quote(str(logs))}"
+    tmux.run("new-session", "-d", "-s", "console", "-x", "120", "-y", "40", f"env {exports} {console}; sleep 60")
+    tmux.wait_for(lambda s: "1 Sites" in s, "the console on the demo fleet", FLEET_DEADLINE_S)
+    processes = processes_mentioning(str(logs))
+    consoles = [p for p in processes if "--demo" in p.cmdline()]
+    labs = [p for p in processes if "lab" in p.cmdline()]
+    assert len(consoles) == 1 and len(labs) == 1, [p.cmdline() for p in processes]
+    try:
+        # A crash no handler sees: the lab child must not outlive the console.
+        consoles[0].kill()
+        deadline = time.monotonic() + 30
+        while any(running(p) for p in labs) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not any(running(p) for p in labs), "the lab outlived the console"
+    finally:
+        for lab in labs:  # never leave a lab behind, even when the test fails
+            if running(lab):
+                lab.kill()
+
+
+def running(process: psutil.Process) -> bool:
+    """Still running (a zombie has exited: it only waits to be reaped by whoever adopted it)."""
+    try:
+        return process.is_running() and process.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
