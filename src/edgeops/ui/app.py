@@ -207,8 +207,10 @@ class MainScreen(Screen[None]):
         site_map.focus()
         self._arrange(self.size.width, self.size.height)
         self.ready = True
-        # The first frame already shows the fleet as the store has it.
-        self.refresh_tick(cast("EdgeOpsApp", self.app).jump_states())
+        app = cast("EdgeOpsApp", self.app)
+        # The first frame already shows the fleet as the store has it; the sessions start opening after it.
+        self.refresh_tick(app.jump_states())
+        self.call_after_refresh(app.start_engine)
 
     @property
     def site_map(self) -> SiteMap:
@@ -491,12 +493,10 @@ class EdgeOpsApp(App[str]):
             self.push_screen(InventoryErrorsScreen(_source_of(self.settings), self.settings.inventory_problems))
 
     def _open_fleet(self) -> MainScreen:
-        """The main screen on the fleet in the settings; the refresh tick and the engine start with it."""
+        """The main screen on the fleet in the settings, with the refresh tick (the screen starts the engine)."""
         if self.command_runner is None:
             self.command_runner = self._default_command_runner()
         self._refresh_timer = self.set_interval(1 / self.settings.refresh_hz, self._refresh_tick, name="refresh")
-        if self.engine is not None:
-            self.run_worker(self._start_engine(), name="engine", group="engine", exit_on_error=False)
         return MainScreen(self.settings)
 
     def load_fleet(self) -> None:
@@ -532,9 +532,15 @@ class EdgeOpsApp(App[str]):
         self.settings.store = engine.store
         self.switch_screen(self._open_fleet())
 
+    def start_engine(self) -> None:
+        """Start the engine (once): the main screen calls it after its first frame, which 200 sessions opening
+        at once would otherwise delay."""
+        if self.engine is not None and not self._engine_started:
+            self._engine_started = True
+            self.run_worker(self._start_engine(), name="engine", group="engine", exit_on_error=False)
+
     async def _start_engine(self) -> None:
         assert self.engine is not None
-        self._engine_started = True
         await self.engine.start()
 
     async def stop_engine(self) -> None:
