@@ -75,11 +75,6 @@ class Engine(Protocol):
     """What the app needs of the fleet engine (edgeops.fleet.engine.FleetEngine)."""
 
     @property
-    def has_fleet(self) -> bool:
-        """False while the inventory-errors screen stands in for the console."""
-        return self.settings.store is not None
-
-    @property
     def store(self) -> FleetStore: ...
 
     async def start(self) -> None: ...
@@ -521,7 +516,7 @@ class EdgeOpsApp(App[str]):
             problems: Sequence[Problem] = (Problem(str(source.path), None, None, f"cannot be read: {worker.error}"),)
             inventory = None
         else:
-            inventory, problems = worker.result
+            inventory, problems = cast("tuple[Inventory | None, Sequence[Problem]]", worker.result)
         if inventory is None:
             self.settings.inventory_problems = tuple(problems)
             self.switch_screen(InventoryErrorsScreen(source.path, problems))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from rich.table import Table
 from rich.text import Text
@@ -49,7 +49,7 @@ def class_bindings(cls: type[DOMNode]) -> list[Binding]:
     return list(merged.values())
 
 
-def describe_bindings(app: App[object], bindings: Iterable[Binding]) -> tuple[tuple[str, str], ...]:
+def describe_bindings(app: App[Any], bindings: Iterable[Binding]) -> tuple[tuple[str, str], ...]:
     """(keys, description) rows; keys bound to the same description share a row, exact repeats are dropped."""
     rows: dict[str, list[str]] = {}  # description -> keys, in the order first seen
     for binding in bindings:
@@ -61,7 +61,7 @@ def describe_bindings(app: App[object], bindings: Iterable[Binding]) -> tuple[tu
     return tuple((" / ".join(keys), description) for description, keys in rows.items())
 
 
-def section_for(app: App[object], title: str, classes: Sequence[type[DOMNode]]) -> HelpSection:
+def section_for(app: App[Any], title: str, classes: Sequence[type[DOMNode]]) -> HelpSection:
     bindings: list[Binding] = []
     for cls in classes:
         bindings.extend(class_bindings(cls))
