@@ -179,3 +179,25 @@ def test_inventory_errors(snap_compare, tmp_path: Path, size: str) -> None:
         Problem("inventory.yaml", 22, 17, "[red]literal markup[/] and \x1b[31mescapes\x1b[0m stay inert"),
     ]
     assert snap_compare(broken_inventory_app(tmp_path, problems), terminal_size=SIZES[size])
+
+
+# The user guide shows these screens; its copies must follow the snapshots when they are updated.
+GUIDE_IMAGES = {
+    "console-device.svg": "test_main_screen[wide].svg",
+    "console-site.svg": "test_main_screen_site_summary[wide].svg",
+    "console-80x24.svg": "test_main_screen[small].svg",
+    "console-help.svg": "test_help_screen[wide].svg",
+    "console-command-results.svg": "test_command_results[wide].svg",
+    "console-runner.svg": "test_command_results_in_the_runner_pane.svg",
+    "console-inventory-errors.svg": "test_inventory_errors[wide].svg",
+}
+
+
+@pytest.mark.parametrize("image", GUIDE_IMAGES)
+def test_user_guide_images_are_the_snapshots(image: str) -> None:
+    root = Path(__file__).resolve().parents[2]
+    snapshot = Path(__file__).parent / "__snapshots__" / "test_snapshots" / GUIDE_IMAGES[image]
+    guide = root / "docs" / "images" / image
+    assert guide.read_text(encoding="utf-8") == snapshot.read_text(encoding="utf-8"), (
+        f"docs/images/{image} is out of date: copy {snapshot.name} over it"
+    )
