@@ -137,6 +137,8 @@ def start_lab(devices: int, lab_dir: Path, block: int) -> subprocess.Popen[bytes
     deadline = time.monotonic() + LAB_START_TIMEOUT_S
     while not (lab_dir / "inventory.yaml").exists():
         if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            process.wait()
             raise RuntimeError(f"the lab did not start: {(lab_dir / 'lab-output.txt').read_text()[-2000:]}")
         time.sleep(0.05)
     return process
@@ -277,9 +279,10 @@ def measure_engine_alone(inventory: Path, work: Path, lab: psutil.Process, secon
 def run(devices: int, seconds: float, columns: int, rows: int, colors: str, paint_runs: int) -> ConsoleFigures:
     figures = ConsoleFigures(devices=devices, size=f"{columns}x{rows}", colors=colors)
     work = Path(tempfile.mkdtemp(prefix="edgeops-bench-console-"))
-    lab = start_lab(devices, work / "lab", random.randint(20, 99))
+    lab: subprocess.Popen[bytes] | None = None
     pid = master = None
     try:
+        lab = start_lab(devices, work / "lab", random.randint(20, 99))
         for _ in range(paint_runs):
             figures.first_paint_runs_s.append(first_paint(work / "lab" / "inventory.yaml", work, columns, rows, colors))
         started = time.monotonic()
@@ -315,11 +318,12 @@ def run(devices: int, seconds: float, columns: int, rows: int, colors: str, pain
     finally:
         if pid is not None and master is not None:
             stop_console(pid, master, TerminalReader(master))
-        lab.terminate()
-        try:
-            lab.wait(15)
-        except subprocess.TimeoutExpired:
-            lab.kill()
+        if lab is not None:
+            lab.terminate()
+            try:
+                lab.wait(15)
+            except subprocess.TimeoutExpired:
+                lab.kill()
         shutil.rmtree(work, ignore_errors=True)
     return figures
 
