@@ -290,5 +290,5 @@ def test_interleaved_partial_updates_equal_separate_streams(in_steps, out_steps,
         else:
             tracker.apply(sample(t, out_octets=value))
             alone_out.update(t, value)
-        assert tracker.in_octets.rate == alone_in.rate
-        assert tracker.out_octets.rate == alone_out.rate
+        assert tracker.rates_now[0] == alone_in.rate
+        assert tracker.rates_now[1] == alone_out.rate

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import json.scanner
 import re
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -18,6 +19,7 @@ from typing import Any
 
 from pygnmi.spec.v080 import gnmi_pb2
 
+from edgeops.devices.interface_rows import INTERFACE_ROW_FIELDS, ROW_INDEX, InterfaceRow, row_sample
 from edgeops.devices.samples import (
     Alarm,
     ComponentStatus,
@@ -69,15 +71,32 @@ class AlarmUpdate:
     raised_at: float | None = None
 
 
-@dataclass(frozen=True)
 class DecodedNotification:
-    """Everything one notification said."""
+    """Everything one notification said: interface rows by interface name, health, alarm changes."""
 
-    timestamp: float = 0.0  # unix time the device stamped the notification with
-    interfaces: tuple[InterfaceSample, ...] = ()
-    health: HealthSample | None = None
-    alarm_updates: tuple[AlarmUpdate, ...] = ()
-    alarm_deletes: tuple[str, ...] = ()  # entry keys; "*" when the whole alarm list was deleted
+    __slots__ = ("alarm_deletes", "alarm_updates", "device", "health", "rows", "timestamp")
+
+    def __init__(
+        self,
+        device: str,
+        timestamp: float,
+        rows: dict[str, InterfaceRow] | None = None,
+        health: HealthSample | None = None,
+        alarm_updates: tuple[AlarmUpdate, ...] = (),
+        alarm_deletes: tuple[str, ...] = (),
+    ) -> None:
+        self.device = device
+        self.timestamp = timestamp  # unix time the device stamped the notification with
+        self.rows: dict[str, InterfaceRow] = rows if rows is not None else {}
+        self.health = health
+        self.alarm_updates = alarm_updates
+        self.alarm_deletes = alarm_deletes  # entry keys; "*" when the whole alarm list was deleted
+
+    @property
+    def interfaces(self) -> tuple[InterfaceSample, ...]:
+        """The rows as InterfaceSamples (fields the notification did not carry are None)."""
+        device, stamp = self.device, self.timestamp
+        return tuple(row_sample(device, name, stamp, row) for name, row in self.rows.items())
 
     @property
     def samples(self) -> list[InterfaceSample | HealthSample]:
@@ -100,6 +119,8 @@ def bare(name: str) -> str:
 
 
 _JSON_DECODER = json.JSONDecoder()  # json.loads() on bytes would sniff the encoding on every call
+# The decoder's scanner, called directly: decode() adds two whitespace matches around every value.
+_JSON_SCAN = json.scanner.make_scanner(_JSON_DECODER)  # type: ignore[attr-defined]
 _PATH_CACHE: dict[bytes, tuple[PathElems, tuple[str, ...]]] = {}
 _PATH_CACHE_LIMIT = 100_000
 
@@ -132,7 +153,16 @@ def _json(raw: bytes) -> Any:
         return raw[1:-1].decode()
     if raw and raw[0] in b"-0123456789" and raw.isdigit():
         return int(raw)
-    return _JSON_DECODER.decode(raw.decode()) if raw else None
+    if not raw:
+        return None
+    text = raw.decode()
+    try:
+        value, end = _JSON_SCAN(text, 0)
+        if end == len(text):
+            return value
+    except StopIteration:  # what the scanner raises where decode() raises JSONDecodeError
+        pass
+    return _JSON_DECODER.decode(text)
 
 
 def typed_value(value: gnmi_pb2.TypedValue) -> Any:
@@ -534,81 +564,189 @@ def _health_sample(parts: _HealthParts, device: str, timestamp: float) -> Health
     return HealthSample(device=device, timestamp=timestamp, **fields)
 
 
-_FieldPlan = tuple[tuple[str, str, Callable[[Any], Any]], ...]  # (member name as sent, field, parser)
-_PLANS: dict[tuple[tuple[str, ...], tuple[str, ...]], _FieldPlan | None] = {}
+# -- the fast path: what each update path means, worked out once ------------------------------------------
+#
+# A device sends the same paths on every sample, so what a path means (which interface, which container, which
+# row slot each leaf fills) is worked out the first time it is seen and remembered by its wire bytes: per update
+# that leaves one serialisation, one dict lookup and the value itself.
+
+_CONTAINER, _LEAF, _SKIP, _OTHER = range(4)
+# (kind, interface name, members or slot, parser, elems): members maps a JSON member as sent to (slot, parser) or
+# None for members we do not keep; parser None means a counter.
+_Plan = tuple[int, str | None, Any, Callable[[Any], Any] | None, PathElems]
+_Member = tuple[int, Callable[[Any], Any] | None] | None
+_UNSEEN: Any = object()
 
 
-def _plan(table: dict[str, str], names: tuple[str, ...], leaves: dict[str, Any]) -> _FieldPlan | None:
-    """Which members of a container object become which fields; None if it holds more than scalars.
+class _Context:
+    """What a notification prefix says, and the plans of the update paths seen under it."""
 
-    A device sends the same container with the same members on every sample, so the plan is made once.
-    """
-    members = tuple(leaves)
-    plan_key = (names, members)
-    if plan_key in _PLANS:
-        return _PLANS[plan_key]
-    plan: _FieldPlan | None = tuple(
-        (member, table[bare(member)], _INTERFACE_PARSERS.get(table[bare(member)], _counter))
-        for member in members
-        if bare(member) in table
-    )
-    if any(isinstance(value, dict | list) for value in leaves.values()):
-        plan = None
-    if len(_PLANS) >= _PATH_CACHE_LIMIT:
-        _PLANS.clear()
-    _PLANS[plan_key] = plan
-    return plan
+    __slots__ = ("elems", "interface", "names", "plans")
+
+    def __init__(self, elems: PathElems, names: tuple[str, ...]) -> None:
+        self.elems = elems
+        self.names = names
+        self.interface = _interface_name(elems) if elems else None
+        self.plans: dict[bytes, _Plan] = {}
 
 
-def _interface_fields(
-    table: dict[str, str], names: tuple[str, ...], leaves: dict[str, Any], into: dict[str, Any]
-) -> bool:
-    """Fold a container's scalar leaves into `into`; False if the container holds more than scalars."""
-    plan = _plan(table, names, leaves)
-    if plan is None:
-        return False
-    for member, field_name, parser in plan:
-        value = leaves[member]
-        if value is not None:
-            into[field_name] = parser(value)
-    return True
+_CONTEXTS: dict[bytes, _Context] = {}
+_NO_PREFIX = b""
+
+
+def _context(wire: bytes, prefix: gnmi_pb2.Path | None) -> _Context:
+    context = _CONTEXTS.get(wire)
+    if context is None:
+        elems, names = _parsed_path(prefix) if prefix is not None else ((), ())
+        if len(_CONTEXTS) >= _PATH_CACHE_LIMIT:
+            _CONTEXTS.clear()
+        context = _CONTEXTS[wire] = _Context(elems, names)
+    return context
+
+
+def _row_parser(field_name: str) -> Callable[[Any], Any] | None:
+    return _INTERFACE_PARSERS.get(field_name)  # None: a counter
+
+
+def _make_plan(context: _Context, path: gnmi_pb2.Path) -> _Plan:
+    own, own_names = _parsed_path(path)
+    elems, names = context.elems + own, context.names + own_names
+    table = INTERFACE_CONTAINERS.get(names)
+    if table is not None:
+        name = context.interface or _interface_name(elems)
+        if name is not None:
+            return (_CONTAINER, name, {}, None, elems)
+        return (_OTHER, None, None, None, elems)
+    if names and (table := INTERFACE_CONTAINERS.get(names[:-1])) is not None:
+        field_name = table.get(names[-1])
+        name = context.interface or _interface_name(elems)
+        if field_name is not None and name is not None:
+            return (_LEAF, name, ROW_INDEX[field_name], _row_parser(field_name), elems)
+        return (_SKIP, None, None, None, elems)  # an interface leaf we do not keep (multicast packets, ...)
+    return (_OTHER, None, None, None, elems)
+
+
+def _member(plan: _Plan, member: str) -> _Member:
+    """What one member of a container's JSON object fills (remembered in the plan)."""
+    table = INTERFACE_CONTAINERS[tuple(name for name, _ in plan[4])]
+    field_name = table.get(bare(member))
+    found: _Member = None if field_name is None else (ROW_INDEX[field_name], _row_parser(field_name))
+    members: dict[str, _Member] = plan[2]
+    if len(members) < 256:  # a device inventing member names must not grow the plan without bound
+        members[member] = found
+    return found
+
+
+def _raw_json(value: gnmi_pb2.TypedValue) -> bytes | None:
+    """The JSON text of a JSON or JSON_IETF value; None for every other kind."""
+    which = value.WhichOneof("value")
+    if which == "json_ietf_val":
+        return value.json_ietf_val
+    if which == "json_val":
+        return value.json_val
+    return None
+
+
+def _counter_json(raw: bytes) -> int | None:
+    """A counter's JSON text (`"123"` or `123`) as an int, without a JSON parse in the usual case."""
+    try:
+        return int(raw[1:-1] if raw[:1] == b'"' else raw)
+    except ValueError:
+        return _counter(_json(raw))
+
+
+_EMPTY_ROW: tuple[None, ...] = (None,) * len(INTERFACE_ROW_FIELDS)
 
 
 def decode_notification(
     notification: gnmi_pb2.Notification, device: str, *, received_at: float | None = None
 ) -> DecodedNotification:
-    """The interface samples, health sample and alarm changes in one notification."""
+    """The interface rows, health sample and alarm changes in one notification."""
     stamp = notification.timestamp / 1e9 if notification.timestamp else (received_at or time.time())
-    interfaces: dict[str, dict[str, Any]] = {}
-    health = _HealthParts()
-    alarms: dict[str, dict[str, Any]] = {}
+    rows: dict[str, InterfaceRow] = {}
     if notification.HasField("prefix"):
-        prefix, prefix_names = _parsed_path(notification.prefix)
+        prefix = notification.prefix
+        context = _context(prefix.SerializeToString(), prefix)
     else:
-        prefix, prefix_names = (), ()
-    prefix_interface = _interface_name(prefix) if prefix else None
+        context = _context(_NO_PREFIX, None)
+    plans = context.plans
     leftovers: list[tuple[PathElems, Any]] = []
     for update in notification.update:
-        own, own_names = _parsed_path(update.path)
-        elems, names = (prefix + own, prefix_names + own_names) if prefix else (own, own_names)
-        value = typed_value(update.val) if update.HasField("val") else None
-        if value is None:
+        path = update.path
+        wire = path.SerializeToString()
+        plan = plans.get(wire)
+        if plan is None:
+            plan = _make_plan(context, path)
+            if len(plans) >= _PATH_CACHE_LIMIT:
+                plans.clear()
+            plans[wire] = plan
+        kind = plan[0]
+        if kind == _SKIP:
             continue
-        # Fast path: interface leaves, one update per leaf or one per container (the bulk of all traffic).
-        if isinstance(value, dict):
-            table = INTERFACE_CONTAINERS.get(names)
-            name = (prefix_interface or _interface_name(elems)) if table is not None else None
-            if table is not None and name is not None:
-                fields = interfaces.setdefault(name, {})
-                if _interface_fields(table, names, value, fields):
+        val = update.val
+        if kind == _LEAF:
+            raw = _raw_json(val)
+            parser = plan[3]
+            if raw is not None and parser is None:
+                value = _counter_json(raw)
+            else:
+                value = _json(raw) if raw is not None else typed_value(val)
+                if value is None:
                     continue
-        elif names and (table := INTERFACE_CONTAINERS.get(names[:-1])) is not None:
-            field_name = table.get(names[-1])
-            if field_name is not None and (name := prefix_interface or _interface_name(elems)) is not None:
-                parser = _INTERFACE_PARSERS.get(field_name)
-                interfaces.setdefault(name, {})[field_name] = parser(value) if parser else _counter(value)
-            continue  # an interface leaf we do not keep (multicast packets, ...)
-        leftovers.extend(_walk(value, elems))
+                value = _counter(value) if parser is None else parser(value)
+            if value is None:
+                continue
+            name = plan[1]
+            row = rows.get(name)  # type: ignore[arg-type]
+            if row is None:
+                row = rows[name] = list(_EMPTY_ROW)  # type: ignore[index]
+            row[plan[2]] = value
+            continue
+        raw = _raw_json(val)
+        obj = _json(raw) if raw is not None else typed_value(val)
+        if obj is None:
+            continue
+        if kind == _CONTAINER and type(obj) is dict:
+            members: dict[str, _Member] = plan[2]
+            name = plan[1]
+            row = rows.get(name)  # type: ignore[arg-type]
+            for member, child in obj.items():
+                spec = members.get(member, _UNSEEN)
+                if spec is _UNSEEN:
+                    spec = _member(plan, member)
+                if spec is None:
+                    if type(child) is dict or type(child) is list:  # deeper data: the general walk
+                        leftovers.extend(_walk(child, (*plan[4], (bare(member), ()))))
+                    continue
+                if child is None:
+                    continue
+                index, parser = spec
+                if row is None:
+                    row = rows[name] = list(_EMPTY_ROW)  # type: ignore[index]
+                row[index] = (child if type(child) is int else _counter(child)) if parser is None else parser(child)
+            continue
+        leftovers.extend(_walk(obj, plan[4]))
+    health: HealthSample | None = None
+    alarm_updates: tuple[AlarmUpdate, ...] = ()
+    if leftovers:
+        health, alarm_updates = _slow_leaves(leftovers, rows, device, stamp)
+    deletes: tuple[str, ...] = ()
+    if notification.delete:
+        found = []
+        for path in notification.delete:
+            key = _alarm_delete(context.elems + path_elems(path))
+            if key is not None:
+                found.append(key)
+        deletes = tuple(found)
+    return DecodedNotification(device, stamp, rows, health, alarm_updates, deletes)
+
+
+def _slow_leaves(
+    leftovers: list[tuple[PathElems, Any]], rows: dict[str, InterfaceRow], device: str, stamp: float
+) -> tuple[HealthSample | None, tuple[AlarmUpdate, ...]]:
+    """Leaves found by walking JSON values: interface leaves deep in a container, health and alarms."""
+    health = _HealthParts()
+    alarms: dict[str, dict[str, Any]] = {}
     for elems, value in leftovers:
         if value is None:
             continue
@@ -618,27 +756,16 @@ def decode_notification(
             name = _interface_name(elems)
             if name is not None:
                 parser = _INTERFACE_PARSERS.get(field_name)
-                interfaces.setdefault(name, {})[field_name] = parser(value) if parser else _counter(value)
+                row = rows.get(name)
+                if row is None:
+                    row = rows[name] = list(_EMPTY_ROW)
+                row[ROW_INDEX[field_name]] = parser(value) if parser else _counter(value)
             continue
         if _alarm_leaf(alarms, sig, elems, value):
             continue
         _health_leaf(health, sig, elems, value)
-    deletes = []
-    for path in notification.delete:
-        key = _alarm_delete(prefix + path_elems(path))
-        if key is not None:
-            deletes.append(key)
-    return DecodedNotification(
-        timestamp=stamp,
-        interfaces=tuple(
-            InterfaceSample(device=device, name=name, timestamp=stamp, **fields)
-            for name, fields in interfaces.items()
-            if fields
-        ),
-        health=_health_sample(health, device, stamp) if leftovers else None,
-        alarm_updates=tuple(AlarmUpdate(key=key, **fields) for key, fields in alarms.items()),
-        alarm_deletes=tuple(deletes),
-    )
+    updates = tuple(AlarmUpdate(key=key, **fields) for key, fields in alarms.items())
+    return _health_sample(health, device, stamp), updates
 
 
 def decode_samples(

@@ -20,7 +20,7 @@ from cryptography.x509.oid import NameOID
 from grpc import aio
 from pygnmi.spec.v080 import gnmi_pb2, gnmi_pb2_grpc
 
-from edgeops.devices.decode import AlarmBook, HealthBook, SyncMarker, decode_notification
+from edgeops.devices.decode import AlarmBook, DecodedNotification, HealthBook, SyncMarker, decode_notification
 from edgeops.devices.paths import (
     DEFAULT_COUNTER_INTERVAL_S,
     DEFAULT_HEALTH_INTERVAL_S,
@@ -406,6 +406,24 @@ class GnmiSession:
         the full active alarm list once the initial dump is complete (after the SyncMarker) and whenever
         an alarm is raised or cleared. Raises GnmiStreamCut when a running stream ends with an error.
         """
+        async for item in self.stream(subscriptions, mode=mode):
+            if isinstance(item, DecodedNotification):
+                for sample in item.interfaces:
+                    yield sample
+            else:
+                yield item
+
+    async def stream(
+        self,
+        subscriptions: Sequence[SubscriptionSpec] | None = None,
+        *,
+        mode: int = gnmi_pb2.SubscriptionList.STREAM,
+    ) -> AsyncIterator[DecodedNotification | HealthSample | SyncMarker]:
+        """`subscribe()` one notification at a time: the interfaces of a notification come together, as the
+        DecodedNotification's `rows` (for the fleet store's `apply_interface_rows`), without a sample object
+        per interface. Health views and SyncMarkers as in `subscribe()`; a DecodedNotification's own health
+        and alarm parts are already folded into those and are to be ignored.
+        """
         stub = self._require_stub()
         specs = tuple(subscriptions) if subscriptions is not None else self.default_subscriptions()
         request = gnmi_pb2.SubscribeRequest(subscribe=subscription_list(specs, self.encoding, mode=mode))
@@ -416,8 +434,14 @@ class GnmiSession:
         health = HealthBook(device)
         synced = False
         received_any = False
+        read = call.read
+        end_of_stream = aio.EOF
         try:
-            async for response in call:
+            while True:
+                # read() rather than `async for`: gRPC's iterator is one more async generator per message.
+                response = await read()
+                if response is end_of_stream:
+                    break
                 received_any = True
                 received = time.time()
                 which = response.WhichOneof("response")
@@ -430,8 +454,8 @@ class GnmiSession:
                 if which != "update":
                     continue
                 decoded = decode_notification(response.update, device, received_at=received)
-                for sample in decoded.interfaces:
-                    yield sample
+                if decoded.rows:
+                    yield decoded
                 alarms_changed = alarms.apply(decoded) if decoded.touches_alarms else False
                 if decoded.health is not None or (alarms_changed and synced):
                     base = decoded.health or HealthSample(device=device, timestamp=decoded.timestamp)

@@ -12,14 +12,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 import asyncssh
 
 from edgeops.clock import Clock, SystemClock
 from edgeops.devices.backoff import SEVERE, TRANSIENT, Backoff, BackoffPolicy
+from edgeops.devices.decode import DecodedNotification
 from edgeops.devices.errors import (
     AuthFailed,
     ConnectionLost,
@@ -54,6 +55,10 @@ PLATFORM_MIN_SAMPLE_S: dict[Platform, float] = {Platform.SROS: 1.0, Platform.SRO
 MIN_STALL_TIMEOUT_S = 20.0
 # How long one stream may hold the event loop before it lets the other devices (and the console) run.
 CONSUME_SLICE_S = 0.005
+
+
+# A sink's optional `apply_interface_rows(device, timestamp, rows)` (see FleetStore.apply_interface_rows).
+ApplyRows = Callable[[str, float, Mapping[str, Sequence[Any]]], None]
 
 
 class TelemetrySink(Protocol):
@@ -543,8 +548,12 @@ class DeviceSupervisor:
     async def _consume(self, session: GnmiSession, specs: Sequence[SubscriptionSpec]) -> None:
         loop = asyncio.get_running_loop()
         sink = self._sink
+        # A sink that takes a notification's interfaces at once (the fleet store) gets them so: no sample object
+        # per interface, one change per notification.
+        apply_rows: ApplyRows | None = getattr(sink, "apply_interface_rows", None)
+        name = self.name
         slice_started = loop.time()
-        async for item in session.subscribe(specs):
+        async for item in session.stream(specs):
             now = self._last_sample = loop.time()
             if now - slice_started > CONSUME_SLICE_S:
                 # Messages already buffered are read without suspending: a stream with a backlog (a large
@@ -556,15 +565,25 @@ class DeviceSupervisor:
                 self._set_gnmi(SessionState.UP, self._via())
                 self._set_source("gnmi", self.counter_interval_s)
             self._delivered += 1
-            try:
-                if isinstance(item, InterfaceSample):
-                    sink.apply_interface(item)
-                    self.samples_applied += 1
-                elif isinstance(item, HealthSample):
-                    sink.apply_health(item)
-                    self.samples_applied += 1
-            except Exception:  # one sample the sink cannot take must not end the stream
-                self.log.exception("could not apply a gNMI sample: %r", item)
+            if isinstance(item, DecodedNotification):
+                if apply_rows is not None:
+                    try:
+                        apply_rows(name, item.timestamp, item.rows)
+                        self.samples_applied += len(item.rows)
+                    except Exception:  # a notification the sink cannot take must not end the stream
+                        self.log.exception("could not apply a gNMI notification's interfaces: %r", item.rows)
+                    continue
+                for sample in item.interfaces:
+                    self._apply(sink.apply_interface, sample)
+            elif isinstance(item, HealthSample):
+                self._apply(sink.apply_health, item)
+
+    def _apply(self, apply: Callable[[Any], None], sample: InterfaceSample | HealthSample) -> None:
+        try:
+            apply(sample)
+            self.samples_applied += 1
+        except Exception:  # one sample the sink cannot take must not end the stream
+            self.log.exception("could not apply a gNMI sample: %r", sample)
 
     # -- SSH polling fallback ---------------------------------------------------------------------
 

@@ -88,7 +88,7 @@ class RollingSeries:
             gap = bucket - head
             if gap >= capacity:
                 data[:] = array("f", [_NAN]) * (capacity * columns)
-            else:
+            elif gap > 1:
                 # The buckets skipped over held data from one window ago: blank them.
                 for skipped in range(head + 1, bucket):
                     base = (skipped % capacity) * columns
@@ -98,6 +98,11 @@ class RollingSeries:
         elif head - bucket >= capacity:
             return
         base = (bucket % capacity) * columns
+        if columns == 2:  # interface traffic: the case that runs for every sample
+            first, second = values
+            data[base] = _NAN if first is None else first
+            data[base + 1] = _NAN if second is None else second
+            return
         for c, value in enumerate(values):
             data[base + c] = _NAN if value is None else value
 

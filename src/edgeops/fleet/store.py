@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import re
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from itertools import islice
-from typing import Literal, cast
+from typing import Any, Literal, cast
 
 from edgeops.clock import Clock
+from edgeops.devices.interface_rows import COUNTERS_AT, interface_row
 from edgeops.devices.samples import (
     Alarm,
     DeviceState,
@@ -303,7 +304,9 @@ class _DeviceRecord:
 
 
 _STRUCTURE = object()  # change-log marker: the set of interfaces changed
-_ChangeEntry = str | tuple[str, str] | object
+# One entry per version step: a device name, an interface key, a list of interface keys (one notification's
+# batch) or _STRUCTURE.
+_ChangeEntry = str | tuple[str, str] | list[tuple[str, str]] | object
 
 _TELEMETRY_SOURCES = ("gnmi", "ssh", None)
 
@@ -362,34 +365,69 @@ class FleetStore:
         record = device.interfaces.get(sample.name)
         if record is None:
             record = self._add_interface(device, sample.name)
-        if sample.description is not None:
-            record.description = sample.description
-        if sample.admin_state is not None:
-            record.admin_state = sample.admin_state
-        if sample.oper_state is not None:
-            record.oper_state = sample.oper_state
-        if sample.speed_bps is not None:
-            record.speed_bps = sample.speed_bps
-        if sample.last_change is not None:
-            record.last_change = sample.last_change
         now = self._clock.monotonic()
-        tracker = record.tracker
-        if tracker.apply(sample):
-            history = record.history
-            if history is None:
-                history = record.history = RollingSeries(
-                    2, seconds=self._history_seconds, resolution_s=self._resolution
-                )
-            history.record(now, tracker.in_bps, tracker.out_bps)
-        record.updated = now
-        record.reported_stale = False  # announced by this very change
-        record.snapshot = None
+        self._apply_row(record, sample.timestamp, interface_row(sample), now)
         device.updated = now
         self._version += 1
         self._log.append(record.key)
         if device.reported_stale:
             device.reported_stale = False
             self._changed(device.name)
+
+    def apply_interface_rows(self, device: str, timestamp: float, rows: Mapping[str, Sequence[Any]]) -> None:
+        """Merge the interfaces of one notification at once: {interface name: row}, rows in INTERFACE_ROW_FIELDS
+        order (what `decode_notification` produces), None where the notification said nothing.
+
+        The same as one `apply_interface` per row, but the whole batch is one change (one version step): a
+        device's notification carries all its interfaces, and readers ask what changed a few times a second.
+        """
+        if not rows:
+            return
+        record_of = self._devices[device]
+        interfaces = record_of.interfaces
+        now = self._clock.monotonic()
+        apply_row = self._apply_row
+        keys = []
+        for name, row in rows.items():
+            record = interfaces.get(name)
+            if record is None:
+                record = self._add_interface(record_of, name)
+            apply_row(record, timestamp, row, now)
+            keys.append(record.key)
+        record_of.updated = now
+        self._version += 1
+        self._log.append(keys)
+        if record_of.reported_stale:
+            record_of.reported_stale = False
+            self._changed(record_of.name)
+
+    def _apply_row(self, record: _InterfaceRecord, timestamp: float, row: Sequence[Any], now: float) -> None:
+        admin_state, oper_state, description, speed_bps, last_change = row[:COUNTERS_AT]
+        if description is not None:
+            record.description = description
+        if admin_state is not None:
+            record.admin_state = admin_state
+        if oper_state is not None:
+            record.oper_state = oper_state
+        if speed_bps is not None:
+            record.speed_bps = speed_bps
+        if last_change is not None:
+            record.last_change = last_change
+        tracker = record.tracker
+        if tracker.apply_counters(timestamp, row, COUNTERS_AT):
+            history = record.history
+            if history is None:
+                history = record.history = RollingSeries(
+                    2, seconds=self._history_seconds, resolution_s=self._resolution
+                )
+            rates = tracker.rates_now
+            in_rate, out_rate = rates[0], rates[1]
+            history.record(
+                now, None if in_rate is None else in_rate * 8.0, None if out_rate is None else out_rate * 8.0
+            )
+        record.updated = now
+        record.reported_stale = False  # announced by this very change
+        record.snapshot = None
 
     def apply_health(self, sample: HealthSample) -> None:
         """Merge one (possibly partial) health sample; its alarms, when present, replace the device's."""
@@ -523,6 +561,8 @@ class FleetStore:
         for entry in islice(reversed(self._log), count):
             if type(entry) is tuple:
                 interfaces.add(entry)
+            elif type(entry) is list:  # the interfaces of one notification
+                interfaces.update(entry)
             elif type(entry) is str:
                 devices.add(entry)
             else:
@@ -678,16 +718,7 @@ class FleetStore:
             oper_state=record.oper_state,
             speed_bps=record.speed_bps,
             last_change=record.last_change,
-            counters=InterfaceCounters(
-                in_octets=tracker.in_octets.value,
-                out_octets=tracker.out_octets.value,
-                in_packets=tracker.in_packets.value,
-                out_packets=tracker.out_packets.value,
-                in_errors=tracker.in_errors.value,
-                out_errors=tracker.out_errors.value,
-                in_discards=tracker.in_discards.value,
-                out_discards=tracker.out_discards.value,
-            ),
+            counters=InterfaceCounters(*tracker.values),
             rates=tracker.rates(record.speed_bps),
             history=history,
             last_update=wall - (now - record.updated),
