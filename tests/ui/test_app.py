@@ -250,6 +250,33 @@ async def test_number_keys_focus_panes_and_a_small_terminal_shows_one_right_hand
         assert all(screen.pane(key).display for key in ("health", "counters", "runner"))
 
 
+async def test_z_zooms_the_focused_pane_and_z_or_escape_restores_the_layout(sample_fleet: SampleFleet) -> None:
+    app = fixed_app(sample_fleet)
+    async with app.run_test(size=WIDE) as pilot:
+        screen = main_screen(app)
+        app.go_to(Selection("device", "alcala-leaf1"))
+        await pilot.pause(0.3)
+        await pilot.press("3")
+        await pilot.pause()
+        await pilot.press("z")
+        await pilot.pause()
+        counters = screen.pane("counters")
+        assert screen.maximized is counters
+        assert screen.zoomed_pane() == "counters"
+        assert counters.region.width == WIDE[0]  # the whole width: the site map and the other panes make room
+        assert not screen.pane_visible("health") and not screen.pane_visible("site-map")
+        await pilot.press("z")
+        await pilot.pause()
+        assert screen.maximized is None and screen.pane_visible("health")
+        await pilot.press("z")
+        await pilot.pause()
+        assert screen.maximized is counters
+        await pilot.press("escape")
+        await pilot.pause()
+        assert screen.maximized is None
+        assert counters.region.width < WIDE[0]
+
+
 async def test_help_lists_the_bindings_of_the_app_and_every_pane(sample_fleet: SampleFleet) -> None:
     app = fixed_app(sample_fleet)
     async with app.run_test(size=WIDE) as pilot:

@@ -163,6 +163,7 @@ class MainScreen(Screen[None]):
         Binding("2", "focus_pane('health')", "Health", key_display="2"),
         Binding("3", "focus_pane('counters')", "Interfaces", key_display="3"),
         Binding("4", "focus_pane('runner')", "Commands", key_display="4"),
+        Binding("z", "zoom", "Zoom"),
     ]
 
     def __init__(self, settings: ConsoleSettings) -> None:
@@ -244,13 +245,35 @@ class MainScreen(Screen[None]):
         return " · ".join(others)
 
     def pane_visible(self, key: str) -> bool:
+        zoomed = self.zoomed_pane()
+        if zoomed is not None:
+            return key == zoomed
         if key == "site-map":
             return True
         if self.single:
             return key == self.current_right
         return key not in self.hidden
 
+    def zoomed_pane(self) -> str | None:
+        """The key of the pane that fills the screen, if one does."""
+        maximized = self.maximized
+        return maximized.id if maximized is not None and maximized.has_class("pane") else None
+
     # -- keys -----------------------------------------------------------------------------------------------------
+
+    def action_zoom(self) -> None:
+        """Let the pane holding the focus fill the screen (long command output, a 48-port table); again restores."""
+        if self.maximized is not None:
+            self.minimize()
+            return
+        widget = self.focused
+        while widget is not None and not widget.has_class("pane"):
+            parent = widget.parent
+            widget = parent if isinstance(parent, Widget) else None
+        if widget is None:
+            return
+        # Set directly: a pane that is a container does not allow maximizing through Screen.maximize().
+        self.maximized = widget
 
     def action_focus_pane(self, key: str) -> None:
         if key in RIGHT_PANES:

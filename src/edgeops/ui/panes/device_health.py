@@ -69,7 +69,7 @@ SITE_COLUMNS = (
     Column("temperature", "Temp", 5, align="right", descending_first=True, priority=1),
     Column("alarms", "Alarms", 6, align="right", descending_first=True),
     Column("version", "Version", 10, flex=True, priority=2),
-    Column("uptime", "Uptime", 7, align="right", priority=2),
+    Column("uptime", "Uptime", 8, align="right", priority=2),
 )
 
 FLEET_COLUMNS = (

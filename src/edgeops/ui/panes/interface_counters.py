@@ -51,7 +51,7 @@ COLUMNS = (
     Column("util", "Util", 6, align="right", descending_first=True, priority=1),
     Column("errors", "Err/s", 5, align="right", descending_first=True, priority=1),
     Column("discards", "Disc/s", 6, align="right", descending_first=True, priority=3),
-    Column("last_change", "Changed", 7, align="right", priority=4),
+    Column("last_change", "Changed", 8, align="right", priority=4),
     Column("traffic", "Traffic", SPARKLINE_WIDTH, sortable=False, priority=1),
 )
 
