@@ -7,33 +7,12 @@ write the clipboard (OSC 52).
 
 from __future__ import annotations
 
-import re
-
 from rich.text import Text
 
-# CSI (ESC [ ... final), OSC (ESC ] ... BEL or ESC \), DCS/SOS/PM/APC (ESC P/X/^/_ ... ESC \), other two-byte escapes,
-# and the 8-bit C1 forms of the same introducers.
-_ESCAPE_SEQUENCE = re.compile(
-    r"""
-    (?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]          # CSI
-    | (?:\x1b\]|\x9d).*?(?:\x07|\x1b\\|\x9c)   # OSC, terminated
-    | (?:\x1b[PX^_]|[\x90\x98\x9e\x9f]).*?(?:\x1b\\|\x9c)  # DCS, SOS, PM, APC
-    | (?:\x1b\]|\x9d|\x1b[PX^_]|[\x90\x98\x9e\x9f])[^\n]*  # an unterminated string sequence: drop to end of line
-    | \x1b[@-Z\\-_]                            # other Fe escapes
-    | \x1b[ -/]*[0-~]                          # nF / Fp / Fs escapes
-    """,
-    re.VERBOSE | re.DOTALL,
-)
-# Remaining C0 and C1 controls except tab and newline (a lone ESC, BEL, backspace, carriage return, DEL...).
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# One set of rules for the core (`edgeops run`, saved outputs) and the screen: see edgeops.textsafety.
+from edgeops.textsafety import strip_control
 
-
-def strip_control(text: str) -> str:
-    """Remove terminal escape sequences and control characters; keep tabs (expanded) and newlines."""
-    text = text.replace("\r\n", "\n")
-    text = _ESCAPE_SEQUENCE.sub("", text)
-    text = _CONTROL.sub("", text)
-    return text.expandtabs(8)
+__all__ = ["safe_plain", "safe_text", "strip_control"]
 
 
 def safe_text(text: str | None, style: str = "") -> Text:
