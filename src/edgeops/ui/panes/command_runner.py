@@ -37,6 +37,22 @@ logger = logging.getLogger(__name__)
 
 WORKER_GROUP = "command-run"
 
+# SR OS show commands are the same in MD-CLI and the classic CLI; only the configuration dump differs.
+_SROS_SHOW_COMMANDS = (
+    "show version",
+    "show port",
+    "show port description",
+    "show card",
+    "show mda",
+    "show chassis",
+    "show system information",
+    "show system cpu",
+    "show system memory-pools",
+    "show system alarms",
+    "show router interface",
+    "show router route-table",
+)
+
 # Offered as completions for the platforms of the current target (after the engineer's own history).
 COMMON_COMMANDS: Mapping[Platform, tuple[str, ...]] = MappingProxyType(
     {
@@ -58,37 +74,8 @@ COMMON_COMMANDS: Mapping[Platform, tuple[str, ...]] = MappingProxyType(
             "info from state /interface ethernet-1/1 statistics",
             "info from running",
         ),
-        Platform.SROS: (
-            "show version",
-            "show port",
-            "show port description",
-            "show card",
-            "show mda",
-            "show chassis",
-            "show system information",
-            "show system cpu",
-            "show system memory-pools",
-            "show system alarms",
-            "show router interface",
-            "show router route-table",
-            "show system lldp neighbor",
-            "admin show configuration",
-        ),
-        Platform.SROS_CLASSIC: (
-            "show version",
-            "show port",
-            "show port description",
-            "show card",
-            "show mda",
-            "show chassis",
-            "show system information",
-            "show system cpu",
-            "show system memory-pools",
-            "show system alarms",
-            "show router interface",
-            "show router route-table",
-            "admin display-config",
-        ),
+        Platform.SROS: (*_SROS_SHOW_COMMANDS, "show system lldp neighbor", "admin show configuration"),
+        Platform.SROS_CLASSIC: (*_SROS_SHOW_COMMANDS, "admin display-config"),
     }
 )
 
