@@ -576,6 +576,7 @@ _CONTAINER, _LEAF, _SKIP, _OTHER = range(4)
 _Plan = tuple[int, str | None, Any, Callable[[Any], Any] | None, PathElems]
 _Member = tuple[int, Callable[[Any], Any] | None] | None
 _UNSEEN: Any = object()
+_NESTED: Any = object()  # a member holding a container or a list
 
 
 class _Context:
@@ -626,11 +627,20 @@ def _make_plan(context: _Context, path: gnmi_pb2.Path) -> _Plan:
     return (_OTHER, None, None, None, elems)
 
 
-def _member(plan: _Plan, member: str) -> _Member:
-    """What one member of a container's JSON object fills (remembered in the plan)."""
+def _member(plan: _Plan, member: str, value: Any) -> _Member:
+    """What one member of a container's JSON object fills (remembered in the plan).
+
+    A member is a leaf or a container by the schema, so what its first value shows holds for the next ones.
+    """
     table = INTERFACE_CONTAINERS[tuple(name for name, _ in plan[4])]
     field_name = table.get(bare(member))
-    found: _Member = None if field_name is None else (ROW_INDEX[field_name], _row_parser(field_name))
+    found: _Member
+    if field_name is not None:
+        found = (ROW_INDEX[field_name], _row_parser(field_name))
+    elif type(value) is dict or type(value) is list:
+        found = _NESTED
+    else:
+        found = None
     members: dict[str, _Member] = plan[2]
     if len(members) < 256:  # a device inventing member names must not grow the plan without bound
         members[member] = found
@@ -713,9 +723,11 @@ def decode_notification(
             for member, child in obj.items():
                 spec = members.get(member, _UNSEEN)
                 if spec is _UNSEEN:
-                    spec = _member(plan, member)
-                if spec is None:
-                    if type(child) is dict or type(child) is list:  # deeper data: the general walk
+                    spec = _member(plan, member, child)
+                if spec is None:  # a leaf we do not keep
+                    continue
+                if spec is _NESTED:  # deeper data: the general walk
+                    if type(child) is dict or type(child) is list:
                         leftovers.extend(_walk(child, (*plan[4], (bare(member), ()))))
                     continue
                 if child is None:
@@ -723,7 +735,13 @@ def decode_notification(
                 index, parser = spec
                 if row is None:
                     row = rows[name] = list(_EMPTY_ROW)  # type: ignore[index]
-                row[index] = (child if type(child) is int else _counter(child)) if parser is None else parser(child)
+                if parser is None:
+                    try:
+                        row[index] = int(child)
+                    except (TypeError, ValueError):
+                        row[index] = _counter(child)
+                else:
+                    row[index] = parser(child)
             continue
         leftovers.extend(_walk(obj, plan[4]))
     health: HealthSample | None = None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -182,7 +183,16 @@ def subscription_list(
     updates_only: bool = False,
 ) -> gnmi_pb2.SubscriptionList:
     """One SubscriptionList carrying every spec (one stream per device, however many groups)."""
+    wire = _subscription_wire(tuple(specs), encoding, mode, updates_only)
+    return gnmi_pb2.SubscriptionList.FromString(wire)
+
+
+@functools.lru_cache(maxsize=64)
+def _subscription_wire(specs: tuple[SubscriptionSpec, ...], encoding: int, mode: int, updates_only: bool) -> bytes:
+    # Every device of a platform subscribes the same way: parsing the paths once per fleet rather than once per
+    # device and reconnect takes that work out of the connect storm.
     subscriptions = [proto for spec in specs for proto in spec.protos()]
-    return gnmi_pb2.SubscriptionList(
+    request = gnmi_pb2.SubscriptionList(
         subscription=subscriptions, mode=mode, encoding=encoding, updates_only=updates_only
     )
+    return request.SerializeToString()
