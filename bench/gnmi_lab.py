@@ -5,6 +5,12 @@ stream per device subscribing to every interface's counters (STREAM SAMPLE at --
 (ON_CHANGE) and health, and counts what arrives. Usage:
 
     python bench/gnmi_lab.py --devices 200 --seconds 30 [--client session] [--json]
+
+With --ssh-storm the lab serves SSH instead, and the figure is the lab's CPU for a cold login-and-command storm:
+`edgeops run COMMAND --target all` as a subprocess (every device logs in, sets up its CLI environment and runs the
+command), --repeat times:
+
+    python bench/gnmi_lab.py --ssh-storm --devices 200 [--repeat 3] [--command 'show version'] [--json]
 """
 
 from __future__ import annotations
@@ -17,10 +23,14 @@ import json
 import math
 import multiprocessing as mp
 import os
+import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
+from pathlib import Path
 
 import psutil
 from grpc import aio
@@ -60,6 +70,65 @@ def serve(devices: int, port: int, second_octet: int, pipe: Connection) -> None:
         await server.stop()
 
     asyncio.run(main())
+
+
+def serve_ssh(devices: int, port: int, second_octet: int, lab_dir: str, pipe: Connection) -> None:
+    """The lab side for --ssh-storm (child process): serve SSH for every device until told to stop."""
+    from edgeops.lab.runner import Lab
+
+    async def main() -> None:
+        lab = Lab(fleet(devices, port, second_octet), lab_dir=Path(lab_dir), ssh_port=port, gnmi=False)
+        await lab.start()
+        try:
+            pipe.send(str(lab.write_inventory(Path(lab_dir) / "inventory.yaml")))
+            await asyncio.get_running_loop().run_in_executor(None, pipe.recv)  # any message means stop
+        finally:
+            await lab.stop()
+
+    asyncio.run(main())
+
+
+def ssh_storm(args: argparse.Namespace) -> dict[str, float | int | str]:
+    """The lab's CPU while `edgeops run` logs in to every device and runs one command, cold, --repeat times."""
+    edgeops = Path(sys.executable).with_name("edgeops")
+    with tempfile.TemporaryDirectory(prefix="edgeops-storm-") as work_dir:
+        work = Path(work_dir)
+        parent, child = mp.get_context("spawn").Pipe()
+        lab = mp.get_context("spawn").Process(
+            target=serve_ssh, args=(args.devices, args.ssh_port, args.second_octet, str(work / "lab"), child)
+        )
+        lab.start()
+        try:
+            inventory = parent.recv()
+            lab_process = psutil.Process(lab.pid)
+            walls, cpus = [], []
+            for attempt in range(args.repeat):
+                state = work / f"client-{attempt}"  # a fresh state dir: new known_hosts, new audit log
+                argv = [str(edgeops), "--inventory", inventory, "--state-dir", str(state), "--log-dir", str(state)]
+                argv += ["run", args.command, "--target", "all", "--json", "--no-progress"]
+                cpu0, _, _ = process_figures(lab_process)
+                started = time.monotonic()
+                done = subprocess.run(argv, capture_output=True, text=True, check=False)
+                walls.append(time.monotonic() - started)
+                cpus.append(process_figures(lab_process)[0] - cpu0)
+                records = [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
+                ok = sum(1 for record in records if record.get("ok"))
+                if ok != args.devices:
+                    raise SystemExit(f"edgeops run: {ok} of {args.devices} ok\n{done.stderr[-2000:]}")
+        finally:
+            parent.send("stop")
+            lab.join(timeout=30)
+            if lab.is_alive():
+                lab.kill()
+    return {
+        "mode": "ssh-storm",
+        "devices": args.devices,
+        "command": args.command,
+        "repeat": args.repeat,
+        "wall_s_median": round(statistics.median(walls), 2),
+        "lab_cpu_s_median": round(statistics.median(cpus), 2),
+        "lab_cpu_s_each": " ".join(f"{cpu:.2f}" for cpu in cpus),
+    }
 
 
 @dataclass
@@ -207,8 +276,12 @@ def main() -> int:
     parser.add_argument("--second-octet", type=int, default=30, help="devices listen on 127.<this>.x.y")
     parser.add_argument("--client", choices=("raw", "session"), default="raw")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--ssh-storm", action="store_true", help="measure a login+command storm over SSH instead")
+    parser.add_argument("--ssh-port", type=int, default=2222, help="with --ssh-storm: every device's SSH port")
+    parser.add_argument("--command", default="show version", help="with --ssh-storm: the command to run")
+    parser.add_argument("--repeat", type=int, default=3, help="with --ssh-storm: storms to run (median reported)")
     args = parser.parse_args()
-    result = asyncio.run(run(args))
+    result = ssh_storm(args) if args.ssh_storm else asyncio.run(run(args))
     if args.json:
         print(json.dumps(result))
     else:

@@ -254,6 +254,43 @@ async def test_openssh_client_logs_in_with_a_password(lab, tmp_path):
     assert "Hostname             : alcala-leaf1" in out
 
 
+@needs_openssh
+async def test_openssh_interactive_session_echoes_and_runs_typed_commands(lab):
+    identity = lab.devices["alcala-gw1"].identity
+    process = await asyncio.create_subprocess_exec(
+        "ssh",
+        "-F",
+        "/dev/null",
+        "-tt",  # a PTY on the device although our stdin is a pipe
+        "-o",
+        "StrictHostKeyChecking=no",
+        "-o",
+        "UserKnownHostsFile=/dev/null",
+        "-o",
+        "LogLevel=ERROR",
+        "-o",
+        "BatchMode=yes",
+        "-o",
+        "IdentitiesOnly=yes",
+        "-i",
+        str(lab.client_key_file),
+        "-p",
+        str(identity.ssh_port),
+        f"{identity.username}@{identity.host}",
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    stdout, stderr = await asyncio.wait_for(
+        process.communicate(b"environment more false\rshow system information\rlogout\r"), 30
+    )
+    out = stdout.decode()
+    assert process.returncode == 0, stderr.decode()
+    assert "A:admin@alcala-gw1# show system information\r\n" in out
+    assert "System Name            : alcala-gw1" in out
+    assert out.rstrip().endswith("A:admin@alcala-gw1# logout")
+
+
 async def test_wrong_password_and_wrong_user_are_rejected(lab, lab_ssh):
     with pytest.raises(asyncssh.PermissionDenied):
         async with lab_ssh.connect(lab, "alcala-leaf1", password="not-the-password"):
@@ -282,6 +319,68 @@ async def test_terminal_echoes_and_handles_editing_keys(lab_factory, lab_ssh):
         assert "ran [cde]" in out and "\x1b" not in out
         term.send("quit\n")
         assert "bye" in await term.read_to_end()
+
+
+class PacketSession(asyncssh.SSHClientSession[str]):
+    """A PTY session that keeps each SSH data packet apart, to see how the device split what it wrote."""
+
+    def __init__(self) -> None:
+        self.packets: asyncio.Queue[str] = asyncio.Queue()
+
+    def data_received(self, data: str, datatype: asyncssh.DataType) -> None:
+        self.packets.put_nowait(data)
+
+    async def next_packet(self) -> str:
+        return await asyncio.wait_for(self.packets.get(), READ_TIMEOUT_S)
+
+
+async def _packet_session(conn: asyncssh.SSHClientConnection) -> tuple[asyncssh.SSHClientChannel[str], PacketSession]:
+    return await conn.create_session(PacketSession, term_type="xterm", term_size=(200, 24))
+
+
+async def test_a_typed_line_comes_back_in_one_piece_and_the_prompt_follows_its_output(lab_factory, lab_ssh):
+    lab = await lab_factory(engine_factory=tiny_engine, gnmi=False)
+    async with lab_ssh.connect(lab, "alcala-leaf1") as conn:
+        channel, session = await _packet_session(conn)
+        assert await session.next_packet() == "tiny banner\r\n\r\nA:tiny# "
+        channel.write("show version")  # what one read brings is echoed whole, in one write
+        assert await session.next_packet() == "show version"
+        channel.write("\r")  # Enter: the line break, the output and the next prompt together
+        assert await session.next_packet() == "\r\nran [show version]\r\n\r\nA:tiny# "
+        channel.write("show x\n")  # a command and its Enter in one piece (Netmiko's way)
+        assert await session.next_packet() == "show x\r\nran [show x]\r\n\r\nA:tiny# "
+        channel.write("\n")  # an empty line: just a fresh prompt
+        assert await session.next_packet() == "\r\nran []\r\n\r\nA:tiny# "
+        channel.close()
+
+
+async def test_typed_ahead_lines_echo_in_order_with_each_output_before_the_next_line(lab_factory, lab_ssh):
+    lab = await lab_factory(engine_factory=tiny_engine, gnmi=False)
+    async with lab_ssh.connect(lab, "alcala-leaf1") as conn:
+        term = await Terminal(conn).open()
+        await term.read_until("A:tiny# ")
+        term.send("one\rtwo\r\nthree\x7f\x7f\x7f3\r")
+        first = await term.read_until("A:tiny# ")
+        second = await term.read_until("A:tiny# ")
+        third = await term.read_until("A:tiny# ")
+        assert first == "one\r\nran [one]\r\n\r\nA:tiny# "
+        assert second == "two\r\nran [two]\r\n\r\nA:tiny# "
+        assert third == "three\b \b\b \b\b \b3\r\nran [th3]\r\n\r\nA:tiny# "
+
+
+async def test_srlinux_echoes_a_command_sent_whole_then_prints_output_and_prompt(lab, lab_ssh):
+    prompt = "A:admin@alcala-leaf1# "
+    async with lab_ssh.connect(lab, "alcala-leaf1") as conn:
+        term = await Terminal(conn).open()
+        await term.read_until(prompt)
+        term.send("show version\n")
+        out = await term.read_until(prompt)
+        assert out.startswith("show version\r\n")
+        assert "Hostname             : alcala-leaf1\r\n" in out
+        assert out.endswith("\r\n--{ running }--[  ]--\r\n" + prompt)
+        term.send("show versio\x03")  # Ctrl-C: the line is dropped, a fresh prompt
+        out = await term.read_until(prompt)
+        assert out.startswith("show versio^C\r\n") and "Parsing error" not in out
 
 
 async def test_pager_enter_gives_one_line_space_a_page_q_stops(lab_factory, lab_ssh):

@@ -280,17 +280,24 @@ class CliSession:
         self._input = ""
         self._input_pos = 0
         self._after_cr = False
+        # What the session has to say since it last waited: sent as one channel write (one SSH packet, unless
+        # it is long) just before it waits again, the way a device answers a read with one write.
+        self._pending: list[str] = []
 
     def _gone(self) -> bool:
         return self.process.is_closing()
 
     async def _answer_delay(self) -> None:
+        if self.faults.ssh_hang or self.faults.ssh_latency_s > 0:
+            self._flush()  # a slow or hung device has echoed the command line before it stalls
         await self.listener.answer_delay(self._gone)
 
     # -- input ----------------------------------------------------------------------------------------
 
     async def _read_char(self) -> str | None:
         while self._input_pos >= len(self._input):
+            # Everything the last read caused (its echo, output, prompt) leaves before the next wait.
+            self._flush()
             try:
                 data = await self.process.stdin.read(4096)
             except (asyncssh.TerminalSizeChanged, asyncssh.BreakReceived, asyncssh.SignalReceived):
@@ -324,13 +331,26 @@ class CliSession:
 
     # -- output ---------------------------------------------------------------------------------------
 
+    # asyncssh sends every channel write as its own packet, so output is collected and written once per read:
+    # typed-ahead input echoes in the piece it arrived in, and a command's echo, output and prompt go together.
+
     def _write(self, text: str) -> None:
         if text:
-            self.process.stdout.write(_LINE_ENDING.sub("\r\n", text) if self.pty else text)
+            self._pending.append(_LINE_ENDING.sub("\r\n", text) if self.pty else text)
 
     def _echo(self, text: str) -> None:
         if self.pty:
+            self._pending.append(text)
+
+    def _flush(self) -> None:
+        if self._pending:
+            text = "".join(self._pending)
+            self._pending.clear()
             self.process.stdout.write(text)
+
+    def _exit(self, status: int) -> None:
+        self._flush()
+        self.process.exit(status)
 
     # -- the session ----------------------------------------------------------------------------------
 
@@ -350,7 +370,7 @@ class CliSession:
         if await self._dropped_mid_output(reply.output):
             return
         self._write(reply.output)
-        self.process.exit(0)
+        self._exit(0)
 
     async def _run_interactive(self) -> None:
         await self._answer_delay()
@@ -382,7 +402,7 @@ class CliSession:
             elif key >= " ":
                 line.append(key)
                 self._echo(key)
-        self.process.exit(0)
+        self._exit(0)
 
     async def _run_line(self, text: str) -> bool:
         """Run one line; True when the session is over (quit, logout, or a drop)."""
@@ -406,6 +426,7 @@ class CliSession:
         first_part = "".join(lines[: len(lines) // 2]) if len(lines) > 1 else output[: max(1, len(output) // 2)]
         self._write(first_part)
         with contextlib.suppress(*_SESSION_GONE):
+            self._flush()
             await self.process.stdout.drain()
         await asyncio.sleep(DROP_FLUSH_S)
         self.process.channel.get_connection().abort()
