@@ -20,6 +20,7 @@ from edgeops.devices.decode import (
     parse_speed,
     parse_time,
 )
+from edgeops.devices.interface_rows import interface_row
 from edgeops.devices.samples import HealthSample, InterfaceSample, Severity, TemperatureReading
 from edgeops.lab.gnmi_server import NotificationShaper, compile_subscriptions
 from edgeops.lab.gnmi_tree import DeviceTree
@@ -445,3 +446,67 @@ def test_any_64_bit_counter_survives_every_value_shape(counter: int, shape: str)
     )
     (sample,) = decode_samples(n, "x")
     assert sample.in_octets == counter
+
+
+def test_a_remembered_path_plan_decodes_new_values_and_keeps_interfaces_apart() -> None:
+    def statistics(name: str, octets: int) -> gnmi_pb2.Update:
+        return gnmi_pb2.Update(
+            path=path(elem("srl_nokia-interfaces:interface", name=name), "statistics"),
+            val=ietf(
+                {"srl_nokia-interfaces:in-octets": str(octets), "out-octets": octets + 1, "in-fcs-error-packets": "9"}
+            ),
+        )
+
+    first = decode_notification(note(statistics("ethernet-1/1", 10), statistics("ethernet-1/2", 20)), "leaf1")
+    second = decode_notification(note(statistics("ethernet-1/1", 30), statistics("ethernet-1/2", 40)), "leaf1")
+    assert [(s.name, s.in_octets, s.out_octets, s.in_errors) for s in first.interfaces] == [
+        ("ethernet-1/1", 10, 11, None),
+        ("ethernet-1/2", 20, 21, None),
+    ]
+    assert [(s.name, s.in_octets, s.out_octets) for s in second.interfaces] == [
+        ("ethernet-1/1", 30, 31),
+        ("ethernet-1/2", 40, 41),
+    ]
+    assert second.rows["ethernet-1/2"] == interface_row(second.interfaces[1])
+
+
+def test_a_container_with_nested_data_keeps_its_scalars_and_walks_the_rest() -> None:
+    interface = {
+        "name": "ethernet-1/3",
+        "oper-state": "up",
+        "description": "uplink",
+        "statistics": {"in-octets": "5", "out-octets": "6"},
+        "ethernet": {"port-speed": "100G"},
+    }
+    n = note(gnmi_pb2.Update(path=path(elem("interface", name="ethernet-1/3")), val=jsonv(interface)))
+    for _ in range(2):  # the second time from the remembered plan
+        (sample,) = decode_samples(n, "leaf1")
+        assert (sample.oper_state, sample.description, sample.in_octets, sample.out_octets, sample.speed_bps) == (
+            "up",
+            "uplink",
+            5,
+            6,
+            100_000_000_000,
+        )
+
+
+def test_sros_leaves_under_a_prefix_fill_one_row_and_odd_values_are_skipped() -> None:
+    prefix = path("state", elem("port", port_id="1/1/c2/1"), "statistics")
+    n = note(
+        gnmi_pb2.Update(path=path("in-octets"), val=jsonv("77")),
+        gnmi_pb2.Update(path=path("out-octets"), val=jsonv(78)),
+        gnmi_pb2.Update(path=path("in-errors"), val=jsonv(None)),
+        gnmi_pb2.Update(path=path("in-unicast-packets"), val=jsonv("70")),
+        gnmi_pb2.Update(path=path("out-discards"), val=gnmi_pb2.TypedValue(uint_val=3)),
+        prefix=prefix,
+    )
+    decoded = decode_notification(n, "gw1")
+    (sample,) = decoded.interfaces
+    assert (sample.name, sample.in_octets, sample.out_octets, sample.in_errors, sample.out_discards) == (
+        "1/1/c2/1",
+        77,
+        78,
+        None,
+        3,
+    )
+    assert decoded.health is None and not decoded.touches_alarms

@@ -7,6 +7,7 @@ import dataclasses
 import pytest
 
 from edgeops.clock import Clock, ManualClock, SystemClock
+from edgeops.devices.interface_rows import interface_row
 from edgeops.devices.samples import (
     Alarm,
     DeviceState,
@@ -548,3 +549,75 @@ def test_reads_without_history_skip_it(store, clock):
     assert light.history == ()
     assert len(full.history) == 1
     assert light.rates == full.rates
+
+
+# --- a notification's interfaces at once -----------------------------------------------------
+
+
+def rows_of(*samples: InterfaceSample) -> dict[str, list]:
+    return {sample.name: interface_row(sample) for sample in samples}
+
+
+def test_rows_give_the_same_state_as_one_sample_per_interface(clock):
+    one_by_one = FleetStore(make_inventory(), clock, history_resolution_s=2.0)
+    batched = FleetStore(make_inventory(), clock, history_resolution_s=2.0)
+    top = 2**64
+    rounds = [
+        # first round: a baseline; second: traffic; third: in-octets wrapped, out-octets reset (a reboot)
+        [(START, "ethernet-1/1", 1_000, 5_000), (START, "ethernet-1/2", top - 1_000, 10_000_000)],
+        [(START + 2, "ethernet-1/1", 251_000, 130_000), (START + 2, "ethernet-1/2", top - 500, 10_004_000)],
+        [(START + 4, "ethernet-1/1", 501_000, 700), (START + 4, "ethernet-1/2", 1_500, 700)],
+    ]
+    for number, round_ in enumerate(rounds):
+        samples = [
+            iface("alc-leaf1", name, t, in_octets=i, out_octets=o, oper_state="up" if number else None)
+            for t, name, i, o in round_
+        ]
+        for sample in samples:
+            one_by_one.apply_interface(sample)
+        batched.apply_interface_rows("alc-leaf1", round_[0][0], rows_of(*samples))
+        clock.advance(2.0)
+    for name in ("ethernet-1/1", "ethernet-1/2"):
+        assert batched.interface("alc-leaf1", name) == one_by_one.interface("alc-leaf1", name)
+    wrapped = batched.interface("alc-leaf1", "ethernet-1/2")
+    assert wrapped.rates.in_bps == 8_000.0  # 2000 B over 2 s across the 64-bit wrap
+    assert wrapped.rates.out_bps is None  # reset: no rate, no spike
+    assert wrapped.oper_state == "up"
+    assert batched.interface("alc-leaf1", "ethernet-1/1").rates.in_bps == 1e6  # 250 000 B over 2 s
+
+
+def test_a_batch_is_one_change_naming_every_interface(store, clock):
+    first = rows_of(iface("alc-leaf1", "ethernet-1/1", START, in_octets=0), iface("alc-leaf1", "ethernet-1/2", START))
+    version = store.version
+    store.apply_interface_rows("alc-leaf1", START, first)
+    changes = store.changes_since(version)
+    assert changes.structure  # two new interfaces
+    assert changes.interfaces == {("alc-leaf1", "ethernet-1/1"), ("alc-leaf1", "ethernet-1/2")}
+
+    version = store.version
+    clock.advance(2.0)
+    store.apply_interface_rows("alc-leaf1", START + 2, first)
+    changes = store.changes_since(version)
+    assert store.version == version + 1  # one step for the whole notification
+    assert changes.interfaces == {("alc-leaf1", "ethernet-1/1"), ("alc-leaf1", "ethernet-1/2")}
+    assert not changes.structure and changes.devices == frozenset()
+
+    version = store.version
+    store.apply_interface_rows("alc-leaf1", START + 2, rows_of(iface("alc-leaf1", "ethernet-1/2", START + 2)))
+    store.apply_interface_rows("alc-leaf2", START + 2, rows_of(iface("alc-leaf2", "ethernet-1/9", START + 2)))
+    store.apply_interface_rows("alc-leaf2", START + 2, {})  # nothing: no change
+    changes = store.changes_since(version)
+    assert store.version == version + 3  # two batches and ethernet-1/9's arrival
+    assert changes.interfaces == {("alc-leaf1", "ethernet-1/2"), ("alc-leaf2", "ethernet-1/9")}
+
+
+def test_a_batch_clears_staleness(store, clock):
+    store.set_expected_interval("alc-leaf1", 2.0)
+    store.apply_interface_rows("alc-leaf1", START, rows_of(iface("alc-leaf1", "ethernet-1/1", START, in_octets=1)))
+    clock.advance(7.0)
+    assert store.refresh_staleness() == {"alc-leaf1"}
+    assert store.device("alc-leaf1").stale and store.interface("alc-leaf1", "ethernet-1/1").stale
+    version = store.version
+    store.apply_interface_rows("alc-leaf1", START + 7, rows_of(iface("alc-leaf1", "ethernet-1/1", START + 7)))
+    assert not store.device("alc-leaf1").stale and not store.interface("alc-leaf1", "ethernet-1/1").stale
+    assert store.changes_since(version).devices == {"alc-leaf1"}  # the device's staleness turned

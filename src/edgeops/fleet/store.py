@@ -256,6 +256,8 @@ class _InterfaceRecord:
 class _DeviceRecord:
     __slots__ = (
         "alarms",
+        "batch_keys",
+        "batch_names",
         "cpu",
         "cpu_points",
         "cpu_points_bucket",
@@ -299,14 +301,17 @@ class _DeviceRecord:
         self.cpu_points_bucket = 0
         self.updated: float | None = None  # monotonic time of the latest sample of any kind
         self.interfaces: dict[str, _InterfaceRecord] = {}
+        # The interface names of the latest batch and their change-log entry (see apply_interface_rows).
+        self.batch_names: frozenset[str] = frozenset()
+        self.batch_keys: frozenset[tuple[str, str]] = frozenset()
         self.order: tuple[str, ...] | None = ()  # interface names in natural order; None: re-sort
         self.reported_stale = False
 
 
 _STRUCTURE = object()  # change-log marker: the set of interfaces changed
-# One entry per version step: a device name, an interface key, a list of interface keys (one notification's
+# One entry per version step: a device name, an interface key, a frozenset of interface keys (one notification's
 # batch) or _STRUCTURE.
-_ChangeEntry = str | tuple[str, str] | list[tuple[str, str]] | object
+_ChangeEntry = str | tuple[str, str] | frozenset[tuple[str, str]] | object
 
 _TELEMETRY_SOURCES = ("gnmi", "ssh", None)
 
@@ -387,16 +392,24 @@ class FleetStore:
         interfaces = record_of.interfaces
         now = self._clock.monotonic()
         apply_row = self._apply_row
-        keys = []
+        record: _InterfaceRecord | None = None
         for name, row in rows.items():
             record = interfaces.get(name)
             if record is None:
                 record = self._add_interface(record_of, name)
             apply_row(record, timestamp, row, now)
-            keys.append(record.key)
         record_of.updated = now
         self._version += 1
-        self._log.append(keys)
+        if len(rows) == 1:
+            assert record is not None
+            self._log.append(record.key)
+        else:
+            # A device sends the same interfaces in every notification: the change-log entry is made once and
+            # shared, so the log does not fill the heap with lists that live until the log forgets them.
+            if rows.keys() != record_of.batch_names:
+                record_of.batch_names = frozenset(rows)
+                record_of.batch_keys = frozenset((record_of.name, name) for name in rows)
+            self._log.append(record_of.batch_keys)
         if record_of.reported_stale:
             record_of.reported_stale = False
             self._changed(record_of.name)
@@ -561,7 +574,7 @@ class FleetStore:
         for entry in islice(reversed(self._log), count):
             if type(entry) is tuple:
                 interfaces.add(entry)
-            elif type(entry) is list:  # the interfaces of one notification
+            elif type(entry) is frozenset:  # the interfaces of one notification
                 interfaces.update(entry)
             elif type(entry) is str:
                 devices.add(entry)
