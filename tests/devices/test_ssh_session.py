@@ -186,7 +186,7 @@ async def test_auth_refused_hang_and_closed_port_map_to_our_errors(lab: Lab, kno
     faults.ssh_refuse = True
     with pytest.raises(Unreachable) as refused:
         await make_session(lab, "alcala-spine2", known_hosts).open()
-    assert refused.value.failure == "refused"
+    assert refused.value.failure == "connection-refused"
     faults.ssh_refuse = False
 
     faults.ssh_hang = True
@@ -366,12 +366,12 @@ def test_library_errors_map_onto_our_hierarchy() -> None:
         return connect_error(exc, device="d", address="10.0.0.1:22", check=None, timeout=5)
 
     assert isinstance(mapped(asyncssh.PermissionDenied("no")), AuthFailed)
-    assert mapped(ConnectionRefusedError(errno.ECONNREFUSED, "refused")).failure == "refused"
+    assert mapped(ConnectionRefusedError(errno.ECONNREFUSED, "refused")).failure == "connection-refused"
     assert mapped(OSError(errno.EHOSTUNREACH, "No route to host")).failure == "unreachable"
     assert isinstance(mapped(TimeoutError()), ConnectTimeout)
     assert isinstance(mapped(asyncssh.ConnectionLost("gone")), ConnectionLost)
     channel = asyncssh.ChannelOpenError(asyncssh.OPEN_CONNECT_FAILED, "Connection refused")
-    assert mapped(channel).failure == "refused"
+    assert mapped(channel).failure == "connection-refused"
     # scrapli wraps asyncssh's errors: the cause decides.
     from scrapli.exceptions import ScrapliAuthenticationFailed
 

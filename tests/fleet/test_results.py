@@ -139,7 +139,7 @@ def test_summary_counts_failures_by_class_and_names_the_slowest() -> None:
         failed("d3", "timeout", "timeout after 30 s", duration=30.0),
         failed("d4", "connection-lost", "lost", duration=0.3),
         failed("d5", "refused", GUARD),
-        failed("d6", "refused", "127.1.1.1:22 refused the connection", duration=0.01),
+        failed("d6", "connection-refused", "127.1.1.1:22 refused the connection", duration=0.01),
         failed("d7", "timeout", "timeout after 30 s", duration=30.5),
     ]
     summary = summarise(results, elapsed_s=31.24, command="show version")
@@ -165,6 +165,9 @@ def test_summary_of_an_all_refused_run() -> None:
 
 def test_guard_refusals_are_told_apart_from_refused_connections() -> None:
     assert is_guard_refusal(failed("d", "refused", GUARD))
+    refused_connection = failed("d", "connection-refused", "127.1.1.1:22 refused the connection")
+    assert not is_guard_refusal(refused_connection) and failure_class(refused_connection) == "connection-refused"
+    # A refused connection recorded as plain "refused" (by an older edgeops, or another transport) is not the guard.
     assert not is_guard_refusal(failed("d", "refused", "127.1.1.1:22 refused the connection"))
     assert failure_class(failed("d", "refused", "127.1.1.1:22 refused the connection")) == "connection-refused"
     assert failure_class(failed("d", "", "odd")) == "failed"

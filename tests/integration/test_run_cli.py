@@ -170,6 +170,19 @@ async def test_some_devices_failing_exits_1_and_says_why(edgeops_run: RunCli, la
     assert "5 devices: 4 ok, 1 failed (auth 1)" in outcome.err and "alcala-gw2: " in outcome.err
 
 
+async def test_a_device_refusing_the_connection_is_not_a_guard_refusal(
+    edgeops_run: RunCli, lab: Lab, state_dir: Path
+) -> None:
+    await lab.inject("alcala-gw2", "ssh-refuse")
+    outcome = await edgeops_run("show version", "-t", "role:gateway", "--json")
+    assert outcome.code == 1, "a refused connection is a failure, not exit 3 (which means the guard refused)"
+    records = {record["name"]: record for record in outcome.json_lines()}
+    assert records["alcala-gw1"]["ok"] and records["alcala-gw2"]["failure"] == "connection-refused"
+    assert "(connection-refused 1)" in outcome.err and "refused by the read-only guard" not in outcome.err
+    failures = {entry.device: entry.failure for entry in read_audit(state_dir / "audit.jsonl")}
+    assert failures == {"alcala-gw1": "", "alcala-gw2": "connection-refused"}
+
+
 async def test_a_command_refused_on_one_platform_only_exits_1(edgeops_run: RunCli, lab: Lab) -> None:
     outcome = await edgeops_run("show version | grep OS", "-t", "all", "--no-progress")
     assert outcome.code == 1

@@ -6,6 +6,10 @@ from collections.abc import Sequence
 
 from edgeops.devices.samples import SessionState
 
+# The failure class of a connection the device (or the jump host, on its behalf) refused. Kept apart from "refused",
+# which the command runner's read-only guard uses for a command it never sent.
+CONNECTION_REFUSED = "connection-refused"
+
 
 class DeviceError(Exception):
     """Something went wrong talking to a device (or a jump host): the message says what, for a person.
@@ -43,7 +47,7 @@ class Unreachable(DeviceError):
         super().__init__(device, message)
         self.refused = refused
         if refused:
-            self.failure = "refused"
+            self.failure = CONNECTION_REFUSED
 
 
 class AuthFailed(DeviceError):

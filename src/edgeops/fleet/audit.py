@@ -78,7 +78,7 @@ class AuditEntry:
     command: str
     ok: bool
     reason: str = ""
-    failure: str = ""  # timeout, connection-lost, auth, hostkey, device-error, refused (CommandResult.failure)
+    failure: str = ""  # CommandResult.failure: timeout, connection-refused, auth, device-error, refused (guard)...
     duration_s: float = 0.0
     output_bytes: int = 0
     source: str = "run"  # "console" or "run"

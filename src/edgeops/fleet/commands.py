@@ -14,7 +14,7 @@ from edgeops.fleet.aliases import expand
 from edgeops.fleet.audit import SOURCES, AuditEntry, AuditLog, local_user
 from edgeops.fleet.command_transport import CommandTransport
 from edgeops.fleet.guard import GuardVerdict, check
-from edgeops.fleet.results import GUARD_REFUSAL_PREFIX
+from edgeops.fleet.results import GUARD_REFUSAL_PREFIX, GUARD_REFUSED
 from edgeops.inventory.model import Device
 from edgeops.platforms import Platform
 
@@ -236,7 +236,7 @@ class CommandRunner:
             ended=now,
             ok=False,
             reason=message,
-            failure="refused",
+            failure=GUARD_REFUSED,
         )
 
     def _audit_entry(self, result: CommandResult, item: PlannedCommand) -> AuditEntry:

@@ -12,12 +12,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from edgeops.devices.errors import CONNECTION_REFUSED
 from edgeops.devices.samples import CommandResult
 from edgeops.textsafety import strip_control
 
-# Every refusal the command runner produces starts with this, whatever the rule; a connection refused by the
-# device (failure class "refused" too) never does.
+# Every refusal the command runner produces starts with this, whatever the rule, and has the failure class below.
 GUARD_REFUSAL_PREFIX = "refused by the read-only guard"
+# The failure class of a command the read-only guard refused (never sent), as CommandResult.failure and the audit
+# log carry it. A connection the device refused is devices.errors.CONNECTION_REFUSED ("connection-refused").
+GUARD_REFUSED = "refused"
 RANGE_DASH = "\u2013"  # an en dash, as in a printed range of pages
 SLOWEST_SHOWN = 5
 # Runs of consecutive numbers this long or longer are written as a range; shorter ones are listed.
@@ -28,15 +31,17 @@ _SAFE_FILE_CHARACTERS = re.compile(r"[^A-Za-z0-9._-]")
 
 def is_guard_refusal(result: CommandResult) -> bool:
     """Whether the read-only guard refused the command (it was never sent), as opposed to any other failure."""
-    return not result.ok and result.failure == "refused" and result.reason.startswith(GUARD_REFUSAL_PREFIX)
+    return not result.ok and result.failure == GUARD_REFUSED and result.reason.startswith(GUARD_REFUSAL_PREFIX)
 
 
 def failure_class(result: CommandResult) -> str:
     """The failure class to count a failed result under; guard refusals and refused connections kept apart."""
     if is_guard_refusal(result):
-        return "refused"
-    if result.failure == "refused":
-        return "connection-refused"
+        return GUARD_REFUSED
+    if result.failure == GUARD_REFUSED:
+        # Not the guard's wording: a refused connection recorded before the classes were split, or a transport that
+        # says "refused" for a device it cannot reach.
+        return CONNECTION_REFUSED
     return result.failure or "failed"
 
 
