@@ -4,7 +4,7 @@ The lab runs in a child process, so every figure here is the client's own: time 
 OS threads and memory, event-loop lag (sampled every 50 ms through the connect storm and the steady state), CPU
 in the steady state, and samples decoded into the store per second. Usage:
 
-    python bench/sessions.py --devices 200 --seconds 30 [--json] [--jump-only] [--profile FILE]
+    python bench/sessions.py --devices 200 --seconds 30 [--json] [--jump-only] [--profile FILE] [--gc-freeze]
 """
 
 from __future__ import annotations
@@ -88,23 +88,36 @@ class Samples:
 
 
 class GcTimer:
-    """Durations of the garbage collector's passes: a full collection over a large heap stalls the loop."""
+    """Durations of the garbage collector's passes: a full collection over a large heap stalls the loop.
+
+    Passes are counted apart for the connect storm and the steady state (`steady` is set when all are up).
+    """
 
     def __init__(self) -> None:
         self.pauses_ms: dict[int, list[float]] = {0: [], 1: [], 2: []}
+        self.steady_full_ms: list[float] = []  # full (generation 2) passes in the steady state
+        self.steady = False
         self._started = 0.0
 
     def __call__(self, phase: str, info: dict[str, int]) -> None:
         if phase == "start":
             self._started = time.perf_counter()
         else:
-            self.pauses_ms[info["generation"]].append((time.perf_counter() - self._started) * 1000)
+            pause = (time.perf_counter() - self._started) * 1000
+            self.pauses_ms[info["generation"]].append(pause)
+            if self.steady and info["generation"] == 2:
+                self.steady_full_ms.append(pause)
 
     def summary(self) -> dict[str, Any]:
-        return {
+        summary: dict[str, Any] = {
             f"gen{gen}": {"count": len(pauses), "max_ms": round(max(pauses, default=0.0), 1)}
             for gen, pauses in self.pauses_ms.items()
         }
+        summary["gen2_steady"] = {
+            "count": len(self.steady_full_ms),
+            "max_ms": round(max(self.steady_full_ms, default=0.0), 1),
+        }
+        return summary
 
 
 def runqueue_wait_s() -> float | None:
@@ -165,7 +178,14 @@ async def lab_status(pipe: Connection) -> dict[str, int]:
 
 
 async def measure(
-    inventory_path: Path, state_dir: Path, seconds: float, settings: EngineSettings, lab_pid: int, pipe: Connection
+    inventory_path: Path,
+    state_dir: Path,
+    seconds: float,
+    settings: EngineSettings,
+    lab_pid: int,
+    pipe: Connection,
+    *,
+    gc_freeze: bool = False,
 ) -> dict[str, Any]:
     process = psutil.Process()
     lab = psutil.Process(lab_pid)
@@ -204,7 +224,10 @@ async def measure(
     lab_storm_cpu = cpu_seconds(lab) - lab_cpu_start
 
     # The steady state: every session open, telemetry flowing.
+    if gc_freeze:
+        gc.freeze()  # what is alive after the storm is not scanned by full collections again
     samples.steady = True
+    gc_timer.steady = True
     cpu_before, lab_before = cpu_seconds(process), cpu_seconds(lab)
     updates_before = engine.samples_applied
     steady_started = time.perf_counter()
@@ -263,6 +286,7 @@ async def measure(
         "max_concurrent_opens": settings.max_concurrent_opens,
         "opens_per_second": settings.opens_per_second,
         "gc": gc_timer.summary(),
+        "gc_freeze": gc_freeze,
     }
 
 
@@ -308,6 +332,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--address-block", type=int, default=60, help="the lab listens on 127.<block>.x.y")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
     parser.add_argument("--profile", type=Path, help="write a cProfile of the client to this file")
+    parser.add_argument(
+        "--gc-freeze", action="store_true", help="gc.freeze() once all are up (what an application could do)"
+    )
     args = parser.parse_args(argv)
 
     with tempfile.TemporaryDirectory(prefix="edgeops-bench-") as tmp:
@@ -333,7 +360,17 @@ def main(argv: list[str] | None = None) -> int:
             if profiler is not None:
                 profiler.enable()
             assert child.pid is not None
-            result = asyncio.run(measure(inventory_path, Path(tmp) / "client", args.seconds, settings, child.pid, ours))
+            result = asyncio.run(
+                measure(
+                    inventory_path,
+                    Path(tmp) / "client",
+                    args.seconds,
+                    settings,
+                    child.pid,
+                    ours,
+                    gc_freeze=args.gc_freeze,
+                )
+            )
             if profiler is not None:
                 profiler.disable()
                 profiler.dump_stats(args.profile)

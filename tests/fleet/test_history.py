@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from edgeops.fleet.history import RollingSeries, resample
+from edgeops.fleet.history import RollingSeries, decode_compact, encode_compact, resample
 
 
 def test_points_are_kept_per_bucket_oldest_first():
@@ -114,3 +114,41 @@ def test_any_number_of_columns():
     series.record(4.0, None, 5.0, None)
     assert series.points(until=4.0) == ((0.0, 1.0, None, 3.0), (4.0, None, 5.0, None))
     assert series.series(2, until=4.0) == (3.0, None, None)
+
+
+# --- compact series ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", [0.0, 0.4, 1.0, 7.0, 999.5, 12_400_000.0, 8e9, 4e11, 1.6e12, 2e13])
+def test_compact_codes_stay_within_a_quarter_per_mille(value: float) -> None:
+    decoded = decode_compact(encode_compact(value))
+    assert decoded is not None
+    assert decoded == pytest.approx(value, rel=2.4e-4, abs=1e-3)
+
+
+def test_compact_codes_keep_gaps_zero_and_order() -> None:
+    assert encode_compact(None) == 0 and decode_compact(0) is None
+    assert encode_compact(float("nan")) == 0
+    assert decode_compact(encode_compact(0.0)) == 0.0 and decode_compact(encode_compact(-5.0)) == 0.0
+    values = [0.0, 1.0, 10.0, 1e3, 1e6, 1e9, 1e12]
+    codes = [encode_compact(v) for v in values]
+    assert codes == sorted(codes) and len(set(codes)) == len(codes)
+    assert encode_compact(1e30) == 0xFFFF  # beyond the scale: the top code
+
+
+def test_a_compact_series_reads_like_a_float_one() -> None:
+    exact = RollingSeries(2, seconds=10, resolution_s=2)
+    compact = RollingSeries(2, seconds=10, resolution_s=2, compact=True)
+    for t, a, b in [(0.0, 1e6, None), (2.0, 2e6, 3e9), (8.0, 5e5, 0.0), (14.0, None, 7e3)]:
+        exact.record(t, a, b)
+        compact.record(t, a, b)
+    assert len(compact) == len(exact)
+    for column in (0, 1):
+        mine = compact.series(column, until=14.0)
+        assert [v is None for v in mine] == [v is None for v in exact.series(column, until=14.0)]
+        assert [v for v in mine if v is not None] == pytest.approx(
+            [v for v in exact.series(column, until=14.0) if v is not None], rel=2.4e-4
+        )
+    points, expected = compact.points(until=14.0, offset=100.0), exact.points(until=14.0, offset=100.0)
+    assert [p[0] for p in points] == [p[0] for p in expected]
+    assert [[v is None for v in p[1:]] for p in points] == [[v is None for v in p[1:]] for p in expected]

@@ -174,7 +174,8 @@ def test_rates_from_two_samples(store, clock):
     assert snap.rates.out_util_pct == 5.0
     assert snap.counters.out_discards == 16
     assert snap.last_update == START + 2.0
-    assert snap.history == ((START + 2.0, 1e9, 5e8),)
+    # Traffic history keeps 16-bit log-scale codes: within 0.024 % of the rate.
+    assert snap.history == ((START + 2.0, pytest.approx(1e9, rel=3e-4), pytest.approx(5e8, rel=3e-4)),)
 
 
 def test_partial_updates_merge_and_rate_per_counter(store, clock):
@@ -195,7 +196,7 @@ def test_partial_updates_merge_and_rate_per_counter(store, clock):
     assert snap.rates.in_pps is None  # never reported
     # Both directions landed in one history bucket: one point, not two.
     assert len(snap.history) == 1
-    assert snap.history[0][1:] == (1_000_000.0, 2_000_000.0)
+    assert snap.history[0][1:] == pytest.approx((1_000_000.0, 2_000_000.0), rel=3e-4)
 
 
 def test_wrap_gives_the_true_rate(store, clock):
@@ -224,7 +225,7 @@ def test_reset_gives_no_rate_then_resumes(store, clock):
     assert snap.rates.in_bps == 4_000.0
     assert snap.rates.out_bps == 8_000.0
     # No spike and no point for the reset interval: a gap between the two points.
-    assert [p[1] for p in snap.history] == [8_000.0, 4_000.0]
+    assert [p[1] for p in snap.history] == pytest.approx([8_000.0, 4_000.0], rel=3e-4)
     assert [p[0] - START for p in snap.history] == [2.0, 6.0]
 
 
@@ -234,9 +235,10 @@ def test_interface_sparkline(store, clock):
         clock.advance(2.0)
     ins, outs = store.interface_sparkline("alc-leaf1", "ethernet-1/1", 2, last=6)
     # The last 6 buckets hold 4000, 12000, 20000, 28000, 36000 bps and the current, empty one.
-    assert ins == (20_000.0, 36_000.0)
+    assert ins == pytest.approx((20_000.0, 36_000.0), rel=3e-4)
     assert outs == (None, None)
-    assert store.interface_sparkline("alc-leaf1", "ethernet-1/1", 10, last=3)[0] == (28_000.0, 36_000.0, None)
+    last_three = store.interface_sparkline("alc-leaf1", "ethernet-1/1", 10, last=3)[0]
+    assert last_three[:2] == pytest.approx((28_000.0, 36_000.0), rel=3e-4) and last_three[2] is None
 
 
 # --- health, CPU, alarms ---------------------------------------------------------------------

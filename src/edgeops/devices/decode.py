@@ -133,13 +133,17 @@ def _parsed_path(path: gnmi_pb2.Path) -> tuple[PathElems, tuple[str, ...]]:
     wire = path.SerializeToString()
     found = _PATH_CACHE.get(wire)
     if found is None:
-        elems = tuple((bare(elem.name), tuple(sorted(elem.key.items()))) for elem in path.elem)
-        elems += tuple((bare(name), ()) for name in path.element)
-        found = (elems, tuple(name for name, _ in elems))
+        found = _parse_path(path)
         if len(_PATH_CACHE) >= _PATH_CACHE_LIMIT:
             _PATH_CACHE.clear()
         _PATH_CACHE[wire] = found
     return found
+
+
+def _parse_path(path: gnmi_pb2.Path) -> tuple[PathElems, tuple[str, ...]]:
+    elems = tuple((bare(elem.name), tuple(sorted(elem.key.items()))) for elem in path.elem)
+    elems += tuple((bare(name), ()) for name in path.element)
+    return elems, tuple(name for name, _ in elems)
 
 
 def path_elems(path: gnmi_pb2.Path | None) -> PathElems:
@@ -592,6 +596,7 @@ class _Context:
 
 
 _CONTEXTS: dict[bytes, _Context] = {}
+_MEMBERS: dict[tuple[str, ...], dict[str, _Member]] = {}  # by container signature
 _NO_PREFIX = b""
 
 
@@ -610,13 +615,14 @@ def _row_parser(field_name: str) -> Callable[[Any], Any] | None:
 
 
 def _make_plan(context: _Context, path: gnmi_pb2.Path) -> _Plan:
-    own, own_names = _parsed_path(path)
+    own, own_names = _parse_path(path)  # the plan is what is remembered
     elems, names = context.elems + own, context.names + own_names
     table = INTERFACE_CONTAINERS.get(names)
     if table is not None:
         name = context.interface or _interface_name(elems)
         if name is not None:
-            return (_CONTAINER, name, {}, None, elems)
+            # What each member fills depends on the container, not on the interface: one table for all.
+            return (_CONTAINER, name, _MEMBERS.setdefault(names, {}), None, elems)
         return (_OTHER, None, None, None, elems)
     if names and (table := INTERFACE_CONTAINERS.get(names[:-1])) is not None:
         field_name = table.get(names[-1])
