@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from edgeops.devices.samples import CommandResult
-from edgeops.fleet.audit import AuditEntry, AuditLog, read_audit, redact
+from edgeops.fleet.audit import AuditEntry, AuditLog, AuditWriter, read_audit, redact
 from edgeops.inventory.model import Credentials, Device, Inventory, JumpHost, SecretRef, Site
 from edgeops.platforms import Platform
 
@@ -188,6 +188,110 @@ def test_rotation_keeps_the_newest_records_in_order(tmp_path):
     assert [int(item.command.split()[-1]) for item in read_audit(path)] == kept[-len(lines_of(path)) :]
 
 
+def count_fsyncs(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Every fsync of a file descriptor, counted (and still done)."""
+    calls: list[int] = []
+    real = os.fsync
+
+    def counting(fd: int) -> None:
+        calls.append(fd)
+        real(fd)
+
+    monkeypatch.setattr(os, "fsync", counting)
+    return calls
+
+
+def test_record_many_writes_one_line_per_entry_with_one_fsync(tmp_path, monkeypatch):
+    path = tmp_path / "audit.jsonl"
+    with AuditLog(path) as log:
+        log.record(entry(0))  # opens (and creates) the file first: the directory fsync is not counted below
+        fsyncs = count_fsyncs(monkeypatch)
+        log.record_many([entry(number) for number in range(1, 51)])
+        log.record_many([])
+    assert len(fsyncs) == 1
+    assert [json.loads(line)["command"] for line in lines_of(path)] == [f"show version {n}" for n in range(51)]
+
+
+def test_a_batch_is_split_where_the_log_rotates_and_no_file_outgrows_the_limit(tmp_path):
+    path = tmp_path / "audit.jsonl"
+    line_size = len(entry(100).to_json()) + 1
+    with AuditLog(path, max_bytes=line_size * 10, backups=3) as log:
+        log.record_many([entry(number) for number in range(100, 104)])
+        log.record_many([entry(number) for number in range(104, 129)])  # 4 + 25: fills .2 and .1, then 9 in log
+    for file in tmp_path.glob("audit.jsonl*"):
+        assert file.stat().st_size <= line_size * 10
+    kept = [int(item.command.split()[-1]) for item in read_audit(path, include_rotated=True)]
+    assert kept == list(range(100, 129))
+    assert len(lines_of(path)) == 9 and len(lines_of(tmp_path / "audit.jsonl.1")) == 10
+
+
+def test_a_line_bigger_than_the_limit_still_gets_a_file_of_its_own(tmp_path):
+    path = tmp_path / "audit.jsonl"
+    with AuditLog(path, max_bytes=64, backups=5) as log:
+        log.record_many([entry(1), entry(2), entry(3)])
+    files = sorted(file for file in tmp_path.glob("audit.jsonl*") if not file.name.endswith(".lock"))
+    assert [len(lines_of(file)) for file in files] == [1, 1, 1]
+    assert [item.command for item in read_audit(path, include_rotated=True)] == [f"show version {n}" for n in (1, 2, 3)]
+
+
+async def test_records_submitted_together_share_one_write_and_one_fsync(tmp_path, monkeypatch):
+    path = tmp_path / "audit.jsonl"
+    with AuditLog(path) as log:
+        log.record(entry(0))
+        fsyncs = count_fsyncs(monkeypatch)
+        writer = AuditWriter(log)
+        # Submitted in one turn of the loop, before the writer's task first runs: one batch.
+        await asyncio.gather(*(writer.write(entry(number)) for number in range(1, 201)))
+        assert writer.batches == 1 and len(fsyncs) == 1
+        await writer.write(entry(201))  # alone: a batch of its own, written before write() returns
+        assert writer.batches == 2 and json.loads(lines_of(path)[-1])["command"] == "show version 201"
+        await writer.aclose()
+    assert [item.command for item in read_audit(path)] == [f"show version {n}" for n in range(202)]
+
+
+async def test_records_arriving_during_a_write_go_in_the_next_one_in_order(tmp_path):
+    path = tmp_path / "audit.jsonl"
+    order: list[int] = []
+
+    async def device(number: int, writer: AuditWriter) -> None:
+        await asyncio.sleep(random.random() / 50)
+        order.append(number)
+        await writer.write(entry(number))
+
+    with AuditLog(path) as log:
+        writer = AuditWriter(log)
+        await asyncio.gather(*(device(number, writer) for number in range(300)))
+        await writer.aclose()
+    assert [int(item.command.split()[-1]) for item in read_audit(path)] == order
+    assert 1 <= writer.batches <= 300
+
+
+async def test_a_write_error_reaches_every_record_of_its_batch(tmp_path, monkeypatch):
+    with AuditLog(tmp_path / "audit.jsonl") as log:
+        writer = AuditWriter(log)
+
+        def disk_full(entries: object) -> None:
+            raise OSError(28, "No space left on device")
+
+        monkeypatch.setattr(log, "record_many", disk_full)
+        outcomes = await asyncio.gather(*(writer.write(entry(n)) for n in range(3)), return_exceptions=True)
+        assert [type(outcome) for outcome in outcomes] == [OSError] * 3
+        monkeypatch.undo()
+        await writer.write(entry(3))  # the writer carries on once the disk has room again
+        await writer.aclose()
+    assert [item.command for item in read_audit(tmp_path / "audit.jsonl")] == ["show version 3"]
+
+
+async def test_records_submitted_without_waiting_are_written_by_aclose(tmp_path):
+    path = tmp_path / "audit.jsonl"
+    with AuditLog(path) as log:
+        writer = AuditWriter(log)
+        for number in range(5):
+            writer.submit(entry(number))  # as a cancelled device task does on its way out
+        await writer.aclose()
+    assert len(lines_of(path)) == 5
+
+
 def test_reader_finds_backups_across_a_gap_left_by_a_crash_mid_rotation(tmp_path):
     path = tmp_path / "audit.jsonl"
     for suffix, number in ((".3", 1), (".2", 2), ("", 3)):  # .1 is missing: the crash came before log -> log.1
@@ -266,17 +370,27 @@ import sys
 from edgeops.fleet.audit import AuditEntry, AuditLog
 
 path, tag, count, max_bytes, backups = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+batch = int(sys.argv[6]) if len(sys.argv) > 6 else 1
+
+def record(number):
+    return AuditEntry(time="2025-06-15T15:06:40.250Z", user="writer", device=f"{tag}-{number}",
+                      command="show port | match Up " + "x" * (number % 50), ok=True, source="run")
+
 with AuditLog(path, max_bytes=max_bytes, backups=backups) as log:
     number = 0
     while count < 0 or number < count:
-        log.record(AuditEntry(time="2025-06-15T15:06:40.250Z", user="writer", device=f"{tag}-{number}",
-                              command="show port | match Up " + "x" * (number % 50), ok=True, source="run"))
-        number += 1
+        if batch == 1:
+            log.record(record(number))
+        else:
+            log.record_many([record(number + offset) for offset in range(batch)])
+        number += batch
 """
 
 
-def start_writer(path: Path, tag: str, *, count: int, max_bytes: int, backups: int) -> subprocess.Popen[bytes]:
-    arguments = [str(path), tag, str(count), str(max_bytes), str(backups)]
+def start_writer(
+    path: Path, tag: str, *, count: int, max_bytes: int, backups: int, batch: int = 1
+) -> subprocess.Popen[bytes]:
+    arguments = [str(path), tag, str(count), str(max_bytes), str(backups), str(batch)]
     return subprocess.Popen([sys.executable, "-c", WRITER, *arguments], stderr=subprocess.PIPE)
 
 
@@ -291,11 +405,12 @@ def all_log_lines(directory: Path) -> list[bytes]:
     return lines
 
 
-def test_killing_the_writer_at_random_points_leaves_only_whole_lines(tmp_path):
+@pytest.mark.parametrize("batch", [1, 8], ids=["one-by-one", "group-commit"])
+def test_killing_the_writer_at_random_points_leaves_only_whole_lines(tmp_path, batch):
     path = tmp_path / "audit.jsonl"
     rng = random.Random()
     for _ in range(5):
-        writer = start_writer(path, "kill", count=-1, max_bytes=16_384, backups=3)
+        writer = start_writer(path, "kill", count=-1, max_bytes=16_384, backups=3, batch=batch)
         try:
             # Start the clock once it writes, so every kill lands mid-stream, then kill it without warning.
             deadline = time.monotonic() + 20

@@ -6,12 +6,11 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncGenerator, Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from edgeops.devices.samples import CommandResult
 from edgeops.fleet.aliases import expand
-from edgeops.fleet.audit import SOURCES, AuditEntry, AuditLog, local_user
+from edgeops.fleet.audit import SOURCES, AuditEntry, AuditLog, AuditWriter, local_user
 from edgeops.fleet.command_transport import CommandTransport
 from edgeops.fleet.guard import GuardVerdict, check
 from edgeops.fleet.results import GUARD_REFUSAL_PREFIX, GUARD_REFUSED
@@ -152,9 +151,10 @@ class CommandRunner:
         progress.pending = {item.device.name for item in planned}
         self.progress = progress
         slots = asyncio.Semaphore(self.max_parallel)
-        # fsync costs milliseconds: records are written on one thread of their own, in completion order, so 200
-        # devices finishing together do not stall the event loop (and the console drawn on it).
-        writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="edgeops-audit") if self.audit else None
+        # fsync costs milliseconds: records are written on a thread of their own (so 200 devices finishing together
+        # do not stall the event loop and the console drawn on it), and those that finish together share one write
+        # and one fsync (group commit).
+        writer = AuditWriter(self.audit) if self.audit is not None else None
         tasks = [
             asyncio.create_task(self._run_one(item, slots, writer), name=f"run {item.device.name}")
             for item in planned
@@ -168,12 +168,13 @@ class CommandRunner:
         if tasks:
             log.info("sending %r to %d device(s)%s", command, len(tasks), " (guard lifted)" if allow_config else "")
         try:
-            for item in planned:
-                if not item.allowed:
-                    result = self._refusal(item)
-                    self._audit(result, item)
-                    progress.record(result, refused=True)
-                    yield result
+            refusals = [(self._refusal(item), item) for item in planned if not item.allowed]
+            if refusals and self.audit is not None:
+                # On the loop, before anything is yielded: nothing was sent, and the record must not be lost.
+                self.audit.record_many([self._audit_entry(result, item) for result, item in refusals])
+            for result, _ in refusals:
+                progress.record(result, refused=True)
+                yield result
             for _ in range(len(tasks)):
                 result = (await finished.get()).result()
                 progress.record(result)
@@ -181,10 +182,10 @@ class CommandRunner:
         finally:
             await _cancel(tasks)
             if writer is not None:
-                writer.shutdown(wait=True)  # at most the records of a cancelled run are still being written
+                await writer.aclose()  # the records of devices cancelled just now, at most
 
     async def _run_one(
-        self, item: PlannedCommand, slots: asyncio.Semaphore, writer: ThreadPoolExecutor | None
+        self, item: PlannedCommand, slots: asyncio.Semaphore, writer: AuditWriter | None
     ) -> CommandResult:
         async with slots:
             started = self._clock()
@@ -192,18 +193,20 @@ class CommandRunner:
                 async with asyncio.timeout(self._backstop_s):
                     result = await self.transport.run_command(item.device, item.command, timeout_s=self.timeout_s)
             except asyncio.CancelledError:
-                # Abandoned mid-flight: the command may have reached the device, so the audit log says so.
-                self._audit(self._failed(item, started, CANCELLED, "cancelled before the device answered"), item)
+                # Abandoned mid-flight: the command may have reached the device, so the audit log says so (the run
+                # waits for the writer before it ends).
+                if writer is not None:
+                    cancelled = self._failed(item, started, CANCELLED, "cancelled before the device answered")
+                    writer.submit(self._audit_entry(cancelled, item))
                 raise
             except TimeoutError:
                 result = self._failed(item, started, "timeout", f"timeout after {self._backstop_s:g} s (no answer)")
             except Exception as exc:  # a transport must not raise; if one does, this device fails, not the run
                 log.exception("%s: the transport raised instead of returning a result", item.device.name)
                 result = self._failed(item, started, "error", f"internal error: {exc!r}")
-            if writer is not None and self.audit is not None:
-                entry = self._audit_entry(result, item)
-                # Shielded: a run cancelled now must not drop the record of a command that was answered.
-                await asyncio.shield(asyncio.get_running_loop().run_in_executor(writer, self.audit.record, entry))
+            if writer is not None:
+                # Shielded inside: a run cancelled now must not drop the record of a command that was answered.
+                await writer.write(self._audit_entry(result, item))
             return result
 
     @property
@@ -243,11 +246,6 @@ class CommandRunner:
         return AuditEntry.for_result(
             result, item.device, source=self.source, guard_lifted=item.guard_lifted, user=self._user
         )
-
-    def _audit(self, result: CommandResult, item: PlannedCommand) -> None:
-        """Record on the event loop: for refusals and cancellations, which are rare and must not be lost."""
-        if self.audit is not None:
-            self.audit.record(self._audit_entry(result, item))
 
 
 async def _cancel(tasks: Sequence[asyncio.Task[CommandResult]]) -> None:
