@@ -176,6 +176,7 @@ class DeviceModel:
         # Booted between 3 and 200 days ago, so uptimes look like a real fleet's.
         self.boot_time = now - rng.uniform(3, 200) * DAY_S
         self._counters_time = now
+        self._bursts: dict[str, tuple[int, float]] = {}  # per port: (burst bucket, burst factor in it)
         self.interfaces: dict[str, LabInterface] = {}
         self.router_interfaces: list[RouterInterface] = []
         self.alarms: list[LabAlarm] = []
@@ -274,14 +275,28 @@ class DeviceModel:
     def uptime_s(self) -> float:
         return self.now() - self.boot_time
 
+    @staticmethod
+    def _daily_wave(at: float) -> float:
+        """The daily swing's shape at `at`, in [-1, 1] (the same for every port, so computed once per instant)."""
+        hour = (at % DAY_S) / 3600.0
+        return math.sin((hour - 10.0) / 24.0 * 2 * math.pi)
+
+    def _burst(self, iface: LabInterface, bucket: int) -> float:
+        """The port's burst factor in a burst bucket; hashing it is costly, so each port keeps its current one."""
+        burstiness = iface.profile.burstiness
+        if not burstiness:
+            return 1.0
+        cached = self._bursts.get(iface.name)
+        if cached is not None and cached[0] == bucket:
+            return cached[1]
+        burst = 1.0 + burstiness * stable_fraction(self.seed, self.identity.name, iface.name, bucket)
+        self._bursts[iface.name] = (bucket, burst)
+        return burst
+
     def rate_factor(self, iface: LabInterface, at: float) -> float:
         """The traffic level at `at` relative to the profile's mean (daily swing times burst)."""
-        profile = iface.profile
-        hour = (at % DAY_S) / 3600.0
-        daily = 1.0 + profile.daily_swing * math.sin((hour - 10.0) / 24.0 * 2 * math.pi)
-        bucket = int(at // BURST_BUCKET_S)
-        burst = 1.0 + profile.burstiness * stable_fraction(self.seed, self.identity.name, iface.name, bucket)
-        return daily * burst
+        daily = 1.0 + iface.profile.daily_swing * self._daily_wave(at)
+        return daily * self._burst(iface, int(at // BURST_BUCKET_S))
 
     def nominal_in_bps(self, name: str, at: float | None = None) -> float:
         """The in-rate the profile produces at an instant (what a client's computed rate should approach)."""
@@ -300,17 +315,23 @@ class DeviceModel:
         start = self._counters_time
         if now <= start:
             return start
+        # Integrate piecewise over burst buckets so a read at any instant is exact for the profile. The steps
+        # and the daily wave are the same for every port: (seconds, bucket, wave) per step, worked out once.
+        steps = []
+        t = start
+        while t < now:
+            bucket_end = (math.floor(t / BURST_BUCKET_S) + 1) * BURST_BUCKET_S
+            step_end = min(now, bucket_end)
+            steps.append((step_end - t, int(t // BURST_BUCKET_S), self._daily_wave(t)))
+            t = step_end
+        burst_of, integrate = self._burst, self._integrate
         for iface in self.interfaces.values():
-            if not iface.passing_traffic:
+            if not (iface.admin_up and iface.oper_up):
                 continue
-            # Integrate piecewise over burst buckets so a read at any instant is exact for the profile.
-            t = start
-            while t < now:
-                bucket_end = (math.floor(t / BURST_BUCKET_S) + 1) * BURST_BUCKET_S
-                step_end = min(now, bucket_end)
-                factor = iface.profile.utilisation * self.rate_factor(iface, t)
-                self._integrate(iface, factor, step_end - t)
-                t = step_end
+            profile = iface.profile
+            for seconds, bucket, wave in steps:
+                daily = 1.0 + profile.daily_swing * wave
+                integrate(iface, profile.utilisation * (daily * burst_of(iface, bucket)), seconds)
         self._counters_time = now
         return now
 
