@@ -127,6 +127,56 @@ async def test_sros_classic_session_flags_bad_commands(lab: Lab, known_hosts: Kn
         assert bad.failure == "device-error" and bad.reason == "device error: Error: Bad command."
 
 
+async def test_login_sets_the_cli_environment_each_platform_needs_and_nothing_else(
+    lab: Lab, known_hosts: KnownHosts, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from edgeops.lab.srlinux_cli import SrLinuxCli
+    from edgeops.lab.sros_cli import SrosCli
+
+    received: dict[str, list[str]] = {}
+    for engine in (SrLinuxCli, SrosCli):
+        real = engine.execute
+
+        def recording(self: Any, line: str, real: Any = real) -> Any:
+            received.setdefault(self.model.identity.name, []).append(line.strip())
+            return real(self, line)
+
+        monkeypatch.setattr(engine, "execute", recording)
+    for name in ("alcala-spine1", "alcala-gw1", "alcala-gw2"):
+        async with make_session(lab, name, known_hosts) as session:
+            assert (await session.run("show version")).ok
+            if name == "alcala-gw1":
+                classic = await session.run("//show version")  # the classic engine's paging goes off first
+                assert classic.ok and "TiMOS-" in classic.output
+                assert (await session.run("//show version")).ok
+    for lines in received.values():  # leave out the logout (scrapli finds the prompt first, then says logout)
+        while lines and lines[-1] in ("", "logout", "quit"):
+            lines.pop()
+    # No bare Enter to find the prompt: the first thing each CLI reads is an environment command.
+    assert received["alcala-spine1"] == [
+        "environment cli-engine type basic",
+        "environment complete-on-space false",
+        "show version",
+    ]
+    assert received["alcala-gw1"] == [
+        "environment command-completion space false",
+        "environment more false",
+        "environment console width 512",
+        "show version",
+        "//environment no more",
+        "//show version",
+        "//show version",
+    ]
+    assert received["alcala-gw2"] == ["environment no more", "show version"]
+
+
+async def test_a_long_sros_output_is_not_paged_after_login(lab: Lab, known_hosts: KnownHosts) -> None:
+    async with make_session(lab, "alcala-gw1", known_hosts, command_timeout=5.0) as session:
+        ports = await session.run("show port")
+        assert ports.ok and "Press Q to quit" not in ports.output
+        assert len(ports.output.splitlines()) > 24  # longer than a terminal page
+
+
 async def test_commands_to_one_device_are_serialised(lab: Lab, known_hosts: KnownHosts) -> None:
     names = [f"ethernet-1/{n}" for n in range(1, 13)]
     async with make_session(lab, "alcala-leaf1", known_hosts) as session:

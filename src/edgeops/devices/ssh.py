@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import functools
 import inspect
+import re
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,6 +57,26 @@ SCRAPLI_PLATFORMS: dict[Platform, tuple[str, str | None]] = {
     Platform.SROS: ("nokia_sros", None),
     Platform.SROS_CLASSIC: ("nokia_sros", "classic"),
 }
+
+# What each platform's CLI needs set after login so that command output comes back whole and unchanged (the
+# platform reference, section 1). Each inner tuple is one step: its commands are typed in one write and the step ends
+# at the prompt after the last one, so a step costs one round trip however many commands it holds.
+# - SR Linux: the basic CLI engine (the default one redraws the line with escape sequences as it is typed) and no
+#   completion on space (a space could turn what we typed into something else). No paging by default. The engine
+#   switch gets a step of its own: whether the new engine reads input typed before the switch is not documented.
+# - SR OS MD-CLI: paging off (`environment more false`; otherwise the pager prompt stops long output), a 512-column
+#   console (no wrapped or truncated table lines) and no completion on space. Plain `environment` leaves, typed
+#   ahead as a pasted block is. Paging of the classic engine (`//environment no more`) matters only to `//commands`,
+#   so it is sent before a session's first one (CLASSIC_PAGING_OFF), not at every login.
+# - SR OS classic CLI: paging off.
+LOGIN_STEPS: dict[Platform, tuple[tuple[str, ...], ...]] = {
+    Platform.SRLINUX: (("environment cli-engine type basic",), ("environment complete-on-space false",)),
+    Platform.SROS: (
+        ("environment command-completion space false", "environment more false", "environment console width 512"),
+    ),
+    Platform.SROS_CLASSIC: (("environment no more",),),
+}
+CLASSIC_PAGING_OFF = "//environment no more"
 
 # How much longer than scrapli's own operation timeout we wait before giving up on a command ourselves.
 COMMAND_TIMEOUT_GRACE_S = 2.0
@@ -185,6 +207,43 @@ def connect_error(
     return ConnectionLost(device, f"{where}: could not open a session: {exc!r}")
 
 
+async def prepare_cli(driver: AsyncNetworkDriver, steps: tuple[tuple[str, ...], ...]) -> None:
+    """scrapli's on_open for our sessions: wait for the first prompt, then set the CLI environment (LOGIN_STEPS).
+
+    Replaces scrapli-community's on_open, which sends a bare Enter to find the prompt and then one command per round
+    trip. The device prints its prompt after the banner by itself, so nothing is sent until it has.
+    """
+    channel = driver.channel
+    pattern = channel._get_prompt_pattern(class_pattern=channel._base_channel_args.comms_prompt_pattern)
+    prompt = await _read_prompt_after(channel, pattern, b"")
+    for commands in steps:
+        return_char = channel._base_channel_args.comms_return_char
+        channel.write("".join(command + return_char for command in commands))
+        prompt = await _read_prompt_after(channel, pattern, commands[-1].encode())
+    exec_level = driver.privilege_levels[driver.default_desired_privilege_level]
+    if re.search(exec_level.pattern.encode(), prompt, re.M | re.I):
+        driver._current_priv_level = exec_level  # what scrapli's acquire_priv would find, without asking again
+    else:  # pragma: no cover - a login that does not land at the exec prompt: let scrapli sort it out
+        await driver.acquire_priv(desired_priv=driver.default_desired_privilege_level)
+
+
+async def _read_prompt_after(channel: Any, pattern: re.Pattern[bytes], echo: bytes) -> bytes:
+    """Read until a prompt follows the echo of `echo` (the last command typed); returns that prompt's text.
+
+    Only what comes after the echo is searched: with commands typed ahead, an earlier prompt is followed on its
+    line by the next command's echo and must not end the wait.
+    """
+    buffer = b""
+    while True:
+        buffer += await channel.read()
+        echoed_at = buffer.rfind(echo) if echo else 0
+        if echoed_at < 0:
+            continue  # the echo has not arrived yet
+        match = pattern.search(buffer, echoed_at + len(echo))
+        if match:
+            return match.group(0)
+
+
 class SshSession:
     """A persistent CLI session to one device.
 
@@ -226,6 +285,7 @@ class SshSession:
         self._lock = asyncio.Lock()
         self._lost = asyncio.Event()
         self._state = SessionState.IDLE
+        self._classic_paging_off = False  # per login: see CLASSIC_PAGING_OFF
         self.last_error: DeviceError | None = None
         self.log = device_logger(__name__, target.device)
 
@@ -367,7 +427,9 @@ class SshSession:
             timeout_ops=self.command_timeout,
             transport_options={"asyncssh": options},
             logging_uid=target.device,
+            on_open=functools.partial(prepare_cli, steps=LOGIN_STEPS[target.platform]),
         )
+        self._classic_paging_off = False
         self._driver = driver
         await driver.open()
         self._connection = getattr(driver.transport, "session", None)
@@ -385,6 +447,12 @@ class SshSession:
                 error = self.last_error or ConnectionLost(self.device, "the SSH session is not open")
                 return self._result(command, "", started, failure=error.failure, reason=error.message)
             try:
+                if self._needs_classic_paging_off(command):
+                    await asyncio.wait_for(
+                        driver.send_command(CLASSIC_PAGING_OFF, failed_when_contains=[], timeout_ops=timeout),
+                        timeout + COMMAND_TIMEOUT_GRACE_S,
+                    )
+                    self._classic_paging_off = True
                 response = await asyncio.wait_for(
                     driver.send_command(command, failed_when_contains=[], timeout_ops=timeout),
                     timeout + COMMAND_TIMEOUT_GRACE_S,
@@ -414,6 +482,12 @@ class SshSession:
             if reason is not None:
                 return self._result(command, output, started, failure="device-error", reason=reason)
             return self._result(command, output, started)
+
+    def _needs_classic_paging_off(self, command: str) -> bool:
+        """An MD-CLI session's first `//command` (run by the classic engine) needs that engine's paging off."""
+        return (
+            self.target.platform is Platform.SROS and not self._classic_paging_off and command.lstrip().startswith("//")
+        )
 
     def _result(
         self, command: str, output: str, started: float, *, failure: str = "", reason: str = ""
