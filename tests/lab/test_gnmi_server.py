@@ -546,3 +546,46 @@ async def test_certificates_are_made_once_and_reused(tmp_path: Path) -> None:
     moved = again.server_certificate("alcala-leaf1", "127.20.0.10")  # a new address needs a new SAN
     assert moved.chain_pem != leaf.chain_pem
     assert (tmp_path / "alcala-leaf1.key").stat().st_mode & 0o077 == 0
+
+
+# -- the sampler's serialized notifications ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("device_name", "encoding"),
+    [
+        (SRL, gnmi_pb2.JSON_IETF),
+        (SRL, gnmi_pb2.PROTO),
+        (SRL, gnmi_pb2.ASCII),
+        (SROS, gnmi_pb2.JSON),
+        (SROS, gnmi_pb2.BYTES),
+        (SROS, gnmi_pb2.JSON_IETF),
+        (SROS, gnmi_pb2.PROTO),
+    ],
+)
+@pytest.mark.parametrize("target", ["", "leaf-a"])
+def test_serialized_samples_are_the_same_messages_as_the_built_ones(device_name: str, encoding: int, target: str):
+    from edgeops.devices.paths import native_path_map, subscription_list
+    from edgeops.lab.gnmi_server import NotificationShaper, compile_subscriptions
+    from edgeops.lab.gnmi_tree import DeviceTree
+
+    device = lab_devices()[device_name]
+    platform = device.identity.platform
+    specs = native_path_map(platform).subscriptions(counter_interval_s=1.0, health_interval_s=10.0)
+    request = subscription_list(specs, encoding)
+    request.subscription.extend(
+        [sample("/interface[name=*]" if not platform.is_sros else "/state/port[port-id=*]/oper-state")]
+    )
+    tree = DeviceTree(device.model)
+    units = compile_subscriptions(tree, request, platform)
+    snapshot = [reading for unit in units for reading in unit.read()]
+    assert any(values for _, values in snapshot)
+    for subscribe in (True, False):
+        shaper = NotificationShaper(platform, encoding, subscribe=subscribe, target=target)
+        stamp = 1_780_000_000_123_456_789
+        for _ in range(2):  # the second round is built from the cached bytes
+            built = [gnmi_pb2.SubscribeResponse(update=note) for note in shaper.updates(snapshot, stamp)]
+            encoded = shaper.encoded_updates(snapshot, stamp)
+            serialized = [gnmi_pb2.SubscribeResponse.FromString(data) for data in encoded]
+            assert serialized == built
+            assert len(built) >= 1
