@@ -120,7 +120,7 @@ def bare(name: str) -> str:
 
 _JSON_DECODER = json.JSONDecoder()  # json.loads() on bytes would sniff the encoding on every call
 # The decoder's scanner, called directly: decode() adds two whitespace matches around every value.
-_JSON_SCAN = json.scanner.make_scanner(_JSON_DECODER)  # type: ignore[attr-defined]
+_JSON_SCAN = json.scanner.make_scanner(_JSON_DECODER)  # type: ignore[arg-type]
 _PATH_CACHE: dict[bytes, tuple[PathElems, tuple[str, ...]]] = {}
 _PATH_CACHE_LIMIT = 100_000
 
