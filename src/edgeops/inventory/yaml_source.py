@@ -1,8 +1,13 @@
-"""Reading YAML with ruamel.yaml so every value keeps its line and column for messages."""
+"""Reading YAML with ruamel.yaml so every value keeps its line and column for messages (parses cached by content)."""
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import json
+import os
 import re
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -76,6 +81,10 @@ def read_yaml(path: Path, log: ProblemLog) -> YamlDocument | None:
     except OSError as error:
         log.add(Position(file), f"cannot read: {error.strerror or error}")
         return None
+    cache = ParseCache.for_file(path, text)
+    data = cache.load() if cache is not None else _MISSING
+    if data is not _MISSING:
+        return YamlDocument(path, data)
     yaml = YAML(typ="rt", pure=True)
     try:
         data = yaml.load(text)
@@ -85,7 +94,144 @@ def read_yaml(path: Path, log: ProblemLog) -> YamlDocument | None:
     except YAMLError as error:  # unmarked errors are rare; keep the message, there is no position
         log.add(Position(file), f"YAML error: {error}")
         return None
+    if cache is not None:
+        cache.store(data)
     return YamlDocument(path, data)
+
+
+# -- the parse cache ------------------------------------------------------------------------------------------
+#
+# ruamel.yaml's position-keeping parser is pure Python: a 200-device inventory takes over half a second, every
+# time edgeops starts. The parse (not the validation, which reads other files and permissions and always runs)
+# is cached in the user cache folder, keyed by the file's exact text, as JSON that rebuilds the same
+# CommentedMap/CommentedSeq tree with the same line and column of every key, value and item. Documents with
+# anything JSON cannot give back exactly (anchors and aliases, merge keys, tags, floats, dates, block scalars,
+# ints written in another base) are never cached: they are parsed each time. One cache file per inventory path,
+# overwritten on change, private to the user (the inventory may hold literal passwords, allowed only in a
+# private file). EDGEOPS_CACHE_DIR moves it; set to "off", nothing is cached.
+
+CACHE_FORMAT = 1
+_MISSING = object()
+_PLAIN_SCALARS = (str, int, bool, type(None))
+
+
+def cache_dir() -> Path | None:
+    """Where parses are cached: EDGEOPS_CACHE_DIR, or the user cache folder; None when caching is off."""
+    configured = os.environ.get("EDGEOPS_CACHE_DIR")
+    if configured == "off":
+        return None
+    if configured:
+        return Path(configured).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("edgeops"))
+
+
+class ParseCache:
+    """The cached parse of one file's current text."""
+
+    def __init__(self, entry: Path, key: str) -> None:
+        self.entry = entry
+        self.key = key
+
+    @classmethod
+    def for_file(cls, path: Path, text: str) -> ParseCache | None:
+        folder = cache_dir()
+        if folder is None:
+            return None
+        import ruamel.yaml
+
+        identity = f"{CACHE_FORMAT}\0{ruamel.yaml.__version__}\0{text}"
+        key = hashlib.sha256(identity.encode("utf-8", errors="surrogatepass")).hexdigest()
+        where = hashlib.sha256(str(path.absolute()).encode("utf-8", errors="surrogatepass")).hexdigest()[:32]
+        return cls(folder / "yaml" / f"{where}.json", key)
+
+    def load(self) -> Any:
+        """The cached tree, or _MISSING (no entry, another text's entry, or an unreadable one)."""
+        try:
+            with open(self.entry, encoding="utf-8") as handle:
+                cached = json.load(handle)
+            if not isinstance(cached, dict) or cached.get("key") != self.key:
+                return _MISSING
+            return _decode(cached["tree"])
+        except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError):
+            return _MISSING
+
+    def store(self, data: Any) -> None:
+        """Cache the tree if it can be given back exactly; a cache that cannot be written is no error."""
+        try:
+            tree = _encode(data, set())
+        except _NotCacheable:
+            return
+        folder = self.entry.parent
+        try:
+            folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+            handle, partial = tempfile.mkstemp(dir=folder, prefix=".partial-", suffix=".json")  # mode 0600
+            try:
+                with os.fdopen(handle, "w", encoding="utf-8") as out:
+                    json.dump({"key": self.key, "tree": tree}, out, ensure_ascii=False, separators=(",", ":"))
+                os.replace(partial, self.entry)
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    os.unlink(partial)
+                raise
+        except (OSError, ValueError):
+            return
+
+
+class _NotCacheable(Exception):
+    pass
+
+
+def _encode(node: Any, seen: set[int]) -> Any:
+    """JSON for a parsed node: scalars as themselves, mappings and sequences with their positions."""
+    if type(node) in _PLAIN_SCALARS:
+        return node
+    if id(node) in seen:  # an alias: the same object twice
+        raise _NotCacheable
+    seen.add(id(node))
+    if type(node) is CommentedMap:
+        if getattr(node, "merge", None) or node.tag.value is not None:
+            raise _NotCacheable
+        items = []
+        known = node.lc.data or {}
+        for key, value in node.items():
+            position = known.get(key) if type(key) in _PLAIN_SCALARS else None
+            if position is None or len(position) != 4:
+                raise _NotCacheable
+            items.append([key, *position, _encode(value, seen)])
+        return {"m": [node.lc.line, node.lc.col, items]}
+    if type(node) is CommentedSeq:
+        if node.tag.value is not None:
+            raise _NotCacheable
+        known = node.lc.data or {}
+        positions = [known.get(index) for index in range(len(node))]
+        if any(position is None or len(position) != 2 for position in positions):
+            raise _NotCacheable
+        return {
+            "s": [node.lc.line, node.lc.col, [[*p, _encode(v, seen)] for p, v in zip(positions, node, strict=True)]]
+        }
+    raise _NotCacheable
+
+
+def _decode(node: Any) -> Any:
+    if not isinstance(node, dict):
+        return node
+    if "m" in node:
+        line, col, items = node["m"]
+        mapping = CommentedMap()
+        positions = {}
+        for key, key_line, key_col, value_line, value_col, value in items:
+            mapping[key] = _decode(value)
+            positions[key] = [key_line, key_col, value_line, value_col]
+        mapping.lc.line, mapping.lc.col = line, col
+        mapping.lc.data = positions or None  # as ruamel leaves an empty {}
+        return mapping
+    line, col, items = node["s"]
+    sequence = CommentedSeq(_decode(value) for _, _, value in items)
+    sequence.lc.line, sequence.lc.col = line, col
+    sequence.lc.data = {index: [item_line, item_col] for index, (item_line, item_col, _) in enumerate(items)} or None
+    return sequence
 
 
 def _mark_position(file: str, mark: Any) -> Position:
