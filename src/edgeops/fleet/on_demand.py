@@ -6,16 +6,19 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
 
 from edgeops.devices.errors import AuthFailed, DeviceError
 from edgeops.devices.hostkeys import KnownHosts
 from edgeops.devices.samples import CommandResult
 from edgeops.devices.ssh import PasswordSource, SshSession, SshTarget
-from edgeops.devices.tunnel import JumpHostPool
 from edgeops.inventory.model import Device, Inventory, SecretRef
 from edgeops.inventory.problems import InventoryError
 from edgeops.inventory.secrets import PromptCache, SecretError, resolve_secret
 from edgeops.inventory.ssh_config import ProxyHop, SshSettings, ssh_settings_for
+
+if TYPE_CHECKING:  # imported on the first device behind a jump host: most runs have none
+    from edgeops.devices.tunnel import JumpHostPool
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +64,7 @@ class OnDemandTransport:
         self._opening: asyncio.Semaphore | None = None  # created on the loop that uses it
         self._sessions: dict[str, SshSession] = {}
         self._settings: dict[str, SshSettings] = {}
-        self._jumps = JumpHostPool(known_hosts=known_hosts, connect_timeout=connect_timeout)
+        self._jump_pool: JumpHostPool | None = None
         self._closed = False
         self.sessions_opened = 0  # how many times a session was opened (reopens included), for tests and figures
 
@@ -108,7 +111,8 @@ class OnDemandTransport:
         self._sessions.clear()
         if sessions:
             await asyncio.gather(*(session.close() for session in sessions), return_exceptions=True)
-        await self._jumps.close()
+        if self._jump_pool is not None:
+            await self._jump_pool.close()
 
     async def __aenter__(self) -> OnDemandTransport:
         return self
@@ -135,7 +139,7 @@ class OnDemandTransport:
             SshTarget.from_settings(device, settings),
             known_hosts=self.known_hosts,
             password=self._password_source(device.name, device.credentials.password),
-            tunnel=(lambda: self._jumps.get_tunnel(jump)) if jump else None,
+            tunnel=(lambda: self._jumps().get_tunnel(jump)) if jump else None,
             via=jump or "",
             connect_timeout=self.connect_timeout,
         )
@@ -159,7 +163,15 @@ class OnDemandTransport:
         """Register the device's jump chain with the pool; the name of the last hop, or None for a direct login."""
         if not settings.proxy_jump:
             return None
-        return self._jumps.add_chain(settings.proxy_jump, self._hop_password, self._hop_uses_agent)
+        return self._jumps().add_chain(settings.proxy_jump, self._hop_password, self._hop_uses_agent)
+
+    def _jumps(self) -> JumpHostPool:
+        """One connection per jump host, shared by the devices behind it; created when the first one needs it."""
+        if self._jump_pool is None:
+            from edgeops.devices.tunnel import JumpHostPool
+
+            self._jump_pool = JumpHostPool(known_hosts=self.known_hosts, connect_timeout=self.connect_timeout)
+        return self._jump_pool
 
     def _hop_password(self, hop: ProxyHop) -> PasswordSource | None:
         if not hop.jump_host:
