@@ -205,12 +205,13 @@ def _encode(node: Any, seen: set[int]) -> Any:
         if node.tag.value is not None:
             raise _NotCacheable
         known = node.lc.data or {}
-        positions = [known.get(index) for index in range(len(node))]
-        if any(position is None or len(position) != 2 for position in positions):
-            raise _NotCacheable
-        return {
-            "s": [node.lc.line, node.lc.col, [[*p, _encode(v, seen)] for p, v in zip(positions, node, strict=True)]]
-        }
+        items = []
+        for index, value in enumerate(node):
+            item_position = known.get(index)
+            if item_position is None or len(item_position) != 2:
+                raise _NotCacheable
+            items.append([*item_position, _encode(value, seen)])
+        return {"s": [node.lc.line, node.lc.col, items]}
     raise _NotCacheable
 
 
