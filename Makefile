@@ -28,6 +28,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/sessions.py --devices 200 --seconds 20
 	$(BIN)/python bench/fanout.py --devices 200
 	$(BIN)/python bench/console.py --devices 200
+	$(BIN)/python bench/lab.py --devices 200 --seconds 30
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache

@@ -9,6 +9,8 @@ from edgeops.devices.samples import SessionState
 # The failure class of a connection the device (or the jump host, on its behalf) refused. Kept apart from "refused",
 # which the command runner's read-only guard uses for a command it never sent.
 CONNECTION_REFUSED = "connection-refused"
+# The failure class of a command given to a console that has no fleet connection at all (no engine): nothing sent.
+NOT_CONNECTED = "not-connected"
 
 
 class DeviceError(Exception):

@@ -93,7 +93,9 @@ def run(args: argparse.Namespace, paths: AppPaths) -> int:
         return _usage("--timeout must be a positive number of seconds")
     if args.parallel < 1:
         return _usage("--parallel must be at least 1")
-    inventory = _load_inventory(paths.inventory)
+    from edgeops.inventory.cli import load_or_report
+
+    inventory = load_or_report(paths.inventory)
     if inventory is None:
         return EXIT_USAGE
     return _run_loaded(args, paths, inventory, command)
@@ -197,25 +199,6 @@ async def _stream(
 def _usage(message: str) -> int:
     print(f"edgeops run: {message}", file=sys.stderr)
     return EXIT_USAGE
-
-
-def _load_inventory(path: Path) -> Inventory | None:
-    from edgeops.inventory.loader import load_inventory
-    from edgeops.inventory.problems import InventoryError
-
-    if not path.exists():
-        print(
-            f"{path}: no such file; write one (see docs/inventory.md), or pass --inventory FILE "
-            "or set EDGEOPS_INVENTORY",
-            file=sys.stderr,
-        )
-        return None
-    try:
-        return load_inventory(path)
-    except InventoryError as error:
-        for problem in error.problems:
-            print(problem.format(), file=sys.stderr)
-        return None
 
 
 def _ask_for_prompted_passwords(devices: Sequence[Device], inventory: Inventory, cache: dict[str, str]) -> None:

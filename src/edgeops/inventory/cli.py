@@ -53,7 +53,11 @@ def run(args: argparse.Namespace, paths: AppPaths) -> int:
     return EXIT_PROBLEMS
 
 
-def _load(path: Path) -> Inventory | None:
+def load_or_report(path: Path) -> Inventory | None:
+    """The inventory at `path`, or None after printing every problem with it (or its absence) on stderr.
+
+    Every command that reads an inventory goes through here, so they all word a missing or broken file the same way.
+    """
     from edgeops.inventory.loader import load_inventory
     from edgeops.inventory.problems import InventoryError
 
@@ -75,7 +79,7 @@ def _load(path: Path) -> Inventory | None:
 
 
 def _check(path: Path) -> int:
-    inventory = _load(path)
+    inventory = load_or_report(path)
     if inventory is None:
         return EXIT_PROBLEMS
     print(summarise(inventory, path))
@@ -138,7 +142,7 @@ def _import(kind: str, path: Path) -> int:
 
 
 def _show(path: Path, site: str | None) -> int:
-    inventory = _load(path)
+    inventory = load_or_report(path)
     if inventory is None:
         return EXIT_PROBLEMS
     devices = [device for device in inventory.devices if site is None or device.site == site]

@@ -31,6 +31,7 @@ from textual.widgets import Footer, Static
 from textual.worker import Worker, WorkerState
 
 from edgeops.clock import Clock, SystemClock
+from edgeops.devices.errors import NOT_CONNECTED
 from edgeops.devices.samples import CommandResult
 from edgeops.fleet.store import ChangeSet, FleetStore
 from edgeops.inventory.model import Device, Inventory
@@ -108,7 +109,7 @@ class NotConnected:
     async def run_command(self, device: Device, command: str, *, timeout_s: float) -> CommandResult:
         now = time.time()
         return CommandResult(
-            device.name, command, "", now, now, ok=False, reason="not connected to the fleet", failure="refused"
+            device.name, command, "", now, now, ok=False, reason="not connected to the fleet", failure=NOT_CONNECTED
         )
 
     async def aclose(self) -> None:

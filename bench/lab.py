@@ -1,16 +1,16 @@
-"""Benchmark: the lab's gNMI servers under load (CPU, memory, threads) while a client samples every interface.
+"""Benchmark: the device lab's own CPU, memory and threads while it serves a client (gNMI sampling, or an SSH storm).
 
 The lab runs in a child process (so its figures are its own); this process is the grpc.aio client that opens one
 stream per device subscribing to every interface's counters (STREAM SAMPLE at --interval), oper state
 (ON_CHANGE) and health, and counts what arrives. Usage:
 
-    python bench/gnmi_lab.py --devices 200 --seconds 30 [--client session] [--json]
+    python bench/lab.py --devices 200 --seconds 30 [--client session] [--json]
 
 With --ssh-storm the lab serves SSH instead, and the figure is the lab's CPU for a cold login-and-command storm:
 `edgeops run COMMAND --target all` as a subprocess (every device logs in, sets up its CLI environment and runs the
 command), --repeat times:
 
-    python bench/gnmi_lab.py --ssh-storm --devices 200 [--repeat 3] [--command 'show version'] [--json]
+    python bench/lab.py --ssh-storm --devices 200 [--repeat 3] [--command 'show version'] [--json]
 """
 
 from __future__ import annotations
