@@ -36,6 +36,7 @@ import psutil
 from grpc import aio
 from pygnmi.spec.v080 import gnmi_pb2, gnmi_pb2_grpc
 
+from edgeops.cli import quiet_grpc_core
 from edgeops.devices.gnmi import GnmiSession, SyncMarker
 from edgeops.devices.paths import native_path_map, subscription_list
 from edgeops.devices.samples import InterfaceSample
@@ -267,6 +268,7 @@ async def run(args: argparse.Namespace) -> dict[str, float | int | str]:
 
 
 def main() -> int:
+    quiet_grpc_core()  # the lab shutting down would print a line per stream otherwise
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--devices", type=int, default=200)
     parser.add_argument("--seconds", type=float, default=30.0)

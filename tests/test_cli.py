@@ -1,7 +1,10 @@
 """The top-level command: version, help, and the subcommands it offers."""
 
+import os
 import subprocess
 import sys
+
+import pytest
 
 from edgeops import __version__
 from edgeops.cli import build_parser, main
@@ -36,3 +39,14 @@ def test_path_options_before_or_after_the_subcommand():
     plain = parser.parse_args(["lab"])
     assert plain.state_dir is None
     assert plain.log_level == "INFO"
+
+
+def test_grpc_core_logs_stay_off_the_terminal_unless_asked_for(monkeypatch):
+    monkeypatch.delenv("GRPC_VERBOSITY", raising=False)
+    with pytest.raises(SystemExit):
+        main(["--version"])
+    assert os.environ["GRPC_VERBOSITY"] == "NONE"
+    monkeypatch.setenv("GRPC_VERBOSITY", "DEBUG")
+    with pytest.raises(SystemExit):
+        main(["--version"])
+    assert os.environ["GRPC_VERBOSITY"] == "DEBUG"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 from typing import Protocol
@@ -79,7 +80,18 @@ def paths_from_args(args: argparse.Namespace) -> AppPaths:
     )
 
 
+def quiet_grpc_core() -> None:
+    """Keep gRPC's C core from writing log lines to the terminal, unless the user asked for them.
+
+    The core writes straight to file descriptor 2 (a device closing its streams prints "Got goaway ..." per
+    channel): in the console those lines land on top of the screen, in `edgeops run` among the results. Every gRPC
+    failure reaches edgeops as a status and goes to its own log; GRPC_VERBOSITY set by the user is left alone.
+    """
+    os.environ.setdefault("GRPC_VERBOSITY", "NONE")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    quiet_grpc_core()
     parser = build_parser()
     args = parser.parse_args(argv)
     paths = paths_from_args(args)
