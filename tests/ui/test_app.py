@@ -409,6 +409,28 @@ async def test_the_first_frame_comes_before_the_inventory_is_read(sample_fleet: 
     assert engines[0].stopped
 
 
+async def test_the_heap_is_frozen_once_the_fleet_settles_and_thawed_on_exit(sample_fleet: SampleFleet) -> None:
+    import gc
+
+    from edgeops.devices.samples import SessionState
+
+    still_connecting = sample_fleet.inventory.devices[0].name
+    for transport in ("ssh", "gnmi"):
+        sample_fleet.store.set_session(still_connecting, transport, SessionState.CONNECTING)
+    engine = StoreOnlyEngine(sample_fleet)
+    app = build_app(inventory=sample_fleet.inventory, paths=sample_fleet.paths, engine=engine)
+    assert gc.get_freeze_count() == 0
+    async with app.run_test(size=WIDE) as pilot:
+        await wait_for(pilot, lambda: engine.started, "the engine to start")
+        for _ in range(3):  # ticks go by while a device is still connecting
+            await pilot.pause(0.3)
+        assert gc.get_freeze_count() == 0
+        for transport in ("ssh", "gnmi"):
+            sample_fleet.store.set_session(still_connecting, transport, SessionState.UP)
+        await wait_for(pilot, lambda: gc.get_freeze_count() > 0, "the settled heap to be frozen")
+    assert gc.get_freeze_count() == 0
+
+
 async def test_palette_runs_a_command_on_the_selection(sample_fleet: SampleFleet) -> None:
     app = fixed_app(sample_fleet)
     async with app.run_test(size=WIDE) as pilot:

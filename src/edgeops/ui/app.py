@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
 import time
@@ -385,6 +386,7 @@ class EdgeOpsApp(App[str]):
         self.command_runner: Any = settings.command_runner
         self._engine_started = False
         self._engine_stopped = False
+        self._heap_frozen = False
         self._quitting = False
         self.handle_signals = False  # the CLI sets it: SIGTERM and SIGHUP then quit cleanly (the lab stops too)
 
@@ -574,6 +576,9 @@ class EdgeOpsApp(App[str]):
 
     async def on_unmount(self) -> None:
         await self.stop_engine()
+        if self._heap_frozen:
+            gc.unfreeze()  # a process that goes on (a reloaded inventory, the tests) collects them again
+            self._heap_frozen = False
         if self._audit is not None:
             self._audit.close()
 
@@ -608,6 +613,22 @@ class EdgeOpsApp(App[str]):
             main.refresh_tick(self.jump_states())
         except NoMatches:  # the screen is being taken down (quitting): nothing left to feed
             log.debug("refresh tick while the main screen is closing")
+            return
+        if self._engine_started and not self._heap_frozen and self.store.fleet_rollup().connecting == 0:
+            self._freeze_settled_heap()
+
+    def _freeze_settled_heap(self) -> None:
+        """Once every device has connected (or failed to), keep the full garbage collections off what is alive.
+
+        After the connect storm the heap holds hundreds of thousands of long-lived objects (sessions, channels, the
+        store's rows and history) that a full collection walks every time, holding the event loop: 0.2 to 0.4 s
+        per collection at 500 devices. Moved to the permanent generation, they are no longer walked (a full
+        collection then takes well under 0.2 s); objects freed by reference counting are still freed.
+        """
+        self._heap_frozen = True
+        gc.collect()  # what the storm left as garbage is not kept for the rest of the run
+        gc.freeze()
+        log.info("fleet settled: %d long-lived objects kept out of garbage collection", gc.get_freeze_count())
 
     def jump_states(self) -> dict[str, str]:
         if self.engine is None:
