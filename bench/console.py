@@ -8,7 +8,9 @@ with a timestamp, and measures:
   is read and the engine built in the background); then until the main screen shows the site map;
 - fleet up: until the status bar counts every device as up;
 - at steady state, for each scenario, over `--seconds`: bytes written to the terminal per second, and the
-  console process's CPU (user + system) as a share of one core.
+  console process's CPU (user + system) as a share of one core;
+- import textual: a bare `import textual.app` in a fresh interpreter, the floor under the first paint, measured in
+  the same run because a shared machine's speed changes from hour to hour.
 
 Scenarios: `site` is the console as it opens (a site selected: the health pane shows the site's table);
 `device` puts the cursor on a device (its health and its interfaces with sparklines on screen). Usage:
@@ -72,6 +74,9 @@ class ConsoleFigures:
     size: str
     colors: str
     first_paint_runs_s: list[float] = field(default_factory=list)
+    # The floor under the first paint on this machine, now: a bare `import textual.app` in a fresh interpreter
+    # (no edgeops). Shared machines change speed from hour to hour; this says how fast this one was for this run.
+    textual_import_runs_s: list[float] = field(default_factory=list)
     first_output_s: float = 0.0
     first_paint_s: float = 0.0
     site_map_s: float = 0.0
@@ -191,6 +196,12 @@ def measure(
     )
 
 
+def textual_import_s() -> float:
+    started = time.monotonic()
+    subprocess.run([sys.executable, "-c", "import textual.app"], check=True)
+    return round(time.monotonic() - started, 3)
+
+
 def first_paint(inventory: Path, work: Path, columns: int, rows: int, colors: str) -> float:
     """One cold start: seconds from starting the console to its first frame; then it is quit."""
     started = time.monotonic()
@@ -283,6 +294,7 @@ def run(devices: int, seconds: float, columns: int, rows: int, colors: str, pain
     pid = master = None
     try:
         lab = start_lab(devices, work / "lab", random.randint(20, 99))
+        figures.textual_import_runs_s = [textual_import_s() for _ in range(3)]
         for _ in range(paint_runs):
             figures.first_paint_runs_s.append(first_paint(work / "lab" / "inventory.yaml", work, columns, rows, colors))
         started = time.monotonic()
@@ -352,6 +364,9 @@ def main() -> int:
         median = runs[len(runs) // 2]
         print(f"  first paint      {median:.3f} s median of {len(runs)} cold starts (goal <= 0.8 s): {runs}")
     print(f"  first paint      {figures.first_paint_s:.3f} s   (the measured run)")
+    imports = sorted(figures.textual_import_runs_s)
+    if imports:
+        print(f"  import textual   {imports[len(imports) // 2]:.3f} s median of 3 in a bare interpreter")
     print(f"  site map shown   {figures.site_map_s:.3f} s")
     print(f"  fleet up         {figures.fleet_up_s:.1f} s")
     print(f"  console RSS      {figures.console_rss_mb:.0f} MB")
