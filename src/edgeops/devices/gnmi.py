@@ -10,7 +10,7 @@ import asyncio
 import logging
 import ssl
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -418,11 +418,15 @@ class GnmiSession:
         subscriptions: Sequence[SubscriptionSpec] | None = None,
         *,
         mode: int = gnmi_pb2.SubscriptionList.STREAM,
+        pace: Callable[[], Awaitable[None]] | None = None,
     ) -> AsyncIterator[DecodedNotification | HealthSample | SyncMarker]:
         """`subscribe()` one notification at a time: the interfaces of a notification come together, as the
         DecodedNotification's `rows` (for the fleet store's `apply_interface_rows`), without a sample object
         per interface. Health views and SyncMarkers as in `subscribe()`; a DecodedNotification's own health
         and alarm parts are already folded into those and are to be ignored.
+
+        `pace`, when given, is awaited before each message is decoded (see devices.pacing.TurnPacer): many
+        streams decoding in the same loop turn then share it instead of holding the loop one after another.
         """
         stub = self._require_stub()
         specs = tuple(subscriptions) if subscriptions is not None else self.default_subscriptions()
@@ -442,6 +446,8 @@ class GnmiSession:
                 response = await read()
                 if response is end_of_stream:
                     break
+                if pace is not None:
+                    await pace()
                 received_any = True
                 received = time.time()
                 which = response.WhichOneof("response")

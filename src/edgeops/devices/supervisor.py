@@ -31,6 +31,7 @@ from edgeops.devices.errors import (
 )
 from edgeops.devices.gnmi import GnmiAuthError, GnmiError, GnmiSession, GnmiStreamCut, GnmiUnavailable
 from edgeops.devices.hostkeys import KnownHosts
+from edgeops.devices.pacing import TurnPacer
 from edgeops.devices.paths import DEFAULT_COUNTER_INTERVAL_S, DEFAULT_HEALTH_INTERVAL_S, SubscriptionSpec
 from edgeops.devices.ratelimit import ConnectLimiter
 from edgeops.devices.samples import CommandResult, HealthSample, InterfaceSample, SessionState
@@ -53,8 +54,6 @@ PLATFORM_MIN_SAMPLE_S: dict[Platform, float] = {Platform.SROS: 1.0, Platform.SRO
 # busy loop reads streams late), a short timeout would restart healthy streams and make it fall further behind:
 # the data is shown stale after stale_factor x interval anyway; the restart can wait longer.
 MIN_STALL_TIMEOUT_S = 20.0
-# How long one stream may hold the event loop before it lets the other devices (and the console) run.
-CONSUME_SLICE_S = 0.005
 
 
 # A sink's optional `apply_interface_rows(device, timestamp, rows)` (see FleetStore.apply_interface_rows).
@@ -173,6 +172,7 @@ class DeviceSupervisor:
         jump: str | None = None,
         clock: Clock | None = None,
         rng: random.Random | None = None,
+        pacer: TurnPacer | None = None,
     ) -> None:
         if jump is not None and jumps is None:
             raise ValueError(f"{device.name}: a jump host needs the jump host pool")
@@ -187,6 +187,7 @@ class DeviceSupervisor:
         self._password = password
         self._clock: Clock = clock or SystemClock()
         self._rng = rng or random.Random()
+        self._pacer = pacer or TurnPacer()
         self.log = device_logger(__name__, device.name)
         self.target = ssh_target or SshTarget.from_device(device)
         settings_ = self.settings
@@ -552,14 +553,10 @@ class DeviceSupervisor:
         # per interface, one change per notification.
         apply_rows: ApplyRows | None = getattr(sink, "apply_interface_rows", None)
         name = self.name
-        slice_started = loop.time()
-        async for item in session.stream(specs):
-            now = self._last_sample = loop.time()
-            if now - slice_started > CONSUME_SLICE_S:
-                # Messages already buffered are read without suspending: a stream with a backlog (a large
-                # initial dump, a loop that fell behind) would otherwise hold the loop until it is drained.
-                await asyncio.sleep(0)
-                slice_started = loop.time()
+        # The pacer is shared by every device of the fleet: their decoding shares each loop turn, and a stream
+        # with a backlog (a large initial dump, a loop that fell behind) lets the others and the console run.
+        async for item in session.stream(specs, pace=self._pacer.turn):
+            self._last_sample = loop.time()
             if not self._delivered:  # gNMI is up when data flows, not when the channel opens
                 self.gnmi_streams += 1
                 self._set_gnmi(SessionState.UP, self._via())

@@ -17,6 +17,7 @@ from edgeops.clock import Clock, SystemClock
 from edgeops.devices.backoff import BackoffPolicy
 from edgeops.devices.errors import AuthFailed, ConnectionLost
 from edgeops.devices.hostkeys import HostKeyPolicy, KnownHosts
+from edgeops.devices.pacing import TurnPacer
 from edgeops.devices.ratelimit import ConnectLimiter
 from edgeops.devices.samples import CommandResult, SessionState
 from edgeops.devices.ssh import PasswordSource, SshTarget
@@ -178,6 +179,8 @@ class FleetEngine:
             rng=random.Random(settings.seed) if settings.seed is not None else None,
         )
         rng = random.Random(settings.seed)
+        # One pacer for the fleet: every stream's decoding shares each event-loop turn (see TurnPacer).
+        self.pacer = TurnPacer()
         supervisor_settings = settings.supervisor_settings()
         self._supervisors: dict[str, DeviceSupervisor] = {}
         for device in inventory.devices:
@@ -195,6 +198,7 @@ class FleetEngine:
                 jump=device_jumps.get(device.name),
                 clock=self.clock,
                 rng=random.Random(rng.random()),
+                pacer=self.pacer,
             )
         self._by_jump: dict[str, list[DeviceSupervisor]] = {}
         for name, jump in device_jumps.items():
