@@ -5,6 +5,10 @@ OS threads and memory, event-loop lag (sampled every 50 ms through the connect s
 in the steady state, and samples decoded into the store per second. Usage:
 
     python bench/sessions.py --devices 200 --seconds 30 [--json] [--jump-only] [--profile FILE] [--gc-freeze]
+                             [--decode-slice SECONDS ...]
+
+Given several --decode-slice values (e.g. `--decode-slice 0.005 0`: the fleet's decoding sharing each loop turn,
+then not), it runs once per value, each in a fresh process with a lab of its own, and prints them side by side.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import gc
 import json
 import math
 import multiprocessing as mp
+import subprocess
 import sys
 import tempfile
 import time
@@ -287,6 +292,7 @@ async def measure(
         "opens_per_second": settings.opens_per_second,
         "gc": gc_timer.summary(),
         "gc_freeze": gc_freeze,
+        "decode_slice_s": settings.decode_slice_s,
     }
 
 
@@ -321,6 +327,52 @@ def print_table(result: dict[str, Any]) -> None:
     print(f"left on the lab after stop: {result['left_on_lab_after_stop']}")
 
 
+SIDE_BY_SIDE = (
+    ("all_up_s", "all up (s)"),
+    ("threads", "peak OS threads"),
+    ("rss_mb", "peak RSS (MB)"),
+    ("storm_lag_p99_ms", "lag p99, storm (ms)"),
+    ("steady_lag_p99_ms", "lag p99, steady (ms)"),
+    ("own_steady_lag_p99_ms", "own lag p99, steady (ms)"),
+    ("loop_lag_max_ms", "lag max (ms)"),
+    ("cpu_pct", "CPU, steady (% of a core)"),
+    ("lab_cpu_pct", "lab CPU, steady (%)"),
+    ("updates_per_s", "samples into the store /s"),
+    ("machine_load_1m", "machine load (1 min)"),
+)
+
+
+def compare_decode_slices(args: argparse.Namespace, argv: list[str]) -> int:
+    """One run per --decode-slice value, each a fresh process (its own memory, threads and lab), side by side."""
+    base: list[str] = []
+    skip = False
+    for arg in argv:  # the same options, less --decode-slice and its values, and --json
+        if arg == "--decode-slice":
+            skip = True
+            continue
+        if skip and not arg.startswith("--"):
+            continue
+        skip = False
+        if arg != "--json":
+            base.append(arg)
+    results = []
+    for index, value in enumerate(args.decode_slice):
+        block = ["--address-block", str(args.address_block + index)]  # the previous lab's sockets may linger
+        command = [sys.executable, __file__, *base, *block, "--decode-slice", str(value), "--json"]
+        done = subprocess.run(command, check=True, stdout=subprocess.PIPE, text=True)
+        results.append(json.loads(done.stdout.strip().splitlines()[-1]))
+    if args.json:
+        print(json.dumps({"runs": results}))
+        return 0
+    labels = [f"slice {value * 1000:g} ms" if value > 0 else "no sharing" for value in args.decode_slice]
+    width = max(len(label) for _, label in SIDE_BY_SIDE)
+    print(f"{results[0]['devices']} devices" + (" (jump-only)" if args.jump_only else ""))
+    print(f"{'':<{width}}  " + "  ".join(f"{label:>12}" for label in labels))
+    for key, label in SIDE_BY_SIDE:
+        print(f"{label:<{width}}  " + "  ".join(f"{result[key]:>12}" for result in results))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--devices", type=int, default=200)
@@ -332,10 +384,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--address-block", type=int, default=60, help="the lab listens on 127.<block>.x.y")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
     parser.add_argument("--profile", type=Path, help="write a cProfile of the client to this file")
+    parser.add_argument("--gc-freeze", action="store_true", help="gc.freeze() once all are up (what the console does)")
     parser.add_argument(
-        "--gc-freeze", action="store_true", help="gc.freeze() once all are up (what an application could do)"
+        "--decode-slice",
+        type=float,
+        nargs="+",
+        default=[EngineSettings.decode_slice_s],
+        help="decoding per loop turn for all streams (s); 0: no sharing; several values: compared side by side",
     )
     args = parser.parse_args(argv)
+    if len(args.decode_slice) > 1:
+        return compare_decode_slices(args, argv if argv is not None else sys.argv[1:])
 
     with tempfile.TemporaryDirectory(prefix="edgeops-bench-") as tmp:
         lab_dir = Path(tmp) / "lab"
@@ -354,6 +413,7 @@ def main(argv: list[str] | None = None) -> int:
                 counter_interval_s=args.counter_interval,
                 max_concurrent_opens=args.max_opens,
                 opens_per_second=args.opens_per_second,
+                decode_slice_s=args.decode_slice[0],
                 user_known_hosts=(),
             )
             profiler = cProfile.Profile() if args.profile else None

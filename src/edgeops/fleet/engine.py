@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import inspect
 import logging
+import math
 import random
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ from edgeops.clock import Clock, SystemClock
 from edgeops.devices.backoff import BackoffPolicy
 from edgeops.devices.errors import AuthFailed, ConnectionLost
 from edgeops.devices.hostkeys import HostKeyPolicy, KnownHosts
-from edgeops.devices.pacing import TurnPacer
+from edgeops.devices.pacing import TURN_SLICE_S, TurnPacer
 from edgeops.devices.ratelimit import ConnectLimiter
 from edgeops.devices.samples import CommandResult, SessionState
 from edgeops.devices.ssh import PasswordSource, SshTarget
@@ -50,6 +51,9 @@ class EngineSettings:
     # with 128 and 23 s with 256. Through a jump host the opens are channels on its one connection (sshd's
     # MaxStartups and MaxSessions do not count forwarded channels).
     max_concurrent_opens: int = 256
+    # gNMI decoding one event-loop turn may do for all devices together before the loop serves its timers and keys
+    # again (see TurnPacer); 0 turns the sharing off, each stream then decodes whatever it has received.
+    decode_slice_s: float = TURN_SLICE_S
     opens_per_second: float = 100.0  # per transport, after a burst of max_concurrent_opens
     backoff_base_s: float = 1.0
     backoff_cap_s: float = 60.0
@@ -180,7 +184,7 @@ class FleetEngine:
         )
         rng = random.Random(settings.seed)
         # One pacer for the fleet: every stream's decoding shares each event-loop turn (see TurnPacer).
-        self.pacer = TurnPacer()
+        self.pacer = TurnPacer(settings.decode_slice_s if settings.decode_slice_s > 0 else math.inf)
         supervisor_settings = settings.supervisor_settings()
         self._supervisors: dict[str, DeviceSupervisor] = {}
         for device in inventory.devices:
