@@ -40,7 +40,6 @@ from edgeops.cli import quiet_grpc_core
 from edgeops.devices.gnmi import GnmiSession, SyncMarker
 from edgeops.devices.paths import native_path_map, subscription_list
 from edgeops.devices.samples import InterfaceSample
-from edgeops.inventory.model import Device
 from edgeops.lab.device import LabDevice
 from edgeops.lab.gnmi_server import GnmiLabServer
 from edgeops.lab.model import DeviceIdentity, DeviceModel
@@ -177,16 +176,7 @@ async def raw_client(identity: DeviceIdentity, host: str, port: int, interval: f
 
 async def session_client(identity: DeviceIdentity, host: str, port: int, interval: float, counts: Counts) -> None:
     """The real client: GnmiSession, decoding every notification into samples."""
-    device = Device(
-        name=identity.name,
-        site=identity.site,
-        role=identity.role,
-        platform=identity.platform,
-        model=identity.model,
-        host=host,
-        gnmi_port=port,
-        gnmi_tls=GnmiTls.INSECURE,
-    )
+    device = identity.inventory_device(host=host, gnmi_port=port, gnmi_tls=GnmiTls.INSECURE)
     async with GnmiSession(device, username=identity.username, password=identity.password) as session:
         counts.streams_up += 1
         specs = session.default_subscriptions(counter_interval_s=interval)

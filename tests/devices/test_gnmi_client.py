@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import itertools
 from collections.abc import AsyncIterator
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -68,17 +67,7 @@ async def lab() -> AsyncIterator[tuple[GnmiLabServer, dict[str, LabDevice]]]:
 def inventory_device(server: GnmiLabServer, lab_device: LabDevice, **changes: Any) -> Device:
     identity = lab_device.identity
     host, port = server.address(identity.name)
-    device = Device(
-        name=identity.name,
-        site=identity.site,
-        role=identity.role,
-        platform=identity.platform,
-        model=identity.model,
-        host=host,
-        gnmi_port=port,
-        gnmi_tls=GnmiTls.INSECURE,
-    )
-    return replace(device, **changes)
+    return identity.inventory_device(**({"host": host, "gnmi_port": port, "gnmi_tls": GnmiTls.INSECURE} | changes))
 
 
 def session(server: GnmiLabServer, lab_device: LabDevice, password: str | None = None, **kwargs: Any) -> GnmiSession:

@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from edgeops.inventory.model import Credentials, Device, Inventory, JumpHost, SecretRef, Site
+from edgeops.inventory.model import Credentials, Inventory, JumpHost, SecretRef, Site
 from edgeops.platforms import GnmiTls
 
 if TYPE_CHECKING:
@@ -161,15 +161,7 @@ def lab_inventory(lab: Lab) -> Inventory:
     tls = _gnmi_tls(lab)
     ca_file = lab.gnmi_ca_file if tls is GnmiTls.TLS else None
     devices = tuple(
-        Device(
-            name=identity.name,
-            site=identity.site,
-            role=identity.role,
-            platform=identity.platform,
-            model=identity.model,
-            host=identity.host,
-            ssh_port=identity.ssh_port,
-            gnmi_port=identity.gnmi_port,
+        identity.inventory_device(
             gnmi_tls=tls,
             gnmi_ca_file=ca_file,
             jump=jump.name if jump is not None else None,

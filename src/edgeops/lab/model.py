@@ -12,7 +12,9 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
+from edgeops.inventory.model import Device
 from edgeops.lab.hardware import HardwareSpec, PortSpec, hardware
 from edgeops.platforms import Platform
 
@@ -158,6 +160,21 @@ class DeviceIdentity:
     mac: str = ""
     version: str = ""  # "v25.10.1" or "C-25.10.R2"
     build: str = ""
+
+    def inventory_device(self, **fields: Any) -> Device:
+        """This device as an inventory entry (name, site, role, platform, model, address and ports as served);
+        `fields` override or add any Device field (a test server's address, gnmi_tls, credentials...)."""
+        served: dict[str, Any] = {
+            "name": self.name,
+            "site": self.site,
+            "role": self.role,
+            "platform": self.platform,
+            "model": self.model,
+            "host": self.host,
+            "ssh_port": self.ssh_port,
+            "gnmi_port": self.gnmi_port,
+        }
+        return Device(**(served | fields))
 
 
 ChangeListener = Callable[[str, str], None]  # (kind, key): ("oper-state", "ethernet-1/1"), ("alarms", "")
