@@ -46,15 +46,15 @@ class EngineSettings:
     stale_factor: float = 3.0  # data older than this many intervals is stale
     # A silent gNMI stream is restarted after this; None: 2 x stale_factor x interval, at least 20 s.
     stall_timeout_s: float | None = None
-    # Per transport (SSH logins, gNMI channels), across the whole fleet. A login is some 15 to 20 round trips, so the
+    # Per transport (SSH logins, gNMI channels), across the whole fleet. A login is a dozen or so round trips, so the
     # storm is bound by latency, not by this machine: 500 lab devices came up in 72 s opening 32 at a time, 37 s
     # with 128 and 23 s with 256. Through a jump host the opens are channels on its one connection (sshd's
     # MaxStartups and MaxSessions do not count forwarded channels).
     max_concurrent_opens: int = 256
+    opens_per_second: float = 100.0  # per transport, after a burst of max_concurrent_opens
     # gNMI decoding one event-loop turn may do for all devices together before the loop serves its timers and keys
     # again (see TurnPacer); 0 turns the sharing off, each stream then decodes whatever it has received.
     decode_slice_s: float = TURN_SLICE_S
-    opens_per_second: float = 100.0  # per transport, after a burst of max_concurrent_opens
     backoff_base_s: float = 1.0
     backoff_cap_s: float = 60.0
     severe_backoff_base_s: float = 30.0  # after a rejected login or a changed host key
