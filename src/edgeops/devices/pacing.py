@@ -31,7 +31,7 @@ class TurnPacer:
         self._clock = clock
         self._window_opened: float | None = None  # when this turn's first caller went ahead
         self._gate: asyncio.Event | None = None  # what callers past the slice wait on
-        self.waits = 0  # times a caller had to wait: for the benchmark and the tests
+        self.waits = 0  # times a caller had to wait (the tests read it)
 
     async def turn(self) -> None:
         """Return once this caller may do its piece of work in the current turn's window."""
