@@ -85,8 +85,13 @@ def snapshot_app(tmp_path: Path) -> EdgeOpsApp:
 
 
 async def no_blinking(pilot: Pilot[object]) -> None:
-    for widget in pilot.app.query(Input):
-        widget.cursor_blink = False
+    """A steady cursor: a blinking one makes the screen depend on when it is taken.
+
+    `App.query` does not reach into pushed screens, so every screen on the stack is asked.
+    """
+    for screen in pilot.app.screen_stack:
+        for widget in screen.query(Input):
+            widget.cursor_blink = False
 
 
 async def select_device(pilot: Pilot[object]) -> None:
