@@ -562,6 +562,27 @@ async def test_completion_offers_common_commands_of_the_target_platforms_and_ali
             assert not command_input.has_focus, "with nothing to complete, Tab moves on"
 
 
+async def test_an_unknown_alias_is_shown_until_the_command_is_edited(tmp_path: Path) -> None:
+    app, transport, _, audit = engine_app(tmp_path)
+    with audit:
+        async with app.run_test(size=(120, 40)) as pilot:
+            pane = app.pane
+            status = pane.query_one("#runner-target-status", Static)
+            command_input = pane.query_one("#runner-command", CommandInput)
+            command_input.focus()
+            await pilot.press(*"@alarmz", "enter")
+            await pilot.pause()
+            assert "unknown alias '@alarmz' (did you mean @alarms?)" in static_text(status)
+            assert transport.calls == [] and pane.last_run is None
+
+            await pilot.press("backspace")
+            await pilot.pause()
+            assert static_text(status).startswith("→ 5 devices"), "the edited command is no longer the problem"
+            await pilot.press("s")
+            await pilot.pause()
+            assert static_text(status).startswith("→ 5 devices")
+
+
 async def test_hostile_output_renders_inert_and_copies_clean(tmp_path: Path) -> None:
     hostile = (
         "\x1b]52;c;cm0gLXJmIH4=\x07"  # OSC 52: set the clipboard

@@ -232,6 +232,7 @@ class CommandRunnerPane(Vertical):
         self._follow_selection = True  # until the engineer picks a target, it follows what is selected
         self._target_devices: tuple[Device, ...] = ()
         self._target_error = ""
+        self._command_problem_shown = False  # the status line shows what is wrong with the command, not the target
 
     # -- layout -------------------------------------------------------------------------------------------------
 
@@ -313,6 +314,7 @@ class CommandRunnerPane(Vertical):
         problem = _alias_problem(command, devices)
         if problem:
             self._show_status(Text(problem, style="bold red"))
+            self._command_problem_shown = True
             return False
         allow_config, self.allow_config_next = self.allow_config_next, False  # lifted for exactly this run
         self._update_guard_button()
@@ -466,6 +468,7 @@ class CommandRunnerPane(Vertical):
     def _resolve_target(self) -> tuple[Device, ...]:
         """The devices the target selects now, shown with their count or the expression's problem."""
         text = self._target_text()
+        self._command_problem_shown = False
         try:
             devices = parse_targets(text).select(self.inventory)
         except TargetError as error:
@@ -496,6 +499,14 @@ class CommandRunnerPane(Vertical):
     def _command_submitted(self, event: Input.Submitted) -> None:
         event.stop()
         self.run(event.value)
+
+    @on(Input.Changed, "#runner-command")
+    def _command_edited(self, event: Input.Changed) -> None:
+        # The status line said what was wrong with the command; once it is edited that is old news, and the
+        # line goes back to what the target selects.
+        if self._command_problem_shown:
+            self._command_problem_shown = False
+            self._resolve_target()
 
     # -- guard --------------------------------------------------------------------------------------------------
 
