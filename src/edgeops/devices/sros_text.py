@@ -112,6 +112,10 @@ def template_for(command: str) -> str | None:
 def parse_with_template(template: str, output: str) -> list[Row]:
     """Rows from a template, keys lower-cased as ntc-templates gives them."""
     text = command_output(output)
+    # Some templates turn any lone word into a row (show port takes it for a long port id); every show table has
+    # its `=====` rules, so output without one is not the command's table (an error, a banner, a wrong file).
+    if template.startswith(f"{TEMPLATE_PLATFORM}_show") and not re.search(r"^={20,}\s*$", text, re.M):
+        raise TextParseError(f"{template}: no SR OS table in the output")
     restore = _RESTORE_PADDING.get(template)
     if restore is not None:
         text = restore(text)
