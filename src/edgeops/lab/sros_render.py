@@ -668,11 +668,13 @@ def render_chassis(model: DeviceModel) -> list[str]:
 
 # -- health ---------------------------------------------------------------------------------------
 
-# Share of the busy time each task takes, roughly as a quiet provider-edge router spends it.
+# Share of the busy time each task takes, roughly as a quiet provider-edge router spends it; the tasks and their
+# order are those of a real 7750's listing.
 CPU_TASKS: tuple[tuple[str, float], ...] = (
     ("BFD", 0.002),
     ("BGP", 0.03),
     ("BGP PE-CE", 0.0),
+    ("BIER", 0.0),
     ("CFLOWD", 0.0004),
     ("Cards & Ports", 0.018),
     ("DHCP Server", 0.0001),
@@ -681,18 +683,26 @@ CPU_TASKS: tuple[tuple[str, float], ...] = (
     ("HQoS Statistics", 0.005),
     ("ICC", 0.004),
     ("IGMP/MLD", 0.0006),
+    ("IMSI Db Appl", 0.0001),
     ("IOM", 0.28),
     ("IP Stack", 0.026),
     ("IS-IS", 0.0022),
+    ("ISA", 0.001),
     ("LDP", 0.0032),
     ("Logging", 0.0001),
     ("MBUF", 0.0),
+    ("MCS", 0.0001),
     ("MPLS/RSVP", 0.009),
+    ("MSCP", 0.0),
+    ("MSDP", 0.0),
     ("Management", 0.19),
     ("OAM", 0.013),
     ("OSPF", 0.0),
+    ("OpenFlow", 0.00003),
     ("PIM/L2Mcast", 0.0),
+    ("PKI", 0.00002),
     ("PTP", 0.0001),
+    ("RIP", 0.0),
     ("RTM/Policies", 0.0),
     ("Redundancy", 0.0),
     ("SIM", 0.03),
@@ -700,9 +710,13 @@ CPU_TASKS: tuple[tuple[str, float], ...] = (
     ("Security", 0.0),
     ("Services", 0.009),
     ("Stats", 0.0),
+    ("Stats-Extended", 0.0),
     ("Subscriber Mgmt", 0.006),
     ("System", 0.0),  # takes whatever the other tasks leave
+    ("Traffic Eng", 0.0),
+    ("Tree Sid", 0.0),
     ("VRRP", 0.0017),
+    ("WEB Redirect", 0.0001),
 )
 
 
