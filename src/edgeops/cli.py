@@ -1,4 +1,4 @@
-"""The `edgeops` command: the console, `--demo`, and the `lab`, `run` and `inventory` subcommands."""
+"""The `edgeops` command: the console, `--demo`, and the `lab`, `run`, `parse` and `inventory` subcommands."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import importlib
 import os
 import sys
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 from edgeops import __version__
 from edgeops.paths import AppPaths
@@ -28,6 +28,7 @@ SUBCOMMANDS: dict[str, str] = {
     "inventory": "edgeops.inventory.cli",
     "lab": "edgeops.lab.cli",
     "run": "edgeops.fleet.run_cli",
+    "parse": "edgeops.devices.parse_cli",
 }
 
 
@@ -37,7 +38,7 @@ def add_path_options(parser: argparse.ArgumentParser, *, on_subcommand: bool = F
     On a subcommand their defaults are suppressed, so `edgeops --state-dir X lab` keeps X instead of the
     subparser writing its own default over it.
     """
-    kwargs = {"default": argparse.SUPPRESS} if on_subcommand else {}
+    kwargs: dict[str, Any] = {"default": argparse.SUPPRESS} if on_subcommand else {}
     parser.add_argument("-i", "--inventory", metavar="FILE", help="inventory file (env EDGEOPS_INVENTORY)", **kwargs)
     parser.add_argument("--config-dir", metavar="DIR", help="config directory (env EDGEOPS_CONFIG_DIR)", **kwargs)
     parser.add_argument("--state-dir", metavar="DIR", help="state directory (env EDGEOPS_STATE_DIR)", **kwargs)

@@ -567,7 +567,7 @@ async def lab(tmp_path: Path) -> AsyncIterator[Lab]:
 
 
 @pytest.mark.lab
-@pytest.mark.parametrize("name", ["alcala-spine1", "alcala-gw1"])
+@pytest.mark.parametrize("name", ["alcala-spine1", "alcala-gw1", "alcala-gw2"])
 async def test_polling_over_a_real_ssh_session(lab: Lab, tmp_path: Path, name: str) -> None:
     identity = lab.device(name).identity
     target = SshTarget(name, identity.platform, identity.host, identity.ssh_port, identity.username, use_agent=False)

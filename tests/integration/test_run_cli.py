@@ -157,6 +157,44 @@ async def test_text_output_streams_a_header_per_device_then_a_summary(edgeops_ru
     assert outcome.err == ""  # no terminal: no progress line, and nothing else on stderr
 
 
+# -- --parse --json ----------------------------------------------------------------------------------------------
+
+
+async def test_parse_adds_each_devices_rows_read_by_the_fallback_parsers(edgeops_run: RunCli, lab: Lab) -> None:
+    outcome = await edgeops_run("@interfaces", "-t", "role:gateway", "--json", "--parse")
+    assert outcome.code == 0, outcome.err
+    records = {record["name"]: record for record in outcome.json_lines()}
+    assert sorted(records) == ["alcala-gw1", "alcala-gw2"]
+    for name, record in records.items():
+        model = lab.devices[name].model
+        connectors = {iface.spec.connector for iface in model.interfaces.values() if iface.spec.connector}
+        rows = record["rows"]
+        assert isinstance(rows, list) and record["rows_error"] == ""
+        assert {row["port_id"] for row in rows} == set(model.interfaces) | connectors
+        assert record["output"]  # the text stays beside its rows
+    # alcala-gw2 has breakouts, a satellite whose uplink ids wrap, and a port cross-connect: all of them are rows.
+    assert {"1/1/c1/4", "esat-1/1/c65/u1", "pxc-1.b"} <= {row["port_id"] for row in records["alcala-gw2"]["rows"]}
+
+
+async def test_parse_says_why_a_device_has_no_rows(edgeops_run: RunCli, lab: Lab) -> None:
+    await lab.inject("alcala-spine2", "auth-reject")
+    outcome = await edgeops_run("show version", "-t", "all", "--json", "--parse")
+    assert outcome.code == 1
+    records = {record["name"]: record for record in outcome.json_lines()}
+    for name in ("alcala-gw1", "alcala-gw2"):
+        [row] = records[name]["rows"]
+        assert row["version"] == lab.devices[name].identity.version and records[name]["rows_error"] == ""
+    for name in ("alcala-spine1", "alcala-leaf1"):  # SR Linux's plain `show version` has no parser
+        assert records[name]["rows"] is None and "no parser for this command on SR Linux" in records[name]["rows_error"]
+    assert (records["alcala-spine2"]["rows"], records["alcala-spine2"]["rows_error"]) == (None, "")  # not sent
+
+    srlinux = await edgeops_run("info from state /interface * | as json", "-t", "alcala-leaf1", "--json", "--parse")
+    assert srlinux.code == 0, srlinux.err
+    [record] = srlinux.json_lines()
+    model = lab.devices["alcala-leaf1"].model
+    assert {row["name"] for row in record["rows"]} == set(model.interfaces)
+
+
 # -- exit 1 ------------------------------------------------------------------------------------------------------
 
 
@@ -230,6 +268,7 @@ async def test_allow_config_sends_the_command_and_the_audit_log_records_it(
         (("@interface", "-t", "all"), "@interface takes one argument"),
         (("show version", "-t", "platform:sros", "--diff", "alcala-leaf1"), "--diff alcala-leaf1"),
         (("show version", "-t", "all", "--timeout", "0"), "--timeout"),
+        (("show port", "-t", "all", "--parse"), "--parse goes with --json"),
     ],
 )
 async def test_usage_errors_exit_2_with_a_message(

@@ -9,7 +9,9 @@ import pytest
 from ntc_templates.parse import parse_output
 from scrapli_community.nokia.sros.nokia_sros import SCRAPLI_PLATFORM
 
+from edgeops.lab import sros_render
 from edgeops.lab.faults import HOSTILE_DESCRIPTION, FaultState
+from edgeops.lab.hardware import hardware
 from edgeops.lab.model import Counters, DeviceIdentity, DeviceModel
 from edgeops.lab.sros_cli import MD_PAGER_PROMPT, SrosCli
 from edgeops.lab.topology import build_fleet
@@ -335,11 +337,18 @@ def test_show_system_cpu_parses_and_reports_the_model_cpu(md: SrosCli, model: De
     assert next(r for r in rows if r["name"] == "Usage")["cpu_usage"] == "97.00%"
 
 
-def test_show_lag_parses(md: SrosCli):
+def test_show_lag_parses_and_lists_the_model_lags(md: SrosCli, model: DeviceModel):
     output = run(md, "show lag")
     rules_are_79(output)
-    assert "Lag Data" in output
-    assert parse_output(platform="alcatel_sros", command="show lag", data=output) == []
+    rows = parse_output(platform="alcatel_sros", command="show lag", data=output)
+    assert [(row["lag_id"], row["lag_name"]) for row in rows] == [(str(lag.lag_id), lag.name) for lag in model.lags]
+    assert len(rows) == 2
+    lag = model.lags[0]
+    model.set_oper_state(lag.members[0], False)
+    model.set_oper_state(lag.members[1], False)
+    (row,) = parse_output("alcatel_sros", "show lag", run(md, f"show lag {lag.lag_id}"))
+    assert (row["opr"], row["up_count"]) == ("down", "0")
+    assert f"Total Lag-ids: {len(model.lags):<8}Single Chassis:" in output
 
 
 def test_classic_outputs_parse_too(classic: SrosCli, model: DeviceModel):
@@ -547,3 +556,144 @@ def test_md_cli_can_switch_to_the_classic_engine_and_back(md: SrosCli, gateway: 
     assert md.prompt() == f"\n[/]\nA:admin@{gateway.name}# "
     show = run(md, "//show card")
     assert "Card Summary" in show and show.endswith("INFO: CLI #2052: Switching to the MD-CLI engine\n")
+
+
+# -- every layout ntc-templates has a template for, on both gateway models --------------------------------------
+
+TEMPLATE_COMMANDS = ("show port", "show port description", "show router interface", "show system cpu", "show lag")
+
+
+@pytest.fixture(scope="module")
+def aggregation() -> DeviceIdentity:
+    """The demo fleet's gateway with breakout connectors, a satellite and a port cross-connect."""
+    return next(
+        identity
+        for identity in build_fleet()
+        if identity.platform.is_sros and any(port.name.startswith("esat-") for port in hardware(identity.model).ports)
+    )
+
+
+def test_the_demo_fleet_has_a_gateway_with_breakouts_satellites_and_port_cross_connects(aggregation: DeviceIdentity):
+    names = [port.name for port in hardware(aggregation.model).ports]
+    connectors: dict[str, int] = {}
+    for port in hardware(aggregation.model).ports:
+        if port.connector:
+            connectors[port.connector] = connectors.get(port.connector, 0) + 1
+    assert max(connectors.values()) >= 4  # a connector split by a breakout cable
+    assert {"1/1/c1/1", "1/1/c1/4", "A/1", "esat-1/1/1", "esat-1/1/c65/u1", "pxc-1.a", "pxc-1.b"} <= set(names)
+    assert {name.split("/", 1)[0] for name in names if name[0].isdigit()} == {"1", "2"}  # more than one slot
+    assert sum(1 for identity in build_fleet() if identity.model == aggregation.model) == 1
+
+
+def connectors_of(model: DeviceModel) -> set[str]:
+    return {iface.spec.connector for iface in model.interfaces.values() if iface.spec.connector}
+
+
+def check_rows_against_the_model(command: str, output: str, model: DeviceModel) -> None:
+    """Every row the real template finds, compared with what the model holds: nothing missing, nothing extra."""
+    rows = parse_output(platform="alcatel_sros", command=command, data=output)
+    if command == "show port":
+        by_id = {row["port_id"]: row for row in rows}
+        assert len(by_id) == len(rows) and set(by_id) == set(model.interfaces) | connectors_of(model)
+        for name, iface in model.interfaces.items():
+            row = by_id[name]
+            assert (row["admin_state"], row["link"]) == (
+                "Up" if iface.admin_up else "Down",
+                "Yes" if iface.oper_up else "No",
+            )
+            assert row["port_state"] == ("Up" if iface.oper_up else "Down") and row["cfg_mtu"] == str(iface.mtu)
+            lag = sros_render.lag_of(model, name)
+            assert row["lag"] == ("-" if lag is None else str(lag))
+            assert row["port_type"] == sros_render.port_type(iface)
+        for connector in connectors_of(model):
+            lanes = [iface for iface in model.interfaces.values() if iface.spec.connector == connector]
+            assert by_id[connector]["port_state"] == ("Link Up" if any(i.oper_up for i in lanes) else "Down")
+    elif command == "show port description":
+        by_id = {row["port_id"]: row["description"] for row in rows}
+        assert len(by_id) == len(rows) and set(by_id) == set(model.interfaces) | connectors_of(model)
+        for name, iface in model.interfaces.items():
+            assert by_id[name] == sros_render.shown_description(iface)
+    elif command == "show router interface":
+        assert sorted((row["interface"], row["port_sap_id"], row["ip_address"][0]) for row in rows) == sorted(
+            (ri.name, ri.port, ri.ipv4) for ri in model.router_interfaces
+        )
+    elif command == "show system cpu":
+        names = [row["name"] for row in rows]
+        assert names == [name for name, _ in sros_render.CPU_TASKS] + [
+            "Total",
+            "Idle",
+            "Usage",
+            "Busiest Core Utilization",
+        ]
+    elif command == "show lag":
+        assert [(row["lag_id"], row["lag_name"], row["up_count"]) for row in rows] == [
+            (str(lag.lag_id), lag.name, str(sros_render.lag_up_count(model, lag))) for lag in model.lags
+        ]
+
+
+@pytest.mark.parametrize("classic", [False, True], ids=["md-cli", "classic"])
+@pytest.mark.parametrize("which", ["sr-7", "aggregation"])
+def test_every_template_command_parses_and_finds_every_row(
+    which: str, classic: bool, gateway: DeviceIdentity, aggregation: DeviceIdentity, clock: Clock
+):
+    model = DeviceModel(gateway if which == "sr-7" else aggregation, clock=clock)
+    cli = SrosCli(model, FaultState(), classic=classic)
+    for command in TEMPLATE_COMMANDS:
+        check_rows_against_the_model(command, run(cli, command), model)
+    # One section at a time: a slot, the CPM, the satellite, the cross-connect.
+    for prefix in ("1", "A", "esat-1", "pxc-1") if which == "aggregation" else ("1", "A"):
+        rows = parse_output("alcatel_sros", "show port", run(cli, f"show port {prefix}"))
+        listed = {iface.name for iface in sros_render.ports_matching(model, prefix)}
+        assert {row["port_id"] for row in rows if row["link"]} == listed, prefix
+
+
+def test_show_port_lists_every_kind_of_port_as_the_real_listing_does(aggregation: DeviceIdentity, clock: Clock):
+    model = DeviceModel(aggregation, clock=clock)
+    lines = run(SrosCli(model, FaultState()), "show port").split("\n")
+    titles = [lines[i + 1] for i, line in enumerate(lines[:-2]) if line == "=" * 79 and lines[i + 2] == "=" * 79]
+    assert titles == [
+        "Ports on Slot 1",
+        "Ports on Slot 2",
+        "Ports on Slot A",
+        "Ports on Satellite esat-1",
+        "Ports on Port Cross Connect 1",
+    ]
+    # An id as wide as its column stands on a line of its own, with the row under it.
+    wrapped = lines.index("esat-1/1/c65/u1")
+    assert lines[wrapped + 1].startswith(" " * 14 + "Up    ")
+    assert lines[wrapped - 1].startswith("esat-1/1/c65  Up         ")
+    # Rows keep their padding: the port type is padded to its 7 columns even when no optic follows.
+    breakout = next(line for line in lines if line.startswith("1/1/c1/2 "))
+    assert len(breakout) == 65 and breakout[58:65] == "xgige  "
+    connector = next(line for line in lines if line.startswith("1/1/c1 "))
+    assert connector[58:65] == "conn   " and connector[65:] == "40G PSM4  10*"
+    member = model.lags[0].members[0]
+    row = next(line for line in lines if line.startswith(member + " "))
+    assert row[42:47] == f"{model.lags[0].lag_id:>5}"
+    assert lines[-2:] == ["* indicates that the corresponding row element may have been truncated.", ""]
+
+
+def test_show_port_description_puts_a_long_id_on_its_own_line(aggregation: DeviceIdentity, clock: Clock):
+    model = DeviceModel(aggregation, clock=clock)
+    lines = run(SrosCli(model, FaultState()), "show port description").split("\n")
+    wrapped = lines.index("esat-1/1/c65/u1")
+    assert lines[wrapped + 1] == " " * 15 + sros_render.shown_description(model.interfaces["esat-1/1/c65/u1"])
+    assert "Port Descriptions on Satellite esat-1" in lines and "Port Descriptions on Port Cross Connect 1" in lines
+    pxc = model.interfaces["pxc-1.a"]
+    assert f"pxc-1.a        {sros_render.shown_description(pxc)}" in lines
+
+
+def test_show_lag_has_the_named_layout(md: SrosCli, model: DeviceModel):
+    lines = run(md, "show lag").split("\n")
+    header = lines.index("Lag-id         Adm     Opr     Weighted Threshold Up-Count MC Act/Stdby")
+    assert lines[header + 1] == "    name" + " " * 51
+    first = lines[header + 3]
+    assert first[:15] == f"{model.lags[0].lag_id:<15}" and first[15:17] == "up" and first[31:33] == "No"
+    assert lines[header + 4] == f"    {model.lags[0].name}"
+
+
+def test_show_system_cpu_summary_lines_are_padded_to_the_full_width(md: SrosCli):
+    lines = run(md, "show system cpu").splitlines()
+    summary = lines[lines.index("-" * 79, lines.index("-" * 79) + 1) + 1 : -1]
+    assert [line.split()[0] for line in summary] == ["Total", "Idle", "Usage", "Busiest"]
+    assert all(len(line) == 79 and line.endswith(" " * 16) for line in summary)

@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from edgeops.clock import Clock, SystemClock
+from edgeops.devices import sros_text
 from edgeops.devices.errors import CommandTimeout, ConnectionLost, DeviceError
 from edgeops.devices.samples import (
     Alarm,
@@ -21,6 +22,7 @@ from edgeops.devices.samples import (
     Severity,
     TemperatureReading,
 )
+from edgeops.devices.sros_text import label_values as label_values  # re-exported: SR OS `Label : value` pairs
 from edgeops.logging_setup import device_logger
 from edgeops.platforms import Platform
 
@@ -319,125 +321,61 @@ def parse_srlinux_alarms(device: str, text: str) -> tuple[Alarm, ...]:
     return tuple(alarms)
 
 
-# -- SR OS (text) -------------------------------------------------------------------------------------------
+# -- SR OS (text: ntc-templates' templates where they exist, see sros_text) -------------------------------------
 
-_SROS_PORT_ROW = re.compile(r"^(?P<port>[\w.-]+(?:/[\w.-]+)+)\s+(?P<admin>Up|Down)\b(?P<rest>.*)$")
-# "Label : value" pairs, two per line in SR OS detail layouts; values may contain colons (MACs, times).
-_LABEL_VALUE = re.compile(
-    r"(?P<label>[A-Za-z][\w ./%()&'#-]*?)\s*:(?:\s(?P<value>.*?))?(?=\s{2,}[A-Za-z][\w ./%()&'#-]*?\s*:(?:\s|$)|\s*$)"
-)
-_STAT_ROW = re.compile(r"^(?P<label>[A-Za-z][A-Za-z ()0-9-]*?)\s{2,}(?P<rx>[\d,]+)(?:\s+(?P<tx>[\d,]+))?\s*$")
 _UPTIME = re.compile(r"(?:(?P<days>\d+)\s+days?,\s*)?(?P<h>\d+):(?P<m>\d{2}):(?P<s>\d{2}(?:\.\d+)?)")
 
 
-def label_values(line: str) -> dict[str, str]:
-    """`Admin State        : up                Oper Duplex      : full` -> {"Admin State": "up", ...}."""
-    return {m.group("label").strip(): (m.group("value") or "").strip() for m in _LABEL_VALUE.finditer(line)}
+def _sros_rows(command: str, text: str) -> list[sros_text.Row]:
+    """Rows from SR OS output, with a parse failure raised as PollParseError (quoted in the log, never fatal)."""
+    try:
+        return sros_text.parse_sros(command, text)
+    except (sros_text.TextParseError, sros_text.NoParser) as exc:
+        raise PollParseError(str(exc)) from exc
 
 
 def parse_sros_port_table(device: str, text: str, timestamp: float) -> list[InterfaceSample]:
-    """`show port` -> admin and oper state per port (connector rows, port mode `conn`, are not ports)."""
+    """`show port` -> admin and oper state per port; connector and anchor rows (no Link column) are not ports."""
     samples = []
-    for line in text.splitlines():
-        match = _SROS_PORT_ROW.match(line)
-        if not match:
+    for row in _sros_rows(SROS_PORTS, text):
+        if not row["link"]:
             continue
-        rest = match.group("rest").split()
-        if "conn" in rest:
-            continue
-        if rest and rest[0] in ("Yes", "No"):
-            rest = rest[1:]  # the Link column
-        port_state = "link up" if rest[:2] == ["Link", "Up"] else (rest[0].lower() if rest else "")
         samples.append(
             InterfaceSample(
                 device=device,
-                name=match.group("port"),
+                name=row["port_id"],
                 timestamp=timestamp,
-                admin_state="enable" if match.group("admin") == "Up" else "disable",
-                oper_state="up" if port_state == "up" else "down",
+                admin_state="enable" if row["admin_state"] == "Up" else "disable",
+                # Ghost (provisioned, not equipped) and Link Up (light, not yet up) are not up.
+                oper_state="up" if row["port_state"] == "Up" else "down",
             )
         )
     return samples
 
 
-def _sections(text: str) -> Iterator[tuple[str, list[str]]]:
-    """SR OS reports: (title, body lines) for every `=====` / title / `=====` block."""
-    lines = text.splitlines()
-    title = ""
-    body: list[str] = []
-    index = 0
-    while index < len(lines):
-        line = lines[index]
-        if (
-            line.startswith("=====")
-            and index + 2 < len(lines)
-            and lines[index + 2].startswith("=====")
-            and lines[index + 1].strip()
-        ):
-            if title or body:
-                yield title, body
-            title, body = lines[index + 1].strip(), []
-            index += 3
-            continue
-        if not line.startswith("====="):
-            body.append(line)
-        index += 1
-    if title or body:
-        yield title, body
-
-
 def parse_sros_port_detail(device: str, text: str, timestamp: float) -> list[InterfaceSample]:
     """`show port <id>` (or `show port detail`) -> description, speed, states and counters per port."""
-    ports: list[dict[str, Any]] = []
-    current: dict[str, Any] | None = None
-    for title, body in _sections(text):
-        if title == "Ethernet Interface":
-            current = {"stats": {}}
-            ports.append(current)
-            previous = ""
-            for line in body:
-                if previous == "Description" and line.startswith(" " * 21) and ":" not in line:
-                    current["Description"] += " " + line.strip()  # a long description wraps under its value
-                    continue
-                pairs = label_values(line)
-                for label, value in pairs.items():
-                    current.setdefault(label, value)
-                previous = next(iter(pairs), "") if pairs else previous
-        elif current is not None and title in ("Traffic Statistics", "Port Statistics"):
-            for line in body:
-                match = _STAT_ROW.match(line)
-                if match:
-                    current["stats"][match.group("label").strip()] = (
-                        parse_count(match.group("rx")),
-                        parse_count(match.group("tx")),
-                    )
     samples = []
-    for port in ports:
-        name = port.get("Interface")
-        if not name:
-            continue
-        stats = port["stats"]
-        octets, packets = stats.get("Octets", (None, None)), stats.get("Packets", (None, None))
-        errors, discards = stats.get("Errors", (None, None)), stats.get("Discards", (None, None))
-        admin = _state(port.get("Admin State"))
+    for row in _sros_rows("show port detail", text):
+        admin = _state(row["admin_state"])
         samples.append(
             InterfaceSample(
                 device=device,
-                name=name,
+                name=row["port_id"],
                 timestamp=timestamp,
                 admin_state={"up": "enable", "down": "disable"}.get(admin or "", admin),
-                oper_state=_state(port.get("Oper State")),
-                description=port.get("Description", ""),
-                speed_bps=parse_speed(port.get("Oper Speed")),
-                last_change=_utc_time(port.get("Last State Change", ""), ("%m/%d/%Y %H:%M:%S", "%Y/%m/%d %H:%M:%S")),
-                in_octets=octets[0],
-                out_octets=octets[1],
-                in_packets=packets[0],
-                out_packets=packets[1],
-                in_errors=errors[0],
-                out_errors=errors[1],
-                in_discards=discards[0],
-                out_discards=discards[1],
+                oper_state=_state(row["oper_state"]),
+                description=row["description"],
+                speed_bps=parse_speed(row["oper_speed"]),
+                last_change=_utc_time(row["last_state_change"], ("%m/%d/%Y %H:%M:%S", "%Y/%m/%d %H:%M:%S")),
+                in_octets=parse_count(row["in_octets"]),
+                out_octets=parse_count(row["out_octets"]),
+                in_packets=parse_count(row["in_packets"]),
+                out_packets=parse_count(row["out_packets"]),
+                in_errors=parse_count(row["in_errors"]),
+                out_errors=parse_count(row["out_errors"]),
+                in_discards=parse_count(row["in_discards"]),
+                out_discards=parse_count(row["out_discards"]),
             )
         )
     return samples
@@ -454,45 +392,43 @@ def parse_sros_uptime(text: str) -> float | None:
 
 def parse_sros_system_information(text: str, now: float) -> dict[str, Any]:
     """`show system information` -> hostname, chassis, version, boot_time (from the uptime and `now`)."""
-    values: dict[str, str] = {}
-    for line in text.splitlines():
-        for label, value in label_values(line).items():
-            values.setdefault(label, value)
+    (values,) = _sros_rows(SROS_SYSTEM_INFORMATION, text)
     fields: dict[str, Any] = {
-        "hostname": values.get("System Name") or None,
-        "chassis": values.get("System Type") or None,
-        "version": values.get("System Version") or None,
+        "hostname": values.get("system_name") or None,
+        "chassis": values.get("system_type") or None,
+        "version": values.get("system_version") or None,
     }
-    uptime = parse_sros_uptime(values.get("System Up Time", ""))
+    uptime = parse_sros_uptime(values.get("system_up_time", ""))
     if uptime is not None:
         fields["boot_time"] = now - uptime
     return {key: value for key, value in fields.items() if value is not None}
 
 
 def parse_sros_cpu(text: str) -> float | None:
-    """`show system cpu` -> the `Usage` line of the summary, in percent."""
-    for line in text.splitlines():
-        match = re.match(r"^\s*Usage\s+[\d,]+\s+~?([\d.]+)%", line)
-        if match:
-            return float(match.group(1))
+    """`show system cpu` -> the `Usage` line of the summary, in percent (`~0.00%` is a share that rounds to 0)."""
+    for row in _sros_rows(SROS_CPU, text):
+        if row["name"] == "Usage":
+            return float(row["cpu_usage"].lstrip("~").rstrip("%"))
     return None
 
 
 def parse_sros_memory(text: str) -> tuple[int, int] | None:
-    """`show system memory-pools` -> (total, used) bytes.
+    """`show system memory-pools` -> (total, used) bytes, or None when the totals are missing.
 
     Used is `Total In Use`. For the total, releases differ on whether `Current Total Size` spans all memory or only
     what the pools hold; in-use plus available is right (or within the pools' own slack) either way.
     """
-    values: dict[str, int] = {}
-    for line in text.splitlines():
-        match = re.match(r"^\s*(Current Total Size|Total In Use|Available Memory)\s*:\s*([\d,]+)\s*bytes", line)
-        if match:
-            values[match.group(1)] = int(match.group(2).replace(",", ""))
-    if len(values) < 3:
+    try:
+        rows = sros_text.parse_memory_pools(text)
+    except sros_text.TextParseError:
         return None
-    in_use = values["Total In Use"]
-    return max(values["Current Total Size"], in_use + values["Available Memory"]), in_use
+    totals = rows[0]
+    size, in_use, available = (
+        parse_count(totals[key]) for key in ("current_total_size", "total_in_use", "available_memory")
+    )
+    if size is None or in_use is None or available is None:
+        return None
+    return max(size, in_use + available), in_use
 
 
 def parse_sros_chassis(text: str) -> dict[str, Any]:
@@ -500,31 +436,16 @@ def parse_sros_chassis(text: str) -> dict[str, Any]:
     fields: dict[str, Any] = {}
     fans: list[ComponentStatus] = []
     supplies: list[ComponentStatus] = []
-    current: tuple[list[ComponentStatus], str] | None = None
-    temperatures: list[TemperatureReading] = []
-    for line in text.splitlines():
-        pairs = label_values(line)
-        if not pairs:
-            continue
-        label, value = next(iter(pairs.items()))
-        if label == "Type" and "chassis" not in fields:
-            fields["chassis"] = value
-        elif label == "Temperature" and not temperatures:
-            match = re.match(r"^\+?(-?\d+(?:\.\d+)?)C", value)
+    for row in _sros_rows(SROS_CHASSIS, text):
+        if row["component"] == "chassis":
+            if row["type"]:
+                fields["chassis"] = row["type"]
+            match = re.match(r"^\+?(-?\d+(?:\.\d+)?)C", row["temperature"])
             if match:
-                temperatures.append(TemperatureReading("chassis", float(match.group(1))))
-        elif label == "Fan tray number":
-            current = (fans, f"fan-tray {value}")
-        elif label == "Power supply number":
-            current = (supplies, f"power-supply {value}")
-        elif label == "Status" and current is not None:
-            target, component = current
-            target.append(ComponentStatus(component, value.lower()))
-            current = None
-        elif label in ("Speed", "AC power", "DC power") and (fans or supplies):
-            pass  # details the console does not show
-    if temperatures:
-        fields["temperatures"] = tuple(temperatures)
+                fields["temperatures"] = (TemperatureReading("chassis", float(match.group(1))),)
+        elif row["status"]:
+            target = fans if row["component"] == "fan-tray" else supplies
+            target.append(ComponentStatus(f"{row['component']} {row['number']}", row["status"].lower()))
     if fans:
         fields["fans"] = tuple(fans)
     if supplies:
@@ -532,45 +453,27 @@ def parse_sros_chassis(text: str) -> dict[str, Any]:
     return fields
 
 
-_SROS_ALARM_ROW = re.compile(
-    r"^(?P<index>\d+)\s+(?P<when>\d{4}/\d{2}/\d{2} \d{2}:\d{2}:\d{2})(?P<centis>\.\d+)?\s+"
-    r"(?P<severity>[A-Za-z]+)\s+(?P<alarm>\S+)\s+(?P<resource>.*?)\s*$"
-)
-
-
 def parse_sros_alarms(device: str, text: str) -> tuple[Alarm, ...]:
-    """`show system alarms` -> active alarms; the indented line under a row is its text."""
+    """`show system alarms` -> active alarms (the indented line under a row is its text)."""
     alarms: list[Alarm] = []
-    pending: dict[str, Any] | None = None
-
-    def flush() -> None:
-        nonlocal pending
-        if pending is not None:
-            alarms.append(Alarm(device=device, **pending))
-            pending = None
-
-    for line in text.splitlines():
-        match = _SROS_ALARM_ROW.match(line)
-        if match:
-            flush()
-            severity = _severity(match.group("severity"))
-            if severity is None:
-                continue
-            raised = _utc_time(match.group("when"), ("%Y/%m/%d %H:%M:%S",))
-            if raised is not None and match.group("centis"):
-                raised += float(match.group("centis"))
-            pending = {
-                "alarm_id": match.group("alarm"),
-                "severity": severity,
-                "resource": match.group("resource"),
-                "text": "",
-                "raised_at": raised,
-            }
-        elif pending is not None and line.startswith(" ") and line.strip() and not line.startswith("====="):
-            pending["text"] = (pending["text"] + " " + line.strip()).strip()
-        else:
-            flush()
-    flush()
+    for row in _sros_rows(SROS_ALARMS, text):
+        severity = _severity(row["severity"])
+        if severity is None:
+            continue
+        when, _, centis = row["date_time"].partition(".")
+        raised = _utc_time(when, ("%Y/%m/%d %H:%M:%S",))
+        if raised is not None and centis:
+            raised += float(f"0.{centis}")
+        alarms.append(
+            Alarm(
+                device=device,
+                alarm_id=row["alarm"],
+                severity=severity,
+                resource=row["resource"],
+                text=row["details"],
+                raised_at=raised,
+            )
+        )
     return tuple(alarms)
 
 
@@ -639,13 +542,22 @@ class SshPoller:
         table = await self._run(SROS_PORTS)
         if table is None:
             return []
-        states = parse_sros_port_table(self.device, table, self._clock.now())
+        try:
+            states = parse_sros_port_table(self.device, table, self._clock.now())
+        except PollParseError as exc:
+            self._parse_failed(SROS_PORTS, exc)
+            return []
         samples = []
         for state in states:
             command = sros_port_detail_command(state.name)
             output = await self._run(command)
-            detail = parse_sros_port_detail(self.device, output, self._clock.now()) if output is not None else []
-            samples.append(detail[0] if detail else state)
+            detail: list[InterfaceSample] = []
+            if output is not None:
+                try:
+                    detail = parse_sros_port_detail(self.device, output, self._clock.now())
+                except PollParseError as exc:
+                    self._parse_failed(command, exc)
+            samples.append(detail[0] if detail else state)  # without its detail, the port keeps its states
         return samples
 
     async def poll_health(self) -> HealthSample:

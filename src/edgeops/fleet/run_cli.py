@@ -77,6 +77,12 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
         help="print one JSON object per device (name, site, platform, command, ok, reason, duration_s, output)",
     )
     output.add_argument("--group", action="store_true", help="fold devices with identical output together")
+    parser.add_argument(
+        "--parse",
+        action="store_true",
+        help="with --json: also give each device's output read into rows (rows, rows_error), by the parsers "
+        "edgeops polls with (ntc-templates for SR OS where one exists)",
+    )
     output.add_argument("--diff", metavar="DEVICE", help="show each device's output as a diff against DEVICE's")
     parser.add_argument("--out", metavar="DIR", help="also write DIR/<device>.txt per device and DIR/summary.json")
     parser.add_argument("--no-progress", action="store_true", help="no progress line on stderr")
@@ -93,6 +99,8 @@ def run(args: argparse.Namespace, paths: AppPaths) -> int:
         return _usage("--timeout must be a positive number of seconds")
     if args.parallel < 1:
         return _usage("--parallel must be at least 1")
+    if args.parse and not args.json:
+        return _usage("--parse goes with --json (each device's rows are a field of its JSON line)")
     from edgeops.inventory.cli import load_or_report
 
     inventory = load_or_report(paths.inventory)
@@ -147,6 +155,7 @@ def _run_loaded(args: argparse.Namespace, paths: AppPaths, inventory: Inventory,
         mode="json" if args.json else "group" if args.group else "diff" if args.diff else "stream",
         reference=args.diff,
         progress=not args.no_progress,
+        parse=args.parse,
     )
     try:
         audit = AuditLog(paths.audit_log)
@@ -229,9 +238,9 @@ def _in_inventory_order(results: Sequence[CommandResult], devices: Sequence[Devi
     return sorted(results, key=lambda result: position.get(result.device, len(position)))
 
 
-def json_line(result: CommandResult, device: Device | None) -> str:
-    """One device's result as the JSON line `--json` prints."""
-    record = {
+def json_line(result: CommandResult, device: Device | None, *, parse: bool = False) -> str:
+    """One device's result as the JSON line `--json` prints; with `parse`, also its output read into rows."""
+    record: dict[str, Any] = {
         "name": result.device,
         "site": device.site if device else "",
         "platform": device.platform.value if device else "",
@@ -242,8 +251,22 @@ def json_line(result: CommandResult, device: Device | None) -> str:
         "duration_s": round(max(result.duration_s, 0.0), 3),
         "output": result.output,
     }
+    if parse:
+        record["rows"], record["rows_error"] = _rows(result, device)
     text = json.dumps(record, ensure_ascii=False)
     return _JSON_UNSAFE.sub(lambda match: f"\\u{ord(match[0]):04x}", text)
+
+
+def _rows(result: CommandResult, device: Device | None) -> tuple[list[dict[str, Any]] | None, str]:
+    """(rows, "") when the output parsed; (None, why not) otherwise. Failed commands have no output to read."""
+    if not result.ok or device is None:
+        return None, ""
+    from edgeops.devices.parse_cli import NoParserForCommand, UnreadableOutput, parse_rows
+
+    try:
+        return parse_rows(device.platform, result.command, result.output), ""
+    except (NoParserForCommand, UnreadableOutput) as error:
+        return None, str(error)
 
 
 class RunPrinter:
@@ -256,10 +279,12 @@ class RunPrinter:
         mode: str = "stream",
         reference: str | None = None,
         progress: bool = True,
+        parse: bool = False,
         out: TextIO | None = None,
         err: TextIO | None = None,
     ) -> None:
         self.devices = {device.name: device for device in devices}
+        self.parse = parse
         self.order = [device.name for device in devices]
         self.mode = mode
         self.reference = reference
@@ -332,7 +357,7 @@ class RunPrinter:
 
         self._clear()
         if self.mode == "json":
-            self._write(json_line(result, self.devices.get(result.device)) + "\n")
+            self._write(json_line(result, self.devices.get(result.device), parse=self.parse) + "\n")
         elif self.mode == "stream":
             if is_guard_refusal(result):
                 self._refusals.append(result)  # printed together: one line per reason, not one per device

@@ -144,6 +144,15 @@ class RouterInterface:
 
 
 @dataclass
+class LabLag:
+    """An SR OS link aggregation group (show lag): its members are ports of the device."""
+
+    lag_id: int
+    name: str  # SR OS LAG names start with "lag-"
+    members: list[str]
+
+
+@dataclass
 class DeviceIdentity:
     name: str
     site: str  # site code
@@ -196,6 +205,7 @@ class DeviceModel:
         self._bursts: dict[str, tuple[int, float]] = {}  # per port: (burst bucket, burst factor in it)
         self.interfaces: dict[str, LabInterface] = {}
         self.router_interfaces: list[RouterInterface] = []
+        self.lags: list[LabLag] = []
         self.alarms: list[LabAlarm] = []
         self.fans = [Component("fan-tray", i) for i in range(1, self.hardware.fan_trays + 1)]
         self.power_supplies = [Component("power-supply", i) for i in range(1, self.hardware.power_supplies + 1)]
@@ -253,6 +263,7 @@ class DeviceModel:
             iface.counters.carrier_transitions = 2 * iface.flaps + 1
         if self.identity.platform.is_sros:
             self._build_router_interfaces(rng)
+            self._build_lags()
 
     def _description(self, spec: PortSpec, index: int, connected: bool, mgmt: bool) -> str:
         if mgmt:
@@ -282,6 +293,16 @@ class DeviceModel:
                     f"10.{rng.randrange(256)}.{rng.randrange(256)}.0/31",
                 )
             )
+
+    def _build_lags(self) -> None:
+        """Two LAGs of two line-card ports each, from the last ports no IP interface uses (no randomness, so the
+        rest of the device stays as it was without them)."""
+        routed = {ri.port.split(":", 1)[0] for ri in self.router_interfaces}
+        free = [name for name in self.interfaces if name[0].isdigit() and name not in routed]
+        if len(free) < 4:
+            return
+        site = self.identity.site
+        self.lags = [LabLag(1, f"lag-core-{site}", free[-4:-2]), LabLag(2, f"lag-access-{site}", free[-2:])]
 
     # -- time ---------------------------------------------------------------------------------------
 

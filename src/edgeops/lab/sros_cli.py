@@ -61,7 +61,7 @@ SHOW_TREE: dict[str, Any] = {
     "uptime": "uptime",
 }
 # Handlers that take further arguments; the others reject anything after their keyword.
-SHOW_TAKES_ARGUMENTS = {"port", "router_interface", "card", "chassis"}
+SHOW_TAKES_ARGUMENTS = {"port", "router_interface", "card", "chassis", "lag"}
 # Leaves of `environment` that MD-CLI accepts; the lab only acts on more, console width and length.
 MD_ENVIRONMENT_LEAVES = {
     "more",
@@ -638,7 +638,13 @@ class SrosCli:
         return render.render_mdas(self.model)
 
     def _show_lag(self, args: list[Token], md: bool) -> list[str]:
-        return render.render_lag(self.model)
+        if not args:
+            return render.render_lag(self.model)
+        self._no_more_tokens(args[1:], md=md)
+        wanted = [lag for lag in self.model.lags if args[0].text in (str(lag.lag_id), lag.name)]
+        if not wanted:
+            raise CliError(self._unknown(args[0], md), args[0])
+        return render.render_lag(self.model, wanted)
 
     def _show_router_interface(self, args: list[Token], md: bool) -> list[str]:
         interfaces = self.model.router_interfaces

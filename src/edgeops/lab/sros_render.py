@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from edgeops.lab.faults import HOSTILE_DESCRIPTION
-from edgeops.lab.model import Counters, DeviceModel, LabInterface, RouterInterface, stable_fraction
+from edgeops.lab.model import Counters, DeviceModel, LabInterface, LabLag, RouterInterface, stable_fraction
 
 WIDTH = 79
 EQUALS = "=" * WIDTH
@@ -18,8 +18,12 @@ DASHES = "-" * WIDTH
 TRUNCATED_FOOTER = "* indicates that the corresponding row element may have been truncated."
 NO_ENTRIES = "No Matching Entries"
 
-# Port ids as SR OS spells them: 1/1/c1/1 (breakout), 1/1/c1 (connector), 1/1/1, A/1 (CPM management).
-PORT_ID_SYNTAX = re.compile(r"^(?:\d+(?:/\d+(?:/(?:c\d+(?:/\d+)?|\d+))?)?|[AB](?:/\d+)?)$")
+# Port ids as SR OS spells them: 1/1/c1/1 (breakout), 1/1/c1 (connector), 1/1/1, A/1 (CPM management),
+# esat-1/1/1 and esat-1/1/c65/u1 (satellite access and uplink ports), pxc-1.a (port cross-connect sub-port).
+PORT_ID_SYNTAX = re.compile(
+    r"^(?:\d+(?:/\d+(?:/(?:c\d+(?:/\d+)?|\d+))?)?|[AB](?:/\d+)?"
+    r"|esat-\d+(?:/\d+(?:/(?:c\d+(?:/u?\d+)?|u?\d+))?)?|pxc-\d+(?:\.[ab])?)$"
+)
 
 
 # -- small formatting pieces ------------------------------------------------------------------------
@@ -180,10 +184,27 @@ def render_time(model: DeviceModel) -> list[str]:
 # -- ports ----------------------------------------------------------------------------------------
 
 
+def is_cpm_port(name: str) -> bool:
+    return name.startswith(("A/", "B/"))
+
+
+def is_satellite_port(name: str) -> bool:
+    return name.startswith("esat-")
+
+
+def is_pxc_port(name: str) -> bool:
+    return name.startswith("pxc-")
+
+
 def default_description(iface: LabInterface) -> str:
     """What SR OS shows for a port nobody described: its hardware type."""
-    if iface.name.startswith(("A/", "B/")):
+    name = iface.name
+    if is_cpm_port(name):
         return "10/100/Gig Ethernet"
+    if is_pxc_port(name):
+        return "Port cross-connect"
+    if is_satellite_port(name) and not iface.spec.connector:
+        return "1-Gig/10-Gig Ethernet"
     gig = iface.speed_bps // 1_000_000_000
     return f"{gig}-Gig Ethernet"
 
@@ -192,33 +213,38 @@ def shown_description(iface: LabInterface) -> str:
     return iface.description or default_description(iface)
 
 
+# The transceiver's vendor text as the port table shows it (before it is cut to the column).
+OPTIC_VENDOR_TEXT = {"100GBASE-LR4": "100GBASE-LR4 10km", "40G PSM4": "40G PSM4  10km"}
+
+
+def fit_column(text: str) -> str:
+    """The C/QS/S/XFP/MDIMDX column holds 13 characters: longer text is cut to 12 and marked with `*`."""
+    return text if len(text) <= 13 else text[:12] + "*"
+
+
 def optic_text(iface: LabInterface) -> str:
-    """The transceiver column: 13 characters, a trailing `*` when the vendor text is longer."""
     optic = iface.spec.transceiver
-    if not optic:
-        return ""
-    full = f"{optic} 10km" if optic.endswith("LR4") else optic
-    return full if len(full) <= 13 else full[:12] + "*"
-
-
-def slot_of(name: str) -> str:
-    return name.split("/", 1)[0]
+    return fit_column(OPTIC_VENDOR_TEXT.get(optic, optic)) if optic else ""
 
 
 def port_mode_and_encap(model: DeviceModel, iface: LabInterface) -> tuple[str, str]:
-    if iface.name.startswith(("A/", "B/")):
+    if is_cpm_port(iface.name):
         return "netw", "null"
     if any(ri.port.split(":", 1)[0] == iface.name for ri in model.router_interfaces):
         return "netw", "dotq"
-    if iface.description:
+    if lag_of(model, iface.name) is not None:
+        return "accs", "dotq"
+    if iface.description or is_pxc_port(iface.name):
         return "hybr", "dotq"
     return "netw", "null"
 
 
 def port_type(iface: LabInterface) -> str:
-    if iface.name.startswith(("A/", "B/")):
+    if is_cpm_port(iface.name):
         return "xcme"
-    return {100: "cgige", 400: "cdgige", 10: "xgige", 25: "xgige", 40: "xlgige"}.get(
+    if is_satellite_port(iface.name) and not iface.spec.connector:
+        return "vspeed"  # satellite access ports run at 1G or 10G, whichever the optic takes
+    return {1: "xcme", 100: "cgige", 400: "cdgige", 10: "xgige", 25: "xgige", 40: "xlgige"}.get(
         iface.speed_bps // 1_000_000_000, "gige"
     )
 
@@ -227,46 +253,67 @@ def port_state(iface: LabInterface) -> str:
     return "Up" if iface.oper_up else "Down"
 
 
-def _connector_row(connector: str, member: LabInterface) -> str:
-    # A connector carries light as soon as its optic sees a peer, whatever the breakout port's admin state.
-    state = "Link Up" if member.oper_up else "Down"
-    return f"{connector:<14}{'Up':<11}{state:<33}{'conn':<7}{optic_text(member)}".rstrip()
+def lag_of(model: DeviceModel, name: str) -> int | None:
+    return next((lag.lag_id for lag in model.lags if name in lag.members), None)
+
+
+def port_id_cell(name: str, width: int) -> str:
+    """A port id in its column; one as wide as the column goes on a line of its own, the row under it."""
+    return f"{name:<{width}}" if len(name) < width else f"{name}\n{'':<{width}}"
+
+
+def _connector_row(connector: str, members: list[LabInterface]) -> str:
+    # A connector carries light as soon as its optic sees a peer, whatever the breakout ports' admin state.
+    state = "Link Up" if any(member.oper_up for member in members) else "Down"
+    return f"{port_id_cell(connector, 14)}{'Up':<11}{state:<33}{'conn':<7}{optic_text(members[0])}"
 
 
 def _port_row(model: DeviceModel, iface: LabInterface) -> str:
+    """One port: fixed columns, padded to the port type's full width even where nothing follows it."""
     mode, encap = port_mode_and_encap(model, iface)
     admin = "Up" if iface.admin_up else "Down"
     link = "Yes" if iface.oper_up else "No"
-    mdi = "MDI" if iface.name.startswith(("A/", "B/")) and iface.oper_up else ""
-    name = iface.name
-    prefix = f"{name:<14}" if len(name) <= 13 else f"{name}\n{'':<14}"
-    row = (
-        f"{prefix}{admin:<6}{link:<5}{port_state(iface):<8}{iface.mtu:<4} {iface.mtu:<4} {'-':>4} "
-        f"{mode} {encap} {port_type(iface):<6} {mdi}"
+    lag = lag_of(model, iface.name)
+    mdi = "MDI" if is_cpm_port(iface.name) and iface.oper_up else ""
+    optic = "" if iface.spec.connector or is_cpm_port(iface.name) else optic_text(iface)
+    column = fit_column(f"{mdi} {optic}".strip())
+    return (
+        f"{port_id_cell(iface.name, 14)}{admin:<6}{link:<5}{port_state(iface):<8}{iface.mtu:<5}{iface.mtu:<4}"
+        f"{'-' if lag is None else lag:>5} {mode} {encap} {port_type(iface):<7}{column}"
     )
-    return row.rstrip()
 
 
-def _slot_title(slot: str) -> str:
-    return f"Slot {slot}"
+def port_section(name: str) -> tuple[int, int, str]:
+    """Where a port is listed: (order, number, title). Line cards by slot, then the CPMs, the satellites and the
+    port cross-connects, as `show port` lists them."""
+    if is_satellite_port(name):
+        satellite = name.split("/", 1)[0]
+        return 2, int(satellite.removeprefix("esat-")), f"Satellite {satellite}"
+    if is_pxc_port(name):
+        number = name.removeprefix("pxc-").split(".", 1)[0]
+        return 3, int(number), f"Port Cross Connect {number}"
+    slot = name.split("/", 1)[0]
+    if slot.isdigit():
+        return 0, int(slot), f"Slot {slot}"
+    return 1, ord(slot[0]), f"Slot {slot}"
 
 
-def _group_by_slot(interfaces: Iterable[LabInterface]) -> dict[str, list[LabInterface]]:
-    groups: dict[str, list[LabInterface]] = {}
+def _by_section(interfaces: Iterable[LabInterface]) -> list[tuple[str, list[LabInterface]]]:
+    groups: dict[tuple[int, int, str], list[LabInterface]] = {}
     for iface in interfaces:
-        groups.setdefault(slot_of(iface.name), []).append(iface)
-    # Line-card slots first (numerically), then the CPMs, as the real listing does.
-    return dict(sorted(groups.items(), key=lambda item: (not item[0].isdigit(), item[0].zfill(3))))
+        groups.setdefault(port_section(iface.name), []).append(iface)
+    return [(key[2], members) for key, members in sorted(groups.items())]
 
 
 def ports_matching(model: DeviceModel, prefix: str | None) -> list[LabInterface]:
-    """Ports whose id is the prefix or starts with it at a `/` boundary (`1`, `1/1`, `1/1/c3`, `A`)."""
+    """Ports whose id is the prefix or starts with it at a `/` or `.` boundary (`1`, `1/1`, `1/1/c3`, `A`,
+    `esat-1`, `pxc-1`)."""
     if prefix is None:
         return list(model.interfaces.values())
     return [
         iface
         for iface in model.interfaces.values()
-        if iface.name == prefix or iface.name.startswith(prefix + "/") or iface.spec.connector == prefix
+        if iface.name == prefix or iface.name.startswith((prefix + "/", prefix + ".")) or iface.spec.connector == prefix
     ]
 
 
@@ -277,14 +324,17 @@ def render_port_summary(model: DeviceModel, interfaces: list[LabInterface]) -> l
         "Id            State      State   MTU  MTU  Bndl Mode Encp Type   MDIMDX",
         DASHES,
     ]
-    for index, (slot, members) in enumerate(_group_by_slot(interfaces).items()):
+    for index, (title, members) in enumerate(_by_section(interfaces)):
         if index:
             lines.append("")
-        lines += titled(f"Ports on {_slot_title(slot)}")
+        lines += titled(f"Ports on {title}")
         lines += header
+        previous_connector = ""
         for iface in members:
-            if iface.spec.connector:
-                lines.append(_connector_row(iface.spec.connector, iface))
+            connector = iface.spec.connector
+            if connector and connector != previous_connector:
+                lines.append(_connector_row(connector, [m for m in members if m.spec.connector == connector]))
+            previous_connector = connector
             lines.append(_port_row(model, iface))
     lines.append(EQUALS)
     lines.append(TRUNCATED_FOOTER)
@@ -293,27 +343,33 @@ def render_port_summary(model: DeviceModel, interfaces: list[LabInterface]) -> l
 
 def render_port_descriptions(model: DeviceModel, interfaces: list[LabInterface]) -> list[str]:
     lines: list[str] = []
-    for index, (slot, members) in enumerate(_group_by_slot(interfaces).items()):
+    for index, (title, members) in enumerate(_by_section(interfaces)):
         if index:
             lines.append("")
-        lines += titled(f"Port Descriptions on {_slot_title(slot)}")
+        lines += titled(f"Port Descriptions on {title}")
         lines += ["Port Id        Description", DASHES]
+        previous_connector = ""
         for iface in members:
-            if iface.spec.connector:
-                lines.append(f"{iface.spec.connector:<15}QSFP28 Connector")
-            name = iface.name if len(iface.name) <= 14 else f"{iface.name}\n{'':<14}"
-            lines.append(f"{name:<15}{shown_description(iface)}")
+            connector = iface.spec.connector
+            if connector and connector != previous_connector:
+                lines.append(f"{port_id_cell(connector, 15)}QSFP28 Connector")
+            previous_connector = connector
+            lines.append(f"{port_id_cell(iface.name, 15)}{shown_description(iface)}")
         lines.append(EQUALS)
     return lines
 
 
 def if_index(iface: LabInterface) -> int:
     """A stable ifIndex in the style of SR OS (slot, MDA and connector packed into the number)."""
-    numbers = [int(n) for n in re.findall(r"\d+", iface.name)]
-    if iface.name.startswith(("A/", "B/")):
-        return 0x10000000 * (1 if iface.name[0] == "A" else 2) + numbers[0]
+    name = iface.name
+    numbers = [int(n) for n in re.findall(r"\d+", name)]
+    if is_cpm_port(name):
+        return 0x10000000 * (1 if name[0] == "A" else 2) + numbers[0]
+    if is_pxc_port(name):
+        return 0x50000000 | (numbers[0] << 1) | (1 if name.endswith(".b") else 0)
     slot, mda, conn, port = [*numbers, 0, 0, 0, 0][:4]
-    return (slot << 25) | (mda << 21) | (conn << 15) | (port << 8) | 1
+    base = 0x40000000 if is_satellite_port(name) else 0
+    return base | (slot << 25) | (mda << 21) | (conn << 15) | (port << 8) | 1
 
 
 def hardware_address(model: DeviceModel, iface: LabInterface) -> str:
@@ -359,7 +415,7 @@ def render_port_detail(model: DeviceModel, iface: LabInterface) -> list[str]:
     c = iface.counters
     value = Counters.value
     mode, encap = port_mode_and_encap(model, iface)
-    mgmt = iface.name.startswith(("A/", "B/"))
+    mgmt = is_cpm_port(iface.name)
     description = wrap_description(shown_description(iface))
     lines = titled("Ethernet Interface")
     lines.append(two_columns(("Description", description[0])))
@@ -408,7 +464,7 @@ def render_port_detail(model: DeviceModel, iface: LabInterface) -> list[str]:
             "Transceiver Data",
             "",
             two_columns(("Transceiver Status", "operational")),
-            two_columns(("Transceiver Type", "QSFP28")),
+            two_columns(("Transceiver Type", "QSFP28" if iface.spec.connector else "SFP+")),
             two_columns(("Model Number", "3HE10550AARA01  NOK  IPU3BFLLAA")),
             two_columns(("TX Laser Wavelength", "1310 nm"), ("Diag Capable", "yes")),
             two_columns(("Connector Code", "LC"), ("Vendor OUI", "00:90:65")),
@@ -517,14 +573,25 @@ def render_mdas(model: DeviceModel) -> list[str]:
     return lines
 
 
-def render_lag(model: DeviceModel) -> list[str]:
-    # The simulated gateways bundle no ports: the table is empty, with its totals line.
+def lag_up_count(model: DeviceModel, lag: LabLag) -> int:
+    return sum(1 for name in lag.members if model.interfaces[name].passing_traffic)
+
+
+def render_lag(model: DeviceModel, lags: list[LabLag] | None = None) -> list[str]:
+    """`show lag`: one row per LAG with its name on the line under it (releases with named LAGs)."""
+    lags = model.lags if lags is None else lags
     lines = titled("Lag Data")
+    # The name header is padded to the width of the columns before MC Act/Stdby.
+    lines += ["Lag-id         Adm     Opr     Weighted Threshold Up-Count MC Act/Stdby", f"{'    name':<59}", DASHES]
+    for lag in sorted(lags, key=lambda item: item.lag_id):
+        up = lag_up_count(model, lag)
+        opr = "up" if up else "down"
+        lines.append(f"{lag.lag_id:<15}{'up':<8}{opr:<8}{'No':<9}{'0':<10}{up:<9}N/A")
+        lines.append(f"    {lag.name}")
+    count = len(lags)
     lines += [
-        "Lag-id         Adm     Opr     Weighted Threshold Up-Count MC Act/Stdby",
         DASHES,
-        DASHES,
-        "Total Lag-ids: 0       Single Chassis: 0        MC Act: 0       MC Stdby: 0",
+        f"Total Lag-ids: {count:<8}Single Chassis: {count:<9}MC Act: {0:<8}MC Stdby: 0",
         EQUALS,
     ]
     return lines
@@ -541,7 +608,7 @@ def render_chassis(model: DeviceModel) -> list[str]:
     severities = {alarm.severity for alarm in model.alarms}
     led = {level: ("On" if level in severities else "Off") for level in ("critical", "major", "minor")}
     temperature = chassis_temperature(model)
-    ports = [iface for iface in model.interfaces.values() if not iface.name.startswith(("A/", "B/"))]
+    ports = [iface for iface in model.interfaces.values() if not is_cpm_port(iface.name)]
     connectors = {iface.spec.connector for iface in ports if iface.spec.connector}
     lines = titled("Chassis Information")
     lines += [
@@ -601,11 +668,13 @@ def render_chassis(model: DeviceModel) -> list[str]:
 
 # -- health ---------------------------------------------------------------------------------------
 
-# Share of the busy time each task takes, roughly as a quiet provider-edge router spends it.
+# Share of the busy time each task takes, roughly as a quiet provider-edge router spends it; the tasks and their
+# order are those of a real 7750's listing.
 CPU_TASKS: tuple[tuple[str, float], ...] = (
     ("BFD", 0.002),
     ("BGP", 0.03),
     ("BGP PE-CE", 0.0),
+    ("BIER", 0.0),
     ("CFLOWD", 0.0004),
     ("Cards & Ports", 0.018),
     ("DHCP Server", 0.0001),
@@ -614,18 +683,26 @@ CPU_TASKS: tuple[tuple[str, float], ...] = (
     ("HQoS Statistics", 0.005),
     ("ICC", 0.004),
     ("IGMP/MLD", 0.0006),
+    ("IMSI Db Appl", 0.0001),
     ("IOM", 0.28),
     ("IP Stack", 0.026),
     ("IS-IS", 0.0022),
+    ("ISA", 0.001),
     ("LDP", 0.0032),
     ("Logging", 0.0001),
     ("MBUF", 0.0),
+    ("MCS", 0.0001),
     ("MPLS/RSVP", 0.009),
+    ("MSCP", 0.0),
+    ("MSDP", 0.0),
     ("Management", 0.19),
     ("OAM", 0.013),
     ("OSPF", 0.0),
+    ("OpenFlow", 0.00003),
     ("PIM/L2Mcast", 0.0),
+    ("PKI", 0.00002),
     ("PTP", 0.0001),
+    ("RIP", 0.0),
     ("RTM/Policies", 0.0),
     ("Redundancy", 0.0),
     ("SIM", 0.03),
@@ -633,9 +710,13 @@ CPU_TASKS: tuple[tuple[str, float], ...] = (
     ("Security", 0.0),
     ("Services", 0.009),
     ("Stats", 0.0),
+    ("Stats-Extended", 0.0),
     ("Subscriber Mgmt", 0.006),
     ("System", 0.0),  # takes whatever the other tasks leave
+    ("Traffic Eng", 0.0),
+    ("Tree Sid", 0.0),
     ("VRRP", 0.0017),
+    ("WEB Redirect", 0.0001),
 )
 
 

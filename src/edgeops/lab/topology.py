@@ -41,6 +41,9 @@ DEFAULT_DEVICES_PER_SITE = 8
 LAB_PASSWORD = "NokiaSrl1!"
 SRLINUX_RELEASES = (("v25.10.1", "399-g90c1dbe35ef"), ("v24.10.1", "492-gf8858c5836"))
 SROS_RELEASES = (("C-25.10.R2", ""), ("B-24.3.R2-1", ""))
+# The flagship site's second gateway is a larger 7750 with breakout cables, a satellite and a port cross-connect,
+# so the fleet shows every kind of SR OS port id (1/1/c1/4, esat-1/1/c65/u1, pxc-1.a) somewhere.
+AGGREGATION_GATEWAY = ("gw2", "7750 SR-12")
 
 
 def site_address(site_index: int, device_index: int) -> str:
@@ -78,6 +81,8 @@ def build_fleet(
         srl_version, srl_build = SRLINUX_RELEASES[0 if rng.random() < 0.75 else 1]
         sros_version, _ = SROS_RELEASES[0 if rng.random() < 0.75 else 1]
         for device_index, (role, suffix, model) in enumerate(site_layout(devices_per_site)):
+            if site_index == 0 and suffix == AGGREGATION_GATEWAY[0]:
+                model = AGGREGATION_GATEWAY[1]
             platform = Platform.SROS if model.startswith("7750") else Platform.SRLINUX
             serial = f"NK{rng.randrange(10**9):09d}"
             mac = ":".join(f"{rng.randrange(256):02X}" for _ in range(6))
