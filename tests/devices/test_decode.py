@@ -17,6 +17,7 @@ from edgeops.devices.decode import (
     decode_notification,
     decode_response,
     decode_samples,
+    derive_alarms,
     parse_speed,
     parse_time,
 )
@@ -132,11 +133,13 @@ def test_sros_prefix_with_one_update_per_leaf_in_json() -> None:
 def test_sros_state_and_configuration_leaves() -> None:
     n = note(
         gnmi_pb2.Update(path=path("oper-state"), val=jsonv("up")),
+        gnmi_pb2.Update(path=path("oper-state-last-changed"), val=jsonv("2025-12-03T16:26:38.0Z")),
         gnmi_pb2.Update(path=path("ethernet", "oper-speed"), val=jsonv(100000)),
         prefix=path("state", elem("port", port_id="1/1/c1/1")),
     )
     (state,) = decode_samples(n, "gw1")
     assert (state.oper_state, state.speed_bps) == ("up", 100_000_000_000)
+    assert state.last_change == pytest.approx(1_764_779_198.0)
     config = note(
         gnmi_pb2.Update(path=path("configure", elem("port", port_id="A/1"), "description"), val=jsonv("oob")),
         gnmi_pb2.Update(path=path("configure", elem("port", port_id="A/1"), "admin-state"), val=jsonv("disable")),
@@ -268,7 +271,8 @@ def test_sros_health_leaves_with_prefixes() -> None:
     hardware = note(
         gnmi_pb2.Update(path=path(elem("fan", fan_slot="2"), "hardware-data", "oper-state"), val=jsonv("failed")),
         gnmi_pb2.Update(
-            path=path(elem("power-supply", power_supply_id="1"), "hardware-data", "oper-state"), val=jsonv("up")
+            path=path(elem("power-supply", power_supply_id="1"), "hardware-data", "oper-state"),
+            val=jsonv("in-service"),
         ),
         gnmi_pb2.Update(path=path("hardware-data", "temperature"), val=jsonv(35)),
         prefix=path("state", chassis),
@@ -276,7 +280,13 @@ def test_sros_health_leaves_with_prefixes() -> None:
     (parts,) = decode_samples(hardware, "gw1")
     assert parts.fans is not None and (parts.fans[0].component, parts.fans[0].oper_state) == ("fan 2", "failed")
     assert parts.power_supplies is not None and parts.power_supplies[0].component == "power-supply 1"
+    assert parts.power_supplies[0].oper_state == "up"  # nokia-types-chassis:hw-oper-state in-service
     assert parts.temperatures == (TemperatureReading("chassis", 35.0),)
+    cpm = note(
+        gnmi_pb2.Update(path=path("temperature"), val=jsonv(41)),
+        prefix=path("state", elem("cpm", cpm_slot="A"), "hardware-data"),
+    )
+    assert decode_samples(cpm, "gw1")[0].temperatures == (TemperatureReading("cpm A", 41.0),)
 
 
 def test_openconfig_components_become_fans_power_supplies_and_temperatures() -> None:
@@ -310,52 +320,118 @@ def test_health_book_merges_partial_samples_by_name() -> None:
 # -- alarms, deletes and sync ---------------------------------------------------------------------
 
 
-def test_srlinux_alarm_raised_then_cleared_with_a_delete() -> None:
-    alarm = path(elem("openconfig-system:system"), "alarms", elem("alarm", id="psu-2"), "state")
+def test_srlinux_alarms_are_derived_from_component_state_and_cleared_by_it() -> None:
+    platform = elem("srl_nokia-platform:platform")
+    psu = path(platform, elem("power-supply", id="2"), "oper-state")
+    temperature = path(platform, elem("control", slot="A"), "temperature")
     raised = note(
-        gnmi_pb2.Update(
-            path=alarm,
-            val=ietf(
-                {
-                    "id": "psu-2",
-                    "resource": "power-supply 2",
-                    "severity": "openconfig-alarm-types:MAJOR",
-                    "text": "Power supply 2 failed",
-                    "time-created": str(STAMP_NS),
-                }
-            ),
-        )
+        gnmi_pb2.Update(path=psu, val=ietf("down")),
+        gnmi_pb2.Update(path=temperature, val=ietf({"instant": 91, "alarm-status": True})),
+        gnmi_pb2.Update(path=path(platform, elem("fan-tray", id="1"), "oper-state"), val=ietf("up")),
     )
     book = AlarmBook("leaf1")
     decoded = decode_notification(raised, "leaf1")
-    assert decoded.samples == [] and decoded.touches_alarms
+    assert decoded.touches_alarms and decoded.health is not None  # the same leaves are health too
     assert book.apply(decoded)
-    (active,) = book.alarms()
-    assert (active.alarm_id, active.severity, active.resource) == ("psu-2", Severity.MAJOR, "power-supply 2")
-    assert active.raised_at == pytest.approx(STAMP)
-    assert not book.apply(decode_notification(raised, "leaf1"))  # the same again changes nothing
-    cleared = note(delete=[path(elem("openconfig-system:system"), "alarms", elem("alarm", id="psu-2"))])
-    assert decode_notification(cleared, "leaf1").alarm_deletes == ("psu-2",)
-    assert book.apply(decode_notification(cleared, "leaf1"))
+    alarms = {alarm.resource: alarm for alarm in book.alarms()}
+    assert set(alarms) == {"power-supply 2", "control A"}
+    assert all(alarm.derived for alarm in alarms.values())
+    assert (alarms["power-supply 2"].severity, alarms["power-supply 2"].text) == (
+        Severity.MAJOR,
+        "power-supply 2 oper-state is down",
+    )
+    assert alarms["control A"].text == "control A temperature alarm-status is true"
+    assert alarms["power-supply 2"].raised_at == pytest.approx(STAMP)
+    # Every sample says the same again: nothing changes, and the alarm keeps the time it was first raised.
+    again = note(gnmi_pb2.Update(path=psu, val=ietf("down")), stamp=STAMP_NS + 10**10)
+    assert not book.apply(decode_notification(again, "leaf1"))
+    assert [a.raised_at for a in book.alarms()] == pytest.approx([STAMP, STAMP])
+    healed = note(
+        gnmi_pb2.Update(path=psu, val=ietf("up")),
+        gnmi_pb2.Update(path=temperature, val=ietf({"instant": 60, "alarm-status": False})),
+    )
+    assert book.apply(decode_notification(healed, "leaf1"))
     assert book.alarms() == ()
 
 
-def test_sros_alarm_leaves_and_a_deleted_alarm_container() -> None:
-    prefix = path("state", "system", "alarms", elem("active", sequence_number="7"))
+def test_srlinux_interface_alarms_follow_oper_down_reason() -> None:
+    def iface(name: str, leaf: str) -> gnmi_pb2.Path:
+        return path(elem("srl_nokia-interfaces:interface", name=name), leaf)
+
+    book = AlarmBook("leaf1")
+    down = note(
+        gnmi_pb2.Update(path=iface("ethernet-1/3", "oper-state"), val=ietf("down")),
+        gnmi_pb2.Update(path=iface("ethernet-1/3", "oper-down-reason"), val=ietf("lower-layer-down")),
+        # Disabled by the operator: down, but not a fault.
+        gnmi_pb2.Update(path=iface("ethernet-1/9", "oper-down-reason"), val=ietf("port-admin-disabled")),
+    )
+    decoded = decode_notification(down, "leaf1")
+    assert [(s.name, s.oper_state) for s in decoded.interfaces] == [("ethernet-1/3", "down")]
+    assert book.apply(decoded)
+    (alarm,) = book.alarms()
+    assert (alarm.resource, alarm.text, alarm.derived) == (
+        "ethernet-1/3",
+        "ethernet-1/3 is down, reason lower-layer-down",
+        True,
+    )
+    # The reason inside a whole interface entry counts too.
+    entry = {"name": "ethernet-1/4", "oper-state": "down", "oper-down-reason": "transceiver-oper-down"}
+    whole = note(
+        gnmi_pb2.Update(path=path(elem("srl_nokia-interfaces:interface", name="ethernet-1/4")), val=ietf(entry))
+    )
+    assert book.apply(decode_notification(whole, "leaf1"))
+    assert {a.resource for a in book.alarms()} == {"ethernet-1/3", "ethernet-1/4"}
+    # Up again: the device deletes the reason, or says oper-state up; either clears the alarm.
+    gone = note(delete=[iface("ethernet-1/3", "oper-down-reason")])
+    assert decode_notification(gone, "leaf1").alarm_deletes == ("derived:ethernet-1/3/oper-down-reason",)
+    assert book.apply(decode_notification(gone, "leaf1"))
+    up = note(gnmi_pb2.Update(path=iface("ethernet-1/4", "oper-state"), val=ietf("up")))
+    assert book.apply(decode_notification(up, "leaf1"))
+    assert book.alarms() == ()
+
+
+def test_derive_alarms_reads_a_whole_state_document() -> None:
+    document = {
+        "platform": {
+            "chassis": {"oper-state": "up"},
+            "fan-tray": [{"id": 1, "oper-state": "failed"}, {"id": 2, "oper-state": "up"}],
+            "power-supply": [{"id": 1, "oper-state": "empty"}],
+            "linecard": [{"slot": 1, "oper-state": "up", "temperature": {"instant": 95, "alarm-status": True}}],
+        }
+    }
+    alarms = derive_alarms("leaf1", document, 100.0)
+    assert sorted((a.resource, a.severity.value, a.raised_at, a.derived) for a in alarms) == [
+        ("fan-tray 1", "major", 100.0, True),
+        ("linecard 1", "major", 100.0, True),
+    ]
+
+
+def test_sros_alarm_leaves_keyed_by_raised_time_and_index() -> None:
+    raised_time = "2025-12-03T16:26:38.0Z"
+    prefix = path("state", "system", "alarms", elem("active", raised_time=raised_time, index="7"))
     raised = note(
-        gnmi_pb2.Update(path=path("alarm-id"), val=jsonv("0-2001")),
+        gnmi_pb2.Update(path=path("alarm-id", "full-id"), val=jsonv("0.2001.1")),
         gnmi_pb2.Update(path=path("severity"), val=jsonv("critical")),
         gnmi_pb2.Update(path=path("details"), val=jsonv("Fan 2 failed")),
+        gnmi_pb2.Update(path=path("raised-time"), val=jsonv(raised_time)),
         prefix=prefix,
     )
     book = AlarmBook("gw1")
     book.apply(decode_notification(raised, "gw1"))
     (active,) = book.alarms()
-    assert (active.alarm_id, active.severity, active.text) == ("0-2001", Severity.CRITICAL, "Fan 2 failed")
+    assert (active.alarm_id, active.severity, active.text, active.derived) == (
+        "0.2001.1",
+        Severity.CRITICAL,
+        "Fan 2 failed",
+        False,
+    )
+    assert active.raised_at == pytest.approx(1_764_779_198.0)
     # An unknown severity is kept as a warning rather than failing the stream.
     odd = note(gnmi_pb2.Update(path=path("severity"), val=jsonv("indeterminate")), prefix=prefix)
     book.apply(decode_notification(odd, "gw1"))
     assert book.alarms()[0].severity is Severity.WARNING
+    one = note(delete=[path("state", "system", "alarms", elem("active", raised_time=raised_time, index="7"))])
+    assert decode_notification(one, "gw1").alarm_deletes == (f"{raised_time}|7",)
     everything = note(delete=[path("state", "system", "alarms")])
     assert decode_notification(everything, "gw1").alarm_deletes == ("*",)
     book.apply(decode_notification(everything, "gw1"))
@@ -363,7 +439,7 @@ def test_sros_alarm_leaves_and_a_deleted_alarm_container() -> None:
 
 
 def test_deletes_of_other_paths_are_ignored() -> None:
-    n = note(delete=[path(elem("interface", name="ethernet-1/1"), "oper-down-reason")])
+    n = note(delete=[path(elem("interface", name="ethernet-1/1"), "description")])
     decoded = decode_notification(n, "x")
     assert decoded.samples == [] and not decoded.touches_alarms
 

@@ -170,11 +170,13 @@ async def test_subscribe_yields_the_models_values(
         assert [p.oper_state for p in health.power_supplies][1] == "failed"
 
 
-async def test_state_changes_and_alarms_arrive_as_they_happen(lab: tuple[GnmiLabServer, dict[str, LabDevice]]) -> None:
+async def test_state_changes_and_derived_alarms_arrive_as_they_happen(
+    lab: tuple[GnmiLabServer, dict[str, LabDevice]],
+) -> None:
     server, devices = lab
     device = devices[SRL]
     async with session(server, device) as gnmi:
-        specs = gnmi.default_subscriptions(counter_interval_s=10, health_interval_s=10)
+        specs = gnmi.default_subscriptions(counter_interval_s=10, health_interval_s=1)
         stream = gnmi.subscribe(specs)
         await collect_until(stream, lambda items: isinstance(items[-1], SyncMarker))
         device.model.set_oper_state("ethernet-1/3", False)
@@ -182,10 +184,18 @@ async def test_state_changes_and_alarms_arrive_as_they_happen(lab: tuple[GnmiLab
             stream, lambda items: isinstance(items[-1], InterfaceSample) and items[-1].name == "ethernet-1/3"
         )
         assert down[-1].oper_state == "down"
+        # SR Linux keeps no alarm list: the port's oper-down-reason is what its alarm is derived from.
+        raised = await collect_until(stream, lambda items: isinstance(items[-1], HealthSample) and items[-1].alarms)
+        (alarm,) = raised[-1].alarms
+        assert (alarm.resource, alarm.severity, alarm.derived) == ("ethernet-1/3", "major", True)
+        assert alarm.text == "ethernet-1/3 is down, reason lower-layer-down"
+        device.model.set_oper_state("ethernet-1/3", True)
+        await collect_until(stream, lambda items: isinstance(items[-1], HealthSample) and items[-1].alarms == ())
+        # The alarm-raise fault on SR Linux fails the fan tray; its sampled oper-state raises the alarm.
         device.model.raise_alarm("critical", "fan-tray 1", "Fan tray 1 removed", "fan-1")
         raised = await collect_until(stream, lambda items: isinstance(items[-1], HealthSample) and items[-1].alarms)
         (alarm,) = raised[-1].alarms
-        assert (alarm.alarm_id, alarm.severity, alarm.text) == ("fan-1", "critical", "Fan tray 1 removed")
+        assert (alarm.resource, alarm.text, alarm.derived) == ("fan-tray 1", "fan-tray 1 oper-state is down", True)
         device.model.clear_alarm("fan-1")
         cleared = await collect_until(
             stream, lambda items: isinstance(items[-1], HealthSample) and items[-1].alarms == ()

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from edgeops.clock import ManualClock
+from edgeops.devices.decode import derive_alarms
 from edgeops.devices.device_errors import device_error_reason
 from edgeops.devices.errors import ConnectionLost
 from edgeops.devices.hostkeys import KnownHosts
@@ -25,7 +26,6 @@ from edgeops.devices.ssh_poll import (
     label_values,
     parse_count,
     parse_speed,
-    parse_srlinux_alarms,
     parse_srlinux_interfaces,
     parse_srlinux_platform,
     parse_srlinux_version,
@@ -37,6 +37,7 @@ from edgeops.devices.ssh_poll import (
     parse_sros_port_table,
     parse_sros_system_information,
     parse_sros_uptime,
+    srlinux_state_document,
 )
 from edgeops.lab.faults import FaultState
 from edgeops.lab.model import Counters, DeviceModel
@@ -184,31 +185,13 @@ def test_srlinux_platform_version_and_alarms() -> None:
     assert fields["boot_time"] == pytest.approx(utc("2025-12-03T16:26:38.033"))
     assert fields["memory_total"] == 16341768 * 1024 and fields["memory_used"] == 10_000_000 * 1024
 
-    alarms = {
-        "system": {
-            "alarms": {
-                "alarm": [
-                    {
-                        "id": 7,
-                        "time-created": "2025-12-03T17:00:00.000Z",
-                        "resource": "fan-tray 2",
-                        "severity": "major",
-                        "text": "Fan tray 2 failed",
-                    },
-                    {"id": 8, "severity": "not-a-severity"},
-                ]
-            }
-        }
-    }
-    (alarm,) = parse_srlinux_alarms("spine1", json.dumps(alarms))
-    assert (alarm.alarm_id, alarm.severity, alarm.resource, alarm.text) == (
-        "7",
-        Severity.MAJOR,
-        "fan-tray 2",
-        "Fan tray 2 failed",
-    )
-    assert alarm.raised_at == pytest.approx(utc("2025-12-03T17:00:00"))
-    assert parse_srlinux_alarms("spine1", '{"system": {"alarms": {"alarm": []}}}') == ()
+    # SR Linux keeps no alarm list: the platform's state is what its alarms are derived from.
+    alarms = derive_alarms("spine1", srlinux_state_document(platform["platform"], "platform"), NOW)
+    assert sorted((a.resource, a.text, a.derived) for a in alarms) == [
+        ("fan-tray 2", "fan-tray 2 oper-state is down", True),
+        ("linecard 1", "linecard 1 temperature alarm-status is true", True),
+    ]
+    assert srlinux_state_document(platform, "platform") is platform
 
 
 # -- SR OS text -----------------------------------------------------------------------------------------------
@@ -462,6 +445,8 @@ def fixed_model(role: str, *, platform: Platform | None = None) -> DeviceModel:
 async def test_srlinux_engine_poll_matches_the_model() -> None:
     model = fixed_model("leaf")
     model.raise_alarm("major", "fan-tray 1", "Fan tray 1 failed", "fan-1")
+    port = next(name for name, iface in model.interfaces.items() if iface.passing_traffic and name != "mgmt0")
+    model.set_oper_state(port, False)
     runner = EngineRunner(SrLinuxCli(model, FaultState()), Platform.SRLINUX, model.identity.name)
     poller = SshPoller(runner, model.identity.name, Platform.SRLINUX, clock=ManualClock(NOW))
 
@@ -486,7 +471,18 @@ async def test_srlinux_engine_poll_matches_the_model() -> None:
     assert health.fans is not None and len(health.fans) == len(model.fans)
     assert health.power_supplies is not None and all(p.oper_state == "up" for p in health.power_supplies)
     assert health.temperatures and health.temperatures[0].sensor == "control A"
-    assert health.alarms is not None and [a.alarm_id for a in health.alarms] == ["fan-1"]
+    # No alarm list to ask for: the fan tray's oper-state and the port's oper-down-reason raise derived alarms.
+    assert "alarms" not in " ".join(runner.commands)
+    assert health.alarms is not None
+    assert [(a.resource, a.severity, a.derived) for a in health.alarms] == [
+        ("fan-tray 1", Severity.MAJOR, True),
+        (port, Severity.MAJOR, True),
+    ]
+    first = health.alarms
+    model.set_oper_state(port, True)
+    await poller.poll_interfaces()
+    again = await poller.poll_health()
+    assert again.alarms == first[:1]  # the port's alarm cleared; the fan tray's kept the time it was raised
 
 
 @pytest.mark.parametrize("platform", [Platform.SROS, Platform.SROS_CLASSIC])

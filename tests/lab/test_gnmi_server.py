@@ -394,18 +394,29 @@ async def test_wildcards_and_container_paths(connect: Callable[[str], Client]) -
         assert len(status.update) == len(client.device.model.interfaces)
 
 
-async def test_alarms_arrive_on_change_and_clear_with_a_delete(connect: Callable[[str], Client]) -> None:
-    client = connect(SRL)
-    call = client.subscribe(sample("/system/alarms/alarm[id=*]/state", mode=gnmi_pb2.ON_CHANGE))
+async def test_sros_alarms_arrive_on_change_and_clear_with_a_delete(connect: Callable[[str], Client]) -> None:
+    client = connect(SROS)
+    call = client.subscribe(sample("/state/system/alarms/active[raised-time=*][index=*]", mode=gnmi_pb2.ON_CHANGE))
     assert not any(note.update for note in await until_sync(call))
     client.device.model.fail_power_supply(2)
     (raised,) = await next_updates(call, 1)
-    state = json.loads(raised.update[0].val.json_ietf_val)
-    assert state["severity"] == "openconfig-alarm-types:MAJOR" and "Power supply 2" in state["text"]
+    entry = elems(raised.prefix)[-1]
+    assert entry[0] == "active" and set(entry[1]) == {"raised-time", "index"}
+    leaves = {"/".join(name for name, _ in elems(u.path)): json.loads(u.val.json_val) for u in raised.update}
+    assert leaves["severity"] == "major" and "Power supply 2" in leaves["details"]
+    assert leaves["alarm-id/full-id"] == "psu-2"
     client.device.model.clear_alarm("psu-2")
     (cleared,) = await next_updates(call, 1)
-    assert [elems(p)[-1] for p in cleared.delete] == [("alarm", {"id": "psu-2"})]
+    assert [elems(p)[-1] for p in cleared.delete] == [entry]
     call.cancel()
+
+
+async def test_srlinux_has_no_alarm_list(connect: Callable[[str], Client]) -> None:
+    client = connect(SRL)
+    for path in ("/system/alarms/alarm[id=*]/state", "/state/system/alarms"):
+        with pytest.raises(aio.AioRpcError) as invalid:
+            await client.get(path)
+        assert invalid.value.code() == grpc.StatusCode.INVALID_ARGUMENT
 
 
 # -- faults -------------------------------------------------------------------------------------------

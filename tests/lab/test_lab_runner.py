@@ -256,6 +256,33 @@ async def test_alarms_cpu_and_counter_reset_change_the_model(lab):
     assert model.alarms == [] and model.cpu_pct() < 90
 
 
+async def test_an_srlinux_alarm_shows_in_the_state_of_its_resource(lab):
+    """SR Linux keeps no alarm list: alarm-raise puts the resource named in the state a real fault would."""
+    model = lab.devices["alcala-leaf1"].model
+    await lab.inject("alcala-leaf1", "alarm-raise", resource="power-supply 2", text="PSU 2 lost input")
+    assert not model.power_supplies[1].oper_up
+    await lab.inject("alcala-leaf1", "alarm-raise", resource="fan-tray 1")
+    assert not model.fans[0].oper_up
+    port = next(name for name, iface in model.interfaces.items() if iface.passing_traffic and name != "mgmt0")
+    await lab.inject("alcala-leaf1", "alarm-raise", resource=port)
+    assert not model.interfaces[port].oper_up
+    # Anything else (the default resource is "system") overheats the control module; a linecard, the linecard.
+    await lab.inject("alcala-leaf1", "alarm-raise")
+    await lab.inject("alcala-leaf1", "alarm-raise", resource="linecard 1")
+    assert model.temperature_alarm("A") and model.temperature_alarm("1")
+    assert [alarm.effect for alarm in model.alarms] == [
+        ("power-supply", "2"),
+        ("fan-tray", "1"),
+        ("interface", port),
+        ("temperature", "A"),
+        ("temperature", "1"),
+    ]
+    await lab.clear("alcala-leaf1")
+    assert model.alarms == [] and model.power_supplies[1].oper_up and model.fans[0].oper_up
+    assert model.interfaces[port].oper_up
+    assert not model.temperature_alarm("A") and not model.temperature_alarm("1")
+
+
 async def test_bad_fault_requests_say_what_is_wrong(lab):
     with pytest.raises(FaultError, match="no lab device"):
         await lab.inject("nowhere-leaf9", "ssh-drop")

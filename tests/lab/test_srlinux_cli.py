@@ -39,7 +39,7 @@ def clock() -> Clock:
 
 @pytest.fixture
 def model(clock: Clock) -> DeviceModel:
-    return DeviceModel(identity("alcala-leaf1"), clock=clock)  # a 7220 IXR-D2L on 25.10
+    return DeviceModel(identity("alcala-leaf1"), clock=clock)  # a 7220 IXR-D2L on 25.3
 
 
 @pytest.fixture
@@ -236,7 +236,7 @@ def test_show_version_rows_come_from_the_model(cli: SrLinuxCli, model: DeviceMod
     assert labelled_value(output, "Chassis Type") == "7220 IXR-D2L"
     assert labelled_value(output, "Serial Number") == ident.serial
     assert labelled_value(output, "System HW MAC Address") == ident.mac
-    assert labelled_value(output, "Software Version") == "v25.10.1"
+    assert labelled_value(output, "Software Version") == ident.version == "v25.3.2"
     assert labelled_value(output, "Build Number") == ident.build
     total, used = model.memory()
     assert labelled_value(output, "Total Memory") == f"{total // 1024} kB"
@@ -506,8 +506,8 @@ def test_failed_power_supply_shows_down(cli: SrLinuxCli, model: DeviceModel):
     assert re.search(r"\| power-supply \| 2\s+\| N/A\s+\| down\s+\|", run(cli, "show platform environment"))
     state = run(cli, "info from state /platform power-supply 2")
     assert "oper-state down" in state and 'failure-reason "input power lost"' in state
-    alarms = run(cli, "info from state /system alarms")
-    assert "alarm psu-2 {" in alarms and "severity major" in alarms
+    # SR Linux keeps no alarm list: the supply's state is all there is.
+    assert run(cli, "info from state /system alarms").startswith("Parsing error: Unknown token 'alarms'.")
 
 
 def test_fan_trays_wildcard_and_detail(cli: SrLinuxCli, model: DeviceModel):
@@ -520,7 +520,7 @@ def test_fan_trays_wildcard_and_detail(cli: SrLinuxCli, model: DeviceModel):
 
 def test_system_information(cli: SrLinuxCli, model: DeviceModel):
     data = json.loads(run(cli, "info from state /system information | as json"))["system"]["information"]
-    assert data["version"] == "v25.10.1-399-g90c1dbe35ef"
+    assert data["version"] == f"{model.identity.version}-{model.identity.build}"
     assert data["current-datetime"].startswith("2026-09-21T")  # START, in UTC
     text = run(cli, "info from state /system information")
     assert text.startswith("    system {\n        information {\n")

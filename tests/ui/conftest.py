@@ -152,14 +152,18 @@ def fill_store(store: FleetStore, inventory: Inventory, clock: ManualClock, *, h
             )
         alarms: tuple[Alarm, ...] = ()
         if index % 7 == 2:
+            port = port_names(device)[1]
+            srlinux = device.platform is Platform.SRLINUX
             alarms = (
+                # SR Linux keeps no alarm list: its port-down alarm is derived from the port's oper-down-reason.
                 Alarm(
                     name,
-                    f"link-down-{index}",
+                    f"{port}/oper-down-reason" if srlinux else f"link-down-{index}",
                     Severity.MAJOR,
-                    port_names(device)[1],
-                    f"Interface {port_names(device)[1]} is down",
+                    port,
+                    f"{port} is down, reason lower-layer-down" if srlinux else f"Interface {port} is down",
                     clock.now() - 600,
+                    derived=srlinux,
                 ),
             )
         elif index % 9 == 4:

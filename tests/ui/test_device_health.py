@@ -77,6 +77,15 @@ def store(clock: ManualClock) -> FleetStore:
             alarms=(
                 Alarm("alc-leaf1", "psu2", Severity.MAJOR, "power-supply 2", "Power supply 2 failed", START - 60),
                 Alarm("alc-leaf1", "evil", Severity.MINOR, "ethernet-1/3", HOSTILE_DESCRIPTION, START - 30),
+                Alarm(
+                    "alc-leaf1",
+                    "linecard 1/temperature",
+                    Severity.MAJOR,
+                    "linecard 1",
+                    "linecard 1 temperature alarm-status is true",
+                    START - 10,
+                    derived=True,
+                ),
             ),
         )
     )
@@ -134,9 +143,15 @@ async def test_a_device_shows_its_values(store):
         assert "fan-tray 1 up · fan-tray 2 up" in plain(pane, "fans")
         assert "power-supply 2 FAILED (no input power)" in plain(pane, "psus")
         alarms = plain(pane, "alarms")
-        assert "2 active" in alarms
+        assert "3 active · 1 derived from device state" in alarms
         assert alarms.index("major") < alarms.index("minor")  # most severe first
         assert "Power supply 2 failed" in alarms
+        # An alarm edgeops derived from the device's state says so; one the device raised does not.
+        lines = alarms.splitlines()
+        assert "linecard 1 derived linecard 1 temperature alarm-status is true" in " ".join(
+            next(line for line in lines if "alarm-status" in line).split()
+        )
+        assert "derived" not in next(line for line in lines if "Power supply 2 failed" in line)
         assert "updated 0s ago" in plain(pane, "age")
         # What reaches the screen: the failed PSU in the theme's error colour, the working one not.
         psus = pane.section("psus")
@@ -218,7 +233,7 @@ async def test_a_site_shows_a_sortable_table_of_its_devices(clock, store):
         assert leaf1["cpu"] == "23.5%"
         assert leaf1["memory"] == "25.0%"
         assert leaf1["temperature"] == "81°C"
-        assert leaf1["alarms"] == "2"
+        assert leaf1["alarms"] == "3"
         assert leaf1["version"] == "v25.10.1"
         assert leaf1["uptime"] == "3d 04h"
         assert table.row("alc-leaf2").cells[2].text == "degraded"
@@ -250,7 +265,7 @@ async def test_the_fleet_shows_one_row_per_site(store):
         assert alcala["devices"] == "3"
         assert alcala["up"] == "2"  # alc-leaf1, alc-gw1 (SSH only, no gNMI to have)
         assert alcala["degraded"] == "1"
-        assert alcala["alarms"] == "2"
+        assert alcala["alarms"] == "3"
         table.move_cursor("getafe")
         pane.focus()
         await pilot.press("enter")

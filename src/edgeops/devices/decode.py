@@ -44,8 +44,8 @@ LIST_KEYS: dict[str, tuple[str, ...]] = {
     "fan": ("fan-slot",),
     "card": ("slot-number",),
     "chassis": ("chassis-class", "chassis-number"),
-    "alarm": ("id",),
-    "active": ("sequence-number",),
+    "cpm": ("cpm-slot",),
+    "active": ("raised-time", "index"),
     "component": ("name",),
     "subinterface": ("index",),
 }
@@ -69,6 +69,7 @@ class AlarmUpdate:
     resource: str | None = None
     text: str | None = None
     raised_at: float | None = None
+    derived: bool = False  # worked out from a state leaf (derived_alarm), not listed by the device
 
 
 class DecodedNotification:
@@ -261,9 +262,14 @@ def parse_speed(value: Any) -> int | None:
 
 
 def _state(value: Any) -> str:
-    """`UP` / `up` / `openconfig-platform-types:ACTIVE` -> `up`; others lower-cased."""
+    """`UP` / `up` / `openconfig-platform-types:ACTIVE` / SR OS `in-service` -> `up`; others lower-cased."""
     text = bare(str(value)).lower()
-    return {"active": "up", "inactive": "down"}.get(text, text)
+    return _STATE_WORDS.get(text, text)
+
+
+# OpenConfig's component oper-status and SR OS's hardware oper-state (nokia-types-chassis:hw-oper-state) in the
+# words the rest of edgeops uses.
+_STATE_WORDS = {"active": "up", "inactive": "down", "in-service": "up", "out-of-service": "down"}
 
 
 def _admin(value: Any) -> str:
@@ -330,7 +336,7 @@ INTERFACE_CONTAINERS: dict[tuple[str, ...], dict[str, str]] = {
     },
     ("interface", "ethernet"): {"port-speed": "speed_bps"},
     ("state", "port", "statistics"): {leaf: name for leaf, name in _SROS_COUNTERS.items()},
-    ("state", "port"): {"oper-state": "oper_state", "last-oper-change": "last_change"},
+    ("state", "port"): {"oper-state": "oper_state", "oper-state-last-changed": "last_change"},
     ("state", "port", "ethernet"): {"oper-speed": "speed_bps"},
     ("configure", "port"): {"admin-state": "admin_state", "description": "description"},
     ("interfaces", "interface", "state", "counters"): {leaf: name for leaf, name in _OC_COUNTERS.items()},
@@ -458,8 +464,8 @@ def _health_leaf(parts: _HealthParts, sig: tuple[str, ...], elems: PathElems, va
                 parts.temperatures[sensor] = TemperatureReading(sensor, celsius)
         case ("platform", "control" | "linecard", "temperature", "alarm-status"):
             parts.temperature_alarms[f"{sig[1]} {_key(elems, sig[1])}"] = bool(value)
-        case ("state", "card", "hardware-data", "temperature"):
-            sensor = f"card {_key(elems, 'card')}"
+        case ("state", "card" | "cpm", "hardware-data", "temperature"):
+            sensor = f"{sig[1]} {_key(elems, sig[1])}"
             if (celsius := _float(value)) is not None:
                 parts.temperatures[sensor] = TemperatureReading(sensor, celsius)
         case ("state", "chassis", "hardware-data", "temperature"):
@@ -489,37 +495,165 @@ def _health_leaf(parts: _HealthParts, sig: tuple[str, ...], elems: PathElems, va
 
 
 def _alarm_leaf(alarms: dict[str, dict[str, Any]], sig: tuple[str, ...], elems: PathElems, value: Any) -> bool:
-    match sig:
-        case ("system", "alarms", "alarm", *rest):
-            key = _key(elems, "alarm")
-        case ("state", "system", "alarms", "active", *rest):
-            key = _key(elems, "active")
-        case _:
-            return False
+    """Record a leaf of SR OS's alarm list (`/state/system/alarms/active[raised-time][index]`); False if not one."""
+    if sig[:4] != ("state", "system", "alarms", "active"):
+        return False
+    key = _entry_key(elems, "active")
+    rest = sig[4:]
     if key is None or not rest:
         return True
     leaf = rest[-1]
     entry = alarms.setdefault(key, {})
-    if leaf in ("id", "alarm-id"):
+    if rest == ("alarm-id", "full-id"):
         entry["alarm_id"] = str(value)
     elif leaf == "severity":
         entry["severity"] = _severity(value)
     elif leaf == "resource":
         entry["resource"] = str(value)
-    elif leaf in ("text", "details"):
+    elif leaf == "details":
         entry["text"] = str(value)
-    elif leaf in ("time-created", "raised-time"):
+    elif leaf == "raised-time":
         entry["raised_at"] = parse_time(value)
     return True
 
 
-def _alarm_delete(elems: PathElems) -> str | None:
-    sig = tuple(name for name, _ in elems)
-    if sig[:3] == ("system", "alarms", "alarm") or sig[:4] == ("state", "system", "alarms", "active"):
-        return _key(elems, "alarm" if sig[0] == "system" else "active") or "*"
-    if sig in (("system", "alarms"), ("state", "system", "alarms")):
-        return "*"
+def _entry_key(elems: PathElems, list_name: str) -> str | None:
+    """A list entry's whole key (every key value, in the schema's order), e.g. `2025-12-03T16:26:38.0Z|7`."""
+    for name, keys in elems:
+        if name == list_name and keys:
+            values = dict(keys)
+            return "|".join(values.get(key, "") for key in LIST_KEYS.get(list_name, tuple(sorted(values))))
     return None
+
+
+def _alarm_deletes(elems: PathElems) -> tuple[str, ...]:
+    """The alarm keys a deleted path takes away: an SR OS alarm entry ("*": the whole list), or derived alarms."""
+    sig = tuple(name for name, _ in elems)
+    if sig[:4] == ("state", "system", "alarms", "active"):
+        return (_entry_key(elems, "active") or "*",)
+    if sig == ("state", "system", "alarms"):
+        return ("*",)
+    return _derived_deletes(sig, elems)
+
+
+# -- alarms derived from state ----------------------------------------------------------------------------
+#
+# SR Linux keeps no alarm list, natively or in OpenConfig (its deviations mark /system/alarms not-supported). Its
+# alarms are worked out here, and only here, from what it does report: a module's, fan tray's or power supply's
+# oper-state, a temperature's alarm-status, an interface's oper-down-reason (and, on the OpenConfig map, a
+# component's oper-status and temperature alarm-status). Each rule maps one state leaf to the one alarm it raises or
+# clears; the gNMI decoder and the SSH fallback (derive_alarms) share the rules.
+
+DERIVED = "derived:"  # prefix of a derived alarm's key, so it never meets a key from a device's alarm list
+# srl_nokia-common:oper-state values that mean a fault (empty, booting, starting... are not alarms).
+_FAULTY_OPER_STATES = frozenset({"down", "failed", "degraded"})
+# Interface oper-down-reasons that are an operator's choice, not a fault.
+_ADMIN_DOWN_REASONS = frozenset({"port-admin-disabled", "mda-admin-disabled"})
+_PART_SEVERITY = {
+    "chassis": Severity.CRITICAL,
+    "control": Severity.CRITICAL,
+    "linecard": Severity.MAJOR,
+    "fan-tray": Severity.MAJOR,
+    "power-supply": Severity.MAJOR,
+}
+# Leaves below an interface that a derived alarm reads, although no InterfaceSample field keeps them.
+DERIVED_INTERFACE_LEAVES = frozenset({("interface", "oper-down-reason")})
+
+DerivedChange = tuple[str, AlarmUpdate | None]  # (key, the alarm it raises) or (key, None): cleared
+
+
+def _raise(key: str, resource: str, severity: Severity, text: str) -> DerivedChange:
+    return key, AlarmUpdate(
+        key=key, alarm_id=key.removeprefix(DERIVED), severity=severity.value, resource=resource, text=text, derived=True
+    )
+
+
+def interface_alarm_key(name: str) -> str:
+    return f"{DERIVED}{name}/oper-down-reason"
+
+
+def _part_keys(resource: str) -> tuple[str, str]:
+    return f"{DERIVED}{resource}/oper-state", f"{DERIVED}{resource}/temperature"
+
+
+def derived_alarm(sig: tuple[str, ...], elems: PathElems, value: Any) -> DerivedChange | None:
+    """The alarm a state leaf raises or clears; None if the leaf is not one alarms are derived from."""
+    match sig:
+        case ("platform", "chassis", "oper-state"):
+            return _oper_state_alarm("chassis", "chassis", value)
+        case ("platform", "control" | "linecard" | "fan-tray" | "power-supply", "oper-state"):
+            return _oper_state_alarm(sig[1], f"{sig[1]} {_key(elems, sig[1])}", value)
+        case ("platform", "control" | "linecard" | "power-supply", "temperature", "alarm-status"):
+            resource = f"{sig[1]} {_key(elems, sig[1])}"
+            key = _part_keys(resource)[1]
+            if value is True or str(value).lower() == "true":
+                return _raise(key, resource, Severity.MAJOR, f"{resource} temperature alarm-status is true")
+            return key, None
+        case ("interface", "oper-down-reason"):
+            name = _key(elems, "interface") or "?"
+            reason = bare(str(value))
+            if reason in _ADMIN_DOWN_REASONS:
+                return interface_alarm_key(name), None
+            return _raise(interface_alarm_key(name), name, Severity.MAJOR, f"{name} is down, reason {reason}")
+        case ("components", "component", "state", "oper-status"):
+            name = _key(elems, "component") or "?"
+            state = bare(str(value)).upper()
+            key = _part_keys(name)[0]
+            if state == "INACTIVE":  # DISABLED is an operator's choice
+                return _raise(key, name, Severity.MAJOR, f"{name} oper-status is {state}")
+            return key, None
+        case ("components", "component", "state", "temperature", "alarm-status"):
+            name = _key(elems, "component") or "?"
+            key = _part_keys(name)[1]
+            if value is True or str(value).lower() == "true":
+                return _raise(key, name, Severity.MAJOR, f"{name} temperature alarm-status is true")
+            return key, None
+    return None
+
+
+def _oper_state_alarm(kind: str, resource: str, value: Any) -> DerivedChange:
+    key = _part_keys(resource)[0]
+    state = _state(value)
+    if state in _FAULTY_OPER_STATES:
+        return _raise(key, resource, _PART_SEVERITY[kind], f"{resource} oper-state is {state}")
+    return key, None
+
+
+def _derived_deletes(sig: tuple[str, ...], elems: PathElems) -> tuple[str, ...]:
+    """Derived alarms a deleted path clears: an interface's oper-down-reason (it is up again), or a whole part."""
+    match sig:
+        case ("interface", "oper-down-reason") | ("interface",):
+            name = _key(elems, "interface")
+            return (interface_alarm_key(name),) if name else ()
+        case ("platform", "control" | "linecard" | "fan-tray" | "power-supply"):
+            ident = _key(elems, sig[1])
+            return _part_keys(f"{sig[1]} {ident}") if ident else ()
+        case ("components", "component"):
+            name = _key(elems, "component")
+            return _part_keys(name) if name else ()
+    return ()
+
+
+def derived_from_document(document: Any, timestamp: float) -> dict[str, AlarmUpdate]:
+    """The derived alarms a whole state document raises (e.g. `info from state /platform | as json`, parsed), by key.
+
+    The document is walked from the root, as RFC 7951 JSON with or without module names.
+    """
+    raised: dict[str, AlarmUpdate] = {}
+    for elems, value in _walk(document, ()):
+        if value is None:
+            continue
+        change = derived_alarm(tuple(name for name, _ in elems), elems, value)
+        if change is not None and change[1] is not None:
+            raised[change[0]] = replace(change[1], raised_at=timestamp)
+    return raised
+
+
+def derive_alarms(device: str, document: Any, timestamp: float) -> tuple[Alarm, ...]:
+    """The alarms a whole state document derives, raised at `timestamp` (see AlarmBook.apply_document)."""
+    book = AlarmBook(device)
+    book.apply_document(document, timestamp)
+    return book.alarms()
 
 
 def _health_sample(parts: _HealthParts, device: str, timestamp: float) -> HealthSample | None:
@@ -581,6 +715,7 @@ _Plan = tuple[int, str | None, Any, Callable[[Any], Any] | None, PathElems]
 _Member = tuple[int, Callable[[Any], Any] | None] | None
 _UNSEEN: Any = object()
 _NESTED: Any = object()  # a member holding a container or a list
+_DERIVING: Any = object()  # a leaf no field keeps but a derived alarm reads (an interface's oper-down-reason)
 
 
 class _Context:
@@ -629,6 +764,8 @@ def _make_plan(context: _Context, path: gnmi_pb2.Path) -> _Plan:
         name = context.interface or _interface_name(elems)
         if field_name is not None and name is not None:
             return (_LEAF, name, ROW_INDEX[field_name], _row_parser(field_name), elems)
+        if names in DERIVED_INTERFACE_LEAVES:
+            return (_OTHER, None, None, None, elems)
         return (_SKIP, None, None, None, elems)  # an interface leaf we do not keep (multicast packets, ...)
     return (_OTHER, None, None, None, elems)
 
@@ -638,13 +775,16 @@ def _member(plan: _Plan, member: str, value: Any) -> _Member:
 
     A member is a leaf or a container by the schema, so what its first value shows holds for the next ones.
     """
-    table = INTERFACE_CONTAINERS[tuple(name for name, _ in plan[4])]
+    signature = tuple(name for name, _ in plan[4])
+    table = INTERFACE_CONTAINERS[signature]
     field_name = table.get(bare(member))
     found: _Member
     if field_name is not None:
         found = (ROW_INDEX[field_name], _row_parser(field_name))
     elif type(value) is dict or type(value) is list:
         found = _NESTED
+    elif (*signature, bare(member)) in DERIVED_INTERFACE_LEAVES:
+        found = _DERIVING
     else:
         found = None
     members: dict[str, _Member] = plan[2]
@@ -672,6 +812,7 @@ def _counter_json(raw: bytes) -> int | None:
 
 
 _EMPTY_ROW: tuple[None, ...] = (None,) * len(INTERFACE_ROW_FIELDS)
+_OPER_STATE = ROW_INDEX["oper_state"]
 
 
 def decode_notification(
@@ -736,6 +877,9 @@ def decode_notification(
                     if type(child) is dict or type(child) is list:
                         leftovers.extend(_walk(child, (*plan[4], (bare(member), ()))))
                     continue
+                if spec is _DERIVING:
+                    leftovers.append(((*plan[4], (bare(member), ())), child))
+                    continue
                 if child is None:
                     continue
                 index, parser = spec
@@ -752,25 +896,26 @@ def decode_notification(
         leftovers.extend(_walk(obj, plan[4]))
     health: HealthSample | None = None
     alarm_updates: tuple[AlarmUpdate, ...] = ()
+    cleared: list[str] = []
     if leftovers:
-        health, alarm_updates = _slow_leaves(leftovers, rows, device, stamp)
-    deletes: tuple[str, ...] = ()
-    if notification.delete:
-        found = []
-        for path in notification.delete:
-            key = _alarm_delete(context.elems + path_elems(path))
-            if key is not None:
-                found.append(key)
-        deletes = tuple(found)
-    return DecodedNotification(device, stamp, rows, health, alarm_updates, deletes)
+        health, alarm_updates, cleared = _slow_leaves(leftovers, rows, device, stamp)
+    for path in notification.delete:
+        cleared.extend(_alarm_deletes(context.elems + path_elems(path)))
+    for name, row in rows.items():
+        if row[_OPER_STATE] == "up":  # an interface that is up has no oper-down-reason left
+            cleared.append(interface_alarm_key(name))
+    return DecodedNotification(device, stamp, rows, health, alarm_updates, tuple(cleared))
 
 
 def _slow_leaves(
     leftovers: list[tuple[PathElems, Any]], rows: dict[str, InterfaceRow], device: str, stamp: float
-) -> tuple[HealthSample | None, tuple[AlarmUpdate, ...]]:
-    """Leaves found by walking JSON values: interface leaves deep in a container, health and alarms."""
+) -> tuple[HealthSample | None, tuple[AlarmUpdate, ...], list[str]]:
+    """Leaves found by walking JSON values: interface leaves deep in a container, health, alarms (the device's and
+    derived ones); returns the health, the alarm updates and the keys of derived alarms cleared."""
     health = _HealthParts()
     alarms: dict[str, dict[str, Any]] = {}
+    derived: dict[str, AlarmUpdate] = {}
+    cleared: list[str] = []
     for elems, value in leftovers:
         if value is None:
             continue
@@ -787,9 +932,16 @@ def _slow_leaves(
             continue
         if _alarm_leaf(alarms, sig, elems, value):
             continue
+        change = derived_alarm(sig, elems, value)
+        if change is not None:
+            key, update = change
+            if update is None:
+                cleared.append(key)
+            else:
+                derived[key] = replace(update, raised_at=stamp)
         _health_leaf(health, sig, elems, value)
-    updates = tuple(AlarmUpdate(key=key, **fields) for key, fields in alarms.items())
-    return _health_sample(health, device, stamp), updates
+    updates = tuple(AlarmUpdate(key=key, **fields) for key, fields in alarms.items()) + tuple(derived.values())
+    return _health_sample(health, device, stamp), updates, cleared
 
 
 def decode_samples(
@@ -834,10 +986,26 @@ class AlarmBook:
             entry = self._entries.setdefault(update.key, {})
             for name in ("alarm_id", "severity", "resource", "text", "raised_at"):
                 value = getattr(update, name)
+                # An alarm is raised once: a derived alarm, raised again by every sample, keeps its first time.
+                if name == "raised_at" and "raised_at" in entry:
+                    continue
                 if value is not None and entry.get(name) != value:
                     entry[name] = value
                     changed = True
+            if update.derived and not entry.get("derived"):
+                entry["derived"] = True
+                changed = True
         return changed
+
+    def apply_document(self, document: Any, timestamp: float) -> bool:
+        """Fold in the derived alarms of a whole state document (polled over SSH): what it raises is active, a
+        derived alarm it no longer raises is cleared, and an alarm still active keeps the time it was first raised.
+        True if anything changed."""
+        raised = derived_from_document(document, timestamp)
+        gone = tuple(key for key, entry in self._entries.items() if entry.get("derived") and key not in raised)
+        return self.apply(
+            DecodedNotification(self.device, timestamp, alarm_updates=tuple(raised.values()), alarm_deletes=gone)
+        )
 
     def clear(self) -> None:
         self._entries.clear()
@@ -851,6 +1019,7 @@ class AlarmBook:
                 resource=entry.get("resource", ""),
                 text=entry.get("text", ""),
                 raised_at=entry.get("raised_at"),
+                derived=entry.get("derived", False),
             )
             for key, entry in self._entries.items()
         )

@@ -118,7 +118,6 @@ def _parse_srlinux(command: str, output: str) -> list[Row]:
         ],
         ssh_poll.SRLINUX_VERSION: lambda text: [_jsonable(ssh_poll.parse_srlinux_version(text))],
         ssh_poll.SRLINUX_PLATFORM: lambda text: [_jsonable(ssh_poll.parse_srlinux_platform(text))],
-        ssh_poll.SRLINUX_ALARMS: lambda text: [_sample_row(a) for a in ssh_poll.parse_srlinux_alarms("", text)],
     }
     read = readers.get(wanted)
     if read is None:

@@ -49,13 +49,18 @@ class SubscriptionSpec:
 
 @dataclass(frozen=True)
 class PathMap:
-    """The paths of one data model family, grouped by what they tell us and how often we want it."""
+    """The paths of one data model family, grouped by what they tell us and how often we want it.
+
+    Every path is one the platform's published YANG model has, with its list keys by name (tests/conformance
+    checks them against the model tables).
+    """
 
     name: str
     counters: tuple[str, ...]  # interface counters: sampled
     oper_state: tuple[str, ...]  # interface state (oper/admin/description/speed): on change
     health: tuple[str, ...]  # CPU, memory, temperatures, fans, PSUs, version, uptime: sampled slowly
-    alarms: tuple[str, ...]
+    # The device's alarm list; empty where it keeps none (SR Linux): its alarms are then derived from its state.
+    alarms: tuple[str, ...] = ()
     # How alarms are asked for: on change where the device promises it, else the device's choice.
     alarms_mode: StreamMode = StreamMode.ON_CHANGE
 
@@ -65,12 +70,14 @@ class PathMap:
         counter_interval_s: float = DEFAULT_COUNTER_INTERVAL_S,
         health_interval_s: float = DEFAULT_HEALTH_INTERVAL_S,
     ) -> tuple[SubscriptionSpec, ...]:
-        return (
+        """The groups to subscribe to; a group without paths (no alarm list) is left out."""
+        groups = (
             SubscriptionSpec("counters", self.counters, StreamMode.SAMPLE, counter_interval_s),
             SubscriptionSpec("oper-state", self.oper_state, StreamMode.ON_CHANGE),
             SubscriptionSpec("health", self.health, StreamMode.SAMPLE, health_interval_s),
             SubscriptionSpec("alarms", self.alarms, self.alarms_mode, health_interval_s),
         )
+        return tuple(group for group in groups if group.paths)
 
 
 SRLINUX_NATIVE = PathMap(
@@ -78,6 +85,8 @@ SRLINUX_NATIVE = PathMap(
     counters=("/interface[name=*]/statistics",),
     oper_state=(
         "/interface[name=*]/oper-state",
+        # Present only while the interface is down; what SR Linux's derived interface alarms come from.
+        "/interface[name=*]/oper-down-reason",
         "/interface[name=*]/admin-state",
         "/interface[name=*]/description",
         "/interface[name=*]/last-change",
@@ -87,16 +96,21 @@ SRLINUX_NATIVE = PathMap(
         "/platform/control[slot=*]/cpu[index=all]/total",
         "/platform/control[slot=*]/memory",
         "/platform/control[slot=*]/temperature",
+        "/platform/control[slot=*]/oper-state",
         "/platform/linecard[slot=*]/temperature",
+        "/platform/linecard[slot=*]/oper-state",
         "/platform/fan-tray[id=*]/oper-state",
         "/platform/power-supply[id=*]/oper-state",
         "/platform/chassis/type",
+        "/platform/chassis/oper-state",
         "/system/name/host-name",
         "/system/information/version",
         "/system/information/last-booted",
     ),
-    # SR Linux exposes its alarms through the OpenConfig alarms model.
-    alarms=("/system/alarms/alarm[id=*]/state",),
+    # SR Linux 25.3 keeps no alarm list, natively or in OpenConfig (its deviations mark /system/alarms
+    # not-supported): its alarms are derived from the oper-states, temperature alarm-status and oper-down-reason
+    # above (devices.decode).
+    alarms=(),
 )
 
 SROS_STATE = PathMap(
@@ -104,7 +118,7 @@ SROS_STATE = PathMap(
     counters=("/state/port[port-id=*]/statistics",),
     oper_state=(
         "/state/port[port-id=*]/oper-state",
-        "/state/port[port-id=*]/last-oper-change",
+        "/state/port[port-id=*]/oper-state-last-changed",
         "/state/port[port-id=*]/ethernet/oper-speed",
         # Admin state and description are configuration on SR OS; it streams configuration changes too.
         "/configure/port[port-id=*]/admin-state",
@@ -113,6 +127,7 @@ SROS_STATE = PathMap(
     health=(
         "/state/system/cpu[sample-period=1]/summary/usage/cpu-usage",
         "/state/system/memory-pools/summary",
+        "/state/cpm[cpm-slot=*]/hardware-data/temperature",
         "/state/card[slot-number=*]/hardware-data/temperature",
         "/state/chassis[chassis-class=*][chassis-number=*]/hardware-data/temperature",
         "/state/chassis[chassis-class=*][chassis-number=*]/fan[fan-slot=*]/hardware-data/oper-state",
@@ -122,7 +137,7 @@ SROS_STATE = PathMap(
         "/state/system/version/version-number",
         "/state/system/up-time",
     ),
-    alarms=("/state/system/alarms/active[sequence-number=*]",),
+    alarms=("/state/system/alarms/active[raised-time=*][index=*]",),
     # SR OS streams on change only for selected state; TARGET_DEFINED lets it choose.
     alarms_mode=StreamMode.TARGET_DEFINED,
 )
@@ -145,8 +160,9 @@ OPENCONFIG = PathMap(
         "/system/memory/state",
         "/components/component[name=*]/state",
     ),
-    alarms=("/system/alarms/alarm[id=*]/state",),
-    alarms_mode=StreamMode.TARGET_DEFINED,
+    # openconfig-alarms is not supported where it is tabled (SR Linux's deviations); alarms are derived from the
+    # components' oper-status and temperature alarm-status.
+    alarms=(),
 )
 
 NATIVE_MODEL_MARKERS = {

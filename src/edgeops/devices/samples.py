@@ -40,12 +40,20 @@ class Severity(StrEnum):
 
 @dataclass(frozen=True)
 class Alarm:
+    """An active alarm: one the device lists, or one edgeops derived from the device's state.
+
+    SR Linux keeps no alarm list (its OpenConfig alarms are not supported either), so its alarms are derived from
+    what it does report: a component's oper-state, a temperature's alarm-status, an interface's oper-down-reason.
+    `derived` tells those apart, so that the console can say which alarms the device did not raise itself.
+    """
+
     device: str
     alarm_id: str
     severity: Severity
     resource: str
     text: str
     raised_at: float | None = None  # unix time
+    derived: bool = False  # worked out from device state by edgeops, not listed by the device
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from typing import Any, Protocol
 
 from edgeops.clock import Clock, SystemClock
 from edgeops.devices import sros_text
+from edgeops.devices.decode import AlarmBook
 from edgeops.devices.errors import CommandTimeout, ConnectionLost, DeviceError
 from edgeops.devices.samples import (
     Alarm,
@@ -44,7 +45,8 @@ class PollParseError(ValueError):
 SRLINUX_INTERFACES = "info from state /interface * | as json"
 SRLINUX_VERSION = "show version | as json"
 SRLINUX_PLATFORM = "info from state /platform | as json"
-SRLINUX_ALARMS = "info from state /system alarms | as json"
+# SR Linux keeps no alarm list (there is no /system/alarms to ask for): its alarms are derived from the platform's
+# and the interfaces' state these commands return (devices.decode, the same rules as over gNMI).
 
 SROS_PORTS = "show port"
 SROS_SYSTEM_INFORMATION = "show system information"
@@ -67,7 +69,7 @@ class PollCommands:
 
 
 POLL_COMMANDS: dict[Platform, PollCommands] = {
-    Platform.SRLINUX: PollCommands((SRLINUX_INTERFACES,), (SRLINUX_PLATFORM, SRLINUX_VERSION, SRLINUX_ALARMS)),
+    Platform.SRLINUX: PollCommands((SRLINUX_INTERFACES,), (SRLINUX_PLATFORM, SRLINUX_VERSION)),
     Platform.SROS: PollCommands(
         (SROS_PORTS,), (SROS_SYSTEM_INFORMATION, SROS_CPU, SROS_MEMORY, SROS_CHASSIS, SROS_ALARMS)
     ),
@@ -184,7 +186,10 @@ def _plain(data: dict[str, Any]) -> dict[str, Any]:
 
 def parse_srlinux_interfaces(device: str, text: str, timestamp: float) -> list[InterfaceSample]:
     """`info from state /interface * | as json` -> one sample per interface (subinterfaces are not ports)."""
-    data = _load_json(text)
+    return _srlinux_interface_samples(device, _load_json(text), timestamp)
+
+
+def _srlinux_interface_samples(device: str, data: Any, timestamp: float) -> list[InterfaceSample]:
     entries = _as_list(_find_key(data, "interface"))
     if not entries and isinstance(data, dict) and "name" in data:
         entries = [data]  # a single interface, unwrapped
@@ -299,26 +304,12 @@ def _temperature(sensor: str, node: Any) -> list[TemperatureReading]:
     return [TemperatureReading(sensor, float(instant), bool(node.get("alarm-status", False)))]
 
 
-def parse_srlinux_alarms(device: str, text: str) -> tuple[Alarm, ...]:
-    """`info from state /system alarms | as json` -> active alarms."""
-    data = _load_json(text)
-    alarms = []
-    for raw in _as_list(_find_key(data, "alarm")):
-        entry = _plain(raw)
-        severity = _severity(str(entry.get("severity", "")))
-        if severity is None:
-            continue
-        alarms.append(
-            Alarm(
-                device=device,
-                alarm_id=str(entry.get("id", "")),
-                severity=severity,
-                resource=str(entry.get("resource", "")),
-                text=str(entry.get("text", "")),
-                raised_at=parse_iso_time(entry.get("time-created")),
-            )
-        )
-    return tuple(alarms)
+def srlinux_state_document(data: Any, top: str) -> dict[str, Any]:
+    """`info from state /<top> ... | as json` from the root: wrapped in `top` when the release printed only what
+    is inside it (derived alarms are read by their path from the root)."""
+    if isinstance(data, dict) and any(key.rsplit(":", 1)[-1] == top for key in data):
+        return data
+    return {top: data}
 
 
 # -- SR OS (text: ntc-templates' templates where they exist, see sros_text) -------------------------------------
@@ -503,6 +494,10 @@ class SshPoller:
         self.last_failures: list[CommandResult] = []
         self._clock: Clock = clock or SystemClock()
         self._log = device_logger(__name__, device)
+        # SR Linux's derived alarms, one book per command they are read from: an alarm keeps the time it was
+        # first seen across polls, and a poll that failed leaves the other command's alarms standing.
+        self._platform_alarms = AlarmBook(device)
+        self._interface_alarms = AlarmBook(device)
 
     async def _run(self, command: str) -> str | None:
         """The command's output, or None after a device error; raises when the session itself failed."""
@@ -535,7 +530,11 @@ class SshPoller:
             if output is None:
                 return []
             try:
-                return parse_srlinux_interfaces(self.device, output, self._clock.now())
+                data = _load_json(output)
+                now = self._clock.now()
+                samples = _srlinux_interface_samples(self.device, data, now)
+                self._interface_alarms.apply_document(srlinux_state_document(data, "interface"), now)
+                return samples
             except (PollParseError, ValueError, TypeError) as exc:
                 self._parse_failed(SRLINUX_INTERFACES, exc)
                 return []
@@ -567,9 +566,8 @@ class SshPoller:
         if self.platform is Platform.SRLINUX:
             parsers = (
                 # The platform's memory (physical and free) first: what gNMI reports too.
-                (SRLINUX_PLATFORM, parse_srlinux_platform),
+                (SRLINUX_PLATFORM, self._srlinux_platform),
                 (SRLINUX_VERSION, parse_srlinux_version),
-                (SRLINUX_ALARMS, lambda text: {"alarms": parse_srlinux_alarms(self.device, text)}),
             )
         else:
             parsers = (
@@ -591,6 +589,13 @@ class SshPoller:
             for key, value in parsed.items():
                 fields.setdefault(key, value)  # the first command that knows a field wins (show version > platform)
         return HealthSample(device=self.device, timestamp=self._clock.now(), **fields)
+
+    def _srlinux_platform(self, text: str) -> dict[str, Any]:
+        """The platform's health, and the alarms derived from it and from the last interface poll."""
+        fields = parse_srlinux_platform(text)
+        self._platform_alarms.apply_document(srlinux_state_document(_load_json(text), "platform"), self._clock.now())
+        fields["alarms"] = self._platform_alarms.alarms() + self._interface_alarms.alarms()
+        return fields
 
 
 def _present(**fields: Any) -> dict[str, Any]:

@@ -18,6 +18,9 @@ FAULT_KINDS = (
     "gnmi-refuse",  # refuse gNMI (UNAVAILABLE)
     "port-flap",  # take a port down, and up again after a delay
     "counter-reset",  # reboot: counters to zero, fresh uptime
+    # An alarm about a resource: on SR OS an entry of its alarm list; SR Linux keeps no alarm list, so there the
+    # resource's state shows it (an interface goes down, a power supply or fan tray fails, a linecard or the control
+    # module overheats: DeviceModel.raise_alarm), and clients derive the alarm from that state.
     "alarm-raise",
     "alarm-clear",
     "cpu-spike",

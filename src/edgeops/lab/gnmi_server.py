@@ -216,6 +216,7 @@ class NotificationShaper:
         self.per_leaf = encoding in (gnmi_pb2.PROTO, gnmi_pb2.ASCII) or (self.sros and subscribe)
         self.prefixed = self.sros and subscribe
         self.module_prefix = not self.sros and encoding == gnmi_pb2.JSON_IETF
+        self.qualified = encoding == gnmi_pb2.JSON_IETF  # RFC 7951 member names: module where it changes
 
     # -- values --
 
@@ -339,9 +340,9 @@ class NotificationShaper:
             _, value, kind = values[0]
             return [gnmi_pb2.Update(path=self._full_path(match), val=self._leaf_value(value, kind))]
         if match.flat:
-            data = flat_json(values).encode()
+            data = flat_json(values, qualified=self.qualified).encode()
             return [gnmi_pb2.Update(path=self._full_path(match), val=self._json_bytes(data))]
-        obj = nest((rel, json_scalar(value, kind)) for rel, value, kind in values)
+        obj = nest(((rel, json_scalar(value, kind)) for rel, value, kind in values), qualified=self.qualified)
         return [gnmi_pb2.Update(path=self._full_path(match), val=self._json_value(obj))]
 
     # -- the same notifications, serialized (the sampling hot path) --

@@ -1,8 +1,10 @@
 """The YANG trees a simulated device serves over gNMI, read live from its DeviceModel, and path matching on them.
 
 Each platform has a native tree (SR Linux `srl_nokia-*`, SR OS `nokia-state`/`nokia-conf`) plus the OpenConfig
-tree. A requested gNMI path (with `*` elements and `[key=*]` wildcards) is resolved once into concrete matches;
-every later sample only reads the leaves under those matches, so a tick never re-walks the whole tree.
+tree. Every node is one of Nokia's published models for the release the lab claims (SR Linux 25.3, SR OS 25.10),
+with its YANG type's JSON encoding and its module where the module changes; tests/conformance checks them against
+the model tables. A requested gNMI path (with `*` elements and `[key=*]` wildcards) is resolved once into concrete
+matches; every later sample only reads the leaves under those matches, so a tick never re-walks the whole tree.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from typing import Any
 
 from pygnmi.spec.v080 import gnmi_pb2
 
-from edgeops.lab.model import COUNTER_MODULUS, DeviceModel, LabAlarm, LabInterface
+from edgeops.lab.model import COUNTER_MODULUS, Component, DeviceModel, LabAlarm, LabInterface
 
 KeyPairs = tuple[tuple[str, str], ...]  # list keys of one path element, in schema order
 Elem = tuple[str, KeyPairs]  # (name, keys)
@@ -46,6 +48,9 @@ class Node:
     name: str
     children: dict[str, Node] = field(default_factory=dict)
     keys: tuple[str, ...] = ()
+    # The node's module where it differs from its parent's (an augmenting module): RFC 7951 JSON names such a
+    # member `module:name`, e.g. `srl_nokia-platform-cpu:cpu` under `control`.
+    module: str = ""
     # For a list: the entries below the parent's item, as (key values, item).
     entries: Callable[[Any], Iterable[tuple[tuple[str, ...], Any]]] | None = None
     value: Callable[[Any], Any] | None = None  # for a leaf: its value (None: absent now)
@@ -60,6 +65,11 @@ class Node:
     @property
     def is_leaf(self) -> bool:
         return self.value is not None
+
+    @property
+    def member(self) -> str:
+        """The node's JSON member name: qualified by its module where the module changes."""
+        return f"{self.module}:{self.name}" if self.module else self.name
 
     @property
     def is_list(self) -> bool:
@@ -100,11 +110,11 @@ def _bulk_counters(children: Sequence[Node]) -> Callable[[Any], list[int]]:
     return read
 
 
-def container(name: str, *children: Node) -> Node:
-    node = Node(name, children={child.name: child for child in children})
+def container(name: str, *children: Node, module: str = "") -> Node:
+    node = Node(name, children={child.name: child for child in children}, module=module)
     if len(children) > 1 and all(child.counter_attr is not None for child in children):
         node.bulk = _bulk_counters(children)
-        node.bulk_rels = tuple(((child.name, ()),) for child in children)
+        node.bulk_rels = tuple(((child.member, ()),) for child in children)
     return node
 
 
@@ -114,8 +124,16 @@ def listing(
     entries: Callable[[Any], Iterable[tuple[tuple[str, ...], Any]]],
     *children: Node,
     dynamic: bool = False,
+    module: str = "",
 ) -> Node:
-    return Node(name, children={child.name: child for child in children}, keys=keys, entries=entries, dynamic=dynamic)
+    return Node(
+        name,
+        children={child.name: child for child in children},
+        keys=keys,
+        entries=entries,
+        dynamic=dynamic,
+        module=module,
+    )
 
 
 @dataclass(eq=False)
@@ -149,8 +167,9 @@ def _srl_version(model: DeviceModel) -> str:
     return f"{identity.version}-{identity.build}" if identity.build else identity.version
 
 
-def _alarm_entries(model: DeviceModel) -> list[tuple[tuple[str, ...], LabAlarm]]:
-    return [((alarm.alarm_id,), alarm) for alarm in model.alarms]
+def _sros_alarm_entries(model: DeviceModel) -> list[tuple[tuple[str, ...], LabAlarm]]:
+    """SR OS's active alarms, keyed by raised-time and index (SR Linux keeps no alarm list)."""
+    return [((iso_time(alarm.raised_at), str(alarm.index)), alarm) for alarm in model.alarms]
 
 
 def _interface_entries(model: DeviceModel) -> list[tuple[tuple[str, ...], LabInterface]]:
@@ -235,7 +254,11 @@ def _srl_platform() -> Node:
             leaf("reserved", lambda m: m.memory()[1], Kind.U64, volatile=True),
             leaf("free", lambda m: m.memory()[0] - m.memory()[1], Kind.U64, volatile=True),
             leaf("utilization", lambda m: round(100 * m.memory()[1] / m.memory()[0]), Kind.INT, volatile=True),
+            module="srl_nokia-platform-memory",
         )
+
+    def oper_state(part: Component) -> str:
+        return "up" if part.oper_up else "down"
 
     return container(
         "platform",
@@ -247,6 +270,7 @@ def _srl_platform() -> Node:
             leaf("hw-mac-address", lambda item: item.identity.mac),
             leaf("last-booted", lambda item: iso_time(item.boot_time)),
             leaf("oper-state", lambda item: "up"),
+            module="srl_nokia-platform-chassis",
         ),
         listing(
             "control",
@@ -266,14 +290,16 @@ def _srl_platform() -> Node:
                     leaf("average-5", lambda m: round(m.cpu_base + 3), Kind.INT, volatile=True),
                     leaf("average-15", lambda m: round(m.cpu_base + 3), Kind.INT, volatile=True),
                 ),
+                module="srl_nokia-platform-cpu",
             ),
             memory_node(),
             container(
                 "temperature",
                 leaf("instant", lambda m: temperature_of(m, "A"), Kind.INT, volatile=True),
                 leaf("maximum", lambda m: temperature_of(m, "A") + 6, Kind.INT, volatile=True),
-                leaf("alarm-status", lambda m: temperature_of(m, "A") >= 80, Kind.BOOL, volatile=True),
+                leaf("alarm-status", lambda m: m.temperature_alarm("A"), Kind.BOOL, volatile=True),
             ),
+            module="srl_nokia-platform-control",
         ),
         listing(
             "linecard",
@@ -284,24 +310,28 @@ def _srl_platform() -> Node:
             container(
                 "temperature",
                 leaf("instant", lambda m: temperature_of(m, "1"), Kind.INT, volatile=True),
-                leaf("alarm-status", lambda m: temperature_of(m, "1") >= 85, Kind.BOOL, volatile=True),
+                leaf("alarm-status", lambda m: m.temperature_alarm("1"), Kind.BOOL, volatile=True),
             ),
+            module="srl_nokia-platform-lc",
         ),
         listing(
             "fan-tray",
             ("id",),
             lambda item: [((str(fan.ident),), fan) for fan in item.fans],
             leaf("id", lambda f: f.ident, Kind.INT),
-            leaf("oper-state", lambda f: "up" if f.oper_up else "down"),
-            leaf("speed", lambda f: 45 if f.oper_up else 0, Kind.INT, volatile=True),
+            leaf("oper-state", oper_state),
+            # Percent of full speed (srl_nokia-common:percentage).
+            container("fan", leaf("speed", lambda f: 45 if f.oper_up else 0, Kind.INT, volatile=True)),
+            module="srl_nokia-platform-fan",
         ),
         listing(
             "power-supply",
             ("id",),
             lambda item: [((str(psu.ident),), psu) for psu in item.power_supplies],
             leaf("id", lambda p: p.ident, Kind.INT),
-            leaf("oper-state", lambda p: "up" if p.oper_up else "down"),
+            leaf("oper-state", oper_state),
             leaf("type", lambda p: "AC"),
+            module="srl_nokia-platform-psu",
         ),
     )
 
@@ -309,13 +339,14 @@ def _srl_platform() -> Node:
 def _srl_system() -> Node:
     return container(
         "system",
-        container("name", leaf("host-name", lambda item: item.identity.name)),
+        container("name", leaf("host-name", lambda item: item.identity.name), module="srl_nokia-system-name"),
         container(
             "information",
             leaf("description", lambda item: f"SRLinux-{_srl_version(item)} {item.identity.model}"),
             leaf("version", lambda item: _srl_version(item)),
             leaf("current-datetime", lambda item: iso_time(item.now()), volatile=True),
             leaf("last-booted", lambda item: iso_time(item.boot_time)),
+            module="srl_nokia-system-info",
         ),
     )
 
@@ -350,8 +381,8 @@ def _sros_state() -> Node:
         lambda item: _sros_port_entries(item),
         leaf("port-id", lambda i: i.name),
         leaf("oper-state", lambda i: "up" if i.oper_up else "down"),
-        leaf("down-reason", lambda i: None if i.oper_up else ("admin-down" if not i.admin_up else "link-down")),
-        leaf("last-oper-change", lambda i: iso_time(i.last_change)),
+        # down-reason (bits) is left out: none of its bits stands for a plain loss of link or an admin-down port.
+        leaf("oper-state-last-changed", lambda i: iso_time(i.last_change)),
         container(
             "ethernet",
             leaf("oper-speed", lambda i: i.speed_bps // 1_000_000, Kind.INT),
@@ -360,13 +391,23 @@ def _sros_state() -> Node:
     )
 
     def card_entries(item: DeviceModel) -> list[tuple[tuple[str, ...], tuple[DeviceModel, str]]]:
-        model = item
-        return [((slot,), (model, slot)) for slot, _ in model.hardware.cards]
+        """IOM cards (numbered slots); the CPMs (lettered slots) are a list of their own."""
+        return [((slot,), (item, slot)) for slot, _ in item.hardware.cards if slot.isdigit()]
+
+    def cpm_entries(item: DeviceModel) -> list[tuple[tuple[str, ...], tuple[DeviceModel, str]]]:
+        return [((slot,), (item, slot)) for slot, _ in item.hardware.cards if not slot.isdigit()]
 
     def card_temperature(card: tuple[DeviceModel, str]) -> int:
         model, slot = card
         readings = dict(model.temperatures())
         return readings.get(slot, readings["A"])
+
+    def equipped_type(card: tuple[DeviceModel, str]) -> str:
+        # `iom5-e:he1200g+` is the card type and its level; the type enumeration has the type only.
+        return dict(card[0].hardware.cards)[card[1]].split(":", 1)[0]
+
+    def hardware_state(up: bool) -> str:
+        return "in-service" if up else "failed"  # nokia-types-chassis:hw-oper-state
 
     chassis = listing(
         "chassis",
@@ -385,27 +426,39 @@ def _sros_state() -> Node:
             ("fan-slot",),
             lambda m: [((str(fan.ident),), fan) for fan in m.fans],
             leaf("fan-slot", lambda f: f.ident, Kind.INT),
-            leaf("speed", lambda f: "half-speed" if f.oper_up else "stopped"),
-            container("hardware-data", leaf("oper-state", lambda f: "up" if f.oper_up else "failed")),
+            # Percent of full speed (nokia-types-sros:percent): half speed, as `show chassis` says.
+            leaf("speed", lambda f: 50 if f.oper_up else 0, Kind.INT),
+            container("hardware-data", leaf("oper-state", lambda f: hardware_state(f.oper_up))),
         ),
         listing(
             "power-supply",
             ("power-supply-id",),
             lambda m: [((str(psu.ident),), psu) for psu in m.power_supplies],
             leaf("power-supply-id", lambda p: p.ident, Kind.INT),
-            leaf("type", lambda p: "ac-single"),
-            container("hardware-data", leaf("oper-state", lambda p: "up" if p.oper_up else "failed")),
+            container("hardware-data", leaf("oper-state", lambda p: hardware_state(p.oper_up))),
         ),
     )
     card = listing(
         "card",
         ("slot-number",),
         card_entries,
-        leaf("slot-number", lambda c: c[1]),
-        leaf("equipped-type", lambda c: dict(c[0].hardware.cards)[c[1]]),
+        leaf("slot-number", lambda c: int(c[1]), Kind.INT),
+        leaf("equipped-type", equipped_type),
         container(
             "hardware-data",
-            leaf("oper-state", lambda c: "up"),
+            leaf("oper-state", lambda c: "in-service"),
+            leaf("temperature", card_temperature, Kind.INT, volatile=True),
+        ),
+    )
+    cpm = listing(
+        "cpm",
+        ("cpm-slot",),
+        cpm_entries,
+        leaf("cpm-slot", lambda c: c[1]),
+        leaf("equipped-type", equipped_type),
+        container(
+            "hardware-data",
+            leaf("oper-state", lambda c: "in-service"),
             leaf("temperature", card_temperature, Kind.INT, volatile=True),
         ),
     )
@@ -445,19 +498,20 @@ def _sros_state() -> Node:
             "alarms",
             listing(
                 "active",
-                ("sequence-number",),
-                lambda item: _alarm_entries(item),
-                leaf("sequence-number", lambda a: a.alarm_id),
-                leaf("alarm-id", lambda a: a.alarm_id),
+                ("raised-time", "index"),
+                lambda item: _sros_alarm_entries(item),
+                leaf("raised-time", lambda a: iso_time(a.raised_at)),
+                leaf("index", lambda a: a.index, Kind.INT),
+                # The lab's own identifier stands in for SR OS's application/event/sub-id triple.
+                container("alarm-id", leaf("full-id", lambda a: a.alarm_id)),
                 leaf("severity", lambda a: a.severity),
                 leaf("resource", lambda a: a.resource),
                 leaf("details", lambda a: a.text),
-                leaf("raised-time", lambda a: iso_time(a.raised_at)),
                 dynamic=True,
             ),
         ),
     )
-    return container("state", port, card, chassis, system)
+    return container("state", port, card, cpm, chassis, system)
 
 
 def _sros_configure() -> Node:
@@ -518,6 +572,7 @@ def _oc_interfaces() -> Node:
                     "state",
                     leaf("port-speed", lambda i: f"openconfig-if-ethernet:SPEED_{i.speed_bps // 1_000_000_000}GB"),
                 ),
+                module="openconfig-if-ethernet",
             ),
         ),
     )
@@ -555,28 +610,11 @@ def _oc_system() -> Node:
             container(
                 "state",
                 leaf("physical", lambda item: item.memory()[0], Kind.U64, volatile=True),
-                leaf("used", lambda item: item.memory()[1], Kind.U64, volatile=True),
-                leaf("free", lambda item: item.memory()[0] - item.memory()[1], Kind.U64, volatile=True),
+                # Nokia's deviations leave `used` and `free` out of SR Linux's OpenConfig memory state.
+                leaf("reserved", lambda item: item.memory()[1], Kind.U64, volatile=True),
             ),
         ),
-        container(
-            "alarms",
-            listing(
-                "alarm",
-                ("id",),
-                lambda item: _alarm_entries(item),
-                leaf("id", lambda a: a.alarm_id),
-                container(
-                    "state",
-                    leaf("id", lambda a: a.alarm_id),
-                    leaf("resource", lambda a: a.resource),
-                    leaf("severity", lambda a: f"openconfig-alarm-types:{a.severity.upper()}"),
-                    leaf("text", lambda a: a.text),
-                    leaf("time-created", lambda a: ns(a.raised_at), Kind.U64),
-                ),
-                dynamic=True,
-            ),
-        ),
+        # No alarms: Nokia's deviations mark openconfig-alarms' /system/alarms not-supported on SR Linux.
     )
 
 
@@ -608,6 +646,9 @@ def _oc_components() -> Node:
     def temperature(part: _Component) -> int | None:
         return None if part.sensor is None else dict(part.model.temperatures())[part.sensor]
 
+    def temperature_alarm(part: _Component) -> bool | None:
+        return None if part.sensor is None else part.model.temperature_alarm(part.sensor)
+
     return container(
         "components",
         listing(
@@ -620,7 +661,11 @@ def _oc_components() -> Node:
                 leaf("name", lambda p: p.name),
                 leaf("type", lambda p: f"openconfig-platform-types:{p.kind}"),
                 leaf("oper-status", lambda p: f"openconfig-platform-types:{oper_status(p)}"),
-                container("temperature", leaf("instant", temperature, Kind.INT, volatile=True)),
+                container(
+                    "temperature",
+                    leaf("instant", temperature, Kind.DECIMAL, volatile=True),  # decimal64, degrees Celsius
+                    leaf("alarm-status", temperature_alarm, Kind.BOOL, volatile=True),
+                ),
             ),
         ),
     )
@@ -747,16 +792,18 @@ def _expand_list(root: Root, node: Node, item: Any, _keys: tuple[str, ...], pare
 
 
 def _collect_leaves(node: Node, item: Any, rel: tuple[Elem, ...], out: list[LeafRef]) -> None:
+    """The leaves below a node, each with its path from the node; the path names each element as its JSON member
+    (module-qualified where the module changes), which path_proto leaves out of gNMI paths."""
     if node.is_leaf:
         out.append(LeafRef(rel, node, item))
         return
     for child in node.children.values():
         if child.is_list:
             for key_values, entry in child.entries(item) if child.entries else ():
-                elem = (child.name, tuple(zip(child.keys, key_values, strict=True)))
+                elem = (child.member, tuple(zip(child.keys, key_values, strict=True)))
                 _collect_leaves(child, entry, (*rel, elem), out)
         else:
-            _collect_leaves(child, item, (*rel, (child.name, ())), out)
+            _collect_leaves(child, item, (*rel, (child.member, ())), out)
 
 
 def _subtree_is_dynamic(node: Node) -> bool:
@@ -877,9 +924,11 @@ def json_member(name: str) -> str:
     return encode_basestring(name) + ":"
 
 
-def flat_json(values: Iterable[tuple[tuple[Elem, ...], Any, Kind]]) -> str:
-    """A container whose leaves are all direct children, as a JSON object."""
-    return "{" + ",".join(json_member(rel[0][0]) + json_text(value, kind) for rel, value, kind in values) + "}"
+def flat_json(values: Iterable[tuple[tuple[Elem, ...], Any, Kind]], *, qualified: bool = True) -> str:
+    """A container whose leaves are all direct children, as a JSON object (`qualified`: member names carry their
+    module where it changes, as JSON_IETF wants; else bare, as SR OS's JSON)."""
+    name = (lambda n: n) if qualified else _bare
+    return "{" + ",".join(json_member(name(rel[0][0])) + json_text(value, kind) for rel, value, kind in values) + "}"
 
 
 def typed_value(value: Any, kind: Kind) -> gnmi_pb2.TypedValue:
@@ -903,11 +952,14 @@ def ascii_value(value: Any, kind: Kind) -> gnmi_pb2.TypedValue:
     return gnmi_pb2.TypedValue(ascii_val=str(value))
 
 
-def nest(values: Iterable[tuple[tuple[Elem, ...], Any]]) -> dict[str, Any]:
-    """Leaves relative to a container, as the container's RFC 7951 JSON object (lists become arrays)."""
+def nest(values: Iterable[tuple[tuple[Elem, ...], Any]], *, qualified: bool = True) -> dict[str, Any]:
+    """Leaves relative to a container, as the container's RFC 7951 JSON object (lists become arrays); member names
+    carry their module where it changes unless `qualified` is false (see flat_json)."""
     root: dict[str, Any] = {}
     entries: dict[tuple[int, KeyPairs], dict[str, Any]] = {}
     for rel, value in values:
+        if not qualified:
+            rel = tuple((_bare(name), keys) for name, keys in rel)
         current = root
         for name, keys in rel[:-1]:
             if keys:
@@ -929,9 +981,11 @@ def dumps(obj: Any) -> bytes:
 
 
 def path_proto(elems: Iterable[Elem], first_module: str = "") -> gnmi_pb2.Path:
-    """A gNMI Path; `first_module` prefixes the first element (SR Linux JSON_IETF style)."""
+    """A gNMI Path; `first_module` prefixes the first element (SR Linux JSON_IETF style). Other elements go without
+    their module, as the devices send them, even where a JSON member name would carry it."""
     built = []
     for index, (name, keys) in enumerate(elems):
+        name = _bare(name)
         shown = f"{first_module}:{name}" if index == 0 and first_module else name
         built.append(gnmi_pb2.PathElem(name=shown, key=dict(keys)) if keys else gnmi_pb2.PathElem(name=shown))
     return gnmi_pb2.Path(elem=built)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import math
 import random
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -114,6 +115,11 @@ class LabInterface:
         return self.admin_up and self.oper_up
 
 
+# What a raised alarm did to the state of a device that keeps no alarm list (SR Linux): (kind, key), kind one of
+# "interface" (the port went down), "power-supply" or "fan-tray" (it failed), "temperature" (the sensor overheated).
+AlarmEffect = tuple[str, str]
+
+
 @dataclass
 class LabAlarm:
     alarm_id: str
@@ -121,6 +127,8 @@ class LabAlarm:
     resource: str
     text: str
     raised_at: float
+    index: int = 0  # SR OS lists active alarms by (raised-time, index)
+    effect: AlarmEffect | None = None  # SR Linux: the state that expresses the alarm
 
 
 @dataclass
@@ -188,6 +196,13 @@ class DeviceIdentity:
 
 ChangeListener = Callable[[str, str], None]  # (kind, key): ("oper-state", "ethernet-1/1"), ("alarms", "")
 
+# Temperatures at which a sensor's alarm-status turns true (SR Linux's control module and linecard).
+TEMPERATURE_ALARM_C = {"A": 80, "B": 80, "1": 85}
+OVERHEAT_MARGIN_C = 4  # how far above its alarm threshold an overheated sensor reads
+_PSU_RESOURCE = re.compile(r"^(?:power-supply|psu)[ -]?(\d+)$", re.IGNORECASE)
+_FAN_RESOURCE = re.compile(r"^(?:fan-tray|fan)[ -]?(\d+)$", re.IGNORECASE)
+_LINECARD_RESOURCE = re.compile(r"^linecard[ -]?(\d+)$", re.IGNORECASE)
+
 
 class DeviceModel:
     """Everything a simulated device knows about itself, advanced lazily to the time it is read at."""
@@ -214,6 +229,7 @@ class DeviceModel:
         self.cpu_spike_pct = 0.0
         self.memory_used_fraction = rng.uniform(0.22, 0.45)
         self.temperature_base = rng.uniform(33, 44)
+        self.overheated: set[str] = set()  # sensors reading above their alarm threshold
         self.listeners: list[ChangeListener] = []
         self._alarm_seq = 0
         self._build_interfaces(rng, now)
@@ -227,7 +243,12 @@ class DeviceModel:
             # Uplinks and a share of access ports carry traffic; the rest are cabled but idle, or down.
             # The first ports are always cabled, so every device has live traffic to look at.
             connected = mgmt or index <= 4 or rng.random() < (0.85 if role in ("spine", "gateway") else 0.6)
-            admin_up = connected or rng.random() < 0.5
+            # Ports without a cable are disabled, as SR OS leaves them and operators do on SR Linux: an enabled
+            # port that is down is a fault (SR Linux's derived alarms count it as one). The draw that once
+            # enabled some of them is kept, so that every later draw, and so a seed's fleet, stays the same.
+            if not connected:
+                rng.random()
+            admin_up = connected
             utilisation = 0.002 if mgmt else rng.choice((0.02, 0.05, 0.1, 0.2, 0.35, 0.5))
             if connected and rng.random() < 0.1:
                 utilisation = 0.0  # cabled and up, but idle
@@ -422,7 +443,18 @@ class DeviceModel:
         if self.identity.platform.is_sros:
             readings.append(("B", round(base + wobble - 2)))
         readings.append(("1", round(base + wobble + 5)))
+        if self.overheated:
+            readings = [
+                (sensor, max(celsius, TEMPERATURE_ALARM_C[sensor] + OVERHEAT_MARGIN_C))
+                if sensor in self.overheated
+                else (sensor, celsius)
+                for sensor, celsius in readings
+            ]
         return readings
+
+    def temperature_alarm(self, sensor: str) -> bool:
+        """A sensor's alarm-status: whether it reads at or above its threshold."""
+        return dict(self.temperatures()).get(sensor, 0) >= TEMPERATURE_ALARM_C.get(sensor, 85)
 
     # -- changes (used by fault injection and by ON_CHANGE subscriptions) ---------------------------
 
@@ -457,15 +489,62 @@ class DeviceModel:
         self._notify("reboot", "")
 
     def raise_alarm(self, severity: str, resource: str, text: str, alarm_id: str | None = None) -> LabAlarm:
+        """Raise an alarm: an entry in SR OS's alarm list; on SR Linux, which keeps no alarm list, the state of the
+        resource named (see `_express`), from which a client derives its alarm."""
         self._alarm_seq += 1
-        alarm = LabAlarm(alarm_id or f"{self._alarm_seq}", severity, resource, text, self.now())
+        alarm = LabAlarm(alarm_id or f"{self._alarm_seq}", severity, resource, text, self.now(), self._alarm_seq)
+        if not self.identity.platform.is_sros:
+            alarm.effect = self._express(resource, text)
         self.alarms.append(alarm)
         self._notify("alarms", alarm.alarm_id)
         return alarm
 
     def clear_alarm(self, alarm_id: str | None = None) -> None:
+        cleared = [a for a in self.alarms if alarm_id is None or a.alarm_id == alarm_id]
         self.alarms = [a for a in self.alarms if alarm_id is not None and a.alarm_id != alarm_id]
+        standing = {a.effect for a in self.alarms}
+        for alarm in cleared:
+            if alarm.effect is not None and alarm.effect not in standing:
+                self._undo(alarm.effect)
+                standing.add(alarm.effect)
         self._notify("alarms", alarm_id or "")
+
+    def _express(self, resource: str, text: str) -> AlarmEffect:
+        """Put an SR Linux device in the state an alarm on `resource` stands for: an interface goes down, a power
+        supply or fan tray fails, a linecard overheats; anything else overheats the control module."""
+        name = resource.strip()
+        if name in self.interfaces:
+            self.set_oper_state(name, False)
+            return ("interface", name)
+        for pattern, parts, kind in (
+            (_PSU_RESOURCE, self.power_supplies, "power-supply"),
+            (_FAN_RESOURCE, self.fans, "fan-tray"),
+        ):
+            match = pattern.match(name)
+            if match and 1 <= int(match.group(1)) <= len(parts):
+                part = parts[int(match.group(1)) - 1]
+                part.oper_up = False
+                part.detail = part.detail or text
+                self._notify(kind, str(part.ident))
+                return (kind, str(part.ident))
+        match = _LINECARD_RESOURCE.match(name)
+        sensor = match.group(1) if match and match.group(1) in TEMPERATURE_ALARM_C else "A"
+        self.overheated.add(sensor)
+        self._notify("temperature", sensor)
+        return ("temperature", sensor)
+
+    def _undo(self, effect: AlarmEffect) -> None:
+        kind, key = effect
+        if kind == "interface":
+            self.set_oper_state(key, True)
+        elif kind in ("power-supply", "fan-tray"):
+            part = (self.power_supplies if kind == "power-supply" else self.fans)[int(key) - 1]
+            part.oper_up = True
+            part.detail = ""
+            self._notify(kind, key)
+        else:
+            self.overheated.discard(key)
+            self._notify("temperature", key)
 
     def fail_power_supply(self, ident: int) -> None:
         psu = self.power_supplies[ident - 1]

@@ -387,7 +387,7 @@ def component_last_change(model: DeviceModel, kind: str, ident: int) -> float:
     """When a fan or supply last changed: its failure alarm if it has one, otherwise boot."""
     prefix = "psu" if kind == "power-supply" else "fan"
     for alarm in model.alarms:
-        if alarm.alarm_id == f"{prefix}-{ident}":
+        if alarm.effect == (kind, str(ident)) or alarm.alarm_id == f"{prefix}-{ident}":
             return alarm.raised_at
     return model.boot_time
 
@@ -416,7 +416,11 @@ def platform_state(model: DeviceModel) -> Node:
         "last-booted": boot,
         "last-change": boot,
         "software-version": software_version(model),
-        "temperature": {"instant": control_temp, "maximum": control_temp + 6, "alarm-status": control_temp >= 80},
+        "temperature": {
+            "instant": control_temp,
+            "maximum": control_temp + 6,
+            "alarm-status": model.temperature_alarm("A"),
+        },
         "cpu": YangList.of("index", {"all": cpu_state(model)}),
         "memory": memory_state(model),
     }
@@ -425,12 +429,12 @@ def platform_state(model: DeviceModel) -> Node:
         "admin-state": "enable",
         "oper-state": "up",
         "last-change": boot,
-        "temperature": {"instant": linecard_temp, "alarm-status": linecard_temp >= 85},
+        "temperature": {"instant": linecard_temp, "alarm-status": model.temperature_alarm("1")},
     }
     fans = {}
     for fan in model.fans:
         node = _component_node(model, "fan-tray", fan.ident, fan.oper_up, fan.detail, names.fan_tray)
-        node["speed"] = 45 if fan.oper_up else 0  # percent of full speed
+        node["fan"] = {"speed": 45 if fan.oper_up else 0}  # percent of full speed
         fans[str(fan.ident)] = node
     supplies = {}
     for psu in model.power_supplies:
@@ -469,16 +473,7 @@ def system_state(model: DeviceModel, now: float, *, config_only: bool = False) -
         "last-booted": Timestamp(model.boot_time),
         "version": software_version(model),
     }
-    alarms = {
-        alarm.alarm_id: {
-            "time-created": Timestamp(alarm.raised_at),
-            "resource": alarm.resource,
-            "severity": alarm.severity,
-            "text": alarm.text,
-        }
-        for alarm in model.alarms
-    }
-    node["alarms"] = {"alarm": YangList.of("id", alarms)}
+    # No alarms: SR Linux keeps no alarm list (a raised alarm shows in the state of the part it is about).
     return node
 
 
@@ -540,7 +535,7 @@ def select(node: Node, tokens: list[str], trail: str = "") -> Node:
 
 
 LIST_NAMES = frozenset(
-    {"interface", "subinterface", "address", "control", "cpu", "linecard", "fan-tray", "power-supply", "alarm"}
+    {"interface", "subinterface", "address", "control", "cpu", "linecard", "fan-tray", "power-supply"}
 )
 
 

@@ -39,8 +39,10 @@ DEMO_SITES: tuple[LabSite, ...] = (
 # Per site: two spines, leaves, two gateways (the default of 8 per site gives the 136-device demo).
 DEFAULT_DEVICES_PER_SITE = 8
 LAB_PASSWORD = "NokiaSrl1!"
-SRLINUX_RELEASES = (("v25.10.1", "399-g90c1dbe35ef"), ("v24.10.1", "492-gf8858c5836"))
-SROS_RELEASES = (("C-25.10.R2", ""), ("B-24.3.R2-1", ""))
+# The releases whose published YANG models the lab's data follows (tests/data/yang): two maintenance releases of
+# each, newest first. The SR Linux build numbers are made up.
+SRLINUX_RELEASES = (("v25.3.2", "134-g5d0ed3f0a2c"), ("v25.3.1", "205-g8b7f3e5d1a0"))
+SROS_RELEASES = (("C-25.10.R2", ""), ("C-25.10.R1", ""))
 # The flagship site's second gateway is a larger 7750 with breakout cables, a satellite and a port cross-connect,
 # so the fleet shows every kind of SR OS port id (1/1/c1/4, esat-1/1/c65/u1, pxc-1.a) somewhere.
 AGGREGATION_GATEWAY = ("gw2", "7750 SR-12")

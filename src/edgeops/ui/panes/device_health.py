@@ -277,9 +277,14 @@ def components_content(
 
 
 def alarms_content(alarms: tuple[Alarm, ...]) -> Content:
+    """Active alarms, most severe first; those edgeops derived from the device's state (SR Linux keeps no alarm
+    list) are tagged `derived`, so nobody takes them for alarms the device raised."""
     if not alarms:
         return Content.assemble(_label("Alarms"), _styled("none active", "dim"))
     parts: list[str | tuple[str, str]] = [_label("Alarms"), f"{len(alarms)} active"]
+    derived = sum(1 for alarm in alarms if alarm.derived)
+    if derived:
+        parts.append(_styled(f" · {derived} derived from device state", "dim"))
     resource_width = min(20, max(len(safe_plain(alarm.resource)) for alarm in alarms))
     for alarm in alarms:
         tone = _SEVERITY_TONE.get(alarm.severity.value, "warn")
@@ -288,8 +293,10 @@ def alarms_content(alarms: tuple[Alarm, ...]) -> Content:
             _styled(alarm.severity.value.ljust(9), tone),
             (safe_plain(alarm.resource).ljust(resource_width), "bold"),
             " ",
-            safe_plain(alarm.text).replace("\n", " "),
         ]
+        if alarm.derived:
+            parts.append(_styled("derived ", "dim"))
+        parts.append(safe_plain(alarm.text).replace("\n", " "))
     return Content.assemble(*parts)
 
 
