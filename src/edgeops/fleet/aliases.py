@@ -56,7 +56,13 @@ _DEFINITIONS = (
         _same_on_sros("show interface {arg} detail", "show port {arg}"),
         argument="NAME",
     ),
-    Alias("@alarms", "Active alarms", _same_on_sros("info from state /system alarms", "show system alarms")),
+    # SR Linux 25.3 keeps no alarm list (no native one, and its OpenConfig deviations drop /system/alarms): the
+    # nearest it has is the components' state, from which edgeops derives its SR Linux alarms.
+    Alias(
+        "@alarms",
+        "Active alarms (SR Linux: component state, which it has instead)",
+        _same_on_sros("show platform environment", "show system alarms"),
+    ),
     Alias(
         "@cpu",
         "CPU utilisation",

@@ -70,7 +70,7 @@ COMMON_COMMANDS: Mapping[Platform, tuple[str, ...]] = MappingProxyType(
             "show version | as json",
             "show interface brief | as json",
             "info from state /system information",
-            "info from state /system alarms",
+            "info from state /platform control A",
             "info from state /interface ethernet-1/1 statistics",
             "info from running",
         ),
