@@ -277,6 +277,9 @@ class CliSession:
         self.faults = listener.faults
         self.pty = process.get_terminal_type() is not None
         self.engine = listener.engine_factory(listener.device)
+        if self.pty:
+            width, height, _, _ = process.get_terminal_size()
+            self._resize(width, height)
         self._input = ""
         self._input_pos = 0
         self._after_cr = False
@@ -286,6 +289,12 @@ class CliSession:
 
     def _gone(self) -> bool:
         return self.process.is_closing()
+
+    def _resize(self, width: int, height: int) -> None:
+        """The client's window size, at login and on every change: SR OS sizes its console (and pager) by it."""
+        resize = getattr(self.engine, "set_terminal_size", None)  # engines that do not page have none
+        if resize is not None:
+            resize(width, height)
 
     async def _answer_delay(self) -> None:
         if self.faults.ssh_hang or self.faults.ssh_latency_s > 0:
@@ -300,7 +309,10 @@ class CliSession:
             self._flush()
             try:
                 data = await self.process.stdin.read(4096)
-            except (asyncssh.TerminalSizeChanged, asyncssh.BreakReceived, asyncssh.SignalReceived):
+            except asyncssh.TerminalSizeChanged as change:
+                self._resize(change.width, change.height)
+                continue
+            except (asyncssh.BreakReceived, asyncssh.SignalReceived):
                 continue
             if not data:
                 return None
