@@ -36,12 +36,12 @@ IDLE_WAIT_S = 10.0  # how long the lab may take to see a client's close
 FIRST_BLOCK, LAST_BLOCK = 100, 249  # the 127.<block> ranges every lab test draws from
 
 # The devices every module's lab has, each pinned to a release so prompts and banners are known:
-SRL = "alcala-spine1"  # SR Linux 25.10: `A:admin@host#`
+SRL = "alcala-spine1"  # SR Linux 25.3: `A:admin@host#`
 SRL_24 = "alcala-leaf1"  # SR Linux 24.10: `A:host#` and the older banner
 SROS = "alcala-gw1"  # SR OS 25.10, MD-CLI
 SROS_CLASSIC = "alcala-gw2"  # SR OS 24.3, classic CLI
 PINNED: dict[str, dict[str, Any]] = {
-    SRL: {"version": "v25.10.1", "build": "399-g90c1dbe35ef"},
+    SRL: {"version": "v25.3.2", "build": "134-g5d0ed3f0a2c"},
     SRL_24: {"version": "v24.10.1", "build": "492-gf8858c5836"},
     SROS: {"version": "C-25.10.R2", "build": ""},
     SROS_CLASSIC: {"version": "B-24.3.R2-1", "build": "", "platform": Platform.SROS_CLASSIC},
@@ -64,7 +64,7 @@ def host_line(name: str) -> str:
 
 
 VERSION_LINES = {
-    SRL: "Software Version     : v25.10.1",
+    SRL: "Software Version     : v25.3.2",
     SRL_24: "Software Version     : v24.10.1",
     SROS: "TiMOS-C-25.10.R2 ",
     SROS_CLASSIC: "TiMOS-B-24.3.R2-1 ",
