@@ -28,6 +28,7 @@ SUBCOMMANDS: dict[str, str] = {
     "inventory": "edgeops.inventory.cli",
     "lab": "edgeops.lab.cli",
     "run": "edgeops.fleet.run_cli",
+    "telemetry": "edgeops.fleet.telemetry_cli",
 }
 
 
