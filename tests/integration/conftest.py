@@ -43,6 +43,12 @@ FAST = EngineSettings(
 _blocks = itertools.count(random.randrange(150))
 
 
+@pytest.fixture
+def fast_settings() -> EngineSettings:
+    """The settings `start_engine` uses by default, for a test that changes one of them."""
+    return FAST
+
+
 def lab_identities(
     sites: int, devices_per_site: int, older_releases: Mapping[str, Sequence[str]] | None = None
 ) -> list[DeviceIdentity]:

@@ -4,6 +4,7 @@ never the stream; the store shows every group's state with the device's own erro
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Awaitable, Callable
 
 import pytest
@@ -12,7 +13,7 @@ from edgeops.devices.paths import native_path_map
 from edgeops.devices.samples import DeviceState, SessionState
 from edgeops.devices.subscriptions import SubscriptionState
 from edgeops.devices.supervisor import RestartOutcome
-from edgeops.fleet.engine import FleetEngine
+from edgeops.fleet.engine import EngineSettings, FleetEngine
 from edgeops.fleet.store import FleetStore
 from edgeops.lab.runner import Lab
 
@@ -266,3 +267,44 @@ async def test_one_group_is_made_again_without_reconnecting_the_device(
         what=lambda: groups_picture(store, [name]),
     )
     assert supervisor.gnmi is session and supervisor.gnmi_streams == sessions
+
+
+async def test_every_group_refused_means_ssh_polling_until_gnmi_is_tried_again(
+    start_lab: LabFactory, start_engine: EngineFactory, fast_settings: EngineSettings
+) -> None:
+    lab = await start_lab()
+    name = "alcala-gw1"
+    for top in ("/state", "/configure"):  # everything the SR OS path map asks for
+        await lab.inject(name, "gnmi-reject", path=top, code="unimplemented")
+    # gNMI is tried again only every 300 s on its own: what brings it back below is the restart.
+    engine = await start_engine(lab.inventory(), settings=dataclasses.replace(fast_settings, gnmi_retry_s=300.0))
+    store = engine.store
+    supervisor = engine.supervisor(name)
+    await eventually(
+        lambda: (
+            store.device(name).telemetry_source == "ssh"
+            and len(states(store, name)) == len(GROUPS)
+            and all(state is SubscriptionState.POLLED for state in states(store, name).values())
+        ),
+        what=lambda: gnmi_picture(store, [name]) + "\n" + groups_picture(store, [name]),
+    )
+    snapshot = store.device(name)
+    assert snapshot.gnmi is SessionState.UNAVAILABLE and "every subscription was refused" in snapshot.gnmi_detail
+    assert snapshot.state is DeviceState.UP and snapshot.expected_interval_s == engine.settings.ssh_poll_interval_s
+    assert all(status.rejection is not None for status in store.subscriptions(name))
+    assert store.device(name).health is not None and store.interfaces(name, with_history=False)
+
+    await lab.clear(name)
+    assert engine.restart_subscriptions(name) is RestartOutcome.RETRYING_GNMI
+    await eventually(
+        lambda: (
+            store.device(name).telemetry_source == "gnmi"
+            and all(state is SubscriptionState.LIVE for state in states(store, name).values())
+        ),
+        what=lambda: gnmi_picture(store, [name]) + "\n" + groups_picture(store, [name]),
+    )
+    assert store.device(name).gnmi is SessionState.UP and supervisor.rejections == {}
+    assert all(status.rejection is None for status in store.subscriptions(name))
+    assert store.device(name).expected_interval_s == engine.settings.counter_interval_s
+    # The other devices were streaming all along: a restart of all of one's groups is made on its open session.
+    assert engine.restart_subscriptions("alcala-spine1") is RestartOutcome.RESTARTING
