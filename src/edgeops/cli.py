@@ -29,6 +29,7 @@ SUBCOMMANDS: dict[str, str] = {
     "lab": "edgeops.lab.cli",
     "run": "edgeops.fleet.run_cli",
     "parse": "edgeops.devices.parse_cli",
+    "telemetry": "edgeops.fleet.telemetry_cli",
 }
 
 

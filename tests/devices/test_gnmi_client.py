@@ -15,6 +15,7 @@ from pygnmi.spec.v080 import gnmi_pb2
 from edgeops.devices.gnmi import (
     GnmiAuthError,
     GnmiError,
+    GnmiRejected,
     GnmiSession,
     GnmiStreamCut,
     GnmiUnavailable,
@@ -348,3 +349,52 @@ async def test_a_cut_stream_raises_stream_cut(lab: tuple[GnmiLabServer, dict[str
             async with asyncio.timeout(10):
                 async for _ in stream:
                     pass
+
+
+async def test_a_refused_path_raises_rejected_with_the_devices_words_and_leaves_no_task(
+    lab: tuple[GnmiLabServer, dict[str, LabDevice]],
+) -> None:
+    server, devices = lab
+    sros = devices[SROS]
+    sros.faults.gnmi_rejects["/state/port/statistics"] = "not-found"
+    async with session(server, sros) as gnmi:
+        # SR OS lists its release as nokia-state's version (B-24.3.R2-1 in this seed's fleet).
+        assert gnmi.release == f"nokia-state {sros.identity.version.split('-', 1)[1]}" == "nokia-state 24.3.R2-1"
+        counters, oper_state = gnmi.default_subscriptions()[:2]
+        with pytest.raises(GnmiRejected) as refused:
+            async for _ in gnmi.stream((counters,)):
+                pass
+        assert refused.value.code_name == "NOT_FOUND"
+        assert refused.value.details == (
+            "MINOR: MGMT_CORE #2201: /state/port[port-id=*]/statistics: Unknown element - 'statistics'"
+        )
+        await asyncio.sleep(0.1)
+        # gRPC's request-reading task ended with the call: nothing is left pending for the loop to destroy.
+        readers = [task for task in asyncio.all_tasks() if "_consume_request_iterator" in repr(task.get_coro())]
+        assert readers == []
+        # The channel is fine: another group's call on it is served.
+        items = await collect_until(gnmi.stream((oper_state,)), lambda items: isinstance(items[-1], SyncMarker))
+        assert items and not isinstance(items[0], HealthSample)
+
+
+async def test_only_the_call_carrying_alarms_reports_the_alarm_list(
+    lab: tuple[GnmiLabServer, dict[str, LabDevice]],
+) -> None:
+    server, devices = lab
+    sros = devices[SROS]  # has a failed power supply, with its alarm
+    async with session(server, sros) as gnmi:
+        by_name = {spec.name: spec for spec in gnmi.default_subscriptions(health_interval_s=1.0)}
+
+        def health_views(items: list[Any]) -> list[HealthSample]:
+            return [item for item in items if isinstance(item, HealthSample)]
+
+        health = await collect_until(
+            gnmi.stream((by_name["health"],)),
+            lambda items: (
+                any(sample.cpu_pct is not None for sample in health_views(items))
+                and any(isinstance(item, SyncMarker) for item in items)
+            ),
+        )
+        assert all(sample.alarms is None for sample in health_views(health))  # never an (empty) alarm list
+        alarms = await collect_until(gnmi.stream((by_name["alarms"],)), lambda items: bool(health_views(items)))
+        assert [alarm.alarm_id for alarm in health_views(alarms)[-1].alarms or ()] == ["psu-2"]

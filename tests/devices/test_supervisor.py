@@ -59,6 +59,9 @@ class RecordingSink:
         self.interfaces: list[InterfaceSample] = []
         self.health: list[HealthSample] = []
         self.reject_interfaces = 0  # raise for this many interface samples, as a broken store would
+        self.declared: list[tuple[tuple[str, ...], str]] = []
+        self.group_states: list[tuple[str, Any, Any]] = []
+        self.group_data: dict[str, int] = {}
 
     def apply_interface(self, sample: InterfaceSample) -> None:
         if self.reject_interfaces:
@@ -77,6 +80,15 @@ class RecordingSink:
 
     def set_expected_interval(self, device: str, seconds: float | None) -> None:
         self.intervals.append(seconds)
+
+    def set_subscriptions(self, device: str, groups: Any, release: str) -> None:
+        self.declared.append((tuple(spec.name for spec in groups), release))
+
+    def set_subscription_state(self, device: str, group: str, state: Any, rejection: Any = None) -> None:
+        self.group_states.append((group, state, rejection))
+
+    def subscription_data(self, device: str, group: str) -> None:
+        self.group_data[group] = self.group_data.get(group, 0) + 1
 
     def states(self, transport: str) -> list[SessionState]:
         """The states reported for one transport, repeats collapsed."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import errno
 import itertools
 import random
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +15,7 @@ from edgeops.fleet.engine import EngineSettings, FleetEngine
 from edgeops.inventory.model import Inventory
 from edgeops.lab.model import DeviceIdentity
 from edgeops.lab.runner import Lab, relocate
-from edgeops.lab.topology import build_fleet, synthetic_sites
+from edgeops.lab.topology import build_fleet, older_release, synthetic_sites
 from edgeops.paths import AppPaths
 
 LAB_SSH_PORT = 2222
@@ -43,10 +43,21 @@ FAST = EngineSettings(
 _blocks = itertools.count(random.randrange(150))
 
 
-def lab_identities(sites: int, devices_per_site: int) -> list[DeviceIdentity]:
-    """Demo-fleet identities in a fresh 127.<block>.x.y range (blocks 100..249, as the other lab tests use)."""
+@pytest.fixture
+def fast_settings() -> EngineSettings:
+    """The settings `start_engine` uses by default, for a test that changes one of them."""
+    return FAST
+
+
+def lab_identities(
+    sites: int, devices_per_site: int, older_releases: Mapping[str, Sequence[str]] | None = None
+) -> list[DeviceIdentity]:
+    """Demo-fleet identities in a fresh 127.<block>.x.y range (blocks 100..249, as the other lab tests use);
+    `older_releases`: devices left on an older release, with the path prefixes it does not serve."""
     block = 100 + next(_blocks) % 150
     fleet = build_fleet(synthetic_sites(sites), devices_per_site, ssh_port=LAB_SSH_PORT, gnmi_port=LAB_GNMI_PORT)
+    older = older_releases or {}
+    fleet = [older_release(i, older[i.name]) if i.name in older else i for i in fleet]
     return relocate(fleet, block)
 
 
@@ -56,15 +67,24 @@ EngineFactory = Callable[..., Awaitable[FleetEngine]]
 
 @pytest.fixture
 async def start_lab(tmp_path: Path) -> AsyncIterator[LabFactory]:
-    """`await start_lab(sites=1, devices_per_site=5, **lab_options)`: a running lab, stopped after the test."""
+    """`await start_lab(sites=1, devices_per_site=5, older_releases=None, **lab_options)`: a running lab, stopped
+    after the test."""
     labs: list[Lab] = []
 
-    async def start(*, sites: int = 1, devices_per_site: int = 5, **options: Any) -> Lab:
+    async def start(
+        *,
+        sites: int = 1,
+        devices_per_site: int = 5,
+        older_releases: Mapping[str, Sequence[str]] | None = None,
+        **options: Any,
+    ) -> Lab:
         options.setdefault("ssh_port", LAB_SSH_PORT)
         options.setdefault("gnmi_port", LAB_GNMI_PORT)
         for attempt in range(8):
             lab = Lab(
-                lab_identities(sites, devices_per_site), lab_dir=tmp_path / f"lab{len(labs)}-{attempt}", **options
+                lab_identities(sites, devices_per_site, older_releases),
+                lab_dir=tmp_path / f"lab{len(labs)}-{attempt}",
+                **options,
             )
             try:
                 await lab.start()

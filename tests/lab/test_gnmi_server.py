@@ -600,3 +600,82 @@ def test_serialized_samples_are_the_same_messages_as_the_built_ones(device_name:
             serialized = [gnmi_pb2.SubscribeResponse.FromString(data) for data in encoded]
             assert serialized == built
             assert len(built) >= 1
+
+
+# -- paths a device refuses ----------------------------------------------------------------------------
+
+
+async def _subscribe_error(call: Any) -> aio.AioRpcError:
+    with pytest.raises(aio.AioRpcError) as error:
+        async with asyncio.timeout(10):
+            async for _ in call:
+                pass
+    return error.value
+
+
+async def test_gnmi_reject_refuses_only_subscriptions_under_the_prefix(connect: Callable[[str], Client]) -> None:
+    from edgeops.lab.control import FaultController
+
+    client = connect(SRL)
+    controller = FaultController({SRL: client.device})
+    said = await controller.inject(SRL, "gnmi-reject", path="/interface/statistics", code="not-found")
+    assert "/interface/statistics" in said and "NOT_FOUND" in said
+    refused = await _subscribe_error(client.subscribe(sample("/interface[name=*]/statistics", 1.0)))
+    assert refused.code() == grpc.StatusCode.NOT_FOUND
+    assert refused.details() == "Path '/interface[name=*]/statistics' is not valid: unknown element 'statistics'"
+    assert client.device.faults.gnmi_subscribes_rejected == 1
+    # A path beside the prefix is served, and so is one Subscribe naming only such paths.
+    await until_sync(client.subscribe(sample("/interface[name=*]/oper-state", mode=gnmi_pb2.ON_CHANGE)))
+    # One refused path refuses the whole call, whatever else it names (as a device does).
+    mixed = client.subscribe(
+        sample("/interface[name=*]/oper-state", mode=gnmi_pb2.ON_CHANGE), sample("/interface[name=*]/statistics", 1.0)
+    )
+    assert (await _subscribe_error(mixed)).code() == grpc.StatusCode.NOT_FOUND
+    await controller.clear(SRL)
+    await until_sync(client.subscribe(sample("/interface[name=*]/statistics", 1.0)))
+
+
+async def test_gnmi_reject_speaks_sros_and_checks_its_parameters(connect: Callable[[str], Client]) -> None:
+    from edgeops.lab.control import FaultController, FaultError
+
+    client = connect(SROS)
+    controller = FaultController({SROS: client.device})
+    with pytest.raises(FaultError, match="wants an absolute path"):
+        await controller.inject(SROS, "gnmi-reject", path="state/system")
+    with pytest.raises(FaultError, match="code must be one of"):
+        await controller.inject(SROS, "gnmi-reject", path="/state/system", code="teapot")
+    await controller.inject(SROS, "gnmi-reject", path="/state/system/alarms")
+    refused = await _subscribe_error(client.subscribe(sample("/state/system/alarms/active", 1.0)))
+    assert refused.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert refused.details() == "MINOR: MGMT_CORE #2201: /state/system/alarms/active: Unknown element - 'alarms'"
+    # Without a path, the fault refuses the interface statistics.
+    await controller.inject(SROS, "gnmi-reject")
+    assert "/state/port/statistics" in client.device.faults.gnmi_rejects
+
+
+async def test_an_older_release_claims_its_version_and_answers_not_found_for_what_it_lacks() -> None:
+    from edgeops.lab.topology import OLDER_RELEASES, older_release
+    from edgeops.platforms import Platform
+
+    devices = lab_devices()
+    srl = devices[SRL]
+    srl.identity = older_release(srl.identity, ["/platform/linecard"])
+    srl.model.identity = srl.identity
+    assert srl.identity.version == OLDER_RELEASES[Platform.SRLINUX][0] == "v24.10.1"
+    server = GnmiLabServer(list(devices.values()), port_override=0)
+    await server.start()
+    host, port = server.address(SRL)
+    channel = aio.insecure_channel(f"{host}:{port}")
+    try:
+        client = Client(server, srl, channel)
+        caps = await client.stub.Capabilities(gnmi_pb2.CapabilityRequest(), metadata=client.md)
+        assert {model.version for model in caps.supported_models if model.organization == "Nokia"} == {"2024-10-31"}
+        refused = await _subscribe_error(client.subscribe(sample("/platform/linecard[slot=*]/temperature", 1.0)))
+        assert refused.code() == grpc.StatusCode.NOT_FOUND and "'linecard'" in refused.details()
+        with pytest.raises(aio.AioRpcError) as error:
+            await client.get("/platform/linecard[slot=1]")
+        assert error.value.code() == grpc.StatusCode.NOT_FOUND
+        await until_sync(client.subscribe(sample("/platform/control[slot=*]/temperature", 1.0)))
+    finally:
+        await channel.close()
+        await server.stop()

@@ -222,10 +222,11 @@ async def test_every_fault_kind_can_be_injected_and_cleared(lab):
     faults = device.faults
     assert faults.ssh_hang and faults.ssh_refuse and faults.auth_reject and faults.hostile_text
     assert faults.gnmi_stall and faults.gnmi_refuse and faults.hostkey_generation == 1
+    assert faults.gnmi_rejects == {"/state/port/statistics": "invalid-argument"}
     assert cut, "gnmi-cut (and counter-reset) ran the registered stream closers"
     await lab.clear(name)
     assert not (faults.ssh_hang or faults.ssh_refuse or faults.auth_reject or faults.hostile_text)
-    assert not (faults.gnmi_stall or faults.gnmi_refuse or faults.ssh_drop_mid_command)
+    assert not (faults.gnmi_stall or faults.gnmi_refuse or faults.ssh_drop_mid_command or faults.gnmi_rejects)
     assert faults.ssh_latency_s == 0
     assert all(iface.description != HOSTILE_DESCRIPTION for iface in device.model.interfaces.values())
     assert device.model.cpu_pct() < 90
@@ -370,6 +371,7 @@ async def test_start_demo_lab_serves_the_demo_fleet(tmp_path, lab_ssh, lab_addre
         assert lab.devices["alcala-spine1"].identity.host == f"127.{lab_address_block}.1.1"
         assert lab.jump is not None and lab.jump.host == f"127.{lab_address_block}.0.1"
         assert any("bilbao-gw2: power supply" in incident for incident in lab.incidents)
+        assert [name for name, device in lab.devices.items() if device.identity.unserved] == []
         result = await lab_ssh.run(lab, "bilbao-gw2", "show chassis")
         assert "alcala" not in result.stdout and "bilbao-gw2" in result.stdout
     finally:
@@ -464,3 +466,31 @@ async def test_edgeops_lab_runs_answers_its_control_socket_and_stops_on_sigterm(
     assert "alcala-spine1: inject ssh-refuse" in (tmp_path / "logs" / "lab.log").read_text()
     code, out, err = await _edgeops("lab", "clear", "--lab-dir", str(lab_dir), "alcala-spine1")
     assert code == 1 and "no lab is running" in err
+
+
+async def test_start_demo_lab_leaves_named_devices_on_an_older_release(tmp_path, lab_address_block):
+    from edgeops.lab.cli import older_releases
+
+    wanted = older_releases(["alcala-spine1=/platform/linecard, /platform/fan-tray", "alcala-gw1=/state/card"])
+    assert wanted == {"alcala-spine1": ("/platform/linecard", "/platform/fan-tray"), "alcala-gw1": ("/state/card",)}
+    for bad in ("alcala-spine1", "=/platform", "alcala-spine1=platform"):
+        with pytest.raises(ValueError, match="--older-release wants"):
+            older_releases([bad])
+    with pytest.raises(ValueError, match="no lab device named nowhere-leaf9"):
+        await start_demo_lab(tmp_path / "bad", sites="alcala", older_releases={"nowhere-leaf9": ("/platform",)})
+    lab = await start_demo_lab(
+        tmp_path / "demo",
+        sites="alcala",
+        devices_per_site=4,
+        ssh_port=2222,
+        address_block=lab_address_block,
+        incidents=False,
+        older_releases=wanted,
+    )
+    try:
+        spine, gateway = lab.devices["alcala-spine1"].identity, lab.devices["alcala-gw1"].identity
+        assert (spine.version, spine.unserved) == ("v24.10.1", ("/platform/linecard", "/platform/fan-tray"))
+        assert (gateway.version, gateway.unserved) == ("B-24.3.R2-1", ("/state/card",))
+        assert lab.devices["alcala-spine2"].identity.unserved == ()
+    finally:
+        await lab.stop()

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from edgeops.clock import ManualClock
+from edgeops.devices.paths import StreamMode, SubscriptionSpec
 from edgeops.devices.samples import (
     Alarm,
     ComponentStatus,
@@ -27,6 +28,7 @@ from edgeops.devices.samples import (
     Severity,
     TemperatureReading,
 )
+from edgeops.devices.subscriptions import GroupRejection, SubscriptionState
 from edgeops.fleet.engine import EngineSettings, FleetEngine
 from edgeops.fleet.store import FleetStore
 from edgeops.inventory.model import Device, Inventory, Site
@@ -186,10 +188,79 @@ def fill_store(store: FleetStore, inventory: Inventory, clock: ManualClock, *, h
                 alarms=alarms,
             )
         )
+    fill_subscriptions(store, inventory, clock, down=down, degraded=degraded, auth=auth, hostile=hostile)
     # Two rounds of counters so every interface has rates.
     for _ in range(2):
         clock.advance(SAMPLE_INTERVAL_S)
         feed_counters(store, inventory, clock, seed=7)
+
+
+# Fixed paths (not the engine's path map, which follows the devices' models): the screens show them as they are.
+SAMPLE_GROUPS = {
+    Platform.SRLINUX: (
+        SubscriptionSpec("counters", ("/interface[name=*]/statistics",), StreamMode.SAMPLE, 2.0),
+        SubscriptionSpec(
+            "oper-state",
+            ("/interface[name=*]/oper-state", "/interface[name=*]/admin-state", "/interface[name=*]/last-change"),
+            StreamMode.ON_CHANGE,
+        ),
+        SubscriptionSpec(
+            "health",
+            ("/platform/control[slot=*]/cpu[index=all]/total", "/platform/control[slot=*]/memory"),
+            StreamMode.SAMPLE,
+            10.0,
+        ),
+        SubscriptionSpec("alarms", (), StreamMode.ON_CHANGE),  # derived from component state
+    ),
+    Platform.SROS: (
+        SubscriptionSpec("counters", ("/state/port[port-id=*]/statistics",), StreamMode.SAMPLE, 2.0),
+        SubscriptionSpec("oper-state", ("/state/port[port-id=*]/oper-state",), StreamMode.ON_CHANGE),
+        SubscriptionSpec(
+            "health", ("/state/system/cpu[sample-period=1]/summary/usage/cpu-usage",), StreamMode.SAMPLE, 10.0
+        ),
+        SubscriptionSpec(
+            "alarms", ("/state/system/alarms/active[raised-time=*][index=*]",), StreamMode.TARGET_DEFINED, 10.0
+        ),
+    ),
+}
+SAMPLE_RELEASES = {Platform.SRLINUX: "srl_nokia-interfaces 2025-10-31", Platform.SROS: "nokia-state 25.10.R2"}
+# alcala-leaf1 (the device the snapshots show) has one group of each kind of trouble.
+REFUSED_DEVICE = "alcala-leaf1"
+REFUSED_TEXT = "Path '/interface[name=*]/last-change' is not valid: unknown element 'last-change'"
+
+
+def fill_subscriptions(
+    store: FleetStore,
+    inventory: Inventory,
+    clock: ManualClock,
+    *,
+    down: str,
+    degraded: str,
+    auth: str,
+    hostile: bool,
+) -> None:
+    """Subscription groups: live on connected devices, down where gNMI is down, none where it never connected;
+    on alcala-leaf1 oper-state refused (and polled over SSH) and health gone quiet (stale later)."""
+    for device in inventory.devices:
+        name = device.name
+        if name in (down, auth):
+            continue
+        platform = Platform.SROS if device.platform.is_sros else Platform.SRLINUX
+        store.set_subscriptions(name, SAMPLE_GROUPS[platform], SAMPLE_RELEASES[platform])
+        for spec in SAMPLE_GROUPS[platform]:
+            if not spec.paths:
+                continue
+            if name == degraded:
+                store.set_subscription_state(name, spec.name, SubscriptionState.DOWN)
+                continue
+            if name == REFUSED_DEVICE and spec.name == "oper-state":
+                text = HOSTILE_DESCRIPTION if hostile else REFUSED_TEXT
+                refusal = GroupRejection("INVALID_ARGUMENT", text, SAMPLE_RELEASES[platform], clock.now())
+                store.set_subscription_state(name, spec.name, SubscriptionState.REJECTED, refusal)
+                store.set_subscription_state(name, spec.name, SubscriptionState.POLLED)
+            else:
+                store.set_subscription_state(name, spec.name, SubscriptionState.LIVE)
+            store.subscription_data(name, spec.name)
 
 
 def make_sample_fleet(

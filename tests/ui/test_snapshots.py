@@ -14,6 +14,7 @@ from conftest import SAMPLE_START, make_sample_fleet
 from textual.pilot import Pilot
 from textual.widgets import Input
 
+from edgeops.clock import ManualClock
 from edgeops.devices.samples import CommandResult
 from edgeops.fleet.commands import CommandRunner
 from edgeops.inventory.model import Device
@@ -22,6 +23,7 @@ from edgeops.paths import AppPaths
 from edgeops.platforms import Platform
 from edgeops.ui.app import EdgeOpsApp, build_app
 from edgeops.ui.live import Selection
+from edgeops.ui.screens.subscriptions import SubscriptionsScreen
 
 SIZES = {"wide": (120, 40), "small": (80, 24)}
 SNAPSHOT_DEVICE = "alcala-leaf1"
@@ -165,6 +167,30 @@ def test_command_results_in_the_runner_pane(snap_compare, tmp_path: Path) -> Non
     assert snap_compare(snapshot_app(tmp_path), terminal_size=SIZES["wide"], run_before=run_show_version)
 
 
+async def open_subscriptions(pilot: Pilot[object]) -> None:
+    """The subscription view of the snapshot device: counters live, oper-state refused and polled over SSH (with
+    the device's words), health gone quiet long enough to be stale, alarms without paths on SR Linux."""
+    await select_device(pilot)
+    app = pilot.app
+    assert isinstance(app, EdgeOpsApp)
+    clock = app.clock
+    assert isinstance(clock, ManualClock)
+    clock.advance(35.0)
+    for group in ("counters", "oper-state"):
+        app.store.subscription_data(SNAPSHOT_DEVICE, group)
+    app.open_subscriptions(Selection("device", SNAPSHOT_DEVICE))
+    await pilot.pause(0.4)
+    screen = app.screen
+    assert isinstance(screen, SubscriptionsScreen) and screen.ready
+    screen.table.move_cursor((SNAPSHOT_DEVICE, "oper-state"))
+    await pilot.pause(0.3)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_subscriptions_screen(snap_compare, tmp_path: Path, size: str) -> None:
+    assert snap_compare(snapshot_app(tmp_path), terminal_size=SIZES[size], run_before=open_subscriptions)
+
+
 def broken_inventory_app(tmp_path: Path, problems: Sequence[Problem]) -> EdgeOpsApp:
     paths = AppPaths(
         config_dir=tmp_path / "config",
@@ -195,6 +221,7 @@ GUIDE_IMAGES = {
     "console-command-results.svg": "test_command_results[wide].svg",
     "console-runner.svg": "test_command_results_in_the_runner_pane.svg",
     "console-inventory-errors.svg": "test_inventory_errors[wide].svg",
+    "console-subscriptions.svg": "test_subscriptions_screen[wide].svg",
 }
 
 

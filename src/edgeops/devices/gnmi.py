@@ -24,6 +24,7 @@ from edgeops.devices.decode import AlarmBook, DecodedNotification, HealthBook, S
 from edgeops.devices.paths import (
     DEFAULT_COUNTER_INTERVAL_S,
     DEFAULT_HEALTH_INTERVAL_S,
+    NATIVE_MODEL_MARKERS,
     PathMap,
     SubscriptionSpec,
     gnmi_path,
@@ -39,6 +40,7 @@ __all__ = [
     "DeviceCapabilities",
     "GnmiAuthError",
     "GnmiError",
+    "GnmiRejected",
     "GnmiSession",
     "GnmiStreamCut",
     "GnmiUnavailable",
@@ -91,15 +93,52 @@ class GnmiStreamCut(GnmiUnavailable):
     """A subscription that was running ended with an error (reset, device restart, lost transport)."""
 
 
+class GnmiRejected(GnmiError):
+    """The device refused a Subscribe before sending any data: a path it does not support (InvalidArgument,
+    NotFound, Unimplemented) or another error on the first response. `details` is the device's own text."""
+
+    def __init__(self, message: str, code: grpc.StatusCode | None, details: str) -> None:
+        super().__init__(message, code)
+        self.details = details
+
+    @property
+    def code_name(self) -> str:
+        return self.code.name if self.code is not None else ""
+
+
+# Errors that say nothing about the paths asked for: the session (or the device as a whole) is at fault, and a
+# reconnect, not a narrower subscription, is the answer.
+_SESSION_CODES = frozenset(
+    {
+        grpc.StatusCode.UNAVAILABLE,
+        grpc.StatusCode.DEADLINE_EXCEEDED,
+        grpc.StatusCode.CANCELLED,
+        grpc.StatusCode.UNAUTHENTICATED,
+        grpc.StatusCode.PERMISSION_DENIED,
+        grpc.StatusCode.RESOURCE_EXHAUSTED,
+    }
+)
+
+
 @dataclass(frozen=True)
 class DeviceCapabilities:
     gnmi_version: str
     models: tuple[str, ...]
     encodings: tuple[int, ...]  # gnmi_pb2.Encoding values
+    model_versions: tuple[str, ...] = ()  # each model's version, in the order of `models`
 
     @property
     def encoding_names(self) -> tuple[str, ...]:
         return tuple(gnmi_pb2.Encoding.Name(value) for value in self.encodings)
+
+    def release(self, platform: Platform) -> str:
+        """What the device runs, as far as Capabilities tells: its native model's version (`nokia-state
+        24.3.R2-1`, `srl_nokia-interfaces 2025-10-31`), else its gNMI version. An upgrade changes it."""
+        marker = NATIVE_MODEL_MARKERS[platform]
+        for model, version in zip(self.models, self.model_versions, strict=False):
+            if model.rsplit(":", 1)[-1] == marker and version:
+                return f"{marker} {version}"
+        return f"gNMI {self.gnmi_version}" if self.gnmi_version else "unknown"
 
 
 def choose_encoding(platform: Platform, offered: Sequence[int]) -> int:
@@ -113,10 +152,16 @@ def choose_encoding(platform: Platform, offered: Sequence[int]) -> int:
     return ENCODING_PREFERENCE[platform][0]
 
 
-def _map_rpc_error(error: grpc.RpcError, device: str, what: str, *, streaming: bool = False) -> GnmiError:
+def _map_rpc_error(
+    error: grpc.RpcError, device: str, what: str, *, streaming: bool = False, refusable: bool = False
+) -> GnmiError:
+    """Our exception for a gRPC error. `refusable`: a Subscribe that has received nothing yet, where an error that
+    is not about the session is the device refusing what was asked (GnmiRejected)."""
     code = error.code() if isinstance(error, aio.AioRpcError | grpc.Call) else None
     details = error.details() if isinstance(error, aio.AioRpcError | grpc.Call) else str(error)
     message = f"{device}: gNMI {what} failed: {details or code}"
+    if refusable and code not in _SESSION_CODES and code is not None:
+        return GnmiRejected(message, code, details or code.name)
     if code == grpc.StatusCode.UNAUTHENTICATED or code == grpc.StatusCode.PERMISSION_DENIED:
         return GnmiAuthError(f"{device}: gNMI {what}: authentication failed ({details})", code)
     if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.CANCELLED):
@@ -164,10 +209,14 @@ async def fetch_server_certificate(host: str, port: int, *, server_name: str | N
         writer.transport.abort()
 
 
-async def _hold_open(request: gnmi_pb2.SubscribeRequest) -> AsyncIterator[gnmi_pb2.SubscribeRequest]:
-    """Send the request, then keep our half of the stream open: some devices end a subscription on half-close."""
+async def _hold_open(
+    request: gnmi_pb2.SubscribeRequest, released: asyncio.Event
+) -> AsyncIterator[gnmi_pb2.SubscribeRequest]:
+    """Send the request, then keep our half of the stream open (some devices end a subscription on half-close)
+    until `released`: gRPC reads this in a task of its own that only ends when we stop, even after the device
+    ended the call (a refused Subscribe would otherwise leave it pending for good)."""
     yield request
-    await asyncio.Event().wait()
+    await released.wait()
 
 
 class GnmiSession:
@@ -315,6 +364,12 @@ class GnmiSession:
     def connected(self) -> bool:
         return self._channel is not None
 
+    @property
+    def release(self) -> str:
+        """What the device runs as Capabilities told it (see DeviceCapabilities.release); "" before connecting."""
+        caps = self.device_capabilities
+        return caps.release(self.device.platform) if caps is not None else ""
+
     def _require_stub(self) -> gnmi_pb2_grpc.gNMIStub:
         if self._stub is None:
             raise GnmiError(f"{self.device.name}: the gNMI session is not connected")
@@ -334,6 +389,7 @@ class GnmiSession:
             gnmi_version=response.gNMI_version,
             models=tuple(model.name for model in response.supported_models),
             encodings=tuple(response.supported_encodings),
+            model_versions=tuple(model.version for model in response.supported_models),
         )
         self.device_capabilities = caps
         self.encoding = choose_encoding(self.device.platform, caps.encodings)
@@ -384,6 +440,14 @@ class GnmiSession:
 
     # -- Subscribe --
 
+    def _response_error(self, error: gnmi_pb2.Error, *, first: bool) -> GnmiError:
+        """A SubscribeResponse carrying an error: a refusal when it is the first response, else a cut stream."""
+        text = error.message or f"error code {error.code}"
+        device = self.device.name
+        if first:
+            return GnmiRejected(f"{device}: gNMI Subscribe refused: {text}", None, text)
+        return GnmiStreamCut(f"{device}: the device reported an error on the gNMI stream: {text}")
+
     def default_subscriptions(
         self,
         *,
@@ -419,6 +483,7 @@ class GnmiSession:
         *,
         mode: int = gnmi_pb2.SubscriptionList.STREAM,
         pace: Callable[[], Awaitable[None]] | None = None,
+        carries_alarms: bool | None = None,
     ) -> AsyncIterator[DecodedNotification | HealthSample | SyncMarker]:
         """`subscribe()` one notification at a time: the interfaces of a notification come together, as the
         DecodedNotification's `rows` (for the fleet store's `apply_interface_rows`), without a sample object
@@ -427,12 +492,21 @@ class GnmiSession:
 
         `pace`, when given, is awaited before each message is decoded (see devices.pacing.TurnPacer): many
         streams decoding in the same loop turn then share it instead of holding the loop one after another.
+        `carries_alarms`: whether this call subscribes to the alarm list (default: a spec named "alarms" has
+        paths). Only such a call reports the alarm list: after its initial dump the list is the truth, even
+        when empty, and a call for other groups must not clear what the alarms call reported.
+
+        Raises GnmiRejected when the device refuses the call before sending anything (a path it does not
+        support), GnmiStreamCut when a running stream ends with an error.
         """
         stub = self._require_stub()
         specs = tuple(subscriptions) if subscriptions is not None else self.default_subscriptions()
+        if carries_alarms is None:
+            carries_alarms = any(spec.name == "alarms" and spec.paths for spec in specs)
         request = gnmi_pb2.SubscribeRequest(subscribe=subscription_list(specs, self.encoding, mode=mode))
         device = self.device.name
-        call = stub.Subscribe(_hold_open(request), metadata=self._metadata)
+        released = asyncio.Event()
+        call = stub.Subscribe(_hold_open(request, released), metadata=self._metadata)
         self._calls.add(call)
         alarms = AlarmBook(device)
         health = HealthBook(device)
@@ -448,28 +522,33 @@ class GnmiSession:
                     break
                 if pace is not None:
                     await pace()
-                received_any = True
                 received = time.time()
                 which = response.WhichOneof("response")
+                if which == "error":  # gNMI before 0.8 reported errors in a response, not as a status
+                    raise self._response_error(response.error, first=not received_any)
+                received_any = True
                 if which == "sync_response":
                     synced = True
                     yield SyncMarker(device, received)
-                    # The dump is complete: the alarm list (even an empty one) is now the truth.
-                    yield health.merge(HealthSample(device=device, timestamp=received), alarms.alarms())
+                    if carries_alarms:
+                        # The dump is complete: the alarm list (even an empty one) is now the truth.
+                        yield health.merge(HealthSample(device=device, timestamp=received), alarms.alarms())
                     continue
                 if which != "update":
                     continue
                 decoded = decode_notification(response.update, device, received_at=received)
                 if decoded.rows:
                     yield decoded
-                alarms_changed = alarms.apply(decoded) if decoded.touches_alarms else False
+                alarms_changed = alarms.apply(decoded) if carries_alarms and decoded.touches_alarms else False
                 if decoded.health is not None or (alarms_changed and synced):
                     base = decoded.health or HealthSample(device=device, timestamp=decoded.timestamp)
-                    yield health.merge(base, alarms.alarms() if synced else None)
+                    yield health.merge(base, alarms.alarms() if synced and carries_alarms else None)
         except grpc.RpcError as error:
             if isinstance(error, aio.AioRpcError) and error.code() == grpc.StatusCode.CANCELLED and not self._channel:
                 return  # we closed the session ourselves
-            raise _map_rpc_error(error, device, "Subscribe", streaming=received_any) from None
+            raise _map_rpc_error(
+                error, device, "Subscribe", streaming=received_any, refusable=not received_any
+            ) from None
         except asyncio.CancelledError:
             task = asyncio.current_task()
             if self._channel is None and call.cancelled() and not (task and task.cancelling()):
@@ -480,5 +559,6 @@ class GnmiSession:
             self._calls.discard(call)
             if not call.done():
                 call.cancel()
+            released.set()
         if mode == gnmi_pb2.SubscriptionList.STREAM:
             raise GnmiStreamCut(f"{device}: the device ended the gNMI stream")

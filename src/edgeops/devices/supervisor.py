@@ -1,10 +1,14 @@
-"""The per-device supervisor: keeps one SSH session and one gNMI stream to a device open, through every fault.
+"""The per-device supervisor: keeps one SSH session and one gNMI session to a device open, through every fault.
 
 Two asyncio tasks per device on the caller's loop, no threads. The SSH task opens the CLI session (through a
 jump host when the device has one), watches it and reopens it with backoff; commands ride on it. The gNMI task
-connects, subscribes with the platform's path map and feeds every decoded sample to the sink (the fleet store);
-a stream that goes silent is restarted, a cut one reconnected. A device that offers no gNMI is polled over its
-SSH session instead, and gNMI is tried again now and then. Every state change goes to the sink.
+connects, and subscribes to each group of the platform's path map (counters, oper-state, health, alarms) with a
+Subscribe call of its own on the one channel (an HTTP/2 stream each), feeding every decoded sample to the sink
+(the fleet store). A path the device refuses costs its group only: the group is remembered as refused (with the
+device's words, for the software it runs), polled over SSH meanwhile, and asked for again on the next connect.
+A group that goes silent has its call restarted; a cut session is reconnected. A device that offers no gNMI, or
+refuses every group, is polled over its SSH session instead, and gNMI is tried again now and then. Every state
+change goes to the sink.
 """
 
 from __future__ import annotations
@@ -12,8 +16,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from enum import StrEnum
 from typing import Any, Literal, Protocol
 
 import asyncssh
@@ -29,14 +34,28 @@ from edgeops.devices.errors import (
     HostKeyRejected,
     Unreachable,
 )
-from edgeops.devices.gnmi import GnmiAuthError, GnmiError, GnmiSession, GnmiStreamCut, GnmiUnavailable
+from edgeops.devices.gnmi import (
+    GnmiAuthError,
+    GnmiError,
+    GnmiRejected,
+    GnmiSession,
+    GnmiStreamCut,
+    GnmiUnavailable,
+)
 from edgeops.devices.hostkeys import KnownHosts
 from edgeops.devices.pacing import TurnPacer
-from edgeops.devices.paths import DEFAULT_COUNTER_INTERVAL_S, DEFAULT_HEALTH_INTERVAL_S, SubscriptionSpec
+from edgeops.devices.paths import (
+    DEFAULT_COUNTER_INTERVAL_S,
+    DEFAULT_HEALTH_INTERVAL_S,
+    StreamMode,
+    SubscriptionSpec,
+    native_path_map,
+)
 from edgeops.devices.ratelimit import ConnectLimiter
 from edgeops.devices.samples import CommandResult, HealthSample, InterfaceSample, SessionState
 from edgeops.devices.ssh import PasswordSource, SshSession, SshTarget, resolve_password
 from edgeops.devices.ssh_poll import SshPoller
+from edgeops.devices.subscriptions import GROUP_ORDER, GroupRejection, SubscriptionState
 from edgeops.devices.tunnel import JumpHostPool
 from edgeops.inventory.model import Device
 from edgeops.logging_setup import DeviceLoggerAdapter, device_logger
@@ -73,6 +92,14 @@ class TelemetrySink(Protocol):
 
     def set_expected_interval(self, device: str, seconds: float | None) -> None: ...
 
+    def set_subscriptions(self, device: str, groups: Sequence[SubscriptionSpec], release: str) -> None: ...
+
+    def set_subscription_state(
+        self, device: str, group: str, state: SubscriptionState, rejection: GroupRejection | None = None
+    ) -> None: ...
+
+    def subscription_data(self, device: str, group: str) -> None: ...
+
 
 @dataclass(frozen=True)
 class SupervisorSettings:
@@ -105,12 +132,60 @@ class GnmiStalled(GnmiUnavailable):
 
 
 class _NoGnmi(Exception):
-    """The device does not serve gNMI to us (refused, rejected the login): poll over SSH instead."""
+    """The device does not serve gNMI to us (refused, rejected the login, refused every group): poll over SSH."""
 
     def __init__(self, state: SessionState, detail: str) -> None:
         super().__init__(detail)
         self.state = state
         self.detail = detail
+
+
+# What each group's data is in an interface sample polled over SSH (the rest of the sample is another group's).
+_COUNTER_FIELDS = (
+    "in_octets",
+    "out_octets",
+    "in_packets",
+    "out_packets",
+    "in_errors",
+    "out_errors",
+    "in_discards",
+    "out_discards",
+)
+_STATE_FIELDS = ("admin_state", "oper_state", "description", "speed_bps", "last_change")
+_INTERFACE_GROUPS = frozenset({"counters", "oper-state"})
+_HEALTH_GROUPS = frozenset({"health", "alarms"})
+ALL_GROUPS = frozenset(GROUP_ORDER)
+
+
+class RestartOutcome(StrEnum):
+    """What `DeviceSupervisor.restart_subscriptions` did."""
+
+    RESTARTING = "restarting"  # the calls are made again on the open session
+    RETRYING_GNMI = "retrying-gnmi"  # the device was polled over SSH: gNMI is tried again now
+    NO_SESSION = "no-session"  # no gNMI session to subscribe on (connecting, down, or no gNMI at all)
+    NOT_SUBSCRIBED = "not-subscribed"  # the session has no such group (it has no paths on this platform)
+
+
+@dataclass(eq=False)
+class GroupCall:
+    """One group's Subscribe call on the running gNMI session."""
+
+    spec: SubscriptionSpec
+    stall_after_s: float  # silent this long (a sampled group), the call is made again
+    task: asyncio.Task[None] | None = None
+    last_data: float = 0.0  # loop time of the latest data (or of the call's start)
+    delivered: int = 0  # items this call received
+    rejection: GroupRejection | None = None  # the device refused this call
+    failure: BaseException | None = None  # the call ended otherwise: the session is at fault
+    restarts: int = 0
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def running(self) -> bool:
+        return self.task is not None and not self.task.done()
 
 
 STOP_PATIENCE_S = 10.0
@@ -209,18 +284,30 @@ class DeviceSupervisor:
         self.ssh_detail = ""
         self.gnmi_detail = ""
         self.telemetry_source: TelemetrySource | None = None
-        self.polling_over_ssh = False
+        self.polling_over_ssh = False  # every group: the device has no usable gNMI
+        # The groups' calls on the running gNMI session, by group name (empty while there is none).
+        self.groups: dict[str, GroupCall] = {}
+        # What the device refused, by group, under the software it runs (`release`): kept across reconnects (the
+        # group is asked for again each time) and forgotten when the release changes.
+        self.release = ""
+        self.rejections: dict[str, GroupRejection] = {}
+        self.ssh_groups: frozenset[str] = frozenset()  # groups the device refused, polled over SSH meanwhile
         # Counters for tests, the benchmark and the log.
         self.samples_applied = 0
         self.ssh_opens = 0
-        self.gnmi_streams = 0  # streams that delivered data
+        self.gnmi_streams = 0  # sessions whose streams delivered data
         self.stalls = 0
+        self.group_restarts = 0  # group calls made again on a running session (asked for, or silent)
         self._ssh_up = asyncio.Event()
         self._ssh_wake = asyncio.Event()
         self._gnmi_wake = asyncio.Event()
+        self._retry_gnmi = asyncio.Event()  # while polling over SSH: try gNMI again now
+        self._group_event = asyncio.Event()  # a group call ended, or a restart was asked for
+        self._restarts_wanted: set[str] = set()
+        self._declared: tuple[SubscriptionSpec, ...] = ()
+        self._ssh_group_task: asyncio.Task[None] | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._running = False
-        self._last_sample = 0.0
         self._delivered = 0  # items the current gNMI attempt has received
 
     # -- intervals --------------------------------------------------------------------------------
@@ -236,6 +323,26 @@ class DeviceSupervisor:
         if configured is not None:
             return configured
         return max(MIN_STALL_TIMEOUT_S, 2 * self.settings.stale_factor * self.counter_interval_s)
+
+    def sampled_interval_s(self, seconds: float) -> float:
+        """The interval the device really samples at when asked for `seconds` (its platform has a floor)."""
+        return max(seconds, PLATFORM_MIN_SAMPLE_S.get(self.device.platform, 0.0))
+
+    def group_stall_timeout_s(self, spec: SubscriptionSpec) -> float:
+        """How long a sampled group may stay silent before its call is made again: as `stall_timeout_s`, but
+        never less than two of the group's own intervals (health is sampled less often than counters)."""
+        interval = self.sampled_interval_s(spec.interval_s)
+        configured = self.settings.stall_timeout_s
+        if configured is not None:
+            return max(configured, 2 * interval)
+        return max(MIN_STALL_TIMEOUT_S, 2 * self.settings.stale_factor * interval)
+
+    @property
+    def expected_interval_s(self) -> float:
+        """How often interface data should come: counters streamed, or polled over SSH (refused, or no gNMI)."""
+        if self.polling_over_ssh or "counters" in self.ssh_groups:
+            return self.settings.ssh_poll_interval_s
+        return self.counter_interval_s
 
     # -- lifecycle --------------------------------------------------------------------------------
 
@@ -258,6 +365,9 @@ class DeviceSupervisor:
         self._running = False
         tasks, self._tasks = self._tasks, []
         await cancel_and_wait(tasks, self.log)
+        if self._ssh_group_task is not None:  # normally stopped with the session that started it
+            await cancel_and_wait([self._ssh_group_task], self.log)
+            self._ssh_group_task = None
         gnmi, self.gnmi = self.gnmi, None
         if gnmi is not None:
             with contextlib.suppress(Exception):
@@ -294,10 +404,24 @@ class DeviceSupervisor:
         self.gnmi_detail = detail
         self._sink.set_session(self.name, "gnmi", state, detail)
 
-    def _set_source(self, source: TelemetrySource, interval_s: float) -> None:
+    def _set_source(self, source: TelemetrySource) -> None:
         self.telemetry_source = source
         self._sink.set_telemetry_source(self.name, source)
-        self._sink.set_expected_interval(self.name, interval_s)
+        self._sink.set_expected_interval(self.name, self.expected_interval_s)
+
+    def _declare(self, specs: Sequence[SubscriptionSpec], release: str) -> None:
+        """Tell the sink which groups there are now, each with the interval the device really samples at."""
+        shown = tuple(
+            replace(spec, interval_s=self.sampled_interval_s(spec.interval_s))
+            if spec.mode is not StreamMode.ON_CHANGE
+            else spec
+            for spec in specs
+        )
+        self._declared = shown
+        self._sink.set_subscriptions(self.name, shown, release)
+
+    def _group_state(self, group: str, state: SubscriptionState, rejection: GroupRejection | None = None) -> None:
+        self._sink.set_subscription_state(self.name, group, state, rejection)
 
     def _via(self) -> str:
         return f"via {self.jump}" if self.jump else ""
@@ -483,7 +607,7 @@ class DeviceSupervisor:
         self._set_gnmi(error.session_state, detail)
 
     async def _gnmi_session(self, *, announce: bool) -> None:
-        """Connect, subscribe and feed the sink until the stream ends; raises why it ended."""
+        """Connect, subscribe and feed the sink until the session ends; raises why it ended."""
         device = self.device
         assert device.gnmi_port is not None
         target: str | None = None
@@ -517,51 +641,150 @@ class DeviceSupervisor:
         finally:
             self.gnmi = None
             await session.close()
+            if self._running and announce:  # (while polling over SSH, the groups stay polled through retries)
+                self._groups_down()
+
+    def _groups_down(self) -> None:
+        """The session ended: no group has a call until the next one (refused groups keep their reason)."""
+        for spec in self._declared:
+            if spec.paths:
+                self._group_state(spec.name, SubscriptionState.DOWN)
 
     async def _stream(self, session: GnmiSession) -> None:
-        """Consume the subscription; raise GnmiStalled when it goes silent, or whatever ended it."""
-        loop = asyncio.get_running_loop()
+        """Subscribe to every group, one call each on the session's channel, and supervise the calls until the
+        session has to end: a call cut or failing (raised), every sampled group silent (GnmiStalled), every group
+        refused (_NoGnmi). A refused group is polled over SSH meanwhile; a silent one has its call made again."""
         specs = session.default_subscriptions(
             counter_interval_s=self.settings.counter_interval_s,
             health_interval_s=self.settings.health_interval_s,
         )
-        stall_timeout = self.stall_timeout_s
+        release = session.release
+        if release != self.release:
+            if self.rejections:
+                self.log.info("the device now runs %s (was %s): asking again for every group", release, self.release)
+            self.rejections = {}
+            self.release = release
+        self._declare(specs, release)
         # A device samples on a timer that starts with the subscription. Subscriptions opened in the same burst
         # (the connect storm, a jump host coming back) would all report at the same instant every interval, and
         # decoding them back to back holds the loop for tens of milliseconds. A random start spreads them out.
         await asyncio.sleep(self._rng.uniform(0.0, self.counter_interval_s))
-        self._last_sample = loop.time()
-        consumer = asyncio.create_task(self._consume(session, specs), name=f"gnmi-stream {self.name}")
+        calls = {spec.name: GroupCall(spec, self.group_stall_timeout_s(spec)) for spec in specs if spec.paths}
+        self.groups = calls
+        self._restarts_wanted.clear()
+        self._group_event.clear()
+        for call in calls.values():
+            self._start_call(session, call)
         try:
-            while self._running:
-                await asyncio.wait((consumer,), timeout=stall_timeout / 3)
-                if consumer.done():
-                    consumer.result()  # raises what ended the stream
-                    raise GnmiStreamCut(f"{self.name}: the gNMI stream ended")
-                silent = loop.time() - self._last_sample
-                if silent > stall_timeout:
-                    raise GnmiStalled(f"{self.name}: no gNMI update for {silent:.0f} s: restarting the stream")
+            await self._supervise(session, calls)
         finally:
-            consumer.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await consumer
+            self.groups = {}
+            polling, self._ssh_group_task = self._ssh_group_task, None
+            self._poll_refused_groups(frozenset())
+            pending = [call.task for call in calls.values() if call.task is not None]
+            if polling is not None:
+                pending.append(polling)
+            for task in pending:
+                task.cancel()
+            for task in pending:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
 
-    async def _consume(self, session: GnmiSession, specs: Sequence[SubscriptionSpec]) -> None:
+    async def _supervise(self, session: GnmiSession, calls: Mapping[str, GroupCall]) -> None:
+        loop = asyncio.get_running_loop()
+        check_every = min((call.stall_after_s for call in calls.values()), default=self.stall_timeout_s) / 3
+        while self._running:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(check_every):
+                    await self._group_event.wait()
+            self._group_event.clear()
+            wanted, self._restarts_wanted = self._restarts_wanted, set()
+            for name in wanted:
+                if name in calls:
+                    self.log.info("making the %s subscription again, as asked", name)
+                    await self._restart_call(session, calls[name])
+            for call in calls.values():
+                if call.failure is not None:
+                    raise call.failure  # cut, or failed otherwise: the session (or the device) is at fault
+            refusals = {call.name: call.rejection for call in calls.values() if call.rejection is not None}
+            if calls and len(refusals) == len(calls):
+                reasons = "; ".join(f"{name}: {_first_line(why.text)}" for name, why in refusals.items())
+                raise _NoGnmi(SessionState.UNAVAILABLE, f"every subscription was refused ({reasons}): polled over SSH")
+            self._poll_refused_groups(frozenset(refusals))
+            now = loop.time()
+            sampled = [call for call in calls.values() if call.spec.mode is StreamMode.SAMPLE and call.running]
+            stalled = [call for call in sampled if now - call.last_data > call.stall_after_s]
+            if stalled and len(stalled) == len(sampled):
+                silent = now - max(call.last_data for call in sampled)
+                raise GnmiStalled(f"{self.name}: no gNMI update for {silent:.0f} s: restarting the stream")
+            for call in stalled:  # the others deliver: only the silent group's call is made again
+                self.stalls += 1
+                self.log.info("no %s update for %.0f s: making its subscription again", call.name, now - call.last_data)
+                await self._restart_call(session, call)
+
+    def _start_call(self, session: GnmiSession, call: GroupCall) -> None:
+        call.rejection = call.failure = None
+        call.delivered = 0
+        call.last_data = asyncio.get_running_loop().time()
+        call.task = asyncio.create_task(self._run_call(session, call), name=f"gnmi-{call.name} {self.name}")
+
+    async def _restart_call(self, session: GnmiSession, call: GroupCall) -> None:
+        """Make one group's call again on the same channel: the other groups' calls carry on untouched."""
+        task = call.task
+        if task is not None and not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        call.restarts += 1
+        self.group_restarts += 1
+        self._group_state(call.name, SubscriptionState.PENDING)
+        self._start_call(session, call)
+
+    async def _run_call(self, session: GnmiSession, call: GroupCall) -> None:
+        name = call.name
+        try:
+            await self._consume(session, call)
+            call.failure = GnmiStreamCut(f"{self.name}: the {name} stream ended")
+        except GnmiRejected as refusal:
+            rejection = GroupRejection(
+                code=refusal.code_name, text=refusal.details, release=self.release, at=self._clock.now()
+            )
+            known = self.rejections.get(name)
+            if known is None or known.text != rejection.text:
+                self.log.info("the device refused the %s subscription: %s", name, _first_line(refusal.details))
+            call.rejection = self.rejections[name] = rejection
+            self._group_state(name, SubscriptionState.REJECTED, rejection)
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:  # a cut stream, or anything else: the supervisor decides
+            call.failure = error
+        finally:
+            self._group_event.set()
+
+    async def _consume(self, session: GnmiSession, call: GroupCall) -> None:
         loop = asyncio.get_running_loop()
         sink = self._sink
         # A sink that takes a notification's interfaces at once (the fleet store) gets them so: no sample object
         # per interface, one change per notification.
         apply_rows: ApplyRows | None = getattr(sink, "apply_interface_rows", None)
+        data = sink.subscription_data
         name = self.name
-        # The pacer is shared by every device of the fleet: their decoding shares each loop turn, and a stream
+        group = call.name
+        # The pacer is shared by every stream of the fleet: their decoding shares each loop turn, and a stream
         # with a backlog (a large initial dump, a loop that fell behind) lets the others and the console run.
-        async for item in session.stream(specs, pace=self._pacer.turn):
-            self._last_sample = loop.time()
+        async for item in session.stream((call.spec,), pace=self._pacer.turn):
+            call.last_data = loop.time()
+            if not call.delivered:  # the device took the group
+                if self.rejections.pop(group, None) is not None:
+                    self.log.info("the device serves the %s subscription now", group)
+                self._group_state(group, SubscriptionState.LIVE)
+            call.delivered += 1
             if not self._delivered:  # gNMI is up when data flows, not when the channel opens
                 self.gnmi_streams += 1
                 self._set_gnmi(SessionState.UP, self._via())
-                self._set_source("gnmi", self.counter_interval_s)
+                self._set_source("gnmi")
             self._delivered += 1
+            data(name, group)
             if isinstance(item, DecodedNotification):
                 if apply_rows is not None:
                     try:
@@ -582,21 +805,117 @@ class DeviceSupervisor:
         except Exception:  # one sample the sink cannot take must not end the stream
             self.log.exception("could not apply a gNMI sample: %r", sample)
 
-    # -- SSH polling fallback ---------------------------------------------------------------------
+    # -- restarting groups ------------------------------------------------------------------------
 
-    async def _poll_over_ssh(self, *, until: float | None) -> None:
-        """Poll interfaces and health over the SSH session every ssh_poll_interval_s, until `until` (loop time)."""
+    def restart_subscriptions(self, group: str | None = None) -> RestartOutcome:
+        """Make one group's Subscribe call (or every group's) again on the open gNMI session, without
+        reconnecting: a refused group is asked for again, a silent one resubscribed. A device polled over SSH
+        (no usable gNMI) tries gNMI again at once instead."""
+        calls = self.groups
+        if not calls:
+            if self.polling_over_ssh and self.device.gnmi_port is not None:
+                self._retry_gnmi.set()
+                return RestartOutcome.RETRYING_GNMI
+            return RestartOutcome.NO_SESSION
+        names = list(calls) if group is None else [group]
+        if any(name not in calls for name in names):
+            return RestartOutcome.NOT_SUBSCRIBED
+        self._restarts_wanted.update(names)
+        self._group_event.set()
+        return RestartOutcome.RESTARTING
+
+    # -- SSH polling ------------------------------------------------------------------------------
+
+    def _poll_refused_groups(self, groups: frozenset[str]) -> None:
+        """Poll these (refused) groups over SSH while the others stream; an empty set stops the polling."""
+        if groups == self.ssh_groups:
+            return
+        counters_moved = ("counters" in groups) != ("counters" in self.ssh_groups)
+        self.ssh_groups = groups
+        if counters_moved and self.telemetry_source is not None:
+            self._sink.set_expected_interval(self.name, self.expected_interval_s)
+        task = self._ssh_group_task
+        if groups and (task is None or task.done()):
+            self._ssh_group_task = asyncio.create_task(self._poll_groups_over_ssh(), name=f"ssh-poll {self.name}")
+        elif not groups and task is not None:
+            task.cancel()
+            self._ssh_group_task = None
+
+    async def _poll_groups_over_ssh(self) -> None:
+        """Poll the groups in `ssh_groups` every ssh_poll_interval_s (read each round: the set may change)."""
         loop = asyncio.get_running_loop()
         interval = self.settings.ssh_poll_interval_s
-        poller = SshPoller(
+        poller = self._poller()
+        while self._running and self.ssh_groups:
+            await self._ssh_up.wait()
+            started = loop.time()
+            try:
+                await self._poll_once(poller, self.ssh_groups)
+            except DeviceError as error:
+                self.log.info("SSH polling interrupted: %s", _first_line(error.message))
+                await asyncio.sleep(min(interval, 1.0))
+                continue
+            await asyncio.sleep(max(0.0, started + interval - loop.time()))
+
+    def _poller(self) -> SshPoller:
+        return SshPoller(
             self.ssh,
             self.name,
             self.device.platform,
             clock=self._clock,
             command_timeout=self.settings.command_timeout_s,
         )
+
+    async def _poll_once(self, poller: SshPoller, groups: Iterable[str]) -> None:
+        """One SSH poll of the given groups: only their part of each sample reaches the sink (the other groups
+        stream, and their values, counters above all, must come from one source only)."""
+        wanted = frozenset(groups)
+        served: set[str] = set()
+        if wanted & _INTERFACE_GROUPS:
+            dropped = (() if "counters" in wanted else _COUNTER_FIELDS) + (
+                () if "oper-state" in wanted else _STATE_FIELDS
+            )
+            blank: dict[str, Any] = dict.fromkeys(dropped)
+            for interface in await poller.poll_interfaces():
+                self._sink.apply_interface(replace(interface, **blank) if blank else interface)
+                self.samples_applied += 1
+                served |= wanted & _INTERFACE_GROUPS
+        if wanted & _HEALTH_GROUPS:
+            health = await poller.poll_health()
+            if "health" not in wanted:
+                health = HealthSample(device=health.device, timestamp=health.timestamp, alarms=health.alarms)
+            elif "alarms" not in wanted:
+                health = replace(health, alarms=None)
+            self._sink.apply_health(health)
+            self.samples_applied += 1
+            if "alarms" in wanted and health.alarms is not None:
+                served.add("alarms")
+            if "health" in wanted and any(
+                getattr(health, name) is not None for name in ("cpu_pct", "memory_total", "version", "temperatures")
+            ):
+                served.add("health")
+        declared = {spec.name for spec in self._declared}
+        for group in sorted(served & declared):
+            self._group_state(group, SubscriptionState.POLLED)
+            self._sink.subscription_data(self.name, group)
+
+    async def _poll_over_ssh(self, *, until: float | None) -> None:
+        """Poll every group over the SSH session every ssh_poll_interval_s, until `until` (loop time), or until
+        asked to try gNMI again (`restart_subscriptions`)."""
+        loop = asyncio.get_running_loop()
+        interval = self.settings.ssh_poll_interval_s
+        poller = self._poller()
+        if not self._declared:  # never connected over gNMI: show the platform's groups, served by polling
+            self._declare(
+                native_path_map(self.device.platform).subscriptions(
+                    counter_interval_s=self.settings.counter_interval_s,
+                    health_interval_s=self.settings.health_interval_s,
+                ),
+                self.release,
+            )
         self.polling_over_ssh = True
-        self._set_source("ssh", interval)
+        self._retry_gnmi.clear()
+        self._set_source("ssh")
         try:
             while until is None or loop.time() < until:
                 remaining = None if until is None else until - loop.time()
@@ -607,11 +926,7 @@ class DeviceSupervisor:
                     return
                 started = loop.time()
                 try:
-                    for interface in await poller.poll_interfaces():
-                        self._sink.apply_interface(interface)
-                        self.samples_applied += 1
-                    self._sink.apply_health(await poller.poll_health())
-                    self.samples_applied += 1
+                    await self._poll_once(poller, ALL_GROUPS)
                 except DeviceError as error:
                     # The session failed under the poll: the SSH task notices and reopens it. Pause first, so
                     # a session that still looks up for a moment is not asked again in a tight loop.
@@ -621,6 +936,11 @@ class DeviceSupervisor:
                 next_at = started + interval
                 if until is not None:
                     next_at = min(next_at, until)
-                await asyncio.sleep(max(0.0, next_at - loop.time()))
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(max(0.0, next_at - loop.time())):
+                        await self._retry_gnmi.wait()
+                if self._retry_gnmi.is_set():
+                    self._retry_gnmi.clear()
+                    return  # gNMI is to be tried again now
         finally:
             self.polling_over_ssh = False

@@ -22,7 +22,7 @@ from edgeops.devices.pacing import TURN_SLICE_S, TurnPacer
 from edgeops.devices.ratelimit import ConnectLimiter
 from edgeops.devices.samples import CommandResult, SessionState
 from edgeops.devices.ssh import PasswordSource, SshTarget
-from edgeops.devices.supervisor import DeviceSupervisor, SupervisorSettings
+from edgeops.devices.supervisor import DeviceSupervisor, RestartOutcome, SupervisorSettings
 from edgeops.devices.tunnel import JumpHostPool
 from edgeops.fleet.store import FleetStore
 from edgeops.inventory.model import Device, Inventory, SecretRef
@@ -283,6 +283,11 @@ class FleetEngine:
     def jump_states(self) -> dict[str, SessionState]:
         """The state of every jump host connection, by jump host name."""
         return {name: self.jumps.state(name) for name in self.jumps.names}
+
+    def restart_subscriptions(self, device: str, group: str | None = None) -> RestartOutcome:
+        """Make one subscription group's call (or all of the device's) again without reconnecting the device.
+        KeyError for a device not in the inventory."""
+        return self._supervisors[device].restart_subscriptions(group)
 
     @property
     def samples_applied(self) -> int:

@@ -16,6 +16,7 @@ from typing import Any, Literal, cast
 
 from edgeops.clock import Clock
 from edgeops.devices.interface_rows import COUNTERS_AT, interface_row
+from edgeops.devices.paths import StreamMode, SubscriptionSpec
 from edgeops.devices.samples import (
     Alarm,
     DeviceState,
@@ -24,6 +25,7 @@ from edgeops.devices.samples import (
     SessionState,
     Severity,
 )
+from edgeops.devices.subscriptions import GROUP_ORDER, GroupRejection, SubscriptionState
 from edgeops.fleet.history import DEFAULT_RESOLUTION_S, Aggregate, RollingSeries
 from edgeops.fleet.rates import InterfaceRates, InterfaceRateTracker
 from edgeops.fleet.state import derive_device_state
@@ -132,6 +134,32 @@ class DeviceSnapshot:
     @property
     def site(self) -> str:
         return self.device.site
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriptionStatus:
+    """One subscription group of one device as the supervisor last reported it (see SubscriptionState).
+
+    `rejection` is the device's latest refusal of the group under the software it runs now (`release`): it stays
+    while the group is retried or polled over SSH, and goes once the device serves the group (or was upgraded).
+    """
+
+    device: str
+    group: str  # "counters", "oper-state", "health", "alarms"
+    paths: tuple[str, ...]
+    mode: str  # a StreamMode value: "sample", "on-change", "target-defined"
+    interval_s: float  # the interval the device samples at; 0 for on-change
+    state: SubscriptionState  # STALE is judged at read time, like the device's staleness
+    since: float | None  # unix time of the last state change (None: never reported)
+    last_data: float | None  # unix time the group last delivered data (over gNMI or SSH polling)
+    age_s: float | None  # seconds since then
+    rejection: GroupRejection | None
+    release: str  # what the device runs (Capabilities), "" before the first gNMI session
+
+    @property
+    def error(self) -> str:
+        """The device's own error text ("" when it never refused the group)."""
+        return self.rejection.text if self.rejection is not None else ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -253,6 +281,42 @@ class _InterfaceRecord:
         self.snapshot_bucket = 0
 
 
+class _GroupRecord:
+    """One subscription group of a device (written by the supervisor; see FleetStore.set_subscriptions)."""
+
+    __slots__ = (
+        "group",
+        "interval_s",
+        "mode",
+        "paths",
+        "rejection",
+        "release",
+        "reported_stale",
+        "since",
+        "state",
+        "updated",
+    )
+
+    def __init__(self, group: str) -> None:
+        self.group = group
+        self.paths: tuple[str, ...] = ()
+        self.mode = StreamMode.SAMPLE.value
+        self.interval_s = 0.0
+        self.state = SubscriptionState.PENDING
+        self.since: float | None = None  # unix time
+        self.updated: float | None = None  # monotonic time of the latest data
+        self.rejection: GroupRejection | None = None
+        self.release = ""
+        self.reported_stale = False
+
+    def stale(self, now: float, stale_factor: float) -> bool:
+        """A live sampled group whose data stopped coming. On-change and target-defined groups may be silent for
+        good reason (nothing changed), so they are never judged stale."""
+        if self.state is not SubscriptionState.LIVE or self.mode != _SAMPLE or self.updated is None:
+            return False
+        return now - self.updated > stale_factor * self.interval_s
+
+
 class _DeviceRecord:
     __slots__ = (
         "alarms",
@@ -265,6 +329,7 @@ class _DeviceRecord:
         "expect_since",
         "gnmi",
         "gnmi_detail",
+        "groups",
         "health",
         "interfaces",
         "interval",
@@ -306,6 +371,7 @@ class _DeviceRecord:
         self.batch_keys: frozenset[tuple[str, str]] = frozenset()
         self.order: tuple[str, ...] | None = ()  # interface names in natural order; None: re-sort
         self.reported_stale = False
+        self.groups: dict[str, _GroupRecord] = {}  # subscription groups, in GROUP_ORDER once declared
 
 
 _STRUCTURE = object()  # change-log marker: the set of interfaces changed
@@ -314,6 +380,11 @@ _STRUCTURE = object()  # change-log marker: the set of interfaces changed
 _ChangeEntry = str | tuple[str, str] | frozenset[tuple[str, str]] | object
 
 _TELEMETRY_SOURCES = ("gnmi", "ssh", None)
+_SAMPLE = StreamMode.SAMPLE.value
+
+
+def _group_rank(name: str) -> tuple[int, str]:
+    return (GROUP_ORDER.index(name) if name in GROUP_ORDER else len(GROUP_ORDER), name)
 
 
 class FleetStore:
@@ -512,6 +583,64 @@ class FleetStore:
         record.expect_since = self._clock.monotonic()
         self._changed(record.name)
 
+    def set_subscriptions(self, device: str, groups: Sequence[SubscriptionSpec], release: str) -> None:
+        """The subscription groups a device's session asks for now (paths, mode, the interval the device really
+        samples at), each pending, or no-paths when it has none. A group's rejection is kept while the device
+        runs the same `release` (it is retried), and forgotten when the release changed."""
+        record = self._devices[device]
+        now = self._clock.now()
+        declared: dict[str, _GroupRecord] = {}
+        for spec in sorted(groups, key=lambda spec: _group_rank(spec.name)):
+            group = record.groups.get(spec.name) or _GroupRecord(spec.name)
+            if release and group.release != release:
+                group.rejection = None
+            group.release = release or group.release
+            group.paths = tuple(spec.paths)
+            group.mode = spec.mode.value
+            group.interval_s = spec.interval_s if spec.mode is not StreamMode.ON_CHANGE else 0.0
+            state = SubscriptionState.PENDING if spec.paths else SubscriptionState.NO_PATHS
+            if group.state is not state or group.since is None:
+                group.state = state
+                group.since = now
+            group.reported_stale = False
+            declared[spec.name] = group
+        record.groups = declared
+        self._changed(record.name)
+
+    def set_subscription_state(
+        self, device: str, group: str, state: SubscriptionState, rejection: GroupRejection | None = None
+    ) -> None:
+        """A group's new state. `rejection`: why the device refused it (kept while the group is retried or
+        polled); a group that comes live drops its rejection: the device serves it now."""
+        record = self._devices[device]
+        entry = record.groups.get(group)
+        if entry is None:
+            raise KeyError(f"{device} has no subscription group {group!r} (declare it with set_subscriptions)")
+        state = SubscriptionState(state)
+        if state is SubscriptionState.STALE:
+            raise ValueError("staleness is judged by the store from the data's age, not set")
+        if rejection is not None:
+            entry.rejection = rejection
+        elif state is SubscriptionState.LIVE:
+            entry.rejection = None
+        if entry.state is not state:
+            entry.state = state
+            entry.since = self._clock.now()
+        entry.reported_stale = False
+        self._changed(record.name)
+
+    def subscription_data(self, device: str, group: str) -> None:
+        """Data arrived for a group (every notification, so it stays cheap: no change is logged unless the group
+        was shown stale; readers see the data's age when they look)."""
+        record = self._devices[device]
+        entry = record.groups.get(group)
+        if entry is None:
+            return
+        entry.updated = self._clock.monotonic()
+        if entry.reported_stale:
+            entry.reported_stale = False
+            self._changed(record.name)
+
     def refresh_staleness(self) -> frozenset[str]:
         """Announce staleness transitions as changes; returns the devices where anything turned.
 
@@ -525,6 +654,12 @@ class FleetStore:
                 device.reported_stale = stale
                 self._changed(device.name)
                 turned.add(device.name)
+            for group in device.groups.values():
+                stale = group.stale(now, self._stale_factor)
+                if stale != group.reported_stale:
+                    group.reported_stale = stale
+                    self._changed(device.name)
+                    turned.add(device.name)
             limit = self._stale_limit(device)
             for record in device.interfaces.values():
                 stale = limit is not None and now - record.updated > limit
@@ -683,6 +818,34 @@ class FleetStore:
             everything = [alarm for record in self._devices.values() for alarm in record.alarms]
             merged = self._all_alarms = tuple(sorted(everything, key=alarm_sort_key))
         return merged
+
+    def subscriptions(self, device: str) -> tuple[SubscriptionStatus, ...]:
+        """The device's subscription groups in GROUP_ORDER (empty until its supervisor declared them)."""
+        record = self._devices[device]
+        now = self._clock.monotonic()
+        wall = self._clock.now()
+        return tuple(self._group_snapshot(record.name, group, now, wall) for group in record.groups.values())
+
+    def subscription(self, device: str, group: str) -> SubscriptionStatus:
+        record = self._devices[device]
+        return self._group_snapshot(record.name, record.groups[group], self._clock.monotonic(), self._clock.now())
+
+    def _group_snapshot(self, device: str, group: _GroupRecord, now: float, wall: float) -> SubscriptionStatus:
+        age = None if group.updated is None else max(0.0, now - group.updated)
+        stale = group.stale(now, self._stale_factor)
+        return SubscriptionStatus(
+            device=device,
+            group=group.group,
+            paths=group.paths,
+            mode=group.mode,
+            interval_s=group.interval_s,
+            state=SubscriptionState.STALE if stale else group.state,
+            since=group.since,
+            last_data=None if age is None else wall - age,
+            age_s=age,
+            rejection=group.rejection,
+            release=group.release,
+        )
 
     # -----------------------------------------------------------------------------------------
     # Internals

@@ -52,6 +52,14 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--inventory-out", metavar="PATH", help="also write the edgeops inventory here (mode 0600)")
     parser.add_argument("--targets-out", metavar="PATH", help="also write the targets JSON array here (mode 0600)")
     parser.add_argument("--no-incidents", action="store_true", help="start without the demo's standing incidents")
+    parser.add_argument(
+        "--older-release",
+        action="append",
+        default=[],
+        metavar="DEVICE=PREFIX[,PREFIX]",
+        help="leave DEVICE on an older release whose gNMI does not serve the paths under PREFIX (NOT_FOUND), "
+        "e.g. alcala-leaf1=/platform/linecard; repeatable",
+    )
     actions = parser.add_subparsers(dest="lab_action", metavar="ACTION")
     fault = actions.add_parser("fault", help="inject a fault into a running lab", description="Inject a fault.")
     fault.add_argument("device", help="device name, e.g. alcala-leaf1")
@@ -117,6 +125,18 @@ def _send(lab_dir: Path, request: dict[str, Any]) -> int:
     return 0
 
 
+def older_releases(values: list[str]) -> dict[str, tuple[str, ...]]:
+    """`--older-release DEVICE=PREFIX[,PREFIX]` values, by device; ValueError for one without a device or a path."""
+    releases: dict[str, tuple[str, ...]] = {}
+    for value in values:
+        device, sep, prefixes = value.partition("=")
+        paths = tuple(path.strip() for path in prefixes.split(",") if path.strip())
+        if not sep or not device.strip() or not paths or not all(path.startswith("/") for path in paths):
+            raise ValueError(f"--older-release wants DEVICE=/PATH[,/PATH], got {value!r}")
+        releases[device.strip()] = releases.get(device.strip(), ()) + paths
+    return releases
+
+
 def _run_lab(args: argparse.Namespace, lab_dir: Path) -> int:
     sites: int | str | None = args.sites
     for option in ("inventory_out", "targets_out"):
@@ -150,6 +170,7 @@ async def _serve(args: argparse.Namespace, lab_dir: Path, sites: int | str | Non
             gnmi_tls=args.gnmi_tls,
             incidents=not args.no_incidents,
             address_block=args.address_block,
+            older_releases=older_releases(args.older_release),
         )
     except (OSError, ValueError, RuntimeError) as error:
         print(f"edgeops lab: {error}", file=sys.stderr)
@@ -199,6 +220,10 @@ def _print_summary(lab: Lab, seconds: float, files: list[Path]) -> None:
         lines.append(f"  wrote   {path}")
     if lab.incidents:
         lines += ["", "Standing incidents:"] + [f"  {incident}" for incident in lab.incidents]
+    older = [identity for identity in lab.identities if identity.unserved]
+    if older:
+        lines += ["", "Older releases (gNMI answers NOT_FOUND under these paths):"]
+        lines += [f"  {identity.name} {identity.version}: {', '.join(identity.unserved)}" for identity in older]
     lines += ["", "Ctrl-C or SIGTERM stops the lab."]
     print("\n".join(lines), flush=True)
 

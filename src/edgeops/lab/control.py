@@ -58,8 +58,14 @@ FAULT_PARAMS: dict[str, tuple[FaultParam, ...]] = {
         FaultParam("seconds", float, 60.0, "how long the spike lasts"),
     ),
     "hostile-text": (FaultParam("ports", int, 3, "how many interface descriptions to replace"),),
+    "gnmi-reject": (
+        FaultParam("path", str, "", "path prefix to refuse (default: the interface statistics)"),
+        FaultParam("code", str, "invalid-argument", "invalid-argument, not-found or unimplemented"),
+    ),
 }
 ALARM_SEVERITIES = ("critical", "major", "minor", "warning")
+# What gnmi-reject refuses when no path is given (keyed by "is SR OS"): the interface statistics.
+DEFAULT_REJECTED_PATH = {False: "/interface/statistics", True: "/state/port/statistics"}
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 
@@ -158,6 +164,8 @@ class FaultController:
             case "gnmi-refuse":
                 faults.gnmi_refuse = True
                 return "gNMI calls are refused (UNAVAILABLE)"
+            case "gnmi-reject":
+                return self._reject(device, values["path"], values["code"])
             case "port-flap":
                 return self._flap(device, injected, values["port"], values["seconds"])
             case "counter-reset":
@@ -179,6 +187,22 @@ class FaultController:
             case "hostile-text":
                 return self._hostile_text(device, injected, values["ports"])
         raise FaultError(f"fault {kind!r} is not implemented")  # pragma: no cover - FAULT_KINDS is exhaustive
+
+    def _reject(self, device: LabDevice, path: str, code: str) -> str:
+        from edgeops.lab.gnmi_server import REJECT_STATUS, prefix_elems
+
+        path = path.strip() or DEFAULT_REJECTED_PATH[device.identity.platform.is_sros]
+        if not path.startswith("/"):
+            raise FaultError(f"gnmi-reject wants an absolute path such as /interface[name=*]/statistics, not {path!r}")
+        if code not in REJECT_STATUS:
+            raise FaultError(f"code must be one of {', '.join(REJECT_STATUS)}, not {code!r}")
+        try:
+            prefix_elems(path)
+        except Exception as error:  # pygnmi's parser raises bare exceptions for malformed paths
+            raise FaultError(f"cannot read the path {path!r}: {error}") from None
+        device.faults.gnmi_rejects[path] = code
+        status = REJECT_STATUS[code].name
+        return f"Subscribe calls naming a path under {path} are refused ({status}); open streams carry on"
 
     def _flap(self, device: LabDevice, injected: _Injected, port: str, seconds: float) -> str:
         model = device.model

@@ -16,6 +16,7 @@ FAULT_KINDS = (
     "gnmi-cut",  # abort every gNMI stream now
     "gnmi-stall",  # keep streams open, send nothing
     "gnmi-refuse",  # refuse gNMI (UNAVAILABLE)
+    "gnmi-reject",  # refuse Subscribe calls naming a path under a prefix (INVALID_ARGUMENT, NOT_FOUND...)
     "port-flap",  # take a port down, and up again after a delay
     "counter-reset",  # reboot: counters to zero, fresh uptime
     # An alarm about a resource: on SR OS an entry of its alarm list; SR Linux keeps no alarm list, so there the
@@ -49,12 +50,16 @@ class FaultState:
     hostkey_generation: int = 0  # bumped by hostkey-change; the SSH server picks the matching key
     gnmi_stall: bool = False
     gnmi_refuse: bool = False
+    # gnmi-reject: path prefix -> the gRPC status a Subscribe naming a path under it is refused with
+    # ("invalid-argument", "not-found", "unimplemented"). Open streams carry on; new calls are refused.
+    gnmi_rejects: dict[str, str] = field(default_factory=dict)
     hostile_text: bool = False
     ssh_closers: set[Callable[[], None]] = field(default_factory=set)
     gnmi_closers: set[Callable[[], None]] = field(default_factory=set)
     # Counts of what the servers saw, so tests can prove a fault was observed.
     ssh_connections: int = 0
     gnmi_streams_opened: int = 0
+    gnmi_subscribes_rejected: int = 0  # Subscribe calls refused for a path (gnmi-reject, an older release)
 
     def drop_ssh(self) -> int:
         closers = list(self.ssh_closers)
@@ -72,4 +77,5 @@ class FaultState:
         """Back to a healthy device (the host key generation is kept: a changed key stays changed)."""
         self.ssh_hang = self.ssh_refuse = self.ssh_drop_mid_command = self.auth_reject = False
         self.gnmi_stall = self.gnmi_refuse = self.hostile_text = False
+        self.gnmi_rejects.clear()
         self.ssh_latency_s = 0.0

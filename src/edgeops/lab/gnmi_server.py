@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ from typing import Any, NoReturn
 
 import grpc
 from grpc import aio
+from pygnmi.create_gnmi_path import gnmi_path_generator
 from pygnmi.spec.v080 import gnmi_pb2, gnmi_pb2_grpc
 
 from edgeops.lab.certs import LabCertificateAuthority
@@ -724,6 +726,70 @@ class SubscribeStream:
         self.outbox.put_nowait(CUT)
 
 
+# -- paths a device refuses ---------------------------------------------------------------------------
+
+# The gRPC status a `gnmi-reject` fault answers with, by the name the fault takes.
+REJECT_STATUS: dict[str, grpc.StatusCode] = {
+    "invalid-argument": grpc.StatusCode.INVALID_ARGUMENT,
+    "not-found": grpc.StatusCode.NOT_FOUND,
+    "unimplemented": grpc.StatusCode.UNIMPLEMENTED,
+}
+
+RequestElems = list[tuple[str, dict[str, str]]]
+
+
+@functools.lru_cache(maxsize=256)
+def _prefix(xpath: str) -> tuple[tuple[str, tuple[tuple[str, str], ...]], ...]:
+    _, elems = request_elems(None, gnmi_path_generator(xpath))
+    return tuple((name, tuple(sorted(keys.items()))) for name, keys in elems)
+
+
+def prefix_elems(xpath: str) -> RequestElems:
+    """A path prefix as a fault or a release option names it (`/interface[name=*]/statistics`), as elements."""
+    return [(name, dict(keys)) for name, keys in _prefix(xpath)]
+
+
+def path_under(elems: RequestElems, prefix: RequestElems) -> bool:
+    """Whether a requested path is the prefix or lies below it. Keys count only where both name a concrete value:
+    `/interface[name=*]/statistics` is under `/interface/statistics` and under `/interface[name=*]`."""
+    if not prefix or len(elems) < len(prefix):
+        return False
+    for (name, keys), (want, wanted_keys) in zip(elems, prefix, strict=False):
+        if "*" not in (name, want) and name != want:
+            return False
+        for key, value in wanted_keys.items():
+            have = keys.get(key, "*")
+            if "*" not in (have, value) and have != value:
+                return False
+    return True
+
+
+def _path_text(elems: RequestElems) -> str:
+    return "/" + "/".join(name + "".join(f"[{k}={v}]" for k, v in keys.items()) for name, keys in elems)
+
+
+def refusal_text(platform: Platform, elems: RequestElems, unknown: str) -> str:
+    """What the platform says about a path it does not serve: the element it does not know, in its own words."""
+    if platform.is_sros:
+        return f"MINOR: MGMT_CORE #2201: {_path_text(elems)}: Unknown element - '{unknown}'"
+    return f"Path '{_path_text(elems)}' is not valid: unknown element '{unknown}'"
+
+
+def refusal_for(device: LabDevice, elems: RequestElems) -> tuple[grpc.StatusCode, str] | None:
+    """(status, the device's text) when the device refuses to serve a path: an injected `gnmi-reject` fault, or a
+    subtree its release does not have (`DeviceIdentity.unserved`, answered NOT_FOUND); None when it serves it."""
+    platform = device.identity.platform
+    for xpath, status in device.faults.gnmi_rejects.items():
+        prefix = prefix_elems(xpath)
+        if path_under(elems, prefix):
+            return REJECT_STATUS[status], refusal_text(platform, elems, prefix[-1][0])
+    for xpath in device.identity.unserved:
+        prefix = prefix_elems(xpath)
+        if path_under(elems, prefix):
+            return grpc.StatusCode.NOT_FOUND, refusal_text(platform, elems, prefix[-1][0])
+    return None
+
+
 # -- the servicer -------------------------------------------------------------------------------------
 
 
@@ -753,6 +819,16 @@ class DeviceGnmiServicer(gnmi_pb2_grpc.gNMIServicer):
         await context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"invalid path: {error}")
         raise AssertionError("abort returns only by raising")  # pragma: no cover
 
+    async def _refuse_unserved(self, request: gnmi_pb2.SubscriptionList, context: aio.ServicerContext) -> None:
+        """End the call, as the device would, when one of its paths is one the device does not serve."""
+        prefix = request.prefix if request.HasField("prefix") else None
+        for subscription in request.subscription:
+            _, elems = request_elems(prefix, subscription.path)
+            refusal = refusal_for(self.device, elems)
+            if refusal is not None:
+                self.device.faults.gnmi_subscribes_rejected += 1
+                await context.abort(*refusal)
+
     async def Capabilities(
         self, request: gnmi_pb2.CapabilityRequest, context: aio.ServicerContext
     ) -> gnmi_pb2.CapabilityResponse:
@@ -768,6 +844,9 @@ class DeviceGnmiServicer(gnmi_pb2_grpc.gNMIServicer):
         notifications = []
         for path in request.path:
             origin, elems = request_elems(request.prefix if request.HasField("prefix") else None, path)
+            refusal = refusal_for(self.device, elems)
+            if refusal is not None:
+                await context.abort(*refusal)
             try:
                 matches = self.tree.matches(origin, elems)
             except PathError as error:
@@ -797,6 +876,7 @@ class DeviceGnmiServicer(gnmi_pb2_grpc.gNMIServicer):
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "the first request must be a SubscriptionList")
         request = first.subscribe
         await self._check_encoding(request.encoding, context)
+        await self._refuse_unserved(request, context)
         try:
             units = compile_subscriptions(self.tree, request, self.identity.platform)
         except PathError as error:

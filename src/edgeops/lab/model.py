@@ -177,6 +177,9 @@ class DeviceIdentity:
     mac: str = ""
     version: str = ""  # "v25.10.1" or "C-25.10.R2"
     build: str = ""
+    # Path prefixes this device's release does not serve over gNMI (an older release, see topology.older_release):
+    # a Subscribe or Get naming a path under one is answered NOT_FOUND. The CLI still shows everything.
+    unserved: tuple[str, ...] = ()
 
     def inventory_device(self, **fields: Any) -> Device:
         """This device as an inventory entry (name, site, role, platform, model, address and ports as served);

@@ -12,7 +12,7 @@ import random
 import resource
 import shutil
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -24,7 +24,7 @@ from edgeops.lab.hostkeys import KNOWN_HOSTS_FILE, HostKeyStore
 from edgeops.lab.jump import JUMP_HOST_NAME, JumpHostInfo, JumpHostServer
 from edgeops.lab.model import DeviceIdentity, DeviceModel
 from edgeops.lab.ssh_server import Endpoint, EngineFactory, LabSshServer, default_engine_factory, unix_socket_dir
-from edgeops.lab.topology import DEMO_SITES, LAB_PASSWORD, LabSite, build_fleet, synthetic_sites
+from edgeops.lab.topology import DEMO_SITES, LAB_PASSWORD, LabSite, build_fleet, older_release, synthetic_sites
 
 log = logging.getLogger(__name__)
 
@@ -535,9 +535,21 @@ async def start_demo_lab(
     gnmi_tls: str = "insecure",
     incidents: bool = True,
     address_block: int = DEFAULT_ADDRESS_BLOCK,
+    older_releases: Mapping[str, Sequence[str]] | None = None,
 ) -> Lab:
-    """Start the demo fleet (by default the 17 sites, 8 devices each) with its incidents; the caller stops it."""
+    """Start the demo fleet (by default the 17 sites, 8 devices each) with its incidents; the caller stops it.
+
+    `older_releases`: device name -> path prefixes that device's (older) release does not serve over gNMI.
+    """
     identities = build_fleet(select_sites(sites), devices_per_site, seed=seed)
+    if older_releases:
+        unknown = sorted(set(older_releases) - {identity.name for identity in identities})
+        if unknown:
+            raise ValueError(f"--older-release: no lab device named {', '.join(unknown)}")
+        identities = [
+            older_release(identity, older_releases[identity.name]) if identity.name in older_releases else identity
+            for identity in identities
+        ]
     if address_block != DEFAULT_ADDRESS_BLOCK:
         identities = relocate(identities, address_block)
     lab = Lab(

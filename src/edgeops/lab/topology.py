@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 
 from edgeops.lab.model import DeviceIdentity
 from edgeops.platforms import Platform
@@ -46,6 +47,12 @@ SROS_RELEASES = (("C-25.10.R2", ""), ("C-25.10.R1", ""))
 # The flagship site's second gateway is a larger 7750 with breakout cables, a satellite and a port cross-connect,
 # so the fleet shows every kind of SR OS port id (1/1/c1/4, esat-1/1/c65/u1, pxc-1.a) somewhere.
 AGGREGATION_GATEWAY = ("gw2", "7750 SR-12")
+# What a device left on an older release claims to run (see older_release): a release before the tabled ones, whose
+# models lack some of what the engine asks for.
+OLDER_RELEASES: dict[Platform, tuple[str, str]] = {
+    Platform.SRLINUX: ("v24.10.1", "492-gf8858c5836"),
+    Platform.SROS: ("B-24.3.R2-1", ""),
+}
 
 
 def site_address(site_index: int, device_index: int) -> str:
@@ -108,6 +115,22 @@ def build_fleet(
                 )
             )
     return fleet
+
+
+def older_release(identity: DeviceIdentity, unserved: Sequence[str], version: str | None = None) -> DeviceIdentity:
+    """The device left on an older release that lacks the subtrees `unserved` (path prefixes such as
+    `/platform/linecard`): it claims that release (`version`, by default its platform's in OLDER_RELEASES) and its
+    gNMI server answers NOT_FOUND for any path under them, as a release without those models would. Which
+    subtrees a real release lacks is not modelled: the caller names them."""
+    if not unserved:
+        raise ValueError(f"{identity.name}: an older release needs at least one subtree it does not serve")
+    default_version, default_build = OLDER_RELEASES[Platform.SROS if identity.platform.is_sros else Platform.SRLINUX]
+    return replace(
+        identity,
+        version=version or default_version,
+        build="" if version else default_build,
+        unserved=tuple(unserved),
+    )
 
 
 def synthetic_sites(count: int) -> tuple[LabSite, ...]:

@@ -47,6 +47,7 @@ from edgeops.ui.screens.help import HelpScreen, HelpSection, section_for
 from edgeops.ui.screens.inventory_errors import RELOAD_INVENTORY, InventoryErrorsScreen
 from edgeops.ui.screens.password_prompt import PasswordScreen
 from edgeops.ui.screens.starting import StartingScreen
+from edgeops.ui.screens.subscriptions import SubscriptionsProvider, SubscriptionsScreen
 from edgeops.ui.themes import DEFAULT_THEME, load_themes
 from edgeops.ui.widgets.status_bar import StatusBar
 
@@ -367,7 +368,7 @@ class EdgeOpsApp(App[str]):
 
     CSS_PATH = "app.tcss"
     TITLE = "edgeops"
-    COMMANDS = App.COMMANDS | {FleetProvider, RunCommandProvider, ThemeProvider, PaneProvider}
+    COMMANDS = App.COMMANDS | {FleetProvider, RunCommandProvider, ThemeProvider, PaneProvider, SubscriptionsProvider}
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "quit", "Quit"),
         Binding("question_mark,f1", "help", "Help"),
@@ -476,6 +477,17 @@ class EdgeOpsApp(App[str]):
             self.notify("the command runner is not in this build", severity="warning")
             return
         run(command)
+
+    def open_subscriptions(self, selection: Selection | None = None) -> None:
+        """Show the subscription view of `selection` (default: the current one): every gNMI group, live."""
+        if not self.has_fleet:
+            return
+        if isinstance(self.screen, SubscriptionsScreen):
+            self.pop_screen()
+        control = self.engine if hasattr(self.engine, "restart_subscriptions") else None
+        self.push_screen(
+            SubscriptionsScreen(self.store, selection or self.selection, control=cast(Any, control), now=self.clock.now)
+        )
 
     def runner_busy(self) -> str:
         """Why quitting should be confirmed ("" when nothing is running)."""
@@ -617,6 +629,10 @@ class EdgeOpsApp(App[str]):
             return
         try:
             main.refresh_tick(self.jump_states())
+            # A screen over the main one that shows store data (the subscription view) is fed on the same tick.
+            screen = self.screen
+            if screen is not main and isinstance(screen, SubscriptionsScreen):
+                screen.store_tick(self.store)
         except NoMatches:  # the screen is being taken down (quitting): nothing left to feed
             log.debug("refresh tick while the main screen is closing")
             return

@@ -410,6 +410,7 @@ class DeviceHealthPane(Vertical):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("s", "cycle_sort", "Sort column", tooltip="Sort the site or fleet table by the next column"),
         Binding("S", "reverse_sort", "Reverse sort"),
+        Binding("t", "subscriptions", "Subscriptions", tooltip="The gNMI subscription groups of the selection"),
     ]
 
     _SECTIONS = ("title", "sessions", "age", "cpu", "memory", "temps", "fans", "psus", "alarms")
@@ -625,6 +626,11 @@ class DeviceHealthPane(Vertical):
         table = self._active_table()
         if table is not None:
             table.reverse_sort()
+
+    def action_subscriptions(self) -> None:
+        opener = getattr(self.app, "open_subscriptions", None)
+        if opener is not None and self._selection is not None:
+            opener(self._selection)
 
     def on_line_table_selected(self, event: LineTable.Selected) -> None:
         event.stop()
