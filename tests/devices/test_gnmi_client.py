@@ -358,8 +358,8 @@ async def test_a_refused_path_raises_rejected_with_the_devices_words_and_leaves_
     sros = devices[SROS]
     sros.faults.gnmi_rejects["/state/port/statistics"] = "not-found"
     async with session(server, sros) as gnmi:
-        # SR OS lists its release as nokia-state's version (B-24.3.R2-1 in this seed's fleet).
-        assert gnmi.release == f"nokia-state {sros.identity.version.split('-', 1)[1]}" == "nokia-state 24.3.R2-1"
+        # SR OS lists its release as nokia-state's version (C-25.10.R1 in this seed's fleet).
+        assert gnmi.release == f"nokia-state {sros.identity.version.split('-', 1)[1]}" == "nokia-state 25.10.R1"
         counters, oper_state = gnmi.default_subscriptions()[:2]
         with pytest.raises(GnmiRejected) as refused:
             async for _ in gnmi.stream((counters,)):

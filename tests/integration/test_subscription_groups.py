@@ -308,3 +308,41 @@ async def test_every_group_refused_means_ssh_polling_until_gnmi_is_tried_again(
     assert store.device(name).expected_interval_s == engine.settings.counter_interval_s
     # The other devices were streaming all along: a restart of all of one's groups is made on its open session.
     assert engine.restart_subscriptions("alcala-spine1") is RestartOutcome.RESTARTING
+
+
+async def test_derived_alarms_from_two_groups_make_one_alarm_list(
+    start_lab: LabFactory, start_engine: EngineFactory
+) -> None:
+    """SR Linux alarms are derived from leaves of two groups (a power supply's state in health, an interface's
+    oper-down-reason in oper-state), each its own Subscribe call: the device's alarm list holds both, and a clear
+    in one group does not take the other's alarm away. SR OS alarms come from its alarm list's group."""
+    lab = await start_lab()
+    engine = await start_engine(lab.inventory())
+    store = engine.store
+    srl, sros = "alcala-leaf1", "alcala-gw1"
+    await eventually(
+        lambda: all(states(store, name).get("health") is SubscriptionState.LIVE for name in (srl, sros)),
+        what=lambda: groups_picture(store, [srl, sros]),
+    )
+    port = next(name for name, port in lab.device(srl).model.interfaces.items() if port.oper_up)
+    await lab.inject(srl, "alarm-raise", resource="power-supply 1", text="PSU failed")
+    await lab.inject(srl, "alarm-raise", resource=port, text="link lost")
+    await lab.inject(sros, "alarm-raise", resource="1/1/c1/1", text="port down", alarm_id="port-1")
+
+    def resources(name: str) -> set[str]:
+        return {alarm.resource for alarm in store.alarms(name)}
+
+    await eventually(
+        lambda: {"power-supply 1", port} <= resources(srl) and "port-1" in {a.alarm_id for a in store.alarms(sros)},
+        what=lambda: f"{srl}: {store.alarms(srl)}\n{sros}: {store.alarms(sros)}",
+    )
+    assert all(alarm.derived for alarm in store.alarms(srl))
+    assert not any(alarm.derived for alarm in store.alarms(sros))
+
+    # The interface comes back (oper-state group): its alarm clears, the power supply's (health group) stays.
+    lab.device(srl).model.set_oper_state(port, True)
+    await eventually(
+        lambda: port not in resources(srl), what=lambda: f"{srl}: {store.alarms(srl)}", within=EVENTUALLY_S
+    )
+    await asyncio.sleep(1.0)  # a health sample or two later
+    assert "power-supply 1" in resources(srl), store.alarms(srl)

@@ -1010,6 +1010,10 @@ class AlarmBook:
     def clear(self) -> None:
         self._entries.clear()
 
+    def forget_listed(self) -> None:
+        """Drop the alarms the device listed (keep the derived ones): its list is about to be read afresh."""
+        self._entries = {key: entry for key, entry in self._entries.items() if entry.get("derived")}
+
     def alarms(self) -> tuple[Alarm, ...]:
         return tuple(
             Alarm(

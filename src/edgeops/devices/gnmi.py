@@ -248,6 +248,10 @@ class GnmiSession:
         self._channel: aio.Channel | None = None
         self._stub: gnmi_pb2_grpc.gNMIStub | None = None
         self._calls: set[Any] = set()
+        # One alarm book for all of the session's Subscribe calls: SR OS lists its alarms in one group, but SR Linux
+        # alarms are derived from leaves of several groups (platform state in health, oper-down-reason in
+        # oper-state), so each call reports the device's whole list, never only what its own paths raised.
+        self.alarm_book = AlarmBook(device.name)
         self.device_capabilities: DeviceCapabilities | None = None
         self.encoding: int = ENCODING_PREFERENCE[device.platform][0]
         self.path_map: PathMap = native_path_map(device.platform)
@@ -492,9 +496,11 @@ class GnmiSession:
 
         `pace`, when given, is awaited before each message is decoded (see devices.pacing.TurnPacer): many
         streams decoding in the same loop turn then share it instead of holding the loop one after another.
-        `carries_alarms`: whether this call subscribes to the alarm list (default: a spec named "alarms" has
-        paths). Only such a call reports the alarm list: after its initial dump the list is the truth, even
-        when empty, and a call for other groups must not clear what the alarms call reported.
+        `carries_alarms`: whether this call subscribes to the device's alarm list (default: a spec named "alarms"
+        has paths). After its initial dump that list is the truth, even when empty. Alarms derived from state
+        leaves may come from any call. Every call folds its alarm changes into the session's one `alarm_book` and
+        reports the book's whole list: at the end of its dump when it carries the list or its dump changed the
+        book, and after that whenever it changes the book.
 
         Raises GnmiRejected when the device refuses the call before sending anything (a path it does not
         support), GnmiStreamCut when a running stream ends with an error.
@@ -508,7 +514,14 @@ class GnmiSession:
         released = asyncio.Event()
         call = stub.Subscribe(_hold_open(request, released), metadata=self._metadata)
         self._calls.add(call)
-        alarms = AlarmBook(device)
+        # Whether this call's dump tells the whole truth about some alarms: the device's list, or the state
+        # leaves alarms are derived from.
+        reports_alarms = carries_alarms or any(spec.name in self.path_map.derived_alarm_groups for spec in specs)
+        alarms = self.alarm_book
+        if carries_alarms:
+            # This call's dump lists the device's alarms afresh: what an earlier call listed may have cleared since.
+            alarms.forget_listed()
+        dump_changed_alarms = False
         health = HealthBook(device)
         synced = False
         received_any = False
@@ -530,7 +543,7 @@ class GnmiSession:
                 if which == "sync_response":
                     synced = True
                     yield SyncMarker(device, received)
-                    if carries_alarms:
+                    if reports_alarms or dump_changed_alarms:
                         # The dump is complete: the alarm list (even an empty one) is now the truth.
                         yield health.merge(HealthSample(device=device, timestamp=received), alarms.alarms())
                     continue
@@ -539,10 +552,11 @@ class GnmiSession:
                 decoded = decode_notification(response.update, device, received_at=received)
                 if decoded.rows:
                     yield decoded
-                alarms_changed = alarms.apply(decoded) if carries_alarms and decoded.touches_alarms else False
+                alarms_changed = alarms.apply(decoded) if decoded.touches_alarms else False
+                dump_changed_alarms = dump_changed_alarms or (alarms_changed and not synced)
                 if decoded.health is not None or (alarms_changed and synced):
                     base = decoded.health or HealthSample(device=device, timestamp=decoded.timestamp)
-                    yield health.merge(base, alarms.alarms() if synced and carries_alarms else None)
+                    yield health.merge(base, alarms.alarms() if synced and (reports_alarms or alarms_changed) else None)
         except grpc.RpcError as error:
             if isinstance(error, aio.AioRpcError) and error.code() == grpc.StatusCode.CANCELLED and not self._channel:
                 return  # we closed the session ourselves

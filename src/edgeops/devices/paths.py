@@ -63,6 +63,8 @@ class PathMap:
     alarms: tuple[str, ...] = ()
     # How alarms are asked for: on change where the device promises it, else the device's choice.
     alarms_mode: StreamMode = StreamMode.ON_CHANGE
+    # Groups whose leaves alarms are derived from (decode.derived_alarm), where the model keeps no alarm list.
+    derived_alarm_groups: tuple[str, ...] = ()
 
     def subscriptions(
         self,
@@ -70,14 +72,14 @@ class PathMap:
         counter_interval_s: float = DEFAULT_COUNTER_INTERVAL_S,
         health_interval_s: float = DEFAULT_HEALTH_INTERVAL_S,
     ) -> tuple[SubscriptionSpec, ...]:
-        """The groups to subscribe to; a group without paths (no alarm list) is left out."""
-        groups = (
+        """Every group, in a fixed order. A group may have no paths (SR Linux keeps no alarm list): it is shown as
+        such and never subscribed."""
+        return (
             SubscriptionSpec("counters", self.counters, StreamMode.SAMPLE, counter_interval_s),
             SubscriptionSpec("oper-state", self.oper_state, StreamMode.ON_CHANGE),
             SubscriptionSpec("health", self.health, StreamMode.SAMPLE, health_interval_s),
             SubscriptionSpec("alarms", self.alarms, self.alarms_mode, health_interval_s),
         )
-        return tuple(group for group in groups if group.paths)
 
 
 SRLINUX_NATIVE = PathMap(
@@ -111,6 +113,7 @@ SRLINUX_NATIVE = PathMap(
     # not-supported): its alarms are derived from the oper-states, temperature alarm-status and oper-down-reason
     # above (devices.decode).
     alarms=(),
+    derived_alarm_groups=("oper-state", "health"),
 )
 
 SROS_STATE = PathMap(
@@ -163,6 +166,7 @@ OPENCONFIG = PathMap(
     # openconfig-alarms is not supported where it is tabled (SR Linux's deviations); alarms are derived from the
     # components' oper-status and temperature alarm-status.
     alarms=(),
+    derived_alarm_groups=("health",),
 )
 
 NATIVE_MODEL_MARKERS = {
