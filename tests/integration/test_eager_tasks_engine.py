@@ -16,6 +16,7 @@ from pathlib import Path
 import asyncssh
 import pytest
 
+from edgeops.devices.errors import AuthFailed
 from edgeops.devices.hostkeys import KnownHosts
 from edgeops.devices.samples import DeviceState, SessionState
 from edgeops.devices.ssh import SshSession, SshTarget
@@ -154,3 +155,15 @@ async def test_a_key_login_and_a_password_after_a_refused_key_work_on_an_eager_l
         assert session.state is SessionState.UP
         result = await session.run("show system information")
         assert result.ok and "alcala-gw1" in result.output
+
+
+async def test_a_wrong_password_is_an_auth_failure_on_an_eager_loop(
+    eager_loop: asyncio.AbstractEventLoop, start_lab: LabFactory, tmp_path: Path
+) -> None:
+    lab = await start_lab(gnmi=False)
+    # Every method is tried and refused (keyboard-interactive, then password): the login ends as rejected, not as
+    # a protocol error from a method's handler getting another method's messages.
+    session = session_to(lab, "alcala-leaf1", tmp_path, key_files=(), password="not the password")
+    with pytest.raises(AuthFailed, match="rejected the login"):
+        await session.open()
+    assert session.state is SessionState.AUTH_FAILED
