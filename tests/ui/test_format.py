@@ -7,6 +7,7 @@ import pytest
 from edgeops.ui.format import (
     MISSING,
     format_age,
+    format_age_coarse,
     format_bps,
     format_bytes,
     format_celsius,
@@ -126,6 +127,23 @@ def test_age_and_since():
     assert format_age(None) == MISSING
     assert format_since(1_000.0, 1_004.5) == "4s ago"
     assert format_since(None, 1_004.5) == MISSING
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [
+        (-2.0, "<1s"),  # clock skew: just now
+        (0.4, "<1s"),
+        (1.0, "1s"),
+        (59.9, "59s"),  # whole units, truncated: the text moves once a second
+        (60.0, "1m"),
+        (3599.0, "59m"),
+        (3600.0, "1h"),
+        (90_000.0, "25h"),
+    ],
+)
+def test_coarse_age_has_one_unit_and_no_ago(seconds, text):
+    assert format_age_coarse(seconds) == text
 
 
 def test_celsius_and_memory():

@@ -141,6 +141,22 @@ def format_age(seconds: float | None) -> str:
     return MISSING if duration == MISSING else f"{duration} ago"
 
 
+def format_age_coarse(seconds: float) -> str:
+    """A calm age in one unit, without "ago": `<1s`, `42s`, `12m`, `3h` (whole units, truncated).
+
+    For a figure that is always on screen (the status bar's telemetry age): it changes at most once a second,
+    then once a minute, so the line it sits on is not repainted on every tick. Use `format_age` where the
+    exact age matters.
+    """
+    if seconds < 1:
+        return "<1s"
+    if seconds < 60:
+        return f"{int(seconds)}s"
+    if seconds < 3600:
+        return f"{int(seconds // 60)}m"
+    return f"{int(seconds // 3600)}h"
+
+
 def format_since(then: float | None, now: float) -> str:
     """The age of a unix time `then` seen at `now`."""
     return MISSING if then is None else format_age(now - then)
