@@ -19,6 +19,7 @@ from edgeops.ui.format import (
     format_since,
     format_speed,
     memory_percent,
+    sparkline,
 )
 
 
@@ -161,8 +162,6 @@ def test_celsius_and_memory():
 
 
 def test_sparkline_scales_from_zero_to_the_largest_value():
-    from edgeops.ui.widgets.sparkline import sparkline
-
     assert sparkline((0, 1, 2, 3, 4, 5, 6, 7)) == "▁▂▃▄▅▆▇█"
     assert sparkline((5, 5, 5)) == "███"  # a flat busy link reads as busy
     assert sparkline((0, 0)) == "▁▁"
@@ -170,8 +169,6 @@ def test_sparkline_scales_from_zero_to_the_largest_value():
 
 
 def test_sparkline_gaps_width_and_fixed_maximum():
-    from edgeops.ui.widgets.sparkline import sparkline
-
     assert sparkline((1.0, None, math.nan, 1.0)) == "█  █"
     assert sparkline((50.0,), width=4, maximum=100.0) == "   ▅"  # the newest value sits in the last cell
     assert sparkline(range(20), width=3) == "▇██"  # only the newest values (17, 18, 19 of 0..19)
