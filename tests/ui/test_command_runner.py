@@ -31,7 +31,9 @@ from edgeops.paths import AppPaths
 from edgeops.platforms import Platform
 from edgeops.ui.live import Selection
 from edgeops.ui.panes.command_runner import CommandInput, CommandRunnerPane
-from edgeops.ui.screens.command_results import CommandResultsScreen, CommandResultsView, CommandRun
+from edgeops.ui.results.model import CommandRun
+from edgeops.ui.results.screen import CommandResultsScreen
+from edgeops.ui.results.view import CommandResultsView
 from edgeops.ui.screens.confirm_config import CONFIRM_WORD, ConfirmConfigScreen
 
 LAB_SSH_PORT = 2222
