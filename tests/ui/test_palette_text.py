@@ -7,9 +7,11 @@ from pathlib import Path
 
 import pytest
 from conftest import SampleFleet, make_sample_fleet
-from test_app import WIDE, fixed_app
+from test_app import WIDE, fixed_app, wait_for
+from textual.message import Message
 
 from edgeops.fleet.store import FleetStore
+from edgeops.ui.live import Selection, SelectionChanged
 
 # SR Linux path syntax and grep patterns are ordinary input for an engineer; each is also valid-looking markup.
 TYPED = (
@@ -48,3 +50,21 @@ async def test_a_site_and_device_named_like_markup_are_listed_as_text(tmp_path: 
         await pilot.pause(0.6)
         assert app.is_running and app.return_code is None
         await pilot.press("escape")
+
+
+async def test_an_alerts_address_in_the_palette_goes_to_its_device(sample_fleet: SampleFleet) -> None:
+    app = fixed_app(sample_fleet)
+    wanted = next(device for device in sample_fleet.inventory.devices if device.host.endswith(".2.3"))
+    selections: list[Selection] = []
+
+    def hook(message: Message) -> None:
+        if isinstance(message, SelectionChanged):
+            selections.append(message.selection)
+
+    async with app.run_test(size=WIDE, message_hook=hook) as pilot:
+        await pilot.press("ctrl+p")
+        await pilot.pause(0.3)
+        await pilot.press(*wanted.host)
+        await pilot.pause(0.8)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: Selection("device", wanted.name) in selections, "the palette's selection")

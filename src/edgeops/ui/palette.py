@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, cast
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
+from edgeops.fleet.targets import TargetError, looks_like_address, parse_targets
+from edgeops.inventory.model import Device
 from edgeops.ui.live import Selection
 from edgeops.ui.sanitize import markup_literal, safe_content, safe_plain
 
@@ -65,6 +67,14 @@ class FleetProvider(Provider):
                 )
 
     async def search(self, query: str) -> Hits:
+        for device in self._by_host(query):
+            yield Hit(
+                1.0,
+                safe_content(f"Go to {device.name} ({device.host})"),
+                partial(_app(self).go_to, Selection("device", device.name)),
+                text=f"Go to {device.name}",
+                help=markup_literal(f"go to device · host {device.host} · {device.role} · {device.site}"),
+            )
         matcher = self.matcher(query)
         for target in self._targets:
             score = matcher.match(target.text)
@@ -76,6 +86,21 @@ class FleetProvider(Provider):
                     text=target.text,
                     help=markup_literal(f"go to {target.help}"),
                 )
+
+    def _by_host(self, query: str) -> tuple[Device, ...]:
+        """Devices an address, a network or `host:...` names (an alert's IP pasted into the palette)."""
+        app = _app(self)
+        text = query.strip()
+        if not app.has_fleet or not text:
+            return ()
+        if not text.casefold().startswith("host:"):
+            if not looks_like_address(text):
+                return ()
+            text = f"host:{text}"
+        try:
+            return parse_targets(text).select(app.store.inventory)
+        except TargetError:
+            return ()
 
 
 def common_commands() -> list[str]:
