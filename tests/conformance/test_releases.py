@@ -11,7 +11,7 @@ from conformance.served import identity, lab_model
 from edgeops.lab.faults import FaultState
 from edgeops.lab.gnmi_server import CompiledSubscription, NotificationShaper, capabilities_for
 from edgeops.lab.gnmi_tree import DeviceTree
-from edgeops.lab.srlinux_cli import SrLinuxCli
+from edgeops.lab.srlinux.cli import SrLinuxCli
 from edgeops.lab.sros_cli import SrosCli
 from edgeops.lab.topology import build_fleet
 

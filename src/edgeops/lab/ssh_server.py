@@ -41,7 +41,7 @@ def default_engine_factory(device: LabDevice) -> CliEngine:
     """The CLI of the device's platform: SR Linux, SR OS MD-CLI, or SR OS classic."""
     platform = device.identity.platform
     if platform is Platform.SRLINUX:
-        from edgeops.lab.srlinux_cli import SrLinuxCli
+        from edgeops.lab.srlinux.cli import SrLinuxCli
 
         return SrLinuxCli(device.model, device.faults)
     from edgeops.lab.sros_cli import SrosCli
