@@ -12,7 +12,7 @@ from edgeops.lab.faults import FaultState
 from edgeops.lab.gnmi_server import CompiledSubscription, NotificationShaper, capabilities_for
 from edgeops.lab.gnmi_tree import DeviceTree
 from edgeops.lab.srlinux.cli import SrLinuxCli
-from edgeops.lab.sros_cli import SrosCli
+from edgeops.lab.sros.cli import SrosCli
 from edgeops.lab.topology import build_fleet
 
 SRLINUX_RELEASE = re.compile(r"^v25\.3\.\d+$")

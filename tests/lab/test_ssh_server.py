@@ -16,7 +16,7 @@ from edgeops.lab.cli_engine import CliReply
 from edgeops.lab.device import LabDevice
 from edgeops.lab.model import DeviceModel
 from edgeops.lab.srlinux.cli import SrLinuxCli
-from edgeops.lab.sros_cli import SrosCli
+from edgeops.lab.sros.cli import SrosCli
 from edgeops.lab.ssh_server import default_engine_factory
 from edgeops.platforms import Platform
 

@@ -44,7 +44,7 @@ def default_engine_factory(device: LabDevice) -> CliEngine:
         from edgeops.lab.srlinux.cli import SrLinuxCli
 
         return SrLinuxCli(device.model, device.faults)
-    from edgeops.lab.sros_cli import SrosCli
+    from edgeops.lab.sros.cli import SrosCli
 
     return SrosCli(device.model, device.faults, classic=platform is Platform.SROS_CLASSIC)
 
