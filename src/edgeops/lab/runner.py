@@ -273,7 +273,7 @@ class Lab:
         self._write_state()
 
     async def _start_gnmi(self) -> None:
-        """Start gNMI (edgeops.lab.gnmi_server) for every device.
+        """Start gNMI (edgeops.lab.servers.gnmi) for every device.
 
         Normally each device serves gNMI on its inventory address and port. In jump-only mode each serves it
         on its own address but on a free port that appears in no inventory; the jump host maps the inventory
@@ -281,9 +281,9 @@ class Lab:
         but GnmiLabServer binds the device's address).
         """
         try:
-            from edgeops.lab.gnmi_server import GnmiLabServer
+            from edgeops.lab.servers.gnmi import GnmiLabServer
         except ModuleNotFoundError as error:
-            if error.name != "edgeops.lab.gnmi_server":
+            if error.name != "edgeops.lab.servers.gnmi":
                 raise
             log.warning("this build has no gNMI server: the lab serves SSH only")
             return
