@@ -16,7 +16,7 @@ from typing import Any
 from edgeops.lab.device import LabDevice
 from edgeops.lab.faults import FAULT_KINDS, HOSTILE_DESCRIPTION, FaultState
 from edgeops.lab.model import LabAlarm
-from edgeops.lab.ssh_server import LabSshServer
+from edgeops.lab.servers.ssh import LabSshServer
 
 log = logging.getLogger(__name__)
 

@@ -20,10 +20,10 @@ from typing import Any
 
 from edgeops.lab.control import ControlServer, FaultController
 from edgeops.lab.device import LabDevice
-from edgeops.lab.hostkeys import KNOWN_HOSTS_FILE, HostKeyStore
-from edgeops.lab.jump import JUMP_HOST_NAME, JumpHostInfo, JumpHostServer
 from edgeops.lab.model import DeviceIdentity, DeviceModel
-from edgeops.lab.ssh_server import Endpoint, EngineFactory, LabSshServer, default_engine_factory, unix_socket_dir
+from edgeops.lab.servers.hostkeys import KNOWN_HOSTS_FILE, HostKeyStore
+from edgeops.lab.servers.jump import JUMP_HOST_NAME, JumpHostInfo, JumpHostServer
+from edgeops.lab.servers.ssh import Endpoint, EngineFactory, LabSshServer, default_engine_factory, unix_socket_dir
 from edgeops.lab.topology import DEMO_SITES, LAB_PASSWORD, LabSite, build_fleet, older_release, synthetic_sites
 
 log = logging.getLogger(__name__)

@@ -21,7 +21,7 @@ import asyncssh
 from edgeops.lab.cli_engine import CliEngine
 from edgeops.lab.device import LabDevice
 from edgeops.lab.faults import FaultState
-from edgeops.lab.hostkeys import HostKeyStore
+from edgeops.lab.servers.hostkeys import HostKeyStore
 from edgeops.platforms import Platform
 
 log = logging.getLogger(__name__)
