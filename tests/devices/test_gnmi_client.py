@@ -26,8 +26,8 @@ from edgeops.devices.paths import OPENCONFIG, SRLINUX_NATIVE, SROS_STATE, Stream
 from edgeops.devices.samples import HealthSample, InterfaceSample
 from edgeops.inventory.model import Device
 from edgeops.lab.device import LabDevice
-from edgeops.lab.gnmi_server import GnmiLabServer
 from edgeops.lab.model import Counters, DeviceModel
+from edgeops.lab.servers.gnmi import GnmiLabServer
 from edgeops.lab.topology import build_fleet
 from edgeops.platforms import GnmiTls, Platform
 

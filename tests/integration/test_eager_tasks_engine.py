@@ -3,7 +3,7 @@
 Textual sets `asyncio.eager_task_factory` on its loop where it exists. asyncssh's login assumed the task it starts
 for each login method had not run yet when it stored the method's handler; started eagerly, every SSH login failed
 ("Unexpected data at end of packet") and the lab's servers dropped their own login prompts (see
-edgeops.devices.ssh_auth and edgeops.lab.ssh_server.LoginCallbacksServer). Here the lab runs on the same eager loop
+edgeops.devices.ssh_auth and edgeops.lab.servers.ssh.LoginCallbacksServer). Here the lab runs on the same eager loop
 as the engine, so both sides are covered.
 """
 

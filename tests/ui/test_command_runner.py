@@ -25,7 +25,7 @@ from edgeops.fleet.on_demand import OnDemandTransport
 from edgeops.fleet.results import RANGE_DASH
 from edgeops.inventory.model import Credentials, Device, Inventory, Site
 from edgeops.lab.runner import Lab, relocate
-from edgeops.lab.ssh_server import default_engine_factory
+from edgeops.lab.servers.ssh import default_engine_factory
 from edgeops.lab.topology import build_fleet, synthetic_sites
 from edgeops.paths import AppPaths
 from edgeops.platforms import Platform

@@ -21,7 +21,7 @@ import asyncssh
 from edgeops.lab.cli_engine import CliEngine
 from edgeops.lab.device import LabDevice
 from edgeops.lab.faults import FaultState
-from edgeops.lab.hostkeys import HostKeyStore
+from edgeops.lab.servers.hostkeys import HostKeyStore
 from edgeops.platforms import Platform
 
 log = logging.getLogger(__name__)
@@ -41,10 +41,10 @@ def default_engine_factory(device: LabDevice) -> CliEngine:
     """The CLI of the device's platform: SR Linux, SR OS MD-CLI, or SR OS classic."""
     platform = device.identity.platform
     if platform is Platform.SRLINUX:
-        from edgeops.lab.srlinux_cli import SrLinuxCli
+        from edgeops.lab.srlinux.cli import SrLinuxCli
 
         return SrLinuxCli(device.model, device.faults)
-    from edgeops.lab.sros_cli import SrosCli
+    from edgeops.lab.sros.cli import SrosCli
 
     return SrosCli(device.model, device.faults, classic=platform is Platform.SROS_CLASSIC)
 

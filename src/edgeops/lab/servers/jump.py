@@ -12,7 +12,7 @@ from typing import cast
 
 import asyncssh
 
-from edgeops.lab.ssh_server import Endpoint, LoginCallbacksServer, forget_unix_socket, open_listener
+from edgeops.lab.servers.ssh import Endpoint, LoginCallbacksServer, forget_unix_socket, open_listener
 
 log = logging.getLogger(__name__)
 
