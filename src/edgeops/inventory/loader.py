@@ -65,6 +65,9 @@ DEVICE_FIELDS: dict[str, Converter] = {
 # Fields only a device entry has.
 DEVICE_ENTRY_FIELDS: dict[str, Converter] = {"name": ValueReader.name, "groups": ValueReader.text_list}
 REQUIRED_DEVICE_FIELDS = ("site", "role", "platform", "host")
+# The most devices one inventory may expand to: far above a real fleet (ten times the demo's 17 sites would be a
+# few thousand), low enough that a typo in a range cannot make every command build millions of devices.
+MAX_DEVICES = 50_000
 # Ranges never apply to these: a password may contain braces, and group names are written once.
 NOT_RANGED = ("password", "groups")
 
@@ -390,7 +393,15 @@ class _EdgeopsFile:
             if raw is None:
                 continue
             group_layers = self._groups_of(raw, groups)
-            for name, own in self._expand_entry(raw, entry.where):
+            expanded = self._expand_entry(raw, entry.where)
+            if len(first_seen) + len(expanded) > MAX_DEVICES:
+                self.log.add(
+                    entry.where,
+                    f"this entry takes the inventory past {MAX_DEVICES:,} devices, the most edgeops loads: "
+                    "check its ranges, or split the fleet into several inventories",
+                )
+                break
+            for name, own in expanded:
                 duplicate = name.value in first_seen
                 if duplicate:
                     self.log.add(

@@ -86,6 +86,11 @@ def read_yaml(path: Path, log: ProblemLog) -> YamlDocument | None:
     data = cache.load() if cache is not None else _MISSING
     if data is not _MISSING:
         return YamlDocument(path, data)
+    structure = structure_problem(text)
+    if structure is not None:
+        line, column, message = structure
+        log.add(Position(file, line, column), message)
+        return None
     yaml = YAML(typ="rt", pure=True)
     try:
         data = yaml.load(text)
@@ -95,9 +100,109 @@ def read_yaml(path: Path, log: ProblemLog) -> YamlDocument | None:
     except YAMLError as error:  # unmarked errors are rare; keep the message, there is no position
         log.add(Position(file), f"YAML error: {error}")
         return None
+    except (RecursionError, AttributeError, TypeError, ValueError, KeyError, IndexError) as error:
+        # The parser itself failed on a shape the checks above do not know: a problem, never a traceback.
+        log.add(Position(file), f"YAML that cannot be read ({type(error).__name__}); simplify its anchors and nesting")
+        return None
     if cache is not None:
         cache.store(data)
     return YamlDocument(path, data)
+
+
+# -- shapes the parser cannot survive -------------------------------------------------------------------------
+
+# An inventory nests a few levels (devices, a device, its tags); hundreds of levels are a mistake or an attack, and
+# the parser (and everything after it) recurses once per level.
+MAX_NESTING = 64
+# An anchor or alias token: after a space, a dash, a colon or a flow bracket (not the & of "R&D" or a glob's *).
+_ANCHOR = re.compile(r"(?:^|(?<=[\s\[{,:-]))&([^\s,\[\]{}]+)(?=\s|$)")
+_ALIAS = re.compile(r"(?:^|(?<=[\s\[{,:]))\*([^\s,\[\]{}]+)")
+
+
+def structure_problem(text: str) -> tuple[int, int, str] | None:
+    """(line, column, message), both 1-based, for what would crash or hang the parser: nesting deeper than
+    MAX_NESTING, or an alias inside the node its anchor names (`defaults: &d {<<: *d}`); None when neither."""
+    return _too_deep(text) or _self_reference(text)
+
+
+def _too_deep(text: str) -> tuple[int, int, str] | None:
+    """Flow brackets and block indentation levels, counted outside quotes and comments."""
+    depth = 0
+    indents: list[int] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        stripped = line.lstrip(" ")
+        if stripped and not stripped.startswith("#") and depth == 0:
+            indent = len(line) - len(stripped)
+            while indents and indents[-1] >= indent:
+                indents.pop()
+            indents.append(indent)
+            if len(indents) > MAX_NESTING:
+                return number, indent + 1, f"nested more than {MAX_NESTING} levels deep"
+        quote = ""
+        for column, char in enumerate(line, start=1):
+            if quote:
+                if char == quote:
+                    quote = ""
+            elif char in "\"'" and depth:
+                quote = char
+            elif char == "#" and (column == 1 or line[column - 2] in " \t"):
+                break
+            elif char in "[{":
+                depth += 1
+                if depth + len(indents) > MAX_NESTING:
+                    return number, column, f"nested more than {MAX_NESTING} levels deep"
+            elif char in "]}" and depth:
+                depth -= 1
+    return None
+
+
+def _self_reference(text: str) -> tuple[int, int, str] | None:
+    """An alias on a line inside the block (or flow collection) its anchor opens: a node that contains itself."""
+    lines = text.splitlines()
+    for number, line in enumerate(lines, start=1):
+        for anchor in _ANCHOR.finditer(line.split(" #", 1)[0]):
+            name = anchor.group(1)
+            indent = len(line) - len(line.lstrip(" "))
+            found_inline = _alias_in_flow(line, anchor.end(), name)
+            if found_inline is not None:
+                return number, found_inline + 1, f"*{name} is inside &{name}: a node cannot contain itself"
+            for later_number in range(number + 1, len(lines) + 1):
+                later = lines[later_number - 1]
+                stripped = later.lstrip(" ")
+                if not stripped or stripped.startswith("#"):
+                    continue
+                if len(later) - len(stripped) <= indent:
+                    break
+                for found in _ALIAS.finditer(later):
+                    if found.group(1) == name:
+                        return (
+                            later_number,
+                            found.start() + 1,
+                            f"*{name} is inside &{name}: a node cannot contain itself",
+                        )
+    return None
+
+
+def _alias_in_flow(line: str, after: int, name: str) -> int | None:
+    """The index of *name inside the flow collection that follows an anchor on the same line, if any."""
+    rest = line[after:]
+    opening = rest.lstrip(" ")
+    if not opening or opening[0] not in "[{":
+        return None
+    start = after + len(rest) - len(opening)
+    depth = 0
+    for index in range(start, len(line)):
+        if line[index] in "[{":
+            depth += 1
+        elif line[index] in "]}":
+            depth -= 1
+            if depth == 0:
+                break
+        elif line.startswith("*" + name, index) and line[index - 1] in " [{,:":
+            tail = line[index + 1 + len(name) : index + 2 + len(name)]
+            if not tail or tail in " ,]}":
+                return index
+    return None
 
 
 # -- the parse cache ------------------------------------------------------------------------------------------
