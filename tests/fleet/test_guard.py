@@ -17,8 +17,11 @@ ALLOWED = [
     (SRL, "show version | as yaml"),
     (SRL, "show version | grep Software"),
     (SRL, "show interface | filter fields oper-state"),
-    (SRL, "show interface | more"),
     (SRL, "show interface | grep ethernet | head -n 5"),
+    (SRL, "show interface | grep -i -A 2 -e 'oper-state down' | tail -n 20 | wc -l"),
+    (SRL, "show version | head -5"),
+    (SROS, "ping 10.0.0.1"),  # SR OS sends 5 probes unless told otherwise
+    (SROS, "monitor port 1/1/c1/1 repeat 5 interval 30"),
     (SRL, "info"),
     (SRL, "info flat"),
     (SRL, "info from running /system"),
@@ -148,6 +151,24 @@ REFUSED = [
     ("output-modifier", SROS, "show port | file cf3:/x"),
     ("output-modifier", CLASSIC, "show port | bash"),
     ("output-modifier", SRL, "| grep x"),
+    ("output-modifier", SRL, "show interface | more"),  # a pager waits for keys and has a shell escape
+    # SR Linux hands these pipes to Linux tools: only options that filter text pass.
+    ("pipe-option", SRL, "show version | grep -r secret /etc"),
+    ("pipe-option", SRL, "show version | grep x /etc/shadow"),
+    ("pipe-option", SRL, "show version | grep -f /etc/passwd"),
+    ("pipe-option", SRL, "show version | head /etc/shadow"),
+    ("pipe-option", SRL, "show version | tail -f"),
+    ("pipe-option", SRL, "show version | wc --files0-from=/etc/x"),
+    ("pipe-option", SRL, "show version | grep --output=/tmp/x y"),
+    # ping and monitor need a bound
+    ("unbounded", SRL, "ping 10.0.0.1 network-instance default"),
+    ("unbounded", SRL, "ping 10.0.0.1 -c 100000"),
+    ("unbounded", SRL, "ping 10.0.0.1 -c 5 -i 0.001"),
+    ("unbounded", SRL, "ping -f 10.0.0.1 -c 5"),
+    ("unbounded", SROS, "ping 10.0.0.1 count 100000"),
+    ("unbounded", SROS, "ping 10.0.0.1 rapid interval 0.01"),
+    ("unbounded", SROS, "monitor port 1/1/c1/1 repeat 999 interval 60"),
+    ("unbounded", CLASSIC, "monitor port 1/1/1 repeat 999"),
     ("shell-syntax", SRL, "show version | grep $(reboot)"),
     ("shell-syntax", SRL, "show version | grep `id`"),
     ("shell-syntax", SRL, "show version && commit now"),
@@ -200,6 +221,8 @@ def test_every_refusal_rule_is_exercised_on_both_platforms():
         if rule in ("read-only", "guard-lifted"):
             continue
         assert (rule, SRL) in exercised, f"rule {rule} has no SR Linux case"
+        if rule == "pipe-option":  # SR OS pipes are its own match and count, not Linux tools: nothing to refuse
+            continue
         assert (rule, SROS) in exercised or (rule, CLASSIC) in exercised, f"rule {rule} has no SR OS case"
 
 

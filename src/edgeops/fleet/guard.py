@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 import unicodedata
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -22,6 +23,9 @@ RULES: Mapping[str, str] = MappingProxyType(
         "shell-syntax": "contains shell syntax (&, <, $(...), backquotes), which output pipes may hand to a shell",
         "history": "recalls a command from the CLI history with !, which the guard cannot see",
         "output-modifier": "pipes output to something other than the read-only output modifiers",
+        "pipe-option": "gives a pipe command an option or a file name that could read or write files on the device, "
+        "or make it wait for ever",
+        "unbounded": "would run without end or for longer than a command may: ping and monitor need a bound",
         "config-mode": "enters configuration mode (candidate, edit-config, configure)",
         "commit": "commits, validates or discards configuration changes",
         "config-change": "changes configuration (set, delete, insert, replace, load, rollback, copy)",
@@ -60,7 +64,8 @@ READ_ONLY_ADMIN: Mapping[Platform, tuple[str, ...]] = MappingProxyType(
 # Output modifiers that only filter or format what the device prints (the first word after a `|`).
 READ_ONLY_MODIFIERS: Mapping[Platform, frozenset[str]] = MappingProxyType(
     {
-        Platform.SRLINUX: frozenset({"as", "grep", "filter", "more", "head", "tail", "wc"}),
+        # `more` is left out: a pager waits for keys, and offers a shell escape.
+        Platform.SRLINUX: frozenset({"as", "grep", "filter", "head", "tail", "wc"}),
         Platform.SROS: frozenset({"match", "count", "no-more", "as-json"}),
         Platform.SROS_CLASSIC: frozenset({"match", "count", "no-more"}),
     }
@@ -122,6 +127,31 @@ _OPERATOR_CHARACTERS = "|;&<>"
 _DOUBLED_OPERATORS = "|&>"
 _LIFT_HINT = "lift the guard with --allow-config to send it anyway"
 
+# SR Linux hands `| grep`, `| head`, `| tail` and `| wc` to the Linux tools of the same names. Only these options
+# are passed: each only filters or counts the text it is given. Anything else (a file name, -f FILE, -r, --follow,
+# --files0-from...) could read the device's files or never end. Value options take the next word.
+_PIPE_FLAGS: Mapping[str, frozenset[str]] = MappingProxyType(
+    {
+        "grep": frozenset({"-i", "-v", "-c", "-n", "-w", "-x", "-E", "-F", "-o", "-h", "-s", "--color=never"}),
+        "head": frozenset(),
+        "tail": frozenset(),
+        "wc": frozenset({"-l", "-w", "-c", "-m"}),
+    }
+)
+_PIPE_VALUE_OPTIONS: Mapping[str, frozenset[str]] = MappingProxyType(
+    {
+        "grep": frozenset({"-e", "-A", "-B", "-C", "-m"}),
+        "head": frozenset({"-n", "-c"}),
+        "tail": frozenset({"-n", "-c"}),
+    }
+)
+# How many positional words each takes: grep its pattern (unless -e gave it), the others none (a word is a file).
+_PIPE_POSITIONALS = MappingProxyType({"grep": 1, "head": 0, "tail": 0, "wc": 0})
+# ping: at most this many probes, no faster than this interval; monitor: at most this long (SR OS repeat x interval).
+MAX_PING_COUNT = 100
+MIN_PING_INTERVAL_S = 0.2
+MAX_MONITOR_S = 300
+
 
 @dataclass(frozen=True)
 class GuardVerdict:
@@ -175,6 +205,7 @@ def _check_line(line: str, platform: Platform) -> GuardVerdict:
         return _refusal("shell-syntax", line, platform)
     # The guard must not read quotes more generously than the device: every plausible reading must pass.
     verdict: GuardVerdict | None = None
+    readings = []
     for quote_characters, backslash_escapes in _readings(platform):
         tokens = _lex(line, quote_characters, backslash_escapes)
         if tokens is None:
@@ -182,8 +213,10 @@ def _check_line(line: str, platform: Platform) -> GuardVerdict:
         verdict = _check_tokens(line, tokens, platform)
         if not verdict.allowed:
             return verdict
+        readings.append(tokens)
     assert verdict is not None
-    return verdict
+    # What a command would do once it runs (how long, which files its pipes touch), after how it reads is settled.
+    return _check_tokens(line, readings[0], platform, bounds=True) if verdict.allowed else verdict
 
 
 def _readings(platform: Platform) -> Iterator[tuple[str, bool]]:
@@ -233,7 +266,7 @@ def _lex(line: str, quote_characters: str, backslash_escapes: bool) -> list[_Tok
     return tokens
 
 
-def _check_tokens(line: str, tokens: list[_Token], platform: Platform) -> GuardVerdict:
+def _check_tokens(line: str, tokens: list[_Token], platform: Platform, *, bounds: bool = False) -> GuardVerdict:
     operators = [text for kind, text in tokens if kind == "op"]
     if any(operator in (">", ">>") for operator in operators):
         return _refusal("output-redirect", line, platform)
@@ -251,7 +284,7 @@ def _check_tokens(line: str, tokens: list[_Token], platform: Platform) -> GuardV
         return _refuse("empty", "nothing to send: the command is empty")
     verdict = GuardVerdict(True, "read-only", "")
     for number, segments in enumerate(commands, start=1):
-        verdict = _check_command(segments, platform)
+        verdict = _check_command(segments, platform, bounds=bounds)
         if not verdict.allowed:
             if len(commands) > 1:
                 where = f" (command {number} of {len(commands)} on the line)"
@@ -267,7 +300,7 @@ def _words(segment: str) -> list[str]:
     return [word.strip("\"'").casefold() for word in segment.split(" ") if word]
 
 
-def _check_command(segments: list[str], platform: Platform) -> GuardVerdict:
+def _check_command(segments: list[str], platform: Platform, *, bounds: bool = False) -> GuardVerdict:
     """One command: segments[0] is the command, the rest are output modifiers (text after each `|`)."""
     head = segments[0].strip()
     words = _words(head)
@@ -300,7 +333,95 @@ def _check_command(segments: list[str], platform: Platform) -> GuardVerdict:
                 platform,
                 f"is not a read-only output modifier (allowed: {', '.join(sorted(allowed))})",
             )
+        if bounds and platform is Platform.SRLINUX and modifier_words[0] in _PIPE_FLAGS:
+            problem = _pipe_option_problem(_shell_words(modifier))
+            if problem:
+                return _refusal("pipe-option", f"| {modifier.strip()}", platform, f"{RULES['pipe-option']}: {problem}")
+    bound = _unbounded(words, platform) if bounds else ""
+    if bound:
+        return _refusal("unbounded", head, platform, bound)
     return verdict
+
+
+def _shell_words(text: str) -> list[str]:
+    """The words a shell would pass (quotes joined and removed); plain splitting if the quotes do not parse."""
+    try:
+        return shlex.split(text)
+    except ValueError:
+        return text.split()
+
+
+def _pipe_option_problem(words: list[str]) -> str:
+    """What is wrong with the options of a Linux pipe command on SR Linux, or "" when it only filters text."""
+    tool, arguments = words[0], words[1:]
+    flags, value_options = _PIPE_FLAGS[tool], _PIPE_VALUE_OPTIONS.get(tool, frozenset())
+    positionals = 0
+    expects_value = False
+    pattern_given = False
+    for word in arguments:
+        if expects_value:
+            expects_value = False
+            continue
+        if word in value_options:
+            expects_value = True
+            pattern_given = pattern_given or word == "-e"
+            continue
+        if word.startswith("-") and len(word) > 1:
+            if word in flags or (tool in ("head", "tail") and word[1:].isdigit()):
+                continue
+            return f"{word} is not an option edgeops passes to {tool}"
+        positionals += 1
+    allowed = _PIPE_POSITIONALS[tool] - (1 if pattern_given else 0)
+    if positionals > allowed:
+        return f"{tool} is given a file name (only {'a pattern' if allowed else 'options'} may follow it)"
+    return ""
+
+
+def _number_after(words: list[str], *names: str) -> float | None:
+    """The number after the first of `names` in words (`count 5`, `-c 5`, `-c5`), or None."""
+    for index, word in enumerate(words):
+        for name in names:
+            value = word[len(name) :] if word.startswith(name) and name.startswith("-") and word != name else None
+            if word == name and index + 1 < len(words):
+                value = words[index + 1]
+            if value is not None:
+                try:
+                    return float(value)
+                except ValueError:
+                    return None
+    return None
+
+
+def _unbounded(words: list[str], platform: Platform) -> str:
+    """Why a ping or monitor would run too long (or flood), or "" when it is bounded."""
+    verb = words[0]
+    if platform is Platform.SRLINUX and verb in ("ping", "ping6"):
+        if "-f" in words:
+            return "a flood ping (-f) is not read-only work"
+        count = _number_after(words, "-c")
+        if count is None:
+            return f"SR Linux ping runs until it is interrupted: give it a count, e.g. -c 5 (at most {MAX_PING_COUNT})"
+        if count > MAX_PING_COUNT:
+            return f"at most {MAX_PING_COUNT} probes (-c {count:g})"
+        interval = _number_after(words, "-i")
+        if interval is not None and interval < MIN_PING_INTERVAL_S:
+            return f"probes at most every {MIN_PING_INTERVAL_S:g} s (-i {interval:g})"
+        return ""
+    if platform.is_sros and _resolve(verb, frozenset({"ping"}), platform):
+        count = _number_after(words, "count")
+        if count is not None and count > MAX_PING_COUNT:
+            return f"at most {MAX_PING_COUNT} probes (count {count:g})"
+        interval = _number_after(words, "interval")
+        if interval is not None and interval < MIN_PING_INTERVAL_S:
+            return f"probes at most every {MIN_PING_INTERVAL_S:g} s (interval {interval:g})"
+        return ""
+    if platform.is_sros and _resolve(verb, frozenset({"monitor"}), platform):
+        # SR OS monitors repeat 10 times every 10 s unless told otherwise.
+        repeat = _number_after(words, "repeat") or 10
+        interval = _number_after(words, "interval") or 10
+        if repeat * interval > MAX_MONITOR_S:
+            return f"runs {repeat * interval:g} s (repeat x interval); at most {MAX_MONITOR_S} s"
+    return ""
 
 
 def _check_words(text: str, words: list[str], platform: Platform) -> GuardVerdict:
