@@ -36,3 +36,15 @@ def test_no_control_character_survives(text: str) -> None:
     assert not any(ord(char) < 32 and char != "\n" for char in cleaned)
     assert not any(0x7F <= ord(char) <= 0x9F for char in cleaned)
     assert is_inert(cleaned)
+
+
+@given(st.text())
+def test_json_text_reads_back_the_same_and_carries_nothing_a_terminal_acts_on(text: str) -> None:
+    import json
+
+    from edgeops.textsafety import json_text
+
+    written = json_text({"output": text})
+    assert json.loads(written) == {"output": text}
+    assert not any(0x7F <= ord(char) <= 0x9F or char in "\u2028\u2029\u202e\u2066" for char in written)
+    assert "\x1b" not in written

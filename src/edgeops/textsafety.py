@@ -8,7 +8,9 @@ console use the same rules, so this module imports nothing but the standard libr
 
 from __future__ import annotations
 
+import json
 import re
+from typing import Any
 
 # CSI (ESC [ ... final), OSC (ESC ] ... BEL or ESC \), DCS/SOS/PM/APC (ESC P/X/^/_ ... ESC \), other two-byte escapes,
 # and the 8-bit C1 forms of the same introducers.
@@ -42,3 +44,16 @@ def strip_control(text: str) -> str:
 def is_inert(text: str) -> bool:
     """Whether the text is already free of anything strip_control would remove or change."""
     return "\t" not in text and not _CONTROL.search(text)
+
+
+# Characters JSON leaves raw (with ensure_ascii=False) that a terminal would act on when the file is printed: DEL,
+# the C1 controls, the Unicode line and paragraph separators, and the bidirectional embeddings, overrides and
+# isolates. Inside a JSON string each becomes its \uXXXX escape, which reads back as the same text.
+_JSON_UNSAFE = re.compile("[\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def json_text(value: object, **options: Any) -> str:
+    """`json.dumps(value, ensure_ascii=False, **options)`, with the characters above escaped: UTF-8 JSON that stays
+    readable for people (accents as themselves) and inert for terminals (`cat audit.jsonl` moves no cursor)."""
+    text = json.dumps(value, ensure_ascii=False, **options)
+    return _JSON_UNSAFE.sub(lambda match: f"\\u{ord(match[0]):04x}", text)

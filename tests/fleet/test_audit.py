@@ -427,3 +427,13 @@ def test_two_processes_rotating_one_log_lose_nothing(tmp_path):
     # Without a lock around every write, the limit is soft by a line or so per concurrent writer.
     assert all(file.stat().st_size <= 8192 + 2 * 300 for file in tmp_path.glob("audit.jsonl*"))
     assert os.path.exists(tmp_path / "audit.jsonl.2")  # rotation happened, several times
+
+
+def test_device_text_with_c1_controls_and_bidi_overrides_is_written_escaped(tmp_path):
+    path = tmp_path / "audit.jsonl"
+    hostile = "Error: \x9b31mred\x9b0m \u202eevil\u202c \x85next"
+    with AuditLog(path) as log:
+        log.record(entry(reason=hostile, ok=False, failure="device-error"))
+    raw = path.read_bytes().decode("utf-8")
+    assert not any(char in raw for char in "\x9b\u202e\u202c\x85")
+    assert [record.reason for record in read_audit(path)] == [hostile]

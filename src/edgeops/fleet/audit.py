@@ -20,6 +20,7 @@ from typing import Any
 from edgeops.devices.samples import CommandResult
 from edgeops.inventory.model import Device
 from edgeops.redaction import redact
+from edgeops.textsafety import json_text
 
 try:  # serialises rotation between edgeops processes sharing one log; not available on Windows
     import fcntl
@@ -98,7 +99,7 @@ class AuditEntry:
     def to_json(self) -> str:
         """One line of JSON (newlines inside values are escaped), secrets redacted."""
         safe = replace(self, command=redact(self.command), reason=redact(self.reason))
-        return json.dumps(asdict(safe), ensure_ascii=False, separators=(",", ":"))
+        return json_text(asdict(safe), separators=(",", ":"))
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> AuditEntry:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import difflib
-import json
 import os
 import re
 from collections import Counter
@@ -14,7 +13,7 @@ from typing import Any
 
 from edgeops.devices.errors import CONNECTION_REFUSED
 from edgeops.devices.samples import CommandResult
-from edgeops.textsafety import strip_control
+from edgeops.textsafety import json_text, strip_control
 
 # Every refusal the command runner produces starts with this, whatever the rule, and has the failure class below.
 GUARD_REFUSAL_PREFIX = "refused by the read-only guard"
@@ -300,7 +299,7 @@ def write_out_dir(
         devices.append(entry)
     document = {**summary.to_dict(), "devices": devices}
     partial = folder / ".summary.json.partial"
-    partial.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    partial.write_text(json_text(document, indent=2) + "\n", encoding="utf-8")
     os.replace(partial, folder / "summary.json")  # a reader never sees half a summary
     return folder
 
