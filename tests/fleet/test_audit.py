@@ -437,3 +437,14 @@ def test_device_text_with_c1_controls_and_bidi_overrides_is_written_escaped(tmp_
     raw = path.read_bytes().decode("utf-8")
     assert not any(char in raw for char in "\x9b\u202e\u202c\x85")
     assert [record.reason for record in read_audit(path)] == [hostile]
+
+
+def test_the_audit_user_is_the_account_not_what_the_environment_claims(monkeypatch):
+    import os
+    import pwd
+
+    from edgeops.fleet.audit import local_user
+
+    monkeypatch.setenv("USER", "somebody-else")
+    monkeypatch.setenv("LOGNAME", "somebody-else")
+    assert local_user() == pwd.getpwuid(os.getuid()).pw_name != "somebody-else"

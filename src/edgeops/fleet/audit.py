@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import getpass
 import glob
 import json
 import logging
@@ -35,10 +34,13 @@ SOURCES = ("console", "run")
 
 
 def local_user() -> str:
-    """Who runs edgeops on this machine (not the device login), as the audit log records it."""
+    """Who runs edgeops on this machine (not the device login), as the audit log records it: the account the process
+    runs as, from the password database, never $USER or $LOGNAME, which anyone can set to any name."""
     try:
-        return getpass.getuser()
-    except (OSError, KeyError):  # no login name and no passwd entry, e.g. in some containers
+        import pwd
+
+        return pwd.getpwuid(os.getuid()).pw_name
+    except (ImportError, KeyError, OSError):  # no passwd entry (some containers), or not a POSIX system
         return f"uid:{os.getuid()}" if hasattr(os, "getuid") else "unknown"
 
 
