@@ -21,7 +21,7 @@ from edgeops.ui.panes.site_map import BADGE_COMPONENT, BADGE_MEANING, BADGE_TEXT
 TEXTUAL_KEYS: tuple[tuple[str, str], ...] = (
     ("tab / shift+tab", "Next / previous widget"),
     ("ctrl+p", "Command palette: jump to a device or site, run a command, themes, panes"),
-    ("ctrl+q", "Quit at once"),
+    ("ctrl+q", "Quit, as q does (asks first while a command is running)"),
 )
 
 
