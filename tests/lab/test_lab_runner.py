@@ -469,7 +469,7 @@ async def test_edgeops_lab_runs_answers_its_control_socket_and_stops_on_sigterm(
 
 
 async def test_start_demo_lab_leaves_named_devices_on_an_older_release(tmp_path, lab_address_block):
-    from edgeops.lab.cli import older_releases
+    from edgeops.cli.lab import older_releases
 
     wanted = older_releases(["alcala-spine1=/platform/linecard, /platform/fan-tray", "alcala-gw1=/state/card"])
     assert wanted == {"alcala-spine1": ("/platform/linecard", "/platform/fan-tray"), "alcala-gw1": ("/state/card",)}

@@ -25,11 +25,11 @@ class Subcommand(Protocol):
 
 # name -> module; imported when the parser is built, so these modules keep their own imports lazy.
 SUBCOMMANDS: dict[str, str] = {
-    "inventory": "edgeops.inventory.cli",
-    "lab": "edgeops.lab.cli",
-    "run": "edgeops.fleet.run_cli",
-    "parse": "edgeops.devices.parse_cli",
-    "telemetry": "edgeops.fleet.telemetry_cli",
+    "inventory": "edgeops.cli.inventory",
+    "lab": "edgeops.cli.lab",
+    "run": "edgeops.cli.run",
+    "parse": "edgeops.cli.parse",
+    "telemetry": "edgeops.cli.telemetry",
 }
 
 
@@ -101,7 +101,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if module is not None:
             return module.run(args, paths)
-        from edgeops.console_entry import run_console
+        from edgeops.cli.console import run_console
 
         return run_console(args, paths)
     except KeyboardInterrupt:

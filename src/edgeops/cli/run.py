@@ -101,7 +101,7 @@ def run(args: argparse.Namespace, paths: AppPaths) -> int:
         return _usage("--parallel must be at least 1")
     if args.parse and not args.json:
         return _usage("--parse goes with --json (each device's rows are a field of its JSON line)")
-    from edgeops.inventory.cli import load_or_report
+    from edgeops.cli.inventory import load_or_report
 
     inventory = load_or_report(paths.inventory)
     if inventory is None:
@@ -261,7 +261,7 @@ def _rows(result: CommandResult, device: Device | None) -> tuple[list[dict[str, 
     """(rows, "") when the output parsed; (None, why not) otherwise. Failed commands have no output to read."""
     if not result.ok or device is None:
         return None, ""
-    from edgeops.devices.parse_cli import NoParserForCommand, UnreadableOutput, parse_rows
+    from edgeops.cli.parse import NoParserForCommand, UnreadableOutput, parse_rows
 
     try:
         return parse_rows(device.platform, result.command, result.output), ""

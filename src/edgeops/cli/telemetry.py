@@ -55,7 +55,7 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
         help="which devices, e.g. 'site:alcala role:leaf', platform:sros, alcala-leaf1 (default: all)",
     )
     status.add_argument("--json", action="store_true", help="one JSON object per device and group")
-    from edgeops.cli import add_path_options  # the parser is being built: edgeops.cli is loaded already
+    from edgeops.cli.main import add_path_options  # the parser is being built: edgeops.cli is loaded already
 
     add_path_options(status, on_subcommand=True)  # `edgeops telemetry status --inventory FILE` reads naturally
     status.add_argument(
@@ -76,8 +76,8 @@ def run(args: argparse.Namespace, paths: AppPaths) -> int:
     from edgeops.logging_setup import configure_logging
 
     configure_logging(paths.log_file, args.log_level)
+    from edgeops.cli.inventory import load_or_report
     from edgeops.fleet.targets import TargetError, parse_targets
-    from edgeops.inventory.cli import load_or_report
 
     inventory = load_or_report(paths.inventory)
     if inventory is None:
