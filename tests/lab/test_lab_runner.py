@@ -468,6 +468,33 @@ async def test_edgeops_lab_runs_answers_its_control_socket_and_stops_on_sigterm(
     assert code == 1 and "no lab is running" in err
 
 
+async def test_edgeops_lab_exits_with_its_own_status_when_its_addresses_are_taken(tmp_path, lab_address_block):
+    """The demo picks another address block on this status (4), so it must not be the generic failure (1)."""
+    host = f"127.{lab_address_block}.1.1"
+    with socket.socket() as taken:
+        taken.bind((host, 2222))
+        taken.listen()
+        code, out, err = await _edgeops(
+            "lab",
+            "--state-dir",
+            str(tmp_path / "state"),
+            "--log-dir",
+            str(tmp_path / "logs"),
+            "--lab-dir",
+            str(tmp_path / "lab"),
+            "--sites",
+            "1",
+            "--devices-per-site",
+            "1",
+            "--address-block",
+            str(lab_address_block),
+            "--ssh-port",
+            "2222",
+        )
+    assert code == 4, (out, err)
+    assert "cannot listen" in err
+
+
 async def test_start_demo_lab_leaves_named_devices_on_an_older_release(tmp_path, lab_address_block):
     from edgeops.cli.lab import older_releases
 

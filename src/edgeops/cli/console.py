@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from edgeops.cli.exit_codes import ExitCode
 from edgeops.paths import AppPaths
 
 if TYPE_CHECKING:  # the console's modules pull in textual: imported only when the console starts
@@ -27,9 +28,6 @@ if TYPE_CHECKING:  # the console's modules pull in textual: imported only when t
 
 log = logging.getLogger(__name__)
 
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_USAGE = 2  # a broken or missing inventory, an unknown theme, no terminal
 
 DEMO_ADDRESS_BLOCK = 10  # the lab's default: devices at 127.10.<site>.<n>
 DEMO_BLOCK_ENV = "EDGEOPS_DEMO_ADDRESS_BLOCK"
@@ -50,7 +48,7 @@ def run_console(args: argparse.Namespace, paths: AppPaths) -> int:
     problem = _theme_problem(theme, paths)
     if problem:
         print(f"edgeops: {problem}", file=sys.stderr)
-        return EXIT_USAGE
+        return ExitCode.USAGE
     if getattr(args, "demo", False):
         if not _interactive():
             return _no_terminal()
@@ -64,7 +62,7 @@ def _interactive() -> bool:
 
 def _no_terminal() -> int:
     print("edgeops: the console needs a terminal (for scripts, see `edgeops run`)", file=sys.stderr)
-    return EXIT_USAGE
+    return ExitCode.USAGE
 
 
 def _theme_problem(theme: str | None, paths: AppPaths) -> str:
@@ -93,7 +91,7 @@ def _run_on_inventory(paths: AppPaths, theme: str | None) -> int:
             " edgeops --demo",
             file=sys.stderr,
         )
-        return EXIT_USAGE
+        return ExitCode.USAGE
     if not _interactive():
         # No screen to show them on: the problems go to stderr, as `edgeops inventory check` prints them.
         _, problems = load_or_problems(source)
@@ -102,7 +100,7 @@ def _run_on_inventory(paths: AppPaths, theme: str | None) -> int:
         _print_problems(problems)
         count = len(problems)
         print(f"{count} problem{'s' if count != 1 else ''} in {source}", file=sys.stderr)
-        return EXIT_USAGE
+        return ExitCode.USAGE
     return open_console(source, paths, theme=theme)
 
 
@@ -161,7 +159,7 @@ def open_console(
     except Exception:
         log.exception("the console failed")
         raise
-    return app.return_code or EXIT_OK
+    return app.return_code or ExitCode.OK
 
 
 def _print_problems(problems: Sequence[Problem]) -> None:
@@ -199,7 +197,7 @@ def _run_demo(paths: AppPaths, theme: str | None) -> int:
             inventory_file = lab.start()
         except DemoLabError as error:
             print(f"edgeops: the demo lab did not start: {error}", file=sys.stderr)
-            return EXIT_FAILED
+            return ExitCode.FAILED
         # The demo keeps its own state (known hosts, audit log, history) in the lab folder, and trusts exactly
         # the host keys the lab wrote, so it never touches the engineer's real known_hosts.
         demo_paths = AppPaths(
@@ -289,10 +287,11 @@ class DemoLab:
             else:
                 self.stop()
                 raise DemoLabError(f"no inventory after {timeout_s:.0f} s (see {output})")
-            said = output.read_text(encoding="utf-8", errors="replace").strip()
+            status = self.process.returncode
             self.process = None
-            if "in use" not in said and "already running" not in said:
-                raise DemoLabError(said.splitlines()[-1] if said else "the lab exited at once")
+            if status != ExitCode.ADDRESS_IN_USE:
+                said = output.read_text(encoding="utf-8", errors="replace").strip()
+                raise DemoLabError(said.splitlines()[-1] if said else f"the lab exited at once (status {status})")
             log.info("demo lab: address block %d is taken, trying another", self.address_block)
         raise DemoLabError("every address block tried was taken")
 

@@ -8,15 +8,13 @@ from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from edgeops.cli.exit_codes import ExitCode
 from edgeops.paths import AppPaths
 
 if TYPE_CHECKING:  # the loaders pull in ruamel.yaml: imported only when a command runs
     from edgeops.inventory.model import Inventory
 
 HELP = "Check, import or list inventories"
-
-EXIT_OK = 0
-EXIT_PROBLEMS = 2
 
 
 def configure_parser(parser: argparse.ArgumentParser) -> None:
@@ -50,7 +48,7 @@ def run(args: argparse.Namespace, paths: AppPaths) -> int:
     if action == "show":
         return _show(Path(args.file) if args.file else paths.inventory, args.site)
     print("usage: edgeops inventory {check,import,show} ...  (see edgeops inventory --help)", file=sys.stderr)
-    return EXIT_PROBLEMS
+    return ExitCode.PROBLEMS
 
 
 def load_or_report(path: Path) -> Inventory | None:
@@ -81,9 +79,9 @@ def load_or_report(path: Path) -> Inventory | None:
 def _check(path: Path) -> int:
     inventory = load_or_report(path)
     if inventory is None:
-        return EXIT_PROBLEMS
+        return ExitCode.PROBLEMS
     print(summarise(inventory, path))
-    return EXIT_OK
+    return ExitCode.OK
 
 
 def summarise(inventory: Inventory, path: Path) -> str:
@@ -136,15 +134,15 @@ def _import(kind: str, path: Path) -> int:
     except InventoryError as error:
         for problem in error.problems:
             print(problem.format(), file=sys.stderr)
-        return EXIT_PROBLEMS
+        return ExitCode.PROBLEMS
     sys.stdout.write(dump_inventory(inventory))
-    return EXIT_OK
+    return ExitCode.OK
 
 
 def _show(path: Path, site: str | None) -> int:
     inventory = load_or_report(path)
     if inventory is None:
-        return EXIT_PROBLEMS
+        return ExitCode.PROBLEMS
     devices = [device for device in inventory.devices if site is None or device.site == site]
     header = ("NAME", "SITE", "ROLE", "PLATFORM", "MODEL", "HOST", "SSH", "GNMI", "JUMP")
     rows = [
@@ -164,4 +162,4 @@ def _show(path: Path, site: str | None) -> int:
     widths = [max(len(row[column]) for row in [header, *rows]) for column in range(len(header))]
     for row in [header, *rows]:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
-    return EXIT_OK
+    return ExitCode.OK

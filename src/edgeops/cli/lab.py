@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import errno
 import json
 import signal
 import sys
@@ -12,6 +13,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from edgeops.cli.exit_codes import ExitCode
 from edgeops.lab.faults import FAULT_KINDS
 from edgeops.paths import AppPaths
 
@@ -93,7 +95,7 @@ def run(args: argparse.Namespace, paths: AppPaths) -> int:
             key, sep, value = item.partition("=")
             if not sep or not key:
                 print(f"edgeops lab fault: --param wants KEY=VALUE, got {item!r}", file=sys.stderr)
-                return 2
+                return ExitCode.USAGE
             params[key.strip()] = value
         request: dict[str, Any] = {"device": args.device, "fault": args.kind, "params": params}
     elif action == "clear":
@@ -111,18 +113,18 @@ def _send(lab_dir: Path, request: dict[str, Any]) -> int:
     socket_path = state.get("control_socket")
     if not socket_path:
         print(f"edgeops lab: no lab is running in {lab_dir} (start one with `edgeops lab`)", file=sys.stderr)
-        return 1
+        return ExitCode.FAILED
     try:
         answer = send_control_request(Path(socket_path), request)
     except OSError as error:
         print(f"edgeops lab: cannot reach the lab at {socket_path}: {error}", file=sys.stderr)
-        return 1
+        return ExitCode.FAILED
     if not answer.get("ok"):
         print(f"edgeops lab: {answer.get('error', 'failed')}", file=sys.stderr)
-        return 1
+        return ExitCode.FAILED
     result = answer.get("result")
     print(result if isinstance(result, str) else json.dumps(result, indent=2, ensure_ascii=False))
-    return 0
+    return ExitCode.OK
 
 
 def older_releases(values: list[str]) -> dict[str, tuple[str, ...]]:
@@ -147,7 +149,7 @@ def _run_lab(args: argparse.Namespace, lab_dir: Path) -> int:
     try:
         return asyncio.run(_serve(args, lab_dir, sites))
     except KeyboardInterrupt:
-        return 0
+        return ExitCode.OK
 
 
 async def _serve(args: argparse.Namespace, lab_dir: Path, sites: int | str | None) -> int:
@@ -174,7 +176,9 @@ async def _serve(args: argparse.Namespace, lab_dir: Path, sites: int | str | Non
         )
     except (OSError, ValueError, RuntimeError) as error:
         print(f"edgeops lab: {error}", file=sys.stderr)
-        return 1
+        # A code of its own, so a caller that picks addresses (the demo) can try another block without reading text.
+        in_use = isinstance(error, OSError) and error.errno == errno.EADDRINUSE
+        return ExitCode.ADDRESS_IN_USE if in_use else ExitCode.FAILED
     try:
         inventory = lab.write_inventory(lab_dir / "inventory.yaml")
         targets = lab.write_targets(lab_dir / "targets.json")
@@ -188,7 +192,7 @@ async def _serve(args: argparse.Namespace, lab_dir: Path, sites: int | str | Non
     finally:
         await lab.stop()
     print("\nedgeops lab: stopped", flush=True)
-    return 0
+    return ExitCode.OK
 
 
 def _print_summary(lab: Lab, seconds: float, files: list[Path]) -> None:

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 from edgeops import __version__
+from edgeops.cli.exit_codes import ExitCode
 from edgeops.paths import AppPaths
 
 
@@ -105,7 +106,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return run_console(args, paths)
     except KeyboardInterrupt:
-        return 130
+        return ExitCode.INTERRUPTED
 
 
 if __name__ == "__main__":

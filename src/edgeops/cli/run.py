@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from edgeops.cli.exit_codes import ExitCode
 from edgeops.paths import AppPaths
 
 if TYPE_CHECKING:  # imported when a run starts, so `edgeops --help` stays quick
@@ -23,10 +24,6 @@ if TYPE_CHECKING:  # imported when a run starts, so `edgeops --help` stays quick
 
 HELP = "Run one command on many devices and print the results"
 
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_USAGE = 2
-EXIT_REFUSED = 3
 
 LIVE_REDRAW_S = 0.25  # how often the live progress line redraws (its elapsed time moves even when nothing arrives)
 PLAIN_PROGRESS_S = 10.0  # without a terminal, a progress line at most this often, and only for long runs
@@ -105,7 +102,7 @@ def run(args: argparse.Namespace, paths: AppPaths) -> int:
 
     inventory = load_or_report(paths.inventory)
     if inventory is None:
-        return EXIT_USAGE
+        return ExitCode.USAGE
     return _run_loaded(args, paths, inventory, command)
 
 
@@ -145,7 +142,7 @@ def _run_loaded(args: argparse.Namespace, paths: AppPaths, inventory: Inventory,
     except InventoryError as error:
         for problem in error.problems:
             print(problem.format(), file=sys.stderr)
-        return EXIT_USAGE
+        return ExitCode.USAGE
     try:
         _ask_for_prompted_passwords(to_send, inventory, prompt_cache)
     except (EOFError, OSError) as error:
@@ -169,7 +166,7 @@ def _run_loaded(args: argparse.Namespace, paths: AppPaths, inventory: Inventory,
         except OSError as error:  # the audit log could not be written: stop rather than lose records
             printer.stop_progress()
             print(f"edgeops run: stopped: {error}", file=sys.stderr)
-            return EXIT_FAILED
+            return ExitCode.FAILED
     from edgeops.fleet.results import summarise, write_out_dir
 
     summary = summarise(results, elapsed_s=time.monotonic() - started, command=command)
@@ -181,10 +178,10 @@ def _run_loaded(args: argparse.Namespace, paths: AppPaths, inventory: Inventory,
             write_out_dir(args.out, ordered, summary, details=details)
         except OSError as error:
             print(f"edgeops run: cannot write {args.out}: {error}", file=sys.stderr)
-            return EXIT_FAILED
+            return ExitCode.FAILED
     if summary.all_refused:
-        return EXIT_REFUSED
-    return EXIT_OK if summary.all_ok else EXIT_FAILED
+        return ExitCode.REFUSED
+    return ExitCode.OK if summary.all_ok else ExitCode.FAILED
 
 
 async def _stream(
@@ -207,7 +204,7 @@ async def _stream(
 
 def _usage(message: str) -> int:
     print(f"edgeops run: {message}", file=sys.stderr)
-    return EXIT_USAGE
+    return ExitCode.USAGE
 
 
 def _ask_for_prompted_passwords(devices: Sequence[Device], inventory: Inventory, cache: dict[str, str]) -> None:
