@@ -68,11 +68,9 @@ def _no_terminal() -> int:
 def _theme_problem(theme: str | None, paths: AppPaths) -> str:
     if not theme:
         return ""
-    from textual.theme import BUILTIN_THEMES
+    from edgeops.ui.themes import theme_names
 
-    from edgeops.ui.themes import load_themes
-
-    names = {t.name for t in load_themes(paths.user_themes_dir)} | set(BUILTIN_THEMES)
+    names = theme_names(paths.user_themes_dir)
     if theme in names:
         return ""
     return f"unknown theme {theme!r}; themes: {', '.join(sorted(names))}"
