@@ -521,3 +521,41 @@ async def test_start_demo_lab_leaves_named_devices_on_an_older_release(tmp_path,
         assert lab.devices["alcala-spine2"].identity.unserved == ()
     finally:
         await lab.stop()
+
+
+async def test_edgeops_lab_stops_when_its_standard_input_closes(tmp_path, lab_address_block):
+    """The demo's lab (`--stop-on-eof`) stops itself when the console that started it is gone."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "edgeops",
+        "lab",
+        "--stop-on-eof",
+        "--state-dir",
+        str(tmp_path / "state"),
+        "--log-dir",
+        str(tmp_path / "logs"),
+        "--lab-dir",
+        str(tmp_path / "lab"),
+        "--sites",
+        "1",
+        "--devices-per-site",
+        "1",
+        "--address-block",
+        str(lab_address_block),
+        "--ssh-port",
+        "2222",
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        assert process.stdout is not None and process.stdin is not None
+        await _read_until(process.stdout, "stops the lab")
+        process.stdin.close()
+        assert await asyncio.wait_for(process.wait(), 30) == 0
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    assert not (tmp_path / "lab" / "lab.json").exists()

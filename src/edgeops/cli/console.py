@@ -1,22 +1,15 @@
-"""Starts the full-screen console (and, with --demo, the lab behind it)."""
+"""`edgeops`: the full-screen console on the configured inventory, and the runtime around it (the inventory, the
+engine, the garbage collector's policy); `--demo` hands over to cli/demo.py."""
 
 from __future__ import annotations
 
 import argparse
-import contextlib
-import ctypes
+import gc
 import logging
-import os
-import random
-import shutil
-import signal
-import subprocess
 import sys
-import tempfile
 import time
-from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from edgeops.cli.exit_codes import ExitCode
 from edgeops.paths import AppPaths
@@ -24,18 +17,9 @@ from edgeops.paths import AppPaths
 if TYPE_CHECKING:  # the console's modules pull in textual: imported only when the console starts
     from edgeops.fleet.engine import EngineSettings, FleetEngine
     from edgeops.inventory.model import Inventory
-    from edgeops.inventory.problems import Problem
+    from edgeops.ui.session import InventoryLoad, PasswordPrompt
 
 log = logging.getLogger(__name__)
-
-
-DEMO_ADDRESS_BLOCK = 10  # the lab's default: devices at 127.10.<site>.<n>
-DEMO_BLOCK_ENV = "EDGEOPS_DEMO_ADDRESS_BLOCK"
-DEMO_START_TIMEOUT_S = 90.0
-DEMO_STOP_TIMEOUT_S = 10.0
-DEMO_ATTEMPTS = 3
-LAB_OUTPUT = "lab-output.txt"
-_PR_SET_PDEATHSIG = 1
 
 
 def run_console(args: argparse.Namespace, paths: AppPaths) -> int:
@@ -43,24 +27,25 @@ def run_console(args: argparse.Namespace, paths: AppPaths) -> int:
     from edgeops.logging_setup import configure_logging
 
     # The console owns the terminal: everything logged goes to the rotating file, nothing to the screen.
-    configure_logging(paths.log_file, getattr(args, "log_level", "INFO"))
-    theme = getattr(args, "theme", None)
-    problem = _theme_problem(theme, paths)
+    configure_logging(paths.log_file, args.log_level)
+    problem = _theme_problem(args.theme, paths)
     if problem:
         print(f"edgeops: {problem}", file=sys.stderr)
         return ExitCode.USAGE
-    if getattr(args, "demo", False):
-        if not _interactive():
-            return _no_terminal()
-        return _run_demo(paths, theme)
-    return _run_on_inventory(paths, theme)
+    if args.demo:
+        if not interactive():
+            return no_terminal()
+        from edgeops.cli.demo import run_demo
+
+        return run_demo(paths, args.theme)
+    return _run_on_inventory(paths, args.theme)
 
 
-def _interactive() -> bool:
+def interactive() -> bool:
     return sys.stdin.isatty() and sys.stdout.isatty()
 
 
-def _no_terminal() -> int:
+def no_terminal() -> int:
     print("edgeops: the console needs a terminal (for scripts, see `edgeops run`)", file=sys.stderr)
     return ExitCode.USAGE
 
@@ -76,9 +61,6 @@ def _theme_problem(theme: str | None, paths: AppPaths) -> str:
     return f"unknown theme {theme!r}; themes: {', '.join(sorted(names))}"
 
 
-# -- the console on an inventory ---------------------------------------------------------------------------------
-
-
 def _run_on_inventory(paths: AppPaths, theme: str | None) -> int:
     source = paths.inventory
     if not source.exists():
@@ -90,234 +72,94 @@ def _run_on_inventory(paths: AppPaths, theme: str | None) -> int:
             file=sys.stderr,
         )
         return ExitCode.USAGE
-    if not _interactive():
+    if not interactive():
         # No screen to show them on: the problems go to stderr, as `edgeops inventory check` prints them.
-        _, problems = load_or_problems(source)
-        if not problems:
-            return _no_terminal()
-        _print_problems(problems)
-        count = len(problems)
-        print(f"{count} problem{'s' if count != 1 else ''} in {source}", file=sys.stderr)
-        return ExitCode.USAGE
-    return open_console(source, paths, theme=theme)
+        from edgeops.cli.inventory import load_or_report
+
+        if load_or_report(source) is None:
+            return ExitCode.USAGE
+        return no_terminal()
+    return open_console(ConsoleRuntime(source, paths), theme=theme)
 
 
-def load_or_problems(source: Path) -> tuple[Inventory | None, Sequence[Problem]]:
-    """The inventory, or the problems (FILE:LINE:COL) that keep it from loading."""
-    from edgeops.inventory.loader import load_inventory
-    from edgeops.inventory.problems import InventoryError
-
-    try:
-        return load_inventory(source), ()
-    except InventoryError as error:
-        log.warning("the inventory %s does not load:\n%s", source, error.format())
-        return None, error.problems
-
-
-def open_console(
-    inventory_file: Path,
-    paths: AppPaths,
-    *,
-    theme: str | None,
-    engine_settings: EngineSettings | None = None,
-) -> int:
-    """Run the console on an inventory file until it exits; returns the exit code.
+def open_console(runtime: ConsoleRuntime, *, theme: str | None) -> int:
+    """Run the console on the runtime's inventory until it exits; returns the exit status.
 
     The first frame comes first: the inventory is read (and the engine's heavy imports paid) in the background,
     then the engine is built and started on the console's event loop.
     """
-    from edgeops.ui.app import FleetSource, build_app
+    from edgeops.ui.app import session_app
 
-    prompt = DeferredPrompt()
-
-    def load() -> tuple[Inventory | None, Sequence[Problem]]:
-        began = time.perf_counter()
-        inventory, problems = load_or_problems(inventory_file)
-        read = time.perf_counter()
-        if inventory is not None:
-            import edgeops.fleet.engine  # noqa: F401  (the SSH and gRPC libraries: imported here, off the loop)
-        log.info(
-            "inventory %s read in %.2f s, engine imported in %.2f s",
-            inventory_file,
-            read - began,
-            time.perf_counter() - read,
-        )
-        return inventory, problems
-
-    def make_engine(inventory: Inventory) -> FleetEngine:
-        from edgeops.fleet.engine import FleetEngine
-
-        return FleetEngine(inventory, paths, settings=engine_settings, password_prompt=prompt)
-
-    app = build_app(inventory=None, paths=paths, theme=theme, source=FleetSource(inventory_file, load, make_engine))
-    app.handle_signals = True
-    prompt.app = app
+    app = session_app(runtime, paths=runtime.paths, theme=theme, handle_signals=True)
     try:
         app.run()
     except Exception:
         log.exception("the console failed")
         raise
+    finally:
+        runtime.console_closed()  # also when the console failed before unmounting
     return app.return_code or ExitCode.OK
 
 
-def _print_problems(problems: Sequence[Problem]) -> None:
-    for problem in problems:
-        print(problem.format(), file=sys.stderr)
+class ConsoleRuntime:
+    """The console's session (edgeops.ui.session.ConsoleSession): reads the inventory, builds the engine, and keeps
+    the garbage collector off the long-lived heap while the engine runs."""
 
+    def __init__(self, inventory_file: Path, paths: AppPaths, engine_settings: EngineSettings | None = None) -> None:
+        self.inventory_file = inventory_file
+        self.paths = paths
+        self.engine_settings = engine_settings
+        self.heap_frozen = False  # some of the heap is in the garbage collector's permanent generation
 
-class DeferredPrompt:
-    """The engine's password prompt, answered by the app once it exists (the engine is built first)."""
+    def load_inventory(self) -> InventoryLoad:
+        """The inventory, or its problems; run in a thread, so the engine's imports are paid here too."""
+        from edgeops.cli.inventory import read_inventory
 
-    def __init__(self) -> None:
-        self.app: Any = None
-
-    async def __call__(self, prompt: str) -> str:
-        if self.app is None:
-            from edgeops.inventory.secrets import SecretError
-
-            raise SecretError("the console is not ready to ask for a password")
-        answer: str = await self.app.ask_password(prompt)
-        return answer
-
-
-# -- --demo ------------------------------------------------------------------------------------------------------
-
-
-def _run_demo(paths: AppPaths, theme: str | None) -> int:
-    """Start the 17-site demo lab in a child process, open the console on it, stop the lab when the console exits."""
-    from edgeops.fleet.engine import EngineSettings
-
-    lab_dir = Path(tempfile.mkdtemp(prefix="edgeops-demo-"))
-    lab = DemoLab(lab_dir, log_dir=paths.log_dir)
-    try:
-        print("edgeops: starting the demo lab (17 sites, 136 simulated devices)…", file=sys.stderr, flush=True)
-        try:
-            inventory_file = lab.start()
-        except DemoLabError as error:
-            print(f"edgeops: the demo lab did not start: {error}", file=sys.stderr)
-            return ExitCode.FAILED
-        # The demo keeps its own state (known hosts, audit log, history) in the lab folder, and trusts exactly
-        # the host keys the lab wrote, so it never touches the engineer's real known_hosts.
-        demo_paths = AppPaths(
-            config_dir=paths.config_dir, state_dir=lab_dir / "state", log_dir=paths.log_dir, inventory=inventory_file
-        )
-        settings = EngineSettings(user_known_hosts=(lab_dir / "known_hosts",), hostkey_policy="strict")
-        return open_console(inventory_file, demo_paths, theme=theme, engine_settings=settings)
-    finally:
-        lab.stop()
-        shutil.rmtree(lab_dir, ignore_errors=True)
-
-
-class DemoLabError(RuntimeError):
-    pass
-
-
-def _die_with_parent() -> None:
-    """In the lab child: be sent SIGTERM when the console process dies, however it dies (Linux)."""
-    with contextlib.suppress(Exception):
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
-
-
-class DemoLab:
-    """The demo fleet served by `edgeops lab` in a child process.
-
-    A child process keeps the lab's CPU (136 devices' SSH and gNMI servers) off the console's event loop. It is
-    stopped when the console exits, and the kernel sends it SIGTERM should the console die without stopping it.
-    """
-
-    def __init__(
-        self,
-        lab_dir: Path,
-        *,
-        log_dir: Path,
-        sites: int | None = None,
-        devices_per_site: int = 8,
-        address_block: int | None = None,
-    ) -> None:
-        self.lab_dir = lab_dir
-        self.log_dir = log_dir
-        self.sites = sites
-        self.devices_per_site = devices_per_site
-        block = address_block or int(os.environ.get(DEMO_BLOCK_ENV, DEMO_ADDRESS_BLOCK))
-        self.address_block = block
-        self.process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def inventory_file(self) -> Path:
-        return self.lab_dir / "inventory.yaml"
-
-    def command(self) -> list[str]:
-        command = [
-            sys.executable,
-            "-m",
-            "edgeops",
-            "--log-dir",
-            str(self.log_dir),
-            "--state-dir",
-            str(self.lab_dir / "state"),
-            "lab",
-            "--lab-dir",
-            str(self.lab_dir),
-            "--address-block",
-            str(self.address_block),
-            "--devices-per-site",
-            str(self.devices_per_site),
-        ]
-        if self.sites is not None:
-            command += ["--sites", str(self.sites)]
-        return command
-
-    def start(self, timeout_s: float = DEMO_START_TIMEOUT_S) -> Path:
-        """Start the lab and wait until it has written its inventory; another address block if one is taken."""
-        for attempt in range(DEMO_ATTEMPTS):
-            if attempt:
-                self.address_block = random.randint(20, 99)
-            output = self._spawn()
-            deadline = time.monotonic() + timeout_s
-            while time.monotonic() < deadline:
-                if self.inventory_file.exists():
-                    return self.inventory_file
-                assert self.process is not None
-                if self.process.poll() is not None:
-                    break
-                time.sleep(0.05)
-            else:
-                self.stop()
-                raise DemoLabError(f"no inventory after {timeout_s:.0f} s (see {output})")
-            status = self.process.returncode
-            self.process = None
-            if status != ExitCode.ADDRESS_IN_USE:
-                said = output.read_text(encoding="utf-8", errors="replace").strip()
-                raise DemoLabError(said.splitlines()[-1] if said else f"the lab exited at once (status {status})")
-            log.info("demo lab: address block %d is taken, trying another", self.address_block)
-        raise DemoLabError("every address block tried was taken")
-
-    def _spawn(self) -> Path:
-        self.lab_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        output = self.lab_dir / LAB_OUTPUT
-        with output.open("wb") as sink:
-            self.process = subprocess.Popen(
-                self.command(),
-                stdin=subprocess.DEVNULL,
-                stdout=sink,
-                stderr=subprocess.STDOUT,
-                # Its own session: the terminal's signals (Ctrl-C, hang-up) go to the console, which stops the lab.
-                start_new_session=True,
-                preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
+        began = time.perf_counter()
+        inventory, problems = read_inventory(self.inventory_file)
+        read = time.perf_counter()
+        if inventory is None:
+            log.warning(
+                "the inventory %s does not load:\n%s",
+                self.inventory_file,
+                "\n".join(problem.format() for problem in problems),
             )
-        log.info("demo lab started as pid %d in %s", self.process.pid, self.lab_dir)
-        return output
+        else:
+            import edgeops.fleet.engine  # noqa: F401  (the SSH and gRPC libraries: imported here, off the loop)
+        log.info(
+            "inventory %s read in %.2f s, engine imported in %.2f s",
+            self.inventory_file,
+            read - began,
+            time.perf_counter() - read,
+        )
+        return inventory, problems
 
-    def stop(self) -> None:
-        """SIGTERM (the lab closes its servers), then SIGKILL if it has not exited in time. Safe to call twice."""
-        process, self.process = self.process, None
-        if process is None or process.poll() is not None:
-            return
-        process.terminate()
-        try:
-            process.wait(DEMO_STOP_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.info("demo lab stopped (exit status %s)", process.returncode)
+    def make_engine(self, inventory: Inventory, ask_password: PasswordPrompt) -> FleetEngine:
+        from edgeops.fleet.engine import FleetEngine
+
+        return FleetEngine(inventory, self.paths, settings=self.engine_settings, password_prompt=ask_password)
+
+    def engine_starting(self) -> None:
+        # What is alive now (the imports, the inventory, the screens) lives as long as the console: full
+        # collections during the connect storm need not walk it (their longest pause at 200 devices: 134 ms
+        # without, 56 ms with, in bench/sessions.py --gc-freeze).
+        self.heap_frozen = True
+        gc.freeze()
+
+    def fleet_settled(self) -> None:
+        """Once every device has connected (or failed to), keep the full garbage collections off what is alive.
+
+        After the connect storm the heap holds hundreds of thousands of long-lived objects (sessions, channels, the
+        store's rows and history) that a full collection walks every time, holding the event loop: 0.2 to 0.4 s
+        per collection at 500 devices. Moved to the permanent generation, they are no longer walked (a full
+        collection then takes well under 0.2 s); objects freed by reference counting are still freed.
+        """
+        self.heap_frozen = True
+        gc.collect()  # what the storm left as garbage is not kept for the rest of the run
+        gc.freeze()
+        log.info("fleet settled: %d long-lived objects kept out of garbage collection", gc.get_freeze_count())
+
+    def console_closed(self) -> None:
+        if self.heap_frozen:
+            gc.unfreeze()  # a process that goes on (the demo stopping its lab, the tests) collects them again
+            self.heap_frozen = False

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -13,6 +14,7 @@ from edgeops.paths import AppPaths
 
 if TYPE_CHECKING:  # the loaders pull in ruamel.yaml: imported only when a command runs
     from edgeops.inventory.model import Inventory
+    from edgeops.inventory.problems import Problem
 
 HELP = "Check, import or list inventories"
 
@@ -51,14 +53,23 @@ def run(args: argparse.Namespace, paths: AppPaths) -> int:
     return ExitCode.PROBLEMS
 
 
+def read_inventory(path: Path) -> tuple[Inventory | None, tuple[Problem, ...]]:
+    """The inventory at `path`, or the problems (FILE:LINE:COL) that keep it from loading: the one loader of every
+    command and of the console."""
+    from edgeops.inventory.loader import load_inventory
+    from edgeops.inventory.problems import InventoryError
+
+    try:
+        return load_inventory(path), ()
+    except InventoryError as error:
+        return None, tuple(error.problems)
+
+
 def load_or_report(path: Path) -> Inventory | None:
     """The inventory at `path`, or None after printing every problem with it (or its absence) on stderr.
 
     Every command that reads an inventory goes through here, so they all word a missing or broken file the same way.
     """
-    from edgeops.inventory.loader import load_inventory
-    from edgeops.inventory.problems import InventoryError
-
     if not path.exists():
         print(
             f"{path}: no such file; write one (see docs/inventory.md), or pass --inventory FILE "
@@ -66,14 +77,18 @@ def load_or_report(path: Path) -> Inventory | None:
             file=sys.stderr,
         )
         return None
-    try:
-        return load_inventory(path)
-    except InventoryError as error:
-        for problem in error.problems:
-            print(problem.format(), file=sys.stderr)
-        count = len(error.problems)
-        print(f"{count} problem{'s' if count != 1 else ''} in {path}", file=sys.stderr)
-        return None
+    inventory, problems = read_inventory(path)
+    if inventory is None:
+        report_problems(problems, path)
+    return inventory
+
+
+def report_problems(problems: Sequence[Problem], path: Path) -> None:
+    """Every problem as FILE:LINE:COL: message on stderr, then how many there are."""
+    for problem in problems:
+        print(problem.format(), file=sys.stderr)
+    count = len(problems)
+    print(f"{count} problem{'s' if count != 1 else ''} in {path}", file=sys.stderr)
 
 
 def _check(path: Path) -> int:

@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import errno
 import json
+import os
 import signal
 import sys
 import time
@@ -62,6 +63,8 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
         help="leave DEVICE on an older release whose gNMI does not serve the paths under PREFIX (NOT_FOUND), "
         "e.g. alcala-leaf1=/platform/linecard; repeatable",
     )
+    # The demo's lab: stop when standard input (a pipe from the console) closes, as it does when the console dies.
+    parser.add_argument("--stop-on-eof", action="store_true", help=argparse.SUPPRESS)
     actions = parser.add_subparsers(dest="lab_action", metavar="ACTION")
     fault = actions.add_parser("fault", help="inject a fault into a running lab", description="Inject a fault.")
     fault.add_argument("device", help="device name, e.g. alcala-leaf1")
@@ -159,6 +162,8 @@ async def _serve(args: argparse.Namespace, lab_dir: Path, sites: int | str | Non
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
+    if args.stop_on_eof:
+        _stop_on_eof(loop, stop)
     began = time.perf_counter()
     try:
         lab: Lab = await start_demo_lab(
@@ -193,6 +198,24 @@ async def _serve(args: argparse.Namespace, lab_dir: Path, sites: int | str | Non
         await lab.stop()
     print("\nedgeops lab: stopped", flush=True)
     return ExitCode.OK
+
+
+def _stop_on_eof(loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> None:
+    """Set `stop` once standard input reaches its end (what was written to it is read and dropped)."""
+    fd = sys.stdin.fileno()
+
+    def readable() -> None:
+        try:
+            data = os.read(fd, 4096)
+        except BlockingIOError:
+            return
+        except OSError:
+            data = b""
+        if not data:
+            loop.remove_reader(fd)
+            stop.set()
+
+    loop.add_reader(fd, readable)
 
 
 def _print_summary(lab: Lab, seconds: float, files: list[Path]) -> None:
