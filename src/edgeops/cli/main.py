@@ -15,7 +15,7 @@ from edgeops.paths import AppPaths
 
 
 class Subcommand(Protocol):
-    """What a subcommand module provides; each lives beside the code it drives."""
+    """What a subcommand module of edgeops.cli provides."""
 
     HELP: str
 
