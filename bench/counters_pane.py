@@ -1,15 +1,23 @@
-"""Bytes written to the terminal by the interface counters pane (line table) against a DataTable, under a real pty.
+"""Bytes written to the terminal and CPU spent by the interface counters table: LineTable against DataTable.
 
 Each variant runs as a child process on its own pseudo-terminal (default 120x40). A fleet store holds one device
 with N interfaces whose counters move every `--interval` seconds; the app reads the store's changes on a timer
-(`--tick`, 4 Hz like the console) and updates either the counters pane (a Line-API table that repaints only changed
-cells) or a plain DataTable updated with `update_cell` where a value changed. The parent reads the pty and counts
-bytes; the child reports its CPU time over the same steady-state window. "per update" is bytes per counter
-update (window bytes / updates in the window); "escapes" is the share of bytes spent on escape sequences;
-"warm-up bytes" is everything before the window (first paint and the first updates).
+(`--tick`, 4 Hz like the console) and, for each changed interface, builds its row of cells. The variants differ
+only in where the cells go:
 
-    python bench/counters_pane.py                      # both variants, 60 interfaces, 2 s updates, 20 s each
-    python bench/counters_pane.py --colors 256 --seconds 30
+    pane        the console's interface counters pane (a LineTable, plus sparklines, sort values and age sweeps)
+    line-table  a bare LineTable given the same cells as the DataTable (`upsert` repaints only changed cells)
+    datatable   Textual's DataTable, diffed by key inside `batch_update`: `update_cell` only where a value changed
+    baseline    the same store, tick and cells, drawn nowhere: the floor under the tables on this machine, now
+
+The parent reads the pty and counts bytes; the child reports its CPU time over the same steady-state window.
+"per update" is bytes per counter update (window bytes / updates in the window); "escapes" is the share of bytes
+spent on escape sequences; "warm-up bytes" is everything before the window (first paint and the first updates).
+With `--repeat N` the variants run N times, interleaved (so a busy spell on a shared machine hits each variant
+alike), and the median and the spread (lowest to highest) of each figure follow the runs.
+
+    python bench/counters_pane.py                      # every variant once, 60 interfaces, 2 s updates, 20 s each
+    python bench/counters_pane.py --repeat 3 --colors 256
 """
 
 from __future__ import annotations
@@ -22,6 +30,7 @@ import pty
 import random
 import select
 import signal
+import statistics
 import struct
 import subprocess
 import sys
@@ -31,7 +40,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-VARIANTS = ("line-table", "datatable")
+VARIANTS = ("pane", "line-table", "datatable", "baseline")
 DEVICE = "bench-leaf1"
 
 
@@ -92,7 +101,7 @@ class TrafficModel:
 def run_child(args: argparse.Namespace) -> None:
     from rich.text import Text
     from textual.app import App, ComposeResult
-    from textual.widgets import DataTable
+    from textual.widgets import DataTable, Static
 
     from edgeops.clock import SystemClock
     from edgeops.fleet.store import FleetStore
@@ -100,6 +109,7 @@ def run_child(args: argparse.Namespace) -> None:
     from edgeops.platforms import Platform
     from edgeops.ui.live import Selection
     from edgeops.ui.panes.interface_counters import COLUMNS, InterfaceCountersPane, interface_cells
+    from edgeops.ui.widgets.line_table import LineTable
 
     clock = SystemClock()
     inventory = Inventory(
@@ -111,14 +121,18 @@ def run_child(args: argparse.Namespace) -> None:
     for sample in model.samples(clock.now(), args.interval):
         store.apply_interface(sample)
     tones = {"": "", "good": "green", "warn": "yellow", "bad": "bold red", "dim": "bright_black", "accent": "cyan"}
-    report: dict[str, Any] = {"variant": args.child}
+    report: dict[str, Any] = {"variant": args.child, "rows_built": 0}
 
     class BenchApp(App[None]):
         def compose(self) -> ComposeResult:
-            if args.child == "line-table":
+            if args.child == "pane":
                 yield InterfaceCountersPane(clock=clock, id="pane")
-            else:
+            elif args.child == "line-table":
+                yield LineTable(COLUMNS, id="pane")
+            elif args.child == "datatable":
                 yield DataTable(id="pane", cursor_type="row")
+            else:
+                yield Static("baseline: the cells are built and drawn nowhere", id="pane")
 
         def on_mount(self) -> None:
             self.version = store.version
@@ -126,8 +140,13 @@ def run_child(args: argparse.Namespace) -> None:
             if isinstance(pane, InterfaceCountersPane):
                 pane.select(store, Selection("device", DEVICE))
                 pane.table.focus()
-            else:
-                assert isinstance(pane, DataTable)
+            elif isinstance(pane, LineTable):
+                now = clock.now()
+                with pane.batch_rows():
+                    for snapshot in store.interfaces(DEVICE):
+                        pane.upsert(snapshot.name, interface_cells(snapshot, "", now))
+                pane.focus()
+            elif isinstance(pane, DataTable):
                 for column in COLUMNS:
                     pane.add_column(column.label, key=column.key, width=column.width)
                 now = clock.now()
@@ -154,8 +173,16 @@ def run_child(args: argparse.Namespace) -> None:
             if isinstance(pane, InterfaceCountersPane):
                 pane.apply_changes(store, changes)
                 return
-            assert isinstance(pane, DataTable)
             now = clock.now()
+            if isinstance(pane, LineTable):
+                with self.batch_update(), pane.batch_rows():
+                    for name in changes.interfaces_of(DEVICE):
+                        pane.upsert(name, interface_cells(store.interface(DEVICE, name), "", now))
+                return
+            if not isinstance(pane, DataTable):
+                for name in changes.interfaces_of(DEVICE):
+                    report["rows_built"] += len(interface_cells(store.interface(DEVICE, name), "", now)) > 0
+                return
             with self.batch_update():
                 for name in changes.interfaces_of(DEVICE):
                     snapshot = store.interface(DEVICE, name)
@@ -259,6 +286,28 @@ def parse_size(text: str) -> tuple[int, int]:
     return int(columns), int(rows)
 
 
+HEADER = ("variant", "bytes/s", "KB/s", "per update", "CPU %", "escapes", "warm-up bytes")
+
+
+def figures(result: dict[str, Any], args: argparse.Namespace) -> dict[str, float]:
+    """The figures of one run, in the units the table prints."""
+    updates = max(1.0, result["wall_s"] / args.interval)
+    return {
+        "bytes/s": result["bytes_per_s"],
+        "per update": result["bytes"] / updates,
+        "CPU %": result["cpu_s"] / result["wall_s"] * 100,
+        "escapes": result["escape_share"] * 100,
+        "warm-up bytes": result["warmup_bytes"],
+    }
+
+
+def print_row(label: str, row: dict[str, float]) -> None:
+    print(
+        f"  {label:<12} {row['bytes/s']:>10,.0f} {row['bytes/s'] / 1000:>8.1f} {row['per update']:>11,.0f} "
+        f"{row['CPU %']:>6.1f}% {row['escapes']:>7.0f}% {row['warm-up bytes']:>14,.0f}"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--interfaces", type=int, default=60)
@@ -269,6 +318,8 @@ def main() -> None:
     parser.add_argument("--size", type=parse_size, default=(120, 40), help="terminal size, e.g. 120x40")
     parser.add_argument("--colors", choices=("truecolor", "256"), default="truecolor")
     parser.add_argument("--variants", nargs="+", choices=VARIANTS, default=list(VARIANTS))
+    parser.add_argument("--repeat", type=int, default=1, help="run the variants this many times, interleaved")
+    parser.add_argument("--json", action="store_true", help="print every run's figures as JSON at the end")
     parser.add_argument("--child", choices=VARIANTS, help=argparse.SUPPRESS)
     parser.add_argument("--report", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -279,17 +330,28 @@ def main() -> None:
     print(
         f"counters pane: {args.interfaces} interfaces updating every {args.interval:g} s, UI tick {args.tick:g} s, "
         f"{columns}x{rows}, {args.colors}, {args.seconds:g} s window after {args.warmup:g} s"
+        + (f", {args.repeat} runs interleaved" if args.repeat > 1 else "")
     )
-    header = ("variant", "bytes/s", "KB/s", "per update", "CPU %", "escapes", "warm-up bytes")
-    print("  {:<12} {:>10} {:>8} {:>11} {:>7} {:>8} {:>14}".format(*header))
-    for variant in args.variants:
-        result = run_variant(variant, args)
-        updates = max(1.0, result["wall_s"] / args.interval)
-        print(
-            f"  {variant:<12} {result['bytes_per_s']:>10,.0f} {result['bytes_per_s'] / 1000:>8.1f} "
-            f"{result['bytes'] / updates:>11,.0f} {result['cpu_s'] / result['wall_s'] * 100:>6.1f}% "
-            f"{result['escape_share'] * 100:>7.0f}% {result['warmup_bytes']:>14,}"
-        )
+    print("  {:<12} {:>10} {:>8} {:>11} {:>7} {:>8} {:>14}".format(*HEADER))
+    runs: dict[str, list[dict[str, float]]] = {variant: [] for variant in args.variants}
+    for _ in range(args.repeat):
+        for variant in args.variants:
+            row = figures(run_variant(variant, args), args)
+            runs[variant].append(row)
+            print_row(variant, row)
+            sys.stdout.flush()
+    if args.repeat > 1:
+        print("  median (lowest to highest):")
+        for variant, rows_of in runs.items():
+            median = {key: statistics.median(row[key] for row in rows_of) for key in rows_of[0]}
+            print_row(variant, median)
+            spread = ", ".join(
+                f"{key} {min(row[key] for row in rows_of):,.1f} to {max(row[key] for row in rows_of):,.1f}"
+                for key in ("bytes/s", "per update", "CPU %")
+            )
+            print(f"  {'':<12} {spread}")
+    if args.json:
+        print(json.dumps(runs))
 
 
 if __name__ == "__main__":

@@ -41,8 +41,8 @@ from edgeops.devices.gnmi import GnmiSession, SyncMarker
 from edgeops.devices.paths import native_path_map, subscription_list
 from edgeops.devices.samples import InterfaceSample
 from edgeops.lab.device import LabDevice
-from edgeops.lab.gnmi_server import GnmiLabServer
 from edgeops.lab.model import DeviceIdentity, DeviceModel
+from edgeops.lab.servers.gnmi import GnmiLabServer
 from edgeops.lab.topology import DEFAULT_DEVICES_PER_SITE, build_fleet, synthetic_sites
 from edgeops.platforms import GnmiTls
 

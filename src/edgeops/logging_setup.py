@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import logging
 import logging.handlers
+import os
 from pathlib import Path
+
+from edgeops.redaction import redact
 
 LOG_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 
@@ -20,20 +23,40 @@ def device_logger(name: str, device: str) -> DeviceLoggerAdapter:
     return DeviceLoggerAdapter(logging.getLogger(name), {"device": device})
 
 
+class RedactingFormatter(logging.Formatter):
+    """Formats a record, then takes secrets out of the whole line (message, arguments and traceback alike): a
+    command that sets a password is logged as `password ***`, whoever logged it."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record))
+
+
+class PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
+    """A rotating log file only its owner can read (0600), the rotated ones too: it names devices, users and
+    commands."""
+
+    def _open(self):  # type: ignore[no-untyped-def]
+        old_umask = os.umask(0o077)
+        try:
+            stream = super()._open()
+        finally:
+            os.umask(old_umask)
+        os.chmod(self.baseFilename, 0o600)
+        return stream
+
+
 def configure_logging(log_file: Path, level: str = "INFO", *, to_stderr: bool = False) -> None:
-    """Send edgeops' (and its libraries') records to `log_file`, rotated at 5 MB."""
+    """Send edgeops' (and its libraries') records to `log_file` (0600, secrets redacted), rotated at 5 MB."""
     log_file.parent.mkdir(parents=True, exist_ok=True)
     root = logging.getLogger()
     for handler in list(root.handlers):
         root.removeHandler(handler)
-    file_handler = logging.handlers.RotatingFileHandler(
-        log_file, maxBytes=5 * 1024 * 1024, backupCount=3, encoding="utf-8"
-    )
-    file_handler.setFormatter(logging.Formatter(LOG_FORMAT))
+    file_handler = PrivateRotatingFileHandler(log_file, maxBytes=5 * 1024 * 1024, backupCount=3, encoding="utf-8")
+    file_handler.setFormatter(RedactingFormatter(LOG_FORMAT))
     root.addHandler(file_handler)
     if to_stderr:
         stream = logging.StreamHandler()
-        stream.setFormatter(logging.Formatter(LOG_FORMAT))
+        stream.setFormatter(RedactingFormatter(LOG_FORMAT))
         root.addHandler(stream)
     root.setLevel(level.upper())
     # asyncssh logs every channel open at INFO; that drowns our own records with 200 devices.

@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from pygnmi.spec.v080 import gnmi_pb2
 
 from edgeops.lab.faults import HOSTILE_DESCRIPTION
-from edgeops.lab.gnmi_server import CompiledSubscription, NotificationShaper
-from edgeops.lab.gnmi_tree import DeviceTree, Root
 from edgeops.lab.hardware import CATALOGUE
 from edgeops.lab.model import DeviceIdentity, DeviceModel
+from edgeops.lab.servers.gnmi import CompiledSubscription, NotificationShaper
+from edgeops.lab.servers.gnmi_tree import DeviceTree, Root
 from edgeops.lab.topology import SRLINUX_RELEASES, SROS_RELEASES
 from edgeops.platforms import Platform
 

@@ -12,7 +12,7 @@ from conformance.schema import Schema
 from conformance.served import SCENARIOS, lab_model, served
 from conformance.wire import Findings, NotificationChecker
 from edgeops.lab.hardware import CATALOGUE
-from edgeops.lab.srlinux_render import state_root, to_json_data
+from edgeops.lab.srlinux.render import state_root, to_json_data
 
 MODELS = tuple(CATALOGUE)
 SRLINUX_MODELS = tuple(name for name, spec in CATALOGUE.items() if not spec.platform.is_sros)

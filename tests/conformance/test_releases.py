@@ -9,10 +9,10 @@ from pygnmi.spec.v080 import gnmi_pb2
 
 from conformance.served import identity, lab_model
 from edgeops.lab.faults import FaultState
-from edgeops.lab.gnmi_server import CompiledSubscription, NotificationShaper, capabilities_for
-from edgeops.lab.gnmi_tree import DeviceTree
-from edgeops.lab.srlinux_cli import SrLinuxCli
-from edgeops.lab.sros_cli import SrosCli
+from edgeops.lab.servers.gnmi import CompiledSubscription, NotificationShaper, capabilities_for
+from edgeops.lab.servers.gnmi_tree import DeviceTree
+from edgeops.lab.srlinux.cli import SrLinuxCli
+from edgeops.lab.sros.cli import SrosCli
 from edgeops.lab.topology import build_fleet
 
 SRLINUX_RELEASE = re.compile(r"^v25\.3\.\d+$")

@@ -23,9 +23,9 @@ from edgeops.devices.decode import (
 )
 from edgeops.devices.interface_rows import interface_row
 from edgeops.devices.samples import HealthSample, InterfaceSample, Severity, TemperatureReading
-from edgeops.lab.gnmi_server import NotificationShaper, compile_subscriptions
-from edgeops.lab.gnmi_tree import DeviceTree
 from edgeops.lab.model import Counters, DeviceModel
+from edgeops.lab.servers.gnmi import NotificationShaper, compile_subscriptions
+from edgeops.lab.servers.gnmi_tree import DeviceTree
 from edgeops.lab.topology import build_fleet
 
 STAMP_NS = 1_764_779_198_033_000_000

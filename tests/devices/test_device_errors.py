@@ -7,8 +7,8 @@ import pytest
 from edgeops.devices.device_errors import device_error_reason, find_device_error
 from edgeops.lab.faults import FaultState
 from edgeops.lab.model import DeviceModel
-from edgeops.lab.srlinux_cli import SrLinuxCli
-from edgeops.lab.sros_cli import SrosCli
+from edgeops.lab.srlinux.cli import SrLinuxCli
+from edgeops.lab.sros.cli import SrosCli
 from edgeops.lab.topology import DEMO_SITES, build_fleet
 from edgeops.platforms import Platform
 

@@ -26,8 +26,8 @@ from edgeops.devices.paths import OPENCONFIG, SRLINUX_NATIVE, SROS_STATE, Stream
 from edgeops.devices.samples import HealthSample, InterfaceSample
 from edgeops.inventory.model import Device
 from edgeops.lab.device import LabDevice
-from edgeops.lab.gnmi_server import GnmiLabServer
 from edgeops.lab.model import Counters, DeviceModel
+from edgeops.lab.servers.gnmi import GnmiLabServer
 from edgeops.lab.topology import build_fleet
 from edgeops.platforms import GnmiTls, Platform
 
@@ -317,8 +317,10 @@ async def test_errors_map_to_our_hierarchy(lab: tuple[GnmiLabServer, dict[str, L
     with pytest.raises(GnmiUnavailable, match="failed to connect"):
         await refused_port.connect()
     assert not refused_port.connected
-    # Something that accepts and never answers: a timeout, reported as unavailable.
-    silent = await asyncio.start_server(lambda reader, writer: None, "127.0.0.1", 0)
+    # Something that accepts and never answers: a timeout, reported as unavailable. It keeps its writers: from
+    # Python 3.13 on, a StreamWriter that is garbage collected closes its connection (gRPC then sees it closed).
+    held: list[asyncio.StreamWriter] = []
+    silent = await asyncio.start_server(lambda reader, writer: held.append(writer), "127.0.0.1", 0)
     try:
         hung = GnmiSession(
             inventory_device(server, srl, host="127.0.0.1", gnmi_port=silent.sockets[0].getsockname()[1]),
@@ -329,6 +331,8 @@ async def test_errors_map_to_our_hierarchy(lab: tuple[GnmiLabServer, dict[str, L
         with pytest.raises(GnmiUnavailable, match=r"within 0\.5 s"):
             await hung.connect()
     finally:
+        for writer in held:
+            writer.close()
         silent.close()
     # Without a gNMI port in the inventory there is no session to make.
     with pytest.raises(GnmiUnavailable):

@@ -11,8 +11,8 @@ import pytest
 from edgeops.cli import main
 from edgeops.lab.faults import HOSTILE_DESCRIPTION, FaultState
 from edgeops.lab.model import DeviceModel
-from edgeops.lab.srlinux_cli import SrLinuxCli
-from edgeops.lab.sros_cli import SrosCli
+from edgeops.lab.srlinux.cli import SrLinuxCli
+from edgeops.lab.sros.cli import SrosCli
 from edgeops.lab.topology import build_fleet
 
 NOW = 1_795_000_000.0

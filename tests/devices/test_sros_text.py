@@ -17,7 +17,7 @@ from edgeops.devices.sros_text import NoParser, TextParseError, parse_sros, pars
 from edgeops.devices.ssh_poll import PollParseError, SshPoller, parse_sros_cpu, parse_sros_port_table
 from edgeops.lab.faults import FaultState
 from edgeops.lab.model import DeviceModel
-from edgeops.lab.sros_cli import SrosCli
+from edgeops.lab.sros.cli import SrosCli
 from edgeops.lab.topology import build_fleet
 from edgeops.platforms import Platform
 

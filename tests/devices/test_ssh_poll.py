@@ -42,8 +42,8 @@ from edgeops.devices.ssh_poll import (
 from edgeops.lab.faults import FaultState
 from edgeops.lab.model import Counters, DeviceModel
 from edgeops.lab.runner import Lab, relocate
-from edgeops.lab.srlinux_cli import SrLinuxCli
-from edgeops.lab.sros_cli import SrosCli
+from edgeops.lab.srlinux.cli import SrLinuxCli
+from edgeops.lab.sros.cli import SrosCli
 from edgeops.lab.topology import DEMO_SITES, build_fleet, synthetic_sites
 from edgeops.platforms import Platform
 

@@ -130,8 +130,8 @@ async def test_sros_classic_session_flags_bad_commands(lab: Lab, known_hosts: Kn
 async def test_login_sets_the_cli_environment_each_platform_needs_and_nothing_else(
     lab: Lab, known_hosts: KnownHosts, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from edgeops.lab.srlinux_cli import SrLinuxCli
-    from edgeops.lab.sros_cli import SrosCli
+    from edgeops.lab.srlinux.cli import SrLinuxCli
+    from edgeops.lab.sros.cli import SrosCli
 
     received: dict[str, list[str]] = {}
     for engine in (SrLinuxCli, SrosCli):

@@ -23,9 +23,9 @@ from edgeops.devices.ssh import SshSession, SshTarget
 from edgeops.devices.tunnel import JumpHostPool, JumpSpec, hop_name
 from edgeops.inventory.secrets import resolve_secret
 from edgeops.inventory.ssh_config import ProxyHop
-from edgeops.lab.jump import JumpHostServer
 from edgeops.lab.runner import Lab, relocate
-from edgeops.lab.ssh_server import Endpoint
+from edgeops.lab.servers.jump import JumpHostServer
+from edgeops.lab.servers.ssh import Endpoint
 from edgeops.lab.topology import LAB_PASSWORD, build_fleet, synthetic_sites
 
 LAB_SSH_PORT = 2222

@@ -189,3 +189,50 @@ def test_matches_agrees_with_select():
 
 def test_target_error_is_a_value_error():
     assert issubclass(TargetError, ValueError)
+
+
+# -- host: an alert's address finds its device ---------------------------------------------------------------------
+
+HOSTS = Inventory(
+    sites=(Site("Tecno-Alcalá", "alcala"),),
+    devices=(
+        Device("alcala-leaf1", "alcala", "leaf", SRL, "7220 IXR-D2L", host="10.1.2.3"),
+        Device("alcala-leaf2", "alcala", "leaf", SRL, "7220 IXR-D2L", host="10.1.2.4"),
+        Device("alcala-gw1", "alcala", "gateway", SROS, "7750 SR-7", host="gw1.alcala.example.net"),
+        Device("alcala-gw2", "alcala", "gateway", SROS, "7750 SR-7", host="2001:db8::12"),
+        Device("bilbao-leaf1", "alcala", "leaf", SRL, "7220 IXR-D2L", host="10.9.0.1"),
+    ),
+)
+
+
+def host_names(expression: str) -> list[str]:
+    return [device.name for device in parse_targets(expression).select(HOSTS)]
+
+
+@pytest.mark.parametrize(
+    ("expression", "expected"),
+    [
+        ("host:10.1.2.3", ["alcala-leaf1"]),
+        ("host:10.1.2.0/24", ["alcala-leaf1", "alcala-leaf2"]),
+        ("host:10.1.2.3/24", ["alcala-leaf1", "alcala-leaf2"]),  # an address with its prefix length: its network
+        ("host:*.alcala.*", ["alcala-gw1"]),
+        ("host:GW1.Alcala.Example.Net.", ["alcala-gw1"]),  # names ignore case and a trailing dot
+        ("host:2001:db8:0::12", ["alcala-gw2"]),  # any spelling of an IPv6 address
+        ("host:[2001:db8::12]", ["alcala-gw2"]),
+        ("host:2001:db8::/32", ["alcala-gw2"]),
+        ("host:10.0.0.0/8 !host:10.9.0.0/16", ["alcala-leaf1", "alcala-leaf2"]),
+        ("host:10.1.2.3,10.9.0.1", ["alcala-leaf1", "bilbao-leaf1"]),
+        ("role:gateway host:*.example.net", ["alcala-gw1"]),
+    ],
+)
+def test_host_terms_select_by_address_network_or_name(expression: str, expected: list[str]) -> None:
+    assert host_names(expression) == expected
+
+
+def test_an_address_no_device_has_is_an_error_with_close_hosts() -> None:
+    with pytest.raises(TargetError, match=r"no device in the inventory has host '10\.1\.2\.30' \(close: 10\.1\.2\.3"):
+        host_names("host:10.1.2.30")
+    with pytest.raises(TargetError, match="not a network"):
+        host_names("host:10.1.2.0/33")
+    with pytest.raises(TargetError, match=r"no device matches host:192\.0\.2\.0/24"):
+        host_names("host:192.0.2.0/24")

@@ -159,3 +159,20 @@ def test_an_unwritable_cache_folder_is_no_error(write: WriteFile, tmp_path: Path
     blocker.write_text("", encoding="utf-8")
     monkeypatch.setenv("EDGEOPS_CACHE_DIR", str(blocker / "cache"))  # a folder inside a file cannot exist
     assert len(load_inventory(write("inventory.yaml", FLEET)).devices) == 4
+
+
+def test_a_file_with_a_literal_password_is_never_cached(write: WriteFile, cache: Path) -> None:
+    secret = "Lit3ral-Passw0rd"
+    for name, line in {
+        "plain.yaml": f"password: {secret}",
+        "prefixed.yaml": f"password: 'literal:{secret}'",
+        "refused.yaml": f"password: {secret}",  # written world-readable: the loader refuses it, the cache must too
+    }.items():
+        path = write(name, FLEET.replace("defaults: {", f"defaults: {{{line}, "))
+        assert read_yaml(path, ProblemLog()) is not None
+    assert cache_files(cache) == []
+    assert not any(secret in file.read_text() for file in cache.rglob("*") if file.is_file())
+    # A reference is no secret: that file is cached as before.
+    path = write("reference.yaml", FLEET.replace("defaults: {", "defaults: {password: 'env:EO_PASSWORD', "))
+    assert read_yaml(path, ProblemLog()) is not None
+    assert len(cache_files(cache)) == 1

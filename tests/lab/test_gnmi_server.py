@@ -17,10 +17,10 @@ from pygnmi.client import gNMIclient
 from pygnmi.create_gnmi_path import gnmi_path_generator
 from pygnmi.spec.v080 import gnmi_pb2, gnmi_pb2_grpc
 
-from edgeops.lab.certs import LabCertificateAuthority
 from edgeops.lab.device import LabDevice
-from edgeops.lab.gnmi_server import GnmiLabServer
 from edgeops.lab.model import Counters, DeviceIdentity, DeviceModel
+from edgeops.lab.servers.certs import LabCertificateAuthority
+from edgeops.lab.servers.gnmi import GnmiLabServer
 from edgeops.lab.topology import build_fleet
 
 pytestmark = pytest.mark.lab
@@ -577,8 +577,8 @@ async def test_certificates_are_made_once_and_reused(tmp_path: Path) -> None:
 @pytest.mark.parametrize("target", ["", "leaf-a"])
 def test_serialized_samples_are_the_same_messages_as_the_built_ones(device_name: str, encoding: int, target: str):
     from edgeops.devices.paths import native_path_map, subscription_list
-    from edgeops.lab.gnmi_server import NotificationShaper, compile_subscriptions
-    from edgeops.lab.gnmi_tree import DeviceTree
+    from edgeops.lab.servers.gnmi import NotificationShaper, compile_subscriptions
+    from edgeops.lab.servers.gnmi_tree import DeviceTree
 
     device = lab_devices()[device_name]
     platform = device.identity.platform

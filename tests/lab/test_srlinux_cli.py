@@ -11,7 +11,7 @@ from scrapli_community.nokia.srlinux.nokia_srlinux import DEFAULT_PRIVILEGE_LEVE
 
 from edgeops.lab.faults import HOSTILE_DESCRIPTION, FaultState
 from edgeops.lab.model import Counters, DeviceModel
-from edgeops.lab.srlinux_cli import SrLinuxCli
+from edgeops.lab.srlinux.cli import SrLinuxCli
 from edgeops.lab.topology import build_fleet
 
 EXEC_PROMPT = re.compile(DEFAULT_PRIVILEGE_LEVELS["exec"].pattern, re.M | re.I)

@@ -9,11 +9,11 @@ import pytest
 from ntc_templates.parse import parse_output
 from scrapli_community.nokia.sros.nokia_sros import SCRAPLI_PLATFORM
 
-from edgeops.lab import sros_render
 from edgeops.lab.faults import HOSTILE_DESCRIPTION, FaultState
 from edgeops.lab.hardware import hardware
 from edgeops.lab.model import Counters, DeviceIdentity, DeviceModel
-from edgeops.lab.sros_cli import MD_PAGER_PROMPT, SrosCli
+from edgeops.lab.sros import render as sros_render
+from edgeops.lab.sros.cli import MD_PAGER_PROMPT, SrosCli
 from edgeops.lab.topology import build_fleet
 
 START = 1_750_000_000.0

@@ -15,9 +15,9 @@ import pytest
 from edgeops.lab.cli_engine import CliReply
 from edgeops.lab.device import LabDevice
 from edgeops.lab.model import DeviceModel
-from edgeops.lab.srlinux_cli import SrLinuxCli
-from edgeops.lab.sros_cli import SrosCli
-from edgeops.lab.ssh_server import default_engine_factory
+from edgeops.lab.servers.ssh import default_engine_factory
+from edgeops.lab.srlinux.cli import SrLinuxCli
+from edgeops.lab.sros.cli import SrosCli
 from edgeops.platforms import Platform
 
 pytestmark = pytest.mark.lab
@@ -502,7 +502,7 @@ def test_engine_per_platform(make_lab_identities):
 
 
 def test_lab_key_files_are_private(tmp_path):
-    from edgeops.lab.hostkeys import HostKeyStore
+    from edgeops.lab.servers.hostkeys import HostKeyStore
 
     store = HostKeyStore(tmp_path / "keys")
     key_file = store.client_key_file

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from lab_clients import CLIENT_TIMEOUT_S, PROMPTS, SRL, SRL_24, SROS, SROS_CLASSIC, VERSION_LINES, LabThread, host_line
 
-from edgeops.lab.jump import JUMP_USERNAME
+from edgeops.lab.servers.jump import JUMP_USERNAME
 
 pytestmark = [
     pytest.mark.lab,

@@ -25,13 +25,15 @@ from edgeops.fleet.on_demand import OnDemandTransport
 from edgeops.fleet.results import RANGE_DASH
 from edgeops.inventory.model import Credentials, Device, Inventory, Site
 from edgeops.lab.runner import Lab, relocate
-from edgeops.lab.ssh_server import default_engine_factory
+from edgeops.lab.servers.ssh import default_engine_factory
 from edgeops.lab.topology import build_fleet, synthetic_sites
 from edgeops.paths import AppPaths
 from edgeops.platforms import Platform
 from edgeops.ui.live import Selection
 from edgeops.ui.panes.command_runner import CommandInput, CommandRunnerPane
-from edgeops.ui.screens.command_results import CommandResultsScreen, CommandResultsView, CommandRun
+from edgeops.ui.results.model import CommandRun
+from edgeops.ui.results.screen import CommandResultsScreen
+from edgeops.ui.results.view import CommandResultsView
 from edgeops.ui.screens.confirm_config import CONFIRM_WORD, ConfirmConfigScreen
 
 LAB_SSH_PORT = 2222

@@ -7,6 +7,7 @@ import pytest
 from edgeops.ui.format import (
     MISSING,
     format_age,
+    format_age_coarse,
     format_bps,
     format_bytes,
     format_celsius,
@@ -18,6 +19,7 @@ from edgeops.ui.format import (
     format_since,
     format_speed,
     memory_percent,
+    sparkline,
 )
 
 
@@ -128,6 +130,23 @@ def test_age_and_since():
     assert format_since(None, 1_004.5) == MISSING
 
 
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [
+        (-2.0, "<1s"),  # clock skew: just now
+        (0.4, "<1s"),
+        (1.0, "1s"),
+        (59.9, "59s"),  # whole units, truncated: the text moves once a second
+        (60.0, "1m"),
+        (3599.0, "59m"),
+        (3600.0, "1h"),
+        (90_000.0, "25h"),
+    ],
+)
+def test_coarse_age_has_one_unit_and_no_ago(seconds, text):
+    assert format_age_coarse(seconds) == text
+
+
 def test_celsius_and_memory():
     assert format_celsius(45.4) == "45°C"
     assert format_celsius(-5) == "-5°C"
@@ -143,8 +162,6 @@ def test_celsius_and_memory():
 
 
 def test_sparkline_scales_from_zero_to_the_largest_value():
-    from edgeops.ui.widgets.sparkline import sparkline
-
     assert sparkline((0, 1, 2, 3, 4, 5, 6, 7)) == "▁▂▃▄▅▆▇█"
     assert sparkline((5, 5, 5)) == "███"  # a flat busy link reads as busy
     assert sparkline((0, 0)) == "▁▁"
@@ -152,8 +169,6 @@ def test_sparkline_scales_from_zero_to_the_largest_value():
 
 
 def test_sparkline_gaps_width_and_fixed_maximum():
-    from edgeops.ui.widgets.sparkline import sparkline
-
     assert sparkline((1.0, None, math.nan, 1.0)) == "█  █"
     assert sparkline((50.0,), width=4, maximum=100.0) == "   ▅"  # the newest value sits in the last cell
     assert sparkline(range(20), width=3) == "▇██"  # only the newest values (17, 18, 19 of 0..19)

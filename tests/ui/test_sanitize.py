@@ -50,3 +50,13 @@ def test_no_control_characters_survive(text):
     cleaned = strip_control(text)
     assert not any(ord(ch) < 32 and ch != "\n" for ch in cleaned)
     assert not any(0x7F <= ord(ch) <= 0x9F for ch in cleaned)
+
+
+@given(st.text())
+def test_markup_literal_is_read_back_as_the_same_plain_text(text: str) -> None:
+    from textual.content import Content
+
+    from edgeops.textsafety import strip_control
+    from edgeops.ui.sanitize import markup_literal
+
+    assert Content.from_markup(markup_literal(text)).plain == strip_control(text)

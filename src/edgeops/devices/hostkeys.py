@@ -20,6 +20,7 @@ from pathlib import Path
 import asyncssh
 
 from edgeops.devices.errors import HostKeyMismatch, HostKeyRejected, HostKeyUnknown
+from edgeops.devices.ssh_auth import LoginCallbacksClient
 
 log = logging.getLogger(__name__)
 
@@ -359,8 +360,9 @@ class HostKeyCheck:
         return lambda: HostKeyCheckingClient(self, on_lost)
 
 
-class HostKeyCheckingClient(asyncssh.SSHClient):
-    """The asyncssh client side callbacks edgeops needs: host key validation and connection loss."""
+class HostKeyCheckingClient(LoginCallbacksClient):
+    """The asyncssh client side callbacks edgeops needs: host key validation and connection loss (and login, from
+    LoginCallbacksClient: safe on loops that start tasks eagerly)."""
 
     def __init__(self, check: HostKeyCheck, on_lost: Callable[[Exception | None], None] | None = None) -> None:
         self._check = check

@@ -398,7 +398,8 @@ class SshSession:
                 self._connection_lost(exc)
 
         options: dict[str, Any] = {
-            # Host keys: our known_hosts callable and client (scrapli's own check is off, see below).
+            # Host keys: our known_hosts callable and client (scrapli's own check is off, see below). The client's
+            # login callbacks also keep asyncssh's login working on loops that start tasks eagerly (ssh_auth.py).
             "known_hosts": check.known_hosts,
             "client_factory": check.client_factory(on_lost),
             # ~/.ssh/config was applied by the inventory already; asyncssh must not apply it a second time.

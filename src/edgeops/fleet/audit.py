@@ -9,7 +9,6 @@ import glob
 import json
 import logging
 import os
-import re
 import threading
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -20,6 +19,7 @@ from typing import Any
 
 from edgeops.devices.samples import CommandResult
 from edgeops.inventory.model import Device
+from edgeops.redaction import redact
 
 try:  # serialises rotation between edgeops processes sharing one log; not available on Windows
     import fcntl
@@ -31,27 +31,6 @@ logger = logging.getLogger(__name__)
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024
 DEFAULT_BACKUPS = 5
 SOURCES = ("console", "run")
-
-# A value after a word like "password" or "authentication-key" is a secret, whatever command carries it.
-_SECRET_VALUE = re.compile(
-    r"""(?ix)
-    (?<![\w-])
-    ([\w-]*(?:password|passphrase|secret|psk|key))   # the keyword
-    (\s+)
-    ("[^"]*"|'[^']*'|\S+)                            # its value
-    """
-)
-# SNMP community strings are secrets too, but "community" alone is also a BGP show argument.
-_SNMP_COMMUNITY = re.compile(r"""(?i)(?<![\w-])(community)(\s+)("[^"]*"|'[^']*'|\S+)""")
-REDACTED = "***"
-
-
-def redact(text: str) -> str:
-    """The text with the values of secret-looking keywords replaced by ***."""
-    text = _SECRET_VALUE.sub(lambda match: f"{match[1]}{match[2]}{REDACTED}", text)
-    if "snmp" in text.casefold():
-        text = _SNMP_COMMUNITY.sub(lambda match: f"{match[1]}{match[2]}{REDACTED}", text)
-    return text
 
 
 def local_user() -> str:

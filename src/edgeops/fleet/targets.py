@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import fnmatch
+import ipaddress
 import re
 import shlex
 import unicodedata
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 from edgeops.inventory.model import Device, Inventory
 from edgeops.platforms import KNOWN_ROLES, Platform
 
-KEYS = ("site", "role", "platform", "model", "name", "tag")
+KEYS = ("site", "role", "platform", "model", "name", "tag", "host")
 NEGATION_PREFIXES = ("!", "-")
 _GLOB_CHARACTERS = frozenset("*?[")
 # Short spellings people type for a platform; the canonical names are the Platform values.
@@ -174,7 +175,9 @@ def _unknown_key_message(key: str, value_text: str, token: str) -> str:
 
 
 def _example_value(key: str) -> str:
-    return {"site": "alcala", "role": "leaf", "platform": "srlinux", "model": "*D3L", "tag": "core"}.get(key, "leaf*")
+    examples = {"site": "alcala", "role": "leaf", "platform": "srlinux", "model": "*D3L", "tag": "core"}
+    examples["host"] = "10.1.2.0/24"
+    return examples.get(key, "leaf*")
 
 
 def _platform_value(value: str, token: str) -> Platform:
@@ -230,6 +233,8 @@ def _values_of(key: str, device: Device) -> list[str]:
         return [device.model]
     if key == "tag":
         return sorted(device.tags)
+    if key == "host":
+        return [device.host]
     return [device.name]
 
 
@@ -253,6 +258,8 @@ def _term_matcher(term: TargetTerm, inventory: Inventory) -> Callable[[Device], 
         for value in term.values:
             _check_known(value, known_tags, "tag", term)
         return lambda device: any(_glob_matches(value, tag) for value in term.values for tag in device.tags)
+    if term.key == "host":
+        return _host_matcher(term, inventory)
     if term.key == "model":
         models = {device.model for device in inventory.devices}
         for value in term.values:
@@ -269,6 +276,63 @@ def _term_matcher(term: TargetTerm, inventory: Inventory) -> Callable[[Device], 
             hint = f" (did you mean {', '.join(close)}?)" if close else ""
             raise TargetError(f"unknown device {value!r}{hint}")
     return lambda device: any(_name_matches(value, device) for value in term.values)
+
+
+def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """The IP address a host field or a value spells, in any of its forms (`::1`, `0:0::1`, `[::1]`), else None."""
+    try:
+        return ipaddress.ip_address(text.strip("[]"))
+    except ValueError:
+        return None
+
+
+def _network(text: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network | None:
+    """`10.1.2.0/24` as a network (host bits allowed: `10.1.2.3/24` means its /24), else None."""
+    if "/" not in text:
+        return None
+    try:
+        return ipaddress.ip_network(text, strict=False)
+    except ValueError:
+        return None
+
+
+def looks_like_address(text: str) -> bool:
+    """Whether text is an IP address or a network (what an alert carries), as `host:` reads it."""
+    return _address(text) is not None or _network(text) is not None
+
+
+def _host_predicate(value: str) -> Callable[[Device], bool]:
+    """One `host:` value: an address (any spelling of it), a network, a glob or a name, ignoring case.
+
+    Only the inventory's host field is compared, never a DNS answer: a target is chosen without the network, and an
+    alert's address finds the device the inventory lists at that address.
+    """
+    network = _network(value)
+    if network is not None:
+        return lambda device: (address := _address(device.host)) is not None and address in network
+    address = _address(value)
+    if address is not None:
+        return lambda device: _address(device.host) == address
+    if _is_glob(value):
+        return lambda device: _glob_matches(value, device.host)
+    folded = value.casefold().rstrip(".")
+    return lambda device: device.host.casefold().rstrip(".") == folded
+
+
+def _host_matcher(term: TargetTerm, inventory: Inventory) -> Callable[[Device], bool]:
+    predicates = []
+    for value in term.values:
+        if "/" in value and _network(value) is None:
+            raise TargetError(f"{value!r} is not a network ({term.describe()}): write e.g. host:10.1.2.0/24")
+        predicate = _host_predicate(value)
+        exact = _network(value) is None and not _is_glob(value)
+        if exact and not any(predicate(device) for device in inventory.devices):
+            hosts = sorted({device.host for device in inventory.devices})
+            close = difflib.get_close_matches(value, hosts, n=3, cutoff=0.6)
+            hint = f" (close: {', '.join(close)})" if close else ""
+            raise TargetError(f"no device in the inventory has host {value!r}{hint}")
+        predicates.append(predicate)
+    return lambda device: any(predicate(device) for predicate in predicates)
 
 
 def _model_matches(pattern: str, model: str) -> bool:

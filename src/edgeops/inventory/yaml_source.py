@@ -16,6 +16,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from edgeops.inventory.problems import Position, ProblemLog
+from edgeops.inventory.secrets import SECRET_KINDS
 
 _DUPLICATE_KEY = re.compile(r'found duplicate key "(?P<key>.*?)" with value')
 
@@ -183,6 +184,18 @@ class _NotCacheable(Exception):
     pass
 
 
+# Keys whose value may be a literal secret (see inventory.secrets); a file that holds one is parsed every time.
+SECRET_KEYS = frozenset({"password", "passphrase"})
+
+
+def _literal_secret(value: Any) -> bool:
+    """Whether a `password:` value is the secret itself rather than a reference to it (env:, keyring:, file:...)."""
+    if not isinstance(value, str):
+        return value is not None
+    kind, separator, _ = value.partition(":")
+    return value != "prompt" and (not separator or kind not in SECRET_KINDS or kind == "literal")
+
+
 def _encode(node: Any, seen: set[int]) -> Any:
     """JSON for a parsed node: scalars as themselves, mappings and sequences with their positions."""
     if type(node) in _PLAIN_SCALARS:
@@ -196,6 +209,8 @@ def _encode(node: Any, seen: set[int]) -> Any:
         items = []
         known = node.lc.data or {}
         for key, value in node.items():
+            if key in SECRET_KEYS and _literal_secret(value):
+                raise _NotCacheable  # the cache must never hold a password, even one the file may hold
             position = known.get(key) if type(key) in _PLAIN_SCALARS else None
             if position is None or len(position) != 4:
                 raise _NotCacheable

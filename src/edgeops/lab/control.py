@@ -16,7 +16,7 @@ from typing import Any
 from edgeops.lab.device import LabDevice
 from edgeops.lab.faults import FAULT_KINDS, HOSTILE_DESCRIPTION, FaultState
 from edgeops.lab.model import LabAlarm
-from edgeops.lab.ssh_server import LabSshServer
+from edgeops.lab.servers.ssh import LabSshServer
 
 log = logging.getLogger(__name__)
 
@@ -189,7 +189,7 @@ class FaultController:
         raise FaultError(f"fault {kind!r} is not implemented")  # pragma: no cover - FAULT_KINDS is exhaustive
 
     def _reject(self, device: LabDevice, path: str, code: str) -> str:
-        from edgeops.lab.gnmi_server import REJECT_STATUS, prefix_elems
+        from edgeops.lab.servers.gnmi import REJECT_STATUS, prefix_elems
 
         path = path.strip() or DEFAULT_REJECTED_PATH[device.identity.platform.is_sros]
         if not path.startswith("/"):

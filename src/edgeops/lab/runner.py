@@ -20,10 +20,10 @@ from typing import Any
 
 from edgeops.lab.control import ControlServer, FaultController
 from edgeops.lab.device import LabDevice
-from edgeops.lab.hostkeys import KNOWN_HOSTS_FILE, HostKeyStore
-from edgeops.lab.jump import JUMP_HOST_NAME, JumpHostInfo, JumpHostServer
 from edgeops.lab.model import DeviceIdentity, DeviceModel
-from edgeops.lab.ssh_server import Endpoint, EngineFactory, LabSshServer, default_engine_factory, unix_socket_dir
+from edgeops.lab.servers.hostkeys import KNOWN_HOSTS_FILE, HostKeyStore
+from edgeops.lab.servers.jump import JUMP_HOST_NAME, JumpHostInfo, JumpHostServer
+from edgeops.lab.servers.ssh import Endpoint, EngineFactory, LabSshServer, default_engine_factory, unix_socket_dir
 from edgeops.lab.topology import DEMO_SITES, LAB_PASSWORD, LabSite, build_fleet, older_release, synthetic_sites
 
 log = logging.getLogger(__name__)
@@ -273,7 +273,7 @@ class Lab:
         self._write_state()
 
     async def _start_gnmi(self) -> None:
-        """Start gNMI (edgeops.lab.gnmi_server) for every device.
+        """Start gNMI (edgeops.lab.servers.gnmi) for every device.
 
         Normally each device serves gNMI on its inventory address and port. In jump-only mode each serves it
         on its own address but on a free port that appears in no inventory; the jump host maps the inventory
@@ -281,9 +281,9 @@ class Lab:
         but GnmiLabServer binds the device's address).
         """
         try:
-            from edgeops.lab.gnmi_server import GnmiLabServer
+            from edgeops.lab.servers.gnmi import GnmiLabServer
         except ModuleNotFoundError as error:
-            if error.name != "edgeops.lab.gnmi_server":
+            if error.name != "edgeops.lab.servers.gnmi":
                 raise
             log.warning("this build has no gNMI server: the lab serves SSH only")
             return

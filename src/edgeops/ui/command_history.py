@@ -9,7 +9,7 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from edgeops.fleet.audit import redact
+from edgeops.redaction import contains_secret
 
 logger = logging.getLogger(__name__)
 
@@ -24,7 +24,7 @@ def _keepable(command: str) -> bool:
     """
     if not command or any(char in command for char in "\r\n\x00"):
         return False
-    return redact(command) == command
+    return not contains_secret(command)
 
 
 def _normalised(entries: Sequence[str], limit: int) -> list[str]:

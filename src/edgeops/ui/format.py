@@ -1,8 +1,9 @@
-"""Human units for the console: bit and packet rates, bytes, durations, ages, percentages, temperatures."""
+"""Human units for the console: bit and packet rates, bytes, durations, ages, percentages, temperatures, sparklines."""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 MISSING = "-"  # shown where a figure is unknown
 
@@ -141,6 +142,22 @@ def format_age(seconds: float | None) -> str:
     return MISSING if duration == MISSING else f"{duration} ago"
 
 
+def format_age_coarse(seconds: float) -> str:
+    """A calm age in one unit, without "ago": `<1s`, `42s`, `12m`, `3h` (whole units, truncated).
+
+    For a figure that is always on screen (the status bar's telemetry age): it changes at most once a second,
+    then once a minute, so the line it sits on is not repainted on every tick. Use `format_age` where the
+    exact age matters.
+    """
+    if seconds < 1:
+        return "<1s"
+    if seconds < 60:
+        return f"{int(seconds)}s"
+    if seconds < 3600:
+        return f"{int(seconds // 60)}m"
+    return f"{int(seconds // 3600)}h"
+
+
 def format_since(then: float | None, now: float) -> str:
     """The age of a unix time `then` seen at `now`."""
     return MISSING if then is None else format_age(now - then)
@@ -167,3 +184,44 @@ def memory_percent(used: int | None, total: int | None) -> float | None:
     if used is None or total is None or total <= 0 or used < 0:
         return None
     return used * 100.0 / total
+
+
+# A sparkline's eight bar heights, and the cell of a missing value.
+SPARK_BARS = "▁▂▃▄▅▆▇█"
+SPARK_GAP = " "
+
+
+def sparkline(
+    values: Sequence[float | None],
+    *,
+    width: int | None = None,
+    minimum: float = 0.0,
+    maximum: float | None = None,
+) -> str:
+    """A text sparkline (▁▂▃▄▅▆▇█): one bar per value, oldest first; None (or NaN) is a gap.
+
+    Bars scale from `minimum` (default 0, so a flat busy link reads as busy, not as idle) to `maximum`
+    (default: the largest value). With `width`, only the newest `width` values are drawn and a shorter
+    series is padded on the left, so the newest value always sits in the last cell.
+    """
+    points = [None if v is None or not math.isfinite(v) else float(v) for v in values]
+    if width is not None:
+        points = points[-width:] if width > 0 else []
+    known = [v for v in points if v is not None]
+    top = max(known, default=minimum) if maximum is None else maximum
+    span = top - minimum
+    last_level = len(SPARK_BARS) - 1
+    cells = []
+    for value in points:
+        if value is None:
+            cells.append(SPARK_GAP)
+        elif span <= 0:
+            # Everything equal: the lowest bar for nothing, the highest for a flat non-zero series.
+            cells.append(SPARK_BARS[last_level] if value > minimum else SPARK_BARS[0])
+        else:
+            level = round((min(max(value, minimum), top) - minimum) / span * last_level)
+            cells.append(SPARK_BARS[level])
+    line = "".join(cells)
+    if width is not None:
+        line = line.rjust(width, SPARK_GAP)
+    return line

@@ -9,8 +9,10 @@ from typing import TYPE_CHECKING, cast
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
+from edgeops.fleet.targets import TargetError, looks_like_address, parse_targets
+from edgeops.inventory.model import Device
 from edgeops.ui.live import Selection
-from edgeops.ui.sanitize import safe_plain
+from edgeops.ui.sanitize import markup_literal, safe_content, safe_plain
 
 if TYPE_CHECKING:
     from edgeops.ui.app import EdgeOpsApp
@@ -59,10 +61,20 @@ class FleetProvider(Provider):
         for target in self._targets:
             if target.selection.kind == "site":
                 yield DiscoveryHit(
-                    f"Go to {target.text}", partial(_app(self).go_to, target.selection), help=target.help
+                    safe_content(f"Go to {target.text}"),
+                    partial(_app(self).go_to, target.selection),
+                    help=markup_literal(target.help),
                 )
 
     async def search(self, query: str) -> Hits:
+        for device in self._by_host(query):
+            yield Hit(
+                1.0,
+                safe_content(f"Go to {device.name} ({device.host})"),
+                partial(_app(self).go_to, Selection("device", device.name)),
+                text=f"Go to {device.name}",
+                help=markup_literal(f"go to device · host {device.host} · {device.role} · {device.site}"),
+            )
         matcher = self.matcher(query)
         for target in self._targets:
             score = matcher.match(target.text)
@@ -72,8 +84,23 @@ class FleetProvider(Provider):
                     matcher.highlight(target.text),
                     partial(_app(self).go_to, target.selection),
                     text=target.text,
-                    help=f"go to {target.help}",
+                    help=markup_literal(f"go to {target.help}"),
                 )
+
+    def _by_host(self, query: str) -> tuple[Device, ...]:
+        """Devices an address, a network or `host:...` names (an alert's IP pasted into the palette)."""
+        app = _app(self)
+        text = query.strip()
+        if not app.has_fleet or not text:
+            return ()
+        if not text.casefold().startswith("host:"):
+            if not looks_like_address(text):
+                return ()
+            text = f"host:{text}"
+        try:
+            return parse_targets(text).select(app.store.inventory)
+        except TargetError:
+            return ()
 
 
 def common_commands() -> list[str]:
@@ -102,7 +129,11 @@ class RunCommandProvider(Provider):
 
     async def discover(self) -> Hits:
         for command in self._commands[:6]:
-            yield DiscoveryHit(f"Run: {command}", partial(_app(self).open_runner, command), help=f"on {self._target()}")
+            yield DiscoveryHit(
+                safe_content(f"Run: {command}"),
+                partial(_app(self).open_runner, command),
+                help=markup_literal(f"on {self._target()}"),
+            )
 
     async def search(self, query: str) -> Hits:
         stripped = query.strip()
@@ -115,10 +146,10 @@ class RunCommandProvider(Provider):
         if typed:
             yield Hit(
                 1.0,
-                f"Run: {safe_plain(typed)}",
+                safe_content(f"Run: {typed}"),
                 partial(_app(self).open_runner, typed),
                 text=f"Run: {typed}",
-                help=f"on {self._target()} (the read-only guard applies)",
+                help=markup_literal(f"on {self._target()} (the read-only guard applies)"),
             )
         matcher = self.matcher(query)
         for command in self._commands:
@@ -130,7 +161,7 @@ class RunCommandProvider(Provider):
                     matcher.highlight(label),
                     partial(_app(self).open_runner, command),
                     text=label,
-                    help=f"on {self._target()}",
+                    help=markup_literal(f"on {self._target()}"),
                 )
 
 
@@ -146,7 +177,7 @@ class ThemeProvider(Provider):
     async def discover(self) -> Hits:
         for name in self._themes():
             if name.startswith("edgeops"):
-                yield DiscoveryHit(f"Theme: {name}", partial(self._choose, name), help="switch theme")
+                yield DiscoveryHit(safe_content(f"Theme: {name}"), partial(self._choose, name), help="switch theme")
 
     async def search(self, query: str) -> Hits:
         matcher = self.matcher(query)
@@ -174,11 +205,11 @@ class PaneProvider(Provider):
 
     async def discover(self) -> Hits:
         for label, command, help_text in self._commands():
-            yield DiscoveryHit(label, command, help=help_text)
+            yield DiscoveryHit(safe_content(label), command, help=markup_literal(help_text))
 
     async def search(self, query: str) -> Hits:
         matcher = self.matcher(query)
         for label, command, help_text in self._commands():
             score = matcher.match(label)
             if score > 0:
-                yield Hit(score, matcher.highlight(label), command, text=label, help=help_text)
+                yield Hit(score, matcher.highlight(label), command, text=label, help=markup_literal(help_text))

@@ -30,7 +30,9 @@ from edgeops.paths import AppPaths
 from edgeops.platforms import Platform
 from edgeops.ui.command_history import DEFAULT_LIMIT, CommandHistory, HistoryCursor
 from edgeops.ui.live import Selection
-from edgeops.ui.screens.command_results import CommandResultsScreen, CommandResultsView, CommandRun
+from edgeops.ui.results.model import CommandRun
+from edgeops.ui.results.screen import CommandResultsScreen
+from edgeops.ui.results.view import CommandResultsView
 from edgeops.ui.screens.confirm_config import ConfirmConfigScreen
 
 logger = logging.getLogger(__name__)

@@ -21,11 +21,11 @@ from edgeops.ui.format import (
     format_memory,
     format_percent,
     memory_percent,
+    sparkline,
 )
 from edgeops.ui.live import Selection, SelectionChanged
 from edgeops.ui.sanitize import safe_plain
 from edgeops.ui.widgets.line_table import Cell, Column, LineTable, Tone
-from edgeops.ui.widgets.sparkline import sparkline
 
 CPU_SPARKLINE_WIDTH = 30  # at most; narrower panes get a shorter history
 CPU_WARN_PCT = 70.0

@@ -21,11 +21,11 @@ from edgeops.ui.format import (
     format_percent,
     format_pps,
     format_speed,
+    sparkline,
 )
 from edgeops.ui.live import Selection
 from edgeops.ui.sanitize import safe_plain
 from edgeops.ui.widgets.line_table import Cell, Column, LineTable, Row, Tone
-from edgeops.ui.widgets.sparkline import sparkline
 
 SPARKLINE_WIDTH = 8
 # History buckets per sparkline cell: at the store's default 2 s resolution, 8 cells cover about two minutes

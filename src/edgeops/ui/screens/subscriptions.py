@@ -22,7 +22,7 @@ from edgeops.devices.subscriptions import GROUP_ORDER, SubscriptionState
 from edgeops.fleet.store import FleetStore, SubscriptionStatus, natural_key
 from edgeops.ui.format import MISSING, format_age, format_duration
 from edgeops.ui.live import Selection
-from edgeops.ui.sanitize import safe_plain
+from edgeops.ui.sanitize import markup_literal, safe_content, safe_plain
 from edgeops.ui.widgets.line_table import Cell, Column, LineTable, Tone
 
 if TYPE_CHECKING:
@@ -369,11 +369,17 @@ class SubscriptionsProvider(Provider):
 
     async def discover(self) -> Hits:
         for label, selection, help_text in self._commands()[:1]:
-            yield DiscoveryHit(label, partial(self._open, selection), help=help_text)
+            yield DiscoveryHit(safe_content(label), partial(self._open, selection), help=markup_literal(help_text))
 
     async def search(self, query: str) -> Hits:
         matcher = self.matcher(query)
         for label, selection, help_text in self._commands():
             score = matcher.match(label)
             if score > 0:
-                yield Hit(score, matcher.highlight(label), partial(self._open, selection), text=label, help=help_text)
+                yield Hit(
+                    score,
+                    matcher.highlight(label),
+                    partial(self._open, selection),
+                    text=label,
+                    help=markup_literal(help_text),
+                )

@@ -11,23 +11,12 @@ from rich.text import Text
 from textual.widget import Widget
 
 from edgeops.fleet.store import ChangeSet, FleetRollup, FleetStore
+from edgeops.ui.format import format_age_coarse
 from edgeops.ui.sanitize import safe_plain
 
 # Telemetry older than this is shown as a warning: the fleet may be silently stale.
 AGE_WARNING_S = 10.0
-
-
-def format_age(seconds: float | None) -> str:
-    """A calm, coarse age: whole seconds, then minutes, then hours (so the bar repaints at most once a second)."""
-    if seconds is None:
-        return "none yet"
-    if seconds < 1:
-        return "<1s"
-    if seconds < 60:
-        return f"{int(seconds)}s"
-    if seconds < 3600:
-        return f"{int(seconds // 60)}m"
-    return f"{int(seconds // 3600)}h"
+NO_DATA_YET = "none yet"  # the telemetry age before any device has sent any
 
 
 @dataclass(frozen=True)
@@ -45,7 +34,7 @@ class StatusFigures:
     minor: int = 0
     warning: int = 0
     jumps: tuple[tuple[str, str], ...] = ()
-    age: str = "none yet"
+    age: str = NO_DATA_YET
     age_warning: bool = False
     via_ssh: int = 0
     total: int = 0
@@ -65,7 +54,7 @@ class StatusFigures:
             minor=rollup.alarms.minor,
             warning=rollup.alarms.warning,
             jumps=tuple((safe_plain(name), safe_plain(str(state))) for name, state in jumps.items()),
-            age=format_age(age),
+            age=NO_DATA_YET if age is None else format_age_coarse(age),
             age_warning=age is not None and age >= AGE_WARNING_S,
             via_ssh=via_ssh,
             total=rollup.total,

@@ -9,10 +9,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from edgeops.lab import sros_render as render
 from edgeops.lab.cli_engine import CliReply
 from edgeops.lab.faults import FaultState
 from edgeops.lab.model import DeviceModel, stable_fraction
+from edgeops.lab.sros import render
 
 MD_PAGER_PROMPT = "Press Q to quit, Enter to print next line or any other key to print next page."
 CLASSIC_PAGER_PROMPT = "Press any key to continue (Q to quit)"

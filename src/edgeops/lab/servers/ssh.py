@@ -11,7 +11,7 @@ import re
 import socket
 import struct
 import tempfile
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import cast
@@ -21,7 +21,7 @@ import asyncssh
 from edgeops.lab.cli_engine import CliEngine
 from edgeops.lab.device import LabDevice
 from edgeops.lab.faults import FaultState
-from edgeops.lab.hostkeys import HostKeyStore
+from edgeops.lab.servers.hostkeys import HostKeyStore
 from edgeops.platforms import Platform
 
 log = logging.getLogger(__name__)
@@ -41,10 +41,10 @@ def default_engine_factory(device: LabDevice) -> CliEngine:
     """The CLI of the device's platform: SR Linux, SR OS MD-CLI, or SR OS classic."""
     platform = device.identity.platform
     if platform is Platform.SRLINUX:
-        from edgeops.lab.srlinux_cli import SrLinuxCli
+        from edgeops.lab.srlinux.cli import SrLinuxCli
 
         return SrLinuxCli(device.model, device.faults)
-    from edgeops.lab.sros_cli import SrosCli
+    from edgeops.lab.sros.cli import SrosCli
 
     return SrosCli(device.model, device.faults, classic=platform is Platform.SROS_CLASSIC)
 
@@ -116,7 +116,48 @@ class _SilentProtocol(asyncio.Protocol):
             self.listener.faults.ssh_closers.discard(self.transport.abort)
 
 
-class _DeviceConnection(asyncssh.SSHServer):
+class LoginCallbacksServer(asyncssh.SSHServer):
+    """The login side of the lab's SSH servers: password (also as a keyboard-interactive prompt) and public keys.
+
+    Every answer comes after one turn of the event loop, so the servers work on loops that start tasks eagerly
+    (`asyncio.eager_task_factory`, which Textual sets where it exists: the lab may run on the console's loop).
+    asyncssh stores a login method's handler with `self._auth = lookup_server_auth(...)`, and the handler's
+    constructor starts the method's `_start()` coroutine as a task; a handler sends its answer only while it is
+    `conn.auth`. Started eagerly, `_start()` runs inside the constructor, before `_auth` is set, so an answer it
+    gives without suspending first was dropped without a word and the client waited until its connect timeout:
+    asyncssh's own keyboard-interactive "Password:" prompt (always sent at once), and a password or key check that
+    did not need to wait. Hence keyboard-interactive is served here rather than by asyncssh, and every check yields
+    once before it answers. (The client side has the same hazard: edgeops.devices.ssh_auth.)
+    """
+
+    def kbdint_auth_supported(self) -> bool:
+        return self.password_auth_supported()
+
+    async def get_kbdint_challenge(
+        self, username: str, lang: str, submethods: str
+    ) -> tuple[str, str, str, tuple[tuple[str, bool], ...]]:
+        await asyncio.sleep(0)  # yield: asyncssh must store this method's handler before the prompt is sent
+        return "", "", "en-US", (("Password:", False),)  # the prompt asyncssh itself sends for a password
+
+    async def validate_kbdint_response(self, username: str, responses: Sequence[str]) -> bool:
+        return len(responses) == 1 and await self.validate_password(username, responses[0])
+
+    async def validate_password(self, username: str, password: str) -> bool:
+        await asyncio.sleep(0)  # yield: asyncssh must store this method's handler before the verdict is sent
+        return await self.password_ok(username, password)
+
+    async def validate_public_key(self, username: str, key: asyncssh.SSHKey) -> bool:
+        await asyncio.sleep(0)  # yield: as in validate_password
+        return await self.public_key_ok(username, key)
+
+    async def password_ok(self, username: str, password: str) -> bool:
+        return False
+
+    async def public_key_ok(self, username: str, key: asyncssh.SSHKey) -> bool:
+        return False
+
+
+class _DeviceConnection(LoginCallbacksServer):
     """One SSH connection to one device: authentication and bookkeeping."""
 
     def __init__(self, listener: DeviceSshListener) -> None:
@@ -142,7 +183,7 @@ class _DeviceConnection(asyncssh.SSHServer):
     def _gone(self) -> bool:
         return self.conn is None or self.conn.is_closed()
 
-    async def validate_password(self, username: str, password: str) -> bool:
+    async def password_ok(self, username: str, password: str) -> bool:
         await self.listener.answer_delay(self._gone)
         identity = self.listener.device.identity
         return self.listener.login_allowed(username) and password == identity.password
@@ -150,7 +191,7 @@ class _DeviceConnection(asyncssh.SSHServer):
     def public_key_auth_supported(self) -> bool:
         return bool(self.listener.client_keys)
 
-    async def validate_public_key(self, username: str, key: asyncssh.SSHKey) -> bool:
+    async def public_key_ok(self, username: str, key: asyncssh.SSHKey) -> bool:
         await self.listener.answer_delay(self._gone)
         return self.listener.login_allowed(username) and key.public_data in self.listener.client_keys
 

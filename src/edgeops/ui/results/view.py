@@ -1,264 +1,40 @@
-"""One command run's results: the per-device list, output, grouping, diff, save and copy, in the pane or full screen."""
+"""The results of one command run: the list (per device, or folded by identical output) beside the selected output."""
 
 from __future__ import annotations
 
-import difflib
-import hashlib
-import re
-import time
-from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
-from typing import ClassVar, Literal
+from typing import ClassVar
 
-from rich.console import RenderableType
-from rich.table import Table
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen, Screen
 from textual.timer import Timer
 from textual.widget import Widget
-from textual.widgets import DataTable, Footer, Input, RichLog, Static
+from textual.widgets import DataTable, RichLog, Static
 
 from edgeops.devices.samples import CommandResult
-from edgeops.fleet.results import (
-    OutputGroup,
-    diff_against,
-    group_identical,
-    is_guard_refusal,
-    summarise,
-    write_out_dir,
-)
-from edgeops.inventory.model import Device
+from edgeops.fleet.results import OutputGroup, group_identical, is_guard_refusal, summarise, write_out_dir
 from edgeops.ui.clipboard import ClipboardTooLarge, copy_to_clipboard, tmux_hint
-from edgeops.ui.sanitize import safe_text, strip_control
+from edgeops.ui.results.model import CommandRun, default_save_dir, group_key, representative
+from edgeops.ui.results.render import (
+    DiffStyle,
+    duration_text,
+    group_status_text,
+    side_by_side_diff,
+    status_cell,
+    status_text,
+    unified_diff,
+)
+from edgeops.ui.results.save_screen import SaveResultsScreen
+from edgeops.ui.sanitize import safe_text
 
 # The view pulls new results at most this often while a run is going (results may arrive by the hundred).
 SYNC_INTERVAL_S = 0.25
-# Beyond this many lines a diff is cut short: a terminal is no place to read a 50 000-line diff, a saved folder is.
-MAX_DIFF_LINES = 5000
-DiffStyle = Literal["unified", "side-by-side"]
 REFERENCE_MARK = " (ref)"
 # Group labels longer than this are cut in the list; the output heading lists every device.
 MAX_LABEL_WIDTH = 40
-
-
-@dataclass
-class CommandRun:
-    """One command sent to a set of devices, and its results so far in the order they arrived."""
-
-    command: str
-    target: str
-    devices: tuple[Device, ...]
-    allow_config: bool = False
-    started: float = field(default_factory=time.time)
-    ended: float | None = None
-    cancelled: bool = False
-    error: str = ""  # the run itself broke (not one device): shown instead of silently stopping
-    results: list[CommandResult] = field(default_factory=list)
-    saved_to: Path | None = None
-
-    def __post_init__(self) -> None:
-        self._by_name = {device.name: device for device in self.devices}
-        self._result_by_name: dict[str, CommandResult] = {result.device: result for result in self.results}
-
-    def add(self, result: CommandResult) -> None:
-        self.results.append(result)
-        self._result_by_name[result.device] = result
-
-    def device(self, name: str) -> Device | None:
-        return self._by_name.get(name)
-
-    def result_for(self, name: str) -> CommandResult | None:
-        return self._result_by_name.get(name)
-
-    @property
-    def finished(self) -> bool:
-        return self.ended is not None
-
-    @property
-    def total(self) -> int:
-        return len(self.devices)
-
-    @property
-    def refused(self) -> list[CommandResult]:
-        return [result for result in self.results if is_guard_refusal(result)]
-
-    @property
-    def failed(self) -> list[CommandResult]:
-        """Devices that were sent the command and failed (refusals are counted apart: nothing was sent)."""
-        return [result for result in self.results if not result.ok and not is_guard_refusal(result)]
-
-    def elapsed_s(self, now: float | None = None) -> float:
-        end = self.ended if self.ended is not None else (time.time() if now is None else now)
-        return max(end - self.started, 0.0)
-
-    def progress_line(self, now: float | None = None) -> str:
-        """E.g. "37/136 done, 2 failed · 4.2 s", with refusals, cancellation and the slowest device when known."""
-        line = f"{len(self.results)}/{self.total} done, {len(self.failed)} failed"
-        refused = self.refused
-        if refused:
-            rules = sorted({_rule_of(result.reason) for result in refused} - {""})
-            line += f", {len(refused)} refused by the read-only guard"
-            if rules:
-                line += f" (rule {', '.join(rules)})"
-        line += f" · {self.elapsed_s(now):.1f} s"
-        if self.cancelled:
-            line += f" · cancelled, {self.total - len(self.results)} without a result"
-        if self.error:
-            line += f" · stopped: {self.error}"
-        if self.finished and not self.cancelled:
-            sent = [result for result in self.results if not is_guard_refusal(result)]
-            if len(sent) > 1:
-                slowest = max(sent, key=lambda result: result.duration_s)
-                line += f" · slowest {slowest.device} {slowest.duration_s:.1f} s"
-        if self.allow_config:
-            line += " · guard lifted for this run"
-        if self.saved_to is not None:
-            line += f" · saved to {self.saved_to}"
-        return line
-
-
-_RULE = re.compile(r"\(rule ([\w-]+)")
-
-
-def _rule_of(reason: str) -> str:
-    match = _RULE.search(reason)
-    return match[1] if match else ""
-
-
-def status_text(result: CommandResult | None) -> Text:
-    """The status as the output heading shows it: ok, refused (rule ...), or failed (class)."""
-    if result is None:
-        return Text("…", style="dim")
-    if result.ok:
-        return Text("ok", style="green")
-    if is_guard_refusal(result):
-        rule = _rule_of(result.reason)
-        return Text(f"refused (rule {rule})" if rule else "refused", style="bold yellow")
-    return Text(f"failed ({result.failure})" if result.failure else "failed", style="bold red")
-
-
-def status_cell(result: CommandResult | None) -> Text:
-    """The status in the list, kept short: ok, refused, or the failure class (timeout, connection-lost, ...)."""
-    if result is None:
-        return Text("…", style="dim")
-    if result.ok:
-        return Text("ok", style="green")
-    if is_guard_refusal(result):
-        return Text("refused", style="bold yellow")
-    return Text(result.failure or "failed", style="bold red")
-
-
-def group_status_text(run: CommandRun, group: OutputGroup) -> Text:
-    """The status cell of a group: "identical (8)" for a shared output, else the members' status and count."""
-    if group.ok and group.count > 1:
-        return Text(f"identical ({group.count})", style="green")
-    status = status_cell(representative(run, group))
-    if group.count > 1:
-        status.append(f" ({group.count})", style="bold")
-    return status
-
-
-def duration_text(result: CommandResult) -> Text:
-    if is_guard_refusal(result):
-        return Text("-", style="dim")
-    return Text(f"{result.duration_s:.2f} s", justify="right")
-
-
-# -- grouping identical outputs ---------------------------------------------------------------------------------
-
-
-def group_key(group: OutputGroup) -> str:
-    """A row key that stays the same while a group grows: its outcome and the first output that formed it."""
-    basis = f"{group.ok}\0{group.reason}\0{group.output}"
-    return "group-" + hashlib.sha1(basis.encode("utf-8", "replace")).hexdigest()[:16]
-
-
-def representative(run: CommandRun, group: OutputGroup) -> CommandResult | None:
-    """A result standing for the group: the first of its devices to answer."""
-    members = set(group.devices)
-    return next((result for result in run.results if result.device in members), None)
-
-
-# -- diffs ------------------------------------------------------------------------------------------------------
-
-
-def _lines(output: str) -> list[str]:
-    """Lines to compare, as results.diff_against reads them: trailing blanks are terminal padding, not output."""
-    return [line.rstrip() for line in strip_control(output).strip("\n").splitlines()]
-
-
-def unified_diff(reference: CommandResult, other: CommandResult) -> Text:
-    """`other` against `reference` as a coloured unified diff (the one `edgeops run --diff` prints)."""
-    diff = diff_against([reference, other], reference.device).get(other.device, "")
-    if not diff:
-        return Text(f"identical to {reference.device}", style="green")
-    lines = strip_control(diff).splitlines()
-    text = Text()
-    for line in lines[:MAX_DIFF_LINES]:
-        if line.startswith(("+++", "---")):
-            style = "bold"
-        elif line.startswith("@@"):
-            style = "cyan"
-        elif line.startswith("+"):
-            style = "green"
-        elif line.startswith("-"):
-            style = "red"
-        else:
-            style = ""
-        text.append(line + "\n", style=style)
-    if len(lines) > MAX_DIFF_LINES:
-        text.append(f"… {len(lines) - MAX_DIFF_LINES} more diff lines: save the results to read them all\n", "dim")
-    return text
-
-
-def side_by_side_diff(reference: CommandResult, other: CommandResult) -> RenderableType:
-    """Two columns, reference left and `other` right, with changed lines coloured."""
-    left, right = _lines(reference.output), _lines(other.output)
-    if left == right:
-        return Text(f"identical to {reference.device}", style="green")
-    table = Table(expand=True, show_edge=False, box=None, padding=(0, 1))
-    table.add_column(Text(reference.device, style="bold"), ratio=1, overflow="fold")
-    table.add_column(Text(other.device, style="bold"), ratio=1, overflow="fold")
-    rows = 0
-    for tag, left_start, left_end, right_start, right_end in difflib.SequenceMatcher(
-        None, left, right, autojunk=False
-    ).get_opcodes():
-        if tag == "equal":
-            pairs = [(line, line, "dim", "dim") for line in left[left_start:left_end]]
-        else:
-            old, new = left[left_start:left_end], right[right_start:right_end]
-            width = max(len(old), len(new))
-            pairs = [
-                (
-                    old[index] if index < len(old) else "",
-                    new[index] if index < len(new) else "",
-                    "red",
-                    "green",
-                )
-                for index in range(width)
-            ]
-        for old_line, new_line, old_style, new_style in pairs:
-            if rows >= MAX_DIFF_LINES:
-                table.add_row(Text("… cut short: save the results to read them all", "dim"), Text(""))
-                return table
-            table.add_row(Text(old_line, old_style), Text(new_line, new_style))
-            rows += 1
-    return table
-
-
-# -- the view ---------------------------------------------------------------------------------------------------
-
-
-def default_save_dir(state_dir: Path, command: str, when: float | None = None) -> Path:
-    """`<state>/runs/20250615-150640-show-version`: sortable by time, recognisable by command."""
-    stamp = datetime.fromtimestamp(time.time() if when is None else when).strftime("%Y%m%d-%H%M%S")
-    slug = re.sub(r"[^a-z0-9]+", "-", command.casefold()).strip("-")[:40].strip("-") or "command"
-    return state_dir / "runs" / f"{stamp}-{slug}"
 
 
 class CommandResultsView(Widget):
@@ -632,86 +408,3 @@ class CommandResultsView(Widget):
         self._progress.update(Text(run.progress_line()))
         self.notify(f"saved {len(run.results)} results to {folder}", timeout=5, markup=False)
         return folder
-
-
-class SaveResultsScreen(ModalScreen[Path | None]):
-    """Asks where to save a run's results, offering the state dir's runs folder."""
-
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
-
-    DEFAULT_CSS = """
-    SaveResultsScreen {
-        align: center middle;
-    }
-    SaveResultsScreen > #save-dialog {
-        width: 90;
-        max-width: 100%;
-        height: auto;
-        border: thick $primary;
-        background: $surface;
-        padding: 1 2;
-    }
-    """
-
-    def __init__(self, default: Path) -> None:
-        super().__init__()
-        self.default = default
-
-    def compose(self) -> ComposeResult:
-        with Vertical(id="save-dialog"):
-            yield Static("Save every device's output and a summary.json to this folder (Enter saves, Escape cancels):")
-            yield Input(value=str(self.default), id="save-path")
-
-    def on_mount(self) -> None:
-        self.query_one("#save-path", Input).focus()
-
-    @on(Input.Submitted, "#save-path")
-    def _submitted(self, event: Input.Submitted) -> None:
-        event.stop()
-        text = event.value.strip()
-        self.dismiss(Path(text).expanduser() if text else None)
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
-
-
-class CommandResultsScreen(Screen[None]):
-    """One run's results over the whole terminal; follows the run while it goes on."""
-
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "close", "Back"),
-        Binding("f", "close", "Back", show=False),
-    ]
-
-    DEFAULT_CSS = """
-    CommandResultsScreen #results-title {
-        height: 1;
-        padding: 0 1;
-        background: $primary-background;
-        text-style: bold;
-    }
-    CommandResultsScreen CommandResultsView #result-list {
-        max-width: 60%;
-    }
-    """
-
-    def __init__(self, run: CommandRun, *, state_dir: Path | None = None, name: str | None = None) -> None:
-        super().__init__(name=name)
-        self.run = run
-        self.state_dir = state_dir
-
-    def compose(self) -> ComposeResult:
-        title = Text("Command results: ")
-        title.append_text(safe_text(self.run.command))
-        title.append(" on ")
-        title.append_text(safe_text(self.run.target))
-        title.append(f" ({self.run.total} device{'s' if self.run.total != 1 else ''})")
-        yield Static(title, id="results-title")
-        yield CommandResultsView(self.run, state_dir=self.state_dir, id="results-view")
-        yield Footer()
-
-    def on_mount(self) -> None:
-        self.query_one("#result-list", DataTable).focus()
-
-    def action_close(self) -> None:
-        self.dismiss(None)

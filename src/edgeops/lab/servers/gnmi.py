@@ -21,9 +21,10 @@ from grpc import aio
 from pygnmi.create_gnmi_path import gnmi_path_generator
 from pygnmi.spec.v080 import gnmi_pb2, gnmi_pb2_grpc
 
-from edgeops.lab.certs import LabCertificateAuthority
 from edgeops.lab.device import LabDevice
-from edgeops.lab.gnmi_tree import (
+from edgeops.lab.model import DeviceIdentity
+from edgeops.lab.servers.certs import LabCertificateAuthority
+from edgeops.lab.servers.gnmi_tree import (
     DeviceTree,
     Elem,
     Kind,
@@ -40,7 +41,6 @@ from edgeops.lab.gnmi_tree import (
     request_elems,
     typed_value,
 )
-from edgeops.lab.model import DeviceIdentity
 from edgeops.platforms import Platform
 
 log = logging.getLogger(__name__)

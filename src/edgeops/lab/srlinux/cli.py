@@ -7,11 +7,11 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from edgeops.lab import srlinux_render as render
 from edgeops.lab.cli_engine import CliReply
 from edgeops.lab.faults import FaultState
 from edgeops.lab.model import DeviceModel, LabInterface
-from edgeops.lab.srlinux_render import NoSuchObject, Report, UnknownToken, YangList
+from edgeops.lab.srlinux import render
+from edgeops.lab.srlinux.render import NoSuchObject, Report, UnknownToken, YangList
 
 # What the device offers besides the words valid at a point: comments, navigation, redirection, pipes, braces.
 PUNCTUATION = ("#", "..", "/", ">", ">>", "|", "}")

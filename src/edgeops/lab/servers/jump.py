@@ -12,7 +12,7 @@ from typing import cast
 
 import asyncssh
 
-from edgeops.lab.ssh_server import Endpoint, forget_unix_socket, open_listener
+from edgeops.lab.servers.ssh import Endpoint, LoginCallbacksServer, forget_unix_socket, open_listener
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +41,7 @@ class JumpHostInfo:
     stats: JumpStats = field(compare=False)
 
 
-class _JumpConnection(asyncssh.SSHServer):
+class _JumpConnection(LoginCallbacksServer):
     def __init__(self, jump: JumpHostServer) -> None:
         self.jump = jump
         self.conn: asyncssh.SSHServerConnection | None = None
@@ -61,13 +61,13 @@ class _JumpConnection(asyncssh.SSHServer):
     def password_auth_supported(self) -> bool:
         return True
 
-    def validate_password(self, username: str, password: str) -> bool:
+    async def password_ok(self, username: str, password: str) -> bool:
         return username == self.jump.username and password == self.jump.password
 
     def public_key_auth_supported(self) -> bool:
         return bool(self.jump.client_keys)
 
-    def validate_public_key(self, username: str, key: asyncssh.SSHKey) -> bool:
+    async def public_key_ok(self, username: str, key: asyncssh.SSHKey) -> bool:
         return username == self.jump.username and key.public_data in self.jump.client_keys
 
     def auth_completed(self) -> None:

@@ -1,0 +1,1 @@
+"""One command run's results: the run (model), its texts (render), the list and output (view) and its screens."""

@@ -1,0 +1,45 @@
+"""The log file: only its owner reads it, and no secret reaches it, whoever logs one."""
+
+from __future__ import annotations
+
+import logging
+import stat
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from edgeops.logging_setup import configure_logging
+
+SECRET = "Xy9!secret-value"
+
+
+@pytest.fixture
+def restore_logging() -> Iterator[None]:
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+        handler.close()
+    for handler in handlers:
+        root.addHandler(handler)
+    root.setLevel(level)
+
+
+def test_the_log_file_is_private_and_redacted(tmp_path: Path, restore_logging: None) -> None:
+    log_file = tmp_path / "logs" / "edgeops.log"
+    configure_logging(log_file, "DEBUG")
+    log = logging.getLogger("edgeops.test")
+    log.info("running %r on alcala-leaf1", f"set / system aaa authentication user x password {SECRET}")
+    log.warning('config: {"password": "%s"}', SECRET)
+    try:
+        raise ValueError(f"authentication-key {SECRET} refused")
+    except ValueError:
+        log.exception("a failure that carries it in its traceback")
+    for handler in logging.getLogger().handlers:
+        handler.flush()
+    text = log_file.read_text(encoding="utf-8")
+    assert SECRET not in text
+    assert "password ***" in text and "authentication-key ***" in text
+    assert stat.S_IMODE(log_file.stat().st_mode) == 0o600

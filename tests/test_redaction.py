@@ -1,0 +1,80 @@
+"""One redaction for every file and stream edgeops writes: secrets out, everything else exactly as it was."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from edgeops.redaction import REDACTED, contains_secret, redact
+
+SECRET = "S3cr3t!x"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # SR Linux
+        ("set / system aaa authentication user x password abc", "set / system aaa authentication user x password ***"),
+        ("set / system aaa user x hashed-password $6$abc", "set / system aaa user x hashed-password ***"),
+        (
+            "set / network-instance default protocols bgp authentication keychain k1",
+            "set / network-instance default protocols bgp authentication keychain k1",
+        ),
+        (
+            "set / system keychain k1 key 1 authentication-key 'a b'",
+            "set / system keychain k1 key 1 authentication-key ***",
+        ),
+        ("set / system tls server-profile p private-key KEYDATA", "set / system tls server-profile p private-key ***"),
+        # SR OS MD-CLI and classic
+        ('router isis authentication-key "k e y" hash2', "router isis authentication-key *** hash2"),
+        (
+            'configure router ospf area 0 interface i message-digest-key 1 md5 "x"',
+            "configure router ospf area 0 interface i message-digest-key 1 md5 ***",
+        ),
+        ("configure system snmp-community x rwa version both", "configure system snmp-community *** rwa version both"),
+        (
+            'configure system security snmp community "pub1" access-permissions r',
+            "configure system security snmp community *** access-permissions r",
+        ),
+        (
+            "configure macsec connectivity-association ca1 static-cak active-psk 1 cak abcdef",
+            "configure macsec connectivity-association ca1 static-cak active-psk *** cak ***",
+        ),
+        ("ipsec pre-shared-key 'x'", "ipsec pre-shared-key ***"),
+        (
+            "configure system security radius server 1 address 10.0.0.1 secret ab12",
+            "configure system security radius server 1 address 10.0.0.1 secret ***",
+        ),
+        # name=value and JSON
+        ("login with password=x now", "login with password=*** now"),
+        ('{"user": "admin", "password": "x y"}', '{"user": "admin", "password": "***"}'),
+        ('{"srl_nokia-aaa:password": "x"}', '{"srl_nokia-aaa:password": "***"}'),
+        # left alone
+        ("show version", "show version"),
+        ("show router bgp routes community 65000:1", "show router bgp routes community 65000:1"),
+        ("The host key of alcala-leaf1 changed", "The host key of alcala-leaf1 changed"),
+        ("host-key alcala-leaf1 ssh-ed25519", "host-key alcala-leaf1 ssh-ed25519"),
+        ("Parsing error: Unknown token 'versio'.", "Parsing error: Unknown token 'versio'."),
+        ("show system security password", "show system security password"),
+    ],
+)
+def test_redaction(text: str, expected: str) -> None:
+    assert redact(text) == expected
+
+
+def test_a_redacted_text_is_redacted_again_unchanged() -> None:
+    once = redact(f'password {SECRET} authentication-key "{SECRET}" snmp community {SECRET}')
+    assert SECRET not in once and redact(once) == once and once.count(REDACTED) == 3
+
+
+@given(st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=200))
+def test_redaction_is_idempotent(text: str) -> None:
+    assert redact(redact(text)) == redact(text)
+
+
+@given(st.from_regex(r"[a-z0-9 /:.\[\]=-]{0,80}", fullmatch=True))
+def test_text_without_a_secret_keyword_is_untouched(text: str) -> None:
+    words = ("password", "passphrase", "secret", "psk", "-key", "key-string", "cak", "community")
+    if not any(word in text for word in words):
+        assert redact(text) == text and not contains_secret(text)
