@@ -425,6 +425,7 @@ async def test_the_first_frame_comes_before_the_inventory_is_read(sample_fleet: 
             "the jump host in the status bar",
         )
         assert len(session.reads) == 2
+        await wait_for(pilot, lambda: "fleet settled" in session.events, "the session to hear the fleet settled")
     assert engines[0].stopped
     assert session.events == ["engine starting", "fleet settled", "console closed"]
 
