@@ -36,7 +36,7 @@ import psutil
 from grpc import aio
 from pygnmi.spec.v080 import gnmi_pb2, gnmi_pb2_grpc
 
-from edgeops.cli import quiet_grpc_core
+from edgeops.cli.main import quiet_grpc_core
 from edgeops.devices.gnmi import GnmiSession, SyncMarker
 from edgeops.devices.paths import native_path_map, subscription_list
 from edgeops.devices.samples import InterfaceSample

@@ -7,7 +7,7 @@ import sys
 import pytest
 
 from edgeops import __version__
-from edgeops.cli import build_parser, main
+from edgeops.cli.main import build_parser, main
 
 
 def test_version(capsys):

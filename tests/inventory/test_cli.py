@@ -125,7 +125,7 @@ def test_the_cli_module_stays_light() -> None:
     import sys
 
     code = (
-        "import sys, edgeops.cli, edgeops.inventory.model; edgeops.cli.build_parser(); "
+        "import sys, edgeops.inventory.model; from edgeops.cli.main import build_parser; build_parser(); "
         "print('ruamel.yaml' in sys.modules)"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -468,8 +468,35 @@ async def test_edgeops_lab_runs_answers_its_control_socket_and_stops_on_sigterm(
     assert code == 1 and "no lab is running" in err
 
 
+async def test_edgeops_lab_exits_with_its_own_status_when_its_addresses_are_taken(tmp_path, lab_address_block):
+    """The demo picks another address block on this status (4), so it must not be the generic failure (1)."""
+    host = f"127.{lab_address_block}.1.1"
+    with socket.socket() as taken:
+        taken.bind((host, 2222))
+        taken.listen()
+        code, out, err = await _edgeops(
+            "lab",
+            "--state-dir",
+            str(tmp_path / "state"),
+            "--log-dir",
+            str(tmp_path / "logs"),
+            "--lab-dir",
+            str(tmp_path / "lab"),
+            "--sites",
+            "1",
+            "--devices-per-site",
+            "1",
+            "--address-block",
+            str(lab_address_block),
+            "--ssh-port",
+            "2222",
+        )
+    assert code == 4, (out, err)
+    assert "cannot listen" in err
+
+
 async def test_start_demo_lab_leaves_named_devices_on_an_older_release(tmp_path, lab_address_block):
-    from edgeops.lab.cli import older_releases
+    from edgeops.cli.lab import older_releases
 
     wanted = older_releases(["alcala-spine1=/platform/linecard, /platform/fan-tray", "alcala-gw1=/state/card"])
     assert wanted == {"alcala-spine1": ("/platform/linecard", "/platform/fan-tray"), "alcala-gw1": ("/state/card",)}
@@ -494,3 +521,41 @@ async def test_start_demo_lab_leaves_named_devices_on_an_older_release(tmp_path,
         assert lab.devices["alcala-spine2"].identity.unserved == ()
     finally:
         await lab.stop()
+
+
+async def test_edgeops_lab_stops_when_its_standard_input_closes(tmp_path, lab_address_block):
+    """The demo's lab (`--stop-on-eof`) stops itself when the console that started it is gone."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "edgeops",
+        "lab",
+        "--stop-on-eof",
+        "--state-dir",
+        str(tmp_path / "state"),
+        "--log-dir",
+        str(tmp_path / "logs"),
+        "--lab-dir",
+        str(tmp_path / "lab"),
+        "--sites",
+        "1",
+        "--devices-per-site",
+        "1",
+        "--address-block",
+        str(lab_address_block),
+        "--ssh-port",
+        "2222",
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        assert process.stdout is not None and process.stdin is not None
+        await _read_until(process.stdout, "stops the lab")
+        process.stdin.close()
+        assert await asyncio.wait_for(process.wait(), 30) == 0
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    assert not (tmp_path / "lab" / "lab.json").exists()

@@ -1,7 +1,7 @@
 """Fixtures for console tests: a fleet store filled from fixed samples (no network), and labs with an engine.
 
     def test_something(sample_fleet):            # inventory + store + ManualClock, deterministic
-        app = build_app(inventory=sample_fleet.inventory, paths=sample_fleet.paths, store=sample_fleet.store)
+        app = store_app(sample_fleet.inventory, paths=sample_fleet.paths, store=sample_fleet.store)
 
 Snapshot tests use the same fixed fleet with cursor blink off, so the screens are the same on every run.
 """

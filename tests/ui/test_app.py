@@ -6,6 +6,7 @@ import io
 import os
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -19,7 +20,7 @@ from textual.pilot import Pilot
 
 from edgeops.inventory.problems import Problem
 from edgeops.lab.faults import HOSTILE_DESCRIPTION
-from edgeops.ui.app import EdgeOpsApp, MainScreen, build_app
+from edgeops.ui.app import EdgeOpsApp, MainScreen, fleet_app, problems_app, session_app, store_app
 from edgeops.ui.live import Selection, SelectionChanged
 from edgeops.ui.panes.site_map import SiteMap
 from edgeops.ui.screens.confirm_quit import ConfirmQuitScreen
@@ -83,7 +84,7 @@ pytestmark_lab = pytest.mark.lab
 @pytest.mark.lab
 async def test_site_map_fills_with_the_lab_and_every_device_comes_up(console_lab: ConsoleLab) -> None:
     engine = console_lab.engine()
-    app = build_app(inventory=console_lab.inventory, paths=console_lab.paths, engine=engine)
+    app = fleet_app(console_lab.inventory, engine, paths=console_lab.paths)
     names = [device.name for device in console_lab.inventory.devices]
     async with app.run_test(size=WIDE) as pilot:
         tree = site_map(app)
@@ -99,7 +100,7 @@ async def test_site_map_fills_with_the_lab_and_every_device_comes_up(console_lab
 
 @pytest.mark.lab
 async def test_selecting_a_device_posts_selection_and_the_panes_show_the_lab_values(console_lab: ConsoleLab) -> None:
-    app = build_app(inventory=console_lab.inventory, paths=console_lab.paths, engine=console_lab.engine())
+    app = fleet_app(console_lab.inventory, console_lab.engine(), paths=console_lab.paths)
     selections: list[Selection] = []
 
     def hook(message: Message) -> None:
@@ -128,7 +129,7 @@ async def test_selecting_a_device_posts_selection_and_the_panes_show_the_lab_val
 
 @pytest.mark.lab
 async def test_a_killed_device_shows_down_and_comes_back_after_clear(console_lab: ConsoleLab) -> None:
-    app = build_app(inventory=console_lab.inventory, paths=console_lab.paths, engine=console_lab.engine())
+    app = fleet_app(console_lab.inventory, console_lab.engine(), paths=console_lab.paths)
     name = "alcala-spine2"
     lab = console_lab.lab
     async with app.run_test(size=WIDE) as pilot:
@@ -155,7 +156,7 @@ async def test_a_hostile_interface_description_appears_inert(console_lab: Consol
     name = "alcala-leaf1"
     await console_lab.lab.inject(name, "hostile-text", ports=3)
     engine = console_lab.engine()
-    app = build_app(inventory=console_lab.inventory, paths=console_lab.paths, engine=engine)
+    app = fleet_app(console_lab.inventory, engine, paths=console_lab.paths)
     async with app.run_test(size=(160, 40)) as pilot:
         theme = app.theme
         await wait_for(
@@ -175,7 +176,7 @@ async def test_a_hostile_interface_description_appears_inert(console_lab: Consol
 
 @pytest.mark.lab
 async def test_a_command_on_the_selected_site_returns_one_result_per_device(console_lab: ConsoleLab) -> None:
-    app = build_app(inventory=console_lab.inventory, paths=console_lab.paths, engine=console_lab.engine())
+    app = fleet_app(console_lab.inventory, console_lab.engine(), paths=console_lab.paths)
     names = [device.name for device in console_lab.inventory.devices]
     async with app.run_test(size=WIDE) as pilot:
         await wait_for(pilot, lambda: all_up(app, names), "every device to come up")
@@ -191,7 +192,7 @@ async def test_a_command_on_the_selected_site_returns_one_result_per_device(cons
 
 @pytest.mark.lab
 async def test_quitting_while_a_command_runs_asks_first(console_lab: ConsoleLab) -> None:
-    app = build_app(inventory=console_lab.inventory, paths=console_lab.paths, engine=console_lab.engine())
+    app = fleet_app(console_lab.inventory, console_lab.engine(), paths=console_lab.paths)
     name = "alcala-gw1"
     async with app.run_test(size=WIDE) as pilot:
         await wait_for(pilot, lambda: all_up(app, [name]), f"{name} to come up")
@@ -220,7 +221,7 @@ async def test_quitting_while_a_command_runs_asks_first(console_lab: ConsoleLab)
 
 
 def fixed_app(fleet: SampleFleet) -> EdgeOpsApp:
-    return build_app(inventory=fleet.inventory, paths=fleet.paths, store=fleet.store, clock=fleet.clock)
+    return store_app(fleet.inventory, paths=fleet.paths, store=fleet.store, clock=fleet.clock)
 
 
 async def test_number_keys_focus_panes_and_a_small_terminal_shows_one_right_hand_pane(
@@ -324,7 +325,7 @@ async def test_a_broken_inventory_shows_its_problems_and_r_reads_it_again(tmp_pa
     from conftest import make_sample_fleet
 
     paths = make_sample_fleet(tmp_path).paths
-    app = build_app(inventory=None, paths=paths, inventory_problems=problems)
+    app = problems_app(problems, paths=paths)
     async with app.run_test(size=WIDE) as pilot:
         assert isinstance(app.screen, InventoryErrorsScreen)
         text = screen_text(app)
@@ -367,60 +368,91 @@ class StoreOnlyEngine:
         return {"bastion": "up"}
 
 
-async def test_the_first_frame_comes_before_the_inventory_is_read(sample_fleet: SampleFleet) -> None:
-    from edgeops.ui.app import FleetSource
-    from edgeops.ui.screens.starting import StartingScreen
+class SampleSession:
+    """The console's session (edgeops.ui.session.ConsoleSession) on the sample fleet, read when `release` is set."""
 
-    reads: list[int] = []
-    engines: list[StoreOnlyEngine] = []
-    broken = [True]
-    release = __import__("threading").Event()
+    inventory_file = Path("inventory.yaml")
 
-    def load():  # type: ignore[no-untyped-def]
-        reads.append(1)
-        release.wait(WAIT_LIMIT_S)
-        if broken[0]:
+    def __init__(self, fleet: SampleFleet) -> None:
+        self.fleet = fleet
+        self.reads: list[int] = []
+        self.engines: list[StoreOnlyEngine] = []
+        self.broken = True
+        self.release = threading.Event()
+        self.events: list[str] = []
+
+    def load_inventory(self):  # type: ignore[no-untyped-def]
+        self.reads.append(1)
+        self.release.wait(WAIT_LIMIT_S)
+        if self.broken:
             return None, [Problem("inventory.yaml", 2, 3, "unknown key 'sties'")]
-        return sample_fleet.inventory, ()
+        return self.fleet.inventory, ()
 
-    def make_engine(inventory):  # type: ignore[no-untyped-def]
-        engine = StoreOnlyEngine(sample_fleet)
-        engines.append(engine)
+    def make_engine(self, inventory, ask_password):  # type: ignore[no-untyped-def]
+        engine = StoreOnlyEngine(self.fleet)
+        self.engines.append(engine)
         return engine
 
-    source = FleetSource(Path("inventory.yaml"), load, make_engine)
-    app = build_app(inventory=None, paths=sample_fleet.paths, source=source)
+    def engine_starting(self) -> None:
+        self.events.append("engine starting")
+
+    def fleet_settled(self) -> None:
+        self.events.append("fleet settled")
+
+    def console_closed(self) -> None:
+        self.events.append("console closed")
+
+
+async def test_the_first_frame_comes_before_the_inventory_is_read(sample_fleet: SampleFleet) -> None:
+    from edgeops.ui.screens.starting import StartingScreen
+
+    session = SampleSession(sample_fleet)
+    app = session_app(session, paths=sample_fleet.paths)
     async with app.run_test(size=WIDE) as pilot:
-        await wait_for(pilot, lambda: isinstance(app.screen, StartingScreen) and reads, "the starting screen")
+        await wait_for(pilot, lambda: isinstance(app.screen, StartingScreen) and session.reads, "the starting screen")
         assert "reading inventory.yaml" in screen_text(app)
-        release.set()
+        session.release.set()
         await wait_for(pilot, lambda: isinstance(app.screen, InventoryErrorsScreen), "the problems")
         assert "inventory.yaml:2:3: unknown key 'sties'" in screen_text(app)
-        broken[0] = False
+        session.broken = False
         await pilot.press("r")  # fixed: read again, inside the same console
         await wait_for(pilot, lambda: isinstance(app.screen, MainScreen), "the main screen")
+        engines = session.engines
         await wait_for(pilot, lambda: engines and engines[0].started, "the engine to start")
         await wait_for(
             pilot,
             lambda: main_screen(app).status_bar.figures.jumps == (("bastion", "up"),) and "bastion" in screen_text(app),
             "the jump host in the status bar",
         )
-        assert len(reads) == 2
+        assert len(session.reads) == 2
+        await wait_for(pilot, lambda: "fleet settled" in session.events, "the session to hear the fleet settled")
     assert engines[0].stopped
+    assert session.events == ["engine starting", "fleet settled", "console closed"]
 
 
 async def test_the_heap_is_frozen_at_start_again_once_the_fleet_settles_and_thawed_on_exit(
     sample_fleet: SampleFleet,
 ) -> None:
+    """The console runtime's garbage-collector policy, driven by the console's engine start and fleet settling."""
     import gc
 
+    from edgeops.cli.console import ConsoleRuntime
     from edgeops.devices.samples import SessionState
 
     still_connecting = sample_fleet.inventory.devices[0].name
     for transport in ("ssh", "gnmi"):
         sample_fleet.store.set_session(still_connecting, transport, SessionState.CONNECTING)
     engine = StoreOnlyEngine(sample_fleet)
-    app = build_app(inventory=sample_fleet.inventory, paths=sample_fleet.paths, engine=engine)
+
+    class Runtime(ConsoleRuntime):
+        def load_inventory(self):  # type: ignore[no-untyped-def]
+            return sample_fleet.inventory, ()
+
+        def make_engine(self, inventory, ask_password):  # type: ignore[no-untyped-def]
+            return engine
+
+    runtime = Runtime(Path("inventory.yaml"), sample_fleet.paths)
+    app = session_app(runtime, paths=sample_fleet.paths)
     assert gc.get_freeze_count() == 0
     async with app.run_test(size=WIDE) as pilot:
         await wait_for(pilot, lambda: engine.started, "the engine to start")
@@ -460,7 +492,7 @@ async def test_every_shipped_theme_and_a_user_theme_apply(sample_fleet: SampleFl
     themes_dir.mkdir(parents=True)
     # A user's theme without our status colours still works: they are derived from its own colours.
     (themes_dir / "night.toml").write_text('name = "night"\nprimary = "#3366ff"\nerror = "#ff0000"\n')
-    app = build_app(inventory=sample_fleet.inventory, paths=sample_fleet.paths, store=sample_fleet.store, theme="night")
+    app = store_app(sample_fleet.inventory, paths=sample_fleet.paths, store=sample_fleet.store, theme="night")
     async with app.run_test(size=WIDE) as pilot:
         assert app.theme == "night"
         assert app.current_theme.variables["status-down"] == "#ff0000"

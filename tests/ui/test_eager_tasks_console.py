@@ -18,11 +18,12 @@ from conftest import FAST_ENGINE, ConsoleLab
 from rich.console import Console
 from textual.pilot import Pilot
 
-from edgeops.console_entry import load_or_problems
+from edgeops.cli.console import ConsoleRuntime
 from edgeops.fleet.engine import FleetEngine
 from edgeops.inventory.model import Inventory
-from edgeops.ui.app import EdgeOpsApp, FleetSource, MainScreen, build_app
+from edgeops.ui.app import EdgeOpsApp, MainScreen, session_app
 from edgeops.ui.screens.starting import StartingScreen
+from edgeops.ui.session import PasswordPrompt
 
 pytestmark = [
     pytest.mark.lab,
@@ -58,13 +59,13 @@ async def test_the_console_on_an_eager_loop_opens_an_inventory_and_every_device_
     names = [device.name for device in console_lab.inventory.devices]
     engines: list[FleetEngine] = []
 
-    def make_engine(inventory: Inventory) -> FleetEngine:
-        engines.append(FleetEngine(inventory, console_lab.paths, settings=FAST_ENGINE))
-        return engines[-1]
+    class Runtime(ConsoleRuntime):
+        def make_engine(self, inventory: Inventory, ask_password: PasswordPrompt) -> FleetEngine:
+            engines.append(super().make_engine(inventory, ask_password))
+            return engines[-1]
 
     # As the console opens an inventory file: first frame, the file read in a thread, then the engine on the loop.
-    source = FleetSource(inventory_file, lambda: load_or_problems(inventory_file), make_engine)
-    app = build_app(inventory=None, paths=console_lab.paths, source=source)
+    app = session_app(Runtime(inventory_file, console_lab.paths, FAST_ENGINE), paths=console_lab.paths)
     seen: dict[str, Any] = {}
 
     async def drive(pilot: Pilot[EdgeOpsApp]) -> None:

@@ -21,7 +21,7 @@ from edgeops.inventory.model import Device
 from edgeops.inventory.problems import Problem
 from edgeops.paths import AppPaths
 from edgeops.platforms import Platform
-from edgeops.ui.app import EdgeOpsApp, build_app
+from edgeops.ui.app import EdgeOpsApp, problems_app, store_app
 from edgeops.ui.live import Selection
 from edgeops.ui.screens.subscriptions import SubscriptionsScreen
 
@@ -81,9 +81,7 @@ def snapshot_app(tmp_path: Path) -> EdgeOpsApp:
         inventory=Path("inventory.yaml"),
     )
     runner = CommandRunner(FixedTransport(), audit=None, source="console", clock=lambda: RUN_STARTED)
-    return build_app(
-        inventory=fleet.inventory, paths=paths, store=fleet.store, clock=fleet.clock, command_runner=runner
-    )
+    return store_app(fleet.inventory, paths=paths, store=fleet.store, clock=fleet.clock, command_runner=runner)
 
 
 async def no_blinking(pilot: Pilot[object]) -> None:
@@ -198,7 +196,7 @@ def broken_inventory_app(tmp_path: Path, problems: Sequence[Problem]) -> EdgeOps
         log_dir=tmp_path / "logs",
         inventory=Path("inventory.yaml"),
     )
-    return build_app(inventory=None, paths=paths, inventory_problems=problems)
+    return problems_app(problems, paths=paths)
 
 
 @pytest.mark.parametrize("size", SIZES)

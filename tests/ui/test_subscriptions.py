@@ -10,13 +10,13 @@ from textual.pilot import Pilot
 
 from edgeops.devices.paths import native_path_map
 from edgeops.devices.subscriptions import SubscriptionState
-from edgeops.ui.app import EdgeOpsApp, MainScreen, build_app
+from edgeops.ui.app import EdgeOpsApp, MainScreen, fleet_app, store_app
 from edgeops.ui.live import Selection
 from edgeops.ui.screens.subscriptions import SubscriptionsScreen
 
 
 def fixed_app(fleet: SampleFleet) -> EdgeOpsApp:
-    return build_app(inventory=fleet.inventory, paths=fleet.paths, store=fleet.store, clock=fleet.clock)
+    return store_app(fleet.inventory, paths=fleet.paths, store=fleet.store, clock=fleet.clock)
 
 
 def subscriptions_screen(app: EdgeOpsApp) -> SubscriptionsScreen:
@@ -111,7 +111,7 @@ async def test_a_refused_group_is_shown_and_restarted_alone_without_reconnecting
     counters = native_path_map(lab.devices[name].identity.platform).counters[0]
     await lab.inject(name, "gnmi-reject", path=counters, code="not-found")
     engine = console_lab.engine()
-    app = build_app(inventory=console_lab.inventory, paths=console_lab.paths, engine=engine)
+    app = fleet_app(console_lab.inventory, engine, paths=console_lab.paths)
     async with app.run_test(size=WIDE) as pilot:
         supervisor = engine.supervisor(name)
         await wait_for(pilot, lambda: "counters" in supervisor.rejections, "the device to refuse counters")

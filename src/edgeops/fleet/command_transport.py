@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import time
 from typing import Protocol
 
+from edgeops.devices.errors import NOT_CONNECTED
 from edgeops.devices.samples import CommandResult
 from edgeops.inventory.model import Device
 
@@ -18,3 +20,16 @@ class CommandTransport(Protocol):
     async def run_command(self, device: Device, command: str, *, timeout_s: float) -> CommandResult: ...
 
     async def aclose(self) -> None: ...
+
+
+class NotConnected:
+    """The transport of a console without an engine (a store filled by a test): every command fails, saying why."""
+
+    async def run_command(self, device: Device, command: str, *, timeout_s: float) -> CommandResult:
+        now = time.time()
+        return CommandResult(
+            device.name, command, "", now, now, ok=False, reason="not connected to the fleet", failure=NOT_CONNECTED
+        )
+
+    async def aclose(self) -> None:
+        pass

@@ -1,23 +1,23 @@
 """The console app: the layout of panes, the one refresh tick that feeds them from the fleet store, keys and quitting.
 
-`build_app` is the one factory the CLI and the tests use. With an engine the app starts it on its own event loop
-when mounted and stops it on exit; without one (snapshot tests) it shows a store the caller filled.
+Four factories build it, one per way it starts (see StartMode): `session_app` for the CLI (the inventory is read
+after the first frame), `fleet_app` on an engine (started when mounted, stopped on exit), `store_app` on a store the
+caller filled (snapshot tests), `problems_app` on an inventory that did not load.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
+import enum
 import logging
 import signal
 import time
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol, cast
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
-from rich.text import Text
 from textual import on
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
@@ -28,14 +28,13 @@ from textual.screen import Screen
 from textual.theme import Theme
 from textual.timer import Timer
 from textual.widget import Widget
-from textual.widgets import Footer, Static
+from textual.widgets import Footer
 from textual.worker import Worker, WorkerState
 
 from edgeops.clock import Clock, SystemClock
-from edgeops.devices.errors import NOT_CONNECTED
-from edgeops.devices.samples import CommandResult
+from edgeops.fleet.command_transport import NotConnected
 from edgeops.fleet.store import ChangeSet, FleetStore
-from edgeops.inventory.model import Device, Inventory
+from edgeops.inventory.model import Inventory
 from edgeops.inventory.problems import Problem
 from edgeops.inventory.secrets import SecretError
 from edgeops.paths import AppPaths
@@ -48,12 +47,14 @@ from edgeops.ui.screens.inventory_errors import RELOAD_INVENTORY, InventoryError
 from edgeops.ui.screens.password_prompt import PasswordScreen
 from edgeops.ui.screens.starting import StartingScreen
 from edgeops.ui.screens.subscriptions import SubscriptionsProvider, SubscriptionsScreen
+from edgeops.ui.session import ConsoleSession, Engine, InventoryLoad
 from edgeops.ui.themes import DEFAULT_THEME, load_themes
 from edgeops.ui.widgets.status_bar import StatusBar
 
 if TYPE_CHECKING:  # the command runner core and the right-hand panes are imported after the first frame
     from edgeops.fleet.audit import AuditLog
     from edgeops.fleet.commands import CommandRunner
+    from edgeops.ui.panes.command_runner import CommandRunnerPane
 
 log = logging.getLogger(__name__)
 
@@ -74,19 +75,6 @@ STATUS_VARIABLE_DEFAULTS = {
 }
 
 
-class Engine(Protocol):
-    """What the app needs of the fleet engine (edgeops.fleet.engine.FleetEngine)."""
-
-    @property
-    def store(self) -> FleetStore: ...
-
-    async def start(self) -> None: ...
-
-    async def stop(self) -> None: ...
-
-    def jump_states(self) -> Mapping[str, Any]: ...
-
-
 @dataclass(frozen=True)
 class PaneSpec:
     """A pane slot: its DOM id, its key number, and its title."""
@@ -105,57 +93,38 @@ PANES: tuple[PaneSpec, ...] = (
 RIGHT_PANES = tuple(spec.key for spec in PANES[1:])
 
 
-class NotConnected:
-    """The command transport of a console without an engine: every command fails, saying why."""
+class StartMode(enum.Enum):
+    """How the console starts; each has its factory below."""
 
-    async def run_command(self, device: Device, command: str, *, timeout_s: float) -> CommandResult:
-        now = time.time()
-        return CommandResult(
-            device.name, command, "", now, now, ok=False, reason="not connected to the fleet", failure=NOT_CONNECTED
-        )
-
-    async def aclose(self) -> None:
-        pass
-
-
-class PendingPane(Static, can_focus=True):
-    """Stands in a slot whose pane this build does not have."""
-
-    def select(self, store: FleetStore, selection: Selection) -> None:
-        pass
-
-    def apply_changes(self, store: FleetStore, changes: ChangeSet) -> None:
-        pass
+    SESSION = "session"  # the CLI: read the inventory after the first frame, then build and start the engine
+    FLEET = "fleet"  # on an inventory and its engine: started when mounted, stopped on exit
+    STORE = "store"  # on a store the caller filled, without an engine (snapshot tests)
+    PROBLEMS = "problems"  # the inventory did not load: its problems; r asks the caller to read it again
 
 
 @dataclass(frozen=True)
-class FleetSource:
-    """Where the console reads its fleet when it is not handed one: after its first frame, off the event loop.
+class Fleet:
+    """The fleet the console shows: its inventory, its store, and the engine feeding that store (if any)."""
 
-    `load` runs in a thread (parsing a large inventory is CPU work, and the engine's imports are heavy): it returns
-    the inventory, or the problems that keep it from loading. `make_engine` then builds the engine on the loop.
-    """
-
-    path: Path
-    load: Callable[[], tuple[Inventory | None, Sequence[Problem]]]
-    make_engine: Callable[[Inventory], Engine]
-
-
-@dataclass
-class ConsoleSettings:
-    """What the app is built with (see build_app)."""
-
-    inventory: Inventory | None
-    paths: AppPaths
-    store: FleetStore | None
+    inventory: Inventory
+    store: FleetStore
     engine: Engine | None = None
-    clock: Clock = field(default_factory=SystemClock)
+
+
+@dataclass(frozen=True)
+class ConsoleSettings:
+    """What the app is built with (by one of the factories below). Nothing changes it afterwards."""
+
+    mode: StartMode
+    paths: AppPaths
+    clock: Clock
     theme: str | None = None
     refresh_hz: float = MAX_REFRESH_HZ
-    inventory_problems: tuple[Problem, ...] = ()
-    command_runner: Any = None  # the runner core the command runner pane sends commands through
-    pane_factories: Mapping[str, Callable[[EdgeOpsApp], Widget]] = field(default_factory=dict)
-    source: FleetSource | None = None
+    fleet: Fleet | None = None  # FLEET and STORE
+    session: ConsoleSession | None = None  # SESSION
+    problems: tuple[Problem, ...] = ()  # PROBLEMS
+    command_runner: CommandRunner | None = None  # the runner core of the command runner pane (default: the engine)
+    handle_signals: bool = False  # SIGTERM and SIGHUP quit cleanly (the CLI: the demo lab stops too)
 
 
 class MainScreen(Screen[None]):
@@ -169,11 +138,9 @@ class MainScreen(Screen[None]):
         Binding("z", "zoom", "Zoom"),
     ]
 
-    def __init__(self, settings: ConsoleSettings) -> None:
+    def __init__(self, fleet: Fleet) -> None:
         super().__init__(id="main-screen")
-        self.settings = settings
-        assert settings.store is not None
-        self.store: FleetStore = settings.store
+        self.store: FleetStore = fleet.store
         self.selection = Selection("fleet")
         self.single = False
         self.current_right = "health"  # the right-hand pane shown when they are shown one at a time
@@ -223,12 +190,8 @@ class MainScreen(Screen[None]):
         return self.query_one(f"#{key}", Widget)
 
     def live_panes(self) -> list[tuple[str, LivePane]]:
-        panes = []
-        for key in RIGHT_PANES:
-            widget = self.pane(key)
-            if hasattr(widget, "apply_changes") and hasattr(widget, "select"):
-                panes.append((key, cast(LivePane, widget)))
-        return panes
+        # Every right-hand pane is a LivePane (make_right_pane builds them).
+        return [(key, cast(LivePane, self.pane(key))) for key in RIGHT_PANES]
 
     def on_resize(self, event: Resize) -> None:
         self._arrange(event.size.width, event.size.height)
@@ -364,7 +327,7 @@ class MainScreen(Screen[None]):
 
 
 class EdgeOpsApp(App[str]):
-    """The edgeops console. Build it with `build_app`."""
+    """The edgeops console. Build it with `session_app`, `fleet_app`, `store_app` or `problems_app`."""
 
     CSS_PATH = "app.tcss"
     TITLE = "edgeops"
@@ -378,19 +341,14 @@ class EdgeOpsApp(App[str]):
     def __init__(self, settings: ConsoleSettings) -> None:
         super().__init__()
         self.settings = settings
-        self.engine = settings.engine
-        self.paths = settings.paths
-        self.clock = settings.clock
-        self.inventory = settings.inventory
+        self.fleet: Fleet | None = settings.fleet  # set once the session's inventory has loaded
+        self.command_runner: CommandRunner | None = settings.command_runner
         self._refresh_timer: Timer | None = None
         self._audit: AuditLog | None = None
-        self.command_runner: Any = settings.command_runner
         self._engine_started = False
         self._engine_stopped = False
-        self._heap_frozen = False  # some of the heap is in the garbage collector's permanent generation
-        self._heap_settled = False  # ...including what the connect storm built
+        self._fleet_settled = False
         self._quitting = False
-        self.handle_signals = False  # the CLI sets it: SIGTERM and SIGHUP then quit cleanly (the lab stops too)
 
     def _default_command_runner(self) -> CommandRunner:
         """Commands go through the engine's persistent sessions; every run is written to the audit log."""
@@ -399,20 +357,36 @@ class EdgeOpsApp(App[str]):
         from edgeops.fleet.commands import CommandRunner
 
         self._audit = self._audit or AuditLog(self.paths.audit_log)
-        transport: CommandTransport = cast(CommandTransport, self.engine) if self.engine else NotConnected()
+        transport: CommandTransport = self.engine or NotConnected()
         return CommandRunner(transport, audit=self._audit, source="console", clock=self.clock.now)
 
     # -- what panes and providers use ----------------------------------------------------------------------------
 
     @property
+    def paths(self) -> AppPaths:
+        return self.settings.paths
+
+    @property
+    def clock(self) -> Clock:
+        return self.settings.clock
+
+    @property
     def has_fleet(self) -> bool:
-        """False while the inventory-errors screen stands in for the console."""
-        return self.settings.store is not None
+        """False while the starting or the inventory-errors screen stands in for the console."""
+        return self.fleet is not None
 
     @property
     def store(self) -> FleetStore:
-        assert self.settings.store is not None, "the console has no fleet (the inventory did not load)"
-        return self.settings.store
+        assert self.fleet is not None, "the console has no fleet (the inventory did not load)"
+        return self.fleet.store
+
+    @property
+    def inventory(self) -> Inventory | None:
+        return self.fleet.inventory if self.fleet is not None else None
+
+    @property
+    def engine(self) -> Engine | None:
+        return self.fleet.engine if self.fleet is not None else None
 
     @property
     def main_screen(self) -> MainScreen | None:
@@ -427,13 +401,17 @@ class EdgeOpsApp(App[str]):
         return main.selection if main is not None else Selection("fleet")
 
     def make_pane(self, spec: PaneSpec) -> Widget:
-        factory = self.settings.pane_factories.get(spec.key)
-        if factory is not None:
-            pane = factory(self)
-            pane.id = spec.key
-            pane.add_class("pane")
-            return pane
-        return PendingPane(Text(f"{spec.title}: not in this build", style="italic"), id=spec.key, classes="pane")
+        pane = make_right_pane(self, spec.key)
+        pane.id = spec.key
+        pane.add_class("pane")
+        return pane
+
+    def runner_pane(self) -> CommandRunnerPane | None:
+        """The command runner pane, once the main screen is up."""
+        from edgeops.ui.panes.command_runner import CommandRunnerPane
+
+        main = self.main_screen
+        return main.query_one("#runner", CommandRunnerPane) if main is not None else None
 
     def pane_titles(self) -> dict[str, str]:
         return {spec.key: spec.title for spec in PANES}
@@ -467,16 +445,11 @@ class EdgeOpsApp(App[str]):
 
     def open_runner(self, command: str) -> None:
         """Show the command runner and run `command` on the current selection."""
-        main = self.main_screen
-        if main is None:
+        main, runner = self.main_screen, self.runner_pane()
+        if main is None or runner is None:
             return
-        runner = main.pane("runner")
         main.action_focus_pane("runner")
-        run = getattr(runner, "run", None)
-        if run is None:
-            self.notify("the command runner is not in this build", severity="warning")
-            return
-        run(command)
+        runner.run(command)
 
     def open_subscriptions(self, selection: Selection | None = None) -> None:
         """Show the subscription view of `selection` (default: the current one): every gNMI group, live."""
@@ -484,18 +457,14 @@ class EdgeOpsApp(App[str]):
             return
         if isinstance(self.screen, SubscriptionsScreen):
             self.pop_screen()
-        control = self.engine if hasattr(self.engine, "restart_subscriptions") else None
         self.push_screen(
-            SubscriptionsScreen(self.store, selection or self.selection, control=cast(Any, control), now=self.clock.now)
+            SubscriptionsScreen(self.store, selection or self.selection, control=self.engine, now=self.clock.now)
         )
 
     def runner_busy(self) -> str:
         """Why quitting should be confirmed ("" when nothing is running)."""
-        main = self.main_screen
-        if main is None:
-            return ""
-        runner = main.pane("runner")
-        if getattr(runner, "is_running", False):
+        runner = self.runner_pane()
+        if runner is not None and runner.is_running:
             return "A command is still running on devices; quitting cancels it (devices not yet answered get nothing)."
         return ""
 
@@ -508,7 +477,7 @@ class EdgeOpsApp(App[str]):
         return {**super().get_theme_variable_defaults(), **ansi, **STATUS_VARIABLE_DEFAULTS}
 
     def on_mount(self) -> None:
-        if self.handle_signals:
+        if self.settings.handle_signals:
             loop = asyncio.get_running_loop()
             for signum in (signal.SIGTERM, signal.SIGHUP):
                 with contextlib.suppress(NotImplementedError, RuntimeError):
@@ -517,65 +486,63 @@ class EdgeOpsApp(App[str]):
             self.register_theme(_with_status_colours(theme))
         wanted = self.settings.theme or DEFAULT_THEME
         self.theme = wanted if wanted in self.available_themes else DEFAULT_THEME
-        if self.settings.store is not None:
-            self.push_screen(self._open_fleet())
-        elif self.settings.source is not None:
-            self.push_screen(StartingScreen(self.settings.source.path))
+        session, fleet = self.settings.session, self.fleet
+        if session is not None:
+            self.push_screen(StartingScreen(session.inventory_file))
             # Once the first frame is on the terminal: the reading thread would only compete with painting it.
             self.call_after_refresh(self.load_fleet)
+        elif fleet is not None:
+            self.push_screen(self._open_fleet(fleet))
         else:
-            self.push_screen(InventoryErrorsScreen(_source_of(self.settings), self.settings.inventory_problems))
+            problems = self.settings.problems
+            self.push_screen(InventoryErrorsScreen(Path(problems[0].file) if problems else None, problems))
 
-    def _open_fleet(self) -> MainScreen:
-        """The main screen on the fleet in the settings, with the refresh tick (the screen starts the engine)."""
+    def _open_fleet(self, fleet: Fleet) -> MainScreen:
+        """The main screen on `fleet`, with the refresh tick (the screen starts the engine)."""
+        self.fleet = fleet
         if self.command_runner is None:
             self.command_runner = self._default_command_runner()
         self._refresh_timer = self.set_interval(1 / self.settings.refresh_hz, self._refresh_tick, name="refresh")
-        return MainScreen(self.settings)
+        return MainScreen(fleet)
 
     def load_fleet(self) -> None:
         """Read the inventory in the background (the starting screen is up meanwhile)."""
-        source = self.settings.source
-        assert source is not None
-        self.run_worker(source.load, name="inventory", group="inventory", thread=True, exit_on_error=False)
+        session = self.settings.session
+        assert session is not None
+        self.run_worker(session.load_inventory, name="inventory", group="inventory", thread=True, exit_on_error=False)
 
     def reload_inventory(self) -> None:
         """The engineer fixed the file (the inventory-errors screen's r): read it again."""
-        if self.settings.source is None:
+        session = self.settings.session
+        if session is None:
             self.exit(RELOAD_INVENTORY)  # the caller reads it again and builds a new console
             return
-        self.switch_screen(StartingScreen(self.settings.source.path))
+        self.switch_screen(StartingScreen(session.inventory_file))
         self.load_fleet()
 
     def _fleet_loaded(self, worker: Worker[Any]) -> None:
-        source = self.settings.source
-        assert source is not None
+        session = self.settings.session
+        assert session is not None
+        path = session.inventory_file
         if worker.state == WorkerState.ERROR:
             log.error("reading the inventory failed: %r", worker.error)
-            problems: Sequence[Problem] = (Problem(str(source.path), None, None, f"cannot be read: {worker.error}"),)
+            problems: Sequence[Problem] = (Problem(str(path), None, None, f"cannot be read: {worker.error}"),)
             inventory = None
         else:
-            inventory, problems = cast("tuple[Inventory | None, Sequence[Problem]]", worker.result)
+            inventory, problems = cast(InventoryLoad, worker.result)
         if inventory is None:
-            self.settings.inventory_problems = tuple(problems)
-            self.switch_screen(InventoryErrorsScreen(source.path, problems))
+            self.switch_screen(InventoryErrorsScreen(path, problems))
             return
-        engine = source.make_engine(inventory)
-        self.settings.inventory = self.inventory = inventory
-        self.settings.engine = self.engine = engine
-        self.settings.store = engine.store
-        self.switch_screen(self._open_fleet())
+        engine = session.make_engine(inventory, self.ask_password)
+        self.switch_screen(self._open_fleet(Fleet(inventory, engine.store, engine)))
 
     def start_engine(self) -> None:
         """Start the engine (once): the main screen calls it after its first frame, which 200 sessions opening
         at once would otherwise delay."""
         if self.engine is not None and not self._engine_started:
             self._engine_started = True
-            # What is alive now (the imports, the inventory, the screens) lives as long as the console: full
-            # collections during the connect storm need not walk it (their longest pause at 200 devices: 134 ms
-            # without, 56 ms with, in bench/sessions.py --gc-freeze).
-            self._heap_frozen = True
-            gc.freeze()
+            if self.settings.session is not None:
+                self.settings.session.engine_starting()
             self.run_worker(self._start_engine(), name="engine", group="engine", exit_on_error=False)
 
     async def _start_engine(self) -> None:
@@ -594,9 +561,8 @@ class EdgeOpsApp(App[str]):
 
     async def on_unmount(self) -> None:
         await self.stop_engine()
-        if self._heap_frozen:
-            gc.unfreeze()  # a process that goes on (a reloaded inventory, the tests) collects them again
-            self._heap_frozen = self._heap_settled = False
+        if self.settings.session is not None:
+            self.settings.session.console_closed()
         if self._audit is not None:
             self._audit.close()
 
@@ -636,21 +602,12 @@ class EdgeOpsApp(App[str]):
         except NoMatches:  # the screen is being taken down (quitting): nothing left to feed
             log.debug("refresh tick while the main screen is closing")
             return
-        if self._engine_started and not self._heap_settled and self.store.fleet_rollup().connecting == 0:
-            self._freeze_settled_heap()
-
-    def _freeze_settled_heap(self) -> None:
-        """Once every device has connected (or failed to), keep the full garbage collections off what is alive.
-
-        After the connect storm the heap holds hundreds of thousands of long-lived objects (sessions, channels, the
-        store's rows and history) that a full collection walks every time, holding the event loop: 0.2 to 0.4 s
-        per collection at 500 devices. Moved to the permanent generation, they are no longer walked (a full
-        collection then takes well under 0.2 s); objects freed by reference counting are still freed.
-        """
-        self._heap_frozen = self._heap_settled = True
-        gc.collect()  # what the storm left as garbage is not kept for the rest of the run
-        gc.freeze()
-        log.info("fleet settled: %d long-lived objects kept out of garbage collection", gc.get_freeze_count())
+        session = self.settings.session
+        settling = session is not None and self._engine_started and not self._fleet_settled
+        if settling and self.store.fleet_rollup().connecting == 0:
+            assert session is not None
+            self._fleet_settled = True
+            session.fleet_settled()
 
     def jump_states(self) -> dict[str, str]:
         if self.engine is None:
@@ -660,7 +617,7 @@ class EdgeOpsApp(App[str]):
         except Exception:  # the status bar must not take the console down
             log.exception("reading jump host states failed")
             return {}
-        return {str(name): str(getattr(state, "value", state)) for name, state in states.items()}
+        return {str(name): str(state) for name, state in states.items()}
 
     # -- keys -----------------------------------------------------------------------------------------------------
 
@@ -717,75 +674,99 @@ def _with_status_colours(theme: Theme) -> Theme:
     return replace(theme, variables=variables)
 
 
-def _source_of(settings: ConsoleSettings) -> Path | None:
-    problems = settings.inventory_problems
-    return Path(problems[0].file) if problems else None
+def session_app(
+    session: ConsoleSession, *, paths: AppPaths, theme: str | None = None, handle_signals: bool = False
+) -> EdgeOpsApp:
+    """The console the CLI runs: its first frame at once, then the session reads the inventory and builds the engine."""
+    return EdgeOpsApp(
+        ConsoleSettings(
+            StartMode.SESSION,
+            paths,
+            SystemClock(),
+            theme=theme,
+            session=session,
+            handle_signals=handle_signals,
+        )
+    )
 
 
-def build_app(
+def fleet_app(
+    inventory: Inventory,
+    engine: Engine,
     *,
-    inventory: Inventory | None,
     paths: AppPaths,
-    engine: Engine | None = None,
+    clock: Clock | None = None,
+    theme: str | None = None,
+    refresh_hz: float = MAX_REFRESH_HZ,
+    command_runner: CommandRunner | None = None,
+) -> EdgeOpsApp:
+    """The console on an engine, which it starts when mounted and stops on exit; the engine's store is shown.
+
+    command_runner: the runner core the command runner pane sends commands through (default: over the engine).
+    """
+    fleet = Fleet(inventory, engine.store, engine)
+    return _fleet_console(StartMode.FLEET, fleet, paths, clock, theme, refresh_hz, command_runner)
+
+
+def store_app(
+    inventory: Inventory,
+    *,
+    paths: AppPaths,
     store: FleetStore | None = None,
     clock: Clock | None = None,
     theme: str | None = None,
     refresh_hz: float = MAX_REFRESH_HZ,
-    inventory_problems: Sequence[Problem] = (),
-    command_runner: Any = None,
-    source: FleetSource | None = None,
+    command_runner: CommandRunner | None = None,
 ) -> EdgeOpsApp:
-    """The console, for the CLI and the tests.
+    """The console on a store the caller fills (by default an empty one), without an engine: the snapshot tests'."""
+    clock = clock or SystemClock()
+    fleet = Fleet(inventory, store if store is not None else FleetStore(inventory, clock))
+    return _fleet_console(StartMode.STORE, fleet, paths, clock, theme, refresh_hz, command_runner)
 
-    inventory: the fleet; None with `inventory_problems` shows the inventory-errors screen instead.
-    engine: a FleetEngine; the app starts it when mounted and stops it on exit. Its store is the one shown.
-    store: without an engine, the store to show (the tests fill one); by default an empty one.
-    refresh_hz: how often the panes are fed from the store (capped at 4 Hz).
-    command_runner: the runner core the command runner pane sends commands through (default: over the engine).
-    source: instead of an inventory, where to read it (and how to build the engine) after the first frame.
-    """
+
+def problems_app(problems: Sequence[Problem], *, paths: AppPaths, theme: str | None = None) -> EdgeOpsApp:
+    """The inventory-errors screen in place of the console; r exits with RELOAD_INVENTORY."""
+    if not problems:
+        raise ValueError("problems_app needs the problems that keep the inventory from loading")
+    return EdgeOpsApp(ConsoleSettings(StartMode.PROBLEMS, paths, SystemClock(), theme=theme, problems=tuple(problems)))
+
+
+def _fleet_console(
+    mode: StartMode,
+    fleet: Fleet,
+    paths: AppPaths,
+    clock: Clock | None,
+    theme: str | None,
+    refresh_hz: float,
+    command_runner: CommandRunner | None,
+) -> EdgeOpsApp:
     if not 0 < refresh_hz <= MAX_REFRESH_HZ:
         raise ValueError(f"refresh_hz must be in (0, {MAX_REFRESH_HZ}], got {refresh_hz}")
-    clock = clock or SystemClock()
-    if engine is not None:
-        store = engine.store
-    elif store is None and inventory is not None:
-        store = FleetStore(inventory, clock)
-    if inventory is None and not inventory_problems and source is None:
-        raise ValueError("build_app needs an inventory, a source to read it from, or the problems with it")
     settings = ConsoleSettings(
-        inventory=inventory,
-        paths=paths,
-        store=store if inventory is not None else None,
-        engine=engine,
-        clock=clock,
+        mode,
+        paths,
+        clock or SystemClock(),
         theme=theme,
         refresh_hz=refresh_hz,
-        inventory_problems=tuple(inventory_problems),
+        fleet=fleet,
         command_runner=command_runner,
-        pane_factories=_pane_factories(),
-        source=source,
     )
     return EdgeOpsApp(settings)
 
 
-def _pane_factories() -> dict[str, Callable[[EdgeOpsApp], Widget]]:
-    """The right-hand panes, built (and imported) when the main screen is composed, after the first frame."""
-
-    def health(app: EdgeOpsApp) -> Widget:
+def make_right_pane(app: EdgeOpsApp, key: str) -> Widget:
+    """A right-hand pane, built (and imported) when the main screen is composed, after the first frame."""
+    if key == "health":
         from edgeops.ui.panes.device_health import DeviceHealthPane
 
         return DeviceHealthPane()
-
-    def counters(app: EdgeOpsApp) -> Widget:
+    if key == "counters":
         from edgeops.ui.panes.interface_counters import InterfaceCountersPane
 
         return InterfaceCountersPane(clock=app.clock)
-
-    def runner(app: EdgeOpsApp) -> Widget:
+    if key == "runner":
         from edgeops.ui.panes.command_runner import CommandRunnerPane
 
-        assert app.inventory is not None
+        assert app.inventory is not None and app.command_runner is not None
         return CommandRunnerPane(app.command_runner, app.inventory, app.paths)
-
-    return {"health": health, "counters": counters, "runner": runner}
+    raise KeyError(f"no right-hand pane {key!r}")

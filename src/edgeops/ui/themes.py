@@ -71,3 +71,10 @@ def load_themes(user_dir: Path | None = None) -> list[Theme]:
                 continue
             themes[theme.name] = theme
     return list(themes.values())
+
+
+def theme_names(user_dir: Path | None = None) -> set[str]:
+    """Every theme `--theme` may name: ours, the user's and Textual's own."""
+    from textual.theme import BUILTIN_THEMES
+
+    return {theme.name for theme in load_themes(user_dir)} | set(BUILTIN_THEMES)

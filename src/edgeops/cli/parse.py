@@ -10,6 +10,7 @@ import re
 import sys
 from typing import TYPE_CHECKING, Any, TextIO
 
+from edgeops.cli.exit_codes import ExitCode
 from edgeops.paths import AppPaths
 from edgeops.platforms import Platform
 
@@ -18,9 +19,6 @@ if TYPE_CHECKING:  # imported when something is parsed, so `edgeops --help` stay
 
 HELP = "Parse a command's saved output into JSON rows, one per line"
 
-EXIT_OK = 0
-EXIT_UNREADABLE = 1  # the output does not have the command's layout
-EXIT_USAGE = 2  # no parser for the command, an unknown platform, a file that cannot be read
 
 # JSON escapes C0 controls itself; C1 controls and line separators would still reach a terminal raw.
 _JSON_UNSAFE = re.compile("[\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
@@ -59,17 +57,17 @@ def run(args: argparse.Namespace, paths: AppPaths) -> int:
                 text = handle.read()
     except OSError as error:
         print(f"edgeops parse: cannot read {args.file}: {error.strerror or error}", file=sys.stderr)
-        return EXIT_USAGE
+        return ExitCode.USAGE
     try:
         rows = parse_rows(platform, args.command, text)
     except NoParserForCommand as error:
         print(f"edgeops parse: {error}", file=sys.stderr)
-        return EXIT_USAGE
+        return ExitCode.USAGE
     except UnreadableOutput as error:
         print(f"edgeops parse: {error}", file=sys.stderr)
-        return EXIT_UNREADABLE
+        return ExitCode.UNREADABLE
     write_rows(rows, sys.stdout)
-    return EXIT_OK
+    return ExitCode.OK
 
 
 def write_rows(rows: list[Row], out: TextIO) -> None:

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TextIO
 
+from edgeops.cli.exit_codes import ExitCode
 from edgeops.paths import AppPaths
 
 if TYPE_CHECKING:  # imported when the command runs, so `edgeops --help` stays quick
@@ -22,10 +23,6 @@ if TYPE_CHECKING:  # imported when the command runs, so `edgeops --help` stays q
 
 HELP = "Show the gNMI subscription groups of devices: live, refused, polled over SSH"
 
-EXIT_OK = 0  # every group live (or without paths on its platform)
-EXIT_INCOMPLETE = 1  # a group refused, polled over SSH, stale or down, or a device not reached
-EXIT_USAGE = 2  # a usage or inventory error: nothing was connected
-EXIT_TIMEOUT = 3  # some device's groups had not settled when --timeout ran out (what was known is printed)
 
 SETTLE_POLL_S = 0.2
 # JSON escapes C0 controls itself; C1 controls and line separators would still reach a terminal raw.
@@ -55,7 +52,7 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
         help="which devices, e.g. 'site:alcala role:leaf', platform:sros, alcala-leaf1 (default: all)",
     )
     status.add_argument("--json", action="store_true", help="one JSON object per device and group")
-    from edgeops.cli import add_path_options  # the parser is being built: edgeops.cli is loaded already
+    from edgeops.cli.main import add_path_options  # the parser is being built: edgeops.cli is loaded already
 
     add_path_options(status, on_subcommand=True)  # `edgeops telemetry status --inventory FILE` reads naturally
     status.add_argument(
@@ -70,18 +67,18 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace, paths: AppPaths) -> int:
     if getattr(args, "telemetry_action", None) != "status":
         print("edgeops telemetry: give an action: status (see edgeops telemetry status --help)", file=sys.stderr)
-        return EXIT_USAGE
+        return ExitCode.USAGE
     if args.timeout <= 0:
         return _usage("--timeout must be a positive number of seconds")
     from edgeops.logging_setup import configure_logging
 
     configure_logging(paths.log_file, args.log_level)
+    from edgeops.cli.inventory import load_or_report
     from edgeops.fleet.targets import TargetError, parse_targets
-    from edgeops.inventory.cli import load_or_report
 
     inventory = load_or_report(paths.inventory)
     if inventory is None:
-        return EXIT_USAGE
+        return ExitCode.USAGE
     try:
         devices = parse_targets(args.target).select(inventory)
     except TargetError as error:
@@ -95,13 +92,13 @@ def run(args: argparse.Namespace, paths: AppPaths) -> int:
         printer.table(rows)
     printer.summary(rows, settled=settled, timeout_s=args.timeout, to_stderr=args.json)
     if not settled:
-        return EXIT_TIMEOUT
-    return EXIT_OK if all(row.state in _GOOD_STATES for row in rows) else EXIT_INCOMPLETE
+        return ExitCode.TIMEOUT
+    return ExitCode.OK if all(row.state in _GOOD_STATES for row in rows) else ExitCode.INCOMPLETE
 
 
 def _usage(message: str) -> int:
     print(f"edgeops telemetry status: {message}", file=sys.stderr)
-    return EXIT_USAGE
+    return ExitCode.USAGE
 
 
 @dataclass(frozen=True)

@@ -10,11 +10,12 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 from edgeops import __version__
+from edgeops.cli.exit_codes import ExitCode
 from edgeops.paths import AppPaths
 
 
 class Subcommand(Protocol):
-    """What a subcommand module provides; each lives beside the code it drives."""
+    """What a subcommand module of edgeops.cli provides."""
 
     HELP: str
 
@@ -25,11 +26,11 @@ class Subcommand(Protocol):
 
 # name -> module; imported when the parser is built, so these modules keep their own imports lazy.
 SUBCOMMANDS: dict[str, str] = {
-    "inventory": "edgeops.inventory.cli",
-    "lab": "edgeops.lab.cli",
-    "run": "edgeops.fleet.run_cli",
-    "parse": "edgeops.devices.parse_cli",
-    "telemetry": "edgeops.fleet.telemetry_cli",
+    "inventory": "edgeops.cli.inventory",
+    "lab": "edgeops.cli.lab",
+    "run": "edgeops.cli.run",
+    "parse": "edgeops.cli.parse",
+    "telemetry": "edgeops.cli.telemetry",
 }
 
 
@@ -101,11 +102,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if module is not None:
             return module.run(args, paths)
-        from edgeops.console_entry import run_console
+        from edgeops.cli.console import run_console
 
         return run_console(args, paths)
     except KeyboardInterrupt:
-        return 130
+        return ExitCode.INTERRUPTED
 
 
 if __name__ == "__main__":

@@ -1,8 +1,10 @@
-"""`edgeops run COMMAND --target EXPR`: one command on many devices, each output as it arrives, then a summary."""
+"""What `edgeops run` writes: results on stdout as they arrive (or folded at the end), progress on stderr.
+
+`RunPrinter` takes its two streams, so a test drives it on StringIO objects exactly as the command does on a terminal.
+"""
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 import os
@@ -10,23 +12,13 @@ import re
 import sys
 import time
 from collections.abc import Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
-
-from edgeops.paths import AppPaths
 
 if TYPE_CHECKING:  # imported when a run starts, so `edgeops --help` stays quick
     from edgeops.devices.samples import CommandResult
-    from edgeops.fleet.commands import CommandRunner, RunProgress
+    from edgeops.fleet.commands import RunProgress
     from edgeops.fleet.results import RunSummary
-    from edgeops.inventory.model import Device, Inventory, SecretRef
-
-HELP = "Run one command on many devices and print the results"
-
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_USAGE = 2
-EXIT_REFUSED = 3
+    from edgeops.inventory.model import Device
 
 LIVE_REDRAW_S = 0.25  # how often the live progress line redraws (its elapsed time moves even when nothing arrives)
 PLAIN_PROGRESS_S = 10.0  # without a terminal, a progress line at most this often, and only for long runs
@@ -35,205 +27,7 @@ _HEADER = "==="
 _JSON_UNSAFE = re.compile("[\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
 
-def configure_parser(parser: argparse.ArgumentParser) -> None:
-    # Only the standard library here: the top-level parser imports this module on every edgeops start.
-    parser.description = (
-        "Send one command (or an @alias) to every device a target expression selects, through the read-only "
-        "guard, and print each device's output as it arrives. Exit status: 0 all ok, 1 some failed, "
-        "2 usage or inventory error, 3 refused by the read-only guard."
-    )
-    parser.add_argument(
-        "command",
-        nargs="+",
-        metavar="COMMAND",
-        help="the command, e.g. 'show version' or @interfaces (quote it when it contains | or spaces)",
-    )
-    parser.add_argument(
-        "-t",
-        "--target",
-        required=True,
-        metavar="EXPR",
-        help="which devices, e.g. 'site:alcala role:leaf', platform:sros, 'name:leaf*', all",
-    )
-    parser.add_argument(
-        "--timeout",
-        type=float,
-        default=30.0,
-        metavar="SECONDS",
-        help="per device, for connecting and for the command each (default 30)",
-    )
-    parser.add_argument(
-        "--parallel", type=int, default=200, metavar="N", help="devices in flight at once (default 200)"
-    )
-    parser.add_argument(
-        "--allow-config",
-        action="store_true",
-        help="lift the read-only guard for this run (recorded in the audit log)",
-    )
-    output = parser.add_mutually_exclusive_group()
-    output.add_argument(
-        "--json",
-        action="store_true",
-        help="print one JSON object per device (name, site, platform, command, ok, reason, duration_s, output)",
-    )
-    output.add_argument("--group", action="store_true", help="fold devices with identical output together")
-    parser.add_argument(
-        "--parse",
-        action="store_true",
-        help="with --json: also give each device's output read into rows (rows, rows_error), by the parsers "
-        "edgeops polls with (ntc-templates for SR OS where one exists)",
-    )
-    output.add_argument("--diff", metavar="DEVICE", help="show each device's output as a diff against DEVICE's")
-    parser.add_argument("--out", metavar="DIR", help="also write DIR/<device>.txt per device and DIR/summary.json")
-    parser.add_argument("--no-progress", action="store_true", help="no progress line on stderr")
-
-
-def run(args: argparse.Namespace, paths: AppPaths) -> int:
-    from edgeops.logging_setup import configure_logging
-
-    configure_logging(paths.log_file, args.log_level)
-    command = " ".join(args.command).strip()
-    if not command:
-        return _usage("no command given: e.g. edgeops run 'show version' --target all")
-    if args.timeout <= 0:
-        return _usage("--timeout must be a positive number of seconds")
-    if args.parallel < 1:
-        return _usage("--parallel must be at least 1")
-    if args.parse and not args.json:
-        return _usage("--parse goes with --json (each device's rows are a field of its JSON line)")
-    from edgeops.inventory.cli import load_or_report
-
-    inventory = load_or_report(paths.inventory)
-    if inventory is None:
-        return EXIT_USAGE
-    return _run_loaded(args, paths, inventory, command)
-
-
-def _run_loaded(args: argparse.Namespace, paths: AppPaths, inventory: Inventory, command: str) -> int:
-    from edgeops.devices.hostkeys import KnownHosts
-    from edgeops.fleet.aliases import AliasError
-    from edgeops.fleet.audit import AuditLog
-    from edgeops.fleet.commands import CommandRunner
-    from edgeops.fleet.on_demand import OnDemandTransport, default_secret_resolver
-    from edgeops.fleet.targets import TargetError, parse_targets
-    from edgeops.inventory.problems import InventoryError
-
-    try:
-        devices = parse_targets(args.target).select(inventory)
-    except TargetError as error:
-        return _usage(str(error))
-    if args.diff is not None and args.diff not in {device.name for device in devices}:
-        return _usage(f"--diff {args.diff}: that device is not among the {len(devices)} device(s) the target selects")
-    try:
-        planned = CommandRunner.plan(command, devices, allow_config=args.allow_config)
-    except AliasError as error:
-        return _usage(str(error))
-    if args.out is not None:
-        try:
-            Path(args.out).mkdir(parents=True, exist_ok=True)
-        except OSError as error:
-            return _usage(f"--out {args.out}: {error.strerror or error}")
-    to_send = [item.device for item in planned if item.allowed]
-    prompt_cache: dict[str, str] = {}
-    transport = OnDemandTransport(
-        inventory,
-        known_hosts=KnownHosts(paths.known_hosts),
-        resolve_password=default_secret_resolver(prompt_cache),
-    )
-    try:
-        transport.prepare(to_send)
-    except InventoryError as error:
-        for problem in error.problems:
-            print(problem.format(), file=sys.stderr)
-        return EXIT_USAGE
-    try:
-        _ask_for_prompted_passwords(to_send, inventory, prompt_cache)
-    except (EOFError, OSError) as error:
-        return _usage(f"cannot ask for a password: {error}")
-    printer = RunPrinter(
-        devices,
-        mode="json" if args.json else "group" if args.group else "diff" if args.diff else "stream",
-        reference=args.diff,
-        progress=not args.no_progress,
-        parse=args.parse,
-    )
-    try:
-        audit = AuditLog(paths.audit_log)
-    except (OSError, ValueError) as error:
-        return _usage(f"cannot open the audit log {paths.audit_log}: {error}")
-    with audit:
-        runner = CommandRunner(transport, audit=audit, timeout_s=args.timeout, max_parallel=args.parallel, source="run")
-        started = time.monotonic()
-        try:
-            results = asyncio.run(_stream(runner, command, devices, args.allow_config, printer))
-        except OSError as error:  # the audit log could not be written: stop rather than lose records
-            printer.stop_progress()
-            print(f"edgeops run: stopped: {error}", file=sys.stderr)
-            return EXIT_FAILED
-    from edgeops.fleet.results import summarise, write_out_dir
-
-    summary = summarise(results, elapsed_s=time.monotonic() - started, command=command)
-    printer.finish(results, summary)
-    if args.out is not None:
-        ordered = _in_inventory_order(results, devices)
-        details = {item.device.name: _identity(item.device) | {"command": item.command} for item in planned}
-        try:
-            write_out_dir(args.out, ordered, summary, details=details)
-        except OSError as error:
-            print(f"edgeops run: cannot write {args.out}: {error}", file=sys.stderr)
-            return EXIT_FAILED
-    if summary.all_refused:
-        return EXIT_REFUSED
-    return EXIT_OK if summary.all_ok else EXIT_FAILED
-
-
-async def _stream(
-    runner: CommandRunner, command: str, devices: Sequence[Device], allow_config: bool, printer: RunPrinter
-) -> list[CommandResult]:
-    from edgeops.fleet.commands import RunProgress
-
-    progress = RunProgress(total=len(devices))
-    printer.start_progress(progress)
-    results: list[CommandResult] = []
-    try:
-        async for result in runner.run(command, devices, allow_config=allow_config, progress=progress):
-            results.append(result)
-            printer.result(result)
-    finally:
-        printer.stop_progress()
-        await runner.transport.aclose()
-    return results
-
-
-def _usage(message: str) -> int:
-    print(f"edgeops run: {message}", file=sys.stderr)
-    return EXIT_USAGE
-
-
-def _ask_for_prompted_passwords(devices: Sequence[Device], inventory: Inventory, cache: dict[str, str]) -> None:
-    """Ask for `prompt` passwords before the run starts, not in the middle of a progress line."""
-    from edgeops.inventory.secrets import resolve_secret
-    from edgeops.inventory.ssh_config import ssh_settings_for
-
-    refs: dict[str, SecretRef] = {}
-    for device in devices:
-        wanted = [device.credentials.password]
-        for hop in ssh_settings_for(device, inventory).proxy_jump:
-            if hop.jump_host:
-                credentials = inventory.jump_host(hop.jump_host).credentials
-                wanted.append(credentials.password if credentials else None)
-        for ref in wanted:
-            if ref is not None and ref.kind == "prompt":
-                refs.setdefault(ref.value, ref)
-    for ref in refs.values():
-        resolve_secret(ref, prompt_cache=cache)
-
-
-def _identity(device: Device) -> dict[str, Any]:
-    return {"site": device.site, "platform": device.platform.value}
-
-
-def _in_inventory_order(results: Sequence[CommandResult], devices: Sequence[Device]) -> list[CommandResult]:
+def in_inventory_order(results: Sequence[CommandResult], devices: Sequence[Device]) -> list[CommandResult]:
     position = {device.name: index for index, device in enumerate(devices)}
     return sorted(results, key=lambda result: position.get(result.device, len(position)))
 
@@ -261,7 +55,7 @@ def _rows(result: CommandResult, device: Device | None) -> tuple[list[dict[str, 
     """(rows, "") when the output parsed; (None, why not) otherwise. Failed commands have no output to read."""
     if not result.ok or device is None:
         return None, ""
-    from edgeops.devices.parse_cli import NoParserForCommand, UnreadableOutput, parse_rows
+    from edgeops.cli.parse import NoParserForCommand, UnreadableOutput, parse_rows
 
     try:
         return parse_rows(device.platform, result.command, result.output), ""
@@ -370,7 +164,7 @@ class RunPrinter:
     def finish(self, results: Sequence[CommandResult], summary: RunSummary) -> None:
         """After the run: folded outputs or diffs, then the summary (to stderr in JSON mode)."""
         self._flush_refusals()
-        ordered = _in_inventory_order(results, [self.devices[name] for name in self.order if name in self.devices])
+        ordered = in_inventory_order(results, [self.devices[name] for name in self.order if name in self.devices])
         if self.mode == "group":
             self._write_groups(ordered)
         elif self.mode == "diff":

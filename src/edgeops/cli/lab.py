@@ -5,13 +5,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import errno
 import json
+import os
 import signal
 import sys
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from edgeops.cli.exit_codes import ExitCode
 from edgeops.lab.faults import FAULT_KINDS
 from edgeops.paths import AppPaths
 
@@ -60,6 +63,8 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
         help="leave DEVICE on an older release whose gNMI does not serve the paths under PREFIX (NOT_FOUND), "
         "e.g. alcala-leaf1=/platform/linecard; repeatable",
     )
+    # The demo's lab: stop when standard input (a pipe from the console) closes, as it does when the console dies.
+    parser.add_argument("--stop-on-eof", action="store_true", help=argparse.SUPPRESS)
     actions = parser.add_subparsers(dest="lab_action", metavar="ACTION")
     fault = actions.add_parser("fault", help="inject a fault into a running lab", description="Inject a fault.")
     fault.add_argument("device", help="device name, e.g. alcala-leaf1")
@@ -93,7 +98,7 @@ def run(args: argparse.Namespace, paths: AppPaths) -> int:
             key, sep, value = item.partition("=")
             if not sep or not key:
                 print(f"edgeops lab fault: --param wants KEY=VALUE, got {item!r}", file=sys.stderr)
-                return 2
+                return ExitCode.USAGE
             params[key.strip()] = value
         request: dict[str, Any] = {"device": args.device, "fault": args.kind, "params": params}
     elif action == "clear":
@@ -111,18 +116,18 @@ def _send(lab_dir: Path, request: dict[str, Any]) -> int:
     socket_path = state.get("control_socket")
     if not socket_path:
         print(f"edgeops lab: no lab is running in {lab_dir} (start one with `edgeops lab`)", file=sys.stderr)
-        return 1
+        return ExitCode.FAILED
     try:
         answer = send_control_request(Path(socket_path), request)
     except OSError as error:
         print(f"edgeops lab: cannot reach the lab at {socket_path}: {error}", file=sys.stderr)
-        return 1
+        return ExitCode.FAILED
     if not answer.get("ok"):
         print(f"edgeops lab: {answer.get('error', 'failed')}", file=sys.stderr)
-        return 1
+        return ExitCode.FAILED
     result = answer.get("result")
     print(result if isinstance(result, str) else json.dumps(result, indent=2, ensure_ascii=False))
-    return 0
+    return ExitCode.OK
 
 
 def older_releases(values: list[str]) -> dict[str, tuple[str, ...]]:
@@ -147,7 +152,7 @@ def _run_lab(args: argparse.Namespace, lab_dir: Path) -> int:
     try:
         return asyncio.run(_serve(args, lab_dir, sites))
     except KeyboardInterrupt:
-        return 0
+        return ExitCode.OK
 
 
 async def _serve(args: argparse.Namespace, lab_dir: Path, sites: int | str | None) -> int:
@@ -157,6 +162,8 @@ async def _serve(args: argparse.Namespace, lab_dir: Path, sites: int | str | Non
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
+    if args.stop_on_eof:
+        _stop_on_eof(loop, stop)
     began = time.perf_counter()
     try:
         lab: Lab = await start_demo_lab(
@@ -174,7 +181,9 @@ async def _serve(args: argparse.Namespace, lab_dir: Path, sites: int | str | Non
         )
     except (OSError, ValueError, RuntimeError) as error:
         print(f"edgeops lab: {error}", file=sys.stderr)
-        return 1
+        # A code of its own, so a caller that picks addresses (the demo) can try another block without reading text.
+        in_use = isinstance(error, OSError) and error.errno == errno.EADDRINUSE
+        return ExitCode.ADDRESS_IN_USE if in_use else ExitCode.FAILED
     try:
         inventory = lab.write_inventory(lab_dir / "inventory.yaml")
         targets = lab.write_targets(lab_dir / "targets.json")
@@ -188,7 +197,25 @@ async def _serve(args: argparse.Namespace, lab_dir: Path, sites: int | str | Non
     finally:
         await lab.stop()
     print("\nedgeops lab: stopped", flush=True)
-    return 0
+    return ExitCode.OK
+
+
+def _stop_on_eof(loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> None:
+    """Set `stop` once standard input reaches its end (what was written to it is read and dropped)."""
+    fd = sys.stdin.fileno()
+
+    def readable() -> None:
+        try:
+            data = os.read(fd, 4096)
+        except BlockingIOError:
+            return
+        except OSError:
+            data = b""
+        if not data:
+            loop.remove_reader(fd)
+            stop.set()
+
+    loop.add_reader(fd, readable)
 
 
 def _print_summary(lab: Lab, seconds: float, files: list[Path]) -> None:

@@ -5,18 +5,18 @@ from __future__ import annotations
 import argparse
 import sys
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from edgeops.cli.exit_codes import ExitCode
 from edgeops.paths import AppPaths
 
 if TYPE_CHECKING:  # the loaders pull in ruamel.yaml: imported only when a command runs
     from edgeops.inventory.model import Inventory
+    from edgeops.inventory.problems import Problem
 
 HELP = "Check, import or list inventories"
-
-EXIT_OK = 0
-EXIT_PROBLEMS = 2
 
 
 def configure_parser(parser: argparse.ArgumentParser) -> None:
@@ -50,7 +50,19 @@ def run(args: argparse.Namespace, paths: AppPaths) -> int:
     if action == "show":
         return _show(Path(args.file) if args.file else paths.inventory, args.site)
     print("usage: edgeops inventory {check,import,show} ...  (see edgeops inventory --help)", file=sys.stderr)
-    return EXIT_PROBLEMS
+    return ExitCode.PROBLEMS
+
+
+def read_inventory(path: Path) -> tuple[Inventory | None, tuple[Problem, ...]]:
+    """The inventory at `path`, or the problems (FILE:LINE:COL) that keep it from loading: the one loader of every
+    command and of the console."""
+    from edgeops.inventory.loader import load_inventory
+    from edgeops.inventory.problems import InventoryError
+
+    try:
+        return load_inventory(path), ()
+    except InventoryError as error:
+        return None, tuple(error.problems)
 
 
 def load_or_report(path: Path) -> Inventory | None:
@@ -58,9 +70,6 @@ def load_or_report(path: Path) -> Inventory | None:
 
     Every command that reads an inventory goes through here, so they all word a missing or broken file the same way.
     """
-    from edgeops.inventory.loader import load_inventory
-    from edgeops.inventory.problems import InventoryError
-
     if not path.exists():
         print(
             f"{path}: no such file; write one (see docs/inventory.md), or pass --inventory FILE "
@@ -68,22 +77,26 @@ def load_or_report(path: Path) -> Inventory | None:
             file=sys.stderr,
         )
         return None
-    try:
-        return load_inventory(path)
-    except InventoryError as error:
-        for problem in error.problems:
-            print(problem.format(), file=sys.stderr)
-        count = len(error.problems)
-        print(f"{count} problem{'s' if count != 1 else ''} in {path}", file=sys.stderr)
-        return None
+    inventory, problems = read_inventory(path)
+    if inventory is None:
+        report_problems(problems, path)
+    return inventory
+
+
+def report_problems(problems: Sequence[Problem], path: Path) -> None:
+    """Every problem as FILE:LINE:COL: message on stderr, then how many there are."""
+    for problem in problems:
+        print(problem.format(), file=sys.stderr)
+    count = len(problems)
+    print(f"{count} problem{'s' if count != 1 else ''} in {path}", file=sys.stderr)
 
 
 def _check(path: Path) -> int:
     inventory = load_or_report(path)
     if inventory is None:
-        return EXIT_PROBLEMS
+        return ExitCode.PROBLEMS
     print(summarise(inventory, path))
-    return EXIT_OK
+    return ExitCode.OK
 
 
 def summarise(inventory: Inventory, path: Path) -> str:
@@ -136,15 +149,15 @@ def _import(kind: str, path: Path) -> int:
     except InventoryError as error:
         for problem in error.problems:
             print(problem.format(), file=sys.stderr)
-        return EXIT_PROBLEMS
+        return ExitCode.PROBLEMS
     sys.stdout.write(dump_inventory(inventory))
-    return EXIT_OK
+    return ExitCode.OK
 
 
 def _show(path: Path, site: str | None) -> int:
     inventory = load_or_report(path)
     if inventory is None:
-        return EXIT_PROBLEMS
+        return ExitCode.PROBLEMS
     devices = [device for device in inventory.devices if site is None or device.site == site]
     header = ("NAME", "SITE", "ROLE", "PLATFORM", "MODEL", "HOST", "SSH", "GNMI", "JUMP")
     rows = [
@@ -164,4 +177,4 @@ def _show(path: Path, site: str | None) -> int:
     widths = [max(len(row[column]) for row in [header, *rows]) for column in range(len(header))]
     for row in [header, *rows]:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
-    return EXIT_OK
+    return ExitCode.OK
