@@ -81,3 +81,13 @@ def test_a_reader_that_left_stops_the_output_not_the_run() -> None:
     for result in results():
         printer.result(result)  # no exception: the run goes on (and is audited)
     printer.finish(results(), summarise(results()))
+
+
+def test_json_lines_carry_no_secret() -> None:
+    from edgeops.cli.run_output import json_line
+
+    secret = "Tr0ub4dor&3"
+    command = f"set / system aaa authentication user ops password {secret}"
+    result = CommandResult("alcala-leaf1", command, f"echo {command}\n", started=1.0, ended=2.0, ok=True)
+    line = json_line(result, None)
+    assert secret not in line and json.loads(line)["command"].endswith("password ***")

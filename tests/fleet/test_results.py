@@ -208,3 +208,18 @@ def test_write_out_dir_writes_one_file_per_device_and_a_summary(tmp_path: Path) 
 )
 def test_device_file_names_stay_inside_the_folder(name: str, file: str) -> None:
     assert device_file_name(name) == file
+
+
+def test_a_refused_device_gets_no_file_and_secrets_stay_out_of_every_file(tmp_path: Path) -> None:
+    secret = "Tr0ub4dor&3"
+    command = f"set / system aaa authentication user ops password {secret}"
+    refused = failed("alcala-leaf2", "refused", f"refused by the read-only guard (rule config-change): {command!r}")
+    results = [ok("alcala-leaf1", f"echo: {command}\n", command=command), refused]
+    summary = summarise(results, elapsed_s=1.0, command=command)
+    folder = write_out_dir(tmp_path / "out", results, summary)
+    assert sorted(path.name for path in folder.iterdir()) == ["alcala-leaf1.txt", "summary.json"]
+    document = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+    assert {entry["name"]: entry["file"] for entry in document["devices"]}["alcala-leaf2"] is None
+    for path in folder.iterdir():
+        assert secret not in path.read_text(encoding="utf-8"), path.name
+    assert "password ***" in (folder / "alcala-leaf1.txt").read_text(encoding="utf-8")

@@ -5,14 +5,13 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import enum
-import json
-import re
 import sys
 from typing import TYPE_CHECKING, Any, TextIO
 
 from edgeops.cli.exit_codes import ExitCode
 from edgeops.paths import AppPaths
 from edgeops.platforms import Platform
+from edgeops.textsafety import json_text
 
 if TYPE_CHECKING:  # imported when something is parsed, so `edgeops --help` stays quick
     from edgeops.devices.sros_text import Row
@@ -21,7 +20,6 @@ HELP = "Parse a command's saved output into JSON rows, one per line"
 
 
 # JSON escapes C0 controls itself; C1 controls and line separators would still reach a terminal raw.
-_JSON_UNSAFE = re.compile("[\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
 
 class NoParserForCommand(LookupError):
@@ -77,12 +75,6 @@ def write_rows(rows: list[Row], out: TextIO) -> None:
         out.flush()
     except BrokenPipeError:
         pass  # `edgeops parse ... | head`: the reader has what it wanted
-
-
-def json_text(value: Any) -> str:
-    """JSON on one line, device text kept as it is but for characters a terminal would act on."""
-    text = json.dumps(value, ensure_ascii=False)
-    return _JSON_UNSAFE.sub(lambda match: f"\\u{ord(match[0]):04x}", text)
 
 
 # -- one entry point for every platform ----------------------------------------------------------------------

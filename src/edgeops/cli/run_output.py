@@ -6,13 +6,14 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import os
-import re
 import sys
 import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, TextIO
+
+from edgeops.redaction import redact
+from edgeops.textsafety import json_text
 
 if TYPE_CHECKING:  # imported when a run starts, so `edgeops --help` stays quick
     from edgeops.devices.samples import CommandResult
@@ -24,7 +25,6 @@ LIVE_REDRAW_S = 0.25  # how often the live progress line redraws (its elapsed ti
 PLAIN_PROGRESS_S = 10.0  # without a terminal, a progress line at most this often, and only for long runs
 _HEADER = "==="
 # JSON escapes C0 controls itself; C1 controls and line separators would still reach a terminal raw.
-_JSON_UNSAFE = re.compile("[\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
 
 def in_inventory_order(results: Sequence[CommandResult], devices: Sequence[Device]) -> list[CommandResult]:
@@ -38,17 +38,16 @@ def json_line(result: CommandResult, device: Device | None, *, parse: bool = Fal
         "name": result.device,
         "site": device.site if device else "",
         "platform": device.platform.value if device else "",
-        "command": result.command,
+        "command": redact(result.command),
         "ok": result.ok,
-        "reason": result.reason,
+        "reason": redact(result.reason),
         "failure": result.failure,
         "duration_s": round(max(result.duration_s, 0.0), 3),
-        "output": result.output,
+        "output": redact(result.output),
     }
     if parse:
         record["rows"], record["rows_error"] = _rows(result, device)
-    text = json.dumps(record, ensure_ascii=False)
-    return _JSON_UNSAFE.sub(lambda match: f"\\u{ord(match[0]):04x}", text)
+    return json_text(record)
 
 
 def _rows(result: CommandResult, device: Device | None) -> tuple[list[dict[str, Any]] | None, str]:

@@ -6,8 +6,6 @@ import argparse
 import asyncio
 import dataclasses
 import getpass
-import json
-import re
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -15,6 +13,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from edgeops.cli.exit_codes import ExitCode
 from edgeops.paths import AppPaths
+from edgeops.textsafety import json_text
 
 if TYPE_CHECKING:  # imported when the command runs, so `edgeops --help` stays quick
     from edgeops.fleet.engine import FleetEngine
@@ -26,7 +25,6 @@ HELP = "Show the gNMI subscription groups of devices: live, refused, polled over
 
 SETTLE_POLL_S = 0.2
 # JSON escapes C0 controls itself; C1 controls and line separators would still reach a terminal raw.
-_JSON_UNSAFE = re.compile("[\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 _GOOD_STATES = ("live", "no-paths")
 
 
@@ -231,8 +229,7 @@ class StatusPrinter:
 
     def json_lines(self, rows: Sequence[StatusRow]) -> None:
         for row in rows:
-            text = json.dumps(row.record(), ensure_ascii=False)
-            self.out.write(_JSON_UNSAFE.sub(lambda match: f"\\u{ord(match[0]):04x}", text) + "\n")
+            self.out.write(json_text(row.record()) + "\n")
         self.out.flush()
 
     def table(self, rows: Sequence[StatusRow]) -> None:

@@ -13,6 +13,7 @@ from typing import Any
 
 from edgeops.devices.errors import CONNECTION_REFUSED
 from edgeops.devices.samples import CommandResult
+from edgeops.redaction import redact
 from edgeops.textsafety import json_text, strip_control
 
 # Every refusal the command runner produces starts with this, whatever the rule, and has the failure class below.
@@ -218,7 +219,7 @@ class RunSummary:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "command": self.command,
+            "command": redact(self.command),
             "total": self.total,
             "ok": self.ok,
             "failed": self.failed,
@@ -282,16 +283,19 @@ def write_out_dir(
     used: set[str] = set()
     devices = []
     for result in results:
-        name = _unique(device_file_name(result.device), used)
-        (folder / name).write_text(strip_control(result.output), encoding="utf-8")
+        # A refused command was never sent: no device answered, so there is no output file to write.
+        name: str | None = None
+        if not is_guard_refusal(result):
+            name = _unique(device_file_name(result.device), used)
+            (folder / name).write_text(redact(strip_control(result.output)), encoding="utf-8")
         entry: dict[str, Any] = {"name": result.device}
         entry.update((details or {}).get(result.device, {}))
         entry.update(
             {
-                "command": entry.get("command", result.command),
+                "command": redact(entry.get("command", result.command)),
                 "ok": result.ok,
                 "failure": result.failure,
-                "reason": result.reason,
+                "reason": redact(result.reason),
                 "duration_s": round(max(result.duration_s, 0.0), 3),
                 "file": name,
             }
