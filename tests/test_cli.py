@@ -41,6 +41,35 @@ def test_path_options_before_or_after_the_subcommand():
     assert plain.log_level == "INFO"
 
 
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["-i", "/tmp/fleet.yaml", "inventory", "check"],
+        ["inventory", "-i", "/tmp/fleet.yaml", "check"],
+        ["inventory", "check", "-i", "/tmp/fleet.yaml"],
+        ["inventory", "show", "--inventory", "/tmp/fleet.yaml"],
+        ["telemetry", "status", "-i", "/tmp/fleet.yaml"],
+    ],
+)
+def test_path_options_on_every_level_of_a_subcommand(argv):
+    assert build_parser().parse_args(argv).inventory == "/tmp/fleet.yaml"
+
+
+def test_a_reader_that_leaves_early_ends_the_command_quietly(tmp_path):
+    # Far more than a pipe holds (64 KiB), so edgeops is still writing when the reader has gone.
+    inventory = tmp_path / "fleet.yaml"
+    inventory.write_text(
+        "version: 1\nsites: [alcala]\ndefaults: {platform: srlinux, role: leaf}\ndevices:\n"
+        + "".join(
+            f"  - {{name: 'r{row}-leaf{{1..250}}', site: alcala, host: '10.{row}.0.{{1..250}}'}}\n" for row in range(12)
+        ),
+        encoding="utf-8",
+    )
+    command = [sys.executable, "-m", "edgeops", "--log-dir", str(tmp_path), "inventory", "show", str(inventory)]
+    shell = subprocess.run(f"{' '.join(command)} | head -c 10", shell=True, capture_output=True, text=True)
+    assert shell.returncode == 0 and "Traceback" not in shell.stderr and "BrokenPipe" not in shell.stderr
+
+
 def test_grpc_core_logs_stay_off_the_terminal_unless_asked_for(monkeypatch):
     monkeypatch.delenv("GRPC_VERBOSITY", raising=False)
     with pytest.raises(SystemExit):

@@ -73,8 +73,18 @@ def build_parser() -> argparse.ArgumentParser:
         sub = subparsers.add_parser(name, help=module.HELP, description=module.HELP)
         add_path_options(sub, on_subcommand=True)
         module.configure_parser(sub)
+        _path_options_on_actions(sub)
         sub.set_defaults(_module=module)
     return parser
+
+
+def _path_options_on_actions(parser: argparse.ArgumentParser) -> None:
+    """The common options on a subcommand's own actions too (`edgeops inventory check -i FILE`), as on every level."""
+    for action in parser._actions:  # argparse keeps subparsers there; it has no public way to list them
+        if isinstance(action, argparse._SubParsersAction):
+            for nested in action.choices.values():
+                if "--inventory" not in nested._option_string_actions:  # unless the subcommand added them itself
+                    add_path_options(nested, on_subcommand=True)
 
 
 def paths_from_args(args: argparse.Namespace) -> AppPaths:
@@ -107,6 +117,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_console(args, paths)
     except KeyboardInterrupt:
         return ExitCode.INTERRUPTED
+    except BrokenPipeError:
+        # `edgeops inventory show | head`: the reader has what it wanted. Point stdout at nothing, so that the
+        # interpreter's own flush at exit does not fail a second time, and end quietly.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return ExitCode.OK
 
 
 if __name__ == "__main__":
