@@ -7,8 +7,12 @@ write the clipboard (OSC 52).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.text import Text
-from textual.content import Content
+
+if TYPE_CHECKING:  # the results model and its texts use this module without textual (ui/results/model.py)
+    from textual.content import Content
 
 # One set of rules for the core (`edgeops run`, saved outputs) and the screen: see edgeops.textsafety.
 from edgeops.textsafety import strip_control
@@ -29,6 +33,8 @@ def safe_plain(text: str | None) -> str:
 def safe_content(text: str | None) -> Content:
     """User or device text as Textual Content: for the places that would parse a `str` as markup (palette prompts,
     labels). `[name=ethernet-1/1]` or `| grep [/]` stays literal text."""
+    from textual.content import Content
+
     return Content(strip_control(text or ""))
 
 
