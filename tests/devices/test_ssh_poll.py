@@ -15,10 +15,9 @@ import pytest
 
 from edgeops.clock import ManualClock
 from edgeops.devices.decode import derive_alarms
-from edgeops.devices.device_errors import device_error_reason
-from edgeops.devices.errors import ConnectionLost
+from edgeops.devices.errors import ConnectionLost, device_error_reason
 from edgeops.devices.hostkeys import KnownHosts
-from edgeops.devices.samples import CommandResult, ComponentStatus, Severity
+from edgeops.devices.samples import CommandResult, ComponentStatus, Failure, Severity
 from edgeops.devices.ssh import SshSession, SshTarget
 from edgeops.devices.ssh_poll import (
     POLL_COMMANDS,
@@ -431,7 +430,7 @@ class EngineRunner:
             NOW,
             ok=reason is None,
             reason=reason or "",
-            failure="device-error" if reason else "",
+            failure=Failure.DEVICE_ERROR if reason else None,
         )
 
 
@@ -535,7 +534,7 @@ async def test_a_device_error_leaves_that_part_empty_and_a_lost_session_raises()
 
     class Lost:
         async def run(self, command: str, timeout: float | None = None) -> CommandResult:  # noqa: ASYNC109
-            return CommandResult("gw", command, "", NOW, NOW, ok=False, reason="gone", failure="connection-lost")
+            return CommandResult("gw", command, "", NOW, NOW, ok=False, reason="gone", failure=Failure.CONNECTION_LOST)
 
     with pytest.raises(ConnectionLost):
         await SshPoller(Lost(), "gw", Platform.SROS).poll_health()

@@ -18,7 +18,7 @@ from pygnmi.spec.v080 import gnmi_pb2, gnmi_pb2_grpc
 
 from edgeops.devices.errors import HostKeyUnknown, Unreachable
 from edgeops.devices.hostkeys import HostKeyPolicy, KnownHosts
-from edgeops.devices.samples import SessionState
+from edgeops.devices.samples import Failure, SessionState
 from edgeops.devices.ssh import SshSession, SshTarget
 from edgeops.devices.tunnel import JumpHostPool, JumpSpec, hop_name
 from edgeops.inventory.secrets import resolve_secret
@@ -223,7 +223,7 @@ async def test_a_device_the_jump_host_cannot_reach_is_unreachable(
         )
         with pytest.raises(Unreachable) as raised:
             await ghost.open()
-        assert raised.value.failure == "unreachable" and "via lab-jump" in str(raised.value)
+        assert raised.value.code is Failure.UNREACHABLE and "via lab-jump" in str(raised.value)
         assert pool.state(name) is SessionState.UP  # the jump host itself is fine
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from edgeops.devices.samples import CommandResult
+from edgeops.devices.samples import CommandResult, Failure
 from edgeops.fleet.audit import AuditEntry, AuditLog, AuditWriter, read_audit, redact
 from edgeops.inventory.model import Credentials, Device, Inventory, JumpHost, SecretRef, Site
 from edgeops.platforms import Platform
@@ -70,7 +70,7 @@ def result(command: str = "show version", *, ok: bool = True, output: str = "Hos
         ended=1_750_000_000.75,
         ok=ok,
         reason="" if ok else "timeout after 30 s",
-        failure="" if ok else "timeout",
+        failure=None if ok else Failure.TIMEOUT,
     )
 
 

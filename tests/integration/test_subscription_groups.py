@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 
-from edgeops.devices.paths import native_path_map
+from edgeops.devices.gnmi_paths import native_path_map
 from edgeops.devices.samples import DeviceState, SessionState
 from edgeops.devices.subscriptions import SubscriptionState
 from edgeops.devices.supervisor import RestartOutcome

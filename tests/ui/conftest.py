@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from edgeops.clock import ManualClock
-from edgeops.devices.paths import StreamMode, SubscriptionSpec
+from edgeops.devices.gnmi_paths import StreamMode, SubscriptionSpec
 from edgeops.devices.samples import (
     Alarm,
     ComponentStatus,

@@ -27,7 +27,6 @@ from scrapli.exceptions import (
 )
 
 from edgeops.clock import Clock, SystemClock
-from edgeops.devices.device_errors import device_error_reason
 from edgeops.devices.errors import (
     AuthFailed,
     CommandTimeout,
@@ -35,9 +34,10 @@ from edgeops.devices.errors import (
     ConnectTimeout,
     DeviceError,
     Unreachable,
+    device_error_reason,
 )
 from edgeops.devices.hostkeys import HostKeyCheck, KnownHosts
-from edgeops.devices.samples import CommandResult, SessionState
+from edgeops.devices.samples import CommandResult, Failure, SessionState
 from edgeops.inventory.model import Device
 from edgeops.inventory.ssh_config import SshSettings
 from edgeops.logging_setup import device_logger
@@ -445,7 +445,7 @@ class SshSession:
             if driver is None or not self.alive:
                 # Say why there is no session (auth, host key, unreachable...), not just that there is none.
                 error = self.last_error or ConnectionLost(self.device, "the SSH session is not open")
-                return self._result(command, "", started, failure=error.failure, reason=error.message)
+                return self._result(command, "", started, failure=error.code, reason=error.message)
             try:
                 if self._needs_classic_paging_off(command):
                     await asyncio.wait_for(
@@ -465,7 +465,7 @@ class SshSession:
                     self.device, f"timeout after {timeout:g} s waiting for the prompt; the session was closed"
                 )
                 self._fail(error)
-                return self._result(command, "", started, failure=error.failure, reason=error.message)
+                return self._result(command, "", started, failure=error.code, reason=error.message)
             except (
                 ScrapliConnectionError,
                 ScrapliConnectionNotOpened,
@@ -476,11 +476,11 @@ class SshSession:
             ) as exc:
                 error = ConnectionLost(self.device, f"the SSH session to {self.target.address} was lost: {exc}")
                 self._fail(error)
-                return self._result(command, "", started, failure=error.failure, reason=error.message)
+                return self._result(command, "", started, failure=error.code, reason=error.message)
             output = response.result
             reason = device_error_reason(self.target.platform, output)
             if reason is not None:
-                return self._result(command, output, started, failure="device-error", reason=reason)
+                return self._result(command, output, started, failure=Failure.DEVICE_ERROR, reason=reason)
             return self._result(command, output, started)
 
     def _needs_classic_paging_off(self, command: str) -> bool:
@@ -490,17 +490,13 @@ class SshSession:
         )
 
     def _result(
-        self, command: str, output: str, started: float, *, failure: str = "", reason: str = ""
+        self, command: str, output: str, started: float, *, failure: Failure | None = None, reason: str = ""
     ) -> CommandResult:
-        return CommandResult(
-            device=self.device,
-            command=command,
-            output=output,
-            started=started,
-            ended=self._clock.now(),
-            ok=not failure,
-            reason=reason,
-            failure=failure,
+        ended = self._clock.now()
+        if failure is None:
+            return CommandResult(self.device, command, output, started, ended, ok=True)
+        return CommandResult.failed(
+            self.device, command, failure=failure, reason=reason, started=started, ended=ended, output=output
         )
 
     def _fail(self, error: DeviceError) -> None:

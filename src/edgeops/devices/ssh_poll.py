@@ -18,6 +18,7 @@ from edgeops.devices.samples import (
     Alarm,
     CommandResult,
     ComponentStatus,
+    Failure,
     HealthSample,
     InterfaceSample,
     Severity,
@@ -504,11 +505,11 @@ class SshPoller:
         result = await self.session.run(command, self.command_timeout)
         if result.ok:
             return result.output
-        if result.failure == ConnectionLost.failure:
+        if result.failure is Failure.CONNECTION_LOST:
             raise ConnectionLost(self.device, result.reason)
-        if result.failure == "timeout":
+        if result.failure is Failure.TIMEOUT:
             raise CommandTimeout(self.device, result.reason)
-        if result.failure != "device-error":
+        if result.failure is not Failure.DEVICE_ERROR:
             raise DeviceError(self.device, result.reason)
         self.last_failures.append(result)
         self._log.info("polling command %r failed: %s", command, result.reason)
@@ -517,8 +518,8 @@ class SshPoller:
     def _parse_failed(self, command: str, exc: Exception) -> None:
         now = self._clock.now()
         self.last_failures.append(
-            CommandResult(
-                self.device, command, "", now, now, ok=False, reason=f"unreadable output: {exc}", failure="parse"
+            CommandResult.failed(
+                self.device, command, failure=Failure.PARSE, reason=f"unreadable output: {exc}", started=now
             )
         )
         self._log.warning("could not parse the output of %r: %s", command, exc)

@@ -31,26 +31,24 @@ from edgeops.devices.errors import (
     ConnectionLost,
     ConnectTimeout,
     DeviceError,
-    HostKeyRejected,
-    Unreachable,
-)
-from edgeops.devices.gnmi import (
     GnmiAuthError,
     GnmiError,
     GnmiRejected,
-    GnmiSession,
     GnmiStreamCut,
     GnmiUnavailable,
+    HostKeyRejected,
+    Unreachable,
 )
-from edgeops.devices.hostkeys import KnownHosts
-from edgeops.devices.pacing import TurnPacer
-from edgeops.devices.paths import (
+from edgeops.devices.gnmi import GnmiSession
+from edgeops.devices.gnmi_paths import (
     DEFAULT_COUNTER_INTERVAL_S,
     DEFAULT_HEALTH_INTERVAL_S,
     StreamMode,
     SubscriptionSpec,
     native_path_map,
 )
+from edgeops.devices.hostkeys import KnownHosts
+from edgeops.devices.pacing import TurnPacer
 from edgeops.devices.ratelimit import ConnectLimiter
 from edgeops.devices.samples import CommandResult, HealthSample, InterfaceSample, SessionState
 from edgeops.devices.ssh import PasswordSource, SshSession, SshTarget, resolve_password
@@ -529,16 +527,8 @@ class DeviceSupervisor:
         return await self.ssh.run(command, timeout)
 
     def _failed(self, command: str, error: DeviceError, reason: str | None = None) -> CommandResult:
-        now = self._clock.now()
-        return CommandResult(
-            device=self.name,
-            command=command,
-            output="",
-            started=now,
-            ended=now,
-            ok=False,
-            reason=reason or error.message,
-            failure=error.failure,
+        return CommandResult.failed(
+            self.name, command, failure=error.code, reason=reason or error.message, started=self._clock.now()
         )
 
     # -- gNMI -------------------------------------------------------------------------------------
@@ -561,7 +551,7 @@ class DeviceSupervisor:
             try:
                 await self._gnmi_session(announce=fallback is None)
                 return  # the stream ended without an error: only when we are stopping
-            except (_NoGnmi, GnmiError, DeviceError) as failure:
+            except (_NoGnmi, DeviceError) as failure:
                 outcome: Exception = failure
             delivered = self._delivered > 0
             if delivered:  # gNMI worked this time: leave the SSH fallback
@@ -578,7 +568,8 @@ class DeviceSupervisor:
                 self.stalls += 1
                 self._set_gnmi(SessionState.DOWN, str(outcome))
                 delay = backoff.next_delay()
-            elif isinstance(outcome, DeviceError):  # the jump host is down, or no password could be had
+            elif isinstance(outcome, DeviceError) and not isinstance(outcome, GnmiError):
+                # SSH's side of the hierarchy: the jump host is down, or no password could be had
                 self._report_gnmi_device_error(outcome)
                 delay = backoff.next_delay(severe=isinstance(outcome, AuthFailed))
             elif delivered:  # a stream that was delivering was cut
@@ -747,7 +738,7 @@ class DeviceSupervisor:
             call.failure = GnmiStreamCut(f"{self.name}: the {name} stream ended")
         except GnmiRejected as refusal:
             rejection = GroupRejection(
-                code=refusal.code_name, text=refusal.details, release=self.release, at=self._clock.now()
+                code=refusal.status_name, text=refusal.details, release=self.release, at=self._clock.now()
             )
             known = self.rejections.get(name)
             if known is None or known.text != rejection.text:

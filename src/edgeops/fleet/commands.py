@@ -8,12 +8,12 @@ import time
 from collections.abc import AsyncGenerator, Callable, Sequence
 from dataclasses import dataclass, field
 
-from edgeops.devices.samples import CommandResult
+from edgeops.devices.samples import CommandResult, Failure
 from edgeops.fleet.aliases import expand
 from edgeops.fleet.audit import SOURCES, AuditEntry, AuditLog, AuditWriter, local_user
 from edgeops.fleet.command_transport import CommandTransport
 from edgeops.fleet.guard import GuardVerdict, check
-from edgeops.fleet.results import GUARD_REFUSAL_PREFIX, GUARD_REFUSED
+from edgeops.fleet.results import GUARD_REFUSAL_PREFIX
 from edgeops.inventory.model import Device
 from edgeops.platforms import Platform
 
@@ -24,7 +24,6 @@ DEFAULT_MAX_PARALLEL = 200
 # The transport enforces the per-device timeout itself (the SSH session adds its own 2 s grace); the runner's
 # backstop, beyond it, only catches a transport that never returns.
 BACKSTOP_GRACE_S = 5.0
-CANCELLED = "cancelled"  # audit failure class of a command abandoned when its run was cancelled
 
 
 @dataclass(frozen=True)
@@ -196,14 +195,16 @@ class CommandRunner:
                 # Abandoned mid-flight: the command may have reached the device, so the audit log says so (the run
                 # waits for the writer before it ends).
                 if writer is not None:
-                    cancelled = self._failed(item, started, CANCELLED, "cancelled before the device answered")
+                    cancelled = self._failed(item, started, Failure.CANCELLED, "cancelled before the device answered")
                     writer.submit(self._audit_entry(cancelled, item))
                 raise
             except TimeoutError:
-                result = self._failed(item, started, "timeout", f"timeout after {self._backstop_s:g} s (no answer)")
+                result = self._failed(
+                    item, started, Failure.TIMEOUT, f"timeout after {self._backstop_s:g} s (no answer)"
+                )
             except Exception as exc:  # a transport must not raise; if one does, this device fails, not the run
                 log.exception("%s: the transport raised instead of returning a result", item.device.name)
-                result = self._failed(item, started, "error", f"internal error: {exc!r}")
+                result = self._failed(item, started, Failure.ERROR, f"internal error: {exc!r}")
             if writer is not None:
                 # Shielded inside: a run cancelled now must not drop the record of a command that was answered.
                 await writer.write(self._audit_entry(result, item))
@@ -214,32 +215,22 @@ class CommandRunner:
         """Transports enforce the timeout themselves; an on-demand one may spend it twice (connect, command)."""
         return 2 * self.timeout_s + BACKSTOP_GRACE_S
 
-    def _failed(self, item: PlannedCommand, started: float, failure: str, reason: str) -> CommandResult:
-        return CommandResult(
-            device=item.device.name,
-            command=item.command,
-            output="",
-            started=started,
-            ended=self._clock(),
-            ok=False,
-            reason=reason,
-            failure=failure,
+    def _failed(self, item: PlannedCommand, started: float, failure: Failure, reason: str) -> CommandResult:
+        return CommandResult.failed(
+            item.device.name, item.command, failure=failure, reason=reason, started=started, ended=self._clock()
         )
 
     def _refusal(self, item: PlannedCommand) -> CommandResult:
         message = item.verdict.message
         if not message.startswith(GUARD_REFUSAL_PREFIX):  # empty lines, control characters
             message = f"{GUARD_REFUSAL_PREFIX} (rule {item.verdict.rule}): {message}"
-        now = self._clock()
-        return CommandResult(
-            device=item.device.name,
-            command=item.command,
-            output="",
-            started=now,
-            ended=now,
-            ok=False,
+        return CommandResult.failed(
+            item.device.name,
+            item.command,
+            failure=Failure.REFUSED,
             reason=message,
-            failure=GUARD_REFUSED,
+            started=self._clock(),
+            guard_rule=item.verdict.rule,
         )
 
     def _audit_entry(self, result: CommandResult, item: PlannedCommand) -> AuditEntry:

@@ -303,5 +303,5 @@ class FleetEngine:
         if supervisor is None:
             now = self.clock.now()
             error = ConnectionLost(name, f"{name} is not in the inventory the session engine runs")
-            return CommandResult(name, command, "", now, now, ok=False, reason=error.message, failure=error.failure)
+            return CommandResult.failed(name, command, failure=error.code, reason=error.message, started=now)
         return await supervisor.run_command(command, timeout_s)

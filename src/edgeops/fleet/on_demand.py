@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from edgeops.devices.errors import AuthFailed, DeviceError
 from edgeops.devices.hostkeys import KnownHosts
-from edgeops.devices.samples import CommandResult
+from edgeops.devices.samples import CommandResult, Failure
 from edgeops.devices.ssh import PasswordSource, SshSession, SshTarget
 from edgeops.inventory.model import Device, Inventory, SecretRef
 from edgeops.inventory.problems import InventoryError
@@ -90,7 +90,7 @@ class OnDemandTransport:
         try:
             session = self._session(device)
         except InventoryError as error:
-            return _failed(device, command, started, "config", error.format())
+            return _failed(device, command, started, Failure.CONFIG, error.format())
         if not session.alive:
             if self._opening is None:
                 self._opening = asyncio.Semaphore(self.max_opening)
@@ -100,7 +100,7 @@ class OnDemandTransport:
                     try:
                         await session.open()
                     except DeviceError as error:
-                        return _failed(device, command, started, error.failure, error.message)
+                        return _failed(device, command, started, error.code, error.message)
                     self.sessions_opened += 1
         return await session.run(command, timeout=timeout_s)
 
@@ -184,14 +184,7 @@ class OnDemandTransport:
         return credentials.use_agent if credentials else True
 
 
-def _failed(device: Device, command: str, started: float, failure: str, reason: str) -> CommandResult:
-    return CommandResult(
-        device=device.name,
-        command=command,
-        output="",
-        started=started,
-        ended=time.time(),
-        ok=False,
-        reason=reason,
-        failure=failure,
+def _failed(device: Device, command: str, started: float, failure: Failure, reason: str) -> CommandResult:
+    return CommandResult.failed(
+        device.name, command, failure=failure, reason=reason, started=started, ended=time.time()
     )

@@ -247,7 +247,7 @@ def json_line(result: CommandResult, device: Device | None, *, parse: bool = Fal
         "command": result.command,
         "ok": result.ok,
         "reason": result.reason,
-        "failure": result.failure,
+        "failure": result.failure or "",
         "duration_s": round(max(result.duration_s, 0.0), 3),
         "output": result.output,
     }
@@ -353,13 +353,11 @@ class RunPrinter:
     # -- results ----------------------------------------------------------------------------------------
 
     def result(self, result: CommandResult) -> None:
-        from edgeops.fleet.results import is_guard_refusal
-
         self._clear()
         if self.mode == "json":
             self._write(json_line(result, self.devices.get(result.device), parse=self.parse) + "\n")
         elif self.mode == "stream":
-            if is_guard_refusal(result):
+            if result.refused:
                 self._refusals.append(result)  # printed together: one line per reason, not one per device
             else:
                 self._flush_refusals()
@@ -453,9 +451,7 @@ class RunPrinter:
         if summary.slowest_line() and summary.total > 1:
             lines.append(summary.slowest_line())
         failed = [result for result in results if not result.ok]
-        from edgeops.fleet.results import is_guard_refusal
-
-        sent_failures = [result for result in failed if not is_guard_refusal(result)]
+        sent_failures = [result for result in failed if not result.refused]
         if sent_failures:
             lines.append("failed:")
             lines.extend(f"  {result.device}: {_one_line(result.reason)}" for result in sent_failures)

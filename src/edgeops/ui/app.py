@@ -32,8 +32,7 @@ from textual.widgets import Footer, Static
 from textual.worker import Worker, WorkerState
 
 from edgeops.clock import Clock, SystemClock
-from edgeops.devices.errors import NOT_CONNECTED
-from edgeops.devices.samples import CommandResult
+from edgeops.devices.samples import CommandResult, Failure
 from edgeops.fleet.store import ChangeSet, FleetStore
 from edgeops.inventory.model import Device, Inventory
 from edgeops.inventory.problems import Problem
@@ -109,9 +108,12 @@ class NotConnected:
     """The command transport of a console without an engine: every command fails, saying why."""
 
     async def run_command(self, device: Device, command: str, *, timeout_s: float) -> CommandResult:
-        now = time.time()
-        return CommandResult(
-            device.name, command, "", now, now, ok=False, reason="not connected to the fleet", failure=NOT_CONNECTED
+        return CommandResult.failed(
+            device.name,
+            command,
+            failure=Failure.NOT_CONNECTED,
+            reason="not connected to the fleet",
+            started=time.time(),
         )
 
     async def aclose(self) -> None:

@@ -28,7 +28,6 @@ from edgeops.fleet.results import (
     OutputGroup,
     diff_against,
     group_identical,
-    is_guard_refusal,
     summarise,
     write_out_dir,
 )
@@ -85,12 +84,12 @@ class CommandRun:
 
     @property
     def refused(self) -> list[CommandResult]:
-        return [result for result in self.results if is_guard_refusal(result)]
+        return [result for result in self.results if result.refused]
 
     @property
     def failed(self) -> list[CommandResult]:
         """Devices that were sent the command and failed (refusals are counted apart: nothing was sent)."""
-        return [result for result in self.results if not result.ok and not is_guard_refusal(result)]
+        return [result for result in self.results if not result.ok and not result.refused]
 
     def elapsed_s(self, now: float | None = None) -> float:
         end = self.ended if self.ended is not None else (time.time() if now is None else now)
@@ -101,7 +100,7 @@ class CommandRun:
         line = f"{len(self.results)}/{self.total} done, {len(self.failed)} failed"
         refused = self.refused
         if refused:
-            rules = sorted({_rule_of(result.reason) for result in refused} - {""})
+            rules = sorted({result.guard_rule for result in refused} - {""})
             line += f", {len(refused)} refused by the read-only guard"
             if rules:
                 line += f" (rule {', '.join(rules)})"
@@ -111,7 +110,7 @@ class CommandRun:
         if self.error:
             line += f" · stopped: {self.error}"
         if self.finished and not self.cancelled:
-            sent = [result for result in self.results if not is_guard_refusal(result)]
+            sent = [result for result in self.results if not result.refused]
             if len(sent) > 1:
                 slowest = max(sent, key=lambda result: result.duration_s)
                 line += f" · slowest {slowest.device} {slowest.duration_s:.1f} s"
@@ -122,22 +121,14 @@ class CommandRun:
         return line
 
 
-_RULE = re.compile(r"\(rule ([\w-]+)")
-
-
-def _rule_of(reason: str) -> str:
-    match = _RULE.search(reason)
-    return match[1] if match else ""
-
-
 def status_text(result: CommandResult | None) -> Text:
     """The status as the output heading shows it: ok, refused (rule ...), or failed (class)."""
     if result is None:
         return Text("…", style="dim")
     if result.ok:
         return Text("ok", style="green")
-    if is_guard_refusal(result):
-        rule = _rule_of(result.reason)
+    if result.refused:
+        rule = result.guard_rule
         return Text(f"refused (rule {rule})" if rule else "refused", style="bold yellow")
     return Text(f"failed ({result.failure})" if result.failure else "failed", style="bold red")
 
@@ -148,7 +139,7 @@ def status_cell(result: CommandResult | None) -> Text:
         return Text("…", style="dim")
     if result.ok:
         return Text("ok", style="green")
-    if is_guard_refusal(result):
+    if result.refused:
         return Text("refused", style="bold yellow")
     return Text(result.failure or "failed", style="bold red")
 
@@ -164,7 +155,7 @@ def group_status_text(run: CommandRun, group: OutputGroup) -> Text:
 
 
 def duration_text(result: CommandResult) -> Text:
-    if is_guard_refusal(result):
+    if result.refused:
         return Text("-", style="dim")
     return Text(f"{result.duration_s:.2f} s", justify="right")
 
@@ -507,7 +498,7 @@ class CommandResultsView(Widget):
 
     def _result_heading(self, run: CommandRun, result: CommandResult) -> Text:
         device = run.device(result.device)
-        refused = is_guard_refusal(result)
+        refused = result.refused
         heading = Text()
         heading.append(result.device, style="bold")
         if device is not None:
@@ -540,7 +531,7 @@ class CommandResultsView(Widget):
         heading.append(", ".join(group.devices), style="dim")
         if group.reason:
             heading.append("\n")
-            heading.append_text(safe_text(group.reason, style="yellow" if is_guard_refusal(first) else "red"))
+            heading.append_text(safe_text(group.reason, style="yellow" if first.refused else "red"))
         return heading
 
     # -- actions ------------------------------------------------------------------------------------------------
