@@ -22,8 +22,9 @@ from edgeops.devices.samples import CommandResult, Failure
 from edgeops.devices.ssh import SshSession
 from edgeops.fleet.aliases import AliasError
 from edgeops.fleet.audit import AuditLog, read_audit
-from edgeops.fleet.commands import CommandRunner, RunProgress, collect
+from edgeops.fleet.commands import CommandRunner, collect
 from edgeops.fleet.on_demand import OnDemandTransport
+from edgeops.fleet.progress import RunProgress
 from edgeops.inventory.model import Device, Inventory
 from edgeops.lab.runner import Lab, relocate
 from edgeops.lab.topology import build_fleet, synthetic_sites

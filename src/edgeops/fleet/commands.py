@@ -6,13 +6,14 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncGenerator, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from edgeops.devices.samples import CommandResult, Failure
 from edgeops.fleet.aliases import expand
 from edgeops.fleet.audit import SOURCES, AuditEntry, AuditLog, AuditWriter, local_user
 from edgeops.fleet.command_transport import CommandTransport
 from edgeops.fleet.guard import GuardVerdict, check
+from edgeops.fleet.progress import RunProgress
 from edgeops.fleet.results import GUARD_REFUSAL_PREFIX
 from edgeops.inventory.model import Device
 from edgeops.platforms import Platform
@@ -41,45 +42,6 @@ class PlannedCommand:
     @property
     def guard_lifted(self) -> bool:
         return self.verdict.rule == "guard-lifted"
-
-
-@dataclass
-class RunProgress:
-    """How far a run is: read by a progress line or a pane while results stream in."""
-
-    total: int
-    done: int = 0
-    failed: int = 0
-    refused: int = 0  # by the read-only guard (counted in failed too)
-    started: float = field(default_factory=time.monotonic)
-    pending: set[str] = field(default_factory=set)  # devices whose result has not come back yet
-
-    @property
-    def ok(self) -> int:
-        return self.done - self.failed
-
-    @property
-    def finished(self) -> bool:
-        return self.done >= self.total
-
-    @property
-    def elapsed_s(self) -> float:
-        return time.monotonic() - self.started
-
-    def line(self) -> str:
-        """E.g. "37/136 done, 2 failed"."""
-        text = f"{self.done}/{self.total} done"
-        if self.failed:
-            text += f", {self.failed} failed"
-        return text
-
-    def record(self, result: CommandResult, *, refused: bool = False) -> None:
-        self.done += 1
-        self.pending.discard(result.device)
-        if not result.ok:
-            self.failed += 1
-        if refused:
-            self.refused += 1
 
 
 class CommandRunner:
@@ -172,7 +134,7 @@ class CommandRunner:
                 # On the loop, before anything is yielded: nothing was sent, and the record must not be lost.
                 self.audit.record_many([self._audit_entry(result, item) for result, item in refusals])
             for result, _ in refusals:
-                progress.record(result, refused=True)
+                progress.record(result)
                 yield result
             for _ in range(len(tasks)):
                 result = (await finished.get()).result()

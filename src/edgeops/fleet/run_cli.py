@@ -17,7 +17,8 @@ from edgeops.paths import AppPaths
 
 if TYPE_CHECKING:  # imported when a run starts, so `edgeops --help` stays quick
     from edgeops.devices.samples import CommandResult
-    from edgeops.fleet.commands import CommandRunner, RunProgress
+    from edgeops.fleet.commands import CommandRunner
+    from edgeops.fleet.progress import RunProgress
     from edgeops.fleet.results import RunSummary
     from edgeops.inventory.model import Device, Inventory, SecretRef
 
@@ -190,7 +191,7 @@ def _run_loaded(args: argparse.Namespace, paths: AppPaths, inventory: Inventory,
 async def _stream(
     runner: CommandRunner, command: str, devices: Sequence[Device], allow_config: bool, printer: RunPrinter
 ) -> list[CommandResult]:
-    from edgeops.fleet.commands import RunProgress
+    from edgeops.fleet.progress import RunProgress
 
     progress = RunProgress(total=len(devices))
     printer.start_progress(progress)
