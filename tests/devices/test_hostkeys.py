@@ -259,7 +259,7 @@ async def start_lab(tmp_path: Path) -> AsyncIterator[Callable[..., Awaitable[Lab
 def session_to(lab: Lab, name: str, known_hosts: KnownHosts) -> SshSession:
     identity = lab.device(name).identity
     target = SshTarget(name, identity.platform, identity.host, identity.ssh_port, identity.username, use_agent=False)
-    return SshSession(target, known_hosts=known_hosts, password=lambda: identity.password, connect_timeout=10)
+    return SshSession(target, known_hosts=known_hosts, password=lambda: identity.password, connect_timeout_s=10)
 
 
 @pytest.mark.lab

@@ -77,7 +77,7 @@ def make_session(lab: Lab, name: str, known_hosts: KnownHosts, **options: Any) -
     identity = lab.device(name).identity
     target = SshTarget(name, identity.platform, identity.host, identity.ssh_port, identity.username, use_agent=False)
     options.setdefault("password", lambda: identity.password)
-    options.setdefault("connect_timeout", 10.0)
+    options.setdefault("connect_timeout_s", 10.0)
     return SshSession(target, known_hosts=known_hosts, **options)
 
 
@@ -171,7 +171,7 @@ async def test_login_sets_the_cli_environment_each_platform_needs_and_nothing_el
 
 
 async def test_a_long_sros_output_is_not_paged_after_login(lab: Lab, known_hosts: KnownHosts) -> None:
-    async with make_session(lab, "alcala-gw1", known_hosts, command_timeout=5.0) as session:
+    async with make_session(lab, "alcala-gw1", known_hosts, command_timeout_s=5.0) as session:
         ports = await session.run("show port")
         assert ports.ok and "Press Q to quit" not in ports.output
         assert len(ports.output.splitlines()) > 24  # longer than a terminal page
@@ -240,7 +240,7 @@ async def test_auth_refused_hang_and_closed_port_map_to_our_errors(lab: Lab, kno
     faults.ssh_refuse = False
 
     faults.ssh_hang = True
-    hung = make_session(lab, "alcala-spine2", known_hosts, connect_timeout=0.5)
+    hung = make_session(lab, "alcala-spine2", known_hosts, connect_timeout_s=0.5)
     with pytest.raises(ConnectTimeout) as hang:
         await hung.open()
     assert hang.value.code is Failure.TIMEOUT and hung.state is SessionState.UNREACHABLE
@@ -374,7 +374,7 @@ async def test_keepalive_detects_a_dead_path(lab: Lab, known_hosts: KnownHosts) 
             target,
             known_hosts=known_hosts,
             password=lambda: identity.password,
-            keepalive_interval=0.2,
+            keepalive_interval_s=0.2,
             keepalive_count_max=2,
         )
         await session.open()

@@ -20,11 +20,10 @@ from cryptography.x509.oid import NameOID
 from grpc import aio
 from pygnmi.spec.v080 import gnmi_pb2, gnmi_pb2_grpc
 
+from edgeops.defaults import COUNTER_INTERVAL_S, GNMI_CONNECT_TIMEOUT_S, HEALTH_INTERVAL_S
 from edgeops.devices.decode import AlarmBook, DecodedNotification, HealthBook, SyncMarker, decode_notification
 from edgeops.devices.errors import GnmiAuthError, GnmiError, GnmiRejected, GnmiStreamCut, GnmiUnavailable
 from edgeops.devices.gnmi_paths import (
-    DEFAULT_COUNTER_INTERVAL_S,
-    DEFAULT_HEALTH_INTERVAL_S,
     NATIVE_MODEL_MARKERS,
     PathMap,
     SubscriptionSpec,
@@ -46,7 +45,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-DEFAULT_CONNECT_TIMEOUT_S = 10.0
 DEFAULT_RPC_TIMEOUT_S = 15.0
 # Preference per platform: what the device's own tooling uses. Only encodings the device lists are chosen.
 ENCODING_PREFERENCE = {
@@ -196,7 +194,7 @@ class GnmiSession:
         username: str,
         password: str | None,
         target: str | None = None,
-        connect_timeout_s: float = DEFAULT_CONNECT_TIMEOUT_S,
+        connect_timeout_s: float = GNMI_CONNECT_TIMEOUT_S,
         rpc_timeout_s: float = DEFAULT_RPC_TIMEOUT_S,
         channel_options: Sequence[tuple[str, Any]] = (),
     ) -> None:
@@ -418,8 +416,8 @@ class GnmiSession:
     def default_subscriptions(
         self,
         *,
-        counter_interval_s: float = DEFAULT_COUNTER_INTERVAL_S,
-        health_interval_s: float = DEFAULT_HEALTH_INTERVAL_S,
+        counter_interval_s: float = COUNTER_INTERVAL_S,
+        health_interval_s: float = HEALTH_INTERVAL_S,
     ) -> tuple[SubscriptionSpec, ...]:
         """Counters, oper state, health and alarms from the path map Capabilities chose."""
         return self.path_map.subscriptions(counter_interval_s=counter_interval_s, health_interval_s=health_interval_s)

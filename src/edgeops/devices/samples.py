@@ -4,6 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Literal
+
+# The two transports to a device, and which of them brings a device's telemetry.
+Transport = Literal["ssh", "gnmi"]
+TelemetrySource = Literal["gnmi", "ssh"]
 
 
 class SessionState(StrEnum):

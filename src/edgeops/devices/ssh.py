@@ -27,6 +27,7 @@ from scrapli.exceptions import (
 )
 
 from edgeops.clock import Clock, SystemClock
+from edgeops.defaults import COMMAND_TIMEOUT_S, CONNECT_TIMEOUT_S, KEEPALIVE_COUNT_MAX, KEEPALIVE_INTERVAL_S
 from edgeops.devices.errors import (
     AuthFailed,
     CommandTimeout,
@@ -260,18 +261,18 @@ class SshSession:
         password: PasswordSource | None = None,
         tunnel: TunnelSource | None = None,
         via: str = "",
-        connect_timeout: float = 15.0,
-        command_timeout: float = 30.0,
-        keepalive_interval: float = 10.0,
-        keepalive_count_max: int = 3,
+        connect_timeout_s: float = CONNECT_TIMEOUT_S,
+        command_timeout_s: float = COMMAND_TIMEOUT_S,
+        keepalive_interval_s: float = KEEPALIVE_INTERVAL_S,
+        keepalive_count_max: int = KEEPALIVE_COUNT_MAX,
         clock: Clock | None = None,
         on_state: StateListener | None = None,
     ) -> None:
         self.target = target
         self.known_hosts = known_hosts
-        self.connect_timeout = connect_timeout
-        self.command_timeout = command_timeout
-        self.keepalive_interval = keepalive_interval
+        self.connect_timeout_s = connect_timeout_s
+        self.command_timeout_s = command_timeout_s
+        self.keepalive_interval_s = keepalive_interval_s
         self.keepalive_count_max = keepalive_count_max
         self.via = via
         self._password = password
@@ -347,7 +348,7 @@ class SshSession:
         await self.close()
 
     async def open(self) -> None:
-        """Log in and reach the exec prompt within connect_timeout; raises a DeviceError subclass on failure."""
+        """Log in and reach the exec prompt within connect_timeout_s; raises a DeviceError subclass on failure."""
         async with self._lock:
             if self.alive:
                 return
@@ -356,7 +357,7 @@ class SshSession:
             check: HostKeyCheck | None = None
             try:
                 check = self.known_hosts.check(self.device, self.target.host, self.target.port)
-                await asyncio.wait_for(self._open(check), self.connect_timeout)
+                await asyncio.wait_for(self._open(check), self.connect_timeout_s)
             except asyncio.CancelledError:
                 self._discard()
                 self._set_state(SessionState.IDLE)
@@ -368,7 +369,7 @@ class SshSession:
                     device=self.device,
                     address=self.target.address,
                     check=check,
-                    timeout=self.connect_timeout,
+                    timeout=self.connect_timeout_s,
                     via=self.via,
                 )
                 self.last_error = error
@@ -403,7 +404,7 @@ class SshSession:
             "client_factory": check.client_factory(on_lost),
             # ~/.ssh/config was applied by the inventory already; asyncssh must not apply it a second time.
             "config": [],
-            "keepalive_interval": self.keepalive_interval,
+            "keepalive_interval": self.keepalive_interval_s,
             "keepalive_count_max": self.keepalive_count_max,
             "encryption_algs": ENCRYPTION_PREFERENCE,
             **asyncssh_auth_options(password=password, key_files=target.key_files, use_agent=target.use_agent),
@@ -422,9 +423,9 @@ class SshSession:
             auth_password=password or "",  # scrapli redacts this in its repr; transport_options it would print
             auth_strict_key=False,  # scrapli's check runs after login; ours (via known_hosts) runs before it
             transport="asyncssh",
-            timeout_socket=self.connect_timeout,
+            timeout_socket=self.connect_timeout_s,
             timeout_transport=0,  # per-read timeout off: each command has its own timeout_ops
-            timeout_ops=self.command_timeout,
+            timeout_ops=self.command_timeout_s,
             transport_options={"asyncssh": options},
             logging_uid=target.device,
             on_open=functools.partial(prepare_cli, steps=LOGIN_STEPS[target.platform]),
@@ -438,7 +439,7 @@ class SshSession:
 
     async def run(self, command: str, timeout: float | None = None) -> CommandResult:  # noqa: ASYNC109 (scrapli's)
         """Run one command; never raises for device or connection errors (see CommandResult.ok/failure)."""
-        timeout = self.command_timeout if timeout is None else timeout
+        timeout = self.command_timeout_s if timeout is None else timeout
         async with self._lock:
             started = self._clock.now()
             driver = self._driver

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from edgeops.clock import Clock, SystemClock
+from edgeops.defaults import COMMAND_TIMEOUT_S
 from edgeops.devices import sros_text
 from edgeops.devices.decode import AlarmBook
 from edgeops.devices.errors import CommandTimeout, ConnectionLost, DeviceError
@@ -486,12 +487,12 @@ class SshPoller:
         platform: Platform,
         *,
         clock: Clock | None = None,
-        command_timeout: float = 30.0,
+        command_timeout_s: float = COMMAND_TIMEOUT_S,
     ) -> None:
         self.session = session
         self.device = device
         self.platform = platform
-        self.command_timeout = command_timeout
+        self.command_timeout_s = command_timeout_s
         self.last_failures: list[CommandResult] = []
         self._clock: Clock = clock or SystemClock()
         self._log = device_logger(__name__, device)
@@ -502,7 +503,7 @@ class SshPoller:
 
     async def _run(self, command: str) -> str | None:
         """The command's output, or None after a device error; raises when the session itself failed."""
-        result = await self.session.run(command, self.command_timeout)
+        result = await self.session.run(command, self.command_timeout_s)
         if result.ok:
             return result.output
         if result.failure is Failure.CONNECTION_LOST:

@@ -19,11 +19,21 @@ import random
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from enum import StrEnum
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
 
 import asyncssh
 
 from edgeops.clock import Clock, SystemClock
+from edgeops.defaults import (
+    COMMAND_TIMEOUT_S,
+    CONNECT_TIMEOUT_S,
+    COUNTER_INTERVAL_S,
+    HEALTH_INTERVAL_S,
+    KEEPALIVE_COUNT_MAX,
+    KEEPALIVE_INTERVAL_S,
+    SSH_POLL_INTERVAL_S,
+    STALE_FACTOR,
+)
 from edgeops.devices.backoff import SEVERE, TRANSIENT, Backoff, BackoffPolicy
 from edgeops.devices.decode import DecodedNotification
 from edgeops.devices.errors import (
@@ -41,8 +51,6 @@ from edgeops.devices.errors import (
 )
 from edgeops.devices.gnmi import GnmiSession
 from edgeops.devices.gnmi_paths import (
-    DEFAULT_COUNTER_INTERVAL_S,
-    DEFAULT_HEALTH_INTERVAL_S,
     StreamMode,
     SubscriptionSpec,
     native_path_map,
@@ -50,7 +58,14 @@ from edgeops.devices.gnmi_paths import (
 from edgeops.devices.hostkeys import KnownHosts
 from edgeops.devices.pacing import TurnPacer
 from edgeops.devices.ratelimit import ConnectLimiter
-from edgeops.devices.samples import CommandResult, HealthSample, InterfaceSample, SessionState
+from edgeops.devices.samples import (
+    CommandResult,
+    HealthSample,
+    InterfaceSample,
+    SessionState,
+    TelemetrySource,
+    Transport,
+)
 from edgeops.devices.ssh import PasswordSource, SshSession, SshTarget, resolve_password
 from edgeops.devices.ssh_poll import SshPoller
 from edgeops.devices.subscriptions import GROUP_ORDER, GroupRejection, SubscriptionState
@@ -58,9 +73,6 @@ from edgeops.devices.tunnel import JumpHostPool
 from edgeops.inventory.model import Device
 from edgeops.logging_setup import DeviceLoggerAdapter, device_logger
 from edgeops.platforms import Platform
-
-Transport = Literal["ssh", "gnmi"]
-TelemetrySource = Literal["gnmi", "ssh"]
 
 # Devices do not sample faster than this, whatever we ask (SR OS: once a second); staleness is judged on
 # the interval the device really uses.
@@ -101,21 +113,21 @@ class TelemetrySink(Protocol):
 
 @dataclass(frozen=True)
 class SupervisorSettings:
-    """The knobs of one device's supervision (FleetEngine builds them from its EngineSettings)."""
+    """The knobs of one device's supervision (part of the FleetEngine's EngineSettings)."""
 
-    counter_interval_s: float = DEFAULT_COUNTER_INTERVAL_S
-    health_interval_s: float = DEFAULT_HEALTH_INTERVAL_S
-    ssh_poll_interval_s: float = 15.0
-    stale_factor: float = 3.0
+    counter_interval_s: float = COUNTER_INTERVAL_S  # gNMI SAMPLE interval of interface counters
+    health_interval_s: float = HEALTH_INTERVAL_S  # gNMI SAMPLE interval of CPU, memory, temperatures, alarms...
+    ssh_poll_interval_s: float = SSH_POLL_INTERVAL_S  # SSH polling of a device without gNMI
+    stale_factor: float = STALE_FACTOR  # data older than this many intervals is stale
     # A gNMI stream silent this long is restarted; None: twice the time after which its data counts as stale,
     # and never less than MIN_STALL_TIMEOUT_S.
     stall_timeout_s: float | None = None
-    connect_timeout_s: float = 15.0
-    command_timeout_s: float = 30.0
+    connect_timeout_s: float = CONNECT_TIMEOUT_S
+    command_timeout_s: float = COMMAND_TIMEOUT_S
     # How long a command waits for a session that is still connecting before it fails.
     command_wait_s: float = 5.0
-    keepalive_interval_s: float = 10.0
-    keepalive_count_max: int = 3
+    keepalive_interval_s: float = KEEPALIVE_INTERVAL_S
+    keepalive_count_max: int = KEEPALIVE_COUNT_MAX
     backoff: BackoffPolicy = TRANSIENT
     severe_backoff: BackoffPolicy = SEVERE  # after a rejected login or host key
     # A session that stayed up this long starts its next backoff schedule from the base again.
@@ -270,9 +282,9 @@ class DeviceSupervisor:
             password=password,
             tunnel=self._tunnel if jump is not None else None,
             via=jump or "",
-            connect_timeout=settings_.connect_timeout_s,
-            command_timeout=settings_.command_timeout_s,
-            keepalive_interval=settings_.keepalive_interval_s,
+            connect_timeout_s=settings_.connect_timeout_s,
+            command_timeout_s=settings_.command_timeout_s,
+            keepalive_interval_s=settings_.keepalive_interval_s,
             keepalive_count_max=settings_.keepalive_count_max,
             clock=self._clock,
         )
@@ -854,7 +866,7 @@ class DeviceSupervisor:
             self.name,
             self.device.platform,
             clock=self._clock,
-            command_timeout=self.settings.command_timeout_s,
+            command_timeout_s=self.settings.command_timeout_s,
         )
 
     async def _poll_once(self, poller: SshPoller, groups: Iterable[str]) -> None:

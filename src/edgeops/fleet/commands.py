@@ -8,6 +8,7 @@ import time
 from collections.abc import AsyncGenerator, Callable, Sequence
 from dataclasses import dataclass
 
+from edgeops.defaults import COMMAND_TIMEOUT_S
 from edgeops.devices.samples import CommandResult, Failure
 from edgeops.fleet.aliases import expand
 from edgeops.fleet.audit import SOURCES, AuditEntry, AuditLog, AuditWriter, local_user
@@ -20,7 +21,6 @@ from edgeops.platforms import Platform
 
 log = logging.getLogger(__name__)
 
-DEFAULT_TIMEOUT_S = 30.0
 DEFAULT_MAX_PARALLEL = 200
 # The transport enforces the per-device timeout itself (the SSH session adds its own 2 s grace); the runner's
 # backstop, beyond it, only catches a transport that never returns.
@@ -57,7 +57,7 @@ class CommandRunner:
         transport: CommandTransport,
         *,
         audit: AuditLog | None,
-        timeout_s: float = DEFAULT_TIMEOUT_S,
+        timeout_s: float = COMMAND_TIMEOUT_S,
         max_parallel: int = DEFAULT_MAX_PARALLEL,
         source: str = "run",
         clock: Callable[[], float] = time.time,

@@ -11,9 +11,10 @@ from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from itertools import islice
-from typing import Any, Literal, cast
+from typing import Any, cast
 
 from edgeops.clock import Clock
+from edgeops.defaults import STALE_FACTOR
 from edgeops.devices.gnmi_paths import StreamMode, SubscriptionSpec
 from edgeops.devices.interface_rows import COUNTERS_AT, interface_row
 from edgeops.devices.samples import (
@@ -23,6 +24,8 @@ from edgeops.devices.samples import (
     InterfaceSample,
     SessionState,
     Severity,
+    TelemetrySource,
+    Transport,
 )
 from edgeops.devices.subscriptions import GROUP_ORDER, GroupRejection, SubscriptionState
 from edgeops.fleet.history import DEFAULT_RESOLUTION_S, Aggregate, RollingSeries
@@ -30,9 +33,6 @@ from edgeops.fleet.rates import InterfaceRates, InterfaceRateTracker
 from edgeops.fleet.state import derive_device_state
 from edgeops.inventory.model import Device, Inventory
 from edgeops.naming import natural_key
-
-Transport = Literal["ssh", "gnmi"]
-TelemetrySource = Literal["gnmi", "ssh"]
 
 SEVERITY_ORDER: tuple[Severity, ...] = (Severity.CRITICAL, Severity.MAJOR, Severity.MINOR, Severity.WARNING)
 _SEVERITY_RANK = {severity: rank for rank, severity in enumerate(SEVERITY_ORDER)}
@@ -392,7 +392,7 @@ class FleetStore:
         *,
         history_seconds: float = 600.0,
         history_resolution_s: float = DEFAULT_RESOLUTION_S,
-        stale_factor: float = 3.0,
+        stale_factor: float = STALE_FACTOR,
         change_log_size: int = 65_536,
     ) -> None:
         if stale_factor <= 0:
