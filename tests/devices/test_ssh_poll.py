@@ -24,7 +24,6 @@ from edgeops.devices.ssh_poll import (
     SshPoller,
     label_values,
     parse_count,
-    parse_speed,
     parse_srlinux_interfaces,
     parse_srlinux_platform,
     parse_srlinux_version,
@@ -56,12 +55,7 @@ def utc(text: str) -> float:
 # -- values ---------------------------------------------------------------------------------------------------
 
 
-def test_speeds_and_counts() -> None:
-    assert parse_speed("25G") == 25_000_000_000
-    assert parse_speed("100 Gbps") == 100_000_000_000
-    assert parse_speed("1000 Mbps") == 1_000_000_000
-    assert parse_speed("400G") == 400_000_000_000
-    assert parse_speed("N/A") is None and parse_speed("") is None and parse_speed("0") is None
+def test_counts() -> None:
     assert parse_count("13738800") == 13_738_800
     assert parse_count("1,001,337") == 1_001_337
     assert parse_count(42) == 42

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from enum import StrEnum
 from typing import Literal
 
@@ -81,6 +81,26 @@ class Alarm:
     derived: bool = False  # worked out from device state by edgeops, not listed by the device
 
 
+@dataclass(frozen=True, slots=True)
+class InterfaceCounters:
+    """The eight counters of an interface (None: not reported): the one declaration that the sample's counter
+    fields, the decoded row's counter slots, the store's snapshots and the rate tracker all follow."""
+
+    in_octets: int | None = None
+    out_octets: int | None = None
+    in_packets: int | None = None
+    out_packets: int | None = None
+    in_errors: int | None = None
+    out_errors: int | None = None
+    in_discards: int | None = None
+    out_discards: int | None = None
+
+
+COUNTER_FIELDS: tuple[str, ...] = tuple(field.name for field in fields(InterfaceCounters))
+# The state of an interface, as opposed to its counters (each subscription group serves one of the two).
+STATE_FIELDS: tuple[str, ...] = ("admin_state", "oper_state", "description", "speed_bps", "last_change")
+
+
 @dataclass(frozen=True)
 class InterfaceSample:
     """Counters and state of one interface at one instant.
@@ -105,6 +125,11 @@ class InterfaceSample:
     out_errors: int | None = None
     in_discards: int | None = None
     out_discards: int | None = None
+
+
+# A sample is its keys, its state and its counters, declared above: a field added to one must be added to the other.
+if tuple(field.name for field in fields(InterfaceSample))[3:] != STATE_FIELDS + COUNTER_FIELDS:
+    raise TypeError("InterfaceSample's fields must be (device, name, timestamp) + STATE_FIELDS + COUNTER_FIELDS")
 
 
 @dataclass(frozen=True)

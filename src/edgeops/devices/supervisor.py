@@ -59,6 +59,8 @@ from edgeops.devices.hostkeys import KnownHosts
 from edgeops.devices.pacing import TurnPacer
 from edgeops.devices.ratelimit import ConnectLimiter
 from edgeops.devices.samples import (
+    COUNTER_FIELDS,
+    STATE_FIELDS,
     CommandResult,
     HealthSample,
     InterfaceSample,
@@ -151,17 +153,6 @@ class _NoGnmi(Exception):
 
 
 # What each group's data is in an interface sample polled over SSH (the rest of the sample is another group's).
-_COUNTER_FIELDS = (
-    "in_octets",
-    "out_octets",
-    "in_packets",
-    "out_packets",
-    "in_errors",
-    "out_errors",
-    "in_discards",
-    "out_discards",
-)
-_STATE_FIELDS = ("admin_state", "oper_state", "description", "speed_bps", "last_change")
 _INTERFACE_GROUPS = frozenset({"counters", "oper-state"})
 _HEALTH_GROUPS = frozenset({"health", "alarms"})
 ALL_GROUPS = frozenset(GROUP_ORDER)
@@ -875,8 +866,8 @@ class DeviceSupervisor:
         wanted = frozenset(groups)
         served: set[str] = set()
         if wanted & _INTERFACE_GROUPS:
-            dropped = (() if "counters" in wanted else _COUNTER_FIELDS) + (
-                () if "oper-state" in wanted else _STATE_FIELDS
+            dropped = (() if "counters" in wanted else COUNTER_FIELDS) + (
+                () if "oper-state" in wanted else STATE_FIELDS
             )
             blank: dict[str, Any] = dict.fromkeys(dropped)
             for interface in await poller.poll_interfaces():

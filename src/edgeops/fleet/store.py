@@ -21,6 +21,7 @@ from edgeops.devices.samples import (
     Alarm,
     DeviceState,
     HealthSample,
+    InterfaceCounters,
     InterfaceSample,
     SessionState,
     Severity,
@@ -61,20 +62,6 @@ def alarm_sort_key(alarm: Alarm) -> tuple[int, bool, float, str, str]:
 
 # ---------------------------------------------------------------------------------------------
 # What readers get: immutable snapshots.
-
-
-@dataclass(frozen=True, slots=True)
-class InterfaceCounters:
-    """The latest raw counter values (None: never reported)."""
-
-    in_octets: int | None = None
-    out_octets: int | None = None
-    in_packets: int | None = None
-    out_packets: int | None = None
-    in_errors: int | None = None
-    out_errors: int | None = None
-    in_discards: int | None = None
-    out_discards: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
