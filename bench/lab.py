@@ -38,7 +38,7 @@ from pygnmi.spec.v080 import gnmi_pb2, gnmi_pb2_grpc
 
 from edgeops.cli.main import quiet_grpc_core
 from edgeops.devices.gnmi import GnmiSession, SyncMarker
-from edgeops.devices.paths import native_path_map, subscription_list
+from edgeops.devices.gnmi_paths import native_path_map, subscription_list
 from edgeops.devices.samples import InterfaceSample
 from edgeops.lab.device import LabDevice
 from edgeops.lab.model import DeviceIdentity, DeviceModel

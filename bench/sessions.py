@@ -33,6 +33,7 @@ from typing import Any
 
 import psutil
 
+from edgeops.devices.supervisor import SupervisorSettings
 from edgeops.fleet.engine import EngineSettings, FleetEngine
 from edgeops.inventory.loader import load_inventory
 from edgeops.paths import AppPaths
@@ -289,7 +290,7 @@ async def measure(
         "stale_at_end": stale,
         "stop_s": round(stop_s, 2),
         "left_on_lab_after_stop": left,
-        "counter_interval_s": settings.counter_interval_s,
+        "counter_interval_s": settings.supervisor.counter_interval_s,
         "max_concurrent_opens": settings.max_concurrent_opens,
         "opens_per_second": settings.opens_per_second,
         "gc": gc_timer.summary(),
@@ -412,7 +413,7 @@ def main(argv: list[str] | None = None) -> int:
                 raise SystemExit("the lab did not start within 120 s")
             inventory_path = Path(ours.recv())
             settings = EngineSettings(
-                counter_interval_s=args.counter_interval,
+                SupervisorSettings(counter_interval_s=args.counter_interval),
                 max_concurrent_opens=args.max_opens,
                 opens_per_second=args.opens_per_second,
                 decode_slice_s=args.decode_slice[0],

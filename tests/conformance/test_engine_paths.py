@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from conformance.schema import Schema, SchemaError
-from edgeops.devices.paths import OPENCONFIG, SRLINUX_NATIVE, SROS_STATE, PathMap
+from edgeops.devices.gnmi_paths import OPENCONFIG, SRLINUX_NATIVE, SROS_STATE, PathMap
 
 # OpenConfig: checked against the OpenConfig models as SR Linux serves them (Nokia's deviations applied). SR OS's
 # OpenConfig support and deviations are not tabled, so an OpenConfig path on SR OS is only known to exist on SR Linux.

@@ -18,7 +18,6 @@ from edgeops.devices.decode import (
     decode_response,
     decode_samples,
     derive_alarms,
-    parse_speed,
     parse_time,
 )
 from edgeops.devices.interface_rows import interface_row
@@ -452,14 +451,6 @@ def test_sync_response_is_a_marker() -> None:
 
 
 # -- helpers --------------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("text", "bps"),
-    [("25G", 25 * 10**9), ("100G", 10**11), ("400G", 4 * 10**11), ("SPEED_10GB", 10**10), ("1000", 10**9)],
-)
-def test_parse_speed(text: str, bps: int) -> None:
-    assert parse_speed(text) == bps
 
 
 def test_parse_time_accepts_date_and_time_and_nanoseconds() -> None:

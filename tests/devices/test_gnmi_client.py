@@ -12,17 +12,26 @@ from typing import Any
 import pytest
 from pygnmi.spec.v080 import gnmi_pb2
 
-from edgeops.devices.gnmi import (
+from edgeops.devices.errors import (
     GnmiAuthError,
     GnmiError,
     GnmiRejected,
-    GnmiSession,
     GnmiStreamCut,
     GnmiUnavailable,
+)
+from edgeops.devices.gnmi import (
+    GnmiSession,
     SyncMarker,
     choose_encoding,
 )
-from edgeops.devices.paths import OPENCONFIG, SRLINUX_NATIVE, SROS_STATE, StreamMode, SubscriptionSpec, path_map_for
+from edgeops.devices.gnmi_paths import (
+    OPENCONFIG,
+    SRLINUX_NATIVE,
+    SROS_STATE,
+    StreamMode,
+    SubscriptionSpec,
+    path_map_for,
+)
 from edgeops.devices.samples import HealthSample, InterfaceSample
 from edgeops.inventory.model import Device
 from edgeops.lab.device import LabDevice
@@ -368,7 +377,7 @@ async def test_a_refused_path_raises_rejected_with_the_devices_words_and_leaves_
         with pytest.raises(GnmiRejected) as refused:
             async for _ in gnmi.stream((counters,)):
                 pass
-        assert refused.value.code_name == "NOT_FOUND"
+        assert refused.value.status_name == "NOT_FOUND"
         assert refused.value.details == (
             "MINOR: MGMT_CORE #2201: /state/port[port-id=*]/statistics: Unknown element - 'statistics'"
         )

@@ -26,7 +26,7 @@ from edgeops.devices.hostkeys import (
     host_entry,
     parse_known_hosts,
 )
-from edgeops.devices.samples import SessionState
+from edgeops.devices.samples import Failure, SessionState
 from edgeops.devices.ssh import SshSession, SshTarget
 from edgeops.lab.runner import Lab, relocate
 from edgeops.lab.topology import build_fleet, synthetic_sites
@@ -150,7 +150,7 @@ def test_a_changed_key_is_refused_with_both_fingerprints_and_a_warning(tmp_path:
     assert not (tmp_path / "own").exists()  # never silently accepted
     error = check.error()
     assert isinstance(error, HostKeyMismatch)
-    assert error.failure == "hostkey"
+    assert error.code is Failure.HOSTKEY
     assert error.session_state is SessionState.HOSTKEY_MISMATCH
     assert error.recorded_fingerprints == (fingerprint(old),)
     assert error.offered_fingerprint == fingerprint(offered)
@@ -259,7 +259,7 @@ async def start_lab(tmp_path: Path) -> AsyncIterator[Callable[..., Awaitable[Lab
 def session_to(lab: Lab, name: str, known_hosts: KnownHosts) -> SshSession:
     identity = lab.device(name).identity
     target = SshTarget(name, identity.platform, identity.host, identity.ssh_port, identity.username, use_agent=False)
-    return SshSession(target, known_hosts=known_hosts, password=lambda: identity.password, connect_timeout=10)
+    return SshSession(target, known_hosts=known_hosts, password=lambda: identity.password, connect_timeout_s=10)
 
 
 @pytest.mark.lab

@@ -12,7 +12,7 @@ from ruamel.yaml import YAML
 
 from edgeops.clock import ManualClock
 from edgeops.devices import sros_text
-from edgeops.devices.samples import CommandResult
+from edgeops.devices.samples import CommandResult, Failure
 from edgeops.devices.sros_text import NoParser, TextParseError, parse_sros, parser_for
 from edgeops.devices.ssh_poll import PollParseError, SshPoller, parse_sros_cpu, parse_sros_port_table
 from edgeops.lab.faults import FaultState
@@ -133,7 +133,7 @@ class Canned:
         self.commands.append(command)
         if command == "show port":
             return CommandResult("pe1", command, self.table, NOW, NOW, ok=True)
-        return CommandResult("pe1", command, "", NOW, NOW, ok=False, reason="MINOR: no", failure="device-error")
+        return CommandResult("pe1", command, "", NOW, NOW, ok=False, reason="MINOR: no", failure=Failure.DEVICE_ERROR)
 
 
 # -- show port: every kind of port id, however the output reaches us ------------------------------------------------

@@ -15,17 +15,15 @@ import pytest
 
 from edgeops.clock import ManualClock
 from edgeops.devices.decode import derive_alarms
-from edgeops.devices.device_errors import device_error_reason
-from edgeops.devices.errors import ConnectionLost
+from edgeops.devices.errors import ConnectionLost, device_error_reason
 from edgeops.devices.hostkeys import KnownHosts
-from edgeops.devices.samples import CommandResult, ComponentStatus, Severity
+from edgeops.devices.samples import CommandResult, ComponentStatus, Failure, Severity
 from edgeops.devices.ssh import SshSession, SshTarget
 from edgeops.devices.ssh_poll import (
     POLL_COMMANDS,
     SshPoller,
     label_values,
     parse_count,
-    parse_speed,
     parse_srlinux_interfaces,
     parse_srlinux_platform,
     parse_srlinux_version,
@@ -57,12 +55,7 @@ def utc(text: str) -> float:
 # -- values ---------------------------------------------------------------------------------------------------
 
 
-def test_speeds_and_counts() -> None:
-    assert parse_speed("25G") == 25_000_000_000
-    assert parse_speed("100 Gbps") == 100_000_000_000
-    assert parse_speed("1000 Mbps") == 1_000_000_000
-    assert parse_speed("400G") == 400_000_000_000
-    assert parse_speed("N/A") is None and parse_speed("") is None and parse_speed("0") is None
+def test_counts() -> None:
     assert parse_count("13738800") == 13_738_800
     assert parse_count("1,001,337") == 1_001_337
     assert parse_count(42) == 42
@@ -431,7 +424,7 @@ class EngineRunner:
             NOW,
             ok=reason is None,
             reason=reason or "",
-            failure="device-error" if reason else "",
+            failure=Failure.DEVICE_ERROR if reason else None,
         )
 
 
@@ -535,7 +528,7 @@ async def test_a_device_error_leaves_that_part_empty_and_a_lost_session_raises()
 
     class Lost:
         async def run(self, command: str, timeout: float | None = None) -> CommandResult:  # noqa: ASYNC109
-            return CommandResult("gw", command, "", NOW, NOW, ok=False, reason="gone", failure="connection-lost")
+            return CommandResult("gw", command, "", NOW, NOW, ok=False, reason="gone", failure=Failure.CONNECTION_LOST)
 
     with pytest.raises(ConnectionLost):
         await SshPoller(Lost(), "gw", Platform.SROS).poll_health()

@@ -17,7 +17,7 @@ import pytest
 
 from edgeops.devices.errors import AuthFailed, ConnectionLost, ConnectTimeout, HostKeyMismatch, Unreachable
 from edgeops.devices.hostkeys import KnownHosts
-from edgeops.devices.samples import SessionState
+from edgeops.devices.samples import Failure, SessionState
 from edgeops.devices.ssh import SshSession, SshTarget, connect_error
 from edgeops.inventory.model import Credentials, Device
 from edgeops.inventory.ssh_config import SshSettings
@@ -77,7 +77,7 @@ def make_session(lab: Lab, name: str, known_hosts: KnownHosts, **options: Any) -
     identity = lab.device(name).identity
     target = SshTarget(name, identity.platform, identity.host, identity.ssh_port, identity.username, use_agent=False)
     options.setdefault("password", lambda: identity.password)
-    options.setdefault("connect_timeout", 10.0)
+    options.setdefault("connect_timeout_s", 10.0)
     return SshSession(target, known_hosts=known_hosts, **options)
 
 
@@ -88,7 +88,7 @@ async def test_srlinux_session_runs_commands_and_flags_parsing_errors(lab: Lab, 
     async with make_session(lab, "alcala-spine1", known_hosts) as session:
         assert session.alive and session.state is SessionState.UP
         version = await session.run("show version")
-        assert version.ok and version.failure == "" and version.reason == ""
+        assert version.ok and version.failure is None and version.reason == ""
         assert "Hostname             : alcala-spine1" in version.output
         assert version.device == "alcala-spine1" and version.command == "show version"
         assert version.started <= version.ended
@@ -171,7 +171,7 @@ async def test_login_sets_the_cli_environment_each_platform_needs_and_nothing_el
 
 
 async def test_a_long_sros_output_is_not_paged_after_login(lab: Lab, known_hosts: KnownHosts) -> None:
-    async with make_session(lab, "alcala-gw1", known_hosts, command_timeout=5.0) as session:
+    async with make_session(lab, "alcala-gw1", known_hosts, command_timeout_s=5.0) as session:
         ports = await session.run("show port")
         assert ports.ok and "Press Q to quit" not in ports.output
         assert len(ports.output.splitlines()) > 24  # longer than a terminal page
@@ -228,7 +228,7 @@ async def test_auth_refused_hang_and_closed_port_map_to_our_errors(lab: Lab, kno
     session = make_session(lab, "alcala-spine2", known_hosts)
     with pytest.raises(AuthFailed) as auth:
         await session.open()
-    assert session.state is SessionState.AUTH_FAILED and auth.value.failure == "auth"
+    assert session.state is SessionState.AUTH_FAILED and auth.value.code is Failure.AUTH
     refused_command = await session.run("show version")  # says why there is no session
     assert (refused_command.failure, refused_command.reason) == ("auth", auth.value.message)
     faults.auth_reject = False
@@ -236,14 +236,14 @@ async def test_auth_refused_hang_and_closed_port_map_to_our_errors(lab: Lab, kno
     faults.ssh_refuse = True
     with pytest.raises(Unreachable) as refused:
         await make_session(lab, "alcala-spine2", known_hosts).open()
-    assert refused.value.failure == "connection-refused"
+    assert refused.value.code is Failure.CONNECTION_REFUSED
     faults.ssh_refuse = False
 
     faults.ssh_hang = True
-    hung = make_session(lab, "alcala-spine2", known_hosts, connect_timeout=0.5)
+    hung = make_session(lab, "alcala-spine2", known_hosts, connect_timeout_s=0.5)
     with pytest.raises(ConnectTimeout) as hang:
         await hung.open()
-    assert hang.value.failure == "timeout" and hung.state is SessionState.UNREACHABLE
+    assert hang.value.code is Failure.TIMEOUT and hung.state is SessionState.UNREACHABLE
     faults.ssh_hang = False
 
     assert lab.ssh is not None
@@ -374,7 +374,7 @@ async def test_keepalive_detects_a_dead_path(lab: Lab, known_hosts: KnownHosts) 
             target,
             known_hosts=known_hosts,
             password=lambda: identity.password,
-            keepalive_interval=0.2,
+            keepalive_interval_s=0.2,
             keepalive_count_max=2,
         )
         await session.open()
@@ -416,12 +416,12 @@ def test_library_errors_map_onto_our_hierarchy() -> None:
         return connect_error(exc, device="d", address="10.0.0.1:22", check=None, timeout=5)
 
     assert isinstance(mapped(asyncssh.PermissionDenied("no")), AuthFailed)
-    assert mapped(ConnectionRefusedError(errno.ECONNREFUSED, "refused")).failure == "connection-refused"
-    assert mapped(OSError(errno.EHOSTUNREACH, "No route to host")).failure == "unreachable"
+    assert mapped(ConnectionRefusedError(errno.ECONNREFUSED, "refused")).code is Failure.CONNECTION_REFUSED
+    assert mapped(OSError(errno.EHOSTUNREACH, "No route to host")).code is Failure.UNREACHABLE
     assert isinstance(mapped(TimeoutError()), ConnectTimeout)
     assert isinstance(mapped(asyncssh.ConnectionLost("gone")), ConnectionLost)
     channel = asyncssh.ChannelOpenError(asyncssh.OPEN_CONNECT_FAILED, "Connection refused")
-    assert mapped(channel).failure == "connection-refused"
+    assert mapped(channel).code is Failure.CONNECTION_REFUSED
     # scrapli wraps asyncssh's errors: the cause decides.
     from scrapli.exceptions import ScrapliAuthenticationFailed
 

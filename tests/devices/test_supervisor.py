@@ -277,9 +277,9 @@ async def test_a_jump_host_coming_back_wakes_its_devices_at_once(
     assert jump is not None and lab.jump_server is not None
     pool = JumpHostPool(
         known_hosts=KnownHosts(tmp_path / "jump_known_hosts", user_files=()),
-        connect_timeout=10.0,
-        backoff_initial=0.1,
-        backoff_max=0.3,
+        connect_timeout_s=10.0,
+        backoff_base_s=0.1,
+        backoff_cap_s=0.3,
     )
     spec = JumpSpec(jump.name, jump.host, jump.port, jump.username, use_agent=False, password=lambda: jump.password)
     name = pool.add(spec)

@@ -18,7 +18,7 @@ from pygnmi.spec.v080 import gnmi_pb2, gnmi_pb2_grpc
 
 from edgeops.devices.errors import HostKeyUnknown, Unreachable
 from edgeops.devices.hostkeys import HostKeyPolicy, KnownHosts
-from edgeops.devices.samples import SessionState
+from edgeops.devices.samples import Failure, SessionState
 from edgeops.devices.ssh import SshSession, SshTarget
 from edgeops.devices.tunnel import JumpHostPool, JumpSpec, hop_name
 from edgeops.inventory.secrets import resolve_secret
@@ -80,7 +80,7 @@ def jump_spec(lab: Lab) -> JumpSpec:
 
 
 def make_pool(known_hosts: KnownHosts, **options: Any) -> JumpHostPool:
-    options.setdefault("connect_timeout", 10.0)
+    options.setdefault("connect_timeout_s", 10.0)
     return JumpHostPool(known_hosts=known_hosts, **options)
 
 
@@ -93,7 +93,7 @@ def device_session(lab: Lab, name: str, known_hosts: KnownHosts, pool: JumpHostP
         password=lambda: identity.password,
         tunnel=lambda: pool.get_tunnel(jump),
         via=jump,
-        connect_timeout=10.0,
+        connect_timeout_s=10.0,
     )
 
 
@@ -142,7 +142,7 @@ async def test_two_devices_share_one_jump_connection_and_gnmi_is_forwarded(
         SshTarget("alcala-leaf1", leaf.platform, leaf.host, leaf.ssh_port, leaf.username, use_agent=False),
         known_hosts=known_hosts,
         password=lambda: leaf.password,
-        connect_timeout=5.0,
+        connect_timeout_s=5.0,
     )
     with pytest.raises(Unreachable):
         await direct.open()
@@ -154,7 +154,7 @@ async def test_devices_go_down_together_and_come_back_together_when_the_jump_hos
     lab = await start_lab()
     assert lab.jump_server is not None and lab.jump is not None
     events: list[tuple[str, SessionState]] = []
-    async with make_pool(known_hosts, backoff_initial=0.05, backoff_max=0.2) as pool:
+    async with make_pool(known_hosts, backoff_base_s=0.05, backoff_cap_s=0.2) as pool:
         pool.add_listener(lambda jump, state: events.append((jump, state)))
         name = pool.add(jump_spec(lab))
         names = ["alcala-spine1", "alcala-spine2", "alcala-gw1"]
@@ -189,7 +189,7 @@ async def test_jump_host_keys_follow_the_same_policy_and_failures_back_off(
     lab = await start_lab(gnmi=False)
     assert lab.jump is not None
     strict = KnownHosts(tmp_path / "strict", user_files=(), policy=HostKeyPolicy.STRICT)
-    async with make_pool(strict, backoff_initial=30.0) as pool:
+    async with make_pool(strict, backoff_base_s=30.0) as pool:
         name = pool.add(jump_spec(lab))
         with pytest.raises(HostKeyUnknown):
             await pool.get_tunnel(name)
@@ -223,7 +223,7 @@ async def test_a_device_the_jump_host_cannot_reach_is_unreachable(
         )
         with pytest.raises(Unreachable) as raised:
             await ghost.open()
-        assert raised.value.failure == "unreachable" and "via lab-jump" in str(raised.value)
+        assert raised.value.code is Failure.UNREACHABLE and "via lab-jump" in str(raised.value)
         assert pool.state(name) is SessionState.UP  # the jump host itself is fine
 
 
@@ -270,7 +270,7 @@ async def test_a_jump_only_lab_from_its_inventory_is_fully_up_through_one_connec
         inventory,
         resolve_secret=lambda ref: resolve_secret(ref, prompt_cache={}),
         known_hosts=known_hosts,
-        connect_timeout=10.0,
+        connect_timeout_s=10.0,
     )
     async with pool:
         assert set(device_jumps) == {device.name for device in inventory.devices}
@@ -289,7 +289,7 @@ async def test_a_jump_only_lab_from_its_inventory_is_fully_up_through_one_connec
                     password=functools.partial(resolve_secret, secret, prompt_cache={}),
                     tunnel=functools.partial(pool.get_tunnel, jump),
                     via=jump,
-                    connect_timeout=10.0,
+                    connect_timeout_s=10.0,
                 )
             )
         await asyncio.gather(*(session.open() for session in sessions))

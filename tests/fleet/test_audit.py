@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from edgeops.devices.samples import CommandResult
+from edgeops.devices.samples import CommandResult, Failure
 from edgeops.fleet.audit import AuditEntry, AuditLog, AuditWriter, read_audit
 from edgeops.inventory.model import Credentials, Device, Inventory, JumpHost, SecretRef, Site
 from edgeops.platforms import Platform
@@ -70,7 +70,7 @@ def result(command: str = "show version", *, ok: bool = True, output: str = "Hos
         ended=1_750_000_000.75,
         ok=ok,
         reason="" if ok else "timeout after 30 s",
-        failure="" if ok else "timeout",
+        failure=None if ok else Failure.TIMEOUT,
     )
 
 
@@ -433,7 +433,7 @@ def test_device_text_with_c1_controls_and_bidi_overrides_is_written_escaped(tmp_
     path = tmp_path / "audit.jsonl"
     hostile = "Error: \x9b31mred\x9b0m \u202eevil\u202c \x85next"
     with AuditLog(path) as log:
-        log.record(entry(reason=hostile, ok=False, failure="device-error"))
+        log.record(entry(reason=hostile, ok=False, failure=Failure.DEVICE_ERROR))
     raw = path.read_bytes().decode("utf-8")
     assert not any(char in raw for char in "\x9b\u202e\u202c\x85")
     assert [record.reason for record in read_audit(path)] == [hostile]

@@ -18,13 +18,13 @@ from typing import Any
 import pytest
 
 from edgeops.devices.hostkeys import KnownHosts
-from edgeops.devices.samples import CommandResult
+from edgeops.devices.samples import CommandResult, Failure
 from edgeops.devices.ssh import SshSession
 from edgeops.fleet.aliases import AliasError
 from edgeops.fleet.audit import AuditLog, read_audit
-from edgeops.fleet.commands import CommandRunner, RunProgress, collect
+from edgeops.fleet.commands import CommandRunner, collect
 from edgeops.fleet.on_demand import OnDemandTransport
-from edgeops.fleet.results import is_guard_refusal
+from edgeops.fleet.progress import RunProgress
 from edgeops.inventory.model import Device, Inventory
 from edgeops.lab.runner import Lab, relocate
 from edgeops.lab.topology import build_fleet, synthetic_sites
@@ -208,8 +208,8 @@ async def test_every_refused_command_class_is_refused_on_both_platforms_and_neve
     assert {device.platform for device in inventory.devices} >= {Platform.SRLINUX, Platform.SROS}
     assert len(results) == 5
     for result in results:
-        assert not result.ok and result.failure == "refused" and is_guard_refusal(result)
-        assert f"rule {rule}" in result.reason, result.reason
+        assert not result.ok and result.failure is Failure.REFUSED and result.refused
+        assert result.guard_rule == rule, result
     assert transport.sessions_opened == 0
     assert all(device.faults.ssh_connections == 0 for device in lab.devices.values())  # nothing reached a device
     entries = audited(audit)
@@ -221,7 +221,7 @@ async def test_an_output_modifier_is_allowed_and_the_device_answers_in_json(
 ) -> None:
     runner = CommandRunner(transport, audit=None, timeout_s=10)
     results = {result.device: result for result in await collect(runner, "show version | as json", inventory.devices)}
-    assert not any(is_guard_refusal(result) for result in results.values())  # allowed on both platforms
+    assert not any(result.refused for result in results.values())  # allowed on both platforms
     for name in SRLINUX_DEVICES:
         assert results[name].ok
         assert json.loads(results[name].output)["basic system info"]["Hostname"] == name
@@ -235,7 +235,7 @@ async def test_a_command_refused_on_one_platform_still_runs_on_the_other(
     runner = CommandRunner(transport, audit=None, timeout_s=10)
     results = {result.device: result for result in await collect(runner, "show version | grep OS", inventory.devices)}
     assert all(results[name].ok for name in SRLINUX_DEVICES)
-    assert all(is_guard_refusal(results[name]) for name in SROS_DEVICES)
+    assert all(results[name].refused for name in SROS_DEVICES)
     assert "rule output-modifier, SR OS" in results["alcala-gw1"].reason
     assert runner.progress is not None and runner.progress.refused == 2
 
@@ -388,7 +388,7 @@ async def test_refusals_come_first_and_allowed_devices_are_still_sent() -> None:
     devices = [*fake_devices(2), gateway]
     transport = ScriptedTransport()
     results = await collect(CommandRunner(transport, audit=None), "info from state /system | grep name", devices)
-    assert results[0].device == "lab-gw1" and is_guard_refusal(results[0])
+    assert results[0].device == "lab-gw1" and results[0].refused
     assert sorted(name for name, _ in transport.sent) == ["lab-leaf1", "lab-leaf2"]
 
 
@@ -397,7 +397,9 @@ def test_progress_line() -> None:
     assert progress.line() == "0/136 done"
     for n in range(37):
         ok = n not in (3, 9)
-        progress.record(CommandResult(f"d{n}", "show version", "", 0.0, 0.1, ok=ok, failure="" if ok else "timeout"))
+        progress.record(
+            CommandResult(f"d{n}", "show version", "", 0.0, 0.1, ok=ok, failure=None if ok else Failure.TIMEOUT)
+        )
     assert progress.line() == "37/136 done, 2 failed"
     assert progress.ok == 35 and not progress.finished
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from edgeops.devices.samples import CommandResult
+from edgeops.devices.samples import CommandResult, Failure
 from edgeops.fleet.results import (
     RANGE_DASH,
     device_file_name,
@@ -15,7 +15,6 @@ from edgeops.fleet.results import (
     diff_against,
     failure_class,
     group_identical,
-    is_guard_refusal,
     natural_key,
     summarise,
     write_out_dir,
@@ -27,8 +26,15 @@ def ok(device: str, output: str, duration: float = 0.1, command: str = "show ver
 
 
 def failed(device: str, failure: str, reason: str, duration: float = 0.0, output: str = "") -> CommandResult:
-    return CommandResult(
-        device, "show version", output, started=100.0, ended=100.0 + duration, ok=False, reason=reason, failure=failure
+    return CommandResult.failed(
+        device,
+        "show version",
+        failure=Failure(failure),
+        reason=reason,
+        started=100.0,
+        ended=100.0 + duration,
+        output=output,
+        guard_rule="commit" if failure == "refused" else "",
     )
 
 
@@ -164,13 +170,12 @@ def test_summary_of_an_all_refused_run() -> None:
 
 
 def test_guard_refusals_are_told_apart_from_refused_connections() -> None:
-    assert is_guard_refusal(failed("d", "refused", GUARD))
+    refusal = failed("d", "refused", GUARD)
+    assert refusal.refused and refusal.guard_rule == "commit" and failure_class(refusal) == "refused"
     refused_connection = failed("d", "connection-refused", "127.1.1.1:22 refused the connection")
-    assert not is_guard_refusal(refused_connection) and failure_class(refused_connection) == "connection-refused"
-    # A refused connection recorded as plain "refused" (by an older edgeops, or another transport) is not the guard.
-    assert not is_guard_refusal(failed("d", "refused", "127.1.1.1:22 refused the connection"))
-    assert failure_class(failed("d", "refused", "127.1.1.1:22 refused the connection")) == "connection-refused"
-    assert failure_class(failed("d", "", "odd")) == "failed"
+    assert not refused_connection.refused and failure_class(refused_connection) == "connection-refused"
+    odd = CommandResult("d", "show version", "", 100.0, 100.0, ok=False, reason="odd")
+    assert failure_class(odd) == "failed"
 
 
 # -- --out ------------------------------------------------------------------------------------------------------------

@@ -17,8 +17,9 @@ from edgeops.devices.samples import (
     Severity,
     TemperatureReading,
 )
-from edgeops.fleet.store import FleetStore, natural_key
+from edgeops.fleet.store import FleetStore
 from edgeops.inventory.model import Device, Inventory, Site
+from edgeops.naming import natural_key
 from edgeops.platforms import Platform
 
 START = 1_767_225_600.0

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from edgeops.clock import ManualClock
-from edgeops.devices.paths import SROS_STATE, StreamMode, SubscriptionSpec
+from edgeops.devices.gnmi_paths import SROS_STATE, StreamMode, SubscriptionSpec
 from edgeops.devices.subscriptions import GROUP_ORDER, GroupRejection, SubscriptionState
 from edgeops.fleet.store import FleetStore
 from edgeops.inventory.model import Device, Inventory, Site

@@ -11,6 +11,8 @@ from typing import Any
 
 import pytest
 
+from edgeops.devices.backoff import BackoffPolicy
+from edgeops.devices.supervisor import SupervisorSettings
 from edgeops.fleet.engine import EngineSettings, FleetEngine
 from edgeops.inventory.model import Inventory
 from edgeops.lab.model import DeviceIdentity
@@ -23,19 +25,19 @@ LAB_GNMI_PORT = 57400
 
 # Short intervals so faults show and heal within seconds; generous timeouts for a busy machine.
 FAST = EngineSettings(
-    counter_interval_s=1.0,
-    health_interval_s=2.0,
-    ssh_poll_interval_s=1.0,
-    stall_timeout_s=6.0,
-    backoff_base_s=0.2,
-    backoff_cap_s=2.0,
-    severe_backoff_base_s=1.0,
-    severe_backoff_cap_s=5.0,
-    connect_timeout_s=10.0,
-    command_timeout_s=10.0,
-    keepalive_interval_s=5.0,
-    gnmi_fallback_after=2,
-    gnmi_retry_s=3.0,
+    SupervisorSettings(
+        counter_interval_s=1.0,
+        health_interval_s=2.0,
+        ssh_poll_interval_s=1.0,
+        stall_timeout_s=6.0,
+        backoff=BackoffPolicy(base_s=0.2, cap_s=2.0),
+        severe_backoff=BackoffPolicy(base_s=1.0, cap_s=5.0, floor_s=1.0 / 3),
+        connect_timeout_s=10.0,
+        command_timeout_s=10.0,
+        keepalive_interval_s=5.0,
+        gnmi_fallback_after=2,
+        gnmi_retry_s=3.0,
+    ),
     user_known_hosts=(),
     seed=7,
 )

@@ -341,7 +341,7 @@ async def test_devices_without_gnmi_are_polled_over_ssh(start_lab: LabFactory, s
         snapshot = store.device(name)
         assert snapshot.state is DeviceState.UP and snapshot.gnmi is SessionState.UNAVAILABLE
         assert "polled over SSH" in snapshot.gnmi_detail
-        assert snapshot.expected_interval_s == engine.settings.ssh_poll_interval_s and not snapshot.stale
+        assert snapshot.expected_interval_s == engine.settings.supervisor.ssh_poll_interval_s and not snapshot.stale
     assert engine.supervisor("alcala-spine1").gnmi_streams == 0
     assert all(store.device(n).telemetry_source == "gnmi" for n in ("alcala-spine2", "alcala-leaf1", "alcala-gw1"))
 

@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 
-from edgeops.devices.paths import native_path_map
+from edgeops.devices.gnmi_paths import native_path_map
 from edgeops.devices.samples import DeviceState, SessionState
 from edgeops.devices.subscriptions import SubscriptionState
 from edgeops.devices.supervisor import RestartOutcome
@@ -135,8 +135,8 @@ async def test_a_refused_path_costs_its_group_and_every_other_group_stays_live(
         what=lambda: "rates and CPU on every device",
     )
     # The device stays up and judged on the interval its counters really arrive at.
-    assert store.device("alcala-spine2").expected_interval_s == engine.settings.ssh_poll_interval_s
-    assert store.device("alcala-spine1").expected_interval_s == engine.settings.counter_interval_s
+    assert store.device("alcala-spine2").expected_interval_s == engine.settings.supervisor.ssh_poll_interval_s
+    assert store.device("alcala-spine1").expected_interval_s == engine.settings.supervisor.counter_interval_s
     assert all(store.device(name).state is DeviceState.UP and not store.device(name).stale for name in names)
 
 
@@ -180,7 +180,7 @@ async def test_a_reconnect_asks_for_a_refused_group_again(start_lab: LabFactory,
     )
     assert store.subscription(name, "counters").rejection is None and "counters" not in supervisor.rejections
     assert supervisor.ssh_groups == frozenset()
-    assert store.device(name).expected_interval_s == engine.settings.counter_interval_s
+    assert store.device(name).expected_interval_s == engine.settings.supervisor.counter_interval_s
 
 
 async def test_an_older_release_loses_only_the_group_of_the_subtree_it_lacks(
@@ -277,7 +277,8 @@ async def test_every_group_refused_means_ssh_polling_until_gnmi_is_tried_again(
     for top in ("/state", "/configure"):  # everything the SR OS path map asks for
         await lab.inject(name, "gnmi-reject", path=top, code="unimplemented")
     # gNMI is tried again only every 300 s on its own: what brings it back below is the restart.
-    engine = await start_engine(lab.inventory(), settings=dataclasses.replace(fast_settings, gnmi_retry_s=300.0))
+    patient = dataclasses.replace(fast_settings.supervisor, gnmi_retry_s=300.0)
+    engine = await start_engine(lab.inventory(), settings=dataclasses.replace(fast_settings, supervisor=patient))
     store = engine.store
     supervisor = engine.supervisor(name)
     await eventually(
@@ -290,7 +291,10 @@ async def test_every_group_refused_means_ssh_polling_until_gnmi_is_tried_again(
     )
     snapshot = store.device(name)
     assert snapshot.gnmi is SessionState.UNAVAILABLE and "every subscription was refused" in snapshot.gnmi_detail
-    assert snapshot.state is DeviceState.UP and snapshot.expected_interval_s == engine.settings.ssh_poll_interval_s
+    assert (
+        snapshot.state is DeviceState.UP
+        and snapshot.expected_interval_s == engine.settings.supervisor.ssh_poll_interval_s
+    )
     assert all(status.rejection is not None for status in store.subscriptions(name))
     assert store.device(name).health is not None and store.interfaces(name, with_history=False)
 
@@ -305,7 +309,7 @@ async def test_every_group_refused_means_ssh_polling_until_gnmi_is_tried_again(
     )
     assert store.device(name).gnmi is SessionState.UP and supervisor.rejections == {}
     assert all(status.rejection is None for status in store.subscriptions(name))
-    assert store.device(name).expected_interval_s == engine.settings.counter_interval_s
+    assert store.device(name).expected_interval_s == engine.settings.supervisor.counter_interval_s
     # The other devices were streaming all along: a restart of all of one's groups is made on its open session.
     assert engine.restart_subscriptions("alcala-spine1") is RestartOutcome.RESTARTING
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from edgeops.cli import main
-from edgeops.devices.paths import native_path_map
+from edgeops.devices.gnmi_paths import native_path_map
 from edgeops.lab.runner import Lab
 
 pytestmark = pytest.mark.lab

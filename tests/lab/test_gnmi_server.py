@@ -576,7 +576,7 @@ async def test_certificates_are_made_once_and_reused(tmp_path: Path) -> None:
 )
 @pytest.mark.parametrize("target", ["", "leaf-a"])
 def test_serialized_samples_are_the_same_messages_as_the_built_ones(device_name: str, encoding: int, target: str):
-    from edgeops.devices.paths import native_path_map, subscription_list
+    from edgeops.devices.gnmi_paths import native_path_map, subscription_list
     from edgeops.lab.servers.gnmi import NotificationShaper, compile_subscriptions
     from edgeops.lab.servers.gnmi_tree import DeviceTree
 

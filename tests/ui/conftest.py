@@ -18,7 +18,8 @@ from pathlib import Path
 import pytest
 
 from edgeops.clock import ManualClock
-from edgeops.devices.paths import StreamMode, SubscriptionSpec
+from edgeops.devices.backoff import BackoffPolicy
+from edgeops.devices.gnmi_paths import StreamMode, SubscriptionSpec
 from edgeops.devices.samples import (
     Alarm,
     ComponentStatus,
@@ -29,6 +30,7 @@ from edgeops.devices.samples import (
     TemperatureReading,
 )
 from edgeops.devices.subscriptions import GroupRejection, SubscriptionState
+from edgeops.devices.supervisor import SupervisorSettings
 from edgeops.fleet.engine import EngineSettings, FleetEngine
 from edgeops.fleet.store import FleetStore
 from edgeops.inventory.model import Device, Inventory, Site
@@ -292,18 +294,18 @@ _blocks = itertools.count(random.randrange(150))
 
 # Short intervals so faults show and heal within seconds; generous timeouts for a busy machine.
 FAST_ENGINE = EngineSettings(
-    counter_interval_s=1.0,
-    health_interval_s=1.0,
-    ssh_poll_interval_s=1.0,
-    backoff_base_s=0.2,
-    backoff_cap_s=1.0,
-    severe_backoff_base_s=1.0,
-    severe_backoff_cap_s=3.0,
-    connect_timeout_s=10.0,
-    command_timeout_s=10.0,
-    keepalive_interval_s=5.0,
-    gnmi_fallback_after=3,
-    gnmi_retry_s=3.0,
+    SupervisorSettings(
+        counter_interval_s=1.0,
+        health_interval_s=1.0,
+        ssh_poll_interval_s=1.0,
+        backoff=BackoffPolicy(base_s=0.2, cap_s=1.0),
+        severe_backoff=BackoffPolicy(base_s=1.0, cap_s=3.0, floor_s=1.0 / 3),
+        connect_timeout_s=10.0,
+        command_timeout_s=10.0,
+        keepalive_interval_s=5.0,
+        gnmi_fallback_after=3,
+        gnmi_retry_s=3.0,
+    ),
     user_known_hosts=(),
     seed=11,
 )

@@ -16,9 +16,9 @@ from textual.app import App, ComposeResult
 from textual.pilot import Pilot
 from textual.widgets import Button, DataTable, Input, RichLog, Select, Static
 
-from edgeops.devices.device_errors import device_error_reason
+from edgeops.devices.errors import device_error_reason
 from edgeops.devices.hostkeys import KnownHosts
-from edgeops.devices.samples import CommandResult
+from edgeops.devices.samples import CommandResult, Failure
 from edgeops.fleet.audit import AuditLog, read_audit
 from edgeops.fleet.commands import CommandRunner
 from edgeops.fleet.on_demand import OnDemandTransport
@@ -99,14 +99,23 @@ def demo_results(*, finished: bool = True) -> CommandRun:
         if device.name == "alcala-leaf7":
             results.append(
                 CommandResult(
-                    device.name, "show version", "", started, started + 30.0, False, "timeout after 30 s", "timeout"
+                    device.name,
+                    "show version",
+                    "",
+                    started,
+                    started + 30.0,
+                    False,
+                    "timeout after 30 s",
+                    Failure.TIMEOUT,
                 )
             )
             continue
         if device.name == "alcala-leaf4":
             reason = "connection lost: the device closed the session"
             results.append(
-                CommandResult(device.name, "show version", "", started, started + 1.2, False, reason, "connection-lost")
+                CommandResult(
+                    device.name, "show version", "", started, started + 1.2, False, reason, Failure.CONNECTION_LOST
+                )
             )
             continue
         if device.platform is Platform.SROS:
@@ -156,7 +165,7 @@ class LabCliTransport:
         await asyncio.sleep(0)
         output = self.engines[device.name].execute(command).output
         reason = device_error_reason(self.platforms[device.name], output)
-        failure = "device-error" if reason else ""
+        failure = Failure.DEVICE_ERROR if reason else None
         return CommandResult(device.name, command, output, started, time.time(), reason is None, reason or "", failure)
 
     async def aclose(self) -> None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from textual.app import App, ComposeResult
 
-from edgeops.fleet.store import natural_key
 from edgeops.lab.faults import HOSTILE_DESCRIPTION
+from edgeops.naming import natural_key
 from edgeops.ui.widgets.line_table import Cell, Column, LineTable
 
 COLUMNS = (

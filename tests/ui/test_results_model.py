@@ -4,11 +4,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-from edgeops.devices.samples import CommandResult
-from edgeops.fleet.results import GUARD_REFUSAL_PREFIX, GUARD_REFUSED, group_identical
+from edgeops.devices.samples import CommandResult, Failure
+from edgeops.fleet.results import GUARD_REFUSAL_PREFIX, group_identical
 from edgeops.inventory.model import Device
 from edgeops.platforms import Platform
-from edgeops.ui.results.model import CommandRun, default_save_dir, group_key, guard_rule, representative
+from edgeops.ui.results.model import CommandRun, default_save_dir, group_key, representative
 from edgeops.ui.results.render import status_cell, status_text
 
 
@@ -16,13 +16,17 @@ def device(name: str) -> Device:
     return Device(name, "lab", "leaf", Platform.SRLINUX, "7220 IXR-D3L", "127.0.0.1")
 
 
-def result(name: str, output: str = "v25.3", *, ok: bool = True, reason: str = "", failure: str = "") -> CommandResult:
+def result(
+    name: str, output: str = "v25.3", *, ok: bool = True, reason: str = "", failure: Failure | None = None
+) -> CommandResult:
     return CommandResult(name, "show version", output, 100.0, 101.5, ok, reason, failure)
 
 
 def refusal(name: str, rule: str) -> CommandResult:
     reason = f"{GUARD_REFUSAL_PREFIX} (rule {rule}): configuration commands are not sent"
-    return result(name, "", ok=False, reason=reason, failure=GUARD_REFUSED)
+    return CommandResult.failed(
+        name, "show version", failure=Failure.REFUSED, reason=reason, started=100.0, ended=101.5, guard_rule=rule
+    )
 
 
 def test_the_model_and_its_texts_import_no_textual() -> None:
@@ -39,15 +43,14 @@ def test_the_model_and_its_texts_import_no_textual() -> None:
 def test_progress_line_counts_failures_and_refusals_apart() -> None:
     run = CommandRun("show version", "site lab", tuple(device(f"leaf{n}") for n in range(1, 5)), started=100.0)
     run.add(result("leaf1"))
-    run.add(result("leaf2", ok=False, reason="timeout after 30 s", failure="timeout"))
+    run.add(result("leaf2", ok=False, reason="timeout after 30 s", failure=Failure.TIMEOUT))
     run.add(refusal("leaf3", "set"))
     assert run.progress_line(now=104.25) == ("3/4 done, 1 failed, 1 refused by the read-only guard (rule set) · 4.2 s")
     run.ended, run.cancelled = 105.0, True
     assert run.progress_line() == (
         "3/4 done, 1 failed, 1 refused by the read-only guard (rule set) · 5.0 s · cancelled, 1 without a result"
     )
-    assert guard_rule(run.results[2].reason) == "set"
-    assert guard_rule("timeout after 30 s") == ""
+    assert run.results[2].guard_rule == "set" and run.results[1].guard_rule == ""
     assert status_text(run.results[2]).plain == "refused (rule set)"
     assert status_cell(run.results[1]).plain == "timeout"
     assert status_text(None).plain == "…"

@@ -15,7 +15,7 @@ from textual.pilot import Pilot
 from textual.widgets import Input
 
 from edgeops.clock import ManualClock
-from edgeops.devices.samples import CommandResult
+from edgeops.devices.samples import CommandResult, Failure
 from edgeops.fleet.commands import CommandRunner
 from edgeops.inventory.model import Device
 from edgeops.inventory.problems import Problem
@@ -55,7 +55,7 @@ class FixedTransport:
                 started + 30.0,
                 ok=False,
                 reason="timeout after 30 s",
-                failure="timeout",
+                failure=Failure.TIMEOUT,
             )
         text = SROS_VERSION if device.platform is Platform.SROS else SRLINUX_VERSION
         return CommandResult(

@@ -8,7 +8,7 @@ from conftest import REFUSED_DEVICE, ConsoleLab, SampleFleet
 from test_app import WIDE, screen_text, wait_for
 from textual.pilot import Pilot
 
-from edgeops.devices.paths import native_path_map
+from edgeops.devices.gnmi_paths import native_path_map
 from edgeops.devices.subscriptions import SubscriptionState
 from edgeops.ui.app import EdgeOpsApp, MainScreen, fleet_app, store_app
 from edgeops.ui.live import Selection

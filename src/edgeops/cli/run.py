@@ -177,7 +177,7 @@ def _run_loaded(args: argparse.Namespace, paths: AppPaths, inventory: Inventory,
 async def _stream(
     runner: CommandRunner, command: str, devices: Sequence[Device], allow_config: bool, printer: RunPrinter
 ) -> list[CommandResult]:
-    from edgeops.fleet.commands import RunProgress
+    from edgeops.fleet.progress import RunProgress
 
     progress = RunProgress(total=len(devices))
     printer.start_progress(progress)

@@ -17,7 +17,7 @@ from edgeops.textsafety import json_text
 
 if TYPE_CHECKING:  # imported when a run starts, so `edgeops --help` stays quick
     from edgeops.devices.samples import CommandResult
-    from edgeops.fleet.commands import RunProgress
+    from edgeops.fleet.progress import RunProgress
     from edgeops.fleet.results import RunSummary
     from edgeops.inventory.model import Device
 
@@ -41,7 +41,7 @@ def json_line(result: CommandResult, device: Device | None, *, parse: bool = Fal
         "command": redact(result.command),
         "ok": result.ok,
         "reason": redact(result.reason),
-        "failure": result.failure,
+        "failure": result.failure or "",
         "duration_s": round(max(result.duration_s, 0.0), 3),
         "output": redact(result.output),
     }
@@ -146,13 +146,11 @@ class RunPrinter:
     # -- results ----------------------------------------------------------------------------------------
 
     def result(self, result: CommandResult) -> None:
-        from edgeops.fleet.results import is_guard_refusal
-
         self._clear()
         if self.mode == "json":
             self._write(json_line(result, self.devices.get(result.device), parse=self.parse) + "\n")
         elif self.mode == "stream":
-            if is_guard_refusal(result):
+            if result.refused:
                 self._refusals.append(result)  # printed together: one line per reason, not one per device
             else:
                 self._flush_refusals()
@@ -246,9 +244,7 @@ class RunPrinter:
         if summary.slowest_line() and summary.total > 1:
             lines.append(summary.slowest_line())
         failed = [result for result in results if not result.ok]
-        from edgeops.fleet.results import is_guard_refusal
-
-        sent_failures = [result for result in failed if not is_guard_refusal(result)]
+        sent_failures = [result for result in failed if not result.refused]
         if sent_failures:
             lines.append("failed:")
             lines.extend(f"  {result.device}: {_one_line(result.reason)}" for result in sent_failures)

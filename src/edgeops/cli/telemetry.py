@@ -182,7 +182,7 @@ def status_rows(store: FleetStore, device: Device) -> list[StatusRow]:
         "telemetry": snapshot.telemetry_source,
     }
     if not groups:
-        from edgeops.devices.paths import native_path_map
+        from edgeops.devices.gnmi_paths import native_path_map
 
         return [
             StatusRow(

@@ -11,15 +11,15 @@ from __future__ import annotations
 import datetime as dt
 import json
 import json.scanner
-import re
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from pygnmi.spec.v080 import gnmi_pb2
 
 from edgeops.devices.interface_rows import INTERFACE_ROW_FIELDS, ROW_INDEX, InterfaceRow, row_sample
+from edgeops.devices.normalize import bare, parse_speed, severity, state
 from edgeops.devices.samples import (
     Alarm,
     ComponentStatus,
@@ -112,11 +112,6 @@ class DecodedNotification:
 
 
 # -- values and paths ---------------------------------------------------------------------------------
-
-
-def bare(name: str) -> str:
-    """`srl_nokia-interfaces:interface` -> `interface`."""
-    return name.rsplit(":", 1)[-1] if ":" in name else name
 
 
 _JSON_DECODER = json.JSONDecoder()  # json.loads() on bytes would sniff the encoding on every call
@@ -245,31 +240,8 @@ def parse_time(value: Any) -> float | None:
     return number / 1e9 if number > 10**12 else float(number)
 
 
-_SPEED = re.compile(r"(\d+(?:\.\d+)?)\s*([MGT])B?", re.IGNORECASE)
-
-
-def parse_speed(value: Any) -> int | None:
-    """`25G`, `100G`, `SPEED_100GB` -> bits/s; a bare number is SR OS megabits/s."""
-    if isinstance(value, int | float) or (isinstance(value, str) and value.isdigit()):
-        return int(float(value) * 1_000_000)
-    if not isinstance(value, str):
-        return None
-    match = _SPEED.search(bare(value).replace("SPEED_", ""))
-    if not match:
-        return None
-    scale = {"M": 1_000_000, "G": 1_000_000_000, "T": 1_000_000_000_000}[match.group(2).upper()]
-    return int(float(match.group(1)) * scale)
-
-
 def _state(value: Any) -> str:
-    """`UP` / `up` / `openconfig-platform-types:ACTIVE` / SR OS `in-service` -> `up`; others lower-cased."""
-    text = bare(str(value)).lower()
-    return _STATE_WORDS.get(text, text)
-
-
-# OpenConfig's component oper-status and SR OS's hardware oper-state (nokia-types-chassis:hw-oper-state) in the
-# words the rest of edgeops uses.
-_STATE_WORDS = {"active": "up", "inactive": "down", "in-service": "up", "out-of-service": "down"}
+    return state(value) or ""
 
 
 def _admin(value: Any) -> str:
@@ -288,8 +260,7 @@ def _version(value: Any) -> str:
 
 
 def _severity(value: Any) -> str:
-    text = bare(str(value)).lower()
-    return text if text in Severity.__members__.values() else Severity.WARNING.value
+    return (severity(value) or Severity.WARNING).value
 
 
 # -- the tables: which leaf means what ----------------------------------------------------------------
@@ -1065,15 +1036,3 @@ class HealthBook:
             alarms=alarms,
             **self._fields,
         )
-
-
-def merge_interface(previous: InterfaceSample | None, sample: InterfaceSample) -> InterfaceSample:
-    """A sample with the fields `sample` lacks filled from `previous` (for callers that want whole views)."""
-    if previous is None:
-        return sample
-    filled: Mapping[str, Any] = {
-        name: getattr(previous, name)
-        for name in InterfaceSample.__dataclass_fields__
-        if getattr(sample, name) is None and getattr(previous, name) is not None
-    }
-    return replace(sample, **filled) if filled else sample

@@ -1,26 +1,28 @@
-"""Our exception hierarchy for connection problems, each carrying the failure class and session state it implies."""
+"""Our one exception hierarchy for talking to devices (SSH, gNMI, jump hosts), each error carrying its machine code
+(a Failure) and the session state it implies; and the per-platform detection of error text a device prints."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from edgeops.devices.samples import SessionState
+from edgeops.devices.samples import Failure, SessionState
+from edgeops.platforms import Platform
 
-# The failure class of a connection the device (or the jump host, on its behalf) refused. Kept apart from "refused",
-# which the command runner's read-only guard uses for a command it never sent.
-CONNECTION_REFUSED = "connection-refused"
-# The failure class of a command given to a console that has no fleet connection at all (no engine): nothing sent.
-NOT_CONNECTED = "not-connected"
+if TYPE_CHECKING:
+    import grpc
 
 
 class DeviceError(Exception):
     """Something went wrong talking to a device (or a jump host): the message says what, for a person.
 
-    `failure` is the machine-readable class used in CommandResult.failure; `session_state` is the state a
-    supervisor should show for the transport after this error.
+    `code` is the machine code (what CommandResult.failure carries), as asyncssh's `Error(code, reason)` does:
+    callers branch on it, never on the message. `session_state` is the state a supervisor should show for the
+    transport after this error.
     """
 
-    failure: str = "error"
+    code: Failure = Failure.ERROR
     session_state: SessionState = SessionState.DOWN
 
     def __init__(self, device: str, message: str) -> None:
@@ -35,34 +37,34 @@ class DeviceError(Exception):
 class ConnectTimeout(DeviceError):
     """The device did not complete the TCP connect, SSH handshake or login in time."""
 
-    failure = "timeout"
+    code = Failure.TIMEOUT
     session_state = SessionState.UNREACHABLE
 
 
 class Unreachable(DeviceError):
     """The connection was refused, or there is no route to the device (directly or from the jump host)."""
 
-    failure = "unreachable"
+    code = Failure.UNREACHABLE
     session_state = SessionState.UNREACHABLE
 
     def __init__(self, device: str, message: str, *, refused: bool = False) -> None:
         super().__init__(device, message)
         self.refused = refused
         if refused:
-            self.failure = CONNECTION_REFUSED
+            self.code = Failure.CONNECTION_REFUSED
 
 
 class AuthFailed(DeviceError):
     """The device rejected every authentication method we offered."""
 
-    failure = "auth"
+    code = Failure.AUTH
     session_state = SessionState.AUTH_FAILED
 
 
 class HostKeyRejected(DeviceError):
     """The device's host key was not accepted; we never authenticate to such a host."""
 
-    failure = "hostkey"
+    code = Failure.HOSTKEY
     session_state = SessionState.HOSTKEY_MISMATCH
 
 
@@ -119,12 +121,93 @@ class HostKeyUnknown(HostKeyRejected):
 class ConnectionLost(DeviceError):
     """An open session ended: the device closed it, the keepalive found it dead, or the jump host dropped."""
 
-    failure = "connection-lost"
+    code = Failure.CONNECTION_LOST
     session_state = SessionState.DOWN
 
 
 class CommandTimeout(DeviceError):
     """A command did not return to the prompt in time; the session was closed because its output is now unknown."""
 
-    failure = "timeout"
+    code = Failure.TIMEOUT
     session_state = SessionState.DOWN
+
+
+# -- gNMI ---------------------------------------------------------------------------------------------
+
+
+class GnmiError(DeviceError):
+    """A gNMI operation failed. `status` is the gRPC status when there was one."""
+
+    def __init__(self, message: str, status: grpc.StatusCode | None = None, *, device: str = "") -> None:
+        super().__init__(device, message)
+        self.status = status
+
+
+class GnmiAuthError(GnmiError):
+    """The device rejected the credentials."""
+
+    code = Failure.AUTH
+    session_state = SessionState.AUTH_FAILED
+
+
+class GnmiUnavailable(GnmiError):
+    """The device could not be reached, refused the service, or did not answer in time."""
+
+    code = Failure.UNREACHABLE
+    session_state = SessionState.UNREACHABLE
+
+
+class GnmiStreamCut(GnmiUnavailable):
+    """A subscription that was running ended with an error (reset, device restart, lost transport)."""
+
+    code = Failure.CONNECTION_LOST
+    session_state = SessionState.DOWN
+
+
+class GnmiRejected(GnmiError):
+    """The device refused a Subscribe before sending any data: a path it does not support (InvalidArgument,
+    NotFound, Unimplemented) or another error on the first response. `details` is the device's own text."""
+
+    code = Failure.REJECTED
+
+    def __init__(self, message: str, status: grpc.StatusCode | None, details: str, *, device: str = "") -> None:
+        super().__init__(message, status, device=device)
+        self.details = details
+
+    @property
+    def status_name(self) -> str:
+        """The gRPC status name, e.g. "INVALID_ARGUMENT"; "" for an error carried in a response."""
+        return self.status.name if self.status is not None else ""
+
+
+# -- error text in command output ---------------------------------------------------------------------
+
+# Error lines start at the beginning of a line (devices may indent them). Anchoring at the line start keeps an
+# interface description or a log line that merely contains "Error:" from failing a command that worked.
+_SRLINUX_ERROR = re.compile(r"^[ \t]*(?:Parsing error:|Error:)", re.MULTILINE)
+# MD-CLI errors are MINOR/MAJOR/CRITICAL lines; `//command` runs the classic engine, whose errors start "Error:".
+_SROS_MD_CLI_ERROR = re.compile(r"^[ \t]*(?:MINOR:|MAJOR:|CRITICAL:|Error:)", re.MULTILINE)
+# The classic CLI prints "Error: Bad command.", "Error: Invalid parameter." and the same MINOR/MAJOR lines.
+_SROS_CLASSIC_ERROR = re.compile(r"^[ \t]*(?:Error:|Bad Command:|MINOR:|MAJOR:|CRITICAL:)", re.MULTILINE)
+
+_PATTERNS: dict[Platform, re.Pattern[str]] = {
+    Platform.SRLINUX: _SRLINUX_ERROR,
+    Platform.SROS: _SROS_MD_CLI_ERROR,
+    Platform.SROS_CLASSIC: _SROS_CLASSIC_ERROR,
+}
+
+
+def find_device_error(platform: Platform, output: str) -> str | None:
+    """The first line of `output` that is the device reporting an error, stripped; None if the command worked."""
+    match = _PATTERNS[platform].search(output)
+    if match is None:
+        return None
+    line_end = output.find("\n", match.start())
+    line = output[match.start() : line_end if line_end >= 0 else len(output)]
+    return line.strip()
+
+
+def device_error_reason(platform: Platform, output: str) -> str | None:
+    """A reason for CommandResult quoting the device's own error line, or None when there is no error."""
+    line = find_device_error(platform, output)
+    return None if line is None else f"device error: {line}"

@@ -20,10 +20,10 @@ from cryptography.x509.oid import NameOID
 from grpc import aio
 from pygnmi.spec.v080 import gnmi_pb2, gnmi_pb2_grpc
 
+from edgeops.defaults import COUNTER_INTERVAL_S, GNMI_CONNECT_TIMEOUT_S, HEALTH_INTERVAL_S
 from edgeops.devices.decode import AlarmBook, DecodedNotification, HealthBook, SyncMarker, decode_notification
-from edgeops.devices.paths import (
-    DEFAULT_COUNTER_INTERVAL_S,
-    DEFAULT_HEALTH_INTERVAL_S,
+from edgeops.devices.errors import GnmiAuthError, GnmiError, GnmiRejected, GnmiStreamCut, GnmiUnavailable
+from edgeops.devices.gnmi_paths import (
     NATIVE_MODEL_MARKERS,
     PathMap,
     SubscriptionSpec,
@@ -38,19 +38,13 @@ from edgeops.platforms import GnmiTls, Platform
 
 __all__ = [
     "DeviceCapabilities",
-    "GnmiAuthError",
-    "GnmiError",
-    "GnmiRejected",
     "GnmiSession",
-    "GnmiStreamCut",
-    "GnmiUnavailable",
     "SyncMarker",
     "choose_encoding",
 ]
 
 log = logging.getLogger(__name__)
 
-DEFAULT_CONNECT_TIMEOUT_S = 10.0
 DEFAULT_RPC_TIMEOUT_S = 15.0
 # Preference per platform: what the device's own tooling uses. Only encodings the device lists are chosen.
 ENCODING_PREFERENCE = {
@@ -71,39 +65,6 @@ CHANNEL_OPTIONS: tuple[tuple[str, Any], ...] = (
 )
 
 Sample = InterfaceSample | HealthSample
-
-
-class GnmiError(Exception):
-    """A gNMI operation failed. `code` is the gRPC status when there was one."""
-
-    def __init__(self, message: str, code: grpc.StatusCode | None = None) -> None:
-        super().__init__(message)
-        self.code = code
-
-
-class GnmiAuthError(GnmiError):
-    """The device rejected the credentials."""
-
-
-class GnmiUnavailable(GnmiError):
-    """The device could not be reached, refused the service, or did not answer in time."""
-
-
-class GnmiStreamCut(GnmiUnavailable):
-    """A subscription that was running ended with an error (reset, device restart, lost transport)."""
-
-
-class GnmiRejected(GnmiError):
-    """The device refused a Subscribe before sending any data: a path it does not support (InvalidArgument,
-    NotFound, Unimplemented) or another error on the first response. `details` is the device's own text."""
-
-    def __init__(self, message: str, code: grpc.StatusCode | None, details: str) -> None:
-        super().__init__(message, code)
-        self.details = details
-
-    @property
-    def code_name(self) -> str:
-        return self.code.name if self.code is not None else ""
 
 
 # Errors that say nothing about the paths asked for: the session (or the device as a whole) is at fault, and a
@@ -161,16 +122,16 @@ def _map_rpc_error(
     details = error.details() if isinstance(error, aio.AioRpcError | grpc.Call) else str(error)
     message = f"{device}: gNMI {what} failed: {details or code}"
     if refusable and code not in _SESSION_CODES and code is not None:
-        return GnmiRejected(message, code, details or code.name)
+        return GnmiRejected(message, code, details or code.name, device=device)
     if code == grpc.StatusCode.UNAUTHENTICATED or code == grpc.StatusCode.PERMISSION_DENIED:
-        return GnmiAuthError(f"{device}: gNMI {what}: authentication failed ({details})", code)
+        return GnmiAuthError(f"{device}: gNMI {what}: authentication failed ({details})", code, device=device)
     if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.CANCELLED):
         if streaming:
-            return GnmiStreamCut(message, code)
-        return GnmiUnavailable(message, code)
+            return GnmiStreamCut(message, code, device=device)
+        return GnmiUnavailable(message, code, device=device)
     if streaming and code in (grpc.StatusCode.ABORTED, grpc.StatusCode.INTERNAL, grpc.StatusCode.UNKNOWN):
-        return GnmiStreamCut(message, code)
-    return GnmiError(message, code)
+        return GnmiStreamCut(message, code, device=device)
+    return GnmiError(message, code, device=device)
 
 
 def certificate_names(pem: bytes) -> list[str]:
@@ -233,7 +194,7 @@ class GnmiSession:
         username: str,
         password: str | None,
         target: str | None = None,
-        connect_timeout_s: float = DEFAULT_CONNECT_TIMEOUT_S,
+        connect_timeout_s: float = GNMI_CONNECT_TIMEOUT_S,
         rpc_timeout_s: float = DEFAULT_RPC_TIMEOUT_S,
         channel_options: Sequence[tuple[str, Any]] = (),
     ) -> None:
@@ -455,8 +416,8 @@ class GnmiSession:
     def default_subscriptions(
         self,
         *,
-        counter_interval_s: float = DEFAULT_COUNTER_INTERVAL_S,
-        health_interval_s: float = DEFAULT_HEALTH_INTERVAL_S,
+        counter_interval_s: float = COUNTER_INTERVAL_S,
+        health_interval_s: float = HEALTH_INTERVAL_S,
     ) -> tuple[SubscriptionSpec, ...]:
         """Counters, oper state, health and alarms from the path map Capabilities chose."""
         return self.path_map.subscriptions(counter_interval_s=counter_interval_s, health_interval_s=health_interval_s)

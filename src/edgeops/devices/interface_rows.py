@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import fields
 from typing import Any
 
-from edgeops.devices.samples import InterfaceSample
+from edgeops.devices.samples import COUNTER_FIELDS, STATE_FIELDS, InterfaceSample
 
-# The fields of a row, in InterfaceSample's order after (device, name, timestamp). Decoding fills one list per
-# interface instead of building a sample, so a whole notification reaches the store without any.
-INTERFACE_ROW_FIELDS: tuple[str, ...] = tuple(field.name for field in fields(InterfaceSample))[3:]
+# A row is the state fields, then the counters (InterfaceCounters' order). Decoding fills one list per interface
+# instead of building a sample, so a whole notification reaches the store without any.
+INTERFACE_ROW_FIELDS: tuple[str, ...] = STATE_FIELDS + COUNTER_FIELDS
 ROW_INDEX: dict[str, int] = {name: index for index, name in enumerate(INTERFACE_ROW_FIELDS)}
-COUNTERS_AT = ROW_INDEX["in_octets"]  # the eight counters are a row's last eight slots
+COUNTERS_AT = len(STATE_FIELDS)  # where the counters start in a row
 ROW_LENGTH = len(INTERFACE_ROW_FIELDS)
 
 InterfaceRow = list[Any]
@@ -24,4 +23,4 @@ def interface_row(sample: InterfaceSample) -> InterfaceRow:
 
 def row_sample(device: str, name: str, timestamp: float, row: InterfaceRow) -> InterfaceSample:
     """The sample of a row."""
-    return InterfaceSample(device, name, timestamp, *row)
+    return InterfaceSample(device, name, timestamp, **dict(zip(INTERFACE_ROW_FIELDS, row, strict=True)))

@@ -27,7 +27,7 @@ from scrapli.exceptions import (
 )
 
 from edgeops.clock import Clock, SystemClock
-from edgeops.devices.device_errors import device_error_reason
+from edgeops.defaults import COMMAND_TIMEOUT_S, CONNECT_TIMEOUT_S, KEEPALIVE_COUNT_MAX, KEEPALIVE_INTERVAL_S
 from edgeops.devices.errors import (
     AuthFailed,
     CommandTimeout,
@@ -35,9 +35,10 @@ from edgeops.devices.errors import (
     ConnectTimeout,
     DeviceError,
     Unreachable,
+    device_error_reason,
 )
 from edgeops.devices.hostkeys import HostKeyCheck, KnownHosts
-from edgeops.devices.samples import CommandResult, SessionState
+from edgeops.devices.samples import CommandResult, Failure, SessionState
 from edgeops.inventory.model import Device
 from edgeops.inventory.ssh_config import SshSettings
 from edgeops.logging_setup import device_logger
@@ -260,18 +261,18 @@ class SshSession:
         password: PasswordSource | None = None,
         tunnel: TunnelSource | None = None,
         via: str = "",
-        connect_timeout: float = 15.0,
-        command_timeout: float = 30.0,
-        keepalive_interval: float = 10.0,
-        keepalive_count_max: int = 3,
+        connect_timeout_s: float = CONNECT_TIMEOUT_S,
+        command_timeout_s: float = COMMAND_TIMEOUT_S,
+        keepalive_interval_s: float = KEEPALIVE_INTERVAL_S,
+        keepalive_count_max: int = KEEPALIVE_COUNT_MAX,
         clock: Clock | None = None,
         on_state: StateListener | None = None,
     ) -> None:
         self.target = target
         self.known_hosts = known_hosts
-        self.connect_timeout = connect_timeout
-        self.command_timeout = command_timeout
-        self.keepalive_interval = keepalive_interval
+        self.connect_timeout_s = connect_timeout_s
+        self.command_timeout_s = command_timeout_s
+        self.keepalive_interval_s = keepalive_interval_s
         self.keepalive_count_max = keepalive_count_max
         self.via = via
         self._password = password
@@ -347,7 +348,7 @@ class SshSession:
         await self.close()
 
     async def open(self) -> None:
-        """Log in and reach the exec prompt within connect_timeout; raises a DeviceError subclass on failure."""
+        """Log in and reach the exec prompt within connect_timeout_s; raises a DeviceError subclass on failure."""
         async with self._lock:
             if self.alive:
                 return
@@ -356,7 +357,7 @@ class SshSession:
             check: HostKeyCheck | None = None
             try:
                 check = self.known_hosts.check(self.device, self.target.host, self.target.port)
-                await asyncio.wait_for(self._open(check), self.connect_timeout)
+                await asyncio.wait_for(self._open(check), self.connect_timeout_s)
             except asyncio.CancelledError:
                 self._discard()
                 self._set_state(SessionState.IDLE)
@@ -368,7 +369,7 @@ class SshSession:
                     device=self.device,
                     address=self.target.address,
                     check=check,
-                    timeout=self.connect_timeout,
+                    timeout=self.connect_timeout_s,
                     via=self.via,
                 )
                 self.last_error = error
@@ -404,7 +405,7 @@ class SshSession:
             "client_factory": check.client_factory(on_lost),
             # ~/.ssh/config was applied by the inventory already; asyncssh must not apply it a second time.
             "config": [],
-            "keepalive_interval": self.keepalive_interval,
+            "keepalive_interval": self.keepalive_interval_s,
             "keepalive_count_max": self.keepalive_count_max,
             "encryption_algs": ENCRYPTION_PREFERENCE,
             **asyncssh_auth_options(password=password, key_files=target.key_files, use_agent=target.use_agent),
@@ -423,9 +424,9 @@ class SshSession:
             auth_password=password or "",  # scrapli redacts this in its repr; transport_options it would print
             auth_strict_key=False,  # scrapli's check runs after login; ours (via known_hosts) runs before it
             transport="asyncssh",
-            timeout_socket=self.connect_timeout,
+            timeout_socket=self.connect_timeout_s,
             timeout_transport=0,  # per-read timeout off: each command has its own timeout_ops
-            timeout_ops=self.command_timeout,
+            timeout_ops=self.command_timeout_s,
             transport_options={"asyncssh": options},
             logging_uid=target.device,
             on_open=functools.partial(prepare_cli, steps=LOGIN_STEPS[target.platform]),
@@ -439,14 +440,14 @@ class SshSession:
 
     async def run(self, command: str, timeout: float | None = None) -> CommandResult:  # noqa: ASYNC109 (scrapli's)
         """Run one command; never raises for device or connection errors (see CommandResult.ok/failure)."""
-        timeout = self.command_timeout if timeout is None else timeout
+        timeout = self.command_timeout_s if timeout is None else timeout
         async with self._lock:
             started = self._clock.now()
             driver = self._driver
             if driver is None or not self.alive:
                 # Say why there is no session (auth, host key, unreachable...), not just that there is none.
                 error = self.last_error or ConnectionLost(self.device, "the SSH session is not open")
-                return self._result(command, "", started, failure=error.failure, reason=error.message)
+                return self._result(command, "", started, failure=error.code, reason=error.message)
             try:
                 if self._needs_classic_paging_off(command):
                     await asyncio.wait_for(
@@ -466,7 +467,7 @@ class SshSession:
                     self.device, f"timeout after {timeout:g} s waiting for the prompt; the session was closed"
                 )
                 self._fail(error)
-                return self._result(command, "", started, failure=error.failure, reason=error.message)
+                return self._result(command, "", started, failure=error.code, reason=error.message)
             except (
                 ScrapliConnectionError,
                 ScrapliConnectionNotOpened,
@@ -477,11 +478,11 @@ class SshSession:
             ) as exc:
                 error = ConnectionLost(self.device, f"the SSH session to {self.target.address} was lost: {exc}")
                 self._fail(error)
-                return self._result(command, "", started, failure=error.failure, reason=error.message)
+                return self._result(command, "", started, failure=error.code, reason=error.message)
             output = response.result
             reason = device_error_reason(self.target.platform, output)
             if reason is not None:
-                return self._result(command, output, started, failure="device-error", reason=reason)
+                return self._result(command, output, started, failure=Failure.DEVICE_ERROR, reason=reason)
             return self._result(command, output, started)
 
     def _needs_classic_paging_off(self, command: str) -> bool:
@@ -491,17 +492,13 @@ class SshSession:
         )
 
     def _result(
-        self, command: str, output: str, started: float, *, failure: str = "", reason: str = ""
+        self, command: str, output: str, started: float, *, failure: Failure | None = None, reason: str = ""
     ) -> CommandResult:
-        return CommandResult(
-            device=self.device,
-            command=command,
-            output=output,
-            started=started,
-            ended=self._clock.now(),
-            ok=not failure,
-            reason=reason,
-            failure=failure,
+        ended = self._clock.now()
+        if failure is None:
+            return CommandResult(self.device, command, output, started, ended, ok=True)
+        return CommandResult.failed(
+            self.device, command, failure=failure, reason=reason, started=started, ended=ended, output=output
         )
 
     def _fail(self, error: DeviceError) -> None:

@@ -11,16 +11,18 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from edgeops.clock import Clock, SystemClock
+from edgeops.defaults import COMMAND_TIMEOUT_S
 from edgeops.devices import sros_text
 from edgeops.devices.decode import AlarmBook
 from edgeops.devices.errors import CommandTimeout, ConnectionLost, DeviceError
+from edgeops.devices.normalize import parse_speed, severity, state
 from edgeops.devices.samples import (
     Alarm,
     CommandResult,
     ComponentStatus,
+    Failure,
     HealthSample,
     InterfaceSample,
-    Severity,
     TemperatureReading,
 )
 from edgeops.devices.sros_text import label_values as label_values  # re-exported: SR OS `Label : value` pairs
@@ -80,20 +82,6 @@ POLL_COMMANDS[Platform.SROS_CLASSIC] = POLL_COMMANDS[Platform.SROS]
 
 # -- shared value parsing ---------------------------------------------------------------------------------
 
-_SPEED_UNITS = {"": 1, "K": 10**3, "M": 10**6, "G": 10**9, "T": 10**12}
-_SPEED = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT]?)(?:bps|b/s)?\s*$", re.IGNORECASE)
-
-
-def parse_speed(text: str | None) -> int | None:
-    """`25G`, `100G`, `100 Gbps`, `1000 Mbps` -> bits per second; None for anything else (`N/A`, `0`)."""
-    if not text:
-        return None
-    match = _SPEED.match(text)
-    if not match:
-        return None
-    value = int(float(match.group(1)) * _SPEED_UNITS[match.group(2).upper()])
-    return value or None
-
 
 def parse_count(text: Any) -> int | None:
     """A counter as a device prints it: `"13738800"`, `13738800`, `1,001,337`; None if it is not a number."""
@@ -126,17 +114,6 @@ def _utc_time(text: str, formats: tuple[str, ...]) -> float | None:
         except ValueError:
             continue
     return None
-
-
-def _severity(text: str) -> Severity | None:
-    try:
-        return Severity(text.strip().lower())
-    except ValueError:
-        return None
-
-
-def _state(text: str | None) -> str | None:
-    return text.strip().lower() if text else None
 
 
 # -- SR Linux (`| as json`) ---------------------------------------------------------------------------------
@@ -206,8 +183,8 @@ def _srlinux_interface_samples(device: str, data: Any, timestamp: float) -> list
                 device=device,
                 name=name,
                 timestamp=timestamp,
-                admin_state=_state(entry.get("admin-state")),
-                oper_state=_state(entry.get("oper-state")),
+                admin_state=state(entry.get("admin-state")),
+                oper_state=state(entry.get("oper-state")),
                 description=entry.get("description", ""),
                 speed_bps=parse_speed(ethernet.get("port-speed")),
                 last_change=parse_iso_time(entry.get("last-change")),
@@ -286,7 +263,7 @@ def parse_srlinux_platform(text: str) -> dict[str, Any]:
         fields[field_name] = tuple(
             ComponentStatus(
                 component=f"{kind} {_plain(entry).get('id', '?')}",
-                oper_state=_state(_plain(entry).get("oper-state")) or "unknown",
+                oper_state=state(_plain(entry).get("oper-state")) or "unknown",
                 detail=str(_plain(entry).get("oper-reason") or ""),
             )
             for entry in _as_list(found)
@@ -348,14 +325,14 @@ def parse_sros_port_detail(device: str, text: str, timestamp: float) -> list[Int
     """`show port <id>` (or `show port detail`) -> description, speed, states and counters per port."""
     samples = []
     for row in _sros_rows("show port detail", text):
-        admin = _state(row["admin_state"])
+        admin = state(row["admin_state"])
         samples.append(
             InterfaceSample(
                 device=device,
                 name=row["port_id"],
                 timestamp=timestamp,
                 admin_state={"up": "enable", "down": "disable"}.get(admin or "", admin),
-                oper_state=_state(row["oper_state"]),
+                oper_state=state(row["oper_state"]),
                 description=row["description"],
                 speed_bps=parse_speed(row["oper_speed"]),
                 last_change=_utc_time(row["last_state_change"], ("%m/%d/%Y %H:%M:%S", "%Y/%m/%d %H:%M:%S")),
@@ -448,8 +425,8 @@ def parse_sros_alarms(device: str, text: str) -> tuple[Alarm, ...]:
     """`show system alarms` -> active alarms (the indented line under a row is its text)."""
     alarms: list[Alarm] = []
     for row in _sros_rows(SROS_ALARMS, text):
-        severity = _severity(row["severity"])
-        if severity is None:
+        level = severity(row["severity"])
+        if level is None:
             continue
         when, _, centis = row["date_time"].partition(".")
         raised = _utc_time(when, ("%Y/%m/%d %H:%M:%S",))
@@ -459,7 +436,7 @@ def parse_sros_alarms(device: str, text: str) -> tuple[Alarm, ...]:
             Alarm(
                 device=device,
                 alarm_id=row["alarm"],
-                severity=severity,
+                severity=level,
                 resource=row["resource"],
                 text=row["details"],
                 raised_at=raised,
@@ -485,12 +462,12 @@ class SshPoller:
         platform: Platform,
         *,
         clock: Clock | None = None,
-        command_timeout: float = 30.0,
+        command_timeout_s: float = COMMAND_TIMEOUT_S,
     ) -> None:
         self.session = session
         self.device = device
         self.platform = platform
-        self.command_timeout = command_timeout
+        self.command_timeout_s = command_timeout_s
         self.last_failures: list[CommandResult] = []
         self._clock: Clock = clock or SystemClock()
         self._log = device_logger(__name__, device)
@@ -501,14 +478,14 @@ class SshPoller:
 
     async def _run(self, command: str) -> str | None:
         """The command's output, or None after a device error; raises when the session itself failed."""
-        result = await self.session.run(command, self.command_timeout)
+        result = await self.session.run(command, self.command_timeout_s)
         if result.ok:
             return result.output
-        if result.failure == ConnectionLost.failure:
+        if result.failure is Failure.CONNECTION_LOST:
             raise ConnectionLost(self.device, result.reason)
-        if result.failure == "timeout":
+        if result.failure is Failure.TIMEOUT:
             raise CommandTimeout(self.device, result.reason)
-        if result.failure != "device-error":
+        if result.failure is not Failure.DEVICE_ERROR:
             raise DeviceError(self.device, result.reason)
         self.last_failures.append(result)
         self._log.info("polling command %r failed: %s", command, result.reason)
@@ -517,8 +494,8 @@ class SshPoller:
     def _parse_failed(self, command: str, exc: Exception) -> None:
         now = self._clock.now()
         self.last_failures.append(
-            CommandResult(
-                self.device, command, "", now, now, ok=False, reason=f"unreadable output: {exc}", failure="parse"
+            CommandResult.failed(
+                self.device, command, failure=Failure.PARSE, reason=f"unreadable output: {exc}", started=now
             )
         )
         self._log.warning("could not parse the output of %r: %s", command, exc)
@@ -547,8 +524,8 @@ class SshPoller:
             self._parse_failed(SROS_PORTS, exc)
             return []
         samples = []
-        for state in states:
-            command = sros_port_detail_command(state.name)
+        for port in states:
+            command = sros_port_detail_command(port.name)
             output = await self._run(command)
             detail: list[InterfaceSample] = []
             if output is not None:
@@ -556,7 +533,7 @@ class SshPoller:
                     detail = parse_sros_port_detail(self.device, output, self._clock.now())
                 except PollParseError as exc:
                     self._parse_failed(command, exc)
-            samples.append(detail[0] if detail else state)  # without its detail, the port keeps its states
+            samples.append(detail[0] if detail else port)  # without its detail, the port keeps its states
         return samples
 
     async def poll_health(self) -> HealthSample:

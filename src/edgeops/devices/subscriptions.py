@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-# The groups every path map has, in the order they are shown (see devices.paths.PathMap.subscriptions).
+# The groups every path map has, in the order they are shown (see devices.gnmi_paths.PathMap.subscriptions).
 GROUP_ORDER = ("counters", "oper-state", "health", "alarms")
 
 

@@ -19,11 +19,21 @@ import random
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from enum import StrEnum
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
 
 import asyncssh
 
 from edgeops.clock import Clock, SystemClock
+from edgeops.defaults import (
+    COMMAND_TIMEOUT_S,
+    CONNECT_TIMEOUT_S,
+    COUNTER_INTERVAL_S,
+    HEALTH_INTERVAL_S,
+    KEEPALIVE_COUNT_MAX,
+    KEEPALIVE_INTERVAL_S,
+    SSH_POLL_INTERVAL_S,
+    STALE_FACTOR,
+)
 from edgeops.devices.backoff import SEVERE, TRANSIENT, Backoff, BackoffPolicy
 from edgeops.devices.decode import DecodedNotification
 from edgeops.devices.errors import (
@@ -31,28 +41,33 @@ from edgeops.devices.errors import (
     ConnectionLost,
     ConnectTimeout,
     DeviceError,
-    HostKeyRejected,
-    Unreachable,
-)
-from edgeops.devices.gnmi import (
     GnmiAuthError,
     GnmiError,
     GnmiRejected,
-    GnmiSession,
     GnmiStreamCut,
     GnmiUnavailable,
+    HostKeyRejected,
+    Unreachable,
 )
-from edgeops.devices.hostkeys import KnownHosts
-from edgeops.devices.pacing import TurnPacer
-from edgeops.devices.paths import (
-    DEFAULT_COUNTER_INTERVAL_S,
-    DEFAULT_HEALTH_INTERVAL_S,
+from edgeops.devices.gnmi import GnmiSession
+from edgeops.devices.gnmi_paths import (
     StreamMode,
     SubscriptionSpec,
     native_path_map,
 )
+from edgeops.devices.hostkeys import KnownHosts
+from edgeops.devices.pacing import TurnPacer
 from edgeops.devices.ratelimit import ConnectLimiter
-from edgeops.devices.samples import CommandResult, HealthSample, InterfaceSample, SessionState
+from edgeops.devices.samples import (
+    COUNTER_FIELDS,
+    STATE_FIELDS,
+    CommandResult,
+    HealthSample,
+    InterfaceSample,
+    SessionState,
+    TelemetrySource,
+    Transport,
+)
 from edgeops.devices.ssh import PasswordSource, SshSession, SshTarget, resolve_password
 from edgeops.devices.ssh_poll import SshPoller
 from edgeops.devices.subscriptions import GROUP_ORDER, GroupRejection, SubscriptionState
@@ -60,9 +75,6 @@ from edgeops.devices.tunnel import JumpHostPool
 from edgeops.inventory.model import Device
 from edgeops.logging_setup import DeviceLoggerAdapter, device_logger
 from edgeops.platforms import Platform
-
-Transport = Literal["ssh", "gnmi"]
-TelemetrySource = Literal["gnmi", "ssh"]
 
 # Devices do not sample faster than this, whatever we ask (SR OS: once a second); staleness is judged on
 # the interval the device really uses.
@@ -103,21 +115,21 @@ class TelemetrySink(Protocol):
 
 @dataclass(frozen=True)
 class SupervisorSettings:
-    """The knobs of one device's supervision (FleetEngine builds them from its EngineSettings)."""
+    """The knobs of one device's supervision (part of the FleetEngine's EngineSettings)."""
 
-    counter_interval_s: float = DEFAULT_COUNTER_INTERVAL_S
-    health_interval_s: float = DEFAULT_HEALTH_INTERVAL_S
-    ssh_poll_interval_s: float = 15.0
-    stale_factor: float = 3.0
+    counter_interval_s: float = COUNTER_INTERVAL_S  # gNMI SAMPLE interval of interface counters
+    health_interval_s: float = HEALTH_INTERVAL_S  # gNMI SAMPLE interval of CPU, memory, temperatures, alarms...
+    ssh_poll_interval_s: float = SSH_POLL_INTERVAL_S  # SSH polling of a device without gNMI
+    stale_factor: float = STALE_FACTOR  # data older than this many intervals is stale
     # A gNMI stream silent this long is restarted; None: twice the time after which its data counts as stale,
     # and never less than MIN_STALL_TIMEOUT_S.
     stall_timeout_s: float | None = None
-    connect_timeout_s: float = 15.0
-    command_timeout_s: float = 30.0
+    connect_timeout_s: float = CONNECT_TIMEOUT_S
+    command_timeout_s: float = COMMAND_TIMEOUT_S
     # How long a command waits for a session that is still connecting before it fails.
     command_wait_s: float = 5.0
-    keepalive_interval_s: float = 10.0
-    keepalive_count_max: int = 3
+    keepalive_interval_s: float = KEEPALIVE_INTERVAL_S
+    keepalive_count_max: int = KEEPALIVE_COUNT_MAX
     backoff: BackoffPolicy = TRANSIENT
     severe_backoff: BackoffPolicy = SEVERE  # after a rejected login or host key
     # A session that stayed up this long starts its next backoff schedule from the base again.
@@ -141,17 +153,6 @@ class _NoGnmi(Exception):
 
 
 # What each group's data is in an interface sample polled over SSH (the rest of the sample is another group's).
-_COUNTER_FIELDS = (
-    "in_octets",
-    "out_octets",
-    "in_packets",
-    "out_packets",
-    "in_errors",
-    "out_errors",
-    "in_discards",
-    "out_discards",
-)
-_STATE_FIELDS = ("admin_state", "oper_state", "description", "speed_bps", "last_change")
 _INTERFACE_GROUPS = frozenset({"counters", "oper-state"})
 _HEALTH_GROUPS = frozenset({"health", "alarms"})
 ALL_GROUPS = frozenset(GROUP_ORDER)
@@ -272,9 +273,9 @@ class DeviceSupervisor:
             password=password,
             tunnel=self._tunnel if jump is not None else None,
             via=jump or "",
-            connect_timeout=settings_.connect_timeout_s,
-            command_timeout=settings_.command_timeout_s,
-            keepalive_interval=settings_.keepalive_interval_s,
+            connect_timeout_s=settings_.connect_timeout_s,
+            command_timeout_s=settings_.command_timeout_s,
+            keepalive_interval_s=settings_.keepalive_interval_s,
             keepalive_count_max=settings_.keepalive_count_max,
             clock=self._clock,
         )
@@ -529,16 +530,8 @@ class DeviceSupervisor:
         return await self.ssh.run(command, timeout)
 
     def _failed(self, command: str, error: DeviceError, reason: str | None = None) -> CommandResult:
-        now = self._clock.now()
-        return CommandResult(
-            device=self.name,
-            command=command,
-            output="",
-            started=now,
-            ended=now,
-            ok=False,
-            reason=reason or error.message,
-            failure=error.failure,
+        return CommandResult.failed(
+            self.name, command, failure=error.code, reason=reason or error.message, started=self._clock.now()
         )
 
     # -- gNMI -------------------------------------------------------------------------------------
@@ -561,7 +554,7 @@ class DeviceSupervisor:
             try:
                 await self._gnmi_session(announce=fallback is None)
                 return  # the stream ended without an error: only when we are stopping
-            except (_NoGnmi, GnmiError, DeviceError) as failure:
+            except (_NoGnmi, DeviceError) as failure:
                 outcome: Exception = failure
             delivered = self._delivered > 0
             if delivered:  # gNMI worked this time: leave the SSH fallback
@@ -578,7 +571,8 @@ class DeviceSupervisor:
                 self.stalls += 1
                 self._set_gnmi(SessionState.DOWN, str(outcome))
                 delay = backoff.next_delay()
-            elif isinstance(outcome, DeviceError):  # the jump host is down, or no password could be had
+            elif isinstance(outcome, DeviceError) and not isinstance(outcome, GnmiError):
+                # SSH's side of the hierarchy: the jump host is down, or no password could be had
                 self._report_gnmi_device_error(outcome)
                 delay = backoff.next_delay(severe=isinstance(outcome, AuthFailed))
             elif delivered:  # a stream that was delivering was cut
@@ -747,7 +741,7 @@ class DeviceSupervisor:
             call.failure = GnmiStreamCut(f"{self.name}: the {name} stream ended")
         except GnmiRejected as refusal:
             rejection = GroupRejection(
-                code=refusal.code_name, text=refusal.details, release=self.release, at=self._clock.now()
+                code=refusal.status_name, text=refusal.details, release=self.release, at=self._clock.now()
             )
             known = self.rejections.get(name)
             if known is None or known.text != rejection.text:
@@ -863,7 +857,7 @@ class DeviceSupervisor:
             self.name,
             self.device.platform,
             clock=self._clock,
-            command_timeout=self.settings.command_timeout_s,
+            command_timeout_s=self.settings.command_timeout_s,
         )
 
     async def _poll_once(self, poller: SshPoller, groups: Iterable[str]) -> None:
@@ -872,8 +866,8 @@ class DeviceSupervisor:
         wanted = frozenset(groups)
         served: set[str] = set()
         if wanted & _INTERFACE_GROUPS:
-            dropped = (() if "counters" in wanted else _COUNTER_FIELDS) + (
-                () if "oper-state" in wanted else _STATE_FIELDS
+            dropped = (() if "counters" in wanted else COUNTER_FIELDS) + (
+                () if "oper-state" in wanted else STATE_FIELDS
             )
             blank: dict[str, Any] = dict.fromkeys(dropped)
             for interface in await poller.poll_interfaces():

@@ -14,6 +14,7 @@ from typing import Any
 import asyncssh
 
 from edgeops.clock import Clock, SystemClock
+from edgeops.defaults import CONNECT_TIMEOUT_S, KEEPALIVE_INTERVAL_S
 from edgeops.devices.errors import DeviceError, Unreachable
 from edgeops.devices.hostkeys import HostKeyCheck, KnownHosts
 from edgeops.devices.samples import SessionState
@@ -99,20 +100,20 @@ class JumpHostPool:
         self,
         *,
         known_hosts: KnownHosts,
-        connect_timeout: float = 15.0,
-        keepalive_interval: float = 10.0,
+        connect_timeout_s: float = CONNECT_TIMEOUT_S,
+        keepalive_interval_s: float = KEEPALIVE_INTERVAL_S,
         keepalive_count_max: int = 3,
-        backoff_initial: float = 1.0,
-        backoff_max: float = 30.0,
+        backoff_base_s: float = 1.0,
+        backoff_cap_s: float = 30.0,
         clock: Clock | None = None,
         rng: random.Random | None = None,
     ) -> None:
         self.known_hosts = known_hosts
-        self.connect_timeout = connect_timeout
-        self.keepalive_interval = keepalive_interval
+        self.connect_timeout_s = connect_timeout_s
+        self.keepalive_interval_s = keepalive_interval_s
         self.keepalive_count_max = keepalive_count_max
-        self.backoff_initial = backoff_initial
-        self.backoff_max = backoff_max
+        self.backoff_base_s = backoff_base_s
+        self.backoff_cap_s = backoff_cap_s
         self._clock: Clock = clock or SystemClock()
         self._rng = rng or random.Random()
         self._jumps: dict[str, _Jump] = {}
@@ -281,7 +282,7 @@ class JumpHostPool:
                     raise Unreachable(spec.name, message) from exc
             check = self.known_hosts.check(spec.name, spec.host, spec.port)
             password = await resolve_password(spec.password)
-            conn = await asyncio.wait_for(self._open_connection(jump, check, password, tunnel), self.connect_timeout)
+            conn = await asyncio.wait_for(self._open_connection(jump, check, password, tunnel), self.connect_timeout_s)
         except asyncio.CancelledError:
             self._set_state(jump, SessionState.DOWN if jump.was_up else SessionState.IDLE)
             raise
@@ -291,7 +292,7 @@ class JumpHostPool:
                 device=spec.name,
                 address=spec.address,
                 check=check,
-                timeout=self.connect_timeout,
+                timeout=self.connect_timeout_s,
                 via=spec.via or "",
             )
             jump.last_error = error
@@ -334,7 +335,7 @@ class JumpHostPool:
             known_hosts=check.known_hosts,
             client_factory=check.client_factory(on_lost),
             config=[],  # ssh_config was applied when the chain was resolved
-            keepalive_interval=self.keepalive_interval,
+            keepalive_interval=self.keepalive_interval_s,
             keepalive_count_max=self.keepalive_count_max,
             encryption_algs=ENCRYPTION_PREFERENCE,
             **asyncssh_auth_options(password=password, key_files=spec.key_files, use_agent=spec.use_agent),
@@ -344,7 +345,7 @@ class JumpHostPool:
 
     def _backoff(self, failures: int) -> float:
         """Exponential backoff with jitter (half to full of the step), capped."""
-        step = min(self.backoff_max, self.backoff_initial * 2 ** max(0, failures - 1))
+        step = min(self.backoff_cap_s, self.backoff_base_s * 2 ** max(0, failures - 1))
         return step * self._rng.uniform(0.5, 1.0)
 
     def _connection_lost(self, jump: _Jump, conn: asyncssh.SSHClientConnection, exc: Exception | None) -> None:

@@ -91,7 +91,7 @@ class AuditEntry:
             command=result.command,
             ok=result.ok,
             reason=result.reason,
-            failure=result.failure,
+            failure=result.failure or "",
             duration_s=round(max(result.duration_s, 0.0), 3),
             output_bytes=len(result.output.encode("utf-8", errors="replace")),
             source=source,

@@ -5,8 +5,7 @@ from __future__ import annotations
 import time
 from typing import Protocol
 
-from edgeops.devices.errors import NOT_CONNECTED
-from edgeops.devices.samples import CommandResult
+from edgeops.devices.samples import CommandResult, Failure
 from edgeops.inventory.model import Device
 
 
@@ -26,9 +25,12 @@ class NotConnected:
     """The transport of a console without an engine (a store filled by a test): every command fails, saying why."""
 
     async def run_command(self, device: Device, command: str, *, timeout_s: float) -> CommandResult:
-        now = time.time()
-        return CommandResult(
-            device.name, command, "", now, now, ok=False, reason="not connected to the fleet", failure=NOT_CONNECTED
+        return CommandResult.failed(
+            device.name,
+            command,
+            failure=Failure.NOT_CONNECTED,
+            reason="not connected to the fleet",
+            started=time.time(),
         )
 
     async def aclose(self) -> None:

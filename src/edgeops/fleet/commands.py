@@ -6,25 +6,25 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncGenerator, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from edgeops.devices.samples import CommandResult
+from edgeops.defaults import COMMAND_TIMEOUT_S
+from edgeops.devices.samples import CommandResult, Failure
 from edgeops.fleet.aliases import expand
 from edgeops.fleet.audit import SOURCES, AuditEntry, AuditLog, AuditWriter, local_user
 from edgeops.fleet.command_transport import CommandTransport
 from edgeops.fleet.guard import GuardVerdict, check
-from edgeops.fleet.results import GUARD_REFUSAL_PREFIX, GUARD_REFUSED
+from edgeops.fleet.progress import RunProgress
+from edgeops.fleet.results import GUARD_REFUSAL_PREFIX
 from edgeops.inventory.model import Device
 from edgeops.platforms import Platform
 
 log = logging.getLogger(__name__)
 
-DEFAULT_TIMEOUT_S = 30.0
 DEFAULT_MAX_PARALLEL = 200
 # The transport enforces the per-device timeout itself (the SSH session adds its own 2 s grace); the runner's
 # backstop, beyond it, only catches a transport that never returns.
 BACKSTOP_GRACE_S = 5.0
-CANCELLED = "cancelled"  # audit failure class of a command abandoned when its run was cancelled
 
 
 @dataclass(frozen=True)
@@ -44,45 +44,6 @@ class PlannedCommand:
         return self.verdict.rule == "guard-lifted"
 
 
-@dataclass
-class RunProgress:
-    """How far a run is: read by a progress line or a pane while results stream in."""
-
-    total: int
-    done: int = 0
-    failed: int = 0
-    refused: int = 0  # by the read-only guard (counted in failed too)
-    started: float = field(default_factory=time.monotonic)
-    pending: set[str] = field(default_factory=set)  # devices whose result has not come back yet
-
-    @property
-    def ok(self) -> int:
-        return self.done - self.failed
-
-    @property
-    def finished(self) -> bool:
-        return self.done >= self.total
-
-    @property
-    def elapsed_s(self) -> float:
-        return time.monotonic() - self.started
-
-    def line(self) -> str:
-        """E.g. "37/136 done, 2 failed"."""
-        text = f"{self.done}/{self.total} done"
-        if self.failed:
-            text += f", {self.failed} failed"
-        return text
-
-    def record(self, result: CommandResult, *, refused: bool = False) -> None:
-        self.done += 1
-        self.pending.discard(result.device)
-        if not result.ok:
-            self.failed += 1
-        if refused:
-            self.refused += 1
-
-
 class CommandRunner:
     """Sends one command to many devices through a CommandTransport and yields each result as it completes.
 
@@ -96,7 +57,7 @@ class CommandRunner:
         transport: CommandTransport,
         *,
         audit: AuditLog | None,
-        timeout_s: float = DEFAULT_TIMEOUT_S,
+        timeout_s: float = COMMAND_TIMEOUT_S,
         max_parallel: int = DEFAULT_MAX_PARALLEL,
         source: str = "run",
         clock: Callable[[], float] = time.time,
@@ -173,7 +134,7 @@ class CommandRunner:
                 # On the loop, before anything is yielded: nothing was sent, and the record must not be lost.
                 self.audit.record_many([self._audit_entry(result, item) for result, item in refusals])
             for result, _ in refusals:
-                progress.record(result, refused=True)
+                progress.record(result)
                 yield result
             for _ in range(len(tasks)):
                 result = (await finished.get()).result()
@@ -196,14 +157,16 @@ class CommandRunner:
                 # Abandoned mid-flight: the command may have reached the device, so the audit log says so (the run
                 # waits for the writer before it ends).
                 if writer is not None:
-                    cancelled = self._failed(item, started, CANCELLED, "cancelled before the device answered")
+                    cancelled = self._failed(item, started, Failure.CANCELLED, "cancelled before the device answered")
                     writer.submit(self._audit_entry(cancelled, item))
                 raise
             except TimeoutError:
-                result = self._failed(item, started, "timeout", f"timeout after {self._backstop_s:g} s (no answer)")
+                result = self._failed(
+                    item, started, Failure.TIMEOUT, f"timeout after {self._backstop_s:g} s (no answer)"
+                )
             except Exception as exc:  # a transport must not raise; if one does, this device fails, not the run
                 log.exception("%s: the transport raised instead of returning a result", item.device.name)
-                result = self._failed(item, started, "error", f"internal error: {exc!r}")
+                result = self._failed(item, started, Failure.ERROR, f"internal error: {exc!r}")
             if writer is not None:
                 # Shielded inside: a run cancelled now must not drop the record of a command that was answered.
                 await writer.write(self._audit_entry(result, item))
@@ -214,32 +177,22 @@ class CommandRunner:
         """Transports enforce the timeout themselves; an on-demand one may spend it twice (connect, command)."""
         return 2 * self.timeout_s + BACKSTOP_GRACE_S
 
-    def _failed(self, item: PlannedCommand, started: float, failure: str, reason: str) -> CommandResult:
-        return CommandResult(
-            device=item.device.name,
-            command=item.command,
-            output="",
-            started=started,
-            ended=self._clock(),
-            ok=False,
-            reason=reason,
-            failure=failure,
+    def _failed(self, item: PlannedCommand, started: float, failure: Failure, reason: str) -> CommandResult:
+        return CommandResult.failed(
+            item.device.name, item.command, failure=failure, reason=reason, started=started, ended=self._clock()
         )
 
     def _refusal(self, item: PlannedCommand) -> CommandResult:
         message = item.verdict.message
         if not message.startswith(GUARD_REFUSAL_PREFIX):  # empty lines, control characters
             message = f"{GUARD_REFUSAL_PREFIX} (rule {item.verdict.rule}): {message}"
-        now = self._clock()
-        return CommandResult(
-            device=item.device.name,
-            command=item.command,
-            output="",
-            started=now,
-            ended=now,
-            ok=False,
+        return CommandResult.failed(
+            item.device.name,
+            item.command,
+            failure=Failure.REFUSED,
             reason=message,
-            failure=GUARD_REFUSED,
+            started=self._clock(),
+            guard_rule=item.verdict.rule,
         )
 
     def _audit_entry(self, result: CommandResult, item: PlannedCommand) -> AuditEntry:

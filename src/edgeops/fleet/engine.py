@@ -9,13 +9,12 @@ import logging
 import math
 import random
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 from typing import Literal
 
 from edgeops.clock import Clock, SystemClock
-from edgeops.devices.backoff import BackoffPolicy
 from edgeops.devices.errors import AuthFailed, ConnectionLost
 from edgeops.devices.hostkeys import HostKeyPolicy, KnownHosts
 from edgeops.devices.pacing import TURN_SLICE_S, TurnPacer
@@ -38,14 +37,13 @@ PasswordPrompt = Callable[[str], "str | Awaitable[str]"]
 
 @dataclass(frozen=True)
 class EngineSettings:
-    """How the engine talks to the fleet. Defaults suit a real fleet; tests shorten the intervals."""
+    """How the engine talks to the fleet. Defaults suit a real fleet; tests shorten the intervals.
 
-    counter_interval_s: float = 2.0  # gNMI SAMPLE interval of interface counters
-    health_interval_s: float = 10.0  # gNMI SAMPLE interval of CPU, memory, temperatures, alarms...
-    ssh_poll_interval_s: float = 15.0  # SSH polling of a device without gNMI
-    stale_factor: float = 3.0  # data older than this many intervals is stale
-    # A silent gNMI stream is restarted after this; None: 2 x stale_factor x interval, at least 20 s.
-    stall_timeout_s: float | None = None
+    `supervisor` holds what each device's supervision needs (intervals, timeouts, backoff); the rest is the
+    engine's own: fleet-wide pacing, host keys, the staleness tick.
+    """
+
+    supervisor: SupervisorSettings = field(default_factory=SupervisorSettings)
     # Per transport (SSH logins, gNMI channels), across the whole fleet. A login is a dozen or so round trips, so the
     # storm is bound by latency, not by this machine: 500 lab devices came up in 72 s opening 32 at a time, 37 s
     # with 128 and 23 s with 256. Through a jump host the opens are channels on its one connection (sshd's
@@ -55,44 +53,11 @@ class EngineSettings:
     # gNMI decoding one event-loop turn may do for all devices together before the loop serves its timers and keys
     # again (see TurnPacer); 0 turns the sharing off, each stream then decodes whatever it has received.
     decode_slice_s: float = TURN_SLICE_S
-    backoff_base_s: float = 1.0
-    backoff_cap_s: float = 60.0
-    severe_backoff_base_s: float = 30.0  # after a rejected login or a changed host key
-    severe_backoff_cap_s: float = 300.0
     hostkey_policy: Literal["accept-new", "strict"] = "accept-new"
     # The user's OpenSSH known_hosts files, read only; None: ~/.ssh/known_hosts. Ours is AppPaths.known_hosts.
     user_known_hosts: tuple[Path, ...] | None = None
-    connect_timeout_s: float = 15.0
-    command_timeout_s: float = 30.0
-    command_wait_s: float = 5.0  # a command for a device still connecting waits this long for its session
-    keepalive_interval_s: float = 10.0
-    keepalive_count_max: int = 3
-    gnmi_fallback_after: int = 3  # failed gNMI connects (while SSH works) before polling over SSH
-    gnmi_retry_s: float = 300.0  # while polling over SSH, try gNMI again this often
     staleness_tick_s: float = 1.0
     seed: int | None = None  # seeds the backoff jitter (tests); None: random
-
-    def supervisor_settings(self) -> SupervisorSettings:
-        return SupervisorSettings(
-            counter_interval_s=self.counter_interval_s,
-            health_interval_s=self.health_interval_s,
-            ssh_poll_interval_s=self.ssh_poll_interval_s,
-            stale_factor=self.stale_factor,
-            stall_timeout_s=self.stall_timeout_s,
-            connect_timeout_s=self.connect_timeout_s,
-            command_timeout_s=self.command_timeout_s,
-            command_wait_s=self.command_wait_s,
-            keepalive_interval_s=self.keepalive_interval_s,
-            keepalive_count_max=self.keepalive_count_max,
-            backoff=BackoffPolicy(base_s=self.backoff_base_s, cap_s=self.backoff_cap_s),
-            severe_backoff=BackoffPolicy(
-                base_s=self.severe_backoff_base_s,
-                cap_s=self.severe_backoff_cap_s,
-                floor_s=min(self.severe_backoff_base_s / 3, self.severe_backoff_cap_s),
-            ),
-            gnmi_fallback_after=self.gnmi_fallback_after,
-            gnmi_retry_s=self.gnmi_retry_s,
-        )
 
 
 class SecretSource:
@@ -160,7 +125,8 @@ class FleetEngine:
         self.paths = paths
         self.clock: Clock = clock or SystemClock()
         self.settings = settings = settings or EngineSettings()
-        self.store = FleetStore(inventory, self.clock, stale_factor=settings.stale_factor)
+        supervision = settings.supervisor
+        self.store = FleetStore(inventory, self.clock, stale_factor=supervision.stale_factor)
         self.secrets = SecretSource(password_prompt)
         self.known_hosts = KnownHosts(
             paths.known_hosts, user_files=settings.user_known_hosts, policy=HostKeyPolicy(settings.hostkey_policy)
@@ -174,18 +140,17 @@ class FleetEngine:
             inventory,
             resolve_secret=self._jump_secret,
             known_hosts=self.known_hosts,
-            connect_timeout=settings.connect_timeout_s,
-            keepalive_interval=settings.keepalive_interval_s,
-            keepalive_count_max=settings.keepalive_count_max,
-            backoff_initial=settings.backoff_base_s,
-            backoff_max=settings.backoff_cap_s,
+            connect_timeout_s=supervision.connect_timeout_s,
+            keepalive_interval_s=supervision.keepalive_interval_s,
+            keepalive_count_max=supervision.keepalive_count_max,
+            backoff_base_s=supervision.backoff.base_s,
+            backoff_cap_s=supervision.backoff.cap_s,
             clock=self.clock,
             rng=random.Random(settings.seed) if settings.seed is not None else None,
         )
         rng = random.Random(settings.seed)
         # One pacer for the fleet: every stream's decoding shares each event-loop turn (see TurnPacer).
         self.pacer = TurnPacer(settings.decode_slice_s if settings.decode_slice_s > 0 else math.inf)
-        supervisor_settings = settings.supervisor_settings()
         self._supervisors: dict[str, DeviceSupervisor] = {}
         for device in inventory.devices:
             ssh = ssh_settings_for(device, inventory)
@@ -195,7 +160,7 @@ class FleetEngine:
                 known_hosts=self.known_hosts,
                 limiter=self.ssh_limiter,
                 gnmi_limiter=self.gnmi_limiter,
-                settings=supervisor_settings,
+                settings=supervision,
                 ssh_target=SshTarget.from_settings(device, ssh),
                 password=self.secrets.password_for(device.name, device.credentials.password),
                 jumps=self.jumps if device.name in device_jumps else None,
@@ -303,5 +268,5 @@ class FleetEngine:
         if supervisor is None:
             now = self.clock.now()
             error = ConnectionLost(name, f"{name} is not in the inventory the session engine runs")
-            return CommandResult(name, command, "", now, now, ok=False, reason=error.message, failure=error.failure)
+            return CommandResult.failed(name, command, failure=error.code, reason=error.message, started=now)
         return await supervisor.run_command(command, timeout_s)

@@ -8,9 +8,10 @@ import time
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
+from edgeops.defaults import CONNECT_TIMEOUT_S
 from edgeops.devices.errors import AuthFailed, DeviceError
 from edgeops.devices.hostkeys import KnownHosts
-from edgeops.devices.samples import CommandResult
+from edgeops.devices.samples import CommandResult, Failure
 from edgeops.devices.ssh import PasswordSource, SshSession, SshTarget
 from edgeops.inventory.model import Device, Inventory, SecretRef
 from edgeops.inventory.problems import InventoryError
@@ -27,7 +28,6 @@ log = logging.getLogger(__name__)
 # moment (a jump host's connection limits, the client's CPU). At 200 lab devices 20 at a time took twice as long
 # as 100 (docs/performance.md).
 DEFAULT_MAX_OPENING = 100
-DEFAULT_CONNECT_TIMEOUT_S = 15.0
 
 SecretResolver = Callable[[SecretRef], str]
 
@@ -52,13 +52,13 @@ class OnDemandTransport:
         known_hosts: KnownHosts,
         resolve_password: SecretResolver | None = None,
         max_opening: int = DEFAULT_MAX_OPENING,
-        connect_timeout: float = DEFAULT_CONNECT_TIMEOUT_S,
+        connect_timeout_s: float = CONNECT_TIMEOUT_S,
     ) -> None:
         if max_opening < 1:
             raise ValueError("max_opening must be at least 1")
         self.inventory = inventory
         self.known_hosts = known_hosts
-        self.connect_timeout = connect_timeout
+        self.connect_timeout_s = connect_timeout_s
         self.max_opening = max_opening
         self._resolve = resolve_password or default_secret_resolver()
         self._opening: asyncio.Semaphore | None = None  # created on the loop that uses it
@@ -83,24 +83,24 @@ class OnDemandTransport:
             raise InventoryError(dict.fromkeys(problems))
 
     async def run_command(self, device: Device, command: str, *, timeout_s: float) -> CommandResult:
-        """Open the device's session if needed (connecting has min(connect_timeout, timeout_s)), then run."""
+        """Open the device's session if needed (connecting has min(connect_timeout_s, timeout_s)), then run."""
         if self._closed:
             raise RuntimeError("the transport is closed")
         started = time.time()
         try:
             session = self._session(device)
         except InventoryError as error:
-            return _failed(device, command, started, "config", error.format())
+            return _failed(device, command, started, Failure.CONFIG, error.format())
         if not session.alive:
             if self._opening is None:
                 self._opening = asyncio.Semaphore(self.max_opening)
             async with self._opening:
                 if not session.alive:
-                    session.connect_timeout = min(self.connect_timeout, timeout_s)
+                    session.connect_timeout_s = min(self.connect_timeout_s, timeout_s)
                     try:
                         await session.open()
                     except DeviceError as error:
-                        return _failed(device, command, started, error.failure, error.message)
+                        return _failed(device, command, started, error.code, error.message)
                     self.sessions_opened += 1
         return await session.run(command, timeout=timeout_s)
 
@@ -141,7 +141,7 @@ class OnDemandTransport:
             password=self._password_source(device.name, device.credentials.password),
             tunnel=(lambda: self._jumps().get_tunnel(jump)) if jump else None,
             via=jump or "",
-            connect_timeout=self.connect_timeout,
+            connect_timeout_s=self.connect_timeout_s,
         )
         self._sessions[device.name] = session
         return session
@@ -170,7 +170,7 @@ class OnDemandTransport:
         if self._jump_pool is None:
             from edgeops.devices.tunnel import JumpHostPool
 
-            self._jump_pool = JumpHostPool(known_hosts=self.known_hosts, connect_timeout=self.connect_timeout)
+            self._jump_pool = JumpHostPool(known_hosts=self.known_hosts, connect_timeout_s=self.connect_timeout_s)
         return self._jump_pool
 
     def _hop_password(self, hop: ProxyHop) -> PasswordSource | None:
@@ -184,14 +184,7 @@ class OnDemandTransport:
         return credentials.use_agent if credentials else True
 
 
-def _failed(device: Device, command: str, started: float, failure: str, reason: str) -> CommandResult:
-    return CommandResult(
-        device=device.name,
-        command=command,
-        output="",
-        started=started,
-        ended=time.time(),
-        ok=False,
-        reason=reason,
-        failure=failure,
+def _failed(device: Device, command: str, started: float, failure: Failure, reason: str) -> CommandResult:
+    return CommandResult.failed(
+        device.name, command, failure=failure, reason=reason, started=started, ended=time.time()
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from edgeops.devices.samples import InterfaceSample
+from edgeops.devices.samples import COUNTER_FIELDS, InterfaceSample
 
 COUNTER_BITS = 64
 
@@ -129,17 +129,6 @@ class InterfaceRates:
 NO_RATES = InterfaceRates()
 
 
-# The counters a tracker follows, in InterfaceSample's order (the last eight slots of a decoded interface row).
-COUNTER_FIELDS: tuple[str, ...] = (
-    "in_octets",
-    "out_octets",
-    "in_packets",
-    "out_packets",
-    "in_errors",
-    "out_errors",
-    "in_discards",
-    "out_discards",
-)
 _COUNTERS = len(COUNTER_FIELDS)
 
 

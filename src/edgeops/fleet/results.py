@@ -11,16 +11,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from edgeops.devices.errors import CONNECTION_REFUSED
 from edgeops.devices.samples import CommandResult
+from edgeops.naming import natural_key
 from edgeops.redaction import redact
 from edgeops.textsafety import json_text, strip_control
 
-# Every refusal the command runner produces starts with this, whatever the rule, and has the failure class below.
+# Every refusal the command runner produces starts with this, whatever the rule (a person reads it; code branches on
+# CommandResult.failure is Failure.REFUSED and reads the rule from CommandResult.guard_rule).
 GUARD_REFUSAL_PREFIX = "refused by the read-only guard"
-# The failure class of a command the read-only guard refused (never sent), as CommandResult.failure and the audit
-# log carry it. A connection the device refused is devices.errors.CONNECTION_REFUSED ("connection-refused").
-GUARD_REFUSED = "refused"
 RANGE_DASH = "\u2013"  # an en dash, as in a printed range of pages
 SLOWEST_SHOWN = 5
 # Runs of consecutive numbers this long or longer are written as a range; shorter ones are listed.
@@ -29,20 +27,9 @@ _NUMBERED = re.compile(r"^(?P<stem>.*?)(?P<number>\d+)$")
 _SAFE_FILE_CHARACTERS = re.compile(r"[^A-Za-z0-9._-]")
 
 
-def is_guard_refusal(result: CommandResult) -> bool:
-    """Whether the read-only guard refused the command (it was never sent), as opposed to any other failure."""
-    return not result.ok and result.failure == GUARD_REFUSED and result.reason.startswith(GUARD_REFUSAL_PREFIX)
-
-
 def failure_class(result: CommandResult) -> str:
-    """The failure class to count a failed result under; guard refusals and refused connections kept apart."""
-    if is_guard_refusal(result):
-        return GUARD_REFUSED
-    if result.failure == GUARD_REFUSED:
-        # Not the guard's wording: a refused connection recorded before the classes were split, or a transport that
-        # says "refused" for a device it cannot reach.
-        return CONNECTION_REFUSED
-    return result.failure or "failed"
+    """The failure class to count a failed result under (its Failure's value; "failed" for one without a code)."""
+    return result.failure.value if result.failure is not None else "failed"
 
 
 # -- grouping ---------------------------------------------------------------------------------------------
@@ -93,11 +80,6 @@ def group_identical(results: Iterable[CommandResult]) -> list[OutputGroup]:
 
 def _normalised(output: str) -> str:
     return "\n".join(line.rstrip() for line in output.strip("\n").splitlines())
-
-
-def natural_key(name: str) -> tuple[Any, ...]:
-    """Sort key that orders embedded numbers by value: leaf2 before leaf10."""
-    return tuple(int(part) if part.isdigit() else part.casefold() for part in re.split(r"(\d+)", name))
 
 
 def device_range_label(names: Sequence[str]) -> str:
@@ -243,13 +225,13 @@ def summarise(
     results = list(results)
     failed = [result for result in results if not result.ok]
     classes = Counter(failure_class(result) for result in failed)
-    sent = [result for result in results if not is_guard_refusal(result)]
+    sent = [result for result in results if not result.refused]
     timings = sorted(sent, key=lambda result: result.duration_s, reverse=True)[:slowest]
     return RunSummary(
         total=len(results),
         ok=len(results) - len(failed),
         failed=len(failed),
-        refused=sum(1 for result in failed if is_guard_refusal(result)),
+        refused=sum(1 for result in failed if result.refused),
         failures=dict(sorted(classes.items(), key=lambda item: (-item[1], item[0]))),
         slowest=tuple(DeviceTiming(result.device, max(result.duration_s, 0.0)) for result in timings),
         elapsed_s=elapsed_s,
@@ -285,7 +267,7 @@ def write_out_dir(
     for result in results:
         # A refused command was never sent: no device answered, so there is no output file to write.
         name: str | None = None
-        if not is_guard_refusal(result):
+        if not result.refused:
             name = _unique(device_file_name(result.device), used)
             (folder / name).write_text(redact(strip_control(result.output)), encoding="utf-8")
         entry: dict[str, Any] = {"name": result.device}
@@ -294,7 +276,7 @@ def write_out_dir(
             {
                 "command": redact(entry.get("command", result.command)),
                 "ok": result.ok,
-                "failure": result.failure,
+                "failure": result.failure or "",
                 "reason": redact(result.reason),
                 "duration_s": round(max(result.duration_s, 0.0), 3),
                 "file": name,

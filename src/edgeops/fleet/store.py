@@ -7,32 +7,33 @@ update small mutable records in place; frozen snapshots are built (and cached) w
 
 from __future__ import annotations
 
-import re
 from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from itertools import islice
-from typing import Any, Literal, cast
+from typing import Any, cast
 
 from edgeops.clock import Clock
+from edgeops.defaults import STALE_FACTOR
+from edgeops.devices.gnmi_paths import StreamMode, SubscriptionSpec
 from edgeops.devices.interface_rows import COUNTERS_AT, interface_row
-from edgeops.devices.paths import StreamMode, SubscriptionSpec
 from edgeops.devices.samples import (
     Alarm,
     DeviceState,
     HealthSample,
+    InterfaceCounters,
     InterfaceSample,
     SessionState,
     Severity,
+    TelemetrySource,
+    Transport,
 )
 from edgeops.devices.subscriptions import GROUP_ORDER, GroupRejection, SubscriptionState
 from edgeops.fleet.history import DEFAULT_RESOLUTION_S, Aggregate, RollingSeries
 from edgeops.fleet.rates import InterfaceRates, InterfaceRateTracker
 from edgeops.fleet.state import derive_device_state
 from edgeops.inventory.model import Device, Inventory
-
-Transport = Literal["ssh", "gnmi"]
-TelemetrySource = Literal["gnmi", "ssh"]
+from edgeops.naming import natural_key
 
 SEVERITY_ORDER: tuple[Severity, ...] = (Severity.CRITICAL, Severity.MAJOR, Severity.MINOR, Severity.WARNING)
 _SEVERITY_RANK = {severity: rank for rank, severity in enumerate(SEVERITY_ORDER)}
@@ -42,22 +43,9 @@ _PROBLEM_STATES = frozenset({DeviceState.AUTH_FAILED, DeviceState.HOSTKEY_MISMAT
 _CONNECTED_STATES = frozenset({DeviceState.UP, DeviceState.DEGRADED})
 _HEALTH_FIELDS = tuple(f.name for f in fields(HealthSample) if f.name != "device")
 
-_DIGIT_RUNS = re.compile(r"([0-9]+)")
-
 # (unix time, in_bps, out_bps) and (unix time, cpu %), oldest first.
 _TrafficHistory = tuple[tuple[float, float | None, float | None], ...]
 _CpuHistory = tuple[tuple[float, float | None], ...]
-
-
-def natural_key(name: str) -> tuple[tuple[str | int, ...], str]:
-    """Sort key that orders digit runs by number: ethernet-1/2 < ethernet-1/10, 1/1/c2/1 < 1/1/c10/1.
-
-    Letters compare case-insensitively; the name itself breaks ties so the order is total.
-    """
-    # re.split with a capturing group alternates text, digits, text, ...: every odd slot is digits,
-    # so two keys always compare str with str and int with int.
-    pieces = _DIGIT_RUNS.split(name.casefold())
-    return tuple(int(piece) if i % 2 else piece for i, piece in enumerate(pieces)), name
 
 
 def alarm_sort_key(alarm: Alarm) -> tuple[int, bool, float, str, str]:
@@ -74,20 +62,6 @@ def alarm_sort_key(alarm: Alarm) -> tuple[int, bool, float, str, str]:
 
 # ---------------------------------------------------------------------------------------------
 # What readers get: immutable snapshots.
-
-
-@dataclass(frozen=True, slots=True)
-class InterfaceCounters:
-    """The latest raw counter values (None: never reported)."""
-
-    in_octets: int | None = None
-    out_octets: int | None = None
-    in_packets: int | None = None
-    out_packets: int | None = None
-    in_errors: int | None = None
-    out_errors: int | None = None
-    in_discards: int | None = None
-    out_discards: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -405,7 +379,7 @@ class FleetStore:
         *,
         history_seconds: float = 600.0,
         history_resolution_s: float = DEFAULT_RESOLUTION_S,
-        stale_factor: float = 3.0,
+        stale_factor: float = STALE_FACTOR,
         change_log_size: int = 65_536,
     ) -> None:
         if stale_factor <= 0:

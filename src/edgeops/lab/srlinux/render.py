@@ -11,6 +11,7 @@ from typing import Any
 
 from edgeops.lab.faults import HOSTILE_DESCRIPTION
 from edgeops.lab.model import Counters, DeviceModel, LabInterface
+from edgeops.naming import natural_key
 
 RULE_WIDTH = 120  # SR Linux draws rules across the terminal; 120 columns is what most engineers run
 TABLE_WIDTH = 120
@@ -79,11 +80,6 @@ def speed_label(bps: int) -> str:
     if bps >= 1_000_000_000:
         return f"{bps // 1_000_000_000}G"
     return f"{bps // 1_000_000}M"
-
-
-def natural_key(name: str) -> tuple[Any, ...]:
-    """Sort like the device does: ethernet-1/2 before ethernet-1/10, ethernet before mgmt."""
-    return tuple(int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name))
 
 
 # -- the YANG state tree ------------------------------------------------------------------------------

@@ -12,7 +12,8 @@ from textual.content import Content
 from textual.widgets import ContentSwitcher, Static
 
 from edgeops.devices.samples import Alarm, ComponentStatus, DeviceState, SessionState, TemperatureReading
-from edgeops.fleet.store import SEVERITY_ORDER, ChangeSet, DeviceSnapshot, FleetStore, SiteRollup, natural_key
+from edgeops.fleet.store import SEVERITY_ORDER, ChangeSet, DeviceSnapshot, FleetStore, SiteRollup
+from edgeops.naming import natural_key
 from edgeops.ui.format import (
     MISSING,
     format_age,

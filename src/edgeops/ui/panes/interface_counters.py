@@ -12,7 +12,8 @@ from textual.content import Content
 from textual.widgets import Input, Static
 
 from edgeops.clock import Clock, SystemClock
-from edgeops.fleet.store import ChangeSet, FleetStore, InterfaceSnapshot, natural_key
+from edgeops.fleet.store import ChangeSet, FleetStore, InterfaceSnapshot
+from edgeops.naming import natural_key
 from edgeops.ui.format import (
     MISSING,
     format_bps,

@@ -10,7 +10,8 @@ from datetime import datetime
 from pathlib import Path
 
 from edgeops.devices.samples import CommandResult
-from edgeops.fleet.results import OutputGroup, is_guard_refusal
+from edgeops.fleet.progress import RunProgress
+from edgeops.fleet.results import OutputGroup
 from edgeops.inventory.model import Device
 
 
@@ -32,10 +33,14 @@ class CommandRun:
     def __post_init__(self) -> None:
         self._by_name = {device.name: device for device in self.devices}
         self._result_by_name: dict[str, CommandResult] = {result.device: result for result in self.results}
+        self.progress = RunProgress(total=len(self.devices))  # the counts, as the CLI's progress line keeps them
+        for result in self.results:
+            self.progress.record(result)
 
     def add(self, result: CommandResult) -> None:
         self.results.append(result)
         self._result_by_name[result.device] = result
+        self.progress.record(result)
 
     def device(self, name: str) -> Device | None:
         return self._by_name.get(name)
@@ -53,12 +58,12 @@ class CommandRun:
 
     @property
     def refused(self) -> list[CommandResult]:
-        return [result for result in self.results if is_guard_refusal(result)]
+        return [result for result in self.results if result.refused]
 
     @property
     def failed(self) -> list[CommandResult]:
         """Devices that were sent the command and failed (refusals are counted apart: nothing was sent)."""
-        return [result for result in self.results if not result.ok and not is_guard_refusal(result)]
+        return [result for result in self.results if not result.ok and not result.refused]
 
     def elapsed_s(self, now: float | None = None) -> float:
         end = self.ended if self.ended is not None else (time.time() if now is None else now)
@@ -66,37 +71,25 @@ class CommandRun:
 
     def progress_line(self, now: float | None = None) -> str:
         """E.g. "37/136 done, 2 failed · 4.2 s", with refusals, cancellation and the slowest device when known."""
-        line = f"{len(self.results)}/{self.total} done, {len(self.failed)} failed"
-        refused = self.refused
-        if refused:
-            rules = sorted({guard_rule(result.reason) for result in refused} - {""})
-            line += f", {len(refused)} refused by the read-only guard"
-            if rules:
-                line += f" (rule {', '.join(rules)})"
+        progress = self.progress
+        line = f"{progress.done}/{self.total} done, {progress.sent_failed} failed"
+        if progress.refused:
+            line += f", {progress.refused} refused by the read-only guard"
+            if progress.rules:
+                line += f" (rule {', '.join(sorted(progress.rules))})"
         line += f" · {self.elapsed_s(now):.1f} s"
         if self.cancelled:
-            line += f" · cancelled, {self.total - len(self.results)} without a result"
+            line += f" · cancelled, {self.total - progress.done} without a result"
         if self.error:
             line += f" · stopped: {self.error}"
-        if self.finished and not self.cancelled:
-            sent = [result for result in self.results if not is_guard_refusal(result)]
-            if len(sent) > 1:
-                slowest = max(sent, key=lambda result: result.duration_s)
-                line += f" · slowest {slowest.device} {slowest.duration_s:.1f} s"
+        slowest = progress.slowest
+        if self.finished and not self.cancelled and progress.sent > 1 and slowest is not None:
+            line += f" · slowest {slowest.device} {slowest.duration_s:.1f} s"
         if self.allow_config:
             line += " · guard lifted for this run"
         if self.saved_to is not None:
             line += f" · saved to {self.saved_to}"
         return line
-
-
-_RULE = re.compile(r"\(rule ([\w-]+)")
-
-
-def guard_rule(reason: str) -> str:
-    """The read-only guard's rule named in a refusal's reason ("" when it names none)."""
-    match = _RULE.search(reason)
-    return match[1] if match else ""
 
 
 # -- grouping identical outputs ---------------------------------------------------------------------------------

@@ -10,8 +10,8 @@ from rich.table import Table
 from rich.text import Text
 
 from edgeops.devices.samples import CommandResult
-from edgeops.fleet.results import OutputGroup, diff_against, is_guard_refusal
-from edgeops.ui.results.model import CommandRun, guard_rule, representative
+from edgeops.fleet.results import OutputGroup, diff_against
+from edgeops.ui.results.model import CommandRun, representative
 from edgeops.ui.sanitize import strip_control
 
 # Beyond this many lines a diff is cut short: a terminal is no place to read a 50 000-line diff, a saved folder is.
@@ -25,8 +25,8 @@ def status_text(result: CommandResult | None) -> Text:
         return Text("…", style="dim")
     if result.ok:
         return Text("ok", style="green")
-    if is_guard_refusal(result):
-        rule = guard_rule(result.reason)
+    if result.refused:
+        rule = result.guard_rule
         return Text(f"refused (rule {rule})" if rule else "refused", style="bold yellow")
     return Text(f"failed ({result.failure})" if result.failure else "failed", style="bold red")
 
@@ -37,7 +37,7 @@ def status_cell(result: CommandResult | None) -> Text:
         return Text("…", style="dim")
     if result.ok:
         return Text("ok", style="green")
-    if is_guard_refusal(result):
+    if result.refused:
         return Text("refused", style="bold yellow")
     return Text(result.failure or "failed", style="bold red")
 
@@ -53,7 +53,7 @@ def group_status_text(run: CommandRun, group: OutputGroup) -> Text:
 
 
 def duration_text(result: CommandResult) -> Text:
-    if is_guard_refusal(result):
+    if result.refused:
         return Text("-", style="dim")
     return Text(f"{result.duration_s:.2f} s", justify="right")
 

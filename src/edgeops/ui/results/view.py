@@ -15,7 +15,7 @@ from textual.widget import Widget
 from textual.widgets import DataTable, RichLog, Static
 
 from edgeops.devices.samples import CommandResult
-from edgeops.fleet.results import OutputGroup, group_identical, is_guard_refusal, summarise, write_out_dir
+from edgeops.fleet.results import OutputGroup, group_identical, summarise, write_out_dir
 from edgeops.ui.clipboard import ClipboardTooLarge, copy_to_clipboard, tmux_hint
 from edgeops.ui.results.model import CommandRun, default_save_dir, group_key, representative
 from edgeops.ui.results.render import (
@@ -283,7 +283,7 @@ class CommandResultsView(Widget):
 
     def _result_heading(self, run: CommandRun, result: CommandResult) -> Text:
         device = run.device(result.device)
-        refused = is_guard_refusal(result)
+        refused = result.refused
         heading = Text()
         heading.append(result.device, style="bold")
         if device is not None:
@@ -316,7 +316,7 @@ class CommandResultsView(Widget):
         heading.append(", ".join(group.devices), style="dim")
         if group.reason:
             heading.append("\n")
-            heading.append_text(safe_text(group.reason, style="yellow" if is_guard_refusal(first) else "red"))
+            heading.append_text(safe_text(group.reason, style="yellow" if first.refused else "red"))
         return heading
 
     # -- actions ------------------------------------------------------------------------------------------------

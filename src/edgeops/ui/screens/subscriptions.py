@@ -19,7 +19,8 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from edgeops.devices.subscriptions import GROUP_ORDER, SubscriptionState
-from edgeops.fleet.store import FleetStore, SubscriptionStatus, natural_key
+from edgeops.fleet.store import FleetStore, SubscriptionStatus
+from edgeops.naming import natural_key
 from edgeops.ui.format import MISSING, format_age, format_duration
 from edgeops.ui.live import Selection
 from edgeops.ui.sanitize import markup_literal, safe_content, safe_plain

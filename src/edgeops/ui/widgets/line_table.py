@@ -41,7 +41,7 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from edgeops.fleet.store import natural_key
+from edgeops.naming import natural_key
 from edgeops.ui.sanitize import safe_plain
 
 RowKey = Hashable

@@ -10,10 +10,8 @@ from enum import StrEnum
 from pygnmi.create_gnmi_path import gnmi_path_generator
 from pygnmi.spec.v080 import gnmi_pb2
 
+from edgeops.defaults import COUNTER_INTERVAL_S, HEALTH_INTERVAL_S
 from edgeops.platforms import Platform
-
-DEFAULT_COUNTER_INTERVAL_S = 2.0
-DEFAULT_HEALTH_INTERVAL_S = 10.0
 
 
 class StreamMode(StrEnum):
@@ -69,8 +67,8 @@ class PathMap:
     def subscriptions(
         self,
         *,
-        counter_interval_s: float = DEFAULT_COUNTER_INTERVAL_S,
-        health_interval_s: float = DEFAULT_HEALTH_INTERVAL_S,
+        counter_interval_s: float = COUNTER_INTERVAL_S,
+        health_interval_s: float = HEALTH_INTERVAL_S,
     ) -> tuple[SubscriptionSpec, ...]:
         """Every group, in a fixed order. A group may have no paths (SR Linux keeps no alarm list): it is shown as
         such and never subscribed."""

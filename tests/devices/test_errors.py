@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from edgeops.devices.device_errors import device_error_reason, find_device_error
+from edgeops.devices.errors import device_error_reason, find_device_error
 from edgeops.lab.faults import FaultState
 from edgeops.lab.model import DeviceModel
 from edgeops.lab.srlinux.cli import SrLinuxCli

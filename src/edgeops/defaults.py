@@ -1,0 +1,20 @@
+"""Every default of how edgeops talks to a fleet, in one place: each layer's settings take their defaults from here."""
+
+from __future__ import annotations
+
+# Intervals at which a device samples (gNMI SAMPLE) or is polled (SSH, a device without usable gNMI).
+COUNTER_INTERVAL_S = 2.0  # interface counters
+HEALTH_INTERVAL_S = 10.0  # CPU, memory, temperatures, alarms...
+SSH_POLL_INTERVAL_S = 15.0
+
+# Data older than this many intervals is stale.
+STALE_FACTOR = 3.0
+
+# An SSH login (TCP, key exchange, authentication, the exec prompt) or a jump host connection.
+CONNECT_TIMEOUT_S = 15.0
+# A gNMI channel opened on its own (a GnmiSession built without a timeout): a TCP and an HTTP/2 (TLS) handshake, fewer
+# round trips than a login. The supervisor gives its gNMI sessions CONNECT_TIMEOUT_S like its SSH sessions.
+GNMI_CONNECT_TIMEOUT_S = 10.0
+COMMAND_TIMEOUT_S = 30.0
+KEEPALIVE_INTERVAL_S = 10.0
+KEEPALIVE_COUNT_MAX = 3
