@@ -189,6 +189,7 @@ class DeferredPrompt:
 
 def _run_demo(paths: AppPaths, theme: str | None) -> int:
     """Start the 17-site demo lab in a child process, open the console on it, stop the lab when the console exits."""
+    from edgeops.devices.hostkeys import HostKeyPolicy
     from edgeops.fleet.engine import EngineSettings
 
     lab_dir = Path(tempfile.mkdtemp(prefix="edgeops-demo-"))
@@ -205,7 +206,9 @@ def _run_demo(paths: AppPaths, theme: str | None) -> int:
         demo_paths = AppPaths(
             config_dir=paths.config_dir, state_dir=lab_dir / "state", log_dir=paths.log_dir, inventory=inventory_file
         )
-        settings = EngineSettings(user_known_hosts=(lab_dir / "known_hosts",), hostkey_policy="strict")
+        settings = EngineSettings(
+            user_known_hosts=(lab_dir / "known_hosts",), global_known_hosts=(), hostkey_policy=HostKeyPolicy.STRICT
+        )
         return open_console(inventory_file, demo_paths, theme=theme, engine_settings=settings)
     finally:
         lab.stop()

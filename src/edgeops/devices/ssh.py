@@ -39,7 +39,7 @@ from edgeops.devices.errors import (
 from edgeops.devices.hostkeys import HostKeyCheck, KnownHosts
 from edgeops.devices.samples import CommandResult, SessionState
 from edgeops.inventory.model import Device
-from edgeops.inventory.ssh_config import SshSettings
+from edgeops.inventory.ssh_config import HostKeyConfig, SshSettings
 from edgeops.logging_setup import device_logger
 from edgeops.platforms import Platform
 
@@ -96,6 +96,7 @@ class SshTarget:
     username: str = "admin"
     key_files: tuple[Path, ...] = ()  # empty: the default identities (~/.ssh/id_*), as OpenSSH does
     use_agent: bool = True
+    host_keys: HostKeyConfig | None = None  # ssh_config's host key options for this host
 
     @classmethod
     def from_device(cls, device: Device) -> SshTarget:
@@ -121,6 +122,7 @@ class SshTarget:
             username=settings.username,
             key_files=settings.key_files,
             use_agent=settings.use_agent,
+            host_keys=settings.host_keys,
         )
 
     @property
@@ -355,8 +357,15 @@ class SshSession:
             self._set_state(SessionState.CONNECTING)
             check: HostKeyCheck | None = None
             try:
-                check = self.known_hosts.check(self.device, self.target.host, self.target.port)
-                await asyncio.wait_for(self._open(check), self.connect_timeout)
+                check = self.known_hosts.check(self.device, self.target.host, self.target.port, self.target.host_keys)
+                try:
+                    await asyncio.wait_for(self._open(check), self.connect_timeout)
+                except Exception:
+                    # Policy ask: asyncssh refused a new key while the user had not answered; on a yes, again.
+                    if not await check.confirm():
+                        raise
+                    self._discard()
+                    await asyncio.wait_for(self._open(check), self.connect_timeout)
             except asyncio.CancelledError:
                 self._discard()
                 self._set_state(SessionState.IDLE)

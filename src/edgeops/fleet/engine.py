@@ -12,12 +12,11 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Literal
 
 from edgeops.clock import Clock, SystemClock
 from edgeops.devices.backoff import BackoffPolicy
 from edgeops.devices.errors import AuthFailed, ConnectionLost
-from edgeops.devices.hostkeys import HostKeyPolicy, KnownHosts
+from edgeops.devices.hostkeys import HostKeyAnnouncer, HostKeyConfirm, HostKeyPolicy, KnownHosts
 from edgeops.devices.pacing import TURN_SLICE_S, TurnPacer
 from edgeops.devices.ratelimit import ConnectLimiter
 from edgeops.devices.samples import CommandResult, SessionState
@@ -59,9 +58,12 @@ class EngineSettings:
     backoff_cap_s: float = 60.0
     severe_backoff_base_s: float = 30.0  # after a rejected login or a changed host key
     severe_backoff_cap_s: float = 300.0
-    hostkey_policy: Literal["accept-new", "strict"] = "accept-new"
-    # The user's OpenSSH known_hosts files, read only; None: ~/.ssh/known_hosts. Ours is AppPaths.known_hosts.
+    # None: each host's StrictHostKeyChecking in ssh_config, else accept-new (hostkeys.DEFAULT_POLICY).
+    hostkey_policy: HostKeyPolicy | None = None
+    # The user's and the system's OpenSSH known_hosts files, read only; None: each host's UserKnownHostsFile /
+    # GlobalKnownHostsFile in ssh_config, else OpenSSH's defaults. Ours is AppPaths.known_hosts.
     user_known_hosts: tuple[Path, ...] | None = None
+    global_known_hosts: tuple[Path, ...] | None = None
     connect_timeout_s: float = 15.0
     command_timeout_s: float = 30.0
     command_wait_s: float = 5.0  # a command for a device still connecting waits this long for its session
@@ -155,7 +157,11 @@ class FleetEngine:
         clock: Clock | None = None,
         settings: EngineSettings | None = None,
         password_prompt: PasswordPrompt | None = None,
+        on_new_host_key: HostKeyAnnouncer | None = None,
+        confirm_host_key: HostKeyConfirm | None = None,
     ) -> None:
+        """on_new_host_key: told about each host key recorded on first use. confirm_host_key: asks the user about a
+        new host key under the policy ask (without it, ask refuses like strict)."""
         self.inventory = inventory
         self.paths = paths
         self.clock: Clock = clock or SystemClock()
@@ -163,7 +169,12 @@ class FleetEngine:
         self.store = FleetStore(inventory, self.clock, stale_factor=settings.stale_factor)
         self.secrets = SecretSource(password_prompt)
         self.known_hosts = KnownHosts(
-            paths.known_hosts, user_files=settings.user_known_hosts, policy=HostKeyPolicy(settings.hostkey_policy)
+            paths.known_hosts,
+            user_files=settings.user_known_hosts,
+            global_files=settings.global_known_hosts,
+            policy=settings.hostkey_policy,
+            on_new_key=on_new_host_key,
+            confirm=confirm_host_key,
         )
         # SSH logins and gNMI channels are paced separately: a login costs the device (and a jump host) a key
         # exchange and an authentication, a gNMI channel a TCP and HTTP/2 handshake; one bucket for both
