@@ -626,3 +626,33 @@ async def test_lab_strict_mode_refuses_an_unknown_key_and_accepts_the_users_know
     async with session_to(lab, "alcala-spine1", trusting) as session:
         assert (await session.run("show version")).ok
     assert not (tmp_path / "own").exists()
+
+
+@pytest.mark.lab
+async def test_lab_ask_connects_after_a_yes_and_announces_the_key(
+    start_lab: Callable[..., Awaitable[Lab]], tmp_path: Path
+) -> None:
+    lab = await start_lab(gnmi=False)
+    identity = lab.device("alcala-gw2").identity
+    questions: list[HostKeyEvent] = []
+    announced: list[HostKeyEvent] = []
+
+    async def confirm(event: HostKeyEvent) -> bool:
+        questions.append(event)
+        return True
+
+    own = tmp_path / "own"
+    store = KnownHosts(own, user_files=(), global_files=(), policy="ask", confirm=confirm, on_new_key=announced.append)
+    async with session_to(lab, "alcala-gw2", store) as session:
+        assert (await session.run("show version")).ok
+    lab_line = next(
+        line for line in lab.known_hosts_file.read_text().splitlines() if line.startswith(f"[{identity.host}]")
+    )
+    served = asyncssh.import_public_key(" ".join(lab_line.split()[1:3]))
+    assert [event.fingerprint for event in questions] == [fingerprint(served)]
+    assert [event.recorded_in for event in announced] == [f"{own}:1"]
+
+    # Without anyone to ask, ask refuses like strict.
+    nobody = KnownHosts(tmp_path / "other", user_files=(), global_files=(), policy="ask")
+    with pytest.raises(HostKeyUnknown):
+        await session_to(lab, "alcala-gw2", nobody).open()
