@@ -151,18 +151,15 @@ def _import_lines(text: str, path: Path) -> asyncssh.SSHKnownHosts:
 
 @dataclass
 class _LoadedFile:
-    """One known_hosts file as asyncssh read it, plus the chunks edgeops appended since."""
+    """One known_hosts file as asyncssh read it (and the lines edgeops appended since, loaded into the same index)."""
 
     path: Path
     signature: tuple[int, int, int] | None = None  # (inode, mtime_ns, size) when read; None: missing
-    chunks: list[asyncssh.SSHKnownHosts] = field(default_factory=list)
+    known: asyncssh.SSHKnownHosts = field(default_factory=asyncssh.SSHKnownHosts)
     line_count: int = 0
 
     def match(self, name: str) -> HostKeyMatch:
-        result = HostKeyMatch()
-        for chunk in self.chunks:
-            result += match_known_hosts(chunk, name)
-        return result
+        return match_known_hosts(self.known, name)
 
 
 def _signature(path: Path) -> tuple[int, int, int] | None:
@@ -240,7 +237,7 @@ class KnownHosts:
             except OSError as exc:
                 log.warning("cannot read known_hosts file %s: %s", path, exc)
                 text = ""
-            loaded.chunks.append(_import_lines(text, path))
+            loaded.known = _import_lines(text, path)
             loaded.line_count = len(text.splitlines())
         self._files[path] = loaded
         return loaded
@@ -333,7 +330,7 @@ class KnownHosts:
                 line = b"\n" + line  # a hand-edited file without a final newline must not swallow our line
             os.write(fd, line)
             own = self._load(self.own_file) if self.own_file not in self._files else self._files[self.own_file]
-            own.chunks.append(asyncssh.import_known_hosts(line.decode()))
+            own.known.load(line.decode())  # asyncssh indexes literal names: a lookup stays a dict access
             own.line_count += 1  # a leading newline only ends the last line, already counted
             # Our own append does not make the cache stale; a write by anyone else (a changed size) still does.
             own.signature = _signature(self.own_file)
