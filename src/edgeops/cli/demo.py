@@ -28,6 +28,7 @@ LAB_OUTPUT = "lab-output.txt"
 
 def run_demo(paths: AppPaths, theme: str | None) -> int:
     """Start the 17-site demo lab in a child process, open the console on it, stop the lab when the console exits."""
+    from edgeops.devices.hostkeys import HostKeyPolicy
     from edgeops.fleet.engine import EngineSettings
 
     lab_dir = Path(tempfile.mkdtemp(prefix="edgeops-demo-"))
@@ -44,7 +45,9 @@ def run_demo(paths: AppPaths, theme: str | None) -> int:
         demo_paths = AppPaths(
             config_dir=paths.config_dir, state_dir=lab_dir / "state", log_dir=paths.log_dir, inventory=inventory_file
         )
-        settings = EngineSettings(user_known_hosts=(lab_dir / "known_hosts",), hostkey_policy="strict")
+        settings = EngineSettings(
+            user_known_hosts=(lab_dir / "known_hosts",), global_known_hosts=(), hostkey_policy=HostKeyPolicy.STRICT
+        )
         return open_console(ConsoleRuntime(inventory_file, demo_paths, settings), theme=theme)
     finally:
         lab.stop()

@@ -124,7 +124,8 @@ def _run_loaded(args: argparse.Namespace, paths: AppPaths, inventory: Inventory,
     prompt_cache: dict[str, str] = {}
     transport = OnDemandTransport(
         inventory,
-        known_hosts=KnownHosts(paths.known_hosts),
+        # A key recorded on first use is announced like OpenSSH's "Permanently added"; no terminal to ask on here.
+        known_hosts=KnownHosts(paths.known_hosts, on_new_key=lambda event: print(event.describe(), file=sys.stderr)),
         resolve_password=default_secret_resolver(prompt_cache),
     )
     try:

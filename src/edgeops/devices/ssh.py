@@ -40,7 +40,7 @@ from edgeops.devices.errors import (
 from edgeops.devices.hostkeys import HostKeyCheck, KnownHosts
 from edgeops.devices.samples import CommandResult, Failure, SessionState
 from edgeops.inventory.model import Device
-from edgeops.inventory.ssh_config import SshSettings
+from edgeops.inventory.ssh_config import HostKeyConfig, SshSettings
 from edgeops.logging_setup import device_logger
 from edgeops.platforms import Platform
 
@@ -97,6 +97,7 @@ class SshTarget:
     username: str = "admin"
     key_files: tuple[Path, ...] = ()  # empty: the default identities (~/.ssh/id_*), as OpenSSH does
     use_agent: bool = True
+    host_keys: HostKeyConfig | None = None  # ssh_config's host key options for this host
 
     @classmethod
     def from_device(cls, device: Device) -> SshTarget:
@@ -122,6 +123,7 @@ class SshTarget:
             username=settings.username,
             key_files=settings.key_files,
             use_agent=settings.use_agent,
+            host_keys=settings.host_keys,
         )
 
     @property
@@ -356,8 +358,15 @@ class SshSession:
             self._set_state(SessionState.CONNECTING)
             check: HostKeyCheck | None = None
             try:
-                check = self.known_hosts.check(self.device, self.target.host, self.target.port)
-                await asyncio.wait_for(self._open(check), self.connect_timeout_s)
+                check = self.known_hosts.check(self.device, self.target.host, self.target.port, self.target.host_keys)
+                try:
+                    await asyncio.wait_for(self._open(check), self.connect_timeout_s)
+                except Exception:
+                    # Policy ask: asyncssh refused a new key while the user had not answered; on a yes, again.
+                    if not await check.confirm():
+                        raise
+                    self._discard()
+                    await asyncio.wait_for(self._open(check), self.connect_timeout_s)
             except asyncio.CancelledError:
                 self._discard()
                 self._set_state(SessionState.IDLE)

@@ -26,7 +26,7 @@ from edgeops.devices.ssh import (
     resolve_password,
 )
 from edgeops.inventory.model import Inventory, SecretRef
-from edgeops.inventory.ssh_config import ProxyHop, ssh_settings_for
+from edgeops.inventory.ssh_config import HostKeyConfig, ProxyHop, ssh_settings_for
 from edgeops.logging_setup import device_logger
 
 log = logging.getLogger(__name__)
@@ -50,6 +50,7 @@ class JumpSpec:
     use_agent: bool = True
     password: PasswordSource | None = field(default=None, compare=False, repr=False)
     via: str | None = None  # the name of the jump host this one is reached through
+    host_keys: HostKeyConfig | None = None  # ssh_config's host key options for this host
 
     @property
     def address(self) -> str:
@@ -151,6 +152,7 @@ class JumpHostPool:
                     use_agent=use_agent_for(hop) if use_agent_for else True,
                     password=password_for(hop) if password_for else None,
                     via=via,
+                    host_keys=hop.host_keys,
                 )
             )
             via = name
@@ -280,9 +282,19 @@ class JumpHostPool:
                 except DeviceError as exc:
                     message = f"jump host {spec.name} is behind {spec.via}, which is down: {exc}"
                     raise Unreachable(spec.name, message) from exc
-            check = self.known_hosts.check(spec.name, spec.host, spec.port)
+            check = self.known_hosts.check(spec.name, spec.host, spec.port, spec.host_keys)
             password = await resolve_password(spec.password)
-            conn = await asyncio.wait_for(self._open_connection(jump, check, password, tunnel), self.connect_timeout_s)
+            try:
+                conn = await asyncio.wait_for(
+                    self._open_connection(jump, check, password, tunnel), self.connect_timeout_s
+                )
+            except Exception:
+                # Policy ask: asyncssh refused a new key while the user had not answered; on a yes, again.
+                if not await check.confirm():
+                    raise
+                conn = await asyncio.wait_for(
+                    self._open_connection(jump, check, password, tunnel), self.connect_timeout_s
+                )
         except asyncio.CancelledError:
             self._set_state(jump, SessionState.DOWN if jump.was_up else SessionState.IDLE)
             raise

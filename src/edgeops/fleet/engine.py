@@ -12,11 +12,10 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import Literal
 
 from edgeops.clock import Clock, SystemClock
 from edgeops.devices.errors import AuthFailed, ConnectionLost
-from edgeops.devices.hostkeys import HostKeyPolicy, KnownHosts
+from edgeops.devices.hostkeys import HostKeyAnnouncer, HostKeyConfirm, HostKeyPolicy, KnownHosts
 from edgeops.devices.pacing import TURN_SLICE_S, TurnPacer
 from edgeops.devices.ratelimit import ConnectLimiter
 from edgeops.devices.samples import CommandResult, SessionState
@@ -53,9 +52,12 @@ class EngineSettings:
     # gNMI decoding one event-loop turn may do for all devices together before the loop serves its timers and keys
     # again (see TurnPacer); 0 turns the sharing off, each stream then decodes whatever it has received.
     decode_slice_s: float = TURN_SLICE_S
-    hostkey_policy: Literal["accept-new", "strict"] = "accept-new"
-    # The user's OpenSSH known_hosts files, read only; None: ~/.ssh/known_hosts. Ours is AppPaths.known_hosts.
+    # None: each host's StrictHostKeyChecking in ssh_config, else accept-new (hostkeys.DEFAULT_POLICY).
+    hostkey_policy: HostKeyPolicy | None = None
+    # The user's and the system's OpenSSH known_hosts files, read only; None: each host's UserKnownHostsFile /
+    # GlobalKnownHostsFile in ssh_config, else OpenSSH's defaults. Ours is AppPaths.known_hosts.
     user_known_hosts: tuple[Path, ...] | None = None
+    global_known_hosts: tuple[Path, ...] | None = None
     staleness_tick_s: float = 1.0
     seed: int | None = None  # seeds the backoff jitter (tests); None: random
 
@@ -120,7 +122,11 @@ class FleetEngine:
         clock: Clock | None = None,
         settings: EngineSettings | None = None,
         password_prompt: PasswordPrompt | None = None,
+        on_new_host_key: HostKeyAnnouncer | None = None,
+        confirm_host_key: HostKeyConfirm | None = None,
     ) -> None:
+        """on_new_host_key: told about each host key recorded on first use. confirm_host_key: asks the user about a
+        new host key under the policy ask (without it, ask refuses like strict)."""
         self.inventory = inventory
         self.paths = paths
         self.clock: Clock = clock or SystemClock()
@@ -129,7 +135,12 @@ class FleetEngine:
         self.store = FleetStore(inventory, self.clock, stale_factor=supervision.stale_factor)
         self.secrets = SecretSource(password_prompt)
         self.known_hosts = KnownHosts(
-            paths.known_hosts, user_files=settings.user_known_hosts, policy=HostKeyPolicy(settings.hostkey_policy)
+            paths.known_hosts,
+            user_files=settings.user_known_hosts,
+            global_files=settings.global_known_hosts,
+            policy=settings.hostkey_policy,
+            on_new_key=on_new_host_key,
+            confirm=confirm_host_key,
         )
         # SSH logins and gNMI channels are paced separately: a login costs the device (and a jump host) a key
         # exchange and an authentication, a gNMI channel a TCP and HTTP/2 handshake; one bucket for both

@@ -1,5 +1,6 @@
 """How to reach a device over SSH: the inventory combined with ~/.ssh/config (HostName, User, Port, IdentityFile,
-ProxyJump), read with asyncssh's own OpenSSH config parser."""
+ProxyJump, and the host key options StrictHostKeyChecking, UserKnownHostsFile, GlobalKnownHostsFile), read with
+asyncssh's own OpenSSH config parser."""
 
 from __future__ import annotations
 
@@ -18,6 +19,15 @@ MAX_JUMP_HOPS = 8  # deeper chains are loops in practice (A's ProxyJump is B, B'
 _PARSE_ERROR = re.compile(r"^(?P<file>.*) line (?P<line>\d+): (?P<reason>.*)$")
 
 
+@dataclass(frozen=True)
+class HostKeyConfig:
+    """The host key options ssh_config sets for one host; None where it sets nothing (OpenSSH's default applies)."""
+
+    strict_host_key_checking: str | None = None  # the value as written, lower case: yes, accept-new, ask, no...
+    user_known_hosts: tuple[Path, ...] | None = None  # () for `UserKnownHostsFile none`
+    global_known_hosts: tuple[Path, ...] | None = None
+
+
 class ProxyHop(NamedTuple):
     """One SSH hop on the way to a device; the first three fields read as (host, port, user)."""
 
@@ -26,6 +36,7 @@ class ProxyHop(NamedTuple):
     username: str
     key_files: tuple[Path, ...] = ()
     jump_host: str | None = None  # the inventory JumpHost this hop is, when it is one (its credentials apply)
+    host_keys: HostKeyConfig = HostKeyConfig()
 
 
 @dataclass(frozen=True)
@@ -43,6 +54,7 @@ class SshSettings:
     key_files: tuple[Path, ...] = ()
     proxy_jump: tuple[ProxyHop, ...] = ()
     use_agent: bool = True
+    host_keys: HostKeyConfig = HostKeyConfig()
 
 
 def ssh_settings_for(device: Device, inventory: Inventory) -> SshSettings:
@@ -73,6 +85,7 @@ def ssh_settings_for(device: Device, inventory: Inventory) -> SshSettings:
         key_files=endpoint.key_files,
         proxy_jump=chain,
         use_agent=device.credentials.use_agent,
+        host_keys=endpoint.host_keys,
     )
 
 
@@ -101,6 +114,7 @@ class _Endpoint(NamedTuple):
     username: str
     key_files: tuple[Path, ...]
     proxy_jump: str | None
+    host_keys: HostKeyConfig
 
 
 class _Resolver:
@@ -136,6 +150,7 @@ class _Resolver:
             if key_files is not None
             else tuple(Path(str(file)).expanduser() for file in identity_files),
             proxy_jump=options.get("ProxyJump"),
+            host_keys=_host_key_config(options),
         )
 
     def jump_host_chain(
@@ -161,7 +176,9 @@ class _Resolver:
             key_files=set_keys,
             default_username=local_user(),
         )
-        hop = ProxyHop(endpoint.host, endpoint.port, endpoint.username, endpoint.key_files, jump.name)
+        hop = ProxyHop(
+            endpoint.host, endpoint.port, endpoint.username, endpoint.key_files, jump.name, endpoint.host_keys
+        )
         if not first:
             return (hop,)
         if "via" in jump.explicit_fields or jump.via is not None:
@@ -187,7 +204,9 @@ class _Resolver:
             endpoint = self.endpoint(host, port=port, username=user, key_files=None, default_username=local_user())
             if index == 0 and not _names_itself(endpoint.proxy_jump, (host, endpoint.host)):
                 hops.extend(self.proxy_jump_chain(endpoint.proxy_jump, depth=depth + 1))
-            hops.append(ProxyHop(endpoint.host, endpoint.port, endpoint.username, endpoint.key_files))
+            hops.append(
+                ProxyHop(endpoint.host, endpoint.port, endpoint.username, endpoint.key_files, None, endpoint.host_keys)
+            )
         return tuple(hops)
 
     def _jump_host_named(self, host: str) -> JumpHost | None:
@@ -248,17 +267,51 @@ def _mtime(path: Path) -> int:
         return 0
 
 
+_OPTIONS = (
+    "Hostname",
+    "User",
+    "Port",
+    "IdentityFile",
+    "ProxyJump",
+    "StrictHostKeyChecking",
+    "UserKnownHostsFile",
+    "GlobalKnownHostsFile",
+)
+
+
+@lru_cache(maxsize=1)
+def _config_class() -> Any:
+    """asyncssh's client config parser, taught StrictHostKeyChecking (asyncssh itself has no use for it and skips
+    it; the other host key options it reads already)."""
+    from asyncssh.config import SSHClientConfig, SSHConfig
+
+    class _ClientConfig(SSHClientConfig):
+        _handlers = {
+            **SSHClientConfig._handlers,
+            "stricthostkeychecking": ("StrictHostKeyChecking", SSHConfig._set_string),
+        }
+
+    return _ClientConfig
+
+
 @lru_cache(maxsize=4096)
 def _load(path: Path, mtime_ns: int, alias: str) -> dict[str, Any]:
     """The options that apply to `alias`, as asyncssh would compute them (mtime_ns keys the cache)."""
-    from asyncssh.config import SSHClientConfig
+    config = _config_class().load(None, [path], False, False, False, local_user(), (), alias, ())
+    return {option: config.get(option) for option in _OPTIONS if config.get(option) is not None}
 
-    config = SSHClientConfig.load(None, [path], False, False, False, local_user(), (), alias, ())
-    return {
-        option: config.get(option)
-        for option in ("Hostname", "User", "Port", "IdentityFile", "ProxyJump")
-        if config.get(option) is not None
-    }
+
+def _host_key_config(options: dict[str, Any]) -> HostKeyConfig:
+    def files(option: str) -> tuple[Path, ...] | None:
+        value = options.get(option)
+        return None if value is None else tuple(Path(str(file)).expanduser() for file in value)
+
+    strict = options.get("StrictHostKeyChecking")
+    return HostKeyConfig(
+        strict_host_key_checking=str(strict).lower() if strict is not None else None,
+        user_known_hosts=files("UserKnownHostsFile"),
+        global_known_hosts=files("GlobalKnownHostsFile"),
+    )
 
 
 def local_user() -> str:
