@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import os
 import subprocess
@@ -500,3 +501,24 @@ async def test_every_shipped_theme_and_a_user_theme_apply(sample_fleet: SampleFl
             app.theme = name
             await pilot.pause()
             assert "Tecno-Alcalá" in screen_text(app)
+
+
+async def test_a_new_host_key_is_announced_and_ask_waits_for_the_answer(sample_fleet: SampleFleet) -> None:
+    from edgeops.devices.hostkeys import HostKeyEvent
+    from edgeops.ui.screens.confirm_host_key import ConfirmHostKeyScreen
+
+    app = fixed_app(sample_fleet)
+    event = HostKeyEvent("alcala-leaf1", "[127.10.1.3]:22 [x]", "ED25519 SHA256:abc[/]def", "known_hosts:3")
+    async with app.run_test(size=WIDE) as pilot:
+        app.host_key_added(event)
+        await pilot.pause()
+        assert any("SHA256:abc[/]def" in str(n.message) for n in app._notifications)
+        asked = asyncio.ensure_future(app.confirm_host_key(HostKeyEvent("alcala-leaf2", "h", "ED25519 SHA256:zz")))
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmHostKeyScreen), "the host key question")
+        assert "SHA256:zz" in screen_text(app)
+        await pilot.press("y")
+        assert await asked is True
+        refused = asyncio.ensure_future(app.confirm_host_key(HostKeyEvent("alcala-leaf3", "h", "ED25519 SHA256:yy")))
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmHostKeyScreen), "the second question")
+        await pilot.press("escape")
+        assert await refused is False

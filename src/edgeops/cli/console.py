@@ -17,7 +17,7 @@ from edgeops.paths import AppPaths
 if TYPE_CHECKING:  # the console's modules pull in textual: imported only when the console starts
     from edgeops.fleet.engine import EngineSettings, FleetEngine
     from edgeops.inventory.model import Inventory
-    from edgeops.ui.session import InventoryLoad, PasswordPrompt
+    from edgeops.ui.session import ConsoleUser, InventoryLoad
 
 log = logging.getLogger(__name__)
 
@@ -134,10 +134,17 @@ class ConsoleRuntime:
         )
         return inventory, problems
 
-    def make_engine(self, inventory: Inventory, ask_password: PasswordPrompt) -> FleetEngine:
+    def make_engine(self, inventory: Inventory, user: ConsoleUser) -> FleetEngine:
         from edgeops.fleet.engine import FleetEngine
 
-        return FleetEngine(inventory, self.paths, settings=self.engine_settings, password_prompt=ask_password)
+        return FleetEngine(
+            inventory,
+            self.paths,
+            settings=self.engine_settings,
+            password_prompt=user.ask_password,
+            on_new_host_key=user.host_key_added,
+            confirm_host_key=user.confirm_host_key,
+        )
 
     def engine_starting(self) -> None:
         # What is alive now (the imports, the inventory, the screens) lives as long as the console: full

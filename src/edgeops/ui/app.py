@@ -32,6 +32,7 @@ from textual.widgets import Footer
 from textual.worker import Worker, WorkerState
 
 from edgeops.clock import Clock, SystemClock
+from edgeops.devices.hostkeys import HostKeyEvent
 from edgeops.fleet.command_transport import NotConnected
 from edgeops.fleet.store import ChangeSet, FleetStore
 from edgeops.inventory.model import Inventory
@@ -41,6 +42,8 @@ from edgeops.paths import AppPaths
 from edgeops.ui.live import LivePane, Selection, SelectionChanged
 from edgeops.ui.palette import FleetProvider, PaneProvider, RunCommandProvider, ThemeProvider
 from edgeops.ui.panes.site_map import SiteMap
+from edgeops.ui.sanitize import safe_plain
+from edgeops.ui.screens.confirm_host_key import ConfirmHostKeyScreen
 from edgeops.ui.screens.confirm_quit import ConfirmQuitScreen
 from edgeops.ui.screens.help import HelpScreen, HelpSection, section_for
 from edgeops.ui.screens.inventory_errors import RELOAD_INVENTORY, InventoryErrorsScreen
@@ -533,7 +536,7 @@ class EdgeOpsApp(App[str]):
         if inventory is None:
             self.switch_screen(InventoryErrorsScreen(path, problems))
             return
-        engine = session.make_engine(inventory, self.ask_password)
+        engine = session.make_engine(inventory, self)
         self.switch_screen(self._open_fleet(Fleet(inventory, engine.store, engine)))
 
     def start_engine(self) -> None:
@@ -565,6 +568,21 @@ class EdgeOpsApp(App[str]):
             self.settings.session.console_closed()
         if self._audit is not None:
             self._audit.close()
+
+    def host_key_added(self, event: HostKeyEvent) -> None:
+        """A device's host key recorded on first use: said once, with its fingerprint, as OpenSSH says it."""
+        self.notify(safe_plain(event.describe()), title="New host key", timeout=15, markup=False)
+
+    async def confirm_host_key(self, event: HostKeyEvent) -> bool:
+        """Ask whether to trust a host key seen for the first time (host-key policy ask)."""
+        answer: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+
+        def answered(trust: bool | None) -> None:
+            if not answer.done():
+                answer.set_result(bool(trust))
+
+        self.push_screen(ConfirmHostKeyScreen(event), answered)
+        return await answer
 
     async def ask_password(self, prompt: str) -> str:
         """Ask the engineer for a password (the engine calls this for `prompt:` secrets, once per label)."""

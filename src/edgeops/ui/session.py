@@ -13,6 +13,7 @@ from edgeops.inventory.model import Device, Inventory
 from edgeops.inventory.problems import Problem
 
 if TYPE_CHECKING:
+    from edgeops.devices.hostkeys import HostKeyEvent
     from edgeops.devices.supervisor import RestartOutcome
 
 # The inventory, or the problems (FILE:LINE:COL) that keep it from loading.
@@ -43,11 +44,24 @@ class Engine(Protocol):
     def restart_subscriptions(self, device: str, group: str | None = None) -> RestartOutcome: ...
 
 
+class ConsoleUser(Protocol):
+    """The engineer at the console, as the engine reaches them: for a password, and about host keys."""
+
+    async def ask_password(self, prompt: str) -> str:
+        """A password for a `prompt:` secret; raises SecretError when none is given."""
+
+    def host_key_added(self, event: HostKeyEvent) -> None:
+        """A host key was recorded on first use (accept-new): tell the engineer, with its fingerprint."""
+
+    async def confirm_host_key(self, event: HostKeyEvent) -> bool:
+        """Whether to trust a host key seen for the first time (policy ask)."""
+
+
 class ConsoleSession(Protocol):
     """Where the console reads its fleet, after its first frame, and what the process does around the engine's life.
 
     `load_inventory` runs in a thread (parsing a large inventory is CPU work, and the engine's imports are heavy);
-    `make_engine` then runs on the console's event loop, handed the console's own way of asking for a password.
+    `make_engine` then runs on the console's event loop, handed the console's way of reaching the engineer.
     """
 
     @property
@@ -55,7 +69,7 @@ class ConsoleSession(Protocol):
 
     def load_inventory(self) -> InventoryLoad: ...
 
-    def make_engine(self, inventory: Inventory, ask_password: PasswordPrompt) -> Engine: ...
+    def make_engine(self, inventory: Inventory, user: ConsoleUser) -> Engine: ...
 
     def engine_starting(self) -> None:
         """The engine is about to open every session (the connect storm starts)."""
