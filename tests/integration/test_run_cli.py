@@ -154,7 +154,9 @@ async def test_text_output_streams_a_header_per_device_then_a_summary(edgeops_ru
     assert "PWNED" in outcome.out  # the hostile description is shown...
     assert "\x1b" not in outcome.out and "\x07" not in outcome.out  # ...inert
     assert "5 devices: 5 ok, 0 failed" in outcome.out and "slowest: " in outcome.out
-    assert outcome.err == ""  # no terminal: no progress line, and nothing else on stderr
+    # No terminal: no progress line. The only thing on stderr is the announcement of each host key recorded on
+    # first use (as OpenSSH's "Permanently added"), with its fingerprint.
+    assert all(line.startswith("new host key of ") and "SHA256:" in line for line in outcome.err.splitlines())
 
 
 # -- --parse --json ----------------------------------------------------------------------------------------------
