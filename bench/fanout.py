@@ -59,12 +59,13 @@ def serve_lab(devices: int, block: int, lab_dir: str, pipe: Connection) -> None:
     """Serve SSH for every device until the parent sends anything."""
 
     async def main() -> None:
+        from edgeops.cli.lab import write_lab_inventory
         from edgeops.lab.runner import Lab
 
         lab = Lab(lab_identities(devices, block), lab_dir=Path(lab_dir), ssh_port=LAB_SSH_PORT, gnmi=False)
         await lab.start()
         try:
-            inventory = lab.write_inventory(Path(lab_dir) / "inventory.yaml")
+            inventory = write_lab_inventory(lab, Path(lab_dir) / "inventory.yaml")
             hosts = [
                 {
                     "name": identity.name,

@@ -36,6 +36,7 @@ import psutil
 from grpc import aio
 from pygnmi.spec.v080 import gnmi_pb2, gnmi_pb2_grpc
 
+from edgeops.cli.lab import write_lab_inventory
 from edgeops.cli.main import quiet_grpc_core
 from edgeops.devices.gnmi import GnmiSession, SyncMarker
 from edgeops.devices.gnmi_paths import native_path_map, subscription_list
@@ -80,7 +81,7 @@ def serve_ssh(devices: int, port: int, second_octet: int, lab_dir: str, pipe: Co
         lab = Lab(fleet(devices, port, second_octet), lab_dir=Path(lab_dir), ssh_port=port, gnmi=False)
         await lab.start()
         try:
-            pipe.send(str(lab.write_inventory(Path(lab_dir) / "inventory.yaml")))
+            pipe.send(str(write_lab_inventory(lab, Path(lab_dir) / "inventory.yaml")))
             await asyncio.get_running_loop().run_in_executor(None, pipe.recv)  # any message means stop
         finally:
             await lab.stop()

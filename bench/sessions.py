@@ -33,6 +33,7 @@ from typing import Any
 
 import psutil
 
+from edgeops.cli.lab import write_lab_inventory
 from edgeops.devices.supervisor import SupervisorSettings
 from edgeops.fleet.engine import EngineSettings, FleetEngine
 from edgeops.inventory.loader import load_inventory
@@ -65,7 +66,7 @@ def serve_lab(devices: int, block: int, jump_only: bool, lab_dir: str, pipe: Con
         )
         await lab.start()
         try:
-            inventory = lab.write_inventory(Path(lab_dir) / "inventory.yaml")
+            inventory = write_lab_inventory(lab, Path(lab_dir) / "inventory.yaml")
             pipe.send(str(inventory))
             loop = asyncio.get_running_loop()
             while await loop.run_in_executor(None, pipe.recv) == "status":  # anything else means stop

@@ -32,7 +32,7 @@ from edgeops.devices.gnmi_paths import (
     SubscriptionSpec,
     path_map_for,
 )
-from edgeops.devices.samples import HealthSample, InterfaceSample
+from edgeops.devices.samples import Failure, HealthSample, InterfaceSample
 from edgeops.inventory.model import Device
 from edgeops.lab.device import LabDevice
 from edgeops.lab.model import Counters, DeviceModel
@@ -323,8 +323,9 @@ async def test_errors_map_to_our_hierarchy(lab: tuple[GnmiLabServer, dict[str, L
     refused_port = GnmiSession(
         inventory_device(server, srl, gnmi_port=1), username="admin", password="x", connect_timeout_s=5.0
     )
-    with pytest.raises(GnmiUnavailable, match="failed to connect"):
+    with pytest.raises(GnmiUnavailable, match="failed to connect") as refused_at_once:  # gRPC's reason, for a person
         await refused_port.connect()
+    assert refused_at_once.value.code is Failure.UNREACHABLE
     assert not refused_port.connected
     # Something that accepts and never answers: a timeout, reported as unavailable. It keeps its writers: from
     # Python 3.13 on, a StreamWriter that is garbage collected closes its connection (gRPC then sees it closed).
@@ -337,8 +338,9 @@ async def test_errors_map_to_our_hierarchy(lab: tuple[GnmiLabServer, dict[str, L
             password="x",
             connect_timeout_s=0.5,
         )
-        with pytest.raises(GnmiUnavailable, match=r"within 0\.5 s"):
+        with pytest.raises(GnmiUnavailable, match=r"within 0\.5 s") as timed_out:  # says which timeout ran out
             await hung.connect()
+        assert timed_out.value.code is Failure.TIMEOUT
     finally:
         for writer in held:
             writer.close()

@@ -524,7 +524,8 @@ async def test_a_device_error_leaves_that_part_empty_and_a_lost_session_raises()
     health = await poller.poll_health()
     assert health.cpu_pct is None and health.memory_total is not None
     assert [f.command for f in poller.last_failures] == ["show system cpux"]
-    assert poller.last_failures[0].reason.startswith("device error: MINOR:")
+    assert poller.last_failures[0].failure is Failure.DEVICE_ERROR
+    assert poller.last_failures[0].reason.startswith("device error: MINOR:")  # quotes the device's own line
 
     class Lost:
         async def run(self, command: str, timeout: float | None = None) -> CommandResult:  # noqa: ASYNC109

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from edgeops.fleet import guard
-from edgeops.fleet.aliases import ALIASES, AliasError, expand, is_alias
+from edgeops.fleet.aliases import ALIASES, AliasError, AliasProblem, expand, is_alias
 from edgeops.platforms import Platform
 
 SRL, SROS, CLASSIC = Platform.SRLINUX, Platform.SROS, Platform.SROS_CLASSIC
@@ -55,20 +55,21 @@ def test_commands_that_are_not_aliases_pass_through_unchanged(command):
 
 
 @pytest.mark.parametrize(
-    ("command", "fragment"),
+    ("command", "code", "fragment"),
     [
-        ("@verison", "did you mean @version"),
-        ("@", "unknown alias"),
-        ("@interface", "takes one argument"),
-        ("@interface a b", "takes one argument"),
-        ("@interface x;commit", "is not an interface or port name"),
-        ("@interface $(reboot)", "is not an interface or port name"),
-        ("@version now", "takes no argument"),
+        ("@verison", AliasProblem.UNKNOWN, "did you mean @version"),
+        ("@", AliasProblem.UNKNOWN, "unknown alias"),
+        ("@interface", AliasProblem.ARGUMENT_COUNT, "takes one argument"),
+        ("@interface a b", AliasProblem.ARGUMENT_COUNT, "takes one argument"),
+        ("@interface x;commit", AliasProblem.BAD_ARGUMENT, "is not an interface or port name"),
+        ("@interface $(reboot)", AliasProblem.BAD_ARGUMENT, "is not an interface or port name"),
+        ("@version now", AliasProblem.ARGUMENT_COUNT, "takes no argument"),
     ],
 )
-def test_errors(command, fragment):
-    with pytest.raises(AliasError, match=fragment):
+def test_errors(command, code, fragment):
+    with pytest.raises(AliasError, match=fragment) as caught:  # the message says how to write it instead
         expand(command, SRL)
+    assert caught.value.code is code
 
 
 @pytest.mark.parametrize("platform", list(Platform))

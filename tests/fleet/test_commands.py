@@ -161,8 +161,8 @@ async def test_a_hung_device_times_out_while_the_others_succeed(
     runner = CommandRunner(transport, audit=audit, timeout_s=4)
     results = {result.device: result for result in await collect(runner, "show version", devices_of(inventory))}
     hung = results.pop("alcala-spine2")
-    assert not hung.ok and hung.failure == "timeout"
-    assert "4 s" in hung.reason
+    assert not hung.ok and hung.failure is Failure.TIMEOUT
+    assert "4 s" in hung.reason  # the reason tells the engineer the timeout that ran out
     assert all(result.ok for result in results.values()), [result.reason for result in results.values()]
     assert runner.progress is not None and runner.progress.line() == "5/5 done, 1 failed"
     by_device = {entry.device: entry for entry in audited(audit)}
@@ -177,7 +177,7 @@ async def test_a_device_dropped_mid_command_fails_with_connection_lost(
     await lab.inject("alcala-leaf1", "ssh-drop-mid-command")
     results = {result.device: result for result in await collect(runner, "@interfaces", devices_of(inventory))}
     dropped = results.pop("alcala-leaf1")
-    assert not dropped.ok and dropped.failure == "connection-lost" and dropped.reason
+    assert not dropped.ok and dropped.failure is Failure.CONNECTION_LOST and dropped.reason
     assert all(result.ok for result in results.values()), [result.reason for result in results.values()]
     assert transport.sessions_opened == 5  # the second run reused the sessions of the first
 
@@ -236,7 +236,8 @@ async def test_a_command_refused_on_one_platform_still_runs_on_the_other(
     results = {result.device: result for result in await collect(runner, "show version | grep OS", inventory.devices)}
     assert all(results[name].ok for name in SRLINUX_DEVICES)
     assert all(results[name].refused for name in SROS_DEVICES)
-    assert "rule output-modifier, SR OS" in results["alcala-gw1"].reason
+    assert results["alcala-gw1"].guard_rule == "output-modifier"
+    assert "rule output-modifier, SR OS" in results["alcala-gw1"].reason  # the refusal names the rule for a person
     assert runner.progress is not None and runner.progress.refused == 2
 
 
@@ -365,7 +366,7 @@ async def test_a_transport_that_raises_fails_that_device_only(tmp_path: Path) ->
             result.device: result
             for result in await collect(CommandRunner(transport, audit=audit), "show version", devices)
         }
-        assert results["lab-leaf2"].failure == "error" and "bug in a transport" in results["lab-leaf2"].reason
+        assert results["lab-leaf2"].failure is Failure.ERROR and "bug in a transport" in results["lab-leaf2"].reason
         assert results["lab-leaf1"].ok and results["lab-leaf3"].ok
         assert len(list(read_audit(audit.path))) == 3
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from edgeops.fleet.targets import TargetError, fold, parse_targets
+from edgeops.fleet.targets import TargetError, TargetProblem, fold, parse_targets
 from edgeops.inventory.model import Device, Inventory, Site
 from edgeops.platforms import Platform
 
@@ -39,9 +39,12 @@ def names(expression: str) -> list[str]:
     return [device.name for device in parse_targets(expression).select(INVENTORY)]
 
 
-def error_of(expression: str) -> str:
+def error_of(expression: str, code: TargetProblem) -> str:
+    """The message of the TargetError the expression raises, after checking its code: the message text is checked
+    for what it tells a person (names, close matches), never to learn what went wrong."""
     with pytest.raises(TargetError) as caught:
         parse_targets(expression).select(INVENTORY)
+    assert caught.value.code is code, str(caught.value)
     return str(caught.value)
 
 
@@ -100,55 +103,56 @@ def test_site_name_with_spaces_folds_to_hyphens():
 
 
 def test_unknown_key_suggests_the_right_one():
-    message = error_of("sit:alcala")
+    message = error_of("sit:alcala", TargetProblem.UNKNOWN_KEY)
     assert "unknown key 'sit'" in message
     assert "did you mean site:alcala?" in message
-    assert "did you mean role:leaf?" in error_of("roles:leaf")
+    assert "did you mean role:leaf?" in error_of("roles:leaf", TargetProblem.UNKNOWN_KEY)
 
 
 def test_unknown_site_lists_close_matches():
-    message = error_of("site:alcla")
+    message = error_of("site:alcla", TargetProblem.UNKNOWN_VALUE)
     assert "unknown site 'alcla'" in message
     assert "alcala (Tecno-Alcalá)" in message
     assert "bilbao" not in message
 
 
 def test_unknown_site_without_close_match_lists_sites():
-    message = error_of("site:zzzzz")
+    message = error_of("site:zzzzz", TargetProblem.UNKNOWN_VALUE)
     assert "sites: alcala, bilbao, coruna, madrid" in message
 
 
 def test_unknown_role_and_platform():
-    message = error_of("role:leafs")
+    message = error_of("role:leafs", TargetProblem.UNKNOWN_VALUE)
     assert "unknown role 'leafs'" in message and "did you mean role:leaf" in message
-    with pytest.raises(TargetError, match=r"unknown platform 'srlinx'.*did you mean platform:srlinux"):
+    with pytest.raises(TargetError, match=r"unknown platform 'srlinx'.*did you mean platform:srlinux") as caught:
         parse_targets("platform:srlinx")  # platforms are known without an inventory: caught at parse time
+    assert caught.value.code is TargetProblem.UNKNOWN_VALUE
 
 
 def test_empty_match_names_the_expression_and_what_was_there():
-    message = error_of("site:alcala role:border")
+    message = error_of("site:alcala role:border", TargetProblem.NO_MATCH)
     assert message.startswith("no device matches site:alcala role:border")
     assert "gives 5 device(s), none with role:border" in message
     assert "gateway, leaf, spine" in message
 
 
 def test_site_without_devices_is_an_empty_match():
-    assert error_of("site:madrid").startswith("no device matches site:madrid")
+    assert error_of("site:madrid", TargetProblem.NO_MATCH).startswith("no device matches site:madrid")
 
 
 def test_negation_that_leaves_nothing():
-    message = error_of("site:bilbao !site:bilbao")
+    message = error_of("site:bilbao !site:bilbao", TargetProblem.NO_MATCH)
     assert message.startswith("no device matches site:bilbao !site:bilbao")
 
 
 def test_unknown_device_suggests_close_names():
-    message = error_of("alcala-lef1")
+    message = error_of("alcala-lef1", TargetProblem.UNKNOWN_VALUE)
     assert "unknown device 'alcala-lef1'" in message and "alcala-leaf1" in message
 
 
 def test_unknown_tag_and_model():
-    assert "unknown tag 'pcx'" in error_of("tag:pcx")
-    message = error_of("model:D9")
+    assert "unknown tag 'pcx'" in error_of("tag:pcx", TargetProblem.UNKNOWN_VALUE)
+    message = error_of("model:D9", TargetProblem.UNKNOWN_VALUE)
     assert "no device has model 'D9'" in message and "7220 IXR-D2L" in message
 
 
@@ -166,8 +170,9 @@ def test_unknown_tag_and_model():
     ],
 )
 def test_syntax_errors(text, fragment):
-    with pytest.raises(TargetError, match=fragment):
+    with pytest.raises(TargetError, match=fragment) as caught:  # the message says how to write it instead
         parse_targets(text)
+    assert caught.value.code is TargetProblem.SYNTAX
 
 
 def test_describe_is_canonical():
@@ -230,9 +235,14 @@ def test_host_terms_select_by_address_network_or_name(expression: str, expected:
 
 
 def test_an_address_no_device_has_is_an_error_with_close_hosts() -> None:
-    with pytest.raises(TargetError, match=r"no device in the inventory has host '10\.1\.2\.30' \(close: 10\.1\.2\.3"):
+    with pytest.raises(
+        TargetError, match=r"no device in the inventory has host '10\.1\.2\.30' \(close: 10\.1\.2\.3"
+    ) as unknown:
         host_names("host:10.1.2.30")
-    with pytest.raises(TargetError, match="not a network"):
+    assert unknown.value.code is TargetProblem.UNKNOWN_VALUE
+    with pytest.raises(TargetError) as not_a_network:
         host_names("host:10.1.2.0/33")
-    with pytest.raises(TargetError, match=r"no device matches host:192\.0\.2\.0/24"):
+    assert not_a_network.value.code is TargetProblem.SYNTAX
+    with pytest.raises(TargetError, match=r"no device matches host:192\.0\.2\.0/24") as no_match:
         host_names("host:192.0.2.0/24")
+    assert no_match.value.code is TargetProblem.NO_MATCH

@@ -18,7 +18,7 @@ import pytest
 
 from edgeops.devices.errors import AuthFailed
 from edgeops.devices.hostkeys import KnownHosts
-from edgeops.devices.samples import DeviceState, SessionState
+from edgeops.devices.samples import DeviceState, Failure, SessionState
 from edgeops.devices.ssh import SshSession, SshTarget
 from edgeops.fleet.engine import FleetEngine
 from edgeops.fleet.store import FleetStore
@@ -164,6 +164,7 @@ async def test_a_wrong_password_is_an_auth_failure_on_an_eager_loop(
     # Every method is tried and refused (keyboard-interactive, then password): the login ends as rejected, not as
     # a protocol error from a method's handler getting another method's messages.
     session = session_to(lab, "alcala-leaf1", tmp_path, key_files=(), password="not the password")
-    with pytest.raises(AuthFailed, match="rejected the login"):
+    with pytest.raises(AuthFailed) as caught:
         await session.open()
+    assert caught.value.code is Failure.AUTH
     assert session.state is SessionState.AUTH_FAILED

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from edgeops.devices.samples import DeviceState, SessionState
+from edgeops.devices.samples import DeviceState, Failure, SessionState
 from edgeops.fleet.engine import FleetEngine
 from edgeops.fleet.rates import InterfaceRates
 from edgeops.fleet.store import FleetStore
@@ -188,7 +188,7 @@ async def test_a_changed_host_key_gives_hostkey_mismatch_and_no_session(
     supervisor = engine.supervisor("alcala-spine1")
     assert not supervisor.ssh.alive and supervisor.ssh_opens == 1
     result = await engine.run_command("alcala-spine1", "show version", timeout_s=5)
-    assert not result.ok and result.failure == "hostkey" and "man-in-the-middle" in result.reason
+    assert not result.ok and result.failure is Failure.HOSTKEY and "man-in-the-middle" in result.reason
     assert engine.known_hosts.own_file.read_text() == recorded  # the new key was never recorded
     assert all_up(store, [name for name in store.device_names() if name != "alcala-spine1"])
 
@@ -365,4 +365,4 @@ async def test_stop_leaves_no_task_and_no_session_behind(start_lab: LabFactory, 
     await eventually(lambda: lab.status().ssh_connections == 0, what="the lab to see every SSH connection closed")
     await eventually(lambda: lab.status().gnmi_streams == 0, what="the lab to see every gNMI stream closed")
     result = await engine.run_command("alcala-leaf1", "show version", timeout_s=5)
-    assert not result.ok and "stopped" in result.reason
+    assert not result.ok and result.failure is Failure.CONNECTION_LOST

@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from edgeops.cli import main
+from edgeops.cli.lab import write_lab_inventory
 from edgeops.fleet.audit import read_audit
 from edgeops.lab.runner import Lab, relocate
 from edgeops.lab.topology import build_fleet, synthetic_sites
@@ -82,7 +83,7 @@ def root_logging() -> Iterator[None]:
 
 @pytest.fixture
 def inventory_file(lab: Lab, tmp_path: Path) -> Path:
-    return lab.write_inventory(tmp_path / "inventory.yaml")
+    return write_lab_inventory(lab, tmp_path / "inventory.yaml")
 
 
 @pytest.fixture

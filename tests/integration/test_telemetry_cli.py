@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from edgeops.cli import main
+from edgeops.cli.lab import write_lab_inventory
 from edgeops.devices.gnmi_paths import native_path_map
 from edgeops.lab.runner import Lab
 
@@ -57,7 +58,7 @@ async def test_telemetry_status_json_shows_every_group_and_the_devices_refusal(
     lab = await start_lab()
     health = native_path_map(lab.device("alcala-gw1").identity.platform).health[0]
     await lab.inject("alcala-gw1", "gnmi-reject", path=health, code="unimplemented")
-    inventory = lab.write_inventory(tmp_path / "inventory.yaml")
+    inventory = write_lab_inventory(lab, tmp_path / "inventory.yaml")
 
     code, out, err = await telemetry_status(inventory, tmp_path, capsys, "site:alcala", "--json", "--timeout", "60")
     assert code == 1, err  # a group is not live

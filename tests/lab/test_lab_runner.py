@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import json
 import os
 import resource
@@ -16,6 +15,7 @@ from pathlib import Path
 import asyncssh
 import pytest
 
+from edgeops.cli.lab import write_lab_inventory
 from edgeops.inventory.loader import load_inventory
 from edgeops.lab import runner
 from edgeops.lab.control import FaultError, resolve_params
@@ -133,7 +133,7 @@ def test_relocate_and_select_sites():
 
 
 async def test_inventory_is_private_loads_and_matches_the_lab(lab, tmp_path):
-    path = lab.write_inventory(tmp_path / "out" / "inventory.yaml")
+    path = write_lab_inventory(lab, tmp_path / "out" / "inventory.yaml")
     assert mode_of(path) == 0o600
     inventory = load_inventory(path)
     assert [device.name for device in inventory.devices] == list(lab.devices)
@@ -148,14 +148,14 @@ async def test_inventory_is_private_loads_and_matches_the_lab(lab, tmp_path):
     assert gw.credentials.password is not None and gw.credentials.password.value == identity.password
     assert gw.gnmi_tls is GnmiTls.INSECURE and gw.jump is None
     assert inventory.site("alcala").name == "Tecno-Alcalá"
-    # The objects the demo uses without a file are the same fleet.
+    # The file is the objects the demo uses without a file, written by inventory.dump: it loads back to them.
     objects = lab.inventory()
-    assert [dataclasses.replace(d, source_line=None) for d in inventory.devices] == list(objects.devices)
-    assert objects.devices[0].explicit_fields == inventory.devices[0].explicit_fields
+    assert inventory.without_provenance() == objects
+    assert [d.explicit_fields for d in inventory.devices] == [d.explicit_fields for d in objects.devices]
 
 
 async def test_edgeops_inventory_check_accepts_the_lab_inventory(lab, tmp_path):
-    path = lab.write_inventory(tmp_path / "inventory.yaml")
+    path = write_lab_inventory(lab, tmp_path / "inventory.yaml")
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -172,12 +172,12 @@ async def test_edgeops_inventory_check_accepts_the_lab_inventory(lab, tmp_path):
 
 async def test_jump_only_inventory_names_the_jump_host(lab_factory, tmp_path):
     lab = await lab_factory(jump_only=True, devices_per_site=4, gnmi=False)
-    inventory = load_inventory(lab.write_inventory(tmp_path / "inventory.yaml"))
+    inventory = load_inventory(write_lab_inventory(lab, tmp_path / "inventory.yaml"))
     jump = inventory.jump_host("lab-jump")
     assert (jump.host, jump.port) == (lab.jump.host, lab.jump.port)
     assert {device.jump for device in inventory.devices} == {"lab-jump"}
     objects = lab.inventory()
-    assert objects.jump_hosts == inventory.jump_hosts
+    assert inventory.without_provenance() == objects
     assert objects.jump_hosts[0].explicit_fields == jump.explicit_fields
     assert objects.devices[0].explicit_fields == inventory.devices[0].explicit_fields
     targets = json.loads(lab.write_targets(tmp_path / "targets.json").read_text())
@@ -188,7 +188,8 @@ async def test_tls_inventory_points_at_the_lab_ca(lab_factory, tmp_path):
     lab = await lab_factory(devices_per_site=4, gnmi_tls="tls")
     if lab.gnmi_server is None:
         pytest.skip("this build has no gNMI server")
-    inventory = load_inventory(lab.write_inventory(tmp_path / "inventory.yaml"))
+    inventory = load_inventory(write_lab_inventory(lab, tmp_path / "inventory.yaml"))
+    assert inventory.without_provenance() == lab.inventory()
     device = inventory.device("alcala-spine1")
     assert device.gnmi_tls is GnmiTls.TLS
     assert device.gnmi_ca_file is not None and device.gnmi_ca_file.read_text().startswith("-----BEGIN CERTIFICATE")

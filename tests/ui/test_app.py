@@ -19,6 +19,7 @@ from textual.app import App
 from textual.message import Message
 from textual.pilot import Pilot
 
+from edgeops.devices.samples import Failure
 from edgeops.inventory.problems import Problem
 from edgeops.lab.faults import HOSTILE_DESCRIPTION
 from edgeops.ui.app import EdgeOpsApp, MainScreen, fleet_app, problems_app, session_app, store_app
@@ -485,7 +486,7 @@ async def test_palette_runs_a_command_on_the_selection(sample_fleet: SampleFleet
         assert run.command == "show system lldp neighbor"
         assert {device.name for device in run.devices} == set(sample_fleet.store.device_names("madrid"))
         # This console has no engine: every device says why it got nothing.
-        assert all(result.reason == "not connected to the fleet" for result in run.results)
+        assert all(result.failure is Failure.NOT_CONNECTED for result in run.results)
 
 
 async def test_every_shipped_theme_and_a_user_theme_apply(sample_fleet: SampleFleet) -> None:

@@ -19,6 +19,7 @@ from rich.console import Console
 from textual.pilot import Pilot
 
 from edgeops.cli.console import ConsoleRuntime
+from edgeops.cli.lab import write_lab_inventory
 from edgeops.fleet.engine import FleetEngine
 from edgeops.inventory.model import Inventory
 from edgeops.ui.app import EdgeOpsApp, MainScreen, session_app
@@ -55,7 +56,7 @@ async def wait_for(pilot: Pilot[EdgeOpsApp], condition: Callable[[], object], wh
 async def test_the_console_on_an_eager_loop_opens_an_inventory_and_every_device_comes_up(
     console_lab: ConsoleLab,
 ) -> None:
-    inventory_file = console_lab.lab.write_inventory(console_lab.paths.inventory)
+    inventory_file = write_lab_inventory(console_lab.lab, console_lab.paths.inventory)
     names = [device.name for device in console_lab.inventory.devices]
     engines: list[FleetEngine] = []
 

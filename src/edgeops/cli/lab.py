@@ -24,6 +24,22 @@ if TYPE_CHECKING:
 HELP = "Run the simulated device lab in the foreground, or inject faults into a running one"
 STATUS_INTERVAL_S = 1.0
 PIPE_STATUS_INTERVAL_S = 30.0  # when stdout is not a terminal, a status line at most this often
+LAB_INVENTORY_HEADER = (
+    "# edgeops inventory of the simulated device lab, written by `edgeops lab`.\n"
+    "# It holds the lab's passwords as literals, which edgeops accepts only because this file is mode 0600.\n"
+)
+
+
+def write_lab_inventory(lab: Lab, path: Path) -> Path:
+    """Write the lab's edgeops inventory file: the lab's Inventory (lab.inventory(), the one the demo uses without
+    a file) written by inventory.dump, so the file loads back to that same Inventory. Mode 0600, written atomically:
+    it holds the lab's literal passwords, which the loader accepts only from a file no one else may read."""
+    # Imported here: the top-level parser imports this module on every edgeops start.
+    from edgeops.inventory.dump import dump_inventory
+    from edgeops.lab.inventory_out import write_private_text
+
+    text = LAB_INVENTORY_HEADER + dump_inventory(lab.inventory(), literal_passwords=True)
+    return write_private_text(Path(path), text)
 
 
 def configure_parser(parser: argparse.ArgumentParser) -> None:
@@ -185,11 +201,11 @@ async def _serve(args: argparse.Namespace, lab_dir: Path, sites: int | str | Non
         in_use = isinstance(error, OSError) and error.errno == errno.EADDRINUSE
         return ExitCode.ADDRESS_IN_USE if in_use else ExitCode.FAILED
     try:
-        inventory = lab.write_inventory(lab_dir / "inventory.yaml")
+        inventory = write_lab_inventory(lab, lab_dir / "inventory.yaml")
         targets = lab.write_targets(lab_dir / "targets.json")
         extra = []
         if args.inventory_out:
-            extra.append(lab.write_inventory(args.inventory_out))
+            extra.append(write_lab_inventory(lab, args.inventory_out))
         if args.targets_out:
             extra.append(lab.write_targets(args.targets_out))
         _print_summary(lab, time.perf_counter() - began, [inventory, targets, *extra])

@@ -157,6 +157,12 @@ class GnmiUnavailable(GnmiError):
     session_state = SessionState.UNREACHABLE
 
 
+class GnmiConnectTimeout(GnmiUnavailable):
+    """The device did not answer the gNMI connect in time (something accepted the connection, or nothing did)."""
+
+    code = Failure.TIMEOUT
+
+
 class GnmiStreamCut(GnmiUnavailable):
     """A subscription that was running ended with an error (reset, device restart, lost transport)."""
 

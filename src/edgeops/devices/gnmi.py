@@ -22,7 +22,14 @@ from pygnmi.spec.v080 import gnmi_pb2, gnmi_pb2_grpc
 
 from edgeops.defaults import COUNTER_INTERVAL_S, GNMI_CONNECT_TIMEOUT_S, HEALTH_INTERVAL_S
 from edgeops.devices.decode import AlarmBook, DecodedNotification, HealthBook, SyncMarker, decode_notification
-from edgeops.devices.errors import GnmiAuthError, GnmiError, GnmiRejected, GnmiStreamCut, GnmiUnavailable
+from edgeops.devices.errors import (
+    GnmiAuthError,
+    GnmiConnectTimeout,
+    GnmiError,
+    GnmiRejected,
+    GnmiStreamCut,
+    GnmiUnavailable,
+)
 from edgeops.devices.gnmi_paths import (
     NATIVE_MODEL_MARKERS,
     PathMap,
@@ -304,7 +311,7 @@ class GnmiSession:
             state = self._channel.get_state(try_to_connect=True)
         else:
             return
-        raise GnmiUnavailable(
+        raise GnmiConnectTimeout(
             f"{self.device.name}: no gNMI answer from {self.target} within {self.connect_timeout_s:g} s"
         )
 

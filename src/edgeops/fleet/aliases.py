@@ -6,6 +6,7 @@ import difflib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from enum import StrEnum
 from types import MappingProxyType
 
 from edgeops.platforms import Platform
@@ -15,8 +16,21 @@ ALIAS_PREFIX = "@"
 _ARGUMENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9/_.:-]*")
 
 
+class AliasProblem(StrEnum):
+    """Why an alias cannot be expanded: the machine code an AliasError carries beside its message."""
+
+    UNKNOWN = "unknown-alias"  # no alias of that name
+    ARGUMENT_COUNT = "argument-count"  # an argument missing, or one given to an alias that takes none
+    BAD_ARGUMENT = "bad-argument"  # an argument that is not one plain interface or port name
+    NO_PLATFORM_FORM = "no-platform-form"  # the alias has no command for the device's platform
+
+
 class AliasError(ValueError):
-    """An alias that cannot be expanded: unknown, missing or bad argument, or no form for the platform."""
+    """An alias that cannot be expanded: `code` says why (callers branch on it), the message says how to fix it."""
+
+    def __init__(self, message: str, code: AliasProblem) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 @dataclass(frozen=True)
@@ -36,7 +50,9 @@ class Alias:
         try:
             template = self.commands[Platform(platform)]
         except KeyError:
-            raise AliasError(f"{self.name} has no {Platform(platform).label} form") from None
+            raise AliasError(
+                f"{self.name} has no {Platform(platform).label} form", AliasProblem.NO_PLATFORM_FORM
+            ) from None
         return template.format(arg=argument) if self.argument else template
 
 
@@ -124,17 +140,24 @@ def expand(command: str, platform: Platform) -> str:
     name = words[0].casefold()
     alias = ALIASES.get(name)
     if alias is None:
-        raise AliasError(_unknown_alias_message(words[0]))
+        raise AliasError(_unknown_alias_message(words[0]), AliasProblem.UNKNOWN)
     arguments = words[1:]
     if alias.argument:
         if len(arguments) != 1:
-            raise AliasError(f"{alias.name} takes one argument: {alias.usage} (e.g. {alias.name} ethernet-1/1)")
+            raise AliasError(
+                f"{alias.name} takes one argument: {alias.usage} (e.g. {alias.name} ethernet-1/1)",
+                AliasProblem.ARGUMENT_COUNT,
+            )
         if not _ARGUMENT.fullmatch(arguments[0]):
-            raise AliasError(f"{arguments[0]!r} is not an interface or port name ({alias.usage})")
+            raise AliasError(
+                f"{arguments[0]!r} is not an interface or port name ({alias.usage})", AliasProblem.BAD_ARGUMENT
+            )
         expanded = alias.command_for(platform, arguments[0])
     else:
         if arguments:
-            raise AliasError(f"{alias.name} takes no argument (got {' '.join(arguments)!r})")
+            raise AliasError(
+                f"{alias.name} takes no argument (got {' '.join(arguments)!r})", AliasProblem.ARGUMENT_COUNT
+            )
         expanded = alias.command_for(platform)
     return f"{expanded} |{tail}" if pipe else expanded
 

@@ -10,6 +10,7 @@ import shlex
 import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from enum import StrEnum
 
 from edgeops.inventory.model import Device, Inventory
 from edgeops.platforms import KNOWN_ROLES, Platform
@@ -23,8 +24,22 @@ _PLATFORM_SYNONYMS = {"srl": Platform.SRLINUX, "sr-linux": Platform.SRLINUX, "md
 _MAX_LISTED = 20
 
 
+class TargetProblem(StrEnum):
+    """What is wrong with a target expression: the machine code a TargetError carries beside its message."""
+
+    SYNTAX = "syntax"  # the expression cannot be read (empty, unbalanced quotes, `site=x`, a bad network, ...)
+    UNKNOWN_KEY = "unknown-key"  # a key that is not one of KEYS
+    UNKNOWN_VALUE = "unknown-value"  # a site, role, tag, platform, model, device or host no device has
+    NO_MATCH = "no-match"  # every value is known, but together they select no device
+
+
 class TargetError(ValueError):
-    """A target expression that cannot be used, with a message that says how to fix it."""
+    """A target expression that cannot be used: `code` says what is wrong (callers branch on it), the message says
+    how to fix it (for a person)."""
+
+    def __init__(self, message: str, code: TargetProblem) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 @dataclass(frozen=True)
@@ -69,7 +84,9 @@ class TargetExpression:
         for key, terms in groups:
             narrowed = [device for device in selected if any(matchers[id(term)](device) for term in terms)]
             if not narrowed:
-                raise TargetError(self._empty_message(key, terms, selected, described, inventory))
+                raise TargetError(
+                    self._empty_message(key, terms, selected, described, inventory), TargetProblem.NO_MATCH
+                )
             selected = narrowed
             described.extend(term.describe() for term in terms)
         negated = [term for term in self.terms if term.negated]
@@ -79,7 +96,8 @@ class TargetExpression:
             before = " ".join(described) or "the inventory"
             raise TargetError(
                 f"no device matches {self.describe()}: {before} gives {len(selected)} device(s) "
-                f"and {excluded} leaves out all of them"
+                f"and {excluded} leaves out all of them",
+                TargetProblem.NO_MATCH,
             )
         return tuple(kept)
 
@@ -128,9 +146,12 @@ def parse_targets(text: str) -> TargetExpression:
     try:
         tokens = shlex.split(text)
     except ValueError as error:
-        raise TargetError(f"cannot read target expression {text!r}: {error}") from None
+        raise TargetError(f"cannot read target expression {text!r}: {error}", TargetProblem.SYNTAX) from None
     if not tokens:
-        raise TargetError("no target given: name devices, e.g. site:alcala role:leaf, or use 'all' for every device")
+        raise TargetError(
+            "no target given: name devices, e.g. site:alcala role:leaf, or use 'all' for every device",
+            TargetProblem.SYNTAX,
+        )
     return TargetExpression(text=text, terms=tuple(_parse_term(token) for token in tokens))
 
 
@@ -138,10 +159,10 @@ def _parse_term(token: str) -> TargetTerm:
     negated = token[0] in NEGATION_PREFIXES
     body = token[1:] if negated else token
     if not body:
-        raise TargetError(f"{token!r} negates nothing: write e.g. !role:gateway or -role:gateway")
+        raise TargetError(f"{token!r} negates nothing: write e.g. !role:gateway or -role:gateway", TargetProblem.SYNTAX)
     if body.casefold() == "all":
         if negated:
-            raise TargetError(f"{token!r} would select no device at all")
+            raise TargetError(f"{token!r} would select no device at all", TargetProblem.SYNTAX)
         return TargetTerm("all")
     key, separator, value_text = body.partition(":")
     if not separator:
@@ -150,10 +171,10 @@ def _parse_term(token: str) -> TargetTerm:
     else:
         key = key.casefold()
         if key not in KEYS:
-            raise TargetError(_unknown_key_message(key, value_text, token))
+            raise TargetError(_unknown_key_message(key, value_text, token), TargetProblem.UNKNOWN_KEY)
     values = tuple(value.strip() for value in value_text.split(","))
     if not value_text or any(not value for value in values):
-        raise TargetError(f"{token!r} has an empty value: write e.g. {key}:{_example_value(key)}")
+        raise TargetError(f"{token!r} has an empty value: write e.g. {key}:{_example_value(key)}", TargetProblem.SYNTAX)
     if key == "platform":
         values = tuple(_platform_value(value, token).value for value in values)
     return TargetTerm(key, values, negated)
@@ -163,7 +184,9 @@ def _reject_key_with_equals(body: str) -> None:
     """`site=alcala` is a common slip for `site:alcala`; say so rather than look for a device of that name."""
     key, separator, value = body.partition("=")
     if separator and key.casefold() in KEYS:
-        raise TargetError(f"{body!r} is not a target term: did you mean {key.casefold()}:{value}?")
+        raise TargetError(
+            f"{body!r} is not a target term: did you mean {key.casefold()}:{value}?", TargetProblem.SYNTAX
+        )
 
 
 def _unknown_key_message(key: str, value_text: str, token: str) -> str:
@@ -192,7 +215,10 @@ def _platform_value(value: str, token: str) -> Platform:
         hint = ""
         if close:
             hint = f" (did you mean platform:{_PLATFORM_SYNONYMS.get(close[0], close[0])}?)"
-        raise TargetError(f"unknown platform {value!r} in {token!r}{hint}; platforms are {', '.join(names)}") from None
+        raise TargetError(
+            f"unknown platform {value!r} in {token!r}{hint}; platforms are {', '.join(names)}",
+            TargetProblem.UNKNOWN_VALUE,
+        ) from None
 
 
 def fold(text: str) -> str:
@@ -266,7 +292,8 @@ def _term_matcher(term: TargetTerm, inventory: Inventory) -> Callable[[Device], 
             if not _is_glob(value) and not any(_model_matches(value, model) for model in models):
                 raise TargetError(
                     f"no device has model {value!r} ({term.describe()}); models in the inventory: "
-                    f"{_listing(sorted(models))}; use a glob such as model:*{value.split()[-1]}"
+                    f"{_listing(sorted(models))}; use a glob such as model:*{value.split()[-1]}",
+                    TargetProblem.UNKNOWN_VALUE,
                 )
         return lambda device: any(_model_matches(value, device.model) for value in term.values)
     for value in term.values:
@@ -274,7 +301,7 @@ def _term_matcher(term: TargetTerm, inventory: Inventory) -> Callable[[Device], 
             names = [device.name for device in inventory.devices]
             close = difflib.get_close_matches(value, names, n=3, cutoff=0.6)
             hint = f" (did you mean {', '.join(close)}?)" if close else ""
-            raise TargetError(f"unknown device {value!r}{hint}")
+            raise TargetError(f"unknown device {value!r}{hint}", TargetProblem.UNKNOWN_VALUE)
     return lambda device: any(_name_matches(value, device) for value in term.values)
 
 
@@ -323,14 +350,16 @@ def _host_matcher(term: TargetTerm, inventory: Inventory) -> Callable[[Device], 
     predicates = []
     for value in term.values:
         if "/" in value and _network(value) is None:
-            raise TargetError(f"{value!r} is not a network ({term.describe()}): write e.g. host:10.1.2.0/24")
+            raise TargetError(
+                f"{value!r} is not a network ({term.describe()}): write e.g. host:10.1.2.0/24", TargetProblem.SYNTAX
+            )
         predicate = _host_predicate(value)
         exact = _network(value) is None and not _is_glob(value)
         if exact and not any(predicate(device) for device in inventory.devices):
             hosts = sorted({device.host for device in inventory.devices})
             close = difflib.get_close_matches(value, hosts, n=3, cutoff=0.6)
             hint = f" (close: {', '.join(close)})" if close else ""
-            raise TargetError(f"no device in the inventory has host {value!r}{hint}")
+            raise TargetError(f"no device in the inventory has host {value!r}{hint}", TargetProblem.UNKNOWN_VALUE)
         predicates.append(predicate)
     return lambda device: any(predicate(device) for predicate in predicates)
 
@@ -347,10 +376,13 @@ def _check_known(value: str, known: set[str], key: str, term: TargetTerm) -> Non
     if _is_glob(value) or value.casefold() in {item.casefold() for item in known}:
         return
     if not known:
-        raise TargetError(f"unknown {key} {value!r} ({term.describe()}): no device in the inventory has a {key}")
+        raise TargetError(
+            f"unknown {key} {value!r} ({term.describe()}): no device in the inventory has a {key}",
+            TargetProblem.UNKNOWN_VALUE,
+        )
     close = difflib.get_close_matches(value.casefold(), sorted(known), n=1, cutoff=0.5)
     hint = f" (did you mean {key}:{close[0]}?)" if close else ""
-    raise TargetError(f"unknown {key} {value!r}{hint}; {key}s: {_listing(sorted(known))}")
+    raise TargetError(f"unknown {key} {value!r}{hint}; {key}s: {_listing(sorted(known))}", TargetProblem.UNKNOWN_VALUE)
 
 
 def _site_table(inventory: Inventory) -> dict[str, str]:
@@ -372,12 +404,17 @@ def _resolve_sites(value: str, term: TargetTerm, inventory: Inventory) -> set[st
             if fnmatch.fnmatchcase(fold(code), wanted) or fnmatch.fnmatchcase(fold(name), wanted)
         }
         if not found:
-            raise TargetError(f"no site matches {value!r} ({term.describe()}); sites: {_listing(sorted(table))}")
+            raise TargetError(
+                f"no site matches {value!r} ({term.describe()}); sites: {_listing(sorted(table))}",
+                TargetProblem.UNKNOWN_VALUE,
+            )
         return found
     found = {fold(code) for code, name in table.items() if wanted in (fold(code), fold(name))}
     if found:
         return found
-    raise TargetError(f"unknown site {value!r} ({term.describe()}); {_close_sites(wanted, table)}")
+    raise TargetError(
+        f"unknown site {value!r} ({term.describe()}); {_close_sites(wanted, table)}", TargetProblem.UNKNOWN_VALUE
+    )
 
 
 def _close_sites(wanted: str, table: dict[str, str]) -> str:

@@ -35,9 +35,14 @@ _SHAREABLE = (
 _LITERAL_NOT_EXPORTED = "a literal password is never exported: write a reference"
 
 
-def dump_inventory(inventory: Inventory) -> str:
-    """edgeops YAML for the inventory. Literal passwords are written as `prompt` (edgeops never copies a
-    secret into a new file); everything else loads back (load_inventory) to an equal inventory."""
+def dump_inventory(inventory: Inventory, *, literal_passwords: bool = False) -> str:
+    """edgeops YAML for the inventory; it loads back (load_inventory) to an equal inventory.
+
+    Literal passwords are written as `prompt` by default: edgeops never copies a secret into a new file that
+    someone else may read. `literal_passwords=True` writes them as `literal:...` instead, for a caller that writes
+    the file itself readable only by its owner (mode 0600, the only mode in which the loader accepts literals), as
+    `edgeops lab` does for the simulated lab's own inventory; the whole inventory then loads back equal.
+    """
     root = CommentedMap()
     root["version"] = 1
     ssh_config = _ssh_config_value(inventory.ssh_config)
@@ -45,9 +50,9 @@ def dump_inventory(inventory: Inventory) -> str:
         root["ssh_config"] = ssh_config
     root["sites"] = [_site(site.code, site.name, site.description) for site in inventory.sites]
     if inventory.jump_hosts:
-        root["jump_hosts"] = [_jump_host(jump) for jump in inventory.jump_hosts]
+        root["jump_hosts"] = [_jump_host(jump, literal_passwords) for jump in inventory.jump_hosts]
 
-    written = [_device_fields(device) for device in inventory.devices]
+    written = [_device_fields(device, literal_passwords) for device in inventory.devices]
     defaults = _shared(written)
     if defaults:
         root["defaults"] = _yaml_fields(defaults)
@@ -80,7 +85,7 @@ def dump_inventory(inventory: Inventory) -> str:
     return _render(root)
 
 
-def _device_fields(device: Device) -> dict[str, Any]:
+def _device_fields(device: Device, literal_passwords: bool) -> dict[str, Any]:
     """The fields worth writing for one device (those the inventory set), as comparable Python values."""
     fields: dict[str, Any] = {
         "platform": device.platform.value,
@@ -96,7 +101,7 @@ def _device_fields(device: Device) -> dict[str, Any]:
         ("gnmi_server_name", device.gnmi_server_name, None),
         ("jump", device.jump, None),
         ("username", device.credentials.username, DEFAULT_USERNAME),
-        ("password", _secret(device.credentials.password), None),
+        ("password", _secret(device.credentials.password, literal_passwords), None),
         ("key_files", tuple(_path(path) for path in device.credentials.key_files), ()),
         ("use_agent", device.credentials.use_agent, True),
     ]
@@ -153,11 +158,11 @@ class _ExportedLiteral(str):
         return super().__new__(cls, "prompt")
 
 
-def _secret(ref: SecretRef | None) -> str | None:
+def _secret(ref: SecretRef | None, literal_passwords: bool) -> str | None:
     if ref is None:
         return None
     if ref.kind == "literal":
-        return _ExportedLiteral()
+        return f"literal:{ref.value}" if literal_passwords else _ExportedLiteral()
     if ref.kind == "prompt":
         return f"prompt:{ref.value}" if ref.value else "prompt"
     return f"{ref.kind}:{ref.value}"
@@ -174,7 +179,7 @@ def _site(code: str, name: str, description: str) -> CommentedMap:
     return entry
 
 
-def _jump_host(jump: JumpHost) -> CommentedMap:
+def _jump_host(jump: JumpHost, literal_passwords: bool) -> CommentedMap:
     entry = CommentedMap(name=jump.name, host=jump.host)
     explicit = jump.explicit_fields
     if _was_set(explicit, "port", jump.port, 22):
@@ -183,7 +188,7 @@ def _jump_host(jump: JumpHost) -> CommentedMap:
     if credentials is not None:
         if _was_set(explicit, "username", credentials.username, None):
             entry["username"] = credentials.username
-        password = _secret(credentials.password)
+        password = _secret(credentials.password, literal_passwords)
         if password is not None:
             entry["password"] = "prompt" if isinstance(password, _ExportedLiteral) else password
             if isinstance(password, _ExportedLiteral):

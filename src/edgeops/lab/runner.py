@@ -374,12 +374,6 @@ class Lab:
         path.write_text(json.dumps(state, indent=2) + "\n", encoding="utf-8")
         os.chmod(path, 0o600)
 
-    def write_inventory(self, path: Path) -> Path:
-        """An edgeops inventory of this lab (mode 0600: it holds the lab's literal passwords)."""
-        from edgeops.lab.inventory_out import write_inventory
-
-        return write_inventory(self, Path(path))
-
     def write_targets(self, path: Path) -> Path:
         """A JSON array with one object per device, for other tools and scripts (mode 0600)."""
         from edgeops.lab.inventory_out import write_targets
