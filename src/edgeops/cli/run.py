@@ -53,6 +53,14 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
         help="per device, for connecting and for the command each (default 30)",
     )
     parser.add_argument(
+        "--max-output",
+        type=int,
+        default=16 * 1024 * 1024,  # edgeops.defaults.MAX_OUTPUT_BYTES (not imported here: --help stays quick)
+        metavar="BYTES",
+        help="per device: output past this many bytes is cut off, the result fails with output-limit and keeps "
+        "the first BYTES (default 16 MiB)",
+    )
+    parser.add_argument(
         "--parallel", type=int, default=200, metavar="N", help="devices in flight at once (default 200)"
     )
     parser.add_argument(
@@ -87,6 +95,8 @@ def run(args: argparse.Namespace, paths: AppPaths) -> int:
         return _usage("no command given: e.g. edgeops run 'show version' --target all")
     if args.timeout <= 0:
         return _usage("--timeout must be a positive number of seconds")
+    if args.max_output < 1:
+        return _usage("--max-output must be at least 1 byte")
     if args.parallel < 1:
         return _usage("--parallel must be at least 1")
     if args.parse and not args.json:
@@ -130,6 +140,7 @@ def _run_loaded(args: argparse.Namespace, paths: AppPaths, inventory: Inventory,
         # A key recorded on first use is announced like OpenSSH's "Permanently added"; no terminal to ask on here.
         known_hosts=KnownHosts(paths.known_hosts, on_new_key=lambda event: print(event.describe(), file=sys.stderr)),
         resolve_password=default_secret_resolver(prompt_cache),
+        max_output_bytes=args.max_output,
     )
     try:
         transport.prepare(to_send)
