@@ -18,3 +18,7 @@ GNMI_CONNECT_TIMEOUT_S = 10.0
 COMMAND_TIMEOUT_S = 30.0
 KEEPALIVE_INTERVAL_S = 10.0
 KEEPALIVE_COUNT_MAX = 3
+
+# The most output one command may return (bytes). A device that streams without end (or far more than a CLI show
+# prints) would otherwise fill memory; past this the session stops the command (see devices/ssh.py).
+MAX_OUTPUT_BYTES = 16 * 1024 * 1024

@@ -103,3 +103,20 @@ def test_lab_sros_engine_errors(fleet_models: dict[str, DeviceModel]) -> None:
     classic = SrosCli(fleet_models["gateway"], FaultState(), classic=True)
     assert find_device_error(Platform.SROS_CLASSIC, classic.execute("show nonsense").output) == "Error: Bad command."
     assert find_device_error(Platform.SROS_CLASSIC, classic.execute("show port").output) is None
+
+
+def test_an_srlinux_show_whose_log_text_has_an_error_line_deep_inside_stays_ok() -> None:
+    from edgeops.devices.errors import device_error_reason
+    from edgeops.platforms import Platform
+
+    log_text = (
+        "2025-06-01T08:00:00 leaf1 sr_linux_mgr: starting\n"
+        "2025-06-01T08:00:01 leaf1 bgp: peer 10.0.0.1 up\n"
+        "Error: this line is part of a log the device printed, not the CLI reporting an error\n"
+        "2025-06-01T08:00:02 leaf1 bgp: peer 10.0.0.2 up\n"
+    )
+    assert device_error_reason(Platform.SRLINUX, log_text) is None
+    assert device_error_reason(Platform.SRLINUX, "Error: Path '/x' does not specify any existing objects\n") == (
+        "device error: Error: Path '/x' does not specify any existing objects"
+    )
+    assert device_error_reason(Platform.SRLINUX, "\nParsing error: Unknown token 'versio'.\nOptions are [...]\n")

@@ -23,6 +23,9 @@ from edgeops.platforms import Platform
 PASSWORD = "Sup3r-S3cret!pw"
 FIELDS = [
     "time",
+    "kind",
+    "run_id",
+    "command_id",
     "user",
     "jump_host",
     "device",
@@ -94,6 +97,9 @@ def test_one_json_line_per_record_with_every_field(tmp_path):
     assert list(first) == FIELDS
     assert first == {
         "time": "2025-06-15T15:06:40.250Z",
+        "kind": "outcome",
+        "run_id": "",
+        "command_id": "",
         "user": "maria",
         "jump_host": "alcala-jump",
         "device": "alcala-leaf1",

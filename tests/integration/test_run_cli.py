@@ -21,7 +21,7 @@ import pytest
 
 from edgeops.cli import main
 from edgeops.cli.lab import write_lab_inventory
-from edgeops.fleet.audit import read_audit
+from edgeops.fleet.audit import read_audit, read_audited_commands
 from edgeops.lab.runner import Lab, relocate
 from edgeops.lab.topology import build_fleet, synthetic_sites
 
@@ -141,7 +141,7 @@ async def test_json_lines_one_per_device_and_exit_0(edgeops_run: RunCli, state_d
     assert by_name["alcala-gw1"]["platform"] == "sros" and by_name["alcala-leaf1"]["platform"] == "srlinux"
     assert "Hostname             : alcala-leaf1" in str(by_name["alcala-leaf1"]["output"])
     assert "5 devices: 5 ok, 0 failed" in outcome.err  # the summary goes to stderr, stdout stays JSON lines
-    entries = list(read_audit(state_dir / "audit.jsonl"))
+    entries = [command.entry for command in read_audited_commands(state_dir / "audit.jsonl")]
     assert sorted(entry.device for entry in entries) == sorted(ALL)
     assert all(entry.source == "run" and entry.ok and entry.command == "show version" for entry in entries)
 
@@ -255,7 +255,7 @@ async def test_allow_config_sends_the_command_and_the_audit_log_records_it(
     assert outcome.code == 1  # sent; the device answers that there is no candidate to discard
     [record] = outcome.json_lines()
     assert record["failure"] == "device-error"
-    [entry] = read_audit(state_dir / "audit.jsonl")
+    [entry] = [command.entry for command in read_audited_commands(state_dir / "audit.jsonl")]
     assert entry.guard_lifted and entry.command == "discard now"
 
 

@@ -19,7 +19,7 @@ from textual.widgets import Button, DataTable, Input, RichLog, Select, Static
 from edgeops.devices.errors import device_error_reason
 from edgeops.devices.hostkeys import KnownHosts
 from edgeops.devices.samples import CommandResult, Failure
-from edgeops.fleet.audit import AuditLog, read_audit
+from edgeops.fleet.audit import AuditEntry, AuditLog, read_audit, read_audited_commands
 from edgeops.fleet.commands import CommandRunner
 from edgeops.fleet.on_demand import OnDemandTransport
 from edgeops.fleet.results import RANGE_DASH
@@ -328,9 +328,12 @@ async def test_show_version_on_a_site_over_ssh_returns_one_result_per_device(run
                 view = pane.results_view
                 assert static_text(view.query_one("#result-progress", Static)).startswith("5/5 done, 0 failed")
                 assert sorted(table_labels(view)) == sorted(site_devices)
-    entries = list(read_audit(paths.audit_log))
+    commands = read_audited_commands(paths.audit_log)
+    entries = [command.entry for command in commands]
     assert sorted(entry.device for entry in entries) == sorted(site_devices)
     assert all(entry.source == "console" and not entry.guard_lifted for entry in entries)
+    # The console's runner writes ahead too: each command's `sent` record, then its outcome.
+    assert all(command.sent is not None and command.sent.source == "console" for command in commands)
 
 
 # -- over the lab's CLI engines -----------------------------------------------------------------------------------
@@ -440,7 +443,7 @@ async def test_typed_confirmation_lifts_the_guard_for_one_run_only(tmp_path: Pat
             again = await run_and_wait(pilot, pane, "enter candidate")
             assert len(transport.calls) == 1, "the second run is guarded again"
             assert again.results[0].failure == "refused"
-    entries = list(read_audit(paths.audit_log))
+    entries = [command.entry for command in read_audited_commands(paths.audit_log)]
     assert [(entry.command, entry.guard_lifted, entry.failure) for entry in entries] == [
         ("enter candidate", True, ""),
         ("enter candidate", False, "refused"),
@@ -469,7 +472,7 @@ async def test_results_stream_in_and_escape_cancels_the_devices_still_out(tmp_pa
             assert run is not None and run.cancelled and run.finished
             assert "cancelled, 1 without a result" in static_text(view.query_one("#result-progress", Static))
     # The runner's task for the held device was cancelled too (not just the screen stopped listening).
-    assert [(entry.device, entry.failure) for entry in read_audit(paths.audit_log) if not entry.ok] == [
+    assert [(entry.device, entry.failure) for entry in audited_entries(paths.audit_log) if not entry.ok] == [
         ("alcala-gw2", "cancelled")
     ]
 
@@ -685,3 +688,8 @@ def test_demo_results_are_fixed() -> None:
     assert [dataclasses.astuple(result) for result in first.results] == [
         dataclasses.astuple(result) for result in second.results
     ]
+
+
+def audited_entries(path: Path) -> list[AuditEntry]:
+    """The record that says most about each command: its outcome (or its `sent` record, if it has none)."""
+    return [command.entry for command in read_audited_commands(path)]

@@ -19,6 +19,8 @@ class ExitCode(enum.IntEnum):
     REFUSED = 3  # run: the read-only guard refused the command on every device
     ADDRESS_IN_USE = 4  # lab: its address block (or a port in it) is taken; the demo then tries another block
     INTERRUPTED = 130  # Ctrl-C, as a shell reports SIGINT
+    HANGUP = 129  # run: ended by SIGHUP (the terminal went away), as a shell reports it; in-flight commands recorded
+    TERMINATED = 143  # run: ended by SIGTERM (kill, timeout(1), a service manager); in-flight commands recorded
 
     # The same values, in the words of the commands that use them.
     INCOMPLETE = 1  # telemetry status: a group refused, polled over SSH, stale or down, or a device not reached

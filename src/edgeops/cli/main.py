@@ -26,6 +26,7 @@ class Subcommand(Protocol):
 
 # name -> module; imported when the parser is built, so these modules keep their own imports lazy.
 SUBCOMMANDS: dict[str, str] = {
+    "audit": "edgeops.cli.audit",
     "inventory": "edgeops.cli.inventory",
     "lab": "edgeops.cli.lab",
     "run": "edgeops.cli.run",

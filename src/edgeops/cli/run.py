@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import signal
 import sys
 import time
 from collections.abc import Sequence
@@ -27,7 +29,8 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.description = (
         "Send one command (or an @alias) to every device a target expression selects, through the read-only "
         "guard, and print each device's output as it arrives. Exit status: 0 all ok, 1 some failed, "
-        "2 usage or inventory error, 3 refused by the read-only guard."
+        "2 usage or inventory error, 3 refused by the read-only guard, 130 Ctrl-C, 143 SIGTERM, 129 SIGHUP "
+        "(commands in flight are cancelled and recorded in the audit log as such)."
     )
     parser.add_argument(
         "command",
@@ -48,6 +51,14 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
         default=30.0,
         metavar="SECONDS",
         help="per device, for connecting and for the command each (default 30)",
+    )
+    parser.add_argument(
+        "--max-output",
+        type=int,
+        default=16 * 1024 * 1024,  # edgeops.defaults.MAX_OUTPUT_BYTES (not imported here: --help stays quick)
+        metavar="BYTES",
+        help="per device: output past this many bytes is cut off, the result fails with output-limit and keeps "
+        "the first BYTES (default 16 MiB)",
     )
     parser.add_argument(
         "--parallel", type=int, default=200, metavar="N", help="devices in flight at once (default 200)"
@@ -84,6 +95,8 @@ def run(args: argparse.Namespace, paths: AppPaths) -> int:
         return _usage("no command given: e.g. edgeops run 'show version' --target all")
     if args.timeout <= 0:
         return _usage("--timeout must be a positive number of seconds")
+    if args.max_output < 1:
+        return _usage("--max-output must be at least 1 byte")
     if args.parallel < 1:
         return _usage("--parallel must be at least 1")
     if args.parse and not args.json:
@@ -127,6 +140,7 @@ def _run_loaded(args: argparse.Namespace, paths: AppPaths, inventory: Inventory,
         # A key recorded on first use is announced like OpenSSH's "Permanently added"; no terminal to ask on here.
         known_hosts=KnownHosts(paths.known_hosts, on_new_key=lambda event: print(event.describe(), file=sys.stderr)),
         resolve_password=default_secret_resolver(prompt_cache),
+        max_output_bytes=args.max_output,
     )
     try:
         transport.prepare(to_send)
@@ -154,6 +168,9 @@ def _run_loaded(args: argparse.Namespace, paths: AppPaths, inventory: Inventory,
         started = time.monotonic()
         try:
             results = asyncio.run(_stream(runner, command, devices, args.allow_config, printer))
+        except StoppedBySignal as stop:
+            print(f"edgeops run: stopped by {stop.name}; commands in flight recorded as cancelled", file=sys.stderr)
+            return stop.exit_code
         except OSError as error:  # the audit log could not be written: stop rather than lose records
             printer.stop_progress()
             print(f"edgeops run: stopped: {error}", file=sys.stderr)
@@ -183,14 +200,60 @@ async def _stream(
     progress = RunProgress(total=len(devices))
     printer.start_progress(progress)
     results: list[CommandResult] = []
+    received = _stop_on_signals()
     try:
         async for result in runner.run(command, devices, allow_config=allow_config, progress=progress):
             results.append(result)
             printer.result(result)
+    except asyncio.CancelledError:
+        if received:  # the runner has recorded its cancelled commands on the way out
+            raise StoppedBySignal(received[0]) from None
+        raise
     finally:
         printer.stop_progress()
         await runner.transport.aclose()
     return results
+
+
+# SIGTERM and SIGHUP end a run as Ctrl-C does: the commands in flight are cancelled and recorded before exiting.
+STOP_SIGNALS = (
+    {signal.SIGTERM: ExitCode.TERMINATED, signal.SIGHUP: ExitCode.HANGUP} if hasattr(signal, "SIGHUP") else {}
+)
+
+
+class StoppedBySignal(Exception):
+    """The run was stopped by a signal (after recording what was in flight)."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+    @property
+    def name(self) -> str:
+        return signal.Signals(self.signum).name
+
+    @property
+    def exit_code(self) -> ExitCode:
+        return STOP_SIGNALS[signal.Signals(self.signum)]
+
+
+def _stop_on_signals() -> list[int]:
+    """Cancel the current task on SIGTERM or SIGHUP (once: a second signal must not cut the recording short);
+    returns the list the signal received is put in. The handlers go with the loop."""
+    task = asyncio.current_task()
+    loop = asyncio.get_running_loop()
+    received: list[int] = []
+
+    def stop(signum: int) -> None:
+        if not received and task is not None:
+            received.append(signum)
+            task.cancel()
+
+    for signum in STOP_SIGNALS:
+        # Only the main thread's loop can take signals (not a run started from a worker thread), nor Windows.
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(signum, stop, signum)
+    return received
 
 
 def _usage(message: str) -> int:

@@ -204,7 +204,14 @@ _PATTERNS: dict[Platform, re.Pattern[str]] = {
 
 
 def find_device_error(platform: Platform, output: str) -> str | None:
-    """The first line of `output` that is the device reporting an error, stripped; None if the command worked."""
+    """The first line of `output` that is the device reporting an error, stripped; None if the command worked.
+
+    SR Linux prints its error as the first line of the output (the command's whole answer is the error, perhaps
+    followed by its options): a line starting "Error:" further down is output (a log, a description), not an error.
+    """
+    if platform is Platform.SRLINUX:
+        first = next((line for line in output.splitlines() if line.strip()), "")
+        return first.strip() if _SRLINUX_ERROR.match(first) else None
     match = _PATTERNS[platform].search(output)
     if match is None:
         return None

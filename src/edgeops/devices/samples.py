@@ -40,6 +40,7 @@ class Failure(StrEnum):
     CANCELLED = "cancelled"  # the run was cancelled before the device answered
     CONFIG = "config"  # the inventory does not say how to reach the device
     PARSE = "parse"  # the output could not be read
+    OUTPUT_LIMIT = "output-limit"  # the output passed the per-command cap: truncated, the session was closed
     REJECTED = "rejected"  # the device refused a gNMI Subscribe (a path it does not support)
     ERROR = "error"  # anything else (an internal error, an unexpected gRPC status)
 

@@ -27,7 +27,13 @@ from scrapli.exceptions import (
 )
 
 from edgeops.clock import Clock, SystemClock
-from edgeops.defaults import COMMAND_TIMEOUT_S, CONNECT_TIMEOUT_S, KEEPALIVE_COUNT_MAX, KEEPALIVE_INTERVAL_S
+from edgeops.defaults import (
+    COMMAND_TIMEOUT_S,
+    CONNECT_TIMEOUT_S,
+    KEEPALIVE_COUNT_MAX,
+    KEEPALIVE_INTERVAL_S,
+    MAX_OUTPUT_BYTES,
+)
 from edgeops.devices.errors import (
     AuthFailed,
     CommandTimeout,
@@ -247,6 +253,42 @@ async def _read_prompt_after(channel: Any, pattern: re.Pattern[bytes], echo: byt
             return match.group(0)
 
 
+class OutputLimitExceeded(Exception):
+    """Raised from inside scrapli's read loop when a command's output passes the session's cap."""
+
+
+@contextlib.contextmanager
+def capped_reads(channel: Any, limit: int) -> Iterator[list[bytes]]:
+    """Count what scrapli's channel reads while a command runs; past `limit` bytes, stop the command.
+
+    scrapli gathers a command's output in one buffer until it sees the prompt, however long that takes: a device
+    that streams without end fills memory. Every read of the channel passes through here, so the command is cut
+    off after at most one read (64 KiB) past the cap: memory stays within about twice the cap (scrapli's buffer
+    and the kept copy). Reading on to the prompt would keep the session but could last the whole command timeout
+    on a stream that never ends; the session is closed instead (the caller's job) and the next command reopens it.
+    Yields the list the first `limit` bytes read are kept in (the echo of the command included).
+    """
+    kept: list[bytes] = []
+    size = 0
+    read = channel.read
+
+    async def counted_read() -> bytes:
+        nonlocal size
+        chunk: bytes = await read()
+        if size < limit:
+            kept.append(chunk[: limit - size])
+        size += len(chunk)
+        if size > limit:
+            raise OutputLimitExceeded(size)
+        return chunk
+
+    channel.read = counted_read
+    try:
+        yield kept
+    finally:
+        del channel.read  # scrapli's own method again
+
+
 class SshSession:
     """A persistent CLI session to one device.
 
@@ -265,6 +307,7 @@ class SshSession:
         via: str = "",
         connect_timeout_s: float = CONNECT_TIMEOUT_S,
         command_timeout_s: float = COMMAND_TIMEOUT_S,
+        max_output_bytes: int = MAX_OUTPUT_BYTES,
         keepalive_interval_s: float = KEEPALIVE_INTERVAL_S,
         keepalive_count_max: int = KEEPALIVE_COUNT_MAX,
         clock: Clock | None = None,
@@ -274,6 +317,9 @@ class SshSession:
         self.known_hosts = known_hosts
         self.connect_timeout_s = connect_timeout_s
         self.command_timeout_s = command_timeout_s
+        if max_output_bytes < 1:
+            raise ValueError("max_output_bytes must be at least 1")
+        self.max_output_bytes = max_output_bytes
         self.keepalive_interval_s = keepalive_interval_s
         self.keepalive_count_max = keepalive_count_max
         self.via = via
@@ -464,10 +510,13 @@ class SshSession:
                         timeout + COMMAND_TIMEOUT_GRACE_S,
                     )
                     self._classic_paging_off = True
-                response = await asyncio.wait_for(
-                    driver.send_command(command, failed_when_contains=[], timeout_ops=timeout),
-                    timeout + COMMAND_TIMEOUT_GRACE_S,
-                )
+                with capped_reads(driver.channel, self.max_output_bytes) as kept:
+                    response = await asyncio.wait_for(
+                        driver.send_command(command, failed_when_contains=[], timeout_ops=timeout),
+                        timeout + COMMAND_TIMEOUT_GRACE_S,
+                    )
+            except OutputLimitExceeded:
+                return self._truncated(command, kept, started)
             except asyncio.CancelledError:
                 self._fail(ConnectionLost(self.device, "a command was cancelled mid-output; the session was closed"))
                 raise
@@ -493,6 +542,19 @@ class SshSession:
             if reason is not None:
                 return self._result(command, output, started, failure=Failure.DEVICE_ERROR, reason=reason)
             return self._result(command, output, started)
+
+    def _truncated(self, command: str, kept: list[bytes], started: float) -> CommandResult:
+        """The first max_output_bytes of an output that went past them; the session is closed (output pending)."""
+        text = b"".join(kept).decode("utf-8", errors="replace")
+        first_line, newline, rest = text.partition("\n")
+        if newline and command in first_line:  # the echo of what was typed is not output
+            text = rest
+        limit = self.max_output_bytes
+        error = ConnectionLost(
+            self.device, f"output over the limit of {limit} bytes: the first {limit} kept; the session was closed"
+        )
+        self._fail(error)
+        return self._result(command, text, started, failure=Failure.OUTPUT_LIMIT, reason=error.message)
 
     def _needs_classic_paging_off(self, command: str) -> bool:
         """An MD-CLI session's first `//command` (run by the classic engine) needs that engine's paging off."""

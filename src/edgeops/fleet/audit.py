@@ -1,4 +1,11 @@
-"""The audit log: one JSON line per command sent to a device, durable, rotated by size, never torn."""
+"""The audit log: JSON lines written ahead of every command sent to a device, durable, rotated by size, never torn.
+
+Write-ahead: before a command goes to a device a `sent` record is on disk (fsynced); when the device has answered
+(or the command failed, timed out or was cancelled) an `outcome` record refers to it by its command id. A process
+killed at any point (kill -9, power loss) leaves a `sent` record with no outcome, which the reader reports as
+"outcome unknown": the command may have reached the device. Records written before the log had kinds are complete
+records on their own (an outcome without a `sent`), and read as such.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +16,7 @@ import json
 import logging
 import os
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, fields, replace
 from datetime import UTC, datetime
@@ -32,6 +39,11 @@ DEFAULT_MAX_BYTES = 10 * 1024 * 1024
 DEFAULT_BACKUPS = 5
 SOURCES = ("console", "run")
 
+# The kinds of record (AuditEntry.kind); "" is a record written before kinds existed: a complete one.
+SENT = "sent"
+OUTCOME = "outcome"
+KINDS = (SENT, OUTCOME, "")
+
 
 def local_user() -> str:
     """Who runs edgeops on this machine (not the device login), as the audit log records it: the account the process
@@ -51,16 +63,20 @@ def utc_timestamp(unix_time: float) -> str:
 
 @dataclass(frozen=True, kw_only=True)
 class AuditEntry:
-    """One command sent (or refused) to one device. Field order is the JSON key order."""
+    """One record about a command for one device: `sent` (written before it goes out), or its `outcome` (answered,
+    failed, refused or cancelled). Field order is the JSON key order."""
 
     time: str  # when the command was sent, UTC ISO 8601 with Z
+    kind: str = ""  # SENT, OUTCOME, or "" (an old-style complete record)
+    run_id: str = ""  # one per fan-out (an `edgeops run`, a console command)
+    command_id: str = ""  # one per device and command; an outcome carries its `sent` record's id
     user: str  # the local user running edgeops
     jump_host: str | None = None
     device: str
     site: str = ""
     platform: str = ""
     command: str
-    ok: bool
+    ok: bool | None = None  # None in a `sent` record: not known yet
     reason: str = ""
     failure: str = ""  # CommandResult.failure: timeout, connection-refused, auth, device-error, refused (guard)...
     duration_s: float = 0.0
@@ -77,12 +93,18 @@ class AuditEntry:
         source: str,
         guard_lifted: bool = False,
         user: str | None = None,
+        run_id: str = "",
+        command_id: str = "",
     ) -> AuditEntry:
-        """The entry for one CommandResult. Only names and numbers are taken from the device: no credentials."""
+        """The outcome record for one CommandResult. Only names and numbers are taken from the device: no
+        credentials."""
         if source not in SOURCES:
             raise ValueError(f"audit source must be one of {', '.join(SOURCES)}, not {source!r}")
         return cls(
             time=utc_timestamp(result.started),
+            kind=OUTCOME,
+            run_id=run_id,
+            command_id=command_id,
             user=user if user is not None else local_user(),
             jump_host=device.jump,
             device=device.name,
@@ -98,6 +120,37 @@ class AuditEntry:
             guard_lifted=guard_lifted,
         )
 
+    @classmethod
+    def sent(
+        cls,
+        device: Device,
+        command: str,
+        *,
+        sent_at: float,
+        source: str,
+        run_id: str,
+        command_id: str,
+        guard_lifted: bool = False,
+        user: str | None = None,
+    ) -> AuditEntry:
+        """The record written (and fsynced) before `command` goes to `device`: who, where, what, when."""
+        if source not in SOURCES:
+            raise ValueError(f"audit source must be one of {', '.join(SOURCES)}, not {source!r}")
+        return cls(
+            time=utc_timestamp(sent_at),
+            kind=SENT,
+            run_id=run_id,
+            command_id=command_id,
+            user=user if user is not None else local_user(),
+            jump_host=device.jump,
+            device=device.name,
+            site=device.site,
+            platform=device.platform.value,
+            command=command,
+            source=source,
+            guard_lifted=guard_lifted,
+        )
+
     def to_json(self) -> str:
         """One line of JSON (newlines inside values are escaped), secrets redacted."""
         safe = replace(self, command=redact(self.command), reason=redact(self.reason))
@@ -108,9 +161,13 @@ class AuditEntry:
         """An entry from a parsed line; unknown keys (from newer versions) are ignored."""
         known = {field.name for field in fields(cls)}
         values = {key: value for key, value in data.items() if key in known}
-        for required in ("time", "user", "device", "command", "ok"):
-            if required not in values:
-                raise ValueError(f"audit line without {required!r}")
+        values.setdefault("kind", "")
+        if values["kind"] not in KINDS:
+            raise ValueError(f"audit line of unknown kind {values['kind']!r}")
+        required = ("time", "user", "device", "command") + (("ok",) if values["kind"] != SENT else ())
+        for name in required:
+            if name not in values:
+                raise ValueError(f"audit line without {name!r}")
         return cls(**values)
 
 
@@ -371,3 +428,54 @@ def read_audit(path: str | os.PathLike[str], *, include_rotated: bool = False) -
                     yield AuditEntry.from_dict(json.loads(raw))
                 except (ValueError, TypeError, AttributeError):
                     logger.warning("%s:%d: skipped a line that is not a whole audit record", file, number)
+
+
+@dataclass(frozen=True)
+class AuditedCommand:
+    """One command on one device as the log tells it: its `sent` record and its outcome, either of which may be
+    missing (a refusal or an old-style record has no `sent`; a process killed mid-command left no outcome)."""
+
+    sent: AuditEntry | None
+    outcome: AuditEntry | None
+
+    @property
+    def entry(self) -> AuditEntry:
+        """The record that says most: the outcome when there is one."""
+        found = self.outcome or self.sent
+        assert found is not None
+        return found
+
+    @property
+    def outcome_unknown(self) -> bool:
+        """Sent, and nothing recorded since: the command may or may not have reached the device."""
+        return self.outcome is None
+
+    @property
+    def status(self) -> str:
+        """ "ok", the failure code (e.g. "timeout", "cancelled", "refused"), or "outcome unknown"."""
+        if self.outcome is None:
+            return "outcome unknown"
+        if self.outcome.ok:
+            return "ok"
+        return self.outcome.failure or "failed"
+
+
+def pair_records(entries: Iterable[AuditEntry]) -> list[AuditedCommand]:
+    """Each `sent` record with the outcome that refers to it, in the order the commands were first recorded."""
+    commands: list[AuditedCommand] = []
+    waiting: dict[str, int] = {}  # command id -> index in commands of a `sent` still without an outcome
+    for entry in entries:
+        if entry.kind == SENT:
+            waiting[entry.command_id] = len(commands)
+            commands.append(AuditedCommand(sent=entry, outcome=None))
+        elif entry.kind == OUTCOME and entry.command_id in waiting:
+            index = waiting.pop(entry.command_id)
+            commands[index] = replace(commands[index], outcome=entry)
+        else:  # an old-style complete record, a refusal (never sent), or an outcome whose `sent` rotated away
+            commands.append(AuditedCommand(sent=None, outcome=entry))
+    return commands
+
+
+def read_audited_commands(path: str | os.PathLike[str], *, include_rotated: bool = True) -> list[AuditedCommand]:
+    """The commands of an audit log (backups included by default), each sent record paired with its outcome."""
+    return pair_records(read_audit(path, include_rotated=include_rotated))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import uuid
 from collections.abc import AsyncGenerator, Callable, Sequence
 from dataclasses import dataclass
 
@@ -48,8 +49,10 @@ class CommandRunner:
     """Sends one command to many devices through a CommandTransport and yields each result as it completes.
 
     Per device: the alias is expanded for its platform, the guard checks the command on that platform (a refusal
-    becomes a failed result, failure "refused", and nothing is sent), the command runs with a per-device timeout,
-    and the result is written to the audit log before it is yielded. At most `max_parallel` devices are in flight.
+    becomes a failed result, failure "refused", and nothing is sent), a `sent` record is on disk before the command
+    goes to the transport (write-ahead: a process killed mid-command leaves it, and the reader says "outcome
+    unknown"), the command runs with a per-device timeout, and its outcome record is on disk before the result is
+    yielded. At most `max_parallel` devices are in flight.
     """
 
     def __init__(
@@ -107,6 +110,8 @@ class CommandRunner:
         nothing more is yielded. Raises AliasError before anything is sent if the command is an unusable alias.
         """
         planned = self.plan(command, devices, allow_config=allow_config)
+        run_id = uuid.uuid4().hex[:16]
+        ids = {id(item): f"{run_id}.{number}" for number, item in enumerate(planned, start=1)}
         progress = progress or RunProgress(total=len(planned))
         progress.total = len(planned)
         progress.pending = {item.device.name for item in planned}
@@ -117,7 +122,9 @@ class CommandRunner:
         # and one fsync (group commit).
         writer = AuditWriter(self.audit) if self.audit is not None else None
         tasks = [
-            asyncio.create_task(self._run_one(item, slots, writer), name=f"run {item.device.name}")
+            asyncio.create_task(
+                self._run_one(item, slots, writer, run_id, ids[id(item)]), name=f"run {item.device.name}"
+            )
             for item in planned
             if item.allowed
         ]
@@ -132,7 +139,9 @@ class CommandRunner:
             refusals = [(self._refusal(item), item) for item in planned if not item.allowed]
             if refusals and self.audit is not None:
                 # On the loop, before anything is yielded: nothing was sent, and the record must not be lost.
-                self.audit.record_many([self._audit_entry(result, item) for result, item in refusals])
+                self.audit.record_many(
+                    [self._audit_entry(result, item, run_id, ids[id(item)]) for result, item in refusals]
+                )
             for result, _ in refusals:
                 progress.record(result)
                 yield result
@@ -146,10 +155,29 @@ class CommandRunner:
                 await writer.aclose()  # the records of devices cancelled just now, at most
 
     async def _run_one(
-        self, item: PlannedCommand, slots: asyncio.Semaphore, writer: AuditWriter | None
+        self, item: PlannedCommand, slots: asyncio.Semaphore, writer: AuditWriter | None, run_id: str, command_id: str
     ) -> CommandResult:
         async with slots:
             started = self._clock()
+            if writer is not None:
+                # Write-ahead: the command does not leave before its record is on disk (records of devices starting
+                # together share one fsync). A write error (OSError) ends the run before this command is sent.
+                sent = AuditEntry.sent(
+                    item.device,
+                    item.command,
+                    sent_at=started,
+                    source=self.source,
+                    run_id=run_id,
+                    command_id=command_id,
+                    guard_lifted=item.guard_lifted,
+                    user=self._user,
+                )
+                try:
+                    await writer.write(sent)
+                except asyncio.CancelledError:
+                    # Shielded: the `sent` record still lands; its outcome says the command never went out.
+                    writer.submit(self._audit_entry(self._cancelled(item, started), item, run_id, command_id))
+                    raise
             try:
                 async with asyncio.timeout(self._backstop_s):
                     result = await self.transport.run_command(item.device, item.command, timeout_s=self.timeout_s)
@@ -157,8 +185,7 @@ class CommandRunner:
                 # Abandoned mid-flight: the command may have reached the device, so the audit log says so (the run
                 # waits for the writer before it ends).
                 if writer is not None:
-                    cancelled = self._failed(item, started, Failure.CANCELLED, "cancelled before the device answered")
-                    writer.submit(self._audit_entry(cancelled, item))
+                    writer.submit(self._audit_entry(self._cancelled(item, started), item, run_id, command_id))
                 raise
             except TimeoutError:
                 result = self._failed(
@@ -169,13 +196,16 @@ class CommandRunner:
                 result = self._failed(item, started, Failure.ERROR, f"internal error: {exc!r}")
             if writer is not None:
                 # Shielded inside: a run cancelled now must not drop the record of a command that was answered.
-                await writer.write(self._audit_entry(result, item))
+                await writer.write(self._audit_entry(result, item, run_id, command_id))
             return result
 
     @property
     def _backstop_s(self) -> float:
         """Transports enforce the timeout themselves; an on-demand one may spend it twice (connect, command)."""
         return 2 * self.timeout_s + BACKSTOP_GRACE_S
+
+    def _cancelled(self, item: PlannedCommand, started: float) -> CommandResult:
+        return self._failed(item, started, Failure.CANCELLED, "cancelled before the device answered")
 
     def _failed(self, item: PlannedCommand, started: float, failure: Failure, reason: str) -> CommandResult:
         return CommandResult.failed(
@@ -195,9 +225,15 @@ class CommandRunner:
             guard_rule=item.verdict.rule,
         )
 
-    def _audit_entry(self, result: CommandResult, item: PlannedCommand) -> AuditEntry:
+    def _audit_entry(self, result: CommandResult, item: PlannedCommand, run_id: str, command_id: str) -> AuditEntry:
         return AuditEntry.for_result(
-            result, item.device, source=self.source, guard_lifted=item.guard_lifted, user=self._user
+            result,
+            item.device,
+            source=self.source,
+            guard_lifted=item.guard_lifted,
+            user=self._user,
+            run_id=run_id,
+            command_id=command_id,
         )
 
 

@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
-from edgeops.defaults import CONNECT_TIMEOUT_S
+from edgeops.defaults import CONNECT_TIMEOUT_S, MAX_OUTPUT_BYTES
 from edgeops.devices.errors import AuthFailed, DeviceError
 from edgeops.devices.hostkeys import KnownHosts
 from edgeops.devices.samples import CommandResult, Failure
@@ -53,12 +53,14 @@ class OnDemandTransport:
         resolve_password: SecretResolver | None = None,
         max_opening: int = DEFAULT_MAX_OPENING,
         connect_timeout_s: float = CONNECT_TIMEOUT_S,
+        max_output_bytes: int = MAX_OUTPUT_BYTES,
     ) -> None:
         if max_opening < 1:
             raise ValueError("max_opening must be at least 1")
         self.inventory = inventory
         self.known_hosts = known_hosts
         self.connect_timeout_s = connect_timeout_s
+        self.max_output_bytes = max_output_bytes
         self.max_opening = max_opening
         self._resolve = resolve_password or default_secret_resolver()
         self._opening: asyncio.Semaphore | None = None  # created on the loop that uses it
@@ -142,6 +144,7 @@ class OnDemandTransport:
             tunnel=(lambda: self._jumps().get_tunnel(jump)) if jump else None,
             via=jump or "",
             connect_timeout_s=self.connect_timeout_s,
+            max_output_bytes=self.max_output_bytes,
         )
         self._sessions[device.name] = session
         return session

@@ -39,6 +39,7 @@ class FaultParam:
 # The parameters each fault kind takes; kinds not listed take none.
 FAULT_PARAMS: dict[str, tuple[FaultParam, ...]] = {
     "ssh-slow": (FaultParam("seconds", float, 2.0, "latency added before every SSH answer"),),
+    "ssh-flood": (FaultParam("mib", float, 256.0, "MiB of output the next command prints, with no prompt after"),),
     "port-flap": (
         FaultParam("port", str, "", "interface to flap (default: the first port passing traffic)"),
         FaultParam("seconds", float, 5.0, "how long the port stays down"),
@@ -145,6 +146,9 @@ class FaultController:
             case "ssh-slow":
                 faults.ssh_latency_s = max(0.0, values["seconds"])
                 return f"SSH answers wait {faults.ssh_latency_s:g} s"
+            case "ssh-flood":
+                faults.ssh_flood_bytes = max(1, int(values["mib"] * 1024 * 1024))
+                return f"the next command prints {values['mib']:g} MiB and no prompt"
             case "ssh-refuse":
                 faults.ssh_refuse = True
                 if self.ssh is not None:

@@ -10,6 +10,7 @@ FAULT_KINDS = (
     "ssh-drop-mid-command",  # the next command prints part of its output, then the connection drops
     "ssh-hang",  # accept SSH connections, never answer
     "ssh-slow",  # add latency (seconds) before every answer
+    "ssh-flood",  # the next command prints N MiB of output and never a prompt
     "ssh-refuse",  # refuse new SSH connections
     "auth-reject",  # reject every login
     "hostkey-change",  # serve a different host key from now on
@@ -46,6 +47,7 @@ class FaultState:
     ssh_refuse: bool = False
     ssh_latency_s: float = 0.0
     ssh_drop_mid_command: bool = False
+    ssh_flood_bytes: int = 0  # ssh-flood: how much the next command prints (no prompt after it); 0 = off
     auth_reject: bool = False
     hostkey_generation: int = 0  # bumped by hostkey-change; the SSH server picks the matching key
     gnmi_stall: bool = False
@@ -79,3 +81,4 @@ class FaultState:
         self.gnmi_stall = self.gnmi_refuse = self.hostile_text = False
         self.gnmi_rejects.clear()
         self.ssh_latency_s = 0.0
+        self.ssh_flood_bytes = 0

@@ -460,6 +460,9 @@ class CliSession:
     async def _run_line(self, text: str) -> bool:
         """Run one line; True when the session is over (quit, logout, or a drop)."""
         await self._answer_delay()
+        if self.faults.ssh_flood_bytes:
+            await self._flood()
+            return True
         reply = self.engine.execute(text)
         if await self._dropped_mid_output(reply.output):
             return True
@@ -469,6 +472,21 @@ class CliSession:
             return True
         self._write(self.engine.prompt())
         return False
+
+    async def _flood(self) -> None:
+        """ssh-flood: print the fault's size of log-like lines, as fast as the client reads, then no prompt; the
+        session stays silent until the client goes away (once: the fault is spent)."""
+        remaining, self.faults.ssh_flood_bytes = self.faults.ssh_flood_bytes, 0
+        line = "flood: a device printing without end " + "x" * 25 + "\n"  # 64 bytes
+        chunk = line * 1024
+        with contextlib.suppress(*_SESSION_GONE):
+            while remaining > 0:
+                self._write(chunk[:remaining])
+                remaining -= len(chunk)
+                self._flush()
+                await self.process.stdout.drain()
+            while await self._read_key() is not None:
+                pass
 
     async def _dropped_mid_output(self, output: str) -> bool:
         """ssh-drop-mid-command: print the first part of the output, then cut the connection (once)."""
