@@ -104,6 +104,7 @@ def run_child(args: argparse.Namespace) -> None:
     from textual.widgets import DataTable, Static
 
     from edgeops.clock import SystemClock
+    from edgeops.devices.interface_rows import InterfaceBatch
     from edgeops.fleet.store import FleetStore
     from edgeops.inventory.model import Device, Inventory, Site
     from edgeops.platforms import Platform
@@ -119,7 +120,7 @@ def run_child(args: argparse.Namespace) -> None:
     store = FleetStore(inventory, clock)
     model = TrafficModel(args.interfaces)
     for sample in model.samples(clock.now(), args.interval):
-        store.apply_interface(sample)
+        store.apply_interfaces(InterfaceBatch.of(sample))
     tones = {"": "", "good": "green", "warn": "yellow", "bad": "bold red", "dim": "bright_black", "accent": "cyan"}
     report: dict[str, Any] = {"variant": args.child, "rows_built": 0}
 
@@ -162,7 +163,7 @@ def run_child(args: argparse.Namespace) -> None:
 
         def feed(self) -> None:
             for sample in model.samples(clock.now(), args.interval):
-                store.apply_interface(sample)
+                store.apply_interfaces(InterfaceBatch.of(sample))
 
         def tick(self) -> None:
             changes = store.changes_since(self.version)

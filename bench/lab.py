@@ -40,7 +40,7 @@ from edgeops.cli.lab import write_lab_inventory
 from edgeops.cli.main import quiet_grpc_core
 from edgeops.devices.gnmi import GnmiSession, SyncMarker
 from edgeops.devices.gnmi_paths import native_path_map, subscription_list
-from edgeops.devices.samples import InterfaceSample
+from edgeops.devices.interface_rows import InterfaceBatch
 from edgeops.lab.device import LabDevice
 from edgeops.lab.model import DeviceIdentity, DeviceModel
 from edgeops.lab.servers.gnmi import GnmiLabServer
@@ -176,15 +176,15 @@ async def raw_client(identity: DeviceIdentity, host: str, port: int, interval: f
 
 
 async def session_client(identity: DeviceIdentity, host: str, port: int, interval: float, counts: Counts) -> None:
-    """The real client: GnmiSession, decoding every notification into samples."""
+    """The real client: GnmiSession, decoding every notification into an interface batch (as the console does)."""
     device = identity.inventory_device(host=host, gnmi_port=port, gnmi_tls=GnmiTls.INSECURE)
     async with GnmiSession(device, username=identity.username, password=identity.password) as session:
         counts.streams_up += 1
         specs = session.default_subscriptions(counter_interval_s=interval)
         try:
-            async for item in session.subscribe(specs):
-                if isinstance(item, InterfaceSample):
-                    counts.interface_samples += 1
+            async for item in session.stream(specs):
+                if isinstance(item, InterfaceBatch):
+                    counts.interface_samples += len(item.rows)
                 elif isinstance(item, SyncMarker):
                     counts.mark_synced()
         except Exception:

@@ -13,10 +13,7 @@ from pygnmi.spec.v080 import gnmi_pb2
 from edgeops.devices.decode import (
     AlarmBook,
     HealthBook,
-    SyncMarker,
     decode_notification,
-    decode_response,
-    decode_samples,
     derive_alarms,
     parse_time,
 )
@@ -29,6 +26,17 @@ from edgeops.lab.topology import build_fleet
 
 STAMP_NS = 1_764_779_198_033_000_000
 STAMP = STAMP_NS / 1e9
+
+
+def decode_samples(
+    notification: gnmi_pb2.Notification, device: str, *, received_at: float | None = None
+) -> list[InterfaceSample | HealthSample]:
+    """The interface and health samples of a notification, in that order (alarm changes go through an AlarmBook)."""
+    decoded = decode_notification(notification, device, received_at=received_at)
+    found: list[InterfaceSample | HealthSample] = list(decoded.interfaces.samples())
+    if decoded.health is not None:
+        found.append(decoded.health)
+    return found
 
 
 def elem(elem_name: str, /, **keys: str) -> gnmi_pb2.PathElem:
@@ -365,7 +373,7 @@ def test_srlinux_interface_alarms_follow_oper_down_reason() -> None:
         gnmi_pb2.Update(path=iface("ethernet-1/9", "oper-down-reason"), val=ietf("port-admin-disabled")),
     )
     decoded = decode_notification(down, "leaf1")
-    assert [(s.name, s.oper_state) for s in decoded.interfaces] == [("ethernet-1/3", "down")]
+    assert [(s.name, s.oper_state) for s in decoded.interfaces.samples()] == [("ethernet-1/3", "down")]
     assert book.apply(decoded)
     (alarm,) = book.alarms()
     assert (alarm.resource, alarm.text, alarm.derived) == (
@@ -440,14 +448,13 @@ def test_sros_alarm_leaves_keyed_by_raised_time_and_index() -> None:
 def test_deletes_of_other_paths_are_ignored() -> None:
     n = note(delete=[path(elem("interface", name="ethernet-1/1"), "description")])
     decoded = decode_notification(n, "x")
-    assert decoded.samples == [] and not decoded.touches_alarms
+    assert decoded.interfaces.rows == {} and decoded.health is None and not decoded.touches_alarms
 
 
-def test_sync_response_is_a_marker() -> None:
-    marker = decode_response(gnmi_pb2.SubscribeResponse(sync_response=True), "x", received_at=5.0)
-    assert marker == SyncMarker("x", 5.0)
-    update = decode_response(gnmi_pb2.SubscribeResponse(update=note()), "x")
-    assert update is not None and not isinstance(update, SyncMarker) and update.samples == []
+def test_an_empty_notification_carries_nothing_but_its_time() -> None:
+    decoded = decode_notification(note(stamp=0), "x", received_at=5.0)  # unstamped: the time it arrived
+    assert (decoded.timestamp, decoded.interfaces.timestamp) == (5.0, 5.0)
+    assert decoded.interfaces.rows == {} and decoded.health is None and not decoded.touches_alarms
 
 
 # -- helpers --------------------------------------------------------------------------------------
@@ -526,15 +533,15 @@ def test_a_remembered_path_plan_decodes_new_values_and_keeps_interfaces_apart() 
 
     first = decode_notification(note(statistics("ethernet-1/1", 10), statistics("ethernet-1/2", 20)), "leaf1")
     second = decode_notification(note(statistics("ethernet-1/1", 30), statistics("ethernet-1/2", 40)), "leaf1")
-    assert [(s.name, s.in_octets, s.out_octets, s.in_errors) for s in first.interfaces] == [
+    assert [(s.name, s.in_octets, s.out_octets, s.in_errors) for s in first.interfaces.samples()] == [
         ("ethernet-1/1", 10, 11, None),
         ("ethernet-1/2", 20, 21, None),
     ]
-    assert [(s.name, s.in_octets, s.out_octets) for s in second.interfaces] == [
+    assert [(s.name, s.in_octets, s.out_octets) for s in second.interfaces.samples()] == [
         ("ethernet-1/1", 30, 31),
         ("ethernet-1/2", 40, 41),
     ]
-    assert second.rows["ethernet-1/2"] == interface_row(second.interfaces[1])
+    assert second.interfaces.rows["ethernet-1/2"] == interface_row(second.interfaces.samples()[1])
 
 
 def test_a_container_with_nested_data_keeps_its_scalars_and_walks_the_rest() -> None:
@@ -568,7 +575,7 @@ def test_sros_leaves_under_a_prefix_fill_one_row_and_odd_values_are_skipped() ->
         prefix=prefix,
     )
     decoded = decode_notification(n, "gw1")
-    (sample,) = decoded.interfaces
+    (sample,) = decoded.interfaces.samples()
     assert (sample.name, sample.in_octets, sample.out_octets, sample.in_errors, sample.out_discards) == (
         "1/1/c2/1",
         77,

@@ -32,6 +32,7 @@ from edgeops.devices.gnmi_paths import (
     SubscriptionSpec,
     path_map_for,
 )
+from edgeops.devices.interface_rows import InterfaceBatch
 from edgeops.devices.samples import Failure, HealthSample, InterfaceSample
 from edgeops.inventory.model import Device
 from edgeops.lab.device import LabDevice
@@ -96,6 +97,16 @@ def counter(lab_device: LabDevice, port: str) -> int:
     return Counters.value(lab_device.model.interfaces[port].counters.in_octets)
 
 
+async def per_interface(stream: AsyncIterator[Any]) -> AsyncIterator[Any]:
+    """A stream with each InterfaceBatch taken apart into its interfaces' samples (the rest as it comes)."""
+    async for item in stream:
+        if isinstance(item, InterfaceBatch):
+            for sample in item.samples():
+                yield sample
+        else:
+            yield item
+
+
 async def collect_until(stream: AsyncIterator[Any], done: Any, limit_s: float = 10.0) -> list[Any]:
     items: list[Any] = []
     async with asyncio.timeout(limit_s):
@@ -139,18 +150,18 @@ async def test_capabilities_decide_the_encoding(lab: tuple[GnmiLabServer, dict[s
         assert sros.encoding == gnmi_pb2.JSON and sros.path_map is SROS_STATE
 
 
-# -- subscribe ------------------------------------------------------------------------------------
+# -- stream ---------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(("name", "port", "interval_s"), [(SRL, SRL_PORT, 0.2), (SROS, SROS_PORT, 1.0)])
-async def test_subscribe_yields_the_models_values(
+async def test_stream_yields_the_models_values(
     lab: tuple[GnmiLabServer, dict[str, LabDevice]], name: str, port: str, interval_s: float
 ) -> None:
     server, devices = lab
     device = devices[name]
     before = counter(device, port)
     async with session(server, device) as gnmi:
-        stream = gnmi.subscribe(gnmi.default_subscriptions(counter_interval_s=interval_s))
+        stream = per_interface(gnmi.stream(gnmi.default_subscriptions(counter_interval_s=interval_s)))
 
         def two_samples_after_sync(items: list[Any]) -> bool:
             if not any(isinstance(item, SyncMarker) for item in items):
@@ -187,7 +198,7 @@ async def test_state_changes_and_derived_alarms_arrive_as_they_happen(
     device = devices[SRL]
     async with session(server, device) as gnmi:
         specs = gnmi.default_subscriptions(counter_interval_s=10, health_interval_s=1)
-        stream = gnmi.subscribe(specs)
+        stream = per_interface(gnmi.stream(specs))
         await collect_until(stream, lambda items: isinstance(items[-1], SyncMarker))
         device.model.set_oper_state("ethernet-1/3", False)
         down = await collect_until(
@@ -234,7 +245,7 @@ async def test_closing_the_session_ends_its_subscription_quietly(
     server, devices = lab
     gnmi = session(server, devices[SRL])
     await gnmi.connect()
-    stream = gnmi.subscribe([SubscriptionSpec("counters", ("/interface[name=*]/statistics",), StreamMode.SAMPLE, 0.2)])
+    stream = gnmi.stream([SubscriptionSpec("counters", ("/interface[name=*]/statistics",), StreamMode.SAMPLE, 0.2)])
     await collect_until(stream, lambda items: isinstance(items[-1], SyncMarker))
     await gnmi.close()
     async with asyncio.timeout(5):
@@ -357,7 +368,7 @@ async def test_a_cut_stream_raises_stream_cut(lab: tuple[GnmiLabServer, dict[str
     server, devices = lab
     sros = devices[SROS]
     async with session(server, sros) as gnmi:
-        stream = gnmi.subscribe()
+        stream = gnmi.stream()
         await collect_until(stream, lambda items: isinstance(items[-1], SyncMarker))
         assert sros.faults.cut_gnmi() == 1
         with pytest.raises(GnmiStreamCut):

@@ -161,7 +161,7 @@ def test_a_multi_slot_show_port_gives_every_port_and_connector(text: str) -> Non
 async def test_the_ssh_fallback_polls_every_port_of_a_multi_slot_device() -> None:
     session = Canned(stripped(SHOW_PORT_MULTI_SLOT))
     poller = SshPoller(session, "pe1", Platform.SROS, clock=ManualClock(NOW))
-    samples = await poller.poll_interfaces()
+    samples = [sample for batch in await poller.poll_interfaces() for sample in batch.samples()]
     assert {sample.name: (sample.admin_state, sample.oper_state) for sample in samples} == PORTS
     assert session.commands == ["show port"] + [f"show port {name}" for name in PORTS]
 

@@ -443,7 +443,9 @@ async def test_srlinux_engine_poll_matches_the_model() -> None:
     runner = EngineRunner(SrLinuxCli(model, FaultState()), Platform.SRLINUX, model.identity.name)
     poller = SshPoller(runner, model.identity.name, Platform.SRLINUX, clock=ManualClock(NOW))
 
-    samples = {sample.name: sample for sample in await poller.poll_interfaces()}
+    batches = await poller.poll_interfaces()
+    samples = {sample.name: sample for batch in batches for sample in batch.samples()}
+    assert len(batches) == 1  # one command read every interface at one instant: one batch
     assert set(samples) == set(model.interfaces)
     for name, iface in model.interfaces.items():
         sample, counters = samples[name], iface.counters
@@ -486,9 +488,11 @@ async def test_sros_engine_poll_matches_the_model(platform: Platform) -> None:
     runner = EngineRunner(engine, platform, model.identity.name)
     poller = SshPoller(runner, model.identity.name, platform, clock=ManualClock(NOW))
 
-    samples = {sample.name: sample for sample in await poller.poll_interfaces()}
+    batches = await poller.poll_interfaces()
+    samples = {sample.name: sample for batch in batches for sample in batch.samples()}
     assert set(samples) == set(model.interfaces)
     assert runner.commands == ["show port"] + [f"show port {name}" for name in samples]
+    assert [list(batch.rows) for batch in batches] == [[name] for name in samples]  # a batch per port's command
     for name, iface in model.interfaces.items():
         sample, counters = samples[name], iface.counters
         assert sample.in_octets == Counters.value(counters.in_octets), name
@@ -565,7 +569,7 @@ async def test_polling_over_a_real_ssh_session(lab: Lab, tmp_path: Path, name: s
         target, known_hosts=KnownHosts(tmp_path / "kh", user_files=()), password=lambda: identity.password
     ) as session:
         poller = SshPoller(session, name, identity.platform)
-        interfaces = await poller.poll_interfaces()
+        interfaces = [sample for batch in await poller.poll_interfaces() for sample in batch.samples()]
         health = await poller.poll_health()
     model = lab.device(name).model
     assert {sample.name for sample in interfaces} == set(model.interfaces)

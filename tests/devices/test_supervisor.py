@@ -17,6 +17,7 @@ import pytest
 
 from edgeops.devices.backoff import BackoffPolicy
 from edgeops.devices.hostkeys import KnownHosts
+from edgeops.devices.interface_rows import InterfaceBatch
 from edgeops.devices.ratelimit import ConnectLimiter
 from edgeops.devices.samples import Failure, HealthSample, InterfaceSample, SessionState
 from edgeops.devices.ssh import SshTarget
@@ -58,16 +59,16 @@ class RecordingSink:
         self.intervals: list[float | None] = []
         self.interfaces: list[InterfaceSample] = []
         self.health: list[HealthSample] = []
-        self.reject_interfaces = 0  # raise for this many interface samples, as a broken store would
+        self.reject_interfaces = 0  # raise for this many interface batches, as a broken store would
         self.declared: list[tuple[tuple[str, ...], str]] = []
         self.group_states: list[tuple[str, Any, Any]] = []
         self.group_data: dict[str, int] = {}
 
-    def apply_interface(self, sample: InterfaceSample) -> None:
+    def apply_interfaces(self, batch: InterfaceBatch) -> None:
         if self.reject_interfaces:
             self.reject_interfaces -= 1
-            raise RuntimeError("the sink refused a sample")
-        self.interfaces.append(sample)
+            raise RuntimeError("the sink refused a batch")
+        self.interfaces.extend(batch.samples())
 
     def apply_health(self, sample: HealthSample) -> None:
         self.health.append(sample)
@@ -266,7 +267,7 @@ async def test_a_sample_the_sink_rejects_is_logged_and_the_stream_goes_on(
         supervisor = supervisors(lab_device(lab, "alcala-spine1"), sink)
         await eventually(lambda: len(sink.interfaces) > 50, "samples after the rejected ones")
     assert supervisor.gnmi_streams == 1 and supervisor.gnmi_state is SessionState.UP
-    assert caplog.text.count("could not apply a gNMI sample") == 3
+    assert caplog.text.count("could not apply gNMI data") == 3
 
 
 async def test_a_jump_host_coming_back_wakes_its_devices_at_once(

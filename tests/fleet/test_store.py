@@ -7,7 +7,7 @@ import dataclasses
 import pytest
 
 from edgeops.clock import Clock, ManualClock, SystemClock
-from edgeops.devices.interface_rows import interface_row
+from edgeops.devices.interface_rows import InterfaceBatch, interface_row
 from edgeops.devices.samples import (
     Alarm,
     DeviceState,
@@ -112,9 +112,9 @@ def test_natural_key_is_total_on_equal_numbers():
 
 def test_interfaces_come_back_in_natural_order(store):
     for name in ["ethernet-1/10", "ethernet-1/2", "ethernet-1/1"]:
-        store.apply_interface(iface("alc-leaf1", name, START, oper_state="up"))
+        store.apply_interfaces(InterfaceBatch.of(iface("alc-leaf1", name, START, oper_state="up")))
     assert [i.name for i in store.interfaces("alc-leaf1")] == ["ethernet-1/1", "ethernet-1/2", "ethernet-1/10"]
-    store.apply_interface(iface("alc-leaf1", "ethernet-1/3", START, oper_state="up"))
+    store.apply_interfaces(InterfaceBatch.of(iface("alc-leaf1", "ethernet-1/3", START, oper_state="up")))
     assert [i.name for i in store.interfaces("alc-leaf1")][2] == "ethernet-1/3"
 
 
@@ -122,42 +122,46 @@ def test_interfaces_come_back_in_natural_order(store):
 
 
 def test_rates_from_two_samples(store, clock):
-    store.apply_interface(
-        iface(
-            "alc-leaf1",
-            "ethernet-1/1",
-            START,
-            speed_bps=10 * GBIT,
-            oper_state="up",
-            admin_state="enable",
-            description="to alc-spine1",
-            in_octets=1_000_000,
-            out_octets=5_000_000,
-            in_packets=1_000,
-            out_packets=4_000,
-            in_errors=3,
-            out_errors=0,
-            in_discards=0,
-            out_discards=10,
+    store.apply_interfaces(
+        InterfaceBatch.of(
+            iface(
+                "alc-leaf1",
+                "ethernet-1/1",
+                START,
+                speed_bps=10 * GBIT,
+                oper_state="up",
+                admin_state="enable",
+                description="to alc-spine1",
+                in_octets=1_000_000,
+                out_octets=5_000_000,
+                in_packets=1_000,
+                out_packets=4_000,
+                in_errors=3,
+                out_errors=0,
+                in_discards=0,
+                out_discards=10,
+            )
         )
     )
     first = store.interface("alc-leaf1", "ethernet-1/1")
     assert first.rates.in_bps is None  # one sample: a baseline only
     assert first.counters.in_octets == 1_000_000
     clock.advance(2.0)
-    store.apply_interface(
-        iface(
-            "alc-leaf1",
-            "ethernet-1/1",
-            START + 2.0,
-            in_octets=1_000_000 + 250_000_000,  # 2 Gbit/s over 2 s
-            out_octets=5_000_000 + 125_000_000,
-            in_packets=1_000 + 200_000,
-            out_packets=4_000 + 100_000,
-            in_errors=7,
-            out_errors=0,
-            in_discards=0,
-            out_discards=16,
+    store.apply_interfaces(
+        InterfaceBatch.of(
+            iface(
+                "alc-leaf1",
+                "ethernet-1/1",
+                START + 2.0,
+                in_octets=1_000_000 + 250_000_000,  # 2 Gbit/s over 2 s
+                out_octets=5_000_000 + 125_000_000,
+                in_packets=1_000 + 200_000,
+                out_packets=4_000 + 100_000,
+                in_errors=7,
+                out_errors=0,
+                in_discards=0,
+                out_discards=16,
+            )
         )
     )
     snap = store.interface("alc-leaf1", "ethernet-1/1")
@@ -182,13 +186,13 @@ def test_rates_from_two_samples(store, clock):
 def test_partial_updates_merge_and_rate_per_counter(store, clock):
     # SR OS: one leaf per update, the two directions stamped half a second apart.
     dev, port = "alc-gw1", "1/1/c1/1"
-    store.apply_interface(iface(dev, port, 100.0, oper_state="up", speed_bps=100 * GBIT))
-    store.apply_interface(iface(dev, port, 100.0, in_octets=0))
-    store.apply_interface(iface(dev, port, 100.5, out_octets=0))
+    store.apply_interfaces(InterfaceBatch.of(iface(dev, port, 100.0, oper_state="up", speed_bps=100 * GBIT)))
+    store.apply_interfaces(InterfaceBatch.of(iface(dev, port, 100.0, in_octets=0)))
+    store.apply_interfaces(InterfaceBatch.of(iface(dev, port, 100.5, out_octets=0)))
     clock.advance(1.0)
-    store.apply_interface(iface(dev, port, 101.0, in_octets=125_000))
+    store.apply_interfaces(InterfaceBatch.of(iface(dev, port, 101.0, in_octets=125_000)))
     clock.advance(0.5)
-    store.apply_interface(iface(dev, port, 101.5, out_octets=250_000))
+    store.apply_interfaces(InterfaceBatch.of(iface(dev, port, 101.5, out_octets=250_000)))
     snap = store.interface(dev, port)
     assert snap.oper_state == "up"
     assert snap.speed_bps == 100 * GBIT
@@ -202,26 +206,30 @@ def test_partial_updates_merge_and_rate_per_counter(store, clock):
 
 def test_wrap_gives_the_true_rate(store, clock):
     top = 2**64
-    store.apply_interface(iface("alc-leaf1", "ethernet-1/1", 10.0, in_octets=top - 1_000))
+    store.apply_interfaces(InterfaceBatch.of(iface("alc-leaf1", "ethernet-1/1", 10.0, in_octets=top - 1_000)))
     clock.advance(2.0)
-    store.apply_interface(iface("alc-leaf1", "ethernet-1/1", 12.0, in_octets=1_000))
+    store.apply_interfaces(InterfaceBatch.of(iface("alc-leaf1", "ethernet-1/1", 12.0, in_octets=1_000)))
     assert store.interface("alc-leaf1", "ethernet-1/1").rates.in_bps == 8_000.0  # 2000 B * 8 / 2 s
 
 
 def test_reset_gives_no_rate_then_resumes(store, clock):
     name = "ethernet-1/1"
-    store.apply_interface(iface("alc-leaf1", name, 10.0, in_octets=10_000_000, out_octets=10_000_000))
+    store.apply_interfaces(
+        InterfaceBatch.of(iface("alc-leaf1", name, 10.0, in_octets=10_000_000, out_octets=10_000_000))
+    )
     clock.advance(2.0)
-    store.apply_interface(iface("alc-leaf1", name, 12.0, in_octets=10_002_000, out_octets=10_004_000))
+    store.apply_interfaces(
+        InterfaceBatch.of(iface("alc-leaf1", name, 12.0, in_octets=10_002_000, out_octets=10_004_000))
+    )
     assert store.interface("alc-leaf1", name).rates.in_bps == 8_000.0
     clock.advance(2.0)
-    store.apply_interface(iface("alc-leaf1", name, 14.0, in_octets=500, out_octets=700))  # rebooted
+    store.apply_interfaces(InterfaceBatch.of(iface("alc-leaf1", name, 14.0, in_octets=500, out_octets=700)))  # rebooted
     snap = store.interface("alc-leaf1", name)
     assert snap.rates.in_bps is None
     assert snap.rates.out_bps is None
     assert snap.counters.in_octets == 500
     clock.advance(2.0)
-    store.apply_interface(iface("alc-leaf1", name, 16.0, in_octets=1_500, out_octets=2_700))
+    store.apply_interfaces(InterfaceBatch.of(iface("alc-leaf1", name, 16.0, in_octets=1_500, out_octets=2_700)))
     snap = store.interface("alc-leaf1", name)
     assert snap.rates.in_bps == 4_000.0
     assert snap.rates.out_bps == 8_000.0
@@ -232,7 +240,9 @@ def test_reset_gives_no_rate_then_resumes(store, clock):
 
 def test_interface_sparkline(store, clock):
     for step in range(6):
-        store.apply_interface(iface("alc-leaf1", "ethernet-1/1", 2.0 * step, in_octets=1_000 * step**2))
+        store.apply_interfaces(
+            InterfaceBatch.of(iface("alc-leaf1", "ethernet-1/1", 2.0 * step, in_octets=1_000 * step**2))
+        )
         clock.advance(2.0)
     ins, outs = store.interface_sparkline("alc-leaf1", "ethernet-1/1", 2, last=6)
     # The last 6 buckets hold 4000, 12000, 20000, 28000, 36000 bps and the current, empty one.
@@ -336,7 +346,7 @@ def test_repeating_a_session_state_is_not_a_change(store):
 
 def test_unknown_device_is_a_key_error(store):
     with pytest.raises(KeyError):
-        store.apply_interface(iface("nowhere", "ethernet-1/1", START))
+        store.apply_interfaces(InterfaceBatch.of(iface("nowhere", "ethernet-1/1", START)))
     with pytest.raises(KeyError):
         store.device("nowhere")
 
@@ -347,7 +357,7 @@ def test_unknown_device_is_a_key_error(store):
 def test_staleness_after_three_intervals_with_its_age(store, clock):
     store.set_expected_interval("alc-leaf1", 2.0)
     store.set_telemetry_source("alc-leaf1", "gnmi")
-    store.apply_interface(iface("alc-leaf1", "ethernet-1/1", START, in_octets=0))
+    store.apply_interfaces(InterfaceBatch.of(iface("alc-leaf1", "ethernet-1/1", START, in_octets=0)))
     store.apply_health(HealthSample("alc-leaf1", START, cpu_pct=3.0))
     clock.advance(6.0)  # exactly 3 intervals: not yet stale
     snap = store.device("alc-leaf1")
@@ -386,7 +396,7 @@ def test_no_data_at_all_turns_stale_from_when_it_was_expected(store, clock):
 
 
 def test_without_an_interval_nothing_is_stale(store, clock):
-    store.apply_interface(iface("alc-leaf1", "ethernet-1/1", START, in_octets=0))
+    store.apply_interfaces(InterfaceBatch.of(iface("alc-leaf1", "ethernet-1/1", START, in_octets=0)))
     clock.advance(10_000.0)
     assert store.device("alc-leaf1").stale is False
     assert store.device("alc-leaf1").age_s == 10_000.0
@@ -409,10 +419,10 @@ def test_a_new_reader_gets_everything(store):
 def test_changes_since_names_just_what_changed(store, clock):
     for dev in ("alc-leaf1", "alc-leaf2", "get-leaf1"):
         for port in ("ethernet-1/1", "ethernet-1/2"):
-            store.apply_interface(iface(dev, port, START, in_octets=0))
+            store.apply_interfaces(InterfaceBatch.of(iface(dev, port, START, in_octets=0)))
     version = store.version
     clock.advance(2.0)
-    store.apply_interface(iface("alc-leaf2", "ethernet-1/2", START + 2, in_octets=10))
+    store.apply_interfaces(InterfaceBatch.of(iface("alc-leaf2", "ethernet-1/2", START + 2, in_octets=10)))
     changes = store.changes_since(version)
     assert changes.interfaces == {("alc-leaf2", "ethernet-1/2")}
     assert changes.interfaces_of("alc-leaf2") == {"ethernet-1/2"}
@@ -431,11 +441,11 @@ def test_changes_since_names_just_what_changed(store, clock):
 
 
 def test_a_new_interface_is_a_structure_change(store):
-    store.apply_interface(iface("alc-leaf1", "ethernet-1/1", START))
+    store.apply_interfaces(InterfaceBatch.of(iface("alc-leaf1", "ethernet-1/1", START)))
     version = store.version
-    store.apply_interface(iface("alc-leaf1", "ethernet-1/1", START))
+    store.apply_interfaces(InterfaceBatch.of(iface("alc-leaf1", "ethernet-1/1", START)))
     assert not store.changes_since(version).structure
-    store.apply_interface(iface("alc-leaf1", "ethernet-1/2", START))
+    store.apply_interfaces(InterfaceBatch.of(iface("alc-leaf1", "ethernet-1/2", START)))
     changes = store.changes_since(version)
     assert changes.structure
     assert changes.interfaces == {("alc-leaf1", "ethernet-1/1"), ("alc-leaf1", "ethernet-1/2")}
@@ -445,9 +455,9 @@ def test_a_version_older_than_the_log_returns_everything(clock):
     store = FleetStore(make_inventory(), clock, change_log_size=4)
     version = store.version
     for i in range(3):
-        store.apply_interface(iface("alc-leaf1", "ethernet-1/1", START + i))
+        store.apply_interfaces(InterfaceBatch.of(iface("alc-leaf1", "ethernet-1/1", START + i)))
     assert not store.changes_since(version).full  # 4 entries: structure + 3 updates
-    store.apply_interface(iface("alc-leaf1", "ethernet-1/1", START + 3))
+    store.apply_interfaces(InterfaceBatch.of(iface("alc-leaf1", "ethernet-1/1", START + 3)))
     changes = store.changes_since(version)
     assert changes.full
     assert changes.interfaces == {("alc-leaf1", "ethernet-1/1")}
@@ -456,7 +466,7 @@ def test_a_version_older_than_the_log_returns_everything(clock):
 
 def test_version_increases_on_every_change(store):
     versions = [store.version]
-    store.apply_interface(iface("alc-leaf1", "ethernet-1/1", START))
+    store.apply_interfaces(InterfaceBatch.of(iface("alc-leaf1", "ethernet-1/1", START)))
     versions.append(store.version)
     store.apply_health(HealthSample("alc-leaf1", START))
     versions.append(store.version)
@@ -529,13 +539,15 @@ def test_unknown_site_is_a_key_error(store):
 
 
 def test_snapshots_are_immutable_and_do_not_move_with_the_store(store, clock):
-    store.apply_interface(iface("alc-leaf1", "ethernet-1/1", START, in_octets=0, oper_state="up"))
+    store.apply_interfaces(InterfaceBatch.of(iface("alc-leaf1", "ethernet-1/1", START, in_octets=0, oper_state="up")))
     before = store.interface("alc-leaf1", "ethernet-1/1")
     device_before = store.device("alc-leaf1")
     with pytest.raises(dataclasses.FrozenInstanceError):
         before.oper_state = "down"  # type: ignore[misc]
     clock.advance(2.0)
-    store.apply_interface(iface("alc-leaf1", "ethernet-1/1", START + 2, in_octets=100, oper_state="down"))
+    store.apply_interfaces(
+        InterfaceBatch.of(iface("alc-leaf1", "ethernet-1/1", START + 2, in_octets=100, oper_state="down"))
+    )
     assert before.oper_state == "up"
     assert before.rates.in_bps is None
     assert store.interface("alc-leaf1", "ethernet-1/1").oper_state == "down"
@@ -544,9 +556,9 @@ def test_snapshots_are_immutable_and_do_not_move_with_the_store(store, clock):
 
 
 def test_reads_without_history_skip_it(store, clock):
-    store.apply_interface(iface("alc-leaf1", "ethernet-1/1", START, in_octets=0))
+    store.apply_interfaces(InterfaceBatch.of(iface("alc-leaf1", "ethernet-1/1", START, in_octets=0)))
     clock.advance(2.0)
-    store.apply_interface(iface("alc-leaf1", "ethernet-1/1", START + 2, in_octets=100))
+    store.apply_interfaces(InterfaceBatch.of(iface("alc-leaf1", "ethernet-1/1", START + 2, in_octets=100)))
     (light,) = store.interfaces("alc-leaf1", with_history=False)
     (full,) = store.interfaces("alc-leaf1")
     assert light.history == ()
@@ -554,14 +566,14 @@ def test_reads_without_history_skip_it(store, clock):
     assert light.rates == full.rates
 
 
-# --- a notification's interfaces at once -----------------------------------------------------
+# --- a batch: a notification's interfaces at once--------------------------------------------------
 
 
 def rows_of(*samples: InterfaceSample) -> dict[str, list]:
     return {sample.name: interface_row(sample) for sample in samples}
 
 
-def test_rows_give_the_same_state_as_one_sample_per_interface(clock):
+def test_a_batch_gives_the_same_state_as_a_batch_per_interface(clock):
     one_by_one = FleetStore(make_inventory(), clock, history_resolution_s=2.0)
     batched = FleetStore(make_inventory(), clock, history_resolution_s=2.0)
     top = 2**64
@@ -577,8 +589,8 @@ def test_rows_give_the_same_state_as_one_sample_per_interface(clock):
             for t, name, i, o in round_
         ]
         for sample in samples:
-            one_by_one.apply_interface(sample)
-        batched.apply_interface_rows("alc-leaf1", round_[0][0], rows_of(*samples))
+            one_by_one.apply_interfaces(InterfaceBatch.of(sample))
+        batched.apply_interfaces(InterfaceBatch("alc-leaf1", round_[0][0], rows_of(*samples)))
         clock.advance(2.0)
     for name in ("ethernet-1/1", "ethernet-1/2"):
         assert batched.interface("alc-leaf1", name) == one_by_one.interface("alc-leaf1", name)
@@ -592,23 +604,27 @@ def test_rows_give_the_same_state_as_one_sample_per_interface(clock):
 def test_a_batch_is_one_change_naming_every_interface(store, clock):
     first = rows_of(iface("alc-leaf1", "ethernet-1/1", START, in_octets=0), iface("alc-leaf1", "ethernet-1/2", START))
     version = store.version
-    store.apply_interface_rows("alc-leaf1", START, first)
+    store.apply_interfaces(InterfaceBatch("alc-leaf1", START, first))
     changes = store.changes_since(version)
     assert changes.structure  # two new interfaces
     assert changes.interfaces == {("alc-leaf1", "ethernet-1/1"), ("alc-leaf1", "ethernet-1/2")}
 
     version = store.version
     clock.advance(2.0)
-    store.apply_interface_rows("alc-leaf1", START + 2, first)
+    store.apply_interfaces(InterfaceBatch("alc-leaf1", START + 2, first))
     changes = store.changes_since(version)
     assert store.version == version + 1  # one step for the whole notification
     assert changes.interfaces == {("alc-leaf1", "ethernet-1/1"), ("alc-leaf1", "ethernet-1/2")}
     assert not changes.structure and changes.devices == frozenset()
 
     version = store.version
-    store.apply_interface_rows("alc-leaf1", START + 2, rows_of(iface("alc-leaf1", "ethernet-1/2", START + 2)))
-    store.apply_interface_rows("alc-leaf2", START + 2, rows_of(iface("alc-leaf2", "ethernet-1/9", START + 2)))
-    store.apply_interface_rows("alc-leaf2", START + 2, {})  # nothing: no change
+    store.apply_interfaces(
+        InterfaceBatch("alc-leaf1", START + 2, rows_of(iface("alc-leaf1", "ethernet-1/2", START + 2)))
+    )
+    store.apply_interfaces(
+        InterfaceBatch("alc-leaf2", START + 2, rows_of(iface("alc-leaf2", "ethernet-1/9", START + 2)))
+    )
+    store.apply_interfaces(InterfaceBatch("alc-leaf2", START + 2, {}))  # nothing: no change
     changes = store.changes_since(version)
     assert store.version == version + 3  # two batches and ethernet-1/9's arrival
     assert changes.interfaces == {("alc-leaf1", "ethernet-1/2"), ("alc-leaf2", "ethernet-1/9")}
@@ -616,11 +632,15 @@ def test_a_batch_is_one_change_naming_every_interface(store, clock):
 
 def test_a_batch_clears_staleness(store, clock):
     store.set_expected_interval("alc-leaf1", 2.0)
-    store.apply_interface_rows("alc-leaf1", START, rows_of(iface("alc-leaf1", "ethernet-1/1", START, in_octets=1)))
+    store.apply_interfaces(
+        InterfaceBatch("alc-leaf1", START, rows_of(iface("alc-leaf1", "ethernet-1/1", START, in_octets=1)))
+    )
     clock.advance(7.0)
     assert store.refresh_staleness() == {"alc-leaf1"}
     assert store.device("alc-leaf1").stale and store.interface("alc-leaf1", "ethernet-1/1").stale
     version = store.version
-    store.apply_interface_rows("alc-leaf1", START + 7, rows_of(iface("alc-leaf1", "ethernet-1/1", START + 7)))
+    store.apply_interfaces(
+        InterfaceBatch("alc-leaf1", START + 7, rows_of(iface("alc-leaf1", "ethernet-1/1", START + 7)))
+    )
     assert not store.device("alc-leaf1").stale and not store.interface("alc-leaf1", "ethernet-1/1").stale
     assert store.changes_since(version).devices == {"alc-leaf1"}  # the device's staleness turned

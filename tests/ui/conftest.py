@@ -20,6 +20,7 @@ import pytest
 from edgeops.clock import ManualClock
 from edgeops.devices.backoff import BackoffPolicy
 from edgeops.devices.gnmi_paths import StreamMode, SubscriptionSpec
+from edgeops.devices.interface_rows import InterfaceBatch
 from edgeops.devices.samples import (
     Alarm,
     ComponentStatus,
@@ -100,19 +101,21 @@ def feed_counters(store: FleetStore, inventory: Inventory, clock: ManualClock, *
             base = _octets.get(key, 10_000_000 * (index + 1))
             step = int(rng.uniform(0.5, 1.5) * 12_500_000 * (index + 1) * SAMPLE_INTERVAL_S)
             _octets[key] = base + step
-            store.apply_interface(
-                InterfaceSample(
-                    device=device.name,
-                    name=port,
-                    timestamp=clock.now(),
-                    in_octets=_octets[key],
-                    out_octets=_octets[key] // 2,
-                    in_packets=_octets[key] // 800,
-                    out_packets=_octets[key] // 1600,
-                    in_errors=0,
-                    out_errors=0,
-                    in_discards=0,
-                    out_discards=0,
+            store.apply_interfaces(
+                InterfaceBatch.of(
+                    InterfaceSample(
+                        device=device.name,
+                        name=port,
+                        timestamp=clock.now(),
+                        in_octets=_octets[key],
+                        out_octets=_octets[key] // 2,
+                        in_packets=_octets[key] // 800,
+                        out_packets=_octets[key] // 1600,
+                        in_errors=0,
+                        out_errors=0,
+                        in_discards=0,
+                        out_discards=0,
+                    )
                 )
             )
 
@@ -142,16 +145,18 @@ def fill_store(store: FleetStore, inventory: Inventory, clock: ManualClock, *, h
             description = f"to {devices[(index + port_index + 1) % len(devices)].name}"
             if hostile and port_index == 2 and index == 0:
                 description = HOSTILE_DESCRIPTION
-            store.apply_interface(
-                InterfaceSample(
-                    device=name,
-                    name=port,
-                    timestamp=clock.now(),
-                    admin_state="enable",
-                    oper_state="down" if (index + port_index) % 11 == 5 else "up",
-                    description=description,
-                    speed_bps=100_000_000_000 if device.role == "spine" else 25_000_000_000,
-                    last_change=clock.now() - 86_400 * (1 + (index + port_index) % 9),
+            store.apply_interfaces(
+                InterfaceBatch.of(
+                    InterfaceSample(
+                        device=name,
+                        name=port,
+                        timestamp=clock.now(),
+                        admin_state="enable",
+                        oper_state="down" if (index + port_index) % 11 == 5 else "up",
+                        description=description,
+                        speed_bps=100_000_000_000 if device.role == "spine" else 25_000_000_000,
+                        last_change=clock.now() - 86_400 * (1 + (index + port_index) % 9),
+                    )
                 )
             )
         alarms: tuple[Alarm, ...] = ()

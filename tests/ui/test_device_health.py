@@ -7,6 +7,7 @@ from textual.app import App, ComposeResult
 from textual.widget import Widget
 
 from edgeops.clock import ManualClock
+from edgeops.devices.interface_rows import InterfaceBatch
 from edgeops.devices.samples import (
     Alarm,
     ComponentStatus,
@@ -203,7 +204,9 @@ async def test_only_changes_of_the_selected_device_repaint_and_only_the_sections
         assert "42.0%" in plain(pane, "cpu")
         version = store.version
         clock.advance(1.0)
-        store.apply_interface(InterfaceSample("alc-leaf1", "ethernet-1/1", clock.now(), in_octets=1))
+        store.apply_interfaces(
+            InterfaceBatch.of(InterfaceSample("alc-leaf1", "ethernet-1/1", clock.now(), in_octets=1))
+        )
         pane.apply_changes(store, store.changes_since(version))
         assert pane.sections_repainted == painted + 1  # the data is as old as it was: nothing to repaint
 

@@ -6,6 +6,7 @@ import pytest
 from textual.app import App, ComposeResult
 
 from edgeops.clock import ManualClock
+from edgeops.devices.interface_rows import InterfaceBatch
 from edgeops.devices.samples import InterfaceSample
 from edgeops.fleet.store import FleetStore
 from edgeops.inventory.model import Device, Inventory, Site
@@ -53,24 +54,26 @@ def feed(store: FleetStore, clock: ManualClock, round_number: int, names=None, s
     """One sample per interface with counters at `round_number` rounds of TRAFFIC."""
     for name in names or TRAFFIC:
         in_octets, out_octets, in_packets, in_errors = TRAFFIC[name]
-        store.apply_interface(
-            InterfaceSample(
-                device=DEVICE,
-                name=name,
-                timestamp=clock.now(),
-                admin_state="enable",
-                oper_state="down" if name == "ethernet-1/2" else "up",
-                description=DESCRIPTIONS[name],
-                speed_bps=TEN_GIG,
-                last_change=START - 3_600,
-                in_octets=int(in_octets * round_number * scale),
-                out_octets=int(out_octets * round_number * scale),
-                in_packets=int(in_packets * round_number * scale),
-                out_packets=int(in_packets * round_number * scale) // 2,
-                in_errors=in_errors * round_number,
-                out_errors=0,
-                in_discards=0,
-                out_discards=0,
+        store.apply_interfaces(
+            InterfaceBatch.of(
+                InterfaceSample(
+                    device=DEVICE,
+                    name=name,
+                    timestamp=clock.now(),
+                    admin_state="enable",
+                    oper_state="down" if name == "ethernet-1/2" else "up",
+                    description=DESCRIPTIONS[name],
+                    speed_bps=TEN_GIG,
+                    last_change=START - 3_600,
+                    in_octets=int(in_octets * round_number * scale),
+                    out_octets=int(out_octets * round_number * scale),
+                    in_packets=int(in_packets * round_number * scale),
+                    out_packets=int(in_packets * round_number * scale) // 2,
+                    in_errors=in_errors * round_number,
+                    out_errors=0,
+                    in_discards=0,
+                    out_discards=0,
+                )
             )
         )
 
@@ -224,7 +227,7 @@ async def test_rows_follow_interfaces_that_appear_and_disappear(clock, store):
     async with PaneHost(pane).run_test(size=(140, 30)) as pilot:
         pane.select(store, Selection("device", DEVICE))
         version = store.version
-        store.apply_interface(InterfaceSample(DEVICE, "ethernet-1/5", clock.now(), oper_state="up"))
+        store.apply_interfaces(InterfaceBatch.of(InterfaceSample(DEVICE, "ethernet-1/5", clock.now(), oper_state="up")))
         pane.apply_changes(store, store.changes_since(version))
         assert "ethernet-1/5" in pane.table.visible_keys()
         assert pane.table.visible_keys().index("ethernet-1/5") == 4  # natural order: after 1/4

@@ -1,9 +1,10 @@
-"""gNMI notifications from SR Linux, SR OS or OpenConfig into InterfaceSample / HealthSample values.
+"""gNMI notifications from SR Linux, SR OS or OpenConfig into interface batches and HealthSample values.
 
-Decoding is pure: a notification in, the samples it carries out, fields it did not carry left as None.
-It copes with every shape the devices send: JSON_IETF or JSON (or typed PROTO/ASCII values), one update per
-container with a JSON object or one update per leaf, a `prefix` or full paths, with or without module
-prefixes. Two small books (AlarmBook, HealthBook) turn the partial pieces of a stream into whole views.
+Decoding is pure: a notification in, what it carries out (one InterfaceBatch of its interfaces, health, alarm
+changes), fields it did not carry left as None. It copes with every shape the devices send: JSON_IETF or JSON (or
+typed PROTO/ASCII values), one update per container with a JSON object or one update per leaf, a `prefix` or full
+paths, with or without module prefixes. Two small books (AlarmBook, HealthBook) turn the partial pieces of a stream
+into whole views.
 """
 
 from __future__ import annotations
@@ -18,13 +19,12 @@ from typing import Any
 
 from pygnmi.spec.v080 import gnmi_pb2
 
-from edgeops.devices.interface_rows import INTERFACE_ROW_FIELDS, ROW_INDEX, InterfaceRow, row_sample
+from edgeops.devices.interface_rows import INTERFACE_ROW_FIELDS, ROW_INDEX, InterfaceBatch, InterfaceRow
 from edgeops.devices.normalize import bare, parse_speed, severity, state
 from edgeops.devices.samples import (
     Alarm,
     ComponentStatus,
     HealthSample,
-    InterfaceSample,
     Severity,
     TemperatureReading,
 )
@@ -73,9 +73,9 @@ class AlarmUpdate:
 
 
 class DecodedNotification:
-    """Everything one notification said: interface rows by interface name, health, alarm changes."""
+    """Everything one notification said: its interfaces (as one batch), health, alarm changes."""
 
-    __slots__ = ("alarm_deletes", "alarm_updates", "device", "health", "rows", "timestamp")
+    __slots__ = ("alarm_deletes", "alarm_updates", "device", "health", "interfaces", "timestamp")
 
     def __init__(
         self,
@@ -88,23 +88,10 @@ class DecodedNotification:
     ) -> None:
         self.device = device
         self.timestamp = timestamp  # unix time the device stamped the notification with
-        self.rows: dict[str, InterfaceRow] = rows if rows is not None else {}
+        self.interfaces = InterfaceBatch(device, timestamp, rows if rows is not None else {})
         self.health = health
         self.alarm_updates = alarm_updates
         self.alarm_deletes = alarm_deletes  # entry keys; "*" when the whole alarm list was deleted
-
-    @property
-    def interfaces(self) -> tuple[InterfaceSample, ...]:
-        """The rows as InterfaceSamples (fields the notification did not carry are None)."""
-        device, stamp = self.device, self.timestamp
-        return tuple(row_sample(device, name, stamp, row) for name, row in self.rows.items())
-
-    @property
-    def samples(self) -> list[InterfaceSample | HealthSample]:
-        found: list[InterfaceSample | HealthSample] = list(self.interfaces)
-        if self.health is not None:
-            found.append(self.health)
-        return found
 
     @property
     def touches_alarms(self) -> bool:
@@ -913,25 +900,6 @@ def _slow_leaves(
         _health_leaf(health, sig, elems, value)
     updates = tuple(AlarmUpdate(key=key, **fields) for key, fields in alarms.items()) + tuple(derived.values())
     return _health_sample(health, device, stamp), updates, cleared
-
-
-def decode_samples(
-    notification: gnmi_pb2.Notification, device: str, *, received_at: float | None = None
-) -> list[InterfaceSample | HealthSample]:
-    """Just the interface and health samples of a notification (alarm changes go through an AlarmBook)."""
-    return decode_notification(notification, device, received_at=received_at).samples
-
-
-def decode_response(
-    response: gnmi_pb2.SubscribeResponse, device: str, *, received_at: float | None = None
-) -> DecodedNotification | SyncMarker | None:
-    """A SubscribeResponse: its notification decoded, a SyncMarker, or None for anything else."""
-    which = response.WhichOneof("response")
-    if which == "update":
-        return decode_notification(response.update, device, received_at=received_at)
-    if which == "sync_response":
-        return SyncMarker(device, received_at or time.time())
-    return None
 
 
 # -- books: whole views out of partial pieces ---------------------------------------------------------

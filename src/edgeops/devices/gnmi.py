@@ -21,7 +21,7 @@ from grpc import aio
 from pygnmi.spec.v080 import gnmi_pb2, gnmi_pb2_grpc
 
 from edgeops.defaults import COUNTER_INTERVAL_S, GNMI_CONNECT_TIMEOUT_S, HEALTH_INTERVAL_S
-from edgeops.devices.decode import AlarmBook, DecodedNotification, HealthBook, SyncMarker, decode_notification
+from edgeops.devices.decode import AlarmBook, HealthBook, SyncMarker, decode_notification
 from edgeops.devices.errors import (
     GnmiAuthError,
     GnmiConnectTimeout,
@@ -39,6 +39,7 @@ from edgeops.devices.gnmi_paths import (
     path_map_for,
     subscription_list,
 )
+from edgeops.devices.interface_rows import InterfaceBatch
 from edgeops.devices.samples import HealthSample, InterfaceSample
 from edgeops.inventory.model import Device
 from edgeops.platforms import GnmiTls, Platform
@@ -399,7 +400,7 @@ class GnmiSession:
         saw_health = saw_alarms = False
         for note in await self.get(paths):
             decoded = decode_notification(note, self.device.name, received_at=received)
-            interfaces.extend(decoded.interfaces)
+            interfaces.extend(decoded.interfaces.samples())
             if decoded.health is not None:
                 health.merge(decoded.health)
                 saw_health = True
@@ -429,26 +430,6 @@ class GnmiSession:
         """Counters, oper state, health and alarms from the path map Capabilities chose."""
         return self.path_map.subscriptions(counter_interval_s=counter_interval_s, health_interval_s=health_interval_s)
 
-    async def subscribe(
-        self,
-        subscriptions: Sequence[SubscriptionSpec] | None = None,
-        *,
-        mode: int = gnmi_pb2.SubscriptionList.STREAM,
-    ) -> AsyncIterator[Sample | SyncMarker]:
-        """Decoded samples from one Subscribe stream carrying every subscription.
-
-        Interface samples come as the device sends them (partial: fields not in the update are None).
-        Health comes as whole views: each HealthSample merges everything received so far, and carries
-        the full active alarm list once the initial dump is complete (after the SyncMarker) and whenever
-        an alarm is raised or cleared. Raises GnmiStreamCut when a running stream ends with an error.
-        """
-        async for item in self.stream(subscriptions, mode=mode):
-            if isinstance(item, DecodedNotification):
-                for sample in item.interfaces:
-                    yield sample
-            else:
-                yield item
-
     async def stream(
         self,
         subscriptions: Sequence[SubscriptionSpec] | None = None,
@@ -456,11 +437,14 @@ class GnmiSession:
         mode: int = gnmi_pb2.SubscriptionList.STREAM,
         pace: Callable[[], Awaitable[None]] | None = None,
         carries_alarms: bool | None = None,
-    ) -> AsyncIterator[DecodedNotification | HealthSample | SyncMarker]:
-        """`subscribe()` one notification at a time: the interfaces of a notification come together, as the
-        DecodedNotification's `rows` (for the fleet store's `apply_interface_rows`), without a sample object
-        per interface. Health views and SyncMarkers as in `subscribe()`; a DecodedNotification's own health
-        and alarm parts are already folded into those and are to be ignored.
+    ) -> AsyncIterator[InterfaceBatch | HealthSample | SyncMarker]:
+        """Decoded data from one Subscribe call carrying `subscriptions` (default: every group of the path map).
+
+        The interfaces of a notification come together, as one InterfaceBatch (what the fleet store's
+        `apply_interfaces` takes), without a sample object per interface; fields not in the update are None.
+        Health comes as whole views: each HealthSample merges everything received so far, and carries the full
+        active alarm list once the initial dump is complete (after the SyncMarker) and whenever an alarm is
+        raised or cleared.
 
         `pace`, when given, is awaited before each message is decoded (see devices.pacing.TurnPacer): many
         streams decoding in the same loop turn then share it instead of holding the loop one after another.
@@ -518,8 +502,8 @@ class GnmiSession:
                 if which != "update":
                     continue
                 decoded = decode_notification(response.update, device, received_at=received)
-                if decoded.rows:
-                    yield decoded
+                if decoded.interfaces.rows:
+                    yield decoded.interfaces
                 alarms_changed = alarms.apply(decoded) if decoded.touches_alarms else False
                 dump_changed_alarms = dump_changed_alarms or (alarms_changed and not synced)
                 if decoded.health is not None or (alarms_changed and synced):

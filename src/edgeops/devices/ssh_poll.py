@@ -1,4 +1,4 @@
-"""The SSH fallback for devices without gNMI: per-platform show commands and parsers into samples."""
+"""The SSH fallback for devices without gNMI: per-platform show commands and parsers into samples and batches."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from edgeops.defaults import COMMAND_TIMEOUT_S
 from edgeops.devices import sros_text
 from edgeops.devices.decode import AlarmBook
 from edgeops.devices.errors import CommandTimeout, ConnectionLost, DeviceError
+from edgeops.devices.interface_rows import InterfaceBatch
 from edgeops.devices.normalize import parse_speed, severity, state
 from edgeops.devices.samples import (
     Alarm,
@@ -500,7 +501,9 @@ class SshPoller:
         )
         self._log.warning("could not parse the output of %r: %s", command, exc)
 
-    async def poll_interfaces(self) -> list[InterfaceSample]:
+    async def poll_interfaces(self) -> list[InterfaceBatch]:
+        """The interfaces as batches: SR Linux's in one (one command reads them all at one instant), SR OS's one
+        per port (each port's counters are read by a command of its own, at its own instant)."""
         self.last_failures = []
         if self.platform is Platform.SRLINUX:
             output = await self._run(SRLINUX_INTERFACES)
@@ -511,10 +514,10 @@ class SshPoller:
                 now = self._clock.now()
                 samples = _srlinux_interface_samples(self.device, data, now)
                 self._interface_alarms.apply_document(srlinux_state_document(data, "interface"), now)
-                return samples
             except (PollParseError, ValueError, TypeError) as exc:
                 self._parse_failed(SRLINUX_INTERFACES, exc)
                 return []
+            return [InterfaceBatch.of(*samples)] if samples else []
         table = await self._run(SROS_PORTS)
         if table is None:
             return []
@@ -523,7 +526,7 @@ class SshPoller:
         except PollParseError as exc:
             self._parse_failed(SROS_PORTS, exc)
             return []
-        samples = []
+        batches = []
         for port in states:
             command = sros_port_detail_command(port.name)
             output = await self._run(command)
@@ -533,8 +536,8 @@ class SshPoller:
                     detail = parse_sros_port_detail(self.device, output, self._clock.now())
                 except PollParseError as exc:
                     self._parse_failed(command, exc)
-            samples.append(detail[0] if detail else port)  # without its detail, the port keeps its states
-        return samples
+            batches.append(InterfaceBatch.of(detail[0] if detail else port))  # without its detail: its states
+        return batches
 
     async def poll_health(self) -> HealthSample:
         self.last_failures = []

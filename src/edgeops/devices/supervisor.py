@@ -35,7 +35,6 @@ from edgeops.defaults import (
     STALE_FACTOR,
 )
 from edgeops.devices.backoff import SEVERE, TRANSIENT, Backoff, BackoffPolicy
-from edgeops.devices.decode import DecodedNotification
 from edgeops.devices.errors import (
     AuthFailed,
     ConnectionLost,
@@ -56,14 +55,13 @@ from edgeops.devices.gnmi_paths import (
     native_path_map,
 )
 from edgeops.devices.hostkeys import KnownHosts
+from edgeops.devices.interface_rows import COUNTERS_AT, InterfaceBatch
 from edgeops.devices.pacing import TurnPacer
 from edgeops.devices.ratelimit import ConnectLimiter
 from edgeops.devices.samples import (
     COUNTER_FIELDS,
-    STATE_FIELDS,
     CommandResult,
     HealthSample,
-    InterfaceSample,
     SessionState,
     TelemetrySource,
     Transport,
@@ -87,14 +85,10 @@ PLATFORM_MIN_SAMPLE_S: dict[Platform, float] = {Platform.SROS: 1.0, Platform.SRO
 MIN_STALL_TIMEOUT_S = 20.0
 
 
-# A sink's optional `apply_interface_rows(device, timestamp, rows)` (see FleetStore.apply_interface_rows).
-ApplyRows = Callable[[str, float, Mapping[str, Sequence[Any]]], None]
-
-
 class TelemetrySink(Protocol):
     """Where a supervisor reports (the fleet store satisfies it); every call is made on the event loop."""
 
-    def apply_interface(self, sample: InterfaceSample) -> None: ...
+    def apply_interfaces(self, batch: InterfaceBatch) -> None: ...
 
     def apply_health(self, sample: HealthSample) -> None: ...
 
@@ -212,6 +206,19 @@ async def cancel_and_wait(tasks: Sequence[asyncio.Task[None]], log: DeviceLogger
     for task in tasks:
         if not task.cancelled():
             task.exception()  # retrieved, so a task that failed while stopping does not warn at exit
+
+
+def _served_part(batch: InterfaceBatch, groups: frozenset[str]) -> InterfaceBatch:
+    """The part of a polled batch that these groups serve: the state (oper-state), the counters, or both."""
+    state, counters = "oper-state" in groups, "counters" in groups
+    if state and counters:
+        return batch
+    no_state, no_counters = [None] * COUNTERS_AT, [None] * len(COUNTER_FIELDS)
+    rows = {
+        name: (row[:COUNTERS_AT] if state else no_state) + (row[COUNTERS_AT:] if counters else no_counters)
+        for name, row in batch.rows.items()
+    }
+    return InterfaceBatch(batch.device, batch.timestamp, rows)
 
 
 def _first_line(text: str) -> str:
@@ -758,9 +765,6 @@ class DeviceSupervisor:
     async def _consume(self, session: GnmiSession, call: GroupCall) -> None:
         loop = asyncio.get_running_loop()
         sink = self._sink
-        # A sink that takes a notification's interfaces at once (the fleet store) gets them so: no sample object
-        # per interface, one change per notification.
-        apply_rows: ApplyRows | None = getattr(sink, "apply_interface_rows", None)
         data = sink.subscription_data
         name = self.name
         group = call.name
@@ -779,25 +783,17 @@ class DeviceSupervisor:
                 self._set_source("gnmi")
             self._delivered += 1
             data(name, group)
-            if isinstance(item, DecodedNotification):
-                if apply_rows is not None:
-                    try:
-                        apply_rows(name, item.timestamp, item.rows)
-                        self.samples_applied += len(item.rows)
-                    except Exception:  # a notification the sink cannot take must not end the stream
-                        self.log.exception("could not apply a gNMI notification's interfaces: %r", item.rows)
-                    continue
-                for sample in item.interfaces:
-                    self._apply(sink.apply_interface, sample)
+            if isinstance(item, InterfaceBatch):
+                self._apply(sink.apply_interfaces, item, len(item.rows))
             elif isinstance(item, HealthSample):
-                self._apply(sink.apply_health, item)
+                self._apply(sink.apply_health, item, 1)
 
-    def _apply(self, apply: Callable[[Any], None], sample: InterfaceSample | HealthSample) -> None:
+    def _apply(self, apply: Callable[[Any], None], item: InterfaceBatch | HealthSample, samples: int) -> None:
         try:
-            apply(sample)
-            self.samples_applied += 1
-        except Exception:  # one sample the sink cannot take must not end the stream
-            self.log.exception("could not apply a gNMI sample: %r", sample)
+            apply(item)
+            self.samples_applied += samples
+        except Exception:  # data the sink cannot take must not end the stream
+            self.log.exception("could not apply gNMI data: %r", item)
 
     # -- restarting groups ------------------------------------------------------------------------
 
@@ -866,14 +862,12 @@ class DeviceSupervisor:
         wanted = frozenset(groups)
         served: set[str] = set()
         if wanted & _INTERFACE_GROUPS:
-            dropped = (() if "counters" in wanted else COUNTER_FIELDS) + (
-                () if "oper-state" in wanted else STATE_FIELDS
-            )
-            blank: dict[str, Any] = dict.fromkeys(dropped)
-            for interface in await poller.poll_interfaces():
-                self._sink.apply_interface(replace(interface, **blank) if blank else interface)
-                self.samples_applied += 1
-                served |= wanted & _INTERFACE_GROUPS
+            for batch in await poller.poll_interfaces():
+                batch = _served_part(batch, wanted)
+                self._sink.apply_interfaces(batch)
+                self.samples_applied += len(batch.rows)
+                if batch.rows:
+                    served |= wanted & _INTERFACE_GROUPS
         if wanted & _HEALTH_GROUPS:
             health = await poller.poll_health()
             if "health" not in wanted:

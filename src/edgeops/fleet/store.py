@@ -8,7 +8,7 @@ update small mutable records in place; frozen snapshots are built (and cached) w
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields, replace
 from itertools import islice
 from typing import Any, cast
@@ -16,13 +16,12 @@ from typing import Any, cast
 from edgeops.clock import Clock
 from edgeops.defaults import STALE_FACTOR
 from edgeops.devices.gnmi_paths import StreamMode, SubscriptionSpec
-from edgeops.devices.interface_rows import COUNTERS_AT, interface_row
+from edgeops.devices.interface_rows import COUNTERS_AT, InterfaceBatch
 from edgeops.devices.samples import (
     Alarm,
     DeviceState,
     HealthSample,
     InterfaceCounters,
-    InterfaceSample,
     SessionState,
     Severity,
     TelemetrySource,
@@ -340,7 +339,7 @@ class _DeviceRecord:
         self.cpu_points_bucket = 0
         self.updated: float | None = None  # monotonic time of the latest sample of any kind
         self.interfaces: dict[str, _InterfaceRecord] = {}
-        # The interface names of the latest batch and their change-log entry (see apply_interface_rows).
+        # The interface names of the latest batch and their change-log entry (see apply_interfaces).
         self.batch_names: frozenset[str] = frozenset()
         self.batch_keys: frozenset[tuple[str, str]] = frozenset()
         self.order: tuple[str, ...] | None = ()  # interface names in natural order; None: re-sort
@@ -409,31 +408,17 @@ class FleetStore:
     # -----------------------------------------------------------------------------------------
     # Writers
 
-    def apply_interface(self, sample: InterfaceSample) -> None:
-        """Merge one (possibly partial) interface sample: None fields keep their last value."""
-        device = self._devices[sample.device]
-        record = device.interfaces.get(sample.name)
-        if record is None:
-            record = self._add_interface(device, sample.name)
-        now = self._clock.monotonic()
-        self._apply_row(record, sample.timestamp, interface_row(sample), now)
-        device.updated = now
-        self._version += 1
-        self._log.append(record.key)
-        if device.reported_stale:
-            device.reported_stale = False
-            self._changed(device.name)
+    def apply_interfaces(self, batch: InterfaceBatch) -> None:
+        """Merge a batch of (possibly partial) interface rows: None fields keep their last value.
 
-    def apply_interface_rows(self, device: str, timestamp: float, rows: Mapping[str, Sequence[Any]]) -> None:
-        """Merge the interfaces of one notification at once: {interface name: row}, rows in INTERFACE_ROW_FIELDS
-        order (what `decode_notification` produces), None where the notification said nothing.
-
-        The same as one `apply_interface` per row, but the whole batch is one change (one version step): a
-        device's notification carries all its interfaces, and readers ask what changed a few times a second.
+        The whole batch is one change (one version step): a device's notification carries all its interfaces,
+        and readers ask what changed a few times a second.
         """
+        rows = batch.rows
         if not rows:
             return
-        record_of = self._devices[device]
+        record_of = self._devices[batch.device]
+        timestamp = batch.timestamp
         interfaces = record_of.interfaces
         now = self._clock.monotonic()
         apply_row = self._apply_row
