@@ -240,7 +240,7 @@ async def test_one_group_is_made_again_without_reconnecting_the_device(
         what=lambda: groups_picture(store, [name]),
     )
     session, sessions, opened = supervisor.gnmi, supervisor.gnmi_streams, faults.gnmi_streams_opened
-    counters_call = supervisor.groups["counters"].task
+    assert supervisor.subscribe_calls == 1  # the groups the device takes ride on one call
     assert engine.restart_subscriptions(name, "alcala-typo") is RestartOutcome.NOT_SUBSCRIBED
 
     # The device now serves oper-state; restarting that group alone takes it live on the same channel.
@@ -251,22 +251,22 @@ async def test_one_group_is_made_again_without_reconnecting_the_device(
         what=lambda: groups_picture(store, [name]),
     )
     assert supervisor.gnmi is session and supervisor.gnmi_streams == sessions  # no reconnect
-    assert faults.gnmi_streams_opened == opened + 1  # one new Subscribe call: the restarted group's
-    assert supervisor.groups["counters"].task is counters_call  # the other groups' calls carried on
+    # Two new Subscribe calls: the refused group asked for alone, then the one call carrying every group.
+    assert faults.gnmi_streams_opened == opened + 2
+    assert supervisor.subscribe_calls == 1 and len({group.task for group in supervisor.groups.values()}) == 1
     assert supervisor.group_restarts == 1 and supervisor.ssh_groups == frozenset()
     assert store.subscription(name, "oper-state").rejection is None
 
-    # All of a device's groups at once: one new call each, still the same session.
+    # All of a device's groups at once: their one call is made again, still the same session.
     assert engine.restart_subscriptions(name) is RestartOutcome.RESTARTING
-    calls = len(supervisor.groups)
     await eventually(
         lambda: (
-            faults.gnmi_streams_opened == opened + 1 + calls
+            faults.gnmi_streams_opened == opened + 3
             and all(state is not SubscriptionState.PENDING for state in states(store, name).values())
         ),
         what=lambda: groups_picture(store, [name]),
     )
-    assert supervisor.gnmi is session and supervisor.gnmi_streams == sessions
+    assert supervisor.gnmi is session and supervisor.gnmi_streams == sessions and supervisor.subscribe_calls == 1
 
 
 async def test_every_group_refused_means_ssh_polling_until_gnmi_is_tried_again(

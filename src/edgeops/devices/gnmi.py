@@ -10,7 +10,7 @@ import asyncio
 import logging
 import ssl
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +25,7 @@ from edgeops.devices.decode import AlarmBook, DecodedNotification, HealthBook, S
 from edgeops.devices.errors import GnmiAuthError, GnmiError, GnmiRejected, GnmiStreamCut, GnmiUnavailable
 from edgeops.devices.gnmi_paths import (
     NATIVE_MODEL_MARKERS,
+    GroupMatcher,
     PathMap,
     SubscriptionSpec,
     gnmi_path,
@@ -449,7 +450,8 @@ class GnmiSession:
         mode: int = gnmi_pb2.SubscriptionList.STREAM,
         pace: Callable[[], Awaitable[None]] | None = None,
         carries_alarms: bool | None = None,
-    ) -> AsyncIterator[DecodedNotification | HealthSample | SyncMarker]:
+        on_data: Callable[[tuple[str, ...]], None] | None = None,
+    ) -> AsyncGenerator[DecodedNotification | HealthSample | SyncMarker, None]:
         """`subscribe()` one notification at a time: the interfaces of a notification come together, as the
         DecodedNotification's `rows` (for the fleet store's `apply_interface_rows`), without a sample object
         per interface. Health views and SyncMarkers as in `subscribe()`; a DecodedNotification's own health
@@ -462,6 +464,11 @@ class GnmiSession:
         leaves may come from any call. Every call folds its alarm changes into the session's one `alarm_book` and
         reports the book's whole list: at the end of its dump when it carries the list or its dump changed the
         book, and after that whenever it changes the book.
+
+        `on_data`, when given, is told of every response the device sends, before what it holds is yielded: with
+        the names of the groups (specs) whose paths a notification carries (a call carrying one group: that group
+        always), or with every group's name for the end of the initial dump. One call may so carry several
+        groups and still tell when each of them last had data.
 
         Raises GnmiRejected when the device refuses the call before sending anything (a path it does not
         support), GnmiStreamCut when a running stream ends with an error.
@@ -483,6 +490,9 @@ class GnmiSession:
             # This call's dump lists the device's alarms afresh: what an earlier call listed may have cleared since.
             alarms.forget_listed()
         dump_changed_alarms = False
+        named = tuple(spec.name for spec in specs if spec.paths)
+        # A call carrying one group needs no matching: everything it brings is that group's.
+        matcher = GroupMatcher(specs) if on_data is not None and len(named) > 1 else None
         health = HealthBook(device)
         synced = False
         received_any = False
@@ -503,6 +513,8 @@ class GnmiSession:
                 received_any = True
                 if which == "sync_response":
                     synced = True
+                    if on_data is not None:
+                        on_data(named)
                     yield SyncMarker(device, received)
                     if reports_alarms or dump_changed_alarms:
                         # The dump is complete: the alarm list (even an empty one) is now the truth.
@@ -510,6 +522,8 @@ class GnmiSession:
                     continue
                 if which != "update":
                     continue
+                if on_data is not None:
+                    on_data(matcher.groups_of(response.update) if matcher is not None else named)
                 decoded = decode_notification(response.update, device, received_at=received)
                 if decoded.rows:
                     yield decoded
