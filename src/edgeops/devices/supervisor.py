@@ -815,6 +815,8 @@ class DeviceSupervisor:
         """Ask for each group on a call of its own, all at once, each call ended at the device's first answer:
         the groups the device takes (in the order given); each one it refuses is recorded as refused."""
 
+        failures: list[Exception] = []
+
         async def answer(spec: SubscriptionSpec) -> GnmiRejected | None:
             stream = session.stream((spec,))
             try:
@@ -825,10 +827,14 @@ class DeviceSupervisor:
                 return refusal
             except TimeoutError:
                 return None  # no answer, but no refusal either: the call carrying it will tell
+            except Exception as error:  # a cut or failed session: raised below as itself, not in a group
+                failures.append(error)
             return None
 
         async with asyncio.TaskGroup() as probes:
             answers = [probes.create_task(answer(spec), name=f"gnmi-probe-{spec.name} {self.name}") for spec in specs]
+        if failures:
+            raise failures[0]
         accepted = []
         for spec, task in zip(specs, answers, strict=True):
             refusal = task.result()
