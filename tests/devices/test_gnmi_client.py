@@ -28,8 +28,10 @@ from edgeops.devices.gnmi_paths import (
     OPENCONFIG,
     SRLINUX_NATIVE,
     SROS_STATE,
+    GroupMatcher,
     StreamMode,
     SubscriptionSpec,
+    gnmi_path,
     path_map_for,
 )
 from edgeops.devices.interface_rows import InterfaceBatch
@@ -424,3 +426,28 @@ async def test_only_the_call_carrying_alarms_reports_the_alarm_list(
         assert all(sample.alarms is None for sample in health_views(health))  # never an (empty) alarm list
         alarms = await collect_until(gnmi.stream((by_name["alarms"],)), lambda items: bool(health_views(items)))
         assert [alarm.alarm_id for alarm in health_views(alarms)[-1].alarms or ()] == ["psu-2"]
+
+
+def test_a_notification_is_told_to_its_group_by_its_paths() -> None:
+    """One call carries several groups: each notification's data is its group's, found from prefix and paths."""
+    matcher = GroupMatcher(SROS_STATE.subscriptions())
+
+    def note(prefix: str | None, *paths: str, deletes: tuple[str, ...] = ()) -> gnmi_pb2.Notification:
+        return gnmi_pb2.Notification(
+            prefix=gnmi_path(prefix) if prefix else None,
+            update=[gnmi_pb2.Update(path=gnmi_path(path)) for path in paths],
+            delete=[gnmi_path(path) for path in deletes],
+        )
+
+    assert matcher.groups_of(note("/state/port[port-id=1/1/1]/statistics", "in-octets")) == ("counters",)
+    assert matcher.groups_of(note("/state/port[port-id=1/1/1]", "oper-state")) == ("oper-state",)
+    assert matcher.groups_of(note(None, "/configure/port[port-id=1/1/1]/description")) == ("oper-state",)
+    # Under /state/system: the alarm list is the alarms group's, the system's name health's.
+    assert matcher.groups_of(note("/state/system", "alarms/active[raised-time=1][index=2]/severity")) == ("alarms",)
+    assert matcher.groups_of(note("/state/system", "oper-name")) == ("health",)
+    assert matcher.groups_of(note(None, deletes=("/state/system/alarms/active[raised-time=1][index=2]",))) == (
+        "alarms",
+    )
+    # A whole port at once is both interface groups'; a path no group asked for is nobody's.
+    assert matcher.groups_of(note("/state", "port[port-id=1/1/1]")) == ("counters", "oper-state")
+    assert matcher.groups_of(note("/state/router", "name")) == ()

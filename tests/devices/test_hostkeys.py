@@ -407,27 +407,47 @@ def test_two_stores_on_one_file_as_two_processes_would_never_both_append(tmp_pat
     assert own.read_text().count("\n") == 1
 
 
-def _accept_in_a_process(own: str, start: Any, results: Any) -> None:
-    store = KnownHosts(Path(own), user_files=(), global_files=())
-    store.trusted_keys("10.0.3.3")  # load the (empty) file before the race starts
-    start.wait()
-    results.put(store.check("x", "10.0.3.3", 22).validate(new_key()))
+# A racing process: loads the (empty) file, waits for the start file, then accepts a key of its own. Run as a fresh
+# interpreter, not a fork: a fork of a test process whose gRPC threads are running can hang in gRPC's fork handlers.
+_RACER = """
+import os, sys, time
+from pathlib import Path
+
+import asyncssh
+
+from edgeops.devices.hostkeys import KnownHosts
+
+store = KnownHosts(Path(sys.argv[1]), user_files=(), global_files=())
+store.trusted_keys("10.0.3.3")
+print("ready", flush=True)
+while not os.path.exists(sys.argv[2]):
+    time.sleep(0.001)
+key = asyncssh.generate_private_key("ssh-ed25519").convert_to_public()
+print(store.check("x", "10.0.3.3", 22).validate(key), flush=True)
+"""
 
 
 def test_processes_accepting_different_keys_for_one_host_at_once_record_exactly_one(tmp_path: Path) -> None:
-    import multiprocessing
+    import os
+    import subprocess
+    import sys
 
-    context = multiprocessing.get_context("fork")
-    start = context.Event()
-    results = context.Queue()
     own = tmp_path / "known_hosts"
-    processes = [context.Process(target=_accept_in_a_process, args=(str(own), start, results)) for _ in range(6)]
-    for process in processes:
-        process.start()
-    start.set()
-    for process in processes:
-        process.join()
-    accepted = [results.get() for _ in processes]
+    go = tmp_path / "go"
+    environment = dict(os.environ, PYTHONPATH=os.pathsep.join(path for path in sys.path if path))
+    racers = [
+        subprocess.Popen(
+            [sys.executable, "-c", _RACER, str(own), str(go)], stdout=subprocess.PIPE, text=True, env=environment
+        )
+        for _ in range(6)
+    ]
+    for racer in racers:
+        assert racer.stdout is not None and racer.stdout.readline().strip() == "ready"
+    go.touch()
+    accepted = []
+    for racer in racers:
+        output, _ = racer.communicate(timeout=60)
+        accepted.append(output.strip() == "True")
     assert accepted.count(True) == 1
     assert own.read_text().count("\n") == 1
 

@@ -134,7 +134,7 @@ def session_to(lab: Lab, name: str, tmp_path: Path, *, key_files: tuple[Path, ..
         name, identity.platform, identity.host, identity.ssh_port, identity.username, key_files, use_agent=False
     )
     known_hosts = KnownHosts(tmp_path / "known_hosts", user_files=())
-    return SshSession(target, known_hosts=known_hosts, password=lambda: password, connect_timeout=10.0)
+    return SshSession(target, known_hosts=known_hosts, password=lambda: password, connect_timeout_s=10.0)
 
 
 async def test_a_key_login_and_a_password_after_a_refused_key_work_on_an_eager_loop(

@@ -133,8 +133,8 @@ async def test_a_cut_gnmi_stream_reconnects_and_data_flows_again(
     supervisor = engine.supervisor("alcala-gw1")
     streams = supervisor.gnmi_streams
 
-    # One call per subscription group, on the one channel: the cut takes them all.
-    assert f"cut {len(supervisor.groups)} " in await lab.inject("alcala-gw1", "gnmi-cut")
+    # Every subscription group rides on the device's one Subscribe call: the cut takes it.
+    assert "cut 1 " in await lab.inject("alcala-gw1", "gnmi-cut")
     await eventually(lambda: supervisor.gnmi_streams == streams + 1, what="a new gNMI stream")
     cut_at = engine.clock.now()
     await eventually(lambda: interfaces_fresh(store, "alcala-gw1", cut_at), what="fresh counters after the cut")
@@ -355,8 +355,8 @@ async def test_stop_leaves_no_task_and_no_session_behind(start_lab: LabFactory, 
     lab = await start_lab()
     engine: FleetEngine = await start_engine(lab.inventory())
     await eventually(lambda: all_up(engine.store), what="every device up")
-    calls = sum(len(supervisor.groups) for supervisor in engine.supervisors.values())
-    assert calls >= 15  # every device has at least counters, oper-state and health
+    calls = sum(supervisor.subscribe_calls for supervisor in engine.supervisors.values())
+    assert calls == 5  # one Subscribe call per device, carrying every group
     await eventually(lambda: lab.status().gnmi_streams == calls, what="every gNMI stream open")
     assert lab.status().ssh_sessions == 5
     await engine.stop()

@@ -240,7 +240,7 @@ async def test_one_group_is_made_again_without_reconnecting_the_device(
         what=lambda: groups_picture(store, [name]),
     )
     session, sessions, opened = supervisor.gnmi, supervisor.gnmi_streams, faults.gnmi_streams_opened
-    counters_call = supervisor.groups["counters"].task
+    assert supervisor.subscribe_calls == 1  # the groups the device takes ride on one call
     assert engine.restart_subscriptions(name, "alcala-typo") is RestartOutcome.NOT_SUBSCRIBED
 
     # The device now serves oper-state; restarting that group alone takes it live on the same channel.
@@ -251,22 +251,22 @@ async def test_one_group_is_made_again_without_reconnecting_the_device(
         what=lambda: groups_picture(store, [name]),
     )
     assert supervisor.gnmi is session and supervisor.gnmi_streams == sessions  # no reconnect
-    assert faults.gnmi_streams_opened == opened + 1  # one new Subscribe call: the restarted group's
-    assert supervisor.groups["counters"].task is counters_call  # the other groups' calls carried on
+    # Two new Subscribe calls: the refused group asked for alone, then the one call carrying every group.
+    assert faults.gnmi_streams_opened == opened + 2
+    assert supervisor.subscribe_calls == 1 and len({group.task for group in supervisor.groups.values()}) == 1
     assert supervisor.group_restarts == 1 and supervisor.ssh_groups == frozenset()
     assert store.subscription(name, "oper-state").rejection is None
 
-    # All of a device's groups at once: one new call each, still the same session.
+    # All of a device's groups at once: their one call is made again, still the same session.
     assert engine.restart_subscriptions(name) is RestartOutcome.RESTARTING
-    calls = len(supervisor.groups)
     await eventually(
         lambda: (
-            faults.gnmi_streams_opened == opened + 1 + calls
+            faults.gnmi_streams_opened == opened + 3
             and all(state is not SubscriptionState.PENDING for state in states(store, name).values())
         ),
         what=lambda: groups_picture(store, [name]),
     )
-    assert supervisor.gnmi is session and supervisor.gnmi_streams == sessions
+    assert supervisor.gnmi is session and supervisor.gnmi_streams == sessions and supervisor.subscribe_calls == 1
 
 
 async def test_every_group_refused_means_ssh_polling_until_gnmi_is_tried_again(
@@ -350,3 +350,75 @@ async def test_derived_alarms_from_two_groups_make_one_alarm_list(
     )
     await asyncio.sleep(1.0)  # a health sample or two later
     assert "power-supply 1" in resources(srl), store.alarms(srl)
+
+
+async def test_a_device_that_refuses_nothing_holds_one_subscribe_call_for_every_group(
+    start_lab: LabFactory, start_engine: EngineFactory
+) -> None:
+    lab = await start_lab()
+    engine = await start_engine(lab.inventory())
+    store = engine.store
+    names = list(store.device_names())
+    await eventually(
+        lambda: all(
+            len(states(store, name)) == len(GROUPS)
+            and all(
+                state in (SubscriptionState.LIVE, SubscriptionState.NO_PATHS) for state in states(store, name).values()
+            )
+            for name in names
+        ),
+        what=lambda: groups_picture(store, names),
+    )
+    for name in names:
+        faults = lab.device(name).faults
+        # The lab counts the calls it serves: one per device, and it was never refused.
+        assert len(faults.gnmi_closers) == 1 and faults.gnmi_streams_opened == 1, (name, faults.gnmi_streams_opened)
+        assert faults.gnmi_subscribes_rejected == 0
+        supervisor = engine.supervisor(name)
+        assert supervisor.subscribe_calls == 1 and len({group.task for group in supervisor.groups.values()}) == 1
+    # Each group still tells when its own data last came (the notifications are told apart by their paths).
+    await eventually(
+        lambda: all(
+            status.last_data is not None
+            for name in names
+            for status in store.subscriptions(name)
+            if status.state is SubscriptionState.LIVE
+        ),
+        what=lambda: "data for every live group",
+    )
+
+
+async def test_a_refused_call_is_split_then_one_call_carries_the_rest_and_ssh_polls_the_refused_group(
+    start_lab: LabFactory, start_engine: EngineFactory
+) -> None:
+    lab = await start_lab()
+    name = "alcala-gw1"
+    faults = lab.device(name).faults
+    await lab.inject(name, "gnmi-reject", path=first_path(lab, name, "counters"), code="not-found")
+    engine = await start_engine(lab.inventory())
+    store = engine.store
+    supervisor = engine.supervisor(name)
+    others = [group for group in GROUPS if group != "counters"]
+    await eventually(
+        lambda: (
+            states(store, name).get("counters") is SubscriptionState.POLLED
+            and all(states(store, name).get(group) is SubscriptionState.LIVE for group in others)
+        ),
+        what=lambda: groups_picture(store, [name]),
+    )
+    # Refused twice: the call carrying every group, then counters asked for alone. The other groups, each taken
+    # alone, ride on one call again: the only one the device holds.
+    assert faults.gnmi_subscribes_rejected == 2
+    assert faults.gnmi_streams_opened == len(others) + 1 and len(faults.gnmi_closers) == 1
+    assert supervisor.subscribe_calls == 1 and supervisor.groups["counters"].task is None
+    assert len({supervisor.groups[group].task for group in others}) == 1
+    status = store.subscription(name, "counters")
+    assert status.rejection is not None and status.rejection.code == "NOT_FOUND" and "statistics" in status.error
+    assert supervisor.rejections["counters"] == status.rejection and supervisor.ssh_groups == frozenset({"counters"})
+    # Counters come over SSH, the rest over the one gNMI call.
+    await eventually(
+        lambda: any(i.rates.in_bps for i in store.interfaces(name, with_history=False)),
+        what=lambda: "rates from counters polled over SSH",
+    )
+    assert store.device(name).gnmi is SessionState.UP and store.device(name).telemetry_source == "gnmi"
+    assert store.device(name).expected_interval_s == engine.settings.supervisor.ssh_poll_interval_s

@@ -455,11 +455,12 @@ async def test_the_heap_is_frozen_at_start_again_once_the_fleet_settles_and_thaw
 
     runtime = Runtime(Path("inventory.yaml"), sample_fleet.paths)
     app = session_app(runtime, paths=sample_fleet.paths)
-    assert gc.get_freeze_count() == 0
+    # Python 3.12.1 starts with a few hundred objects already frozen: count from what the process had.
+    baseline = gc.get_freeze_count()
     async with app.run_test(size=WIDE) as pilot:
         await wait_for(pilot, lambda: engine.started, "the engine to start")
         frozen_at_start = gc.get_freeze_count()
-        assert frozen_at_start > 0
+        assert frozen_at_start > baseline
         for _ in range(3):  # ticks go by while a device is still connecting: nothing more is frozen (frozen
             await pilot.pause(0.3)  # objects freed by reference counting leave the count)
         before_settling = gc.get_freeze_count()

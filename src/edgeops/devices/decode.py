@@ -129,6 +129,11 @@ def _parse_path(path: gnmi_pb2.Path) -> tuple[PathElems, tuple[str, ...]]:
     return elems, tuple(name for name, _ in elems)
 
 
+def path_names(path: gnmi_pb2.Path) -> tuple[str, ...]:
+    """The element names of a Path (keys left out), module prefixes stripped."""
+    return _parsed_path(path)[1]
+
+
 def path_elems(path: gnmi_pb2.Path | None) -> PathElems:
     """A Path as ((name, ((key, value), ...)), ...), module prefixes stripped."""
     return _parsed_path(path)[0] if path is not None else ()

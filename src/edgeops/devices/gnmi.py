@@ -10,7 +10,7 @@ import asyncio
 import logging
 import ssl
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,6 +32,7 @@ from edgeops.devices.errors import (
 )
 from edgeops.devices.gnmi_paths import (
     NATIVE_MODEL_MARKERS,
+    GroupMatcher,
     PathMap,
     SubscriptionSpec,
     gnmi_path,
@@ -437,7 +438,8 @@ class GnmiSession:
         mode: int = gnmi_pb2.SubscriptionList.STREAM,
         pace: Callable[[], Awaitable[None]] | None = None,
         carries_alarms: bool | None = None,
-    ) -> AsyncIterator[InterfaceBatch | HealthSample | SyncMarker]:
+        on_data: Callable[[tuple[str, ...]], None] | None = None,
+    ) -> AsyncGenerator[InterfaceBatch | HealthSample | SyncMarker, None]:
         """Decoded data from one Subscribe call carrying `subscriptions` (default: every group of the path map).
 
         The interfaces of a notification come together, as one InterfaceBatch (what the fleet store's
@@ -453,6 +455,11 @@ class GnmiSession:
         leaves may come from any call. Every call folds its alarm changes into the session's one `alarm_book` and
         reports the book's whole list: at the end of its dump when it carries the list or its dump changed the
         book, and after that whenever it changes the book.
+
+        `on_data`, when given, is told of every response the device sends, before what it holds is yielded: with
+        the names of the groups (specs) whose paths a notification carries (a call carrying one group: that group
+        always), or with every group's name for the end of the initial dump. One call may so carry several
+        groups and still tell when each of them last had data.
 
         Raises GnmiRejected when the device refuses the call before sending anything (a path it does not
         support), GnmiStreamCut when a running stream ends with an error.
@@ -474,6 +481,9 @@ class GnmiSession:
             # This call's dump lists the device's alarms afresh: what an earlier call listed may have cleared since.
             alarms.forget_listed()
         dump_changed_alarms = False
+        named = tuple(spec.name for spec in specs if spec.paths)
+        # A call carrying one group needs no matching: everything it brings is that group's.
+        matcher = GroupMatcher(specs) if on_data is not None and len(named) > 1 else None
         health = HealthBook(device)
         synced = False
         received_any = False
@@ -494,6 +504,8 @@ class GnmiSession:
                 received_any = True
                 if which == "sync_response":
                     synced = True
+                    if on_data is not None:
+                        on_data(named)
                     yield SyncMarker(device, received)
                     if reports_alarms or dump_changed_alarms:
                         # The dump is complete: the alarm list (even an empty one) is now the truth.
@@ -501,6 +513,8 @@ class GnmiSession:
                     continue
                 if which != "update":
                     continue
+                if on_data is not None:
+                    on_data(matcher.groups_of(response.update) if matcher is not None else named)
                 decoded = decode_notification(response.update, device, received_at=received)
                 if decoded.interfaces.rows:
                     yield decoded.interfaces

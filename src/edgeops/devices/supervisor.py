@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import random
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -162,16 +163,34 @@ class RestartOutcome(StrEnum):
 
 
 @dataclass(eq=False)
+class SubscribeCall:
+    """One Subscribe call on the running gNMI session, carrying one or more groups."""
+
+    specs: tuple[SubscriptionSpec, ...]
+    task: asyncio.Task[None] | None = None
+    delivered: int = 0  # responses this call received
+    refusal: GnmiRejected | None = None  # the device refused the call
+    failure: BaseException | None = None  # the call ended otherwise: the session is at fault
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(spec.name for spec in self.specs)
+
+    @property
+    def running(self) -> bool:
+        return self.task is not None and not self.task.done()
+
+
+@dataclass(eq=False)
 class GroupCall:
-    """One group's Subscribe call on the running gNMI session."""
+    """One group on the running gNMI session: the call that carries it (none while the device refuses it) and
+    when its data last came."""
 
     spec: SubscriptionSpec
-    stall_after_s: float  # silent this long (a sampled group), the call is made again
-    task: asyncio.Task[None] | None = None
-    last_data: float = 0.0  # loop time of the latest data (or of the call's start)
-    delivered: int = 0  # items this call received
-    rejection: GroupRejection | None = None  # the device refused this call
-    failure: BaseException | None = None  # the call ended otherwise: the session is at fault
+    stall_after_s: float  # silent this long (a sampled group), its call is made again
+    call: SubscribeCall | None = None
+    last_data: float = 0.0  # loop time of the group's latest data (or of its call's start)
+    rejection: GroupRejection | None = None  # the device refused this group
     restarts: int = 0
 
     @property
@@ -179,8 +198,13 @@ class GroupCall:
         return self.spec.name
 
     @property
+    def task(self) -> asyncio.Task[None] | None:
+        """The task of the call carrying the group (several groups share one)."""
+        return self.call.task if self.call is not None else None
+
+    @property
     def running(self) -> bool:
-        return self.task is not None and not self.task.done()
+        return self.call is not None and self.call.running
 
 
 STOP_PATIENCE_S = 10.0
@@ -295,6 +319,7 @@ class DeviceSupervisor:
         self.polling_over_ssh = False  # every group: the device has no usable gNMI
         # The groups' calls on the running gNMI session, by group name (empty while there is none).
         self.groups: dict[str, GroupCall] = {}
+        self._calls: list[SubscribeCall] = []  # the Subscribe calls carrying them (one, normally)
         # What the device refused, by group, under the software it runs (`release`): kept across reconnects (the
         # group is asked for again each time) and forgotten when the release changes.
         self.release = ""
@@ -652,9 +677,12 @@ class DeviceSupervisor:
                 self._group_state(spec.name, SubscriptionState.DOWN)
 
     async def _stream(self, session: GnmiSession) -> None:
-        """Subscribe to every group, one call each on the session's channel, and supervise the calls until the
-        session has to end: a call cut or failing (raised), every sampled group silent (GnmiStalled), every group
-        refused (_NoGnmi). A refused group is polled over SSH meanwhile; a silent one has its call made again."""
+        """Subscribe to every group on ONE call, and supervise it until the session has to end: the call cut or
+        failing (raised), every sampled group silent (GnmiStalled), every group refused (_NoGnmi).
+
+        A refused call is split: each of its groups is asked for on a call of its own, to learn which ones the
+        device refuses (remembered per release, polled over SSH meanwhile), and the groups it takes are carried
+        again on one call. A group that goes silent has the call carrying it made again."""
         specs = session.default_subscriptions(
             counter_interval_s=self.settings.counter_interval_s,
             health_interval_s=self.settings.health_interval_s,
@@ -670,19 +698,22 @@ class DeviceSupervisor:
         # (the connect storm, a jump host coming back) would all report at the same instant every interval, and
         # decoding them back to back holds the loop for tens of milliseconds. A random start spreads them out.
         await asyncio.sleep(self._rng.uniform(0.0, self.counter_interval_s))
-        calls = {spec.name: GroupCall(spec, self.group_stall_timeout_s(spec)) for spec in specs if spec.paths}
-        self.groups = calls
+        groups = {spec.name: GroupCall(spec, self.group_stall_timeout_s(spec)) for spec in specs if spec.paths}
+        self.groups = groups
+        self._calls = []
         self._restarts_wanted.clear()
         self._group_event.clear()
-        for call in calls.values():
-            self._start_call(session, call)
+        if groups:
+            # Every group, refused before or not, on one call: the device may serve now what it refused.
+            self._open_call(session, [group.spec for group in groups.values()])
         try:
-            await self._supervise(session, calls)
+            await self._supervise(session, groups)
         finally:
             self.groups = {}
+            calls, self._calls = self._calls, []
             polling, self._ssh_group_task = self._ssh_group_task, None
             self._poll_refused_groups(frozenset())
-            pending = [call.task for call in calls.values() if call.task is not None]
+            pending = [call.task for call in calls if call.task is not None]
             if polling is not None:
                 pending.append(polling)
             for task in pending:
@@ -691,70 +722,181 @@ class DeviceSupervisor:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
 
-    async def _supervise(self, session: GnmiSession, calls: Mapping[str, GroupCall]) -> None:
+    @property
+    def subscribe_calls(self) -> int:
+        """How many Subscribe calls the running gNMI session holds (one, unless the device refuses the groups
+        together but takes them one by one)."""
+        return sum(1 for call in self._calls if call.running)
+
+    async def _supervise(self, session: GnmiSession, groups: Mapping[str, GroupCall]) -> None:
         loop = asyncio.get_running_loop()
-        check_every = min((call.stall_after_s for call in calls.values()), default=self.stall_timeout_s) / 3
+        check_every = min((group.stall_after_s for group in groups.values()), default=self.stall_timeout_s) / 3
         while self._running:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(check_every):
                     await self._group_event.wait()
             self._group_event.clear()
-            wanted, self._restarts_wanted = self._restarts_wanted, set()
-            for name in wanted:
-                if name in calls:
-                    self.log.info("making the %s subscription again, as asked", name)
-                    await self._restart_call(session, calls[name])
-            for call in calls.values():
+            for call in list(self._calls):
+                if call.running:
+                    continue
                 if call.failure is not None:
                     raise call.failure  # cut, or failed otherwise: the session (or the device) is at fault
-            refusals = {call.name: call.rejection for call in calls.values() if call.rejection is not None}
-            if calls and len(refusals) == len(calls):
+                if call.refusal is not None:
+                    self._calls.remove(call)
+                    await self._refused_call(session, call)
+            wanted, self._restarts_wanted = self._restarts_wanted, set()
+            if wanted:
+                await self._restart(session, wanted)
+            refusals = {name: group.rejection for name, group in groups.items() if group.rejection is not None}
+            if groups and len(refusals) == len(groups):
                 reasons = "; ".join(f"{name}: {_first_line(why.text)}" for name, why in refusals.items())
                 raise _NoGnmi(SessionState.UNAVAILABLE, f"every subscription was refused ({reasons}): polled over SSH")
             self._poll_refused_groups(frozenset(refusals))
             now = loop.time()
-            sampled = [call for call in calls.values() if call.spec.mode is StreamMode.SAMPLE and call.running]
-            stalled = [call for call in sampled if now - call.last_data > call.stall_after_s]
+            sampled = [group for group in groups.values() if group.spec.mode is StreamMode.SAMPLE and group.running]
+            stalled = [group for group in sampled if now - group.last_data > group.stall_after_s]
             if stalled and len(stalled) == len(sampled):
-                silent = now - max(call.last_data for call in sampled)
+                silent = now - max(group.last_data for group in sampled)
                 raise GnmiStalled(f"{self.name}: no gNMI update for {silent:.0f} s: restarting the stream")
-            for call in stalled:  # the others deliver: only the silent group's call is made again
+            silent_calls: list[SubscribeCall] = []
+            for group in stalled:  # others deliver: only the call carrying the silent group is made again
                 self.stalls += 1
-                self.log.info("no %s update for %.0f s: making its subscription again", call.name, now - call.last_data)
-                await self._restart_call(session, call)
+                self.log.info(
+                    "no %s update for %.0f s: making its subscription again", group.name, now - group.last_data
+                )
+                if group.call is not None and group.call not in silent_calls:
+                    silent_calls.append(group.call)
+            for call in silent_calls:
+                self.group_restarts += 1
+                await self._close_call(call)
+                self._open_call(session, call.specs)
 
-    def _start_call(self, session: GnmiSession, call: GroupCall) -> None:
-        call.rejection = call.failure = None
-        call.delivered = 0
-        call.last_data = asyncio.get_running_loop().time()
-        call.task = asyncio.create_task(self._run_call(session, call), name=f"gnmi-{call.name} {self.name}")
+    def _open_call(self, session: GnmiSession, specs: Sequence[SubscriptionSpec]) -> SubscribeCall:
+        """Make one Subscribe call carrying these groups."""
+        call = SubscribeCall(tuple(specs))
+        now = asyncio.get_running_loop().time()
+        for spec in specs:
+            group = self.groups[spec.name]
+            group.call = call
+            group.last_data = now
+            group.rejection = None  # asked for again: no longer polled in its stead (its words stay shown)
+        self._calls.append(call)
+        names = "+".join(call.names)
+        call.task = asyncio.create_task(self._run_call(session, call), name=f"gnmi-{names} {self.name}")
+        return call
 
-    async def _restart_call(self, session: GnmiSession, call: GroupCall) -> None:
-        """Make one group's call again on the same channel: the other groups' calls carry on untouched."""
+    async def _close_call(self, call: SubscribeCall) -> None:
         task = call.task
         if task is not None and not task.done():
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
-        call.restarts += 1
-        self.group_restarts += 1
-        self._group_state(call.name, SubscriptionState.PENDING)
-        self._start_call(session, call)
+        if call in self._calls:
+            self._calls.remove(call)
+        for group in self.groups.values():
+            if group.call is call:
+                group.call = None
 
-    async def _run_call(self, session: GnmiSession, call: GroupCall) -> None:
-        name = call.name
+    async def _refused_call(self, session: GnmiSession, call: SubscribeCall) -> None:
+        """The device refused a call: a call of one group refuses that group; a call of several is split."""
+        assert call.refusal is not None
+        for group in self.groups.values():
+            if group.call is call:
+                group.call = None
+        if len(call.specs) == 1:
+            self._refused(call.specs[0].name, call.refusal)
+            return
+        self.log.info("the device refused the subscription: asking for each group alone to learn which it refuses")
+        accepted = await self._probe(session, call.specs)
+        if not accepted:
+            return
+        if len(accepted) == len(call.specs):
+            # Refused together, taken one by one: the device cannot carry them on one call; give each its own.
+            self.log.info("the device takes each group alone but not together: one call each")
+            for spec in accepted:
+                self._open_call(session, (spec,))
+            return
+        self._open_call(session, accepted)
+
+    async def _probe(self, session: GnmiSession, specs: Sequence[SubscriptionSpec]) -> list[SubscriptionSpec]:
+        """Ask for each group on a call of its own, all at once, each call ended at the device's first answer:
+        the groups the device takes (in the order given); each one it refuses is recorded as refused."""
+
+        failures: list[Exception] = []
+
+        async def answer(spec: SubscriptionSpec) -> GnmiRejected | None:
+            stream = session.stream((spec,))
+            try:
+                async with contextlib.aclosing(stream), asyncio.timeout(self.settings.connect_timeout_s):
+                    async for _ in stream:
+                        return None  # the device took the group: data (or the end of an empty dump) came
+            except GnmiRejected as refusal:
+                return refusal
+            except TimeoutError:
+                return None  # no answer, but no refusal either: the call carrying it will tell
+            except Exception as error:  # a cut or failed session: raised below as itself, not in a group
+                failures.append(error)
+            return None
+
+        async with asyncio.TaskGroup() as probes:
+            answers = [probes.create_task(answer(spec), name=f"gnmi-probe-{spec.name} {self.name}") for spec in specs]
+        if failures:
+            raise failures[0]
+        accepted = []
+        for spec, task in zip(specs, answers, strict=True):
+            refusal = task.result()
+            if refusal is None:
+                accepted.append(spec)
+            else:
+                self._refused(spec.name, refusal)
+        return accepted
+
+    def _refused(self, name: str, refusal: GnmiRejected) -> None:
+        """The device refused one group: remember its words (under the software it runs) and show them."""
+        rejection = GroupRejection(
+            code=refusal.status_name, text=refusal.details, release=self.release, at=self._clock.now()
+        )
+        known = self.rejections.get(name)
+        if known is None or known.text != rejection.text:
+            self.log.info("the device refused the %s subscription: %s", name, _first_line(refusal.details))
+        self.rejections[name] = rejection
+        group = self.groups.get(name)
+        if group is not None:
+            group.rejection = rejection
+            group.call = None
+        self._group_state(name, SubscriptionState.REJECTED, rejection)
+
+    async def _restart(self, session: GnmiSession, names: set[str]) -> None:
+        """Make the asked-for groups' subscription again on the same channel (never a reconnect).
+
+        Only refused groups asked for: each is asked for alone first, and the call carrying the others is made
+        again with those the device takes now (untouched if it takes none). Otherwise the call is made again
+        carrying what it carried and the groups asked for (every group, for a restart of all), split if refused."""
+        groups = self.groups
+        self.group_restarts += 1
+        for name in sorted(names):
+            self.log.info("making the %s subscription again, as asked", name)
+            groups[name].restarts += 1
+            self._group_state(name, SubscriptionState.PENDING)
+        refused = [group.spec for name, group in groups.items() if name in names and group.call is None]
+        carried = {name for name, group in groups.items() if group.call is not None}
+        if len(refused) == len(names):
+            taken = {spec.name for spec in await self._probe(session, refused)}
+            if not taken:
+                return
+            wanted = carried | taken
+        else:
+            wanted = carried | names
+        for call in list(self._calls):
+            await self._close_call(call)
+        self._open_call(session, [group.spec for name, group in groups.items() if name in wanted])
+
+    async def _run_call(self, session: GnmiSession, call: SubscribeCall) -> None:
         try:
             await self._consume(session, call)
-            call.failure = GnmiStreamCut(f"{self.name}: the {name} stream ended")
+            call.failure = GnmiStreamCut(f"{self.name}: the {'+'.join(call.names)} stream ended")
         except GnmiRejected as refusal:
-            rejection = GroupRejection(
-                code=refusal.status_name, text=refusal.details, release=self.release, at=self._clock.now()
-            )
-            known = self.rejections.get(name)
-            if known is None or known.text != rejection.text:
-                self.log.info("the device refused the %s subscription: %s", name, _first_line(refusal.details))
-            call.rejection = self.rejections[name] = rejection
-            self._group_state(name, SubscriptionState.REJECTED, rejection)
+            call.refusal = refusal
         except asyncio.CancelledError:
             raise
         except Exception as error:  # a cut stream, or anything else: the supervisor decides
@@ -762,27 +904,38 @@ class DeviceSupervisor:
         finally:
             self._group_event.set()
 
-    async def _consume(self, session: GnmiSession, call: GroupCall) -> None:
-        loop = asyncio.get_running_loop()
+    def _answered(self, call: SubscribeCall, names: tuple[str, ...]) -> None:
+        """A response on `call`, with data of the groups `names` (see GnmiSession.stream's `on_data`)."""
+        groups = self.groups
+        if not call.delivered:  # the device took the call: every group on it is live
+            for spec in call.specs:
+                group = groups.get(spec.name)
+                if group is not None and group.call is call:
+                    group.rejection = None
+                    if self.rejections.pop(spec.name, None) is not None:
+                        self.log.info("the device serves the %s subscription now", spec.name)
+                    self._group_state(spec.name, SubscriptionState.LIVE)
+        call.delivered += 1
+        if not self._delivered:  # gNMI is up when data flows, not when the channel opens
+            self.gnmi_streams += 1
+            self._set_gnmi(SessionState.UP, self._via())
+            self._set_source("gnmi")
+        self._delivered += 1
+        if names:
+            now = asyncio.get_running_loop().time()
+            data = self._sink.subscription_data
+            for name in names:
+                group = groups.get(name)
+                if group is not None:
+                    group.last_data = now
+                data(self.name, name)
+
+    async def _consume(self, session: GnmiSession, call: SubscribeCall) -> None:
         sink = self._sink
-        data = sink.subscription_data
-        name = self.name
-        group = call.name
+        answered = functools.partial(self._answered, call)
         # The pacer is shared by every stream of the fleet: their decoding shares each loop turn, and a stream
         # with a backlog (a large initial dump, a loop that fell behind) lets the others and the console run.
-        async for item in session.stream((call.spec,), pace=self._pacer.turn):
-            call.last_data = loop.time()
-            if not call.delivered:  # the device took the group
-                if self.rejections.pop(group, None) is not None:
-                    self.log.info("the device serves the %s subscription now", group)
-                self._group_state(group, SubscriptionState.LIVE)
-            call.delivered += 1
-            if not self._delivered:  # gNMI is up when data flows, not when the channel opens
-                self.gnmi_streams += 1
-                self._set_gnmi(SessionState.UP, self._via())
-                self._set_source("gnmi")
-            self._delivered += 1
-            data(name, group)
+        async for item in session.stream(call.specs, pace=self._pacer.turn, on_data=answered):
             if isinstance(item, InterfaceBatch):
                 self._apply(sink.apply_interfaces, item, len(item.rows))
             elif isinstance(item, HealthSample):
@@ -798,9 +951,10 @@ class DeviceSupervisor:
     # -- restarting groups ------------------------------------------------------------------------
 
     def restart_subscriptions(self, group: str | None = None) -> RestartOutcome:
-        """Make one group's Subscribe call (or every group's) again on the open gNMI session, without
-        reconnecting: a refused group is asked for again, a silent one resubscribed. A device polled over SSH
-        (no usable gNMI) tries gNMI again at once instead."""
+        """Make one group's subscription (or every group's) again on the open gNMI session, without reconnecting:
+        a refused group is asked for again, a silent one resubscribed. The groups the device takes ride on one
+        call, so restarting one of them makes that call again (still no reconnect). A device polled over SSH (no
+        usable gNMI) tries gNMI again at once instead."""
         calls = self.groups
         if not calls:
             if self.polling_over_ssh and self.device.gnmi_port is not None:
