@@ -390,12 +390,13 @@ def _sros_state() -> Node:
         container("statistics", *stats),
     )
 
-    def card_entries(item: DeviceModel) -> list[tuple[tuple[str, ...], tuple[DeviceModel, str]]]:
-        """IOM cards (numbered slots); the CPMs (lettered slots) are a list of their own."""
-        return [((slot,), (item, slot)) for slot, _ in item.hardware.cards if slot.isdigit()]
+    def slot_entries(numbered: bool) -> Callable[[DeviceModel], list[tuple[tuple[str, ...], tuple[DeviceModel, str]]]]:
+        """IOM cards sit in numbered slots and CPMs in lettered ones: SR OS lists the two apart."""
 
-    def cpm_entries(item: DeviceModel) -> list[tuple[tuple[str, ...], tuple[DeviceModel, str]]]:
-        return [((slot,), (item, slot)) for slot, _ in item.hardware.cards if not slot.isdigit()]
+        def entries(item: DeviceModel) -> list[tuple[tuple[str, ...], tuple[DeviceModel, str]]]:
+            return [((slot,), (item, slot)) for slot, _ in item.hardware.cards if slot.isdigit() == numbered]
+
+        return entries
 
     def card_temperature(card: tuple[DeviceModel, str]) -> int:
         model, slot = card
@@ -438,30 +439,24 @@ def _sros_state() -> Node:
             container("hardware-data", leaf("oper-state", lambda p: hardware_state(p.oper_up))),
         ),
     )
-    card = listing(
-        "card",
-        ("slot-number",),
-        card_entries,
-        leaf("slot-number", lambda c: int(c[1]), Kind.INT),
-        leaf("equipped-type", equipped_type),
-        container(
-            "hardware-data",
-            leaf("oper-state", lambda c: "in-service"),
-            leaf("temperature", card_temperature, Kind.INT, volatile=True),
-        ),
-    )
-    cpm = listing(
-        "cpm",
-        ("cpm-slot",),
-        cpm_entries,
-        leaf("cpm-slot", lambda c: c[1]),
-        leaf("equipped-type", equipped_type),
-        container(
-            "hardware-data",
-            leaf("oper-state", lambda c: "in-service"),
-            leaf("temperature", card_temperature, Kind.INT, volatile=True),
-        ),
-    )
+
+    def slot_listing(name: str, key: str, numbered: bool, slot_value: Callable[[str], object], kind: Kind) -> Node:
+        """The `card` and `cpm` lists: one shape, keyed by their own slot leaf."""
+        return listing(
+            name,
+            (key,),
+            slot_entries(numbered),
+            leaf(key, lambda c: slot_value(c[1]), kind),
+            leaf("equipped-type", equipped_type),
+            container(
+                "hardware-data",
+                leaf("oper-state", lambda c: "in-service"),
+                leaf("temperature", card_temperature, Kind.INT, volatile=True),
+            ),
+        )
+
+    card = slot_listing("card", "slot-number", True, int, Kind.INT)
+    cpm = slot_listing("cpm", "cpm-slot", False, str, Kind.STRING)
     system = container(
         "system",
         leaf("oper-name", lambda item: item.identity.name),
