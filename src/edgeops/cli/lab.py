@@ -35,11 +35,11 @@ def write_lab_inventory(lab: Lab, path: Path) -> Path:
     a file) written by inventory.dump, so the file loads back to that same Inventory. Mode 0600, written atomically:
     it holds the lab's literal passwords, which the loader accepts only from a file no one else may read."""
     # Imported here: the top-level parser imports this module on every edgeops start.
+    from edgeops.files import write_private
     from edgeops.inventory.dump import dump_inventory
-    from edgeops.lab.inventory_out import write_private_text
 
     text = LAB_INVENTORY_HEADER + dump_inventory(lab.inventory(), literal_passwords=True)
-    return write_private_text(Path(path), text)
+    return write_private(Path(path), text)
 
 
 def configure_parser(parser: argparse.ArgumentParser) -> None:

@@ -9,7 +9,6 @@ import fcntl
 import inspect
 import logging
 import os
-import tempfile
 import threading
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -20,6 +19,7 @@ import asyncssh
 
 from edgeops.devices.errors import HostKeyMismatch, HostKeyRejected, HostKeyUnknown
 from edgeops.devices.ssh_auth import LoginCallbacksClient
+from edgeops.files import write_private
 from edgeops.inventory.ssh_config import HostKeyConfig
 
 log = logging.getLogger(__name__)
@@ -363,17 +363,7 @@ class KnownHosts:
                     kept.append(line)
             removed = len(lines) - len(kept)
             if removed:
-                fd, temp_name = tempfile.mkstemp(dir=self.own_file.parent, prefix=".known_hosts.")
-                try:
-                    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                        handle.writelines(kept)
-                        handle.flush()
-                        os.fsync(handle.fileno())
-                    os.chmod(temp_name, 0o600)
-                    os.replace(temp_name, self.own_file)
-                except BaseException:
-                    Path(temp_name).unlink(missing_ok=True)
-                    raise
+                write_private(self.own_file, "".join(kept), durable=True)
                 self._files.pop(self.own_file, None)
         return removed
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from edgeops.devices.samples import CommandResult
+from edgeops.files import write_private
 from edgeops.naming import natural_key
 from edgeops.redaction import redact
 from edgeops.textsafety import json_text, strip_control
@@ -284,9 +285,7 @@ def write_out_dir(
         )
         devices.append(entry)
     document = {**summary.to_dict(), "devices": devices}
-    partial = folder / ".summary.json.partial"
-    partial.write_text(json_text(document, indent=2) + "\n", encoding="utf-8")
-    os.replace(partial, folder / "summary.json")  # a reader never sees half a summary
+    write_private(folder / "summary.json", json_text(document, indent=2) + "\n")  # a reader never sees half of it
     return folder
 
 

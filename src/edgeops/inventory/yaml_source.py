@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
 import re
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +13,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
+from edgeops.files import write_private
 from edgeops.inventory.problems import Position, ProblemLog
 from edgeops.inventory.secrets import SECRET_KINDS
 
@@ -269,18 +268,9 @@ class ParseCache:
             tree = _encode(data, set())
         except _NotCacheable:
             return
-        folder = self.entry.parent
         try:
-            folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-            handle, partial = tempfile.mkstemp(dir=folder, prefix=".partial-", suffix=".json")  # mode 0600
-            try:
-                with os.fdopen(handle, "w", encoding="utf-8") as out:
-                    json.dump({"key": self.key, "tree": tree}, out, ensure_ascii=False, separators=(",", ":"))
-                os.replace(partial, self.entry)
-            except BaseException:
-                with contextlib.suppress(OSError):
-                    os.unlink(partial)
-                raise
+            text = json.dumps({"key": self.key, "tree": tree}, ensure_ascii=False, separators=(",", ":"))
+            write_private(self.entry, text)
         except (OSError, ValueError):
             return
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from edgeops.files import write_private
 from edgeops.inventory.model import Credentials, Inventory, JumpHost, SecretRef, Site
 from edgeops.platforms import GnmiTls
 
@@ -14,18 +14,6 @@ if TYPE_CHECKING:
     from edgeops.lab.runner import Lab
 
 LAB_TAG = "lab"
-
-
-def write_private_text(path: Path, text: str) -> Path:
-    """Write a file readable only by its owner, atomically (a reader never sees half a file)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.partial")
-    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        os.fchmod(handle.fileno(), 0o600)  # in case a partial file was left behind with another mode
-        handle.write(text)
-    os.replace(partial, path)
-    return path
 
 
 def _gnmi_tls(lab: Lab) -> GnmiTls:
@@ -57,7 +45,7 @@ def targets(lab: Lab) -> list[dict[str, Any]]:
 
 
 def write_targets(lab: Lab, path: Path) -> Path:
-    return write_private_text(path, json.dumps(targets(lab), indent=2, ensure_ascii=False) + "\n")
+    return write_private(path, json.dumps(targets(lab), indent=2, ensure_ascii=False) + "\n")
 
 
 def lab_inventory(lab: Lab) -> Inventory:

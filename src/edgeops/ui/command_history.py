@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
+from edgeops.files import write_private
 from edgeops.redaction import contains_secret
 
 logger = logging.getLogger(__name__)
@@ -81,23 +80,10 @@ class CommandHistory:
 
     def _write(self) -> None:
         text = "".join(f"{entry}\n" for entry in self._entries)
-        temporary: str | None = None
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            descriptor, temporary = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=self.path.parent)
-            with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-                handle.write(text)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.chmod(temporary, 0o600)
-            os.replace(temporary, self.path)
-            temporary = None
+            write_private(self.path, text, durable=True)
         except OSError as error:
             logger.warning("command history %s cannot be written: %s", self.path, error)
-        finally:
-            if temporary is not None:
-                with contextlib.suppress(OSError):
-                    os.unlink(temporary)
 
 
 class HistoryCursor:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,6 +11,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from edgeops.files import write_private
 
 CA_CERT_FILE = "gnmi-ca.pem"
 CA_KEY_FILE = "gnmi-ca.key"
@@ -28,13 +29,6 @@ class ServerCertificate:
     key_pem: bytes
     cert_file: Path
     key_file: Path
-
-
-def _write_private(path: Path, data: bytes) -> None:
-    """Write a file readable only by its owner (private keys)."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(data)
 
 
 def _key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
@@ -98,7 +92,7 @@ class LabCertificateAuthority:
                 .add_extension(x509.SubjectKeyIdentifier.from_public_key(self.key.public_key()), critical=False)
                 .sign(self.key, hashes.SHA256())
             )
-            _write_private(key_path, _key_pem(self.key))
+            write_private(key_path, _key_pem(self.key))
             cert_path.write_bytes(self.cert.public_bytes(serialization.Encoding.PEM))
 
     @property
@@ -156,6 +150,6 @@ class LabCertificateAuthority:
         # The chain includes the CA so a client that fetched it can see who issued the leaf.
         chain = leaf.public_bytes(serialization.Encoding.PEM) + self.cert_pem
         key_pem = _key_pem(key)
-        _write_private(key_path, key_pem)
+        write_private(key_path, key_pem)
         cert_path.write_bytes(chain)
         return ServerCertificate(chain, key_pem, cert_path, key_path)

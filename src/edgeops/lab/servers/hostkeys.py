@@ -8,7 +8,6 @@ different but equally stable key, and 500 devices cost one small file instead of
 from __future__ import annotations
 
 import hashlib
-import os
 import secrets
 from collections.abc import Iterable
 from pathlib import Path
@@ -17,19 +16,12 @@ import asyncssh
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from edgeops.files import write_private
+
 HOSTKEY_SECRET_FILE = "hostkey-secret"
 CLIENT_KEY_FILE = "lab_client_key"
 KNOWN_HOSTS_FILE = "known_hosts"
 SECRET_BYTES = 32
-
-
-def _write_private(path: Path, data: bytes) -> None:
-    """Write a file only its owner can read, replacing any earlier one atomically."""
-    partial = path.with_name(path.name + ".partial")
-    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(data)
-    os.replace(partial, path)
 
 
 def _ed25519_openssh(private: Ed25519PrivateKey) -> bytes:
@@ -56,7 +48,7 @@ class HostKeyStore:
             secret = b""
         if len(secret) != SECRET_BYTES:
             secret = secrets.token_bytes(SECRET_BYTES)
-            _write_private(secret_path, secret)
+            write_private(secret_path, secret)
         self._secret = secret
         self._host_keys: dict[tuple[str, int], asyncssh.SSHKey] = {}
         self._client_key: asyncssh.SSHKey | None = None
@@ -81,7 +73,7 @@ class HostKeyStore:
         path = self.directory / CLIENT_KEY_FILE
         if not path.exists():
             private = Ed25519PrivateKey.generate()
-            _write_private(path, _ed25519_openssh(private))
+            write_private(path, _ed25519_openssh(private))
             public = private.public_key().public_bytes(
                 serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH
             )
