@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -9,7 +10,8 @@ import pytest
 from edgeops.inventory.loader import load_inventory
 from edgeops.inventory.model import Credentials, Device, Inventory, JumpHost
 from edgeops.inventory.problems import InventoryError
-from edgeops.inventory.ssh_config import ProxyHop, SshSettings, ssh_settings_for
+from edgeops.inventory.ssh_config import ProxyHop, SshSettings
+from edgeops.inventory.ssh_config import ssh_settings_for as settings_with_config
 from edgeops.platforms import Platform
 
 from .conftest import WriteFile
@@ -57,6 +59,13 @@ devices:
   - {name: gw-1, host: gw-1}
   - {name: outer-1, host: outer-1}
 """
+
+
+def ssh_settings_for(device: Device, inventory: Inventory) -> SshSettings:
+    """The settings without how asyncssh applies the file (ConfigUse, tested on its own below): the routes."""
+    settings = settings_with_config(device, inventory)
+    hops = tuple(hop._replace(config=None) for hop in settings.proxy_jump)
+    return dataclasses.replace(settings, proxy_jump=hops, config=None)
 
 
 @pytest.fixture

@@ -46,7 +46,7 @@ from edgeops.devices.errors import (
 from edgeops.devices.hostkeys import HostKeyCheck, KnownHosts
 from edgeops.devices.samples import CommandResult, Failure, SessionState
 from edgeops.inventory.model import Device
-from edgeops.inventory.ssh_config import HostKeyConfig, SshSettings
+from edgeops.inventory.ssh_config import ConfigUse, HostKeyConfig, SshSettings
 from edgeops.logging_setup import device_logger
 from edgeops.platforms import Platform
 
@@ -104,6 +104,7 @@ class SshTarget:
     key_files: tuple[Path, ...] = ()  # empty: the default identities (~/.ssh/id_*), as OpenSSH does
     use_agent: bool = True
     host_keys: HostKeyConfig | None = None  # ssh_config's host key options for this host
+    config: ConfigUse | None = None  # how asyncssh applies ssh_config; None: no ssh_config at all
 
     @classmethod
     def from_device(cls, device: Device) -> SshTarget:
@@ -130,6 +131,7 @@ class SshTarget:
             key_files=settings.key_files,
             use_agent=settings.use_agent,
             host_keys=settings.host_keys,
+            config=settings.config,
         )
 
     @property
@@ -157,6 +159,35 @@ ENCRYPTION_PREFERENCE = (
     "aes192-ctr",
     "aes128-ctr",
 )
+
+
+def ssh_config_options(
+    config: ConfigUse | None, *, keepalive_interval_s: float, keepalive_count_max: int, cli: bool
+) -> dict[str, Any]:
+    """asyncssh options that hand it the ssh_config file (its public `config=` option) and edgeops' own defaults
+    for what the file does not set: an option the file sets for the host is left to asyncssh.
+
+    The host is the Host alias, so Host and Match blocks match as with `ssh ALIAS`; asyncssh then applies HostName
+    itself. The route (jump host or none) is edgeops' to choose: the caller passes `tunnel=`, and the file's
+    ProxyCommand applies only when ConfigUse says so. `cli`: the session is the device's interactive CLI, so a
+    RemoteCommand or `RequestTTY no` of the file must not replace it.
+    """
+    configured = config.configured if config is not None else frozenset()
+    options: dict[str, Any] = {"config": [str(path) for path in config.files] if config is not None else []}
+    if config is not None:
+        options["host"] = config.alias
+    if config is None or not config.proxy_command:
+        options["proxy_command"] = None
+    if "Ciphers" not in configured:
+        options["encryption_algs"] = ENCRYPTION_PREFERENCE
+    if "ServerAliveInterval" not in configured:
+        options["keepalive_interval"] = keepalive_interval_s
+    if "ServerAliveCountMax" not in configured:
+        options["keepalive_count_max"] = keepalive_count_max
+    if cli:
+        options["command"] = None
+        options["request_pty"] = True
+    return options
 
 
 def asyncssh_auth_options(*, password: str | None, key_files: tuple[Path, ...], use_agent: bool) -> dict[str, Any]:
@@ -458,17 +489,18 @@ class SshSession:
             # login callbacks also keep asyncssh's login working on loops that start tasks eagerly (ssh_auth.py).
             "known_hosts": check.known_hosts,
             "client_factory": check.client_factory(on_lost),
-            # ~/.ssh/config was applied by the inventory already; asyncssh must not apply it a second time.
-            "config": [],
-            "keepalive_interval": self.keepalive_interval_s,
-            "keepalive_count_max": self.keepalive_count_max,
-            "encryption_algs": ENCRYPTION_PREFERENCE,
+            # scrapli's asyncssh transport passes transport_options["asyncssh"] straight to asyncssh.connect()
+            # (over its own host, port and config): ssh_config, a jump host, all go through it.
+            **ssh_config_options(
+                target.config,
+                keepalive_interval_s=self.keepalive_interval_s,
+                keepalive_count_max=self.keepalive_count_max,
+                cli=True,
+            ),
+            # The route is edgeops' choice (shared jump hosts): asyncssh must not follow ProxyJump on its own.
+            "tunnel": tunnel,
             **asyncssh_auth_options(password=password, key_files=target.key_files, use_agent=target.use_agent),
         }
-        if tunnel is not None:
-            # scrapli's asyncssh transport passes transport_options["asyncssh"] straight to asyncssh.connect(),
-            # which takes `tunnel=`: no transport subclass is needed to go through a jump host.
-            options["tunnel"] = tunnel
         platform, variant = SCRAPLI_PLATFORMS[target.platform]
         driver = AsyncScrapli(
             platform=platform,

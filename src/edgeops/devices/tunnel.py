@@ -19,14 +19,14 @@ from edgeops.devices.errors import DeviceError, Unreachable
 from edgeops.devices.hostkeys import HostKeyCheck, KnownHosts
 from edgeops.devices.samples import SessionState
 from edgeops.devices.ssh import (
-    ENCRYPTION_PREFERENCE,
     PasswordSource,
     asyncssh_auth_options,
     connect_error,
     resolve_password,
+    ssh_config_options,
 )
 from edgeops.inventory.model import Inventory, SecretRef
-from edgeops.inventory.ssh_config import HostKeyConfig, ProxyHop, ssh_settings_for
+from edgeops.inventory.ssh_config import ConfigUse, HostKeyConfig, ProxyHop, ssh_settings_for
 from edgeops.logging_setup import device_logger
 
 log = logging.getLogger(__name__)
@@ -51,6 +51,7 @@ class JumpSpec:
     password: PasswordSource | None = field(default=None, compare=False, repr=False)
     via: str | None = None  # the name of the jump host this one is reached through
     host_keys: HostKeyConfig | None = None  # ssh_config's host key options for this host
+    config: ConfigUse | None = None  # how asyncssh applies ssh_config; None: no ssh_config at all
 
     @property
     def address(self) -> str:
@@ -153,6 +154,7 @@ class JumpHostPool:
                     password=password_for(hop) if password_for else None,
                     via=via,
                     host_keys=hop.host_keys,
+                    config=hop.config,
                 )
             )
             via = name
@@ -338,18 +340,24 @@ class JumpHostPool:
             if holder:
                 self._connection_lost(jump, holder[0], exc)
 
+        options: dict[str, Any] = {
+            "host": spec.host,
+            **ssh_config_options(
+                spec.config,
+                keepalive_interval_s=self.keepalive_interval_s,
+                keepalive_count_max=self.keepalive_count_max,
+                cli=False,
+            ),
+        }
         conn = await asyncssh.connect(
-            spec.host,
-            spec.port,
-            tunnel=tunnel if tunnel is not None else (),
+            port=spec.port,
+            # The chain was resolved already (ProxyJump included): asyncssh must not follow a ProxyJump itself.
+            tunnel=tunnel,
             username=spec.username or (),
             password=password,
             known_hosts=check.known_hosts,
             client_factory=check.client_factory(on_lost),
-            config=[],  # ssh_config was applied when the chain was resolved
-            keepalive_interval=self.keepalive_interval_s,
-            keepalive_count_max=self.keepalive_count_max,
-            encryption_algs=ENCRYPTION_PREFERENCE,
+            **options,
             **asyncssh_auth_options(password=password, key_files=spec.key_files, use_agent=spec.use_agent),
         )
         holder.append(conn)
