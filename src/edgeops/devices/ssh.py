@@ -8,6 +8,7 @@ import errno
 import functools
 import inspect
 import re
+import socket
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -234,6 +235,10 @@ def connect_error(
             return Unreachable(device, f"{where} reset the connection (not accepting SSH)", refused=True)
         if isinstance(cause, ConnectionRefusedError):
             return Unreachable(device, f"{where} refused the connection", refused=True)
+        if isinstance(cause, socket.gaierror):
+            # A name that does not resolve: nothing to connect to, like a host with no route.
+            name = address.rpartition(":")[0] or address
+            return Unreachable(device, f"{where}: the name {name} does not resolve ({cause.strerror or cause})")
         if isinstance(cause, OSError) and cause.errno in _UNREACHABLE_ERRNOS:
             return Unreachable(device, f"{where} is unreachable: {cause.strerror}")
         if isinstance(cause, TimeoutError | ScrapliTimeout):
@@ -392,6 +397,10 @@ class SshSession:
         driver = self._driver
         if driver is None or self._lost.is_set():
             return False
+        if self._connection is not None:
+            # asyncssh's own answer: scrapli's isalive asks the transport is_closing(), which the pipe of a
+            # ProxyCommand lacks, so a session through one always looked dead.
+            return not self._connection.is_closed()
         try:
             return bool(driver.isalive())
         except ScrapliException:
