@@ -123,6 +123,18 @@ def ssh_settings_for(device: Device, inventory: Inventory) -> SshSettings:
     )
 
 
+def unhonoured_in(inventory: Inventory) -> dict[UnhonouredOption, tuple[str, ...]]:
+    """Every option of the inventory's ssh_config that edgeops does not honour, with the devices and jump hosts
+    (by inventory name) it is in effect for, in file order."""
+    found: dict[UnhonouredOption, list[str]] = {}
+    named = [(device.name, device.host) for device in inventory.devices]
+    named += [(jump.name, jump.host) for jump in inventory.jump_hosts]
+    for name, host in named:
+        for option in unhonoured_options(inventory, host):
+            found.setdefault(option, []).append(name)
+    return {option: tuple(names) for option, names in found.items()}
+
+
 def unhonoured_options(inventory: Inventory, host: str) -> list[UnhonouredOption]:
     """The options the inventory's ssh_config sets for `host` (an inventory host, the Host alias) that edgeops
     cannot honour: asyncssh skips options it does not know without a word, and edgeops sets a few itself."""
