@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import functools
 import os
 import random
 import shutil
@@ -23,7 +24,7 @@ from edgeops.devices.hostkeys import KnownHosts
 from edgeops.devices.samples import Failure, SessionState
 from edgeops.devices.ssh import SshSession, SshTarget
 from edgeops.devices.tunnel import JumpHostPool, JumpSpec
-from edgeops.inventory.model import Credentials, Inventory
+from edgeops.inventory.model import Credentials, Inventory, JumpHost
 from edgeops.inventory.ssh_config import ssh_settings_for
 from edgeops.lab.runner import Lab, relocate
 from edgeops.lab.topology import build_fleet, synthetic_sites
@@ -301,3 +302,36 @@ async def test_a_jump_host_name_that_does_not_resolve_is_unreachable(known_hosts
             await asyncio.wait_for(pool.get_tunnel("nowhere"), 10)
     assert caught.value.code is Failure.UNREACHABLE
     assert "resolve" in caught.value.message
+
+
+# -- jump hosts ----------------------------------------------------------------------------------------------
+
+
+async def test_a_jump_host_is_reached_with_its_ssh_config(
+    start_lab: Callable[..., Awaitable[Lab]], known_hosts: KnownHosts, tmp_path: Path
+) -> None:
+    lab = await start_lab(jump_only=True)
+    jump = lab.jump
+    assert jump is not None
+    identity = lab.device(DEVICE).identity
+    config = write(
+        tmp_path / "ssh_config",
+        f"Host jump-alias\n  HostName {jump.host}\n  Port {jump.port}\n  User {jump.username}\n"
+        f"  IdentityFile {lab.host_keys.client_key_file}\n  IdentitiesOnly yes\n  IdentityAgent none\n"
+        "  Ciphers aes256-ctr\n",
+    )
+    device = identity.inventory_device(jump="bastion", credentials=Credentials(identity.username, use_agent=False))
+    inventory = Inventory(devices=(device,), jump_hosts=(JumpHost("bastion", "jump-alias"),), ssh_config=config)
+    pool, jumps = JumpHostPool.from_inventory(inventory, resolve_secret=lambda ref: "", known_hosts=known_hosts)
+    async with pool:
+        tunnel = await pool.get_tunnel(jumps[DEVICE])
+        assert tunnel.get_extra_info("send_cipher") == "aes256-ctr"  # the jump host's own Host block applied
+        settings = ssh_settings_for(device, inventory)
+        session = SshSession(
+            SshTarget.from_settings(device, settings),
+            known_hosts=known_hosts,
+            password=lambda: identity.password,
+            tunnel=functools.partial(pool.get_tunnel, jumps[DEVICE]),
+            connect_timeout_s=10.0,
+        )
+        await run_ok(session)
