@@ -24,7 +24,7 @@ from edgeops.devices.hostkeys import KnownHosts
 from edgeops.devices.samples import Failure, SessionState
 from edgeops.devices.ssh import SshSession, SshTarget
 from edgeops.devices.tunnel import JumpHostPool, JumpSpec
-from edgeops.inventory.model import Credentials, Inventory, JumpHost
+from edgeops.inventory.model import Credentials, Inventory, JumpHost, SecretRef
 from edgeops.inventory.ssh_config import ssh_settings_for
 from edgeops.lab.runner import Lab, relocate
 from edgeops.lab.topology import build_fleet, synthetic_sites
@@ -177,6 +177,14 @@ async def test_proxy_command_through_the_jump_host_reaches_a_device_only_it_can_
     await run_ok(session)
     assert lab.jump_server is not None and lab.jump_server.info.stats.forwarded_channels == 1
 
+    # A login refused through the command is a refused login, not a route that ended.
+    refused = session_for(
+        lab, config, known_hosts, alias="leaf-alias", credentials=Credentials(identity.username, use_agent=False)
+    )
+    with pytest.raises(AuthFailed):
+        await refused.open()
+    assert lab.jump_server.info.stats.forwarded_channels == 2
+
     # The inventory's `jump: null` chooses the route (direct): the file's ProxyCommand no longer applies, and the
     # device, which listens only behind the jump host, cannot be reached.
     direct = session_for(
@@ -185,7 +193,7 @@ async def test_proxy_command_through_the_jump_host_reaches_a_device_only_it_can_
     assert direct.target.config is not None and not direct.target.config.proxy_command
     with pytest.raises(Unreachable):
         await direct.open()
-    assert lab.jump_server.info.stats.forwarded_channels == 1
+    assert lab.jump_server.info.stats.forwarded_channels == 2
 
 
 # -- IdentityAgent, IdentitiesOnly ------------------------------------------------------------------------
@@ -335,3 +343,55 @@ async def test_a_jump_host_is_reached_with_its_ssh_config(
             connect_timeout_s=10.0,
         )
         await run_ok(session)
+
+
+@pytest.mark.skipif(shutil.which("ssh") is None, reason="needs the OpenSSH client")
+async def test_a_proxy_command_that_cannot_resolve_its_gateway_is_unreachable_and_stays_off_the_terminal(
+    lab: Lab, known_hosts: KnownHosts, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    config = write(
+        tmp_path / "ssh_config",
+        "Host leaf-alias\n  ProxyCommand ssh -F /dev/null -o BatchMode=yes -W %h:%p gateway.edgeops.invalid\n",
+    )
+    session = session_for(lab, config, known_hosts, alias="leaf-alias", password=True)
+    with pytest.raises(Unreachable) as caught:
+        await session.open()
+    assert session.state is SessionState.UNREACHABLE
+    assert "ProxyCommand ended" in caught.value.message
+    assert "gateway.edgeops.invalid" in caught.value.message  # ssh's own words: could not resolve hostname
+    out, err = capfd.readouterr()
+    assert "gateway.edgeops.invalid" not in out + err  # the command's error output went to the log, not to us
+
+
+@pytest.mark.skipif(shutil.which("bash") is None, reason="needs bash (its /dev/tcp relays the connection)")
+async def test_a_jump_host_is_reached_through_its_proxy_command(
+    start_lab: Callable[..., Awaitable[Lab]], known_hosts: KnownHosts, tmp_path: Path
+) -> None:
+    lab = await start_lab(jump_only=True)
+    jump = lab.jump
+    assert jump is not None and lab.jump_server is not None
+    relay = "bash -c 'exec 3<>/dev/tcp/%h/%p; cat <&3 & exec cat >&3'"
+    config = write(
+        tmp_path / "ssh_config",
+        f"Host jump-alias\n  HostName {jump.host}\n  Port {jump.port}\n  User {jump.username}\n"
+        f"  ProxyCommand {relay}\n",
+    )
+    identity = lab.device(DEVICE).identity
+    device = identity.inventory_device(jump="bastion", credentials=Credentials(identity.username, use_agent=False))
+    credentials = Credentials(jump.username, SecretRef("env", "UNUSED"), use_agent=False)
+    bastion = JumpHost("bastion", "jump-alias", credentials=credentials)
+    inventory = Inventory(devices=(device,), jump_hosts=(bastion,), ssh_config=config)
+    pool, _ = JumpHostPool.from_inventory(inventory, resolve_secret=lambda ref: jump.password, known_hosts=known_hosts)
+    assert pool.spec("bastion").config is not None
+    assert pool.spec("bastion").config.proxy_command == relay.replace("%h", jump.host).replace("%p", str(jump.port))
+    async with pool:
+        await pool.get_tunnel("bastion")
+        session = SshSession(
+            SshTarget.from_settings(device, ssh_settings_for(device, inventory)),
+            known_hosts=known_hosts,
+            password=lambda: identity.password,
+            tunnel=functools.partial(pool.get_tunnel, "bastion"),
+            connect_timeout_s=10.0,
+        )
+        await run_ok(session)
+    assert lab.jump_server.info.stats.logins == 1

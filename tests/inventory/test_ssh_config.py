@@ -207,7 +207,7 @@ def test_config_use_hands_asyncssh_the_alias_and_the_file(write: WriteFile) -> N
     )
     use = settings_with_config(inventory.device("leaf-1"), inventory).config
     assert use is not None
-    assert (use.alias, use.files, use.proxy_command) == ("leaf-1", (config,), True)
+    assert (use.alias, use.files, use.proxy_command) == ("leaf-1", (config,), "ssh -W leaf-1:22 bastion")
     assert {"Ciphers", "ProxyCommand"} <= use.configured
     # The inventory chose a route of its own: the file's ProxyCommand must not replace it.
     routed = settings_with_config(inventory.device("leaf-2"), inventory).config

@@ -20,6 +20,7 @@ from edgeops.devices.hostkeys import HostKeyCheck, KnownHosts
 from edgeops.devices.samples import SessionState
 from edgeops.devices.ssh import (
     PasswordSource,
+    ProxyCommandTunnel,
     asyncssh_auth_options,
     connect_error,
     resolve_password,
@@ -87,6 +88,7 @@ class _Jump:
     retry_at: float = 0.0  # monotonic: before this, a failed jump host fails fast instead of being retried
     was_up: bool = False  # only a jump host that was in use is reconnected in the background
     connections_opened: int = 0
+    proxy: ProxyCommandTunnel | None = None  # the ssh_config ProxyCommand of the last attempt, if it used one
     forwards: dict[tuple[str, int], _Forward] = field(default_factory=dict)
 
 
@@ -301,6 +303,8 @@ class JumpHostPool:
             self._set_state(jump, SessionState.DOWN if jump.was_up else SessionState.IDLE)
             raise
         except Exception as exc:
+            if jump.proxy is not None:
+                await jump.proxy.settle()
             error = connect_error(
                 exc,
                 device=spec.name,
@@ -308,6 +312,7 @@ class JumpHostPool:
                 check=check,
                 timeout=self.connect_timeout_s,
                 via=spec.via or "",
+                proxy=jump.proxy,
             )
             jump.last_error = error
             jump.failures += 1
@@ -335,6 +340,10 @@ class JumpHostPool:
     ) -> asyncssh.SSHClientConnection:
         spec = jump.spec
         holder: list[asyncssh.SSHClientConnection] = []
+        route: asyncssh.SSHClientConnection | ProxyCommandTunnel | None = tunnel
+        jump.proxy = None
+        if route is None and spec.config is not None and spec.config.proxy_command:
+            route = jump.proxy = ProxyCommandTunnel(spec.config.proxy_command, spec.name)
 
         def on_lost(exc: Exception | None) -> None:
             if holder:
@@ -352,7 +361,7 @@ class JumpHostPool:
         conn = await asyncssh.connect(
             port=spec.port,
             # The chain was resolved already (ProxyJump included): asyncssh must not follow a ProxyJump itself.
-            tunnel=tunnel,
+            tunnel=route,
             username=spec.username or (),
             password=password,
             known_hosts=check.known_hosts,

@@ -40,7 +40,8 @@ class ConfigUse:
     alias: str  # what Host and Match blocks are matched against: the host as the inventory writes it
     files: tuple[Path, ...] = ()  # the ssh_config files; () applies none
     configured: frozenset[str] = frozenset()  # the options the files set for this host (asyncssh's spelling)
-    proxy_command: bool = False  # the file's ProxyCommand applies: the inventory chose no route of its own
+    # The file's ProxyCommand with its %-tokens expanded, when it applies (the inventory chose no route of its own).
+    proxy_command: str | None = None
 
 
 @dataclass(frozen=True)
@@ -119,7 +120,12 @@ def ssh_settings_for(device: Device, inventory: Inventory) -> SshSettings:
         proxy_jump=chain,
         use_agent=device.credentials.use_agent,
         host_keys=endpoint.host_keys,
-        config=resolver.config_use(device.host, proxy_command=not inventory_route and not chain),
+        config=resolver.config_use(
+            device.host,
+            proxy_command=not inventory_route and not chain,
+            username=endpoint.username,
+            port=endpoint.port,
+        ),
     )
 
 
@@ -189,16 +195,16 @@ class _Resolver:
         except Exception as error:  # the file changed since the inventory was checked
             raise InventoryError([_problem_from(self.config_path, error)]) from None
 
-    def config_use(self, alias: str, *, proxy_command: bool) -> ConfigUse:
+    def config_use(self, alias: str, *, proxy_command: bool, username: str, port: int) -> ConfigUse:
+        """What asyncssh is handed for `alias`; proxy_command: whether the file's ProxyCommand may be the route."""
         if self.config_path is None:
             return ConfigUse(alias)
         options = self.lookup(alias)
-        return ConfigUse(
-            alias,
-            (self.config_path,),
-            frozenset(options),
-            proxy_command=proxy_command and options.get("ProxyCommand") is not None,
-        )
+        command = None
+        if proxy_command and options.get("ProxyCommand") is not None:
+            # Parsed again with the user and port in use, so %r and %p expand to them, as asyncssh does.
+            command = _proxy_command(self.config_path, _mtime(self.config_path), alias, username, port)
+        return ConfigUse(alias, (self.config_path,), frozenset(options), command)
 
     def endpoint(
         self,
@@ -256,7 +262,12 @@ class _Resolver:
         else:
             before = self.proxy_jump_chain(endpoint.proxy_jump, depth=depth + 1)
         # A hop after the first one is reached through the one before it: its own ProxyCommand does not apply.
-        use = self.config_use(jump.host, proxy_command=first and not inventory_route and not before)
+        use = self.config_use(
+            jump.host,
+            proxy_command=first and not inventory_route and not before,
+            username=endpoint.username,
+            port=endpoint.port,
+        )
         hop = ProxyHop(
             endpoint.host, endpoint.port, endpoint.username, endpoint.key_files, jump.name, endpoint.host_keys, use
         )
@@ -279,7 +290,9 @@ class _Resolver:
             if index == 0 and not _names_itself(endpoint.proxy_jump, (host, endpoint.host)):
                 before = self.proxy_jump_chain(endpoint.proxy_jump, depth=depth + 1)
             hops.extend(before)
-            use = self.config_use(host, proxy_command=index == 0 and not before)
+            use = self.config_use(
+                host, proxy_command=index == 0 and not before, username=endpoint.username, port=endpoint.port
+            )
             hops.append(
                 ProxyHop(
                     endpoint.host, endpoint.port, endpoint.username, endpoint.key_files, None, endpoint.host_keys, use
@@ -445,6 +458,14 @@ def _load(path: Path, mtime_ns: int, alias: str) -> _Parsed:
         if value is not None:
             unhonoured.append(UnhonouredOption(_canonical(option), str(path), None, f"not applied: {why}"))
     return _Parsed(options, tuple(unhonoured))
+
+
+@lru_cache(maxsize=1024)
+def _proxy_command(path: Path, mtime_ns: int, alias: str, username: str, port: int) -> str | None:
+    """The ProxyCommand for `alias` as asyncssh expands it when it connects as `username` to `port`."""
+    config = _config_class().load(None, [path], False, False, False, local_user(), username, alias, port)
+    command = config.get("ProxyCommand")
+    return None if command is None or str(command).lower() == "none" else str(command)
 
 
 def _canonical(option: str) -> str:
