@@ -22,10 +22,10 @@ import pytest
 from edgeops.devices.errors import AuthFailed, Unreachable
 from edgeops.devices.hostkeys import KnownHosts
 from edgeops.devices.samples import Failure, SessionState
-from edgeops.devices.ssh import SshSession, SshTarget
+from edgeops.devices.ssh import SshSession, SshTarget, ssh_config_options
 from edgeops.devices.tunnel import JumpHostPool, JumpSpec
 from edgeops.inventory.model import Credentials, Inventory, JumpHost, SecretRef
-from edgeops.inventory.ssh_config import ssh_settings_for
+from edgeops.inventory.ssh_config import ConfigUse, ssh_settings_for
 from edgeops.lab.runner import Lab, relocate
 from edgeops.lab.topology import build_fleet, synthetic_sites
 from edgeops.platforms import Platform
@@ -395,3 +395,27 @@ async def test_a_jump_host_is_reached_through_its_proxy_command(
         )
         await run_ok(session)
     assert lab.jump_server.info.stats.logins == 1
+
+
+# -- what asyncssh is handed ---------------------------------------------------------------------------------
+
+
+def test_edgeops_defaults_give_way_to_what_the_file_sets() -> None:
+    plain = ssh_config_options(
+        ConfigUse("leaf-alias", (Path("/cfg"),)), keepalive_interval_s=15.0, keepalive_count_max=3, cli=True
+    )
+    assert plain["host"] == "leaf-alias" and plain["config"] == ["/cfg"]
+    assert plain["keepalive_interval"] == 15.0 and plain["keepalive_count_max"] == 3
+    assert plain["encryption_algs"][0] == "aes128-gcm@openssh.com"
+    # The device's CLI, whatever RemoteCommand or RequestTTY say; the route is edgeops' (tunnel=), never asyncssh's.
+    assert (plain["command"], plain["request_pty"], plain["proxy_command"]) == (None, True, None)
+    configured = frozenset({"Ciphers", "ServerAliveInterval", "ServerAliveCountMax"})
+    from_file = ssh_config_options(
+        ConfigUse("leaf-alias", (Path("/cfg"),), configured),
+        keepalive_interval_s=15.0,
+        keepalive_count_max=3,
+        cli=False,
+    )
+    assert not {"encryption_algs", "keepalive_interval", "keepalive_count_max", "command"} & set(from_file)
+    # No ssh_config at all: asyncssh must not read ~/.ssh/config on its own.
+    assert ssh_config_options(None, keepalive_interval_s=15.0, keepalive_count_max=3, cli=False)["config"] == []
