@@ -345,3 +345,34 @@ async def test_diff_shows_each_output_against_the_reference(edgeops_run: RunCli)
     assert set(found[1:]) == {"alcala-spine2: differs from alcala-spine1", "alcala-leaf1: differs from alcala-spine1"}
     assert "--- alcala-spine1\n+++ alcala-spine2" in outcome.out
     assert "-Hostname             : alcala-spine1\n+Hostname             : alcala-spine2" in outcome.out
+
+
+# -- ssh_config ----------------------------------------------------------------------------------------------
+
+
+async def test_run_applies_ssh_config_and_a_name_that_does_not_resolve_is_unreachable(
+    edgeops_run: RunCli, lab: Lab, tmp_path: Path
+) -> None:
+    identity = lab.device("alcala-leaf1").identity
+    config = tmp_path / "ssh_config"
+    # Only the alias leads to the device: the file alone gives its address and port.
+    config.write_text(f"Host leaf-alias\n  HostName {identity.host}\n  Port {identity.ssh_port}\n")
+    inventory = tmp_path / "aliases.yaml"
+    inventory.write_text(
+        f"ssh_config: {config}\n"
+        "sites: [alcala]\n"
+        f"defaults: {{site: alcala, role: leaf, platform: srlinux, username: {identity.username}, "
+        f"password: 'literal:{identity.password}', gnmi_port: null}}\n"
+        "devices:\n"
+        "  - {name: alcala-leaf1, host: leaf-alias}\n"
+        "  - {name: ghost, host: ghost.edgeops.invalid}\n",
+        encoding="utf-8",
+    )
+    os.chmod(inventory, 0o600)
+    outcome = await edgeops_run("show version", "--target", "all", "--json", inventory=inventory)
+    assert outcome.code == 1, outcome.err
+    by_name = {record["name"]: record for record in outcome.json_lines()}
+    assert by_name["alcala-leaf1"]["ok"] is True, by_name["alcala-leaf1"]["reason"]
+    ghost = by_name["ghost"]
+    assert ghost["ok"] is False and ghost["failure"] == "unreachable"
+    assert "ghost.edgeops.invalid does not resolve" in str(ghost["reason"])

@@ -139,3 +139,22 @@ def test_package_exports_load_lazily() -> None:
     assert package.load_inventory is from_module
     with pytest.raises(AttributeError):
         _ = package.no_such_thing
+
+
+def test_check_warns_of_ssh_config_options_edgeops_does_not_honour(write: WriteFile, capsys) -> None:
+    config = write("ssh_config", "Host leaf*\n  ControlPersist 10m\n")
+    path = write(
+        "inventory.yaml",
+        f"""
+        ssh_config: {config}
+        sites: [alcala]
+        defaults: {{site: alcala, role: leaf, platform: srlinux}}
+        devices:
+          - {{name: leaf1, host: leaf1}}
+          - {{name: leaf2, host: leaf2}}
+          - {{name: spine1, host: spine1}}
+        """,
+    )
+    assert main(["inventory", "check", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert f"warning: {config}:2: ControlPersist: not supported: edgeops ignores it (for leaf1, leaf2)" in out

@@ -178,3 +178,27 @@ def test_keyring_missing_gives_an_install_hint(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setitem(sys.modules, "keyring", None)  # import keyring now raises ImportError
     with pytest.raises(SecretError, match=r"pip install 'edgeops\[keyring\]'"):
         resolve_secret(SecretRef("keyring", "edgeops/admin"), prompt_cache={})
+
+
+def test_a_reference_of_any_other_kind_never_shows_its_value() -> None:
+    # A reference built in code with a kind outside the known ones may be carrying the password itself.
+    odd = SecretRef("password", "NokiaSrl1!")
+    for text in (repr(odd), str(odd), f"{odd}", repr(Credentials("admin", odd))):
+        assert "NokiaSrl1" not in text
+
+
+def test_messages_name_the_reference_in_words_not_as_a_repr(monkeypatch: pytest.MonkeyPatch) -> None:
+    from edgeops.devices.errors import AuthFailed
+    from edgeops.devices.hostkeys import KnownHosts
+    from edgeops.fleet.on_demand import OnDemandTransport
+    from edgeops.inventory.model import Inventory
+
+    monkeypatch.delenv("EO_UNSET", raising=False)
+    assert str(SecretRef("env", "EO_UNSET")) == "environment variable EO_UNSET"
+    assert str(SecretRef("literal", "NokiaSrl1!")) == "password written in the inventory"
+    transport = OnDemandTransport(Inventory(), known_hosts=KnownHosts(Path("/nonexistent/known_hosts")))
+    source = transport._password_source("leaf1", SecretRef("env", "EO_UNSET"))
+    assert source is not None
+    with pytest.raises(AuthFailed) as caught:
+        source()
+    assert caught.value.message == "cannot get the password for leaf1: environment variable EO_UNSET is not set"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -9,7 +10,8 @@ import pytest
 from edgeops.inventory.loader import load_inventory
 from edgeops.inventory.model import Credentials, Device, Inventory, JumpHost
 from edgeops.inventory.problems import InventoryError
-from edgeops.inventory.ssh_config import ProxyHop, SshSettings, ssh_settings_for
+from edgeops.inventory.ssh_config import ProxyHop, SshSettings, unhonoured_in, unhonoured_options
+from edgeops.inventory.ssh_config import ssh_settings_for as settings_with_config
 from edgeops.platforms import Platform
 
 from .conftest import WriteFile
@@ -57,6 +59,13 @@ devices:
   - {name: gw-1, host: gw-1}
   - {name: outer-1, host: outer-1}
 """
+
+
+def ssh_settings_for(device: Device, inventory: Inventory) -> SshSettings:
+    """The settings without how asyncssh applies the file (ConfigUse, tested on its own below): the routes."""
+    settings = settings_with_config(device, inventory)
+    hops = tuple(hop._replace(config=None) for hop in settings.proxy_jump)
+    return dataclasses.replace(settings, proxy_jump=hops, config=None)
 
 
 @pytest.fixture
@@ -169,3 +178,61 @@ def test_devices_built_in_code_take_non_default_values_as_set(write: WriteFile) 
     assert (settings.username, settings.port) == ("netops", 2022)  # username differs from admin: it was set
     assert [hop.jump_host for hop in settings.proxy_jump] == ["j"]
     assert settings.proxy_jump[0][:3] == ("127.0.0.9", 2200, "from-config")
+
+
+# -- what asyncssh is handed, and what nobody honours ---------------------------------------------------------
+
+HONOURED_AND_NOT = """
+Host leaf-*
+  IdentitiesOnly yes
+  ControlMaster auto
+  LogLevel QUIET
+
+Include extra.conf
+
+Host *
+  RemoteCommand cli
+"""
+
+
+def test_config_use_hands_asyncssh_the_alias_and_the_file(write: WriteFile) -> None:
+    config = write("ssh_config", "Host leaf-*\n  Ciphers aes256-ctr\n  ProxyCommand ssh -W %h:%p bastion\n")
+    inventory = Inventory(
+        devices=(
+            Device("leaf-1", "alcala", "leaf", Platform.SRLINUX, "7220 IXR-D3L", "leaf-1"),
+            Device("leaf-2", "alcala", "leaf", Platform.SRLINUX, "7220 IXR-D3L", "leaf-2", jump="bastion"),
+        ),
+        jump_hosts=(JumpHost("bastion", "127.0.0.9"),),
+        ssh_config=config,
+    )
+    use = settings_with_config(inventory.device("leaf-1"), inventory).config
+    assert use is not None
+    assert (use.alias, use.files, use.proxy_command) == ("leaf-1", (config,), "ssh -W leaf-1:22 bastion")
+    assert {"Ciphers", "ProxyCommand"} <= use.configured
+    # The inventory chose a route of its own: the file's ProxyCommand must not replace it.
+    routed = settings_with_config(inventory.device("leaf-2"), inventory).config
+    assert routed is not None and not routed.proxy_command
+
+
+def test_options_edgeops_does_not_honour_are_listed_with_file_and_line(write: WriteFile) -> None:
+    config = write("ssh_config", HONOURED_AND_NOT)
+    extra = write("extra.conf", "Host leaf-1\n  ForwardX11 yes\n")
+    config.write_text(HONOURED_AND_NOT.replace("Include extra.conf", f"Include {extra}"))
+    inventory = Inventory(
+        devices=(
+            Device("leaf-1", "alcala", "leaf", Platform.SRLINUX, "7220 IXR-D3L", "leaf-1"),
+            Device("spine-1", "alcala", "spine", Platform.SRLINUX, "7220 IXR-D3L", "spine-1"),
+        ),
+        ssh_config=config,
+    )
+    assert [option.format() for option in unhonoured_options(inventory, "leaf-1")] == [
+        f"{config}:4: ControlMaster: not supported: edgeops ignores it",  # LogLevel changes nothing: not listed
+        f"{extra}:2: ForwardX11: not supported: edgeops ignores it",
+        f"{config}: RemoteCommand: not applied: edgeops opens the device's interactive CLI, not a command",
+    ]
+    found = unhonoured_in(inventory)
+    assert [(option.option, names) for option, names in found.items()] == [
+        ("ControlMaster", ("leaf-1",)),
+        ("ForwardX11", ("leaf-1",)),
+        ("RemoteCommand", ("leaf-1", "spine-1")),
+    ]

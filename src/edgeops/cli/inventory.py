@@ -96,7 +96,20 @@ def _check(path: Path) -> int:
     if inventory is None:
         return ExitCode.PROBLEMS
     print(summarise(inventory, path))
+    for line in ssh_config_warnings(inventory):
+        print(line)
     return ExitCode.OK
+
+
+def ssh_config_warnings(inventory: Inventory, shown: int = 5) -> list[str]:
+    """One warning per ssh_config option in effect that edgeops does not honour, naming the hosts it applies to."""
+    from edgeops.inventory.ssh_config import unhonoured_in
+
+    lines = []
+    for option, names in unhonoured_in(inventory).items():
+        more = f" and {len(names) - shown} more" if len(names) > shown else ""
+        lines.append(f"warning: {option.format()} (for {', '.join(names[:shown])}{more})")
+    return lines
 
 
 def summarise(inventory: Inventory, path: Path) -> str:

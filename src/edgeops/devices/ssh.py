@@ -8,6 +8,9 @@ import errno
 import functools
 import inspect
 import re
+import shlex
+import socket
+import subprocess
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,7 +49,7 @@ from edgeops.devices.errors import (
 from edgeops.devices.hostkeys import HostKeyCheck, KnownHosts
 from edgeops.devices.samples import CommandResult, Failure, SessionState
 from edgeops.inventory.model import Device
-from edgeops.inventory.ssh_config import HostKeyConfig, SshSettings
+from edgeops.inventory.ssh_config import ConfigUse, HostKeyConfig, SshSettings
 from edgeops.logging_setup import device_logger
 from edgeops.platforms import Platform
 
@@ -104,6 +107,7 @@ class SshTarget:
     key_files: tuple[Path, ...] = ()  # empty: the default identities (~/.ssh/id_*), as OpenSSH does
     use_agent: bool = True
     host_keys: HostKeyConfig | None = None  # ssh_config's host key options for this host
+    config: ConfigUse | None = None  # how asyncssh applies ssh_config; None: no ssh_config at all
 
     @classmethod
     def from_device(cls, device: Device) -> SshTarget:
@@ -130,6 +134,7 @@ class SshTarget:
             key_files=settings.key_files,
             use_agent=settings.use_agent,
             host_keys=settings.host_keys,
+            config=settings.config,
         )
 
     @property
@@ -159,6 +164,144 @@ ENCRYPTION_PREFERENCE = (
 )
 
 
+PROXY_STDERR_KEPT = 4096  # bytes of a ProxyCommand's error output kept for the log and the message
+
+
+class ProxyCommandTunnel:
+    """An ssh_config ProxyCommand, run by edgeops and handed to asyncssh as its `tunnel=`.
+
+    asyncssh can run a ProxyCommand itself, but the command's error output then goes to our own stderr: under the
+    console, onto the screen. Here it is kept (the last PROXY_STDERR_KEPT bytes), logged, and quoted when the
+    command ends before the login: that is how a name the command cannot resolve, or a gateway it cannot reach,
+    is told apart from a device that closed the connection.
+    """
+
+    def __init__(self, command: str, device: str) -> None:
+        self.command = command
+        self.device = device
+        self.stderr = b""
+        self.ended = False  # the command closed its output or exited: the route is gone
+        self.stopped = False  # edgeops closed it (a login refused, a timeout, a close): its end says nothing
+        self.returncode: int | None = None
+        self._finished: asyncio.Event | None = None  # set once it exited and every pipe is read to the end
+
+    async def settle(self, within_s: float = 1.0) -> None:
+        """After the command ended, wait (briefly) for the rest of its error output: it may trail its exit."""
+        if self.ended and self._finished is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._finished.wait(), within_s)
+
+    def describe(self) -> str:
+        """Why the command ended, for a person: its last error line, or its exit status."""
+        lines = [line for line in self.stderr.decode("utf-8", errors="replace").splitlines() if line.strip()]
+        if lines:
+            return lines[-1].strip()
+        if self.returncode is not None:
+            return f"it exited with status {self.returncode}"
+        return "it ended before the SSH login"
+
+    async def create_connection(
+        self, session_factory: Callable[[], Any], remote_host: str, remote_port: int
+    ) -> tuple[Any, Any]:
+        """asyncssh's tunnel interface: start the command and run the SSH connection over its stdin and stdout."""
+        loop = asyncio.get_running_loop()
+        self._finished = asyncio.Event()
+        connection = session_factory()
+        _, pipe = await loop.subprocess_exec(
+            lambda: _ProxyPipe(self, connection),
+            *shlex.split(self.command),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,  # a Ctrl-C in the terminal is ours to handle, not the command's
+        )
+        return pipe, connection
+
+
+class _ProxyPipe(asyncio.SubprocessProtocol):
+    """The command's pipes as the transport of an asyncssh connection (what asyncssh's own proxy does)."""
+
+    def __init__(self, tunnel: ProxyCommandTunnel, connection: Any) -> None:
+        self.tunnel = tunnel
+        self.connection = connection
+        self.transport: asyncio.SubprocessTransport | None = None
+        self.log = device_logger(__name__, tunnel.device)
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]  # subprocess_exec hands a SubprocessTransport
+        self.connection.connection_made(self)
+
+    def pipe_data_received(self, fd: int, data: bytes) -> None:
+        if fd == 2:
+            self.tunnel.stderr = (self.tunnel.stderr + data)[-PROXY_STDERR_KEPT:]
+            self.log.info("ProxyCommand: %s", data.decode("utf-8", errors="replace").rstrip())
+        else:
+            self.connection.data_received(data)
+
+    def pipe_connection_lost(self, fd: int, exc: Exception | None) -> None:
+        if fd == 1:
+            self.tunnel.ended = True
+            self.connection.connection_lost(exc)
+
+    def process_exited(self) -> None:
+        self.tunnel.ended = True
+        self.tunnel.returncode = self.transport.get_returncode() if self.transport is not None else None
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.tunnel._finished is not None:
+            self.tunnel._finished.set()
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return self.transport.get_extra_info(name, default) if self.transport is not None else default
+
+    def write(self, data: bytes) -> None:
+        stdin = self.transport.get_pipe_transport(0) if self.transport is not None else None
+        if stdin is not None and not stdin.is_closing():
+            stdin.write(data)  # type: ignore[attr-defined]
+
+    def is_closing(self) -> bool:
+        return self.transport is None or self.transport.is_closing()
+
+    def abort(self) -> None:
+        self.close()
+
+    def close(self) -> None:
+        transport, self.transport = self.transport, None
+        if transport is not None:
+            if not self.tunnel.ended:
+                self.tunnel.stopped = True
+            transport.close()  # closes the pipes and kills the command if it is still running
+
+
+def ssh_config_options(
+    config: ConfigUse | None, *, keepalive_interval_s: float, keepalive_count_max: int, cli: bool
+) -> dict[str, Any]:
+    """asyncssh options that hand it the ssh_config file (its public `config=` option) and edgeops' own defaults
+    for what the file does not set: an option the file sets for the host is left to asyncssh.
+
+    The host is the Host alias, so Host and Match blocks match as with `ssh ALIAS`; asyncssh then applies HostName
+    itself. The route is edgeops' to choose: the caller passes `tunnel=` (a jump host, a ProxyCommandTunnel for
+    the file's ProxyCommand when ConfigUse carries one, or None). `cli`: the session is the device's interactive
+    CLI, so a RemoteCommand or `RequestTTY no` of the file must not replace it.
+    """
+    configured = config.configured if config is not None else frozenset()
+    options: dict[str, Any] = {"config": [str(path) for path in config.files] if config is not None else []}
+    if config is not None:
+        options["host"] = config.alias
+    # The route is edgeops' to choose: a jump host, the file's ProxyCommand (ProxyCommandTunnel) or direct.
+    options["proxy_command"] = None
+    if "Ciphers" not in configured:
+        options["encryption_algs"] = ENCRYPTION_PREFERENCE
+    if "ServerAliveInterval" not in configured:
+        options["keepalive_interval"] = keepalive_interval_s
+    if "ServerAliveCountMax" not in configured:
+        options["keepalive_count_max"] = keepalive_count_max
+    if cli:
+        options["command"] = None
+        options["request_pty"] = True
+    return options
+
+
 def asyncssh_auth_options(*, password: str | None, key_files: tuple[Path, ...], use_agent: bool) -> dict[str, Any]:
     """asyncssh options for logging in; the password itself travels separately (it must never be in a repr)."""
     return {
@@ -180,10 +323,20 @@ def _causes(exc: BaseException) -> Iterator[BaseException]:
 
 
 def connect_error(
-    exc: BaseException, *, device: str, address: str, check: HostKeyCheck | None, timeout: float, via: str = ""
+    exc: BaseException,
+    *,
+    device: str,
+    address: str,
+    check: HostKeyCheck | None,
+    timeout: float,
+    via: str = "",
+    proxy: ProxyCommandTunnel | None = None,
 ) -> DeviceError:
     """Map whatever opening a connection raised (asyncssh, scrapli, OS) onto our error hierarchy."""
     where = f"{address} via {via}" if via else address
+    if proxy is not None and proxy.ended and not proxy.stopped and not isinstance(exc, DeviceError):
+        # The command is the route: when it ends before the login, the device could not be reached through it.
+        return Unreachable(device, f"{address}: the ssh_config ProxyCommand ended: {proxy.describe()}")
     for cause in _causes(exc):
         if isinstance(cause, DeviceError):
             return cause
@@ -203,6 +356,10 @@ def connect_error(
             return Unreachable(device, f"{where} reset the connection (not accepting SSH)", refused=True)
         if isinstance(cause, ConnectionRefusedError):
             return Unreachable(device, f"{where} refused the connection", refused=True)
+        if isinstance(cause, socket.gaierror):
+            # A name that does not resolve: nothing to connect to, like a host with no route.
+            name = address.rpartition(":")[0] or address
+            return Unreachable(device, f"{where}: the name {name} does not resolve ({cause.strerror or cause})")
         if isinstance(cause, OSError) and cause.errno in _UNREACHABLE_ERRNOS:
             return Unreachable(device, f"{where} is unreachable: {cause.strerror}")
         if isinstance(cause, TimeoutError | ScrapliTimeout):
@@ -335,6 +492,7 @@ class SshSession:
         self._lost = asyncio.Event()
         self._state = SessionState.IDLE
         self._classic_paging_off = False  # per login: see CLASSIC_PAGING_OFF
+        self._proxy: ProxyCommandTunnel | None = None  # the ProxyCommand of the last open, if it used one
         self.last_error: DeviceError | None = None
         self.log = device_logger(__name__, target.device)
 
@@ -361,6 +519,10 @@ class SshSession:
         driver = self._driver
         if driver is None or self._lost.is_set():
             return False
+        if self._connection is not None:
+            # asyncssh's own answer: scrapli's isalive asks the transport is_closing(), which the pipe of a
+            # ProxyCommand lacks, so a session through one always looked dead.
+            return not self._connection.is_closed()
         try:
             return bool(driver.isalive())
         except ScrapliException:
@@ -419,6 +581,8 @@ class SshSession:
                 raise
             except Exception as exc:
                 self._discard()
+                if self._proxy is not None:
+                    await self._proxy.settle()
                 error = connect_error(
                     exc,
                     device=self.device,
@@ -426,6 +590,7 @@ class SshSession:
                     check=check,
                     timeout=self.connect_timeout_s,
                     via=self.via,
+                    proxy=self._proxy,
                 )
                 self.last_error = error
                 self.log.warning("could not open the SSH session: %s", error.message.splitlines()[0])
@@ -438,7 +603,8 @@ class SshSession:
     async def _open(self, check: HostKeyCheck) -> None:
         target = self.target
         password = await resolve_password(self._password)
-        tunnel: asyncssh.SSHClientConnection | None = None
+        tunnel: asyncssh.SSHClientConnection | ProxyCommandTunnel | None = None
+        self._proxy = None
         if self._tunnel is not None:
             try:
                 tunnel = (
@@ -446,6 +612,8 @@ class SshSession:
                 )
             except DeviceError as exc:
                 raise Unreachable(self.device, f"{target.address} is behind a jump host that is down: {exc}") from exc
+        elif target.config is not None and target.config.proxy_command:
+            tunnel = self._proxy = ProxyCommandTunnel(target.config.proxy_command, self.device)
         lost = asyncio.Event()
         self._lost = lost
 
@@ -458,17 +626,18 @@ class SshSession:
             # login callbacks also keep asyncssh's login working on loops that start tasks eagerly (ssh_auth.py).
             "known_hosts": check.known_hosts,
             "client_factory": check.client_factory(on_lost),
-            # ~/.ssh/config was applied by the inventory already; asyncssh must not apply it a second time.
-            "config": [],
-            "keepalive_interval": self.keepalive_interval_s,
-            "keepalive_count_max": self.keepalive_count_max,
-            "encryption_algs": ENCRYPTION_PREFERENCE,
+            # scrapli's asyncssh transport passes transport_options["asyncssh"] straight to asyncssh.connect()
+            # (over its own host, port and config): ssh_config, a jump host, all go through it.
+            **ssh_config_options(
+                target.config,
+                keepalive_interval_s=self.keepalive_interval_s,
+                keepalive_count_max=self.keepalive_count_max,
+                cli=True,
+            ),
+            # The route is edgeops' choice (shared jump hosts): asyncssh must not follow ProxyJump on its own.
+            "tunnel": tunnel,
             **asyncssh_auth_options(password=password, key_files=target.key_files, use_agent=target.use_agent),
         }
-        if tunnel is not None:
-            # scrapli's asyncssh transport passes transport_options["asyncssh"] straight to asyncssh.connect(),
-            # which takes `tunnel=`: no transport subclass is needed to go through a jump host.
-            options["tunnel"] = tunnel
         platform, variant = SCRAPLI_PLATFORMS[target.platform]
         driver = AsyncScrapli(
             platform=platform,

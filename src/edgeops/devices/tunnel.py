@@ -19,14 +19,15 @@ from edgeops.devices.errors import DeviceError, Unreachable
 from edgeops.devices.hostkeys import HostKeyCheck, KnownHosts
 from edgeops.devices.samples import SessionState
 from edgeops.devices.ssh import (
-    ENCRYPTION_PREFERENCE,
     PasswordSource,
+    ProxyCommandTunnel,
     asyncssh_auth_options,
     connect_error,
     resolve_password,
+    ssh_config_options,
 )
 from edgeops.inventory.model import Inventory, SecretRef
-from edgeops.inventory.ssh_config import HostKeyConfig, ProxyHop, ssh_settings_for
+from edgeops.inventory.ssh_config import ConfigUse, HostKeyConfig, ProxyHop, ssh_settings_for
 from edgeops.logging_setup import device_logger
 
 log = logging.getLogger(__name__)
@@ -51,6 +52,7 @@ class JumpSpec:
     password: PasswordSource | None = field(default=None, compare=False, repr=False)
     via: str | None = None  # the name of the jump host this one is reached through
     host_keys: HostKeyConfig | None = None  # ssh_config's host key options for this host
+    config: ConfigUse | None = None  # how asyncssh applies ssh_config; None: no ssh_config at all
 
     @property
     def address(self) -> str:
@@ -86,6 +88,7 @@ class _Jump:
     retry_at: float = 0.0  # monotonic: before this, a failed jump host fails fast instead of being retried
     was_up: bool = False  # only a jump host that was in use is reconnected in the background
     connections_opened: int = 0
+    proxy: ProxyCommandTunnel | None = None  # the ssh_config ProxyCommand of the last attempt, if it used one
     forwards: dict[tuple[str, int], _Forward] = field(default_factory=dict)
 
 
@@ -153,6 +156,7 @@ class JumpHostPool:
                     password=password_for(hop) if password_for else None,
                     via=via,
                     host_keys=hop.host_keys,
+                    config=hop.config,
                 )
             )
             via = name
@@ -299,6 +303,8 @@ class JumpHostPool:
             self._set_state(jump, SessionState.DOWN if jump.was_up else SessionState.IDLE)
             raise
         except Exception as exc:
+            if jump.proxy is not None:
+                await jump.proxy.settle()
             error = connect_error(
                 exc,
                 device=spec.name,
@@ -306,6 +312,7 @@ class JumpHostPool:
                 check=check,
                 timeout=self.connect_timeout_s,
                 via=spec.via or "",
+                proxy=jump.proxy,
             )
             jump.last_error = error
             jump.failures += 1
@@ -333,23 +340,33 @@ class JumpHostPool:
     ) -> asyncssh.SSHClientConnection:
         spec = jump.spec
         holder: list[asyncssh.SSHClientConnection] = []
+        route: asyncssh.SSHClientConnection | ProxyCommandTunnel | None = tunnel
+        jump.proxy = None
+        if route is None and spec.config is not None and spec.config.proxy_command:
+            route = jump.proxy = ProxyCommandTunnel(spec.config.proxy_command, spec.name)
 
         def on_lost(exc: Exception | None) -> None:
             if holder:
                 self._connection_lost(jump, holder[0], exc)
 
+        options: dict[str, Any] = {
+            "host": spec.host,
+            **ssh_config_options(
+                spec.config,
+                keepalive_interval_s=self.keepalive_interval_s,
+                keepalive_count_max=self.keepalive_count_max,
+                cli=False,
+            ),
+        }
         conn = await asyncssh.connect(
-            spec.host,
-            spec.port,
-            tunnel=tunnel if tunnel is not None else (),
+            port=spec.port,
+            # The chain was resolved already (ProxyJump included): asyncssh must not follow a ProxyJump itself.
+            tunnel=route,
             username=spec.username or (),
             password=password,
             known_hosts=check.known_hosts,
             client_factory=check.client_factory(on_lost),
-            config=[],  # ssh_config was applied when the chain was resolved
-            keepalive_interval=self.keepalive_interval_s,
-            keepalive_count_max=self.keepalive_count_max,
-            encryption_algs=ENCRYPTION_PREFERENCE,
+            **options,
             **asyncssh_auth_options(password=password, key_files=spec.key_files, use_agent=spec.use_agent),
         )
         holder.append(conn)

@@ -158,7 +158,7 @@ class OnDemandTransport:
                 return self._resolve(ref)
             except SecretError as error:
                 # An AuthFailed passes through SshSession unchanged: the person sees why, with failure "auth".
-                raise AuthFailed(who, f"cannot get the password for {who} ({ref}): {error}") from None
+                raise AuthFailed(who, f"cannot get the password for {who}: {error}") from None  # it names the ref
 
         return password
 

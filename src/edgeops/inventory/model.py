@@ -21,10 +21,25 @@ class SecretRef:
     value: str = ""
 
     def __repr__(self) -> str:  # never print a literal secret, even in a traceback
-        shown = "***" if self.kind == "literal" else self.value
+        # Only kinds whose value says where the secret is (never the secret itself) show it; any other kind,
+        # literal or not, might hold the password.
+        shown = self.value if self.kind in _WHERE_KINDS else "***"
         return f"SecretRef({self.kind}:{shown})"
 
-    __str__ = __repr__
+    def __str__(self) -> str:
+        """The reference as a person reads it in a message; never the secret."""
+        if self.kind == "env":
+            return f"environment variable {self.value}"
+        if self.kind == "keyring":
+            return f"keyring entry {self.value}"
+        if self.kind == "file":
+            return f"password file {self.value}"
+        if self.kind == "prompt":
+            return f"password prompt for {self.value or 'devices'}"
+        return "password written in the inventory"
+
+
+_WHERE_KINDS = frozenset({"env", "keyring", "prompt", "file"})
 
 
 @dataclass(frozen=True)

@@ -260,6 +260,7 @@ class Lab:
             endpoints=self.ssh_endpoints,
             engine_factory=self.engine_factory,
             client_keys=[self.host_keys.client_public_key()],
+            user_ca_keys=[self.host_keys.user_ca_public_key()],
         )
         self.controller.ssh = self.ssh
         await self.ssh.start()

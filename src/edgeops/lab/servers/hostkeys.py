@@ -20,6 +20,7 @@ from edgeops.files import write_private
 
 HOSTKEY_SECRET_FILE = "hostkey-secret"
 CLIENT_KEY_FILE = "lab_client_key"
+USER_CA_KEY_FILE = "lab_user_ca_key"
 KNOWN_HOSTS_FILE = "known_hosts"
 SECRET_BYTES = 32
 
@@ -79,6 +80,17 @@ class HostKeyStore:
             )
             path.with_name(CLIENT_KEY_FILE + ".pub").write_bytes(public + b" edgeops-lab\n")
         return path
+
+    def user_ca_key_file(self) -> Path:
+        """The private key of a user certificate authority the lab trusts (`CertificateFile` logins); made on first
+        use. Sign a client key with it (`ssh-keygen -s FILE -I id -n admin key.pub`) to log in with a certificate."""
+        path = self.directory / USER_CA_KEY_FILE
+        if not path.exists():
+            write_private(path, _ed25519_openssh(Ed25519PrivateKey.generate()))
+        return path
+
+    def user_ca_public_key(self) -> asyncssh.SSHKey:
+        return asyncssh.read_private_key(self.user_ca_key_file()).convert_to_public()
 
     def client_public_key(self) -> asyncssh.SSHKey:
         if self._client_key is None:

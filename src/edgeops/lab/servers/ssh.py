@@ -189,11 +189,16 @@ class _DeviceConnection(LoginCallbacksServer):
         return self.listener.login_allowed(username) and password == identity.password
 
     def public_key_auth_supported(self) -> bool:
-        return bool(self.listener.client_keys)
+        return bool(self.listener.client_keys or self.listener.user_ca_keys)
 
     async def public_key_ok(self, username: str, key: asyncssh.SSHKey) -> bool:
         await self.listener.answer_delay(self._gone)
         return self.listener.login_allowed(username) and key.public_data in self.listener.client_keys
+
+    async def validate_ca_key(self, username: str, key: asyncssh.SSHKey) -> bool:
+        """A user certificate is accepted when the lab's user CA signed it (asyncssh checks principal and dates)."""
+        await asyncio.sleep(0)  # yield: as in validate_password
+        return self.listener.login_allowed(username) and key.public_data in self.listener.user_ca_keys
 
 
 class DeviceSshListener:
@@ -206,12 +211,14 @@ class DeviceSshListener:
         host_keys: HostKeyStore,
         engine_factory: EngineFactory,
         client_keys: frozenset[bytes],
+        user_ca_keys: frozenset[bytes] = frozenset(),
     ) -> None:
         self.device = device
         self.endpoint = endpoint
         self.host_keys = host_keys
         self.engine_factory = engine_factory
         self.client_keys = client_keys  # public key blobs accepted for key login
+        self.user_ca_keys = user_ca_keys  # public key blobs of the CAs whose user certificates are accepted
         self.connections: set[asyncssh.SSHServerConnection] = set()
         self.silent: set[asyncio.Transport] = set()  # connections held open by ssh-hang
         self.sessions = 0
@@ -541,12 +548,14 @@ class LabSshServer:
         endpoints: Mapping[str, Endpoint] | None = None,
         engine_factory: EngineFactory = default_engine_factory,
         client_keys: Iterable[asyncssh.SSHKey] = (),
+        user_ca_keys: Iterable[asyncssh.SSHKey] = (),
     ) -> None:
         keys = frozenset(key.public_data for key in client_keys)
+        ca_keys = frozenset(key.public_data for key in user_ca_keys)
         self.listeners: dict[str, DeviceSshListener] = {}
         for device in devices:
             endpoint = (endpoints or {}).get(device.name) or Endpoint(device.identity.host, device.identity.ssh_port)
-            self.listeners[device.name] = DeviceSshListener(device, endpoint, host_keys, engine_factory, keys)
+            self.listeners[device.name] = DeviceSshListener(device, endpoint, host_keys, engine_factory, keys, ca_keys)
 
     async def start(self) -> None:
         """Open every listener; if one cannot be opened, close the others and raise an error naming it."""
