@@ -35,3 +35,17 @@ def test_core_does_not_import_textual():
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "", f"textual imported by the core: {result.stdout.strip()}"
+
+
+def test_the_engine_imports_no_text_templates_until_sr_os_text_is_parsed():
+    # textfsm and ntc-templates cost the engine memory that a fleet on gNMI never uses (docs/performance.md).
+    code = (
+        "import sys\n"
+        "import edgeops.fleet.engine, edgeops.devices.ssh_poll, edgeops.devices.sros_text as text\n"
+        "before = sorted(m for m in ('textfsm', 'ntc_templates') if m in sys.modules)\n"
+        "text.template_for('show port')\n"
+        "after = sorted(m for m in ('textfsm', 'ntc_templates') if m in sys.modules)\n"
+        "print(','.join(before), '|', ','.join(after))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.split() == ["|", "ntc_templates,textfsm"]

@@ -15,11 +15,13 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import ntc_templates
-import textfsm
-from textfsm import clitable
+if TYPE_CHECKING:
+    import textfsm
+
+# textfsm and ntc-templates (0.6 MB once imported) are imported where SR OS text is first parsed, not with the
+# engine: a fleet on gNMI may never need them.
 
 Row = dict[str, Any]  # values are text, or lists of text where a template collects several (IP addresses)
 
@@ -76,6 +78,8 @@ def normalise_command(command: str) -> str:
 
 def template_dir() -> Path:
     """The templates ntc-templates itself would use (NTC_TEMPLATES_DIR overrides the packaged ones, as there)."""
+    import ntc_templates
+
     configured = os.environ.get("NTC_TEMPLATES_DIR")
     return Path(configured) if configured else Path(ntc_templates.__file__).parent / "templates"
 
@@ -87,6 +91,8 @@ def _template_index(directory: Path) -> tuple[tuple[re.Pattern[str], str], ...]:
     textfsm's own lookup matches the start of the command only, so `show port` would also claim `show port 1/1/c1/1`
     (a detail layout it cannot read); here a pattern must match the whole command.
     """
+    from textfsm import clitable
+
     table = clitable.CliTable("index", str(directory))
     entries = []
     for row in table.index.index:
@@ -97,6 +103,8 @@ def _template_index(directory: Path) -> tuple[tuple[re.Pattern[str], str], ...]:
 
 @functools.cache
 def _compiled(path: Path) -> textfsm.TextFSM:
+    import textfsm
+
     with path.open(encoding="utf-8") as handle:
         return textfsm.TextFSM(handle)
 
@@ -111,6 +119,8 @@ def template_for(command: str) -> str | None:
 
 def parse_with_template(template: str, output: str) -> list[Row]:
     """Rows from a template, keys lower-cased as ntc-templates gives them."""
+    import textfsm
+
     text = command_output(output)
     # Some templates turn any lone word into a row (show port takes it for a long port id); every show table has
     # its `=====` rules, so output without one is not the command's table (an error, a banner, a wrong file).
