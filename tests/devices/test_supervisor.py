@@ -63,11 +63,13 @@ class RecordingSink:
         self.declared: list[tuple[tuple[str, ...], str]] = []
         self.group_states: list[tuple[str, Any, Any]] = []
         self.group_data: dict[str, int] = {}
+        self.batches = 0
 
     def apply_interfaces(self, batch: InterfaceBatch) -> None:
         if self.reject_interfaces:
             self.reject_interfaces -= 1
             raise RuntimeError("the sink refused a batch")
+        self.batches += 1
         self.interfaces.extend(batch.samples())
 
     def apply_health(self, sample: HealthSample) -> None:
@@ -204,6 +206,17 @@ async def test_states_are_reported_in_order_and_staleness_is_judged_on_the_inter
     await eventually(lambda: bool(srl_sink.health and sros_sink.interfaces), "samples")
     assert {sample.device for sample in srl_sink.interfaces} == {"alcala-leaf1"}
     assert srl.samples_applied == len(srl_sink.interfaces) + len(srl_sink.health)
+
+
+async def test_a_groups_data_reaches_the_sink_at_most_once_a_second_not_with_every_notification(
+    start_lab: Callable[..., Awaitable[Lab]], supervisors: Callable[..., DeviceSupervisor]
+) -> None:
+    lab = await start_lab()
+    sink = RecordingSink()
+    supervisors(lab_device(lab, "alcala-leaf1"), sink)  # counters every 0.5 s: two notifications a second
+    await eventually(lambda: sink.batches >= 12, "a dozen counter notifications")
+    # Each report is a store call and an event for every listener of the fleet; one a second shows staleness.
+    assert 1 <= sink.group_data["counters"] < sink.batches * 0.75
 
 
 async def test_a_command_waits_for_a_session_still_connecting(

@@ -108,6 +108,11 @@ class TelemetrySink(Protocol):
     def subscription_data(self, device: str, group: str) -> None: ...
 
 
+# How often at most a group's data is reported to the sink (FleetStore.subscription_data): far below any stale
+# limit (a multiple of the sample interval), so a group that comes back shows live within a second.
+DATA_REPORT_INTERVAL_S = 1.0
+
+
 @dataclass(frozen=True)
 class SupervisorSettings:
     """The knobs of one device's supervision (part of the FleetEngine's EngineSettings)."""
@@ -190,6 +195,7 @@ class GroupCall:
     stall_after_s: float  # silent this long (a sampled group), its call is made again
     call: SubscribeCall | None = None
     last_data: float = 0.0  # loop time of the group's latest data (or of its call's start)
+    reported_data: float = float("-inf")  # loop time the sink was last told of this group's data
     rejection: GroupRejection | None = None  # the device refused this group
     restarts: int = 0
 
@@ -926,9 +932,15 @@ class DeviceSupervisor:
             data = self._sink.subscription_data
             for name in names:
                 group = groups.get(name)
-                if group is not None:
-                    group.last_data = now
-                data(self.name, name)
+                if group is None:
+                    data(self.name, name)
+                    continue
+                group.last_data = now
+                # The sink needs to hear of data often enough to see a group turn stale and come back, not for
+                # every notification (several a second per device, each one an event for every tap listener).
+                if now - group.reported_data >= DATA_REPORT_INTERVAL_S:
+                    group.reported_data = now
+                    data(self.name, name)
 
     async def _consume(self, session: GnmiSession, call: SubscribeCall) -> None:
         sink = self._sink
