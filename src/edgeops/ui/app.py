@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
-from textual import on
+from textual import events, on
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
@@ -584,6 +584,13 @@ class EdgeOpsApp(App[str]):
         one must not crash the console, nor an escape sequence reach the terminal. `markup` is accepted for
         Textual's signature and ignored."""
         super().notify(safe_plain(message), title=safe_plain(title), severity=severity, timeout=timeout, markup=False)
+
+    async def on_event(self, event: events.Event) -> None:
+        # A paste is the one way control characters reach an input (keys carry only printable text): pasted text
+        # is made inert before any input, the palette's included, takes it.
+        if isinstance(event, events.Paste) and not event.is_forwarded:
+            event.text = safe_plain(event.text)
+        await super().on_event(event)
 
     def _fatal_error(self) -> None:
         """Exit after an unhandled exception, printing its traceback without local variables.
