@@ -97,8 +97,12 @@ async def settled(pilot: Pilot[object], app: EdgeOpsApp, where: str) -> None:
 
 async def enter_text(pilot: Pilot[object], field: Input, text: str) -> None:
     """Type the printable part of `text` key by key, then paste the whole of it (how control characters arrive)."""
-    field.focus()
-    await pilot.pause()
+    for _ in range(20):  # a selection just made may still move the focus to the site map: wait for the field
+        field.focus()
+        await pilot.pause()
+        if pilot.app.focused is field:
+            break
+    assert pilot.app.focused is field, f"{field!r} did not take the focus"  # keys elsewhere are bindings (q quits)
     typed = "".join(char for char in text if char.isprintable())[:6]
     if typed:
         await pilot.press(*typed)
@@ -131,6 +135,7 @@ async def every_input(pilot: Pilot[object], app: EdgeOpsApp, main: MainScreen, t
     await pilot.pause()
     # The interface filter.
     app.go_to(Selection("device", main.store.device_names()[0]))
+    await pilot.pause()
     counters = main.pane("counters")
     counters.action_start_filter()  # type: ignore[attr-defined]
     await enter_text(pilot, counters.filter_input, text)  # type: ignore[attr-defined]
