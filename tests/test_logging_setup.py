@@ -43,3 +43,21 @@ def test_the_log_file_is_private_and_redacted(tmp_path: Path, restore_logging: N
     assert SECRET not in text
     assert "password ***" in text and "authentication-key ***" in text
     assert stat.S_IMODE(log_file.stat().st_mode) == 0o600
+
+
+def test_device_names_and_text_reach_the_log_file_inert(tmp_path: Path, restore_logging: None) -> None:
+    from edgeops.logging_setup import device_logger
+
+    log_file = tmp_path / "logs" / "edgeops.log"
+    configure_logging(log_file, "DEBUG")
+    device_logger("edgeops.test", "leaf\x1b[2J1").warning("said %s", "\x1b]52;c;cHduZWQ=\x07 \u202eevil\x9b31m")
+    try:
+        raise ValueError("line one\nline two")
+    except ValueError:
+        logging.getLogger("edgeops.test").exception("a traceback keeps its lines")
+    for handler in logging.getLogger().handlers:
+        handler.flush()
+    text = log_file.read_text(encoding="utf-8")
+    assert not any(raw in text for raw in ("\x1b", "\x07", "\u202e", "\x9b"))  # `tail -f` acts on nothing
+    assert "[leaf\\x1b[2J1] said \\x1b]52;c;cHduZWQ=\\x07 \\u202eevil\\x9b31m" in text  # shown, escaped
+    assert "line one\nline two" in text

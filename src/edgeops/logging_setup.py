@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 from edgeops.redaction import redact
+from edgeops.textsafety import escape_control
 
 LOG_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 
@@ -28,7 +29,10 @@ class RedactingFormatter(logging.Formatter):
     command that sets a password is logged as `password ***`, whoever logged it."""
 
     def format(self, record: logging.LogRecord) -> str:
-        return redact(super().format(record))
+        # Records quote device names and device text: each line's control characters are written as escapes, so
+        # `tail -f edgeops.log` shows an escape sequence instead of acting on it (tracebacks keep their lines).
+        lines = redact(super().format(record)).split("\n")
+        return "\n".join(escape_control(line) for line in lines)
 
 
 class PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):

@@ -57,3 +57,24 @@ def json_text(value: object, **options: Any) -> str:
     readable for people (accents as themselves) and inert for terminals (`cat audit.jsonl` moves no cursor)."""
     text = json.dumps(value, ensure_ascii=False, **options)
     return _JSON_UNSAFE.sub(lambda match: f"\\u{ord(match[0]):04x}", text)
+
+
+# What `escape_control` writes as an escape: every control and bidirectional character `strip_control` removes, and
+# also tab, newline, carriage return and the Unicode line and paragraph separators, which would break a one-line name.
+_SHOWN_ESCAPED = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def escape_control(text: str) -> str:
+    """The text on one line with each control or bidirectional character shown as its escape (`\\x1b`, `\\u202e`).
+
+    For names from an inventory or a device (device, site, jump host) printed where the user must see what the name
+    holds: removing an ESC would make `leaf\\x1b[2J1` look like a plain `leaf[2J1`, so it is written out instead,
+    inert for the terminal and visible to the reader."""
+    if not _SHOWN_ESCAPED.search(text):
+        return text  # the usual case
+    return _SHOWN_ESCAPED.sub(_escape_one, text)
+
+
+def _escape_one(match: re.Match[str]) -> str:
+    code = ord(match[0])
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from edgeops.cli.exit_codes import ExitCode
 from edgeops.paths import AppPaths
+from edgeops.textsafety import escape_control
 
 if TYPE_CHECKING:  # the loaders pull in ruamel.yaml: imported only when a command runs
     from edgeops.inventory.model import Inventory
@@ -72,8 +73,8 @@ def load_or_report(path: Path) -> Inventory | None:
     """
     if not path.exists():
         print(
-            f"{path}: no such file; write one (see docs/inventory.md), or pass --inventory FILE "
-            "or set EDGEOPS_INVENTORY",
+            escape_control(f"{path}: no such file; write one (see docs/inventory.md), or pass --inventory FILE ")
+            + "or set EDGEOPS_INVENTORY",
             file=sys.stderr,
         )
         return None
@@ -84,11 +85,14 @@ def load_or_report(path: Path) -> Inventory | None:
 
 
 def report_problems(problems: Sequence[Problem], path: Path) -> None:
-    """Every problem as FILE:LINE:COL: message on stderr, then how many there are."""
+    """Every problem as FILE:LINE:COL: message on stderr, then how many there are.
+
+    A message quotes what the file holds (`device name 'x' contains spaces`), and the file name is the user's: both
+    are shown with their control characters escaped, never acted on by the terminal."""
     for problem in problems:
-        print(problem.format(), file=sys.stderr)
+        print(escape_control(problem.format()), file=sys.stderr)
     count = len(problems)
-    print(f"{count} problem{'s' if count != 1 else ''} in {path}", file=sys.stderr)
+    print(escape_control(f"{count} problem{'s' if count != 1 else ''} in {path}"), file=sys.stderr)
 
 
 def _check(path: Path) -> int:
@@ -113,15 +117,25 @@ def ssh_config_warnings(inventory: Inventory, shown: int = 5) -> list[str]:
 
 
 def summarise(inventory: Inventory, path: Path) -> str:
-    """The few lines `inventory check` prints for a valid inventory."""
+    """The few lines `inventory check` prints for a valid inventory.
+
+    Every line holds names from the file (sites, roles, jump hosts): each line is written with its control and
+    bidirectional characters escaped, so a name carrying `ESC[2J` or an OSC 52 clipboard write shows as text."""
+    lines = _summary_lines(inventory, path)
+    return "\n".join(escape_control(line) for line in lines)
+
+
+def _summary_lines(inventory: Inventory, path: Path) -> list[str]:
     devices = inventory.devices
     lines = [f"{path}: OK"]
     per_site = Counter(device.site for device in devices)
     lines.append(f"  sites        {len(inventory.sites)}")
-    code_width = max((len(site.code) for site in inventory.sites), default=0) + 2
-    name_width = max((len(site.name) for site in inventory.sites), default=0) + 2
-    for site in inventory.sites:
-        lines.append(f"    {site.code:<{code_width}}{site.name:<{name_width}}{_plural(per_site[site.code], 'device')}")
+    # Names escaped before the columns are measured, so an escaped name keeps the table straight.
+    sites = [(escape_control(site.code), escape_control(site.name), per_site[site.code]) for site in inventory.sites]
+    code_width = max((len(code) for code, _, _ in sites), default=0) + 2
+    name_width = max((len(name) for _, name, _ in sites), default=0) + 2
+    for code, name, count in sites:
+        lines.append(f"    {code:<{code_width}}{name:<{name_width}}{_plural(count, 'device')}")
     lines.append(f"  devices      {len(devices)}")
     platforms = Counter(device.platform.label for device in devices)
     lines.append(f"    by platform  {_counts(platforms)}")
@@ -131,14 +145,15 @@ def summarise(inventory: Inventory, path: Path) -> str:
     if no_gnmi:
         lines.append(f"    without gNMI {no_gnmi} (polled over SSH)")
     lines.append(f"  jump hosts   {len(inventory.jump_hosts)}")
-    jump_width = max((len(jump.name) for jump in inventory.jump_hosts), default=0) + 2
+    jump_width = max((len(escape_control(jump.name)) for jump in inventory.jump_hosts), default=0) + 2
     for jump in inventory.jump_hosts:
         users = sum(1 for device in devices if device.jump == jump.name)
         via = f" via {jump.via}" if jump.via else ""
-        lines.append(f"    {jump.name:<{jump_width}}{jump.host}:{jump.port}{via}  ({_plural(users, 'device')})")
+        name = escape_control(jump.name)
+        lines.append(f"    {name:<{jump_width}}{jump.host}:{jump.port}{via}  ({_plural(users, 'device')})")
     if inventory.ssh_config is not None:
         lines.append(f"  ssh_config   {inventory.ssh_config}")
-    return "\n".join(lines)
+    return lines
 
 
 def _plural(count: int, noun: str) -> str:
@@ -161,7 +176,7 @@ def _import(kind: str, path: Path) -> int:
         inventory = load_containerlab(path) if kind == "clab" else load_nornir(path)
     except InventoryError as error:
         for problem in error.problems:
-            print(problem.format(), file=sys.stderr)
+            print(escape_control(problem.format()), file=sys.stderr)
         return ExitCode.PROBLEMS
     sys.stdout.write(dump_inventory(inventory))
     return ExitCode.OK
@@ -173,17 +188,21 @@ def _show(path: Path, site: str | None) -> int:
         return ExitCode.PROBLEMS
     devices = [device for device in inventory.devices if site is None or device.site == site]
     header = ("NAME", "SITE", "ROLE", "PLATFORM", "MODEL", "HOST", "SSH", "GNMI", "JUMP")
+    # Cells escaped before the widths are measured: a name carrying an escape sequence shows it, and keeps its column.
     rows = [
-        (
-            device.name,
-            device.site,
-            device.role,
-            device.platform.value,
-            device.model or "-",
-            device.host,
-            str(device.ssh_port),
-            f"{device.gnmi_port} {device.gnmi_tls.value}" if device.gnmi_port else "-",
-            device.jump or "-",
+        tuple(
+            escape_control(cell)
+            for cell in (
+                device.name,
+                device.site,
+                device.role,
+                device.platform.value,
+                device.model or "-",
+                device.host,
+                str(device.ssh_port),
+                f"{device.gnmi_port} {device.gnmi_tls.value}" if device.gnmi_port else "-",
+                device.jump or "-",
+            )
         )
         for device in devices
     ]

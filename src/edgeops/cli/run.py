@@ -15,8 +15,10 @@ from typing import TYPE_CHECKING, Any
 from edgeops.cli.exit_codes import ExitCode
 from edgeops.cli.run_output import RunPrinter, in_inventory_order
 from edgeops.paths import AppPaths
+from edgeops.textsafety import escape_control
 
 if TYPE_CHECKING:  # imported when a run starts, so `edgeops --help` stays quick
+    from edgeops.devices.hostkeys import HostKeyEvent
     from edgeops.devices.samples import CommandResult
     from edgeops.fleet.commands import CommandRunner
     from edgeops.inventory.model import Device, Inventory, SecretRef
@@ -138,7 +140,7 @@ def _run_loaded(args: argparse.Namespace, paths: AppPaths, inventory: Inventory,
     transport = OnDemandTransport(
         inventory,
         # A key recorded on first use is announced like OpenSSH's "Permanently added"; no terminal to ask on here.
-        known_hosts=KnownHosts(paths.known_hosts, on_new_key=lambda event: print(event.describe(), file=sys.stderr)),
+        known_hosts=KnownHosts(paths.known_hosts, on_new_key=_announce_host_key),
         resolve_password=default_secret_resolver(prompt_cache),
         max_output_bytes=args.max_output,
     )
@@ -146,7 +148,7 @@ def _run_loaded(args: argparse.Namespace, paths: AppPaths, inventory: Inventory,
         transport.prepare(to_send)
     except InventoryError as error:
         for problem in error.problems:
-            print(problem.format(), file=sys.stderr)
+            print(escape_control(problem.format()), file=sys.stderr)
         return ExitCode.USAGE
     try:
         _ask_for_prompted_passwords(to_send, inventory, prompt_cache)
@@ -173,7 +175,7 @@ def _run_loaded(args: argparse.Namespace, paths: AppPaths, inventory: Inventory,
             return stop.exit_code
         except OSError as error:  # the audit log could not be written: stop rather than lose records
             printer.stop_progress()
-            print(f"edgeops run: stopped: {error}", file=sys.stderr)
+            print(escape_control(f"edgeops run: stopped: {error}"), file=sys.stderr)
             return ExitCode.FAILED
     from edgeops.fleet.results import summarise, write_out_dir
 
@@ -185,7 +187,7 @@ def _run_loaded(args: argparse.Namespace, paths: AppPaths, inventory: Inventory,
         try:
             write_out_dir(args.out, ordered, summary, details=details)
         except OSError as error:
-            print(f"edgeops run: cannot write {args.out}: {error}", file=sys.stderr)
+            print(escape_control(f"edgeops run: cannot write {args.out}: {error}"), file=sys.stderr)
             return ExitCode.FAILED
     if summary.all_refused:
         return ExitCode.REFUSED
@@ -256,8 +258,13 @@ def _stop_on_signals() -> list[int]:
     return received
 
 
+def _announce_host_key(event: HostKeyEvent) -> None:
+    print(escape_control(event.describe()), file=sys.stderr)
+
+
 def _usage(message: str) -> int:
-    print(f"edgeops run: {message}", file=sys.stderr)
+    # Usage messages quote the user's targets and device names: shown escaped, never acted on by the terminal.
+    print(escape_control(f"edgeops run: {message}"), file=sys.stderr)
     return ExitCode.USAGE
 
 

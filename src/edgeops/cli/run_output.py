@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, TextIO
 
 from edgeops.redaction import redact
-from edgeops.textsafety import json_text
+from edgeops.textsafety import escape_control, json_text, strip_control
 
 if TYPE_CHECKING:  # imported when a run starts, so `edgeops --help` stays quick
     from edgeops.devices.samples import CommandResult
@@ -121,7 +121,7 @@ class RunPrinter:
 
     def _draw(self) -> None:
         try:
-            self.err.write("\r\x1b[2K" + self._status())
+            self.err.write("\r\x1b[2K" + escape_control(self._status()))
             self.err.flush()
         except (OSError, ValueError):
             self.live = False
@@ -171,11 +171,9 @@ class RunPrinter:
             for line in lines:
                 self._err_line(line)
         else:
-            self._write("\n" + "\n".join(lines) + "\n")
+            self._write("\n" + "\n".join(escape_control(line) for line in lines) + "\n")
 
     def _write_device(self, result: CommandResult) -> None:
-        from edgeops.textsafety import strip_control
-
         self._write(self._header(self._describe(result)) + "\n")
         if result.output:
             text = strip_control(result.output)
@@ -200,11 +198,10 @@ class RunPrinter:
             by_reason.setdefault(result.reason, []).append(result.device)
         self._refusals.clear()
         for reason, names in by_reason.items():
-            self._write(self._header(f"REFUSED on {device_range_label(names)}") + "\n" + reason + "\n")
+            self._write(self._header(f"REFUSED on {device_range_label(names)}") + "\n" + strip_control(reason) + "\n")
 
     def _write_groups(self, results: Sequence[CommandResult]) -> None:
         from edgeops.fleet.results import group_identical
-        from edgeops.textsafety import strip_control
 
         for group in group_identical(results):
             count = f"{group.count} device{'' if group.count == 1 else 's'}"
@@ -217,7 +214,6 @@ class RunPrinter:
 
     def _write_diffs(self, results: Sequence[CommandResult]) -> None:
         from edgeops.fleet.results import diff_against
-        from edgeops.textsafety import strip_control
 
         assert self.reference is not None
         try:
@@ -255,7 +251,8 @@ class RunPrinter:
     # -- writing ----------------------------------------------------------------------------------------
 
     def _header(self, text: str) -> str:
-        line = f"{_HEADER} {text}"
+        # A header names devices and sites from the inventory: their control characters are shown, not acted on.
+        line = f"{_HEADER} {escape_control(text)}"
         return f"\x1b[1m{line}\x1b[0m" if self.bold else line
 
     def _write(self, text: str) -> None:
@@ -273,15 +270,13 @@ class RunPrinter:
     def _err_line(self, text: str) -> None:
         self._clear()
         try:
-            self.err.write(text + "\n")
+            self.err.write(escape_control(text) + "\n")
             self.err.flush()
         except (OSError, ValueError):
             pass
 
 
 def _one_line(text: str) -> str:
-    from edgeops.textsafety import strip_control
-
     return " ".join(strip_control(text).split())
 
 

@@ -32,6 +32,7 @@ from edgeops.defaults import (
     HEALTH_INTERVAL_S,
     KEEPALIVE_COUNT_MAX,
     KEEPALIVE_INTERVAL_S,
+    MAX_OUTPUT_BYTES,
     SSH_POLL_INTERVAL_S,
     STALE_FACTOR,
 )
@@ -126,6 +127,9 @@ class SupervisorSettings:
     stall_timeout_s: float | None = None
     connect_timeout_s: float = CONNECT_TIMEOUT_S
     command_timeout_s: float = COMMAND_TIMEOUT_S
+    # The most output one command may return (the console's commands, as `edgeops run --max-output`); past it the
+    # command fails with output-limit and the session is opened again.
+    max_output_bytes: int = MAX_OUTPUT_BYTES
     # How long a command waits for a session that is still connecting before it fails.
     command_wait_s: float = 5.0
     keepalive_interval_s: float = KEEPALIVE_INTERVAL_S
@@ -312,6 +316,7 @@ class DeviceSupervisor:
             via=jump or "",
             connect_timeout_s=settings_.connect_timeout_s,
             command_timeout_s=settings_.command_timeout_s,
+            max_output_bytes=settings_.max_output_bytes,
             keepalive_interval_s=settings_.keepalive_interval_s,
             keepalive_count_max=settings_.keepalive_count_max,
             clock=self._clock,

@@ -18,12 +18,13 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
-from textual import on
+from textual import events, on
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
 from textual.events import Resize
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.theme import Theme
 from textual.timer import Timer
@@ -568,6 +569,42 @@ class EdgeOpsApp(App[str]):
             self.settings.session.console_closed()
         if self._audit is not None:
             self._audit.close()
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        """Every notification of the console, the widgets' included (they call this one): plain text, never markup,
+        with terminal controls removed. Messages quote device names, targets and errors from devices; a `[/]` in
+        one must not crash the console, nor an escape sequence reach the terminal. `markup` is accepted for
+        Textual's signature and ignored."""
+        super().notify(safe_plain(message), title=safe_plain(title), severity=severity, timeout=timeout, markup=False)
+
+    async def on_event(self, event: events.Event) -> None:
+        # A paste is the one way control characters reach an input (keys carry only printable text): pasted text
+        # is made inert before any input, the palette's included, takes it.
+        if isinstance(event, events.Paste) and not event.is_forwarded:
+            event.text = safe_plain(event.text)
+        await super().on_event(event)
+
+    def _fatal_error(self) -> None:
+        """Exit after an unhandled exception, printing its traceback without local variables.
+
+        Textual's own handler prints every frame's locals, and a frame may hold a password, a resolved secret or a
+        device's output: those must never reach the screen (nor a terminal's scrollback)."""
+        import rich
+        from rich.segment import Segments
+        from rich.traceback import Traceback
+
+        self.bell()
+        traceback = Traceback(show_locals=False, width=None, suppress=[rich])
+        self._exit_renderables.append(Segments(self.console.render(traceback, self.console.options)))
+        self._close_messages_no_wait()
 
     def host_key_added(self, event: HostKeyEvent) -> None:
         """A device's host key recorded on first use: said once, with its fingerprint, as OpenSSH says it."""

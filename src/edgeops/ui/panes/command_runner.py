@@ -33,6 +33,7 @@ from edgeops.ui.live import Selection
 from edgeops.ui.results.model import CommandRun
 from edgeops.ui.results.screen import CommandResultsScreen
 from edgeops.ui.results.view import CommandResultsView
+from edgeops.ui.sanitize import safe_plain, safe_text
 from edgeops.ui.screens.confirm_config import ConfirmConfigScreen
 
 logger = logging.getLogger(__name__)
@@ -100,6 +101,9 @@ def completions(platforms: Sequence[Platform], history: Sequence[str]) -> list[s
 
 
 def _quoted(value: str) -> str:
+    # Names come from the inventory and the target line shows them: made inert first (an Input draws its value
+    # as it is, escape sequences included). A name holding control characters is then not matched by its preset.
+    value = safe_plain(value)
     return shlex.quote(value) if any(char.isspace() or char in "'\"" for char in value) else value
 
 
@@ -315,7 +319,7 @@ class CommandRunnerPane(Vertical):
             return False
         problem = _alias_problem(command, devices)
         if problem:
-            self._show_status(Text(problem, style="bold red"))
+            self._show_status(safe_text(problem, style="bold red"))
             self._command_problem_shown = True
             return False
         allow_config, self.allow_config_next = self.allow_config_next, False  # lifted for exactly this run
@@ -413,7 +417,7 @@ class CommandRunnerPane(Vertical):
         presets = self._presets()
         choice = self.query_one("#runner-target-choice", Select)
         with self.prevent(Select.Changed):
-            choice.set_options([(Text(label), key) for label, key, _ in presets])
+            choice.set_options([(safe_text(label), key) for label, key, _ in presets])
         expressions = {key: expression for _, key, expression in presets}
         if self._follow_selection:
             kind = self.selection.kind
@@ -475,7 +479,7 @@ class CommandRunnerPane(Vertical):
             devices = parse_targets(text).select(self.inventory)
         except TargetError as error:
             self._target_devices, self._target_error = (), str(error)
-            self._show_status(Text(f"✗ {error}", style="bold red"))
+            self._show_status(safe_text(f"✗ {error}", style="bold red"))  # it quotes names
         else:
             self._target_devices, self._target_error = devices, ""
             platforms = Counter(device.platform.label for device in devices)

@@ -28,7 +28,7 @@ from edgeops.ui.results.render import (
     unified_diff,
 )
 from edgeops.ui.results.save_screen import SaveResultsScreen
-from edgeops.ui.sanitize import safe_text
+from edgeops.ui.sanitize import safe_plain, safe_text
 
 # The view pulls new results at most this often while a run is going (results may arrive by the hundred).
 SYNC_INTERVAL_S = 0.25
@@ -170,7 +170,7 @@ class CommandResultsView(Widget):
         run = self.run
         if run is None:
             return
-        self._progress.update(Text(run.progress_line()))
+        self._progress.update(safe_text(run.progress_line()))
         changed = len(run.results) != self._shown_results or run.finished != self._shown_finished
         if changed:
             with self.app.batch_update():
@@ -188,7 +188,7 @@ class CommandResultsView(Widget):
     def _sync_devices(self, run: CommandRun) -> None:
         table = self._table
         for result in run.results[self._shown_results :]:
-            label = Text(result.device)
+            label = safe_text(result.device)
             if result.device == self.reference:
                 label.append(REFERENCE_MARK, style="cyan")
             if result.device in table.rows:
@@ -205,7 +205,7 @@ class CommandResultsView(Widget):
             if row_key.value not in groups:
                 table.remove_row(row_key)
         for key, group in groups.items():
-            label = Text(group.label, no_wrap=True, overflow="ellipsis")
+            label = Text(safe_plain(group.label), no_wrap=True, overflow="ellipsis")
             status, count = group_status_text(run, group), Text(f"{group.count}", justify="right")
             if key in table.rows:
                 table.update_cell(key, "device", label)
@@ -285,9 +285,10 @@ class CommandResultsView(Widget):
         device = run.device(result.device)
         refused = result.refused
         heading = Text()
-        heading.append(result.device, style="bold")
+        # Device, site and role names come from the inventory: drawn inert, as the output is.
+        heading.append_text(safe_text(result.device, style="bold"))
         if device is not None:
-            heading.append(f"  {device.site} · {device.role} · {device.platform.label}", style="dim")
+            heading.append(safe_plain(f"  {device.site} · {device.role} · {device.platform.label}"), style="dim")
         heading.append("  ")
         heading.append_text(status_text(result))
         if not refused:
@@ -300,12 +301,14 @@ class CommandResultsView(Widget):
         if refused:
             heading.append("\nNothing was sent. Ctrl+G lifts the guard for one run, after a typed confirmation.", "dim")
         if self.reference and self.reference != result.device:
-            heading.append(f"\ndiff against {self.reference} ({self.diff_style}; r on it again: no diff)", "cyan")
+            heading.append(
+                safe_plain(f"\ndiff against {self.reference} ({self.diff_style}; r on it again: no diff)"), "cyan"
+            )
         return heading
 
     def _group_heading(self, group: OutputGroup, first: CommandResult) -> Text:
         heading = Text()
-        heading.append(group.label, style="bold")
+        heading.append(safe_plain(group.label), style="bold")
         if group.count > 1:
             same = "identical output" if group.ok else "the same result"
             heading.append(f": {same} on {group.count} devices  ")
@@ -313,7 +316,7 @@ class CommandResultsView(Widget):
             heading.append("  ")
         heading.append_text(status_text(first))
         heading.append("\n")
-        heading.append(", ".join(group.devices), style="dim")
+        heading.append(safe_plain(", ".join(group.devices)), style="dim")
         if group.reason:
             heading.append("\n")
             heading.append_text(safe_text(group.reason, style="yellow" if first.refused else "red"))
@@ -343,7 +346,7 @@ class CommandResultsView(Widget):
         self.reference = None if previous == result.device else result.device
         for name in (previous, self.reference):
             if name is not None and name in self._table.rows:
-                label = Text(name)
+                label = safe_text(name)
                 if name == self.reference:
                     label.append(REFERENCE_MARK, style="cyan")
                 self._table.update_cell(name, "device", label)
@@ -405,6 +408,6 @@ class CommandResultsView(Widget):
             self.notify(f"could not save to {folder}: {error.strerror or error}", severity="error", markup=False)
             return None
         run.saved_to = folder
-        self._progress.update(Text(run.progress_line()))
+        self._progress.update(safe_text(run.progress_line()))
         self.notify(f"saved {len(run.results)} results to {folder}", timeout=5, markup=False)
         return folder
