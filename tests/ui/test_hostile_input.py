@@ -9,6 +9,7 @@ markup, escape sequences, bidi overrides and path syntax in most of them.
 from __future__ import annotations
 
 import dataclasses
+import os
 import tempfile
 from pathlib import Path
 
@@ -75,8 +76,11 @@ RAW_CONTROLS = {chr(code) for code in (*range(0x00, 0x0A), *range(0x0B, 0x20), *
     "\u2068",
     "\u2069",
 }
+# Each example starts a console (about a second): a dozen per run keeps the suite quick on every Python, and
+# EDGEOPS_PROPERTY_EXAMPLES asks for more (hypothesis keeps what failed in its database and tries it first).
+MAX_EXAMPLES = int(os.environ.get("EDGEOPS_PROPERTY_EXAMPLES", "12"))
 EXAMPLES = settings(
-    max_examples=30,
+    max_examples=MAX_EXAMPLES,
     deadline=None,
     phases=(Phase.explicit, Phase.reuse, Phase.generate),  # no shrinking: each step would start a console
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
@@ -111,10 +115,10 @@ async def enter_text(pilot: Pilot[object], field: Input, text: str) -> None:
 
 
 @pytest.mark.timeout(600)  # a bound on a broken console, not a timing assertion
-@settings(EXAMPLES, max_examples=10)
+@settings(EXAMPLES, max_examples=max(1, MAX_EXAMPLES // 6))
 @given(texts=st.lists(HOSTILE, min_size=3, max_size=3))
 async def test_any_text_in_the_palette_filters_runner_and_confirm_screen(texts: list[str]) -> None:
-    """Ten consoles, three texts each: thirty texts through every input."""
+    """A console per example, three texts each through every input."""
     fleet = small_fleet()
     app = store_app(fleet.inventory, paths=fleet.paths, store=fleet.store, clock=fleet.clock)
     async with app.run_test(size=SIZE, notifications=True) as pilot:
