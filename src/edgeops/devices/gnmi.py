@@ -32,10 +32,10 @@ from edgeops.devices.errors import (
 )
 from edgeops.devices.gnmi_paths import (
     NATIVE_MODEL_MARKERS,
-    GroupMatcher,
     PathMap,
     SubscriptionSpec,
     gnmi_path,
+    group_matcher,
     native_path_map,
     path_map_for,
     subscription_list,
@@ -483,7 +483,7 @@ class GnmiSession:
         dump_changed_alarms = False
         named = tuple(spec.name for spec in specs if spec.paths)
         # A call carrying one group needs no matching: everything it brings is that group's.
-        matcher = GroupMatcher(specs) if on_data is not None and len(named) > 1 else None
+        matcher = group_matcher(specs) if on_data is not None and len(named) > 1 else None
         health = HealthBook(device)
         synced = False
         received_any = False
@@ -513,9 +513,10 @@ class GnmiSession:
                     continue
                 if which != "update":
                     continue
+                # The decoding pass walks the paths anyway: it tells the groups too (see decode.PathGrouping).
+                decoded = decode_notification(response.update, device, received_at=received, grouping=matcher)
                 if on_data is not None:
-                    on_data(matcher.groups_of(response.update) if matcher is not None else named)
-                decoded = decode_notification(response.update, device, received_at=received)
+                    on_data(decoded.groups if matcher is not None else named)
                 if decoded.interfaces.rows:
                     yield decoded.interfaces
                 alarms_changed = alarms.apply(decoded) if decoded.touches_alarms else False
