@@ -11,6 +11,11 @@ benchmark's `--json` output is reported as the median over the rounds, with the 
 
 `--head` defaults to the working tree (uncommitted changes included). The benchmark must accept `--json` and
 print one JSON object as its last line (sessions.py, lab.py, fanout.py and console.py do).
+
+`--lab base|head` makes both sides meet the same lab, served from that side's sources: a newer lab may send more
+(the models' leaves), and a client's CPU and memory follow what it receives. Both sides then run the head's copy of
+the benchmark (only it need know `--lab-src`, which compare.py passes; sessions.py does), each with its own `src/`
+for the client. Without it each side runs its own benchmark against its own lab.
 """
 
 from __future__ import annotations
@@ -48,11 +53,12 @@ def exported(rev: str, into: Path) -> Iterator[Path]:
     yield folder
 
 
-def run_once(tree: Path, script: str, args: list[str]) -> dict[str, Any]:
+def run_once(tree: Path, script: str, args: list[str], *, bench: Path | None = None) -> dict[str, Any]:
+    """One run of `script` with `tree`'s sources (and its own copy of the script, unless `bench` names a folder)."""
     env = dict(os.environ)
     env.setdefault("GRPC_VERBOSITY", "NONE")  # gRPC's C core would print a line per closed channel
     env["PYTHONPATH"] = os.pathsep.join([str(tree / "src"), *filter(None, [env.get("PYTHONPATH")])])
-    command = [sys.executable, str(tree / "bench" / script), *args]
+    command = [sys.executable, str((bench or tree / "bench") / script), *args]
     if "--json" not in args:
         command.append("--json")
     done = subprocess.run(command, check=True, stdout=subprocess.PIPE, text=True, env=env, cwd=tree)
@@ -105,6 +111,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--base", required=True, help="the revision to compare against (a commit, tag or branch)")
     parser.add_argument("--head", default=WORKTREE, help="the revision measured (default: the working tree)")
     parser.add_argument("--rounds", type=int, default=3, help="runs of each side, interleaved (default 3)")
+    parser.add_argument(
+        "--lab",
+        choices=("own", "base", "head"),
+        default="own",
+        help="whose sources serve the lab: each side its own (default), or one side's for both (--lab-src)",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object with every round")
     parser.add_argument("benchmark", nargs=argparse.REMAINDER, help="-- SCRIPT [ARGS...], e.g. -- lab.py --devices 50")
     args = parser.parse_args(argv)
@@ -118,20 +130,25 @@ def main(argv: list[str] | None = None) -> int:
         rounds: dict[str, list[dict[str, Any]]] = {"base": [], "head": []}
         with exported(args.base, Path(tmp)) as base_tree, exported(args.head, Path(tmp)) as head_tree:
             trees = {"base": base_tree, "head": head_tree}
+            bench_dir: Path | None = None
+            if args.lab != "own":
+                bench_dir = head_tree / "bench"
+                bench_args = [*bench_args, "--lab-src", str(trees[args.lab] / "src")]
             for round_number in range(args.rounds):
                 for side in ("base", "head"):
                     print(f"round {round_number + 1}/{args.rounds}: {side} ({sides[side]})", file=sys.stderr)
-                    rounds[side].append(run_once(trees[side], script, bench_args))
+                    rounds[side].append(run_once(trees[side], script, bench_args, bench=bench_dir))
 
     if args.json:
-        print(json.dumps({"benchmark": bench, "base": args.base, "head": args.head, "rounds": rounds}))
+        print(json.dumps({"benchmark": bench, "base": args.base, "head": args.head, "lab": args.lab, "rounds": rounds}))
         return 0
     base, head = summarise(rounds["base"]), summarise(rounds["head"])
     keys = list(dict.fromkeys([*base, *head]))
     labels = (f"base {args.base}", f"head {args.head}")
     width = max(len(key) for key in keys)
     column = max(24, *(len(label) for label in labels))
-    print(f"{' '.join(bench)}: median (min..max) of {args.rounds} interleaved rounds")
+    lab = "each side its own lab" if args.lab == "own" else f"both sides against the {args.lab}'s lab"
+    print(f"{' '.join(bench)}: median (min..max) of {args.rounds} interleaved rounds, {lab}")
     print(f"{'':<{width}}  {labels[0]:>{column}}  {labels[1]:>{column}}")
     for key in keys:
         print(f"{key:<{width}}  {render(base.get(key)):>{column}}  {render(head.get(key)):>{column}}")

@@ -5,10 +5,16 @@ OS threads and memory, event-loop lag (sampled every 50 ms through the connect s
 in the steady state, and samples decoded into the store per second. Usage:
 
     python bench/sessions.py --devices 200 --seconds 30 [--json] [--jump-only] [--profile FILE] [--gc-freeze]
-                             [--decode-slice SECONDS ...]
+                             [--decode-slice SECONDS ...] [--lab-src DIR]
 
 Given several --decode-slice values (e.g. `--decode-slice 0.005 0`: the fleet's decoding sharing each loop turn,
 then not), it runs once per value, each in a fresh process with a lab of its own, and prints them side by side.
+
+`--lab-src DIR` serves the lab from the edgeops sources in DIR (another revision's `src/`) while the client runs the
+sources this script imports: two revisions of the client then meet the same lab, sending the same leaves (a newer
+lab may send more, and a client's CPU follows what it receives). `bench/compare.py --lab head` uses it. So that it
+can measure older revisions' clients, the script accepts their EngineSettings (the counter interval on it, before
+it moved into SupervisorSettings).
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -33,7 +40,6 @@ from typing import Any
 
 import psutil
 
-from edgeops.cli.lab import write_lab_inventory
 from edgeops.devices.supervisor import SupervisorSettings
 from edgeops.fleet.engine import EngineSettings, FleetEngine
 from edgeops.inventory.loader import load_inventory
@@ -50,9 +56,15 @@ UP_TIMEOUT_S = 300.0
 
 
 def serve_lab(devices: int, block: int, jump_only: bool, lab_dir: str, pipe: Connection) -> None:
-    """Run a lab of `devices` devices until told to stop; sends the path of its inventory when it is up."""
+    """Run a lab of `devices` devices until told to stop; sends the path of its inventory (and where its sources
+    are) when it is up."""
+    # Imported here: the lab's sources may be another revision's than the client's (--lab-src).
+    import edgeops
+    from edgeops.cli.lab import write_lab_inventory
     from edgeops.lab.runner import Lab, relocate
     from edgeops.lab.topology import DEFAULT_DEVICES_PER_SITE, build_fleet, synthetic_sites
+
+    sources = str(Path(edgeops.__file__).resolve().parents[1])
 
     async def main() -> None:
         sites = synthetic_sites(math.ceil(devices / DEFAULT_DEVICES_PER_SITE))
@@ -67,7 +79,7 @@ def serve_lab(devices: int, block: int, jump_only: bool, lab_dir: str, pipe: Con
         await lab.start()
         try:
             inventory = write_lab_inventory(lab, Path(lab_dir) / "inventory.yaml")
-            pipe.send(str(inventory))
+            pipe.send((str(inventory), sources))
             loop = asyncio.get_running_loop()
             while await loop.run_in_executor(None, pipe.recv) == "status":  # anything else means stop
                 pipe.send(dataclasses.asdict(lab.status()))
@@ -291,7 +303,7 @@ async def measure(
         "stale_at_end": stale,
         "stop_s": round(stop_s, 2),
         "left_on_lab_after_stop": left,
-        "counter_interval_s": settings.supervisor.counter_interval_s,
+        "counter_interval_s": counter_interval_s(settings),
         "max_concurrent_opens": settings.max_concurrent_opens,
         "opens_per_second": settings.opens_per_second,
         "gc": gc_timer.summary(),
@@ -377,6 +389,40 @@ def compare_decode_slices(args: argparse.Namespace, argv: list[str]) -> int:
     return 0
 
 
+def engine_settings(counter_interval: float, **options: Any) -> EngineSettings:
+    """EngineSettings with this counter interval; older revisions kept it on EngineSettings itself."""
+    if "supervisor" in {item.name for item in dataclasses.fields(EngineSettings)}:
+        return EngineSettings(SupervisorSettings(counter_interval_s=counter_interval), **options)
+    return EngineSettings(counter_interval_s=counter_interval, **options)  # type: ignore[call-arg]
+
+
+def counter_interval_s(settings: EngineSettings) -> float:
+    supervisor = getattr(settings, "supervisor", settings)
+    interval: float = supervisor.counter_interval_s
+    return interval
+
+
+@contextlib.contextmanager
+def lab_sources(src: Path | None) -> Iterator[None]:
+    """While a spawned child starts: its imports come from `src` instead of the sources this process runs.
+
+    A spawned child takes the parent's sys.path (not PYTHONPATH) before it imports anything, so swapping our
+    sources' entry for `src` around `start()` is all it takes; the parent's own modules are already loaded.
+    """
+    if src is None:
+        yield
+        return
+    import edgeops
+
+    ours = Path(edgeops.__file__).resolve().parents[1]
+    saved = list(sys.path)
+    sys.path[:] = [str(src.resolve()), *(entry for entry in saved if not entry or Path(entry).resolve() != ours)]
+    try:
+        yield
+    finally:
+        sys.path[:] = saved
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--devices", type=int, default=200)
@@ -388,6 +434,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--address-block", type=int, default=60, help="the lab listens on 127.<block>.x.y")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
     parser.add_argument("--profile", type=Path, help="write a cProfile of the client to this file")
+    parser.add_argument(
+        "--lab-src", type=Path, help="serve the lab from the edgeops sources in this folder (another revision's src/)"
+    )
     parser.add_argument("--gc-freeze", action="store_true", help="gc.freeze() once all are up (what the console does)")
     parser.add_argument(
         "--decode-slice",
@@ -408,13 +457,15 @@ def main(argv: list[str] | None = None) -> int:
         child = context.Process(
             target=serve_lab, args=(args.devices, args.address_block, args.jump_only, str(lab_dir), theirs)
         )
-        child.start()
+        with lab_sources(args.lab_src):
+            child.start()
         try:
             if not ours.poll(120):
                 raise SystemExit("the lab did not start within 120 s")
-            inventory_path = Path(ours.recv())
-            settings = EngineSettings(
-                SupervisorSettings(counter_interval_s=args.counter_interval),
+            inventory, lab_sources_used = ours.recv()
+            inventory_path = Path(inventory)
+            settings = engine_settings(
+                args.counter_interval,
                 max_concurrent_opens=args.max_opens,
                 opens_per_second=args.opens_per_second,
                 decode_slice_s=args.decode_slice[0],
@@ -444,6 +495,7 @@ def main(argv: list[str] | None = None) -> int:
             if child.is_alive():
                 child.kill()
     result["jump_only"] = args.jump_only
+    result["lab_src"] = lab_sources_used
     if args.json:
         print(json.dumps(result))
     else:
