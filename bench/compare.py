@@ -12,10 +12,14 @@ benchmark's `--json` output is reported as the median over the rounds, with the 
 `--head` defaults to the working tree (uncommitted changes included). The benchmark must accept `--json` and
 print one JSON object as its last line (sessions.py, lab.py, fanout.py and console.py do).
 
-`--lab base|head` makes both sides meet the same lab, served from that side's sources: a newer lab may send more
-(the models' leaves), and a client's CPU and memory follow what it receives. Both sides then run the head's copy of
-the benchmark (only it need know `--lab-src`, which compare.py passes; sessions.py does), each with its own `src/`
-for the client. Without it each side runs its own benchmark against its own lab.
+`--lab head` makes both sides meet the same lab, the head's: a newer lab may send more (the models' leaves), and a
+client's CPU and memory follow what it receives. Both sides then run the head's copy of the benchmark, each with its
+own `src/` for the client, and the lab runs the head's `src/` (the benchmark must know `--lab-src`; sessions.py
+does). It only compares like with like where the base's client subscribes to paths the head's lab serves: a client
+that the lab refuses falls back to polling over SSH and receives a fraction of the data (look at `updates_per_s`).
+Without it each side runs its own benchmark against its own lab, and a figure that follows the volume received is
+best read per sample: `cpu_ms_per_1k_samples` (client CPU milliseconds per 1000 samples into the store) is added
+to every round that reports `cpu_pct` and `updates_per_s`.
 """
 
 from __future__ import annotations
@@ -83,6 +87,15 @@ def numeric_leaves(value: Any, prefix: str = "") -> dict[str, float]:
     return found
 
 
+def with_derived(result: dict[str, Any]) -> dict[str, Any]:
+    """A round's figures plus those worked out from them: CPU per sample, where CPU follows the volume received."""
+    cpu, samples = result.get("cpu_pct"), result.get("updates_per_s")
+    if isinstance(cpu, int | float) and isinstance(samples, int | float) and samples > 0:
+        # % of a core is 10 ms of CPU a second: per 1000 samples a second, CPU ms per 1000 samples.
+        return {**result, "cpu_ms_per_1k_samples": round(cpu * 10 * 1000 / samples, 2)}
+    return result
+
+
 def summarise(rounds: list[dict[str, Any]]) -> dict[str, tuple[float, float, float]]:
     """Median, min and max of every figure present in every round."""
     leaves = [numeric_leaves(result) for result in rounds]
@@ -113,9 +126,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=3, help="runs of each side, interleaved (default 3)")
     parser.add_argument(
         "--lab",
-        choices=("own", "base", "head"),
+        choices=("own", "head"),
         default="own",
-        help="whose sources serve the lab: each side its own (default), or one side's for both (--lab-src)",
+        help="whose lab each side meets: its own (default), or the head's for both (the benchmark's --lab-src)",
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object with every round")
     parser.add_argument("benchmark", nargs=argparse.REMAINDER, help="-- SCRIPT [ARGS...], e.g. -- lab.py --devices 50")
@@ -131,13 +144,13 @@ def main(argv: list[str] | None = None) -> int:
         with exported(args.base, Path(tmp)) as base_tree, exported(args.head, Path(tmp)) as head_tree:
             trees = {"base": base_tree, "head": head_tree}
             bench_dir: Path | None = None
-            if args.lab != "own":
+            if args.lab == "head":
                 bench_dir = head_tree / "bench"
-                bench_args = [*bench_args, "--lab-src", str(trees[args.lab] / "src")]
+                bench_args = [*bench_args, "--lab-src", str(head_tree / "src")]
             for round_number in range(args.rounds):
                 for side in ("base", "head"):
                     print(f"round {round_number + 1}/{args.rounds}: {side} ({sides[side]})", file=sys.stderr)
-                    rounds[side].append(run_once(trees[side], script, bench_args, bench=bench_dir))
+                    rounds[side].append(with_derived(run_once(trees[side], script, bench_args, bench=bench_dir)))
 
     if args.json:
         print(json.dumps({"benchmark": bench, "base": args.base, "head": args.head, "lab": args.lab, "rounds": rounds}))
