@@ -123,6 +123,8 @@ def merge_groups(found: tuple[str, ...], more: tuple[str, ...]) -> tuple[str, ..
         return found
     if not found:
         return more
+    if len(more) == 1 and more[0] in found:  # the usual case once a notification has mixed two groups
+        return found
     return tuple(sorted({*found, *more}))
 
 
@@ -354,12 +356,42 @@ def _counter(value: Any) -> int | None:
         return _int(value)
 
 
+class WordParser:
+    """A parser of a leaf whose values are a handful of words (states, speeds), remembering its answers by the value
+    as sent, up to `limit` of them: each value is parsed once, and every interface row shares one result object
+    instead of a fresh string or int per sample (a fleet holds thousands of rows)."""
+
+    __slots__ = ("_answers", "_limit", "_parse")
+
+    def __init__(self, parse: Callable[[Any], Any], *, limit: int = 256) -> None:
+        self._parse = parse
+        self._limit = limit
+        self._answers: dict[Any, Any] = {}
+
+    def __call__(self, value: Any) -> Any:
+        # By type too: True and 1 are one dict key, but not one speed.
+        key = value if type(value) is str else (type(value), value)
+        try:
+            return self._answers[key]
+        except KeyError:
+            pass
+        except TypeError:  # an unhashable value (a device sending a container where a leaf belongs)
+            return self._parse(value)
+        answer = self._parse(value)
+        if len(self._answers) < self._limit:
+            self._answers[key] = answer
+        return answer
+
+    def __len__(self) -> int:
+        return len(self._answers)
+
+
 _INTERFACE_PARSERS: dict[str, Callable[[Any], Any]] = {
-    "oper_state": _state,
-    "admin_state": _admin,
+    "oper_state": WordParser(_state),
+    "admin_state": WordParser(_admin),
     "description": str,
     "last_change": parse_time,
-    "speed_bps": parse_speed,
+    "speed_bps": WordParser(parse_speed),
 }
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import ssl
+import sys
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -359,11 +360,12 @@ class GnmiSession:
             )
         except grpc.RpcError as error:
             raise _map_rpc_error(error, self.device.name, "Capabilities") from None
+        # Interned: a fleet's devices list the same few hundred model names and versions, held once, not per device.
         caps = DeviceCapabilities(
             gnmi_version=response.gNMI_version,
-            models=tuple(model.name for model in response.supported_models),
+            models=tuple(sys.intern(model.name) for model in response.supported_models),
             encodings=tuple(response.supported_encodings),
-            model_versions=tuple(model.version for model in response.supported_models),
+            model_versions=tuple(sys.intern(model.version) for model in response.supported_models),
         )
         self.device_capabilities = caps
         self.encoding = choose_encoding(self.device.platform, caps.encodings)
