@@ -12,14 +12,17 @@ benchmark's `--json` output is reported as the median over the rounds, with the 
 `--head` defaults to the working tree (uncommitted changes included). The benchmark must accept `--json` and
 print one JSON object as its last line (sessions.py, lab.py, fanout.py and console.py do).
 
-`--lab head` makes both sides meet the same lab, the head's: a newer lab may send more (the models' leaves), and a
-client's CPU and memory follow what it receives. Both sides then run the head's copy of the benchmark, each with its
-own `src/` for the client, and the lab runs the head's `src/` (the benchmark must know `--lab-src`; sessions.py
-does). It only compares like with like where the base's client subscribes to paths the head's lab serves: a client
-that the lab refuses falls back to polling over SSH and receives a fraction of the data (look at `updates_per_s`).
-Without it each side runs its own benchmark against its own lab, and a figure that follows the volume received is
-best read per sample: `cpu_ms_per_1k_samples` (client CPU milliseconds per 1000 samples into the store) is added
-to every round that reports `cpu_pct` and `updates_per_s`.
+`--bench head` runs the head's copy of the benchmark on both sides (each side still with its own `src/`, and for
+sessions.py its own lab): both are then measured the same way, and figures the base's copy lacks are there too
+(sessions.py's `notifications_per_s` and CPU per notification). The head's benchmark must accept the base's API.
+
+`--lab head` (implies `--bench head`) makes both sides meet the same lab, the head's: a newer lab may send more (the
+models' leaves), and a client's CPU and memory follow what it receives. The lab runs the head's `src/` (the
+benchmark must know `--lab-src`; sessions.py does). It compares like with like only where the base's client
+subscribes to paths the head's lab serves: a client the lab refuses falls back to polling over SSH and receives a
+fraction of the data (look at `updates_per_s`). Where the labs must differ, read the figures that follow the volume
+received per unit of it: sessions.py's CPU per 1000 notifications, and `cpu_ms_per_1k_samples` (client CPU ms per
+1000 samples into the store), which compare.py adds to every round that reports `cpu_pct` and `updates_per_s`.
 """
 
 from __future__ import annotations
@@ -130,6 +133,12 @@ def main(argv: list[str] | None = None) -> int:
         default="own",
         help="whose lab each side meets: its own (default), or the head's for both (the benchmark's --lab-src)",
     )
+    parser.add_argument(
+        "--bench",
+        choices=("own", "head"),
+        default="own",
+        help="whose copy of the benchmark each side runs: its own (default), or the head's for both",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object with every round")
     parser.add_argument("benchmark", nargs=argparse.REMAINDER, help="-- SCRIPT [ARGS...], e.g. -- lab.py --devices 50")
     args = parser.parse_args(argv)
@@ -144,8 +153,9 @@ def main(argv: list[str] | None = None) -> int:
         with exported(args.base, Path(tmp)) as base_tree, exported(args.head, Path(tmp)) as head_tree:
             trees = {"base": base_tree, "head": head_tree}
             bench_dir: Path | None = None
-            if args.lab == "head":
+            if args.bench == "head" or args.lab == "head":
                 bench_dir = head_tree / "bench"
+            if args.lab == "head":
                 bench_args = [*bench_args, "--lab-src", str(head_tree / "src")]
             for round_number in range(args.rounds):
                 for side in ("base", "head"):
@@ -153,7 +163,18 @@ def main(argv: list[str] | None = None) -> int:
                     rounds[side].append(with_derived(run_once(trees[side], script, bench_args, bench=bench_dir)))
 
     if args.json:
-        print(json.dumps({"benchmark": bench, "base": args.base, "head": args.head, "lab": args.lab, "rounds": rounds}))
+        print(
+            json.dumps(
+                {
+                    "benchmark": bench,
+                    "base": args.base,
+                    "head": args.head,
+                    "bench": args.bench,
+                    "lab": args.lab,
+                    "rounds": rounds,
+                }
+            )
+        )
         return 0
     base, head = summarise(rounds["base"]), summarise(rounds["head"])
     keys = list(dict.fromkeys([*base, *head]))
@@ -161,7 +182,8 @@ def main(argv: list[str] | None = None) -> int:
     width = max(len(key) for key in keys)
     column = max(24, *(len(label) for label in labels))
     lab = "each side its own lab" if args.lab == "own" else f"both sides against the {args.lab}'s lab"
-    print(f"{' '.join(bench)}: median (min..max) of {args.rounds} interleaved rounds, {lab}")
+    script_from = "each side its own benchmark" if bench_dir is None else "the head's benchmark on both sides"
+    print(f"{' '.join(bench)}: median (min..max) of {args.rounds} interleaved rounds, {lab}, {script_from}")
     print(f"{'':<{width}}  {labels[0]:>{column}}  {labels[1]:>{column}}")
     for key in keys:
         print(f"{key:<{width}}  {render(base.get(key)):>{column}}  {render(head.get(key)):>{column}}")

@@ -14,7 +14,12 @@ then not), it runs once per value, each in a fresh process with a lab of its own
 sources this script imports: two revisions of the client then meet the same lab, sending the same leaves (a newer
 lab may send more, and a client's CPU follows what it receives). `bench/compare.py --lab head` uses it. So that it
 can measure older revisions' clients, the script accepts their EngineSettings (the counter interval on it, before
-it moved into SupervisorSettings).
+it moved into SupervisorSettings) and their lab (which wrote its own inventory); `bench/compare.py --bench head`
+runs it on both sides.
+
+`notifications_per_s` counts the gNMI notifications the client decoded (through a counting wrapper around the
+decoder, the same on every revision), and `cpu_ms_per_1k_notifications` is the client's steady CPU per 1000 of them:
+the figure to compare between revisions whose labs send different volumes.
 """
 
 from __future__ import annotations
@@ -60,11 +65,17 @@ def serve_lab(devices: int, block: int, jump_only: bool, lab_dir: str, pipe: Con
     are) when it is up."""
     # Imported here: the lab's sources may be another revision's than the client's (--lab-src).
     import edgeops
-    from edgeops.cli.lab import write_lab_inventory
     from edgeops.lab.runner import Lab, relocate
     from edgeops.lab.topology import DEFAULT_DEVICES_PER_SITE, build_fleet, synthetic_sites
 
     sources = str(Path(edgeops.__file__).resolve().parents[1])
+    try:
+        from edgeops.cli.lab import write_lab_inventory as write_inventory
+    except ImportError:  # an older lab wrote its inventory itself
+
+        def write_inventory(lab: Any, path: Path) -> Path:
+            written: Path = lab.write_inventory(path)
+            return written
 
     async def main() -> None:
         sites = synthetic_sites(math.ceil(devices / DEFAULT_DEVICES_PER_SITE))
@@ -78,7 +89,7 @@ def serve_lab(devices: int, block: int, jump_only: bool, lab_dir: str, pipe: Con
         )
         await lab.start()
         try:
-            inventory = write_lab_inventory(lab, Path(lab_dir) / "inventory.yaml")
+            inventory = write_inventory(lab, Path(lab_dir) / "inventory.yaml")
             pipe.send((str(inventory), sources))
             loop = asyncio.get_running_loop()
             while await loop.run_in_executor(None, pipe.recv) == "status":  # anything else means stop
@@ -90,6 +101,22 @@ def serve_lab(devices: int, block: int, jump_only: bool, lab_dir: str, pipe: Con
 
 
 # -- measuring (this process) ------------------------------------------------------------------------------
+
+
+class NotificationCounter:
+    """Counts the notifications the gNMI sessions decode, by wrapping the decoder where the sessions look it up."""
+
+    def __init__(self) -> None:
+        from edgeops.devices import gnmi
+
+        self.count = 0
+        decode = gnmi.decode_notification
+
+        def counted(*args: Any, **kwargs: Any) -> Any:
+            self.count += 1
+            return decode(*args, **kwargs)
+
+        gnmi.decode_notification = counted  # type: ignore[assignment]
 
 
 @dataclass
@@ -216,6 +243,7 @@ async def measure(
         asyncio.create_task(sample_loop_lag(samples)),
         asyncio.create_task(sample_resources(samples, process)),
     ]
+    notifications = NotificationCounter()
     gc_timer = GcTimer()
     gc.callbacks.append(gc_timer)
     threads_before = process.num_threads()
@@ -251,11 +279,13 @@ async def measure(
     gc_timer.steady = True
     cpu_before, lab_before = cpu_seconds(process), cpu_seconds(lab)
     updates_before = engine.samples_applied
+    notifications_before = notifications.count
     steady_started = time.perf_counter()
     await asyncio.sleep(seconds)
     steady_s = time.perf_counter() - steady_started
     cpu_s, lab_s = cpu_seconds(process) - cpu_before, cpu_seconds(lab) - lab_before
     updates = engine.samples_applied - updates_before
+    notes = notifications.count - notifications_before
     still_up = store.fleet_rollup().up
     stale = store.fleet_rollup().stale
 
@@ -298,6 +328,8 @@ async def measure(
         "lab_cpu_pct": round(100 * lab_s / steady_s, 1),
         "machine_load_1m": round(psutil.getloadavg()[0], 2),
         "updates_per_s": round(updates / steady_s),
+        "notifications_per_s": round(notes / steady_s),
+        "cpu_ms_per_1k_notifications": round(1000 * cpu_s * 1000 / notes, 2) if notes else 0.0,
         "steady_s": round(steady_s, 1),
         "up_at_end": still_up,
         "stale_at_end": stale,
