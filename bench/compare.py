@@ -11,6 +11,18 @@ benchmark's `--json` output is reported as the median over the rounds, with the 
 
 `--head` defaults to the working tree (uncommitted changes included). The benchmark must accept `--json` and
 print one JSON object as its last line (sessions.py, lab.py, fanout.py and console.py do).
+
+`--bench head` runs the head's copy of the benchmark on both sides (each side still with its own `src/`, and for
+sessions.py its own lab): both are then measured the same way, and figures the base's copy lacks are there too
+(sessions.py's `notifications_per_s` and CPU per notification). The head's benchmark must accept the base's API.
+
+`--lab head` (implies `--bench head`) makes both sides meet the same lab, the head's: a newer lab may send more (the
+models' leaves), and a client's CPU and memory follow what it receives. The lab runs the head's `src/` (the
+benchmark must know `--lab-src`; sessions.py does). It compares like with like only where the base's client
+subscribes to paths the head's lab serves: a client the lab refuses falls back to polling over SSH and receives a
+fraction of the data (look at `updates_per_s`). Where the labs must differ, read the figures that follow the volume
+received per unit of it: sessions.py's CPU per 1000 notifications, and `cpu_ms_per_1k_samples` (client CPU ms per
+1000 samples into the store), which compare.py adds to every round that reports `cpu_pct` and `updates_per_s`.
 """
 
 from __future__ import annotations
@@ -48,11 +60,12 @@ def exported(rev: str, into: Path) -> Iterator[Path]:
     yield folder
 
 
-def run_once(tree: Path, script: str, args: list[str]) -> dict[str, Any]:
+def run_once(tree: Path, script: str, args: list[str], *, bench: Path | None = None) -> dict[str, Any]:
+    """One run of `script` with `tree`'s sources (and its own copy of the script, unless `bench` names a folder)."""
     env = dict(os.environ)
     env.setdefault("GRPC_VERBOSITY", "NONE")  # gRPC's C core would print a line per closed channel
     env["PYTHONPATH"] = os.pathsep.join([str(tree / "src"), *filter(None, [env.get("PYTHONPATH")])])
-    command = [sys.executable, str(tree / "bench" / script), *args]
+    command = [sys.executable, str((bench or tree / "bench") / script), *args]
     if "--json" not in args:
         command.append("--json")
     done = subprocess.run(command, check=True, stdout=subprocess.PIPE, text=True, env=env, cwd=tree)
@@ -75,6 +88,15 @@ def numeric_leaves(value: Any, prefix: str = "") -> dict[str, float]:
     elif isinstance(value, int | float) and not isinstance(value, bool):
         found[prefix.rstrip(".")] = float(value)
     return found
+
+
+def with_derived(result: dict[str, Any]) -> dict[str, Any]:
+    """A round's figures plus those worked out from them: CPU per sample, where CPU follows the volume received."""
+    cpu, samples = result.get("cpu_pct"), result.get("updates_per_s")
+    if isinstance(cpu, int | float) and isinstance(samples, int | float) and samples > 0:
+        # % of a core is 10 ms of CPU a second: per 1000 samples a second, CPU ms per 1000 samples.
+        return {**result, "cpu_ms_per_1k_samples": round(cpu * 10 * 1000 / samples, 2)}
+    return result
 
 
 def summarise(rounds: list[dict[str, Any]]) -> dict[str, tuple[float, float, float]]:
@@ -105,6 +127,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--base", required=True, help="the revision to compare against (a commit, tag or branch)")
     parser.add_argument("--head", default=WORKTREE, help="the revision measured (default: the working tree)")
     parser.add_argument("--rounds", type=int, default=3, help="runs of each side, interleaved (default 3)")
+    parser.add_argument(
+        "--lab",
+        choices=("own", "head"),
+        default="own",
+        help="whose lab each side meets: its own (default), or the head's for both (the benchmark's --lab-src)",
+    )
+    parser.add_argument(
+        "--bench",
+        choices=("own", "head"),
+        default="own",
+        help="whose copy of the benchmark each side runs: its own (default), or the head's for both",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object with every round")
     parser.add_argument("benchmark", nargs=argparse.REMAINDER, help="-- SCRIPT [ARGS...], e.g. -- lab.py --devices 50")
     args = parser.parse_args(argv)
@@ -118,20 +152,38 @@ def main(argv: list[str] | None = None) -> int:
         rounds: dict[str, list[dict[str, Any]]] = {"base": [], "head": []}
         with exported(args.base, Path(tmp)) as base_tree, exported(args.head, Path(tmp)) as head_tree:
             trees = {"base": base_tree, "head": head_tree}
+            bench_dir: Path | None = None
+            if args.bench == "head" or args.lab == "head":
+                bench_dir = head_tree / "bench"
+            if args.lab == "head":
+                bench_args = [*bench_args, "--lab-src", str(head_tree / "src")]
             for round_number in range(args.rounds):
                 for side in ("base", "head"):
                     print(f"round {round_number + 1}/{args.rounds}: {side} ({sides[side]})", file=sys.stderr)
-                    rounds[side].append(run_once(trees[side], script, bench_args))
+                    rounds[side].append(with_derived(run_once(trees[side], script, bench_args, bench=bench_dir)))
 
     if args.json:
-        print(json.dumps({"benchmark": bench, "base": args.base, "head": args.head, "rounds": rounds}))
+        print(
+            json.dumps(
+                {
+                    "benchmark": bench,
+                    "base": args.base,
+                    "head": args.head,
+                    "bench": args.bench,
+                    "lab": args.lab,
+                    "rounds": rounds,
+                }
+            )
+        )
         return 0
     base, head = summarise(rounds["base"]), summarise(rounds["head"])
     keys = list(dict.fromkeys([*base, *head]))
     labels = (f"base {args.base}", f"head {args.head}")
     width = max(len(key) for key in keys)
     column = max(24, *(len(label) for label in labels))
-    print(f"{' '.join(bench)}: median (min..max) of {args.rounds} interleaved rounds")
+    lab = "each side its own lab" if args.lab == "own" else f"both sides against the {args.lab}'s lab"
+    script_from = "each side its own benchmark" if bench_dir is None else "the head's benchmark on both sides"
+    print(f"{' '.join(bench)}: median (min..max) of {args.rounds} interleaved rounds, {lab}, {script_from}")
     print(f"{'':<{width}}  {labels[0]:>{column}}  {labels[1]:>{column}}")
     for key in keys:
         print(f"{key:<{width}}  {render(base.get(key)):>{column}}  {render(head.get(key)):>{column}}")

@@ -5,10 +5,21 @@ OS threads and memory, event-loop lag (sampled every 50 ms through the connect s
 in the steady state, and samples decoded into the store per second. Usage:
 
     python bench/sessions.py --devices 200 --seconds 30 [--json] [--jump-only] [--profile FILE] [--gc-freeze]
-                             [--decode-slice SECONDS ...]
+                             [--decode-slice SECONDS ...] [--lab-src DIR]
 
 Given several --decode-slice values (e.g. `--decode-slice 0.005 0`: the fleet's decoding sharing each loop turn,
 then not), it runs once per value, each in a fresh process with a lab of its own, and prints them side by side.
+
+`--lab-src DIR` serves the lab from the edgeops sources in DIR (another revision's `src/`) while the client runs the
+sources this script imports: two revisions of the client then meet the same lab, sending the same leaves (a newer
+lab may send more, and a client's CPU follows what it receives). `bench/compare.py --lab head` uses it. So that it
+can measure older revisions' clients, the script accepts their EngineSettings (the counter interval on it, before
+it moved into SupervisorSettings) and their lab (which wrote its own inventory); `bench/compare.py --bench head`
+runs it on both sides.
+
+`notifications_per_s` counts the gNMI notifications the client decoded (through a counting wrapper around the
+decoder, the same on every revision), and `cpu_ms_per_1k_notifications` is the client's steady CPU per 1000 of them:
+the figure to compare between revisions whose labs send different volumes.
 """
 
 from __future__ import annotations
@@ -26,6 +37,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -33,7 +45,6 @@ from typing import Any
 
 import psutil
 
-from edgeops.cli.lab import write_lab_inventory
 from edgeops.devices.supervisor import SupervisorSettings
 from edgeops.fleet.engine import EngineSettings, FleetEngine
 from edgeops.inventory.loader import load_inventory
@@ -50,9 +61,21 @@ UP_TIMEOUT_S = 300.0
 
 
 def serve_lab(devices: int, block: int, jump_only: bool, lab_dir: str, pipe: Connection) -> None:
-    """Run a lab of `devices` devices until told to stop; sends the path of its inventory when it is up."""
+    """Run a lab of `devices` devices until told to stop; sends the path of its inventory (and where its sources
+    are) when it is up."""
+    # Imported here: the lab's sources may be another revision's than the client's (--lab-src).
+    import edgeops
     from edgeops.lab.runner import Lab, relocate
     from edgeops.lab.topology import DEFAULT_DEVICES_PER_SITE, build_fleet, synthetic_sites
+
+    sources = str(Path(edgeops.__file__).resolve().parents[1])
+    try:
+        from edgeops.cli.lab import write_lab_inventory as write_inventory
+    except ImportError:  # an older lab wrote its inventory itself
+
+        def write_inventory(lab: Any, path: Path) -> Path:
+            written: Path = lab.write_inventory(path)
+            return written
 
     async def main() -> None:
         sites = synthetic_sites(math.ceil(devices / DEFAULT_DEVICES_PER_SITE))
@@ -66,8 +89,8 @@ def serve_lab(devices: int, block: int, jump_only: bool, lab_dir: str, pipe: Con
         )
         await lab.start()
         try:
-            inventory = write_lab_inventory(lab, Path(lab_dir) / "inventory.yaml")
-            pipe.send(str(inventory))
+            inventory = write_inventory(lab, Path(lab_dir) / "inventory.yaml")
+            pipe.send((str(inventory), sources))
             loop = asyncio.get_running_loop()
             while await loop.run_in_executor(None, pipe.recv) == "status":  # anything else means stop
                 pipe.send(dataclasses.asdict(lab.status()))
@@ -78,6 +101,22 @@ def serve_lab(devices: int, block: int, jump_only: bool, lab_dir: str, pipe: Con
 
 
 # -- measuring (this process) ------------------------------------------------------------------------------
+
+
+class NotificationCounter:
+    """Counts the notifications the gNMI sessions decode, by wrapping the decoder where the sessions look it up."""
+
+    def __init__(self) -> None:
+        from edgeops.devices import gnmi
+
+        self.count = 0
+        decode = gnmi.decode_notification
+
+        def counted(*args: Any, **kwargs: Any) -> Any:
+            self.count += 1
+            return decode(*args, **kwargs)
+
+        gnmi.decode_notification = counted  # type: ignore[assignment]
 
 
 @dataclass
@@ -204,6 +243,7 @@ async def measure(
         asyncio.create_task(sample_loop_lag(samples)),
         asyncio.create_task(sample_resources(samples, process)),
     ]
+    notifications = NotificationCounter()
     gc_timer = GcTimer()
     gc.callbacks.append(gc_timer)
     threads_before = process.num_threads()
@@ -239,11 +279,13 @@ async def measure(
     gc_timer.steady = True
     cpu_before, lab_before = cpu_seconds(process), cpu_seconds(lab)
     updates_before = engine.samples_applied
+    notifications_before = notifications.count
     steady_started = time.perf_counter()
     await asyncio.sleep(seconds)
     steady_s = time.perf_counter() - steady_started
     cpu_s, lab_s = cpu_seconds(process) - cpu_before, cpu_seconds(lab) - lab_before
     updates = engine.samples_applied - updates_before
+    notes = notifications.count - notifications_before
     still_up = store.fleet_rollup().up
     stale = store.fleet_rollup().stale
 
@@ -286,12 +328,14 @@ async def measure(
         "lab_cpu_pct": round(100 * lab_s / steady_s, 1),
         "machine_load_1m": round(psutil.getloadavg()[0], 2),
         "updates_per_s": round(updates / steady_s),
+        "notifications_per_s": round(notes / steady_s),
+        "cpu_ms_per_1k_notifications": round(1000 * cpu_s * 1000 / notes, 2) if notes else 0.0,
         "steady_s": round(steady_s, 1),
         "up_at_end": still_up,
         "stale_at_end": stale,
         "stop_s": round(stop_s, 2),
         "left_on_lab_after_stop": left,
-        "counter_interval_s": settings.supervisor.counter_interval_s,
+        "counter_interval_s": counter_interval_s(settings),
         "max_concurrent_opens": settings.max_concurrent_opens,
         "opens_per_second": settings.opens_per_second,
         "gc": gc_timer.summary(),
@@ -377,6 +421,40 @@ def compare_decode_slices(args: argparse.Namespace, argv: list[str]) -> int:
     return 0
 
 
+def engine_settings(counter_interval: float, **options: Any) -> EngineSettings:
+    """EngineSettings with this counter interval; older revisions kept it on EngineSettings itself."""
+    if "supervisor" in {item.name for item in dataclasses.fields(EngineSettings)}:
+        return EngineSettings(SupervisorSettings(counter_interval_s=counter_interval), **options)
+    return EngineSettings(counter_interval_s=counter_interval, **options)  # type: ignore[call-arg]
+
+
+def counter_interval_s(settings: EngineSettings) -> float:
+    supervisor = getattr(settings, "supervisor", settings)
+    interval: float = supervisor.counter_interval_s
+    return interval
+
+
+@contextlib.contextmanager
+def lab_sources(src: Path | None) -> Iterator[None]:
+    """While a spawned child starts: its imports come from `src` instead of the sources this process runs.
+
+    A spawned child takes the parent's sys.path (not PYTHONPATH) before it imports anything, so swapping our
+    sources' entry for `src` around `start()` is all it takes; the parent's own modules are already loaded.
+    """
+    if src is None:
+        yield
+        return
+    import edgeops
+
+    ours = Path(edgeops.__file__).resolve().parents[1]
+    saved = list(sys.path)
+    sys.path[:] = [str(src.resolve()), *(entry for entry in saved if not entry or Path(entry).resolve() != ours)]
+    try:
+        yield
+    finally:
+        sys.path[:] = saved
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--devices", type=int, default=200)
@@ -388,6 +466,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--address-block", type=int, default=60, help="the lab listens on 127.<block>.x.y")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
     parser.add_argument("--profile", type=Path, help="write a cProfile of the client to this file")
+    parser.add_argument(
+        "--lab-src", type=Path, help="serve the lab from the edgeops sources in this folder (another revision's src/)"
+    )
     parser.add_argument("--gc-freeze", action="store_true", help="gc.freeze() once all are up (what the console does)")
     parser.add_argument(
         "--decode-slice",
@@ -408,13 +489,15 @@ def main(argv: list[str] | None = None) -> int:
         child = context.Process(
             target=serve_lab, args=(args.devices, args.address_block, args.jump_only, str(lab_dir), theirs)
         )
-        child.start()
+        with lab_sources(args.lab_src):
+            child.start()
         try:
             if not ours.poll(120):
                 raise SystemExit("the lab did not start within 120 s")
-            inventory_path = Path(ours.recv())
-            settings = EngineSettings(
-                SupervisorSettings(counter_interval_s=args.counter_interval),
+            inventory, lab_sources_used = ours.recv()
+            inventory_path = Path(inventory)
+            settings = engine_settings(
+                args.counter_interval,
                 max_concurrent_opens=args.max_opens,
                 opens_per_second=args.opens_per_second,
                 decode_slice_s=args.decode_slice[0],
@@ -444,6 +527,7 @@ def main(argv: list[str] | None = None) -> int:
             if child.is_alive():
                 child.kill()
     result["jump_only"] = args.jump_only
+    result["lab_src"] = lab_sources_used
     if args.json:
         print(json.dumps(result))
     else:

@@ -13,11 +13,13 @@ from pygnmi.spec.v080 import gnmi_pb2
 from edgeops.devices.decode import (
     AlarmBook,
     HealthBook,
+    WordParser,
     decode_notification,
     derive_alarms,
     parse_time,
 )
-from edgeops.devices.interface_rows import interface_row
+from edgeops.devices.interface_rows import ROW_INDEX, interface_row
+from edgeops.devices.normalize import parse_speed
 from edgeops.devices.samples import HealthSample, InterfaceSample, Severity, TemperatureReading
 from edgeops.lab.model import Counters, DeviceModel
 from edgeops.lab.servers.gnmi import NotificationShaper, compile_subscriptions
@@ -584,3 +586,34 @@ def test_sros_leaves_under_a_prefix_fill_one_row_and_odd_values_are_skipped() ->
         3,
     )
     assert decoded.health is None and not decoded.touches_alarms
+
+
+def test_a_word_parser_remembers_a_bounded_number_of_answers() -> None:
+    """States and speeds are parsed once per word and shared by every row; a device inventing words cannot grow the
+    memory, and past the bound every answer is still right."""
+    calls: list[Any] = []
+
+    def speed(value: Any) -> int | None:
+        calls.append(value)
+        return parse_speed(value)
+
+    parser = WordParser(speed, limit=3)
+    words: list[Any] = ["25G", "100G", "400G", "10G", 1000, True, "1G"]
+    for word in words * 2:
+        assert parser(word) == parse_speed(word), word
+        assert len(parser) <= 3
+    assert calls.count("25G") == 1  # remembered
+    assert calls.count("1G") == 2  # past the bound: parsed each time, and right
+    assert parser(1) == 1_000_000 and parser(True) is None  # 1 and True are not one key
+    assert parser(["25G"]) is None  # an unhashable value is parsed, not remembered
+    first = decode_notification(_leaf_note("oper-state", b'"up"'), "d1").interfaces.rows["ethernet-1/1"]
+    again = decode_notification(_leaf_note("oper-state", b'"up"'), "d2").interfaces.rows["ethernet-1/1"]
+    assert first[ROW_INDEX["oper_state"]] == "up"
+    assert first[ROW_INDEX["oper_state"]] is again[ROW_INDEX["oper_state"]]  # one string for every row
+
+
+def _leaf_note(leaf: str, value: bytes) -> gnmi_pb2.Notification:
+    path = gnmi_pb2.Path(
+        elem=[gnmi_pb2.PathElem(name="interface", key={"name": "ethernet-1/1"}), gnmi_pb2.PathElem(name=leaf)]
+    )
+    return gnmi_pb2.Notification(update=[gnmi_pb2.Update(path=path, val=gnmi_pb2.TypedValue(json_ietf_val=value))])

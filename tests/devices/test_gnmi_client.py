@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from pygnmi.spec.v080 import gnmi_pb2
 
+from edgeops.devices.decode import decode_notification
 from edgeops.devices.errors import (
     GnmiAuthError,
     GnmiError,
@@ -32,6 +33,7 @@ from edgeops.devices.gnmi_paths import (
     StreamMode,
     SubscriptionSpec,
     gnmi_path,
+    group_matcher,
     path_map_for,
 )
 from edgeops.devices.interface_rows import InterfaceBatch
@@ -428,16 +430,18 @@ async def test_only_the_call_carrying_alarms_reports_the_alarm_list(
         assert [alarm.alarm_id for alarm in health_views(alarms)[-1].alarms or ()] == ["psu-2"]
 
 
+def note(prefix: str | None, *paths: str, deletes: tuple[str, ...] = ()) -> gnmi_pb2.Notification:
+    """A notification with these paths (values left empty: only the paths matter to a GroupMatcher)."""
+    return gnmi_pb2.Notification(
+        prefix=gnmi_path(prefix) if prefix else None,
+        update=[gnmi_pb2.Update(path=gnmi_path(path)) for path in paths],
+        delete=[gnmi_path(path) for path in deletes],
+    )
+
+
 def test_a_notification_is_told_to_its_group_by_its_paths() -> None:
     """One call carries several groups: each notification's data is its group's, found from prefix and paths."""
     matcher = GroupMatcher(SROS_STATE.subscriptions())
-
-    def note(prefix: str | None, *paths: str, deletes: tuple[str, ...] = ()) -> gnmi_pb2.Notification:
-        return gnmi_pb2.Notification(
-            prefix=gnmi_path(prefix) if prefix else None,
-            update=[gnmi_pb2.Update(path=gnmi_path(path)) for path in paths],
-            delete=[gnmi_path(path) for path in deletes],
-        )
 
     assert matcher.groups_of(note("/state/port[port-id=1/1/1]/statistics", "in-octets")) == ("counters",)
     assert matcher.groups_of(note("/state/port[port-id=1/1/1]", "oper-state")) == ("oper-state",)
@@ -451,3 +455,73 @@ def test_a_notification_is_told_to_its_group_by_its_paths() -> None:
     # A whole port at once is both interface groups'; a path no group asked for is nobody's.
     assert matcher.groups_of(note("/state", "port[port-id=1/1/1]")) == ("counters", "oper-state")
     assert matcher.groups_of(note("/state/router", "name")) == ()
+
+
+# Shapes the devices send: SR OS a prefix per container, SR Linux full paths (JSON values or a leaf each),
+# containers above the groups' paths, paths no group asked for, deletes.
+GROUPED_NOTES = {
+    SROS_STATE: (
+        note("/state/port[port-id=1/1/1]/statistics", "in-octets", "out-octets"),
+        note("/state/port[port-id=1/1/1]", "oper-state", "ethernet/oper-speed"),
+        note(None, "/configure/port[port-id=1/1/1]/description"),
+        note("/state/system", "alarms/active[raised-time=1][index=2]/severity", "oper-name"),
+        note(None, deletes=("/state/system/alarms/active[raised-time=1][index=2]",)),
+        note("/state/system", "oper-name", deletes=("alarms",)),
+        note("/state", "port[port-id=1/1/1]"),
+        note("/state/router", "name"),
+        note(None),
+    ),
+    SRLINUX_NATIVE: (
+        note(None, "/interface[name=ethernet-1/1]/statistics"),
+        note(None, "/interface[name=ethernet-1/1]/statistics/in-octets", "/interface[name=ethernet-1/1]/oper-state"),
+        note(None, "/interface[name=ethernet-1/1]/multicast/in-packets", "/system/name/host-name"),
+        note(None, "/interface[name=ethernet-1/1]"),
+        note(
+            None, "/platform/control[slot=A]/memory/free", deletes=("/interface[name=ethernet-1/1]/oper-down-reason",)
+        ),
+        note("/interface[name=ethernet-1/2]", "statistics/in-octets", "description"),
+        note(None, "/network-instance[name=default]/type"),
+    ),
+    OPENCONFIG: (
+        note(None, "/interfaces/interface[name=eth1]/state/counters/in-pkts"),
+        note("/interfaces/interface[name=eth1]", "state/oper-status", "state/counters"),
+        note(None, "/components/component[name=fan1]/state/oper-status", "/system/state/hostname"),
+        note(None, "/interfaces"),
+    ),
+}
+
+
+@pytest.mark.parametrize("path_map", list(GROUPED_NOTES), ids=lambda path_map: path_map.name)
+def test_decoding_tells_the_same_groups_as_the_paths_alone(path_map: Any) -> None:
+    """The stream learns a notification's groups in the decoding pass; the answer is what its paths alone tell."""
+    specs = path_map.subscriptions()
+    alone, decoding = GroupMatcher(specs), GroupMatcher(specs)
+    for notification in GROUPED_NOTES[path_map] * 2:  # the second time from what the matchers remember
+        expected = alone.groups_of(notification)
+        assert decode_notification(notification, "d1", grouping=decoding).groups == expected
+    assert decode_notification(GROUPED_NOTES[path_map][0], "d1").groups == ()  # no grouping asked for: no groups
+
+
+def test_a_group_matcher_remembers_a_bounded_number_of_answers() -> None:
+    """A device sending ever new paths cannot grow a matcher's memory; past the bound, answers stay right."""
+    matcher = GroupMatcher(SRLINUX_NATIVE.subscriptions(), cache_limit=3)
+    fresh = GroupMatcher(SRLINUX_NATIVE.subscriptions())
+    paths = [f"/interface[name=ethernet-1/{index}]/{leaf}" for index in range(4) for leaf in ("statistics", "x")]
+    paths += [f"/invented-{index}/leaf" for index in range(20)] + ["/interface", "/platform"]
+    for _ in range(2):
+        for path in paths:
+            names = tuple(elem.name for elem in gnmi_path(path).elem)
+            assert matcher.groups_at(names) == fresh.groups_at(names), path
+            assert matcher.remembered <= 2 * 3
+    assert matcher.groups_at(("interface", "statistics", "in-octets")) == ("counters",)  # a miss, past the bound
+    assert matcher.groups_at(("interface",)) == ("counters", "oper-state")
+    assert matcher.group_above(("platform", "control")) is None
+    assert matcher.groups_at(("platform",)) == ("health",)
+
+
+def test_calls_with_the_same_groups_share_one_matcher() -> None:
+    """Every device of a path map asks for the same groups: the matcher is built and learns once per fleet."""
+    specs = SROS_STATE.subscriptions()
+    assert group_matcher(specs) is group_matcher(tuple(SROS_STATE.subscriptions()))
+    assert group_matcher(specs) is not group_matcher(SRLINUX_NATIVE.subscriptions())
+    assert group_matcher.cache_info().maxsize is not None  # bounded: one per distinct set of groups asked for

@@ -15,7 +15,7 @@ import json.scanner
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Protocol
 
 from pygnmi.spec.v080 import gnmi_pb2
 
@@ -73,9 +73,10 @@ class AlarmUpdate:
 
 
 class DecodedNotification:
-    """Everything one notification said: its interfaces (as one batch), health, alarm changes."""
+    """Everything one notification said: its interfaces (as one batch), health, alarm changes, and (when decoded
+    with a PathGrouping) the subscription groups its paths belong to."""
 
-    __slots__ = ("alarm_deletes", "alarm_updates", "device", "health", "interfaces", "timestamp")
+    __slots__ = ("alarm_deletes", "alarm_updates", "device", "groups", "health", "interfaces", "timestamp")
 
     def __init__(
         self,
@@ -85,6 +86,7 @@ class DecodedNotification:
         health: HealthSample | None = None,
         alarm_updates: tuple[AlarmUpdate, ...] = (),
         alarm_deletes: tuple[str, ...] = (),
+        groups: tuple[str, ...] = (),
     ) -> None:
         self.device = device
         self.timestamp = timestamp  # unix time the device stamped the notification with
@@ -92,10 +94,38 @@ class DecodedNotification:
         self.health = health
         self.alarm_updates = alarm_updates
         self.alarm_deletes = alarm_deletes  # entry keys; "*" when the whole alarm list was deleted
+        self.groups = groups  # sorted group names; () when decoded without a grouping or no path is a group's
 
     @property
     def touches_alarms(self) -> bool:
         return bool(self.alarm_updates or self.alarm_deletes)
+
+
+class PathGrouping(Protocol):
+    """Which subscription groups a path belongs to, by its element names (devices.gnmi_paths.GroupMatcher).
+
+    decode_notification asks it about the paths it walks anyway, so a call carrying several groups learns each
+    notification's groups without parsing its paths a second time.
+    """
+
+    def group_above(self, names: tuple[str, ...]) -> str | None:
+        """The group whose path `names` lies under, if any: a prefix that decides a whole notification."""
+        ...
+
+    def groups_at(self, names: tuple[str, ...]) -> tuple[str, ...]:
+        """The groups of one update or delete path (absolute names), sorted; () when it is nobody's."""
+        ...
+
+
+def merge_groups(found: tuple[str, ...], more: tuple[str, ...]) -> tuple[str, ...]:
+    """`found` and `more` together, sorted (both are sorted already)."""
+    if not more or more == found:
+        return found
+    if not found:
+        return more
+    if len(more) == 1 and more[0] in found:  # the usual case once a notification has mixed two groups
+        return found
+    return tuple(sorted({*found, *more}))
 
 
 # -- values and paths ---------------------------------------------------------------------------------
@@ -326,12 +356,42 @@ def _counter(value: Any) -> int | None:
         return _int(value)
 
 
+class WordParser:
+    """A parser of a leaf whose values are a handful of words (states, speeds), remembering its answers by the value
+    as sent, up to `limit` of them: each value is parsed once, and every interface row shares one result object
+    instead of a fresh string or int per sample (a fleet holds thousands of rows)."""
+
+    __slots__ = ("_answers", "_limit", "_parse")
+
+    def __init__(self, parse: Callable[[Any], Any], *, limit: int = 256) -> None:
+        self._parse = parse
+        self._limit = limit
+        self._answers: dict[Any, Any] = {}
+
+    def __call__(self, value: Any) -> Any:
+        # By type too: True and 1 are one dict key, but not one speed.
+        key = value if type(value) is str else (type(value), value)
+        try:
+            return self._answers[key]
+        except KeyError:
+            pass
+        except TypeError:  # an unhashable value (a device sending a container where a leaf belongs)
+            return self._parse(value)
+        answer = self._parse(value)
+        if len(self._answers) < self._limit:
+            self._answers[key] = answer
+        return answer
+
+    def __len__(self) -> int:
+        return len(self._answers)
+
+
 _INTERFACE_PARSERS: dict[str, Callable[[Any], Any]] = {
-    "oper_state": _state,
-    "admin_state": _admin,
+    "oper_state": WordParser(_state),
+    "admin_state": WordParser(_admin),
     "description": str,
     "last_change": parse_time,
-    "speed_bps": parse_speed,
+    "speed_bps": WordParser(parse_speed),
 }
 
 
@@ -672,9 +732,10 @@ def _health_sample(parts: _HealthParts, device: str, timestamp: float) -> Health
 # that leaves one serialisation, one dict lookup and the value itself.
 
 _CONTAINER, _LEAF, _SKIP, _OTHER = range(4)
-# (kind, interface name, members or slot, parser, elems): members maps a JSON member as sent to (slot, parser) or
+# (kind, interface name, members or slot, parser, elems, names): members maps a JSON member as sent to (slot, parser) or
 # None for members we do not keep; parser None means a counter.
-_Plan = tuple[int, str | None, Any, Callable[[Any], Any] | None, PathElems]
+# names: the element names of elems (what a PathGrouping is asked about).
+_Plan = tuple[int, str | None, Any, Callable[[Any], Any] | None, PathElems, tuple[str, ...]]
 _Member = tuple[int, Callable[[Any], Any] | None] | None
 _UNSEEN: Any = object()
 _NESTED: Any = object()  # a member holding a container or a list
@@ -720,17 +781,17 @@ def _make_plan(context: _Context, path: gnmi_pb2.Path) -> _Plan:
         name = context.interface or _interface_name(elems)
         if name is not None:
             # What each member fills depends on the container, not on the interface: one table for all.
-            return (_CONTAINER, name, _MEMBERS.setdefault(names, {}), None, elems)
-        return (_OTHER, None, None, None, elems)
+            return (_CONTAINER, name, _MEMBERS.setdefault(names, {}), None, elems, names)
+        return (_OTHER, None, None, None, elems, names)
     if names and (table := INTERFACE_CONTAINERS.get(names[:-1])) is not None:
         field_name = table.get(names[-1])
         name = context.interface or _interface_name(elems)
         if field_name is not None and name is not None:
-            return (_LEAF, name, ROW_INDEX[field_name], _row_parser(field_name), elems)
+            return (_LEAF, name, ROW_INDEX[field_name], _row_parser(field_name), elems, names)
         if names in DERIVED_INTERFACE_LEAVES:
-            return (_OTHER, None, None, None, elems)
-        return (_SKIP, None, None, None, elems)  # an interface leaf we do not keep (multicast packets, ...)
-    return (_OTHER, None, None, None, elems)
+            return (_OTHER, None, None, None, elems, names)
+        return (_SKIP, None, None, None, elems, names)  # an interface leaf we do not keep (multicast packets, ...)
+    return (_OTHER, None, None, None, elems, names)
 
 
 def _member(plan: _Plan, member: str, value: Any) -> _Member:
@@ -738,7 +799,7 @@ def _member(plan: _Plan, member: str, value: Any) -> _Member:
 
     A member is a leaf or a container by the schema, so what its first value shows holds for the next ones.
     """
-    signature = tuple(name for name, _ in plan[4])
+    signature = plan[5]
     table = INTERFACE_CONTAINERS[signature]
     field_name = table.get(bare(member))
     found: _Member
@@ -779,9 +840,15 @@ _OPER_STATE = ROW_INDEX["oper_state"]
 
 
 def decode_notification(
-    notification: gnmi_pb2.Notification, device: str, *, received_at: float | None = None
+    notification: gnmi_pb2.Notification,
+    device: str,
+    *,
+    received_at: float | None = None,
+    grouping: PathGrouping | None = None,
 ) -> DecodedNotification:
-    """The interface rows, health sample and alarm changes in one notification."""
+    """The interface rows, health sample and alarm changes in one notification; with `grouping`, also the groups
+    its paths belong to (a prefix under a group's path decides for the whole notification, else every update and
+    delete path counts)."""
     stamp = notification.timestamp / 1e9 if notification.timestamp else (received_at or time.time())
     rows: dict[str, InterfaceRow] = {}
     if notification.HasField("prefix"):
@@ -790,6 +857,14 @@ def decode_notification(
     else:
         context = _context(_NO_PREFIX, None)
     plans = context.plans
+    groups: tuple[str, ...] = ()
+    groups_at = None  # asked per path, unless the prefix decided
+    if grouping is not None:
+        above = grouping.group_above(context.names) if context.names else None
+        if above is not None:
+            groups = (above,)
+        else:
+            groups_at = grouping.groups_at
     leftovers: list[tuple[PathElems, Any]] = []
     for update in notification.update:
         path = update.path
@@ -800,6 +875,10 @@ def decode_notification(
             if len(plans) >= _PATH_CACHE_LIMIT:
                 plans.clear()
             plans[wire] = plan
+        if groups_at is not None:
+            found = groups_at(plan[5])
+            if found and found != groups:
+                groups = merge_groups(groups, found)
         kind = plan[0]
         if kind == _SKIP:
             continue
@@ -863,11 +942,14 @@ def decode_notification(
     if leftovers:
         health, alarm_updates, cleared = _slow_leaves(leftovers, rows, device, stamp)
     for path in notification.delete:
-        cleared.extend(_alarm_deletes(context.elems + path_elems(path)))
+        elems, names = _parsed_path(path)
+        cleared.extend(_alarm_deletes(context.elems + elems))
+        if groups_at is not None:
+            groups = merge_groups(groups, groups_at(context.names + names))
     for name, row in rows.items():
         if row[_OPER_STATE] == "up":  # an interface that is up has no oper-down-reason left
             cleared.append(interface_alarm_key(name))
-    return DecodedNotification(device, stamp, rows, health, alarm_updates, tuple(cleared))
+    return DecodedNotification(device, stamp, rows, health, alarm_updates, tuple(cleared), groups)
 
 
 def _slow_leaves(

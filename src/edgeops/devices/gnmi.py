@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import ssl
+import sys
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -32,10 +33,10 @@ from edgeops.devices.errors import (
 )
 from edgeops.devices.gnmi_paths import (
     NATIVE_MODEL_MARKERS,
-    GroupMatcher,
     PathMap,
     SubscriptionSpec,
     gnmi_path,
+    group_matcher,
     native_path_map,
     path_map_for,
     subscription_list,
@@ -359,11 +360,12 @@ class GnmiSession:
             )
         except grpc.RpcError as error:
             raise _map_rpc_error(error, self.device.name, "Capabilities") from None
+        # Interned: a fleet's devices list the same few hundred model names and versions, held once, not per device.
         caps = DeviceCapabilities(
             gnmi_version=response.gNMI_version,
-            models=tuple(model.name for model in response.supported_models),
+            models=tuple(sys.intern(model.name) for model in response.supported_models),
             encodings=tuple(response.supported_encodings),
-            model_versions=tuple(model.version for model in response.supported_models),
+            model_versions=tuple(sys.intern(model.version) for model in response.supported_models),
         )
         self.device_capabilities = caps
         self.encoding = choose_encoding(self.device.platform, caps.encodings)
@@ -483,7 +485,7 @@ class GnmiSession:
         dump_changed_alarms = False
         named = tuple(spec.name for spec in specs if spec.paths)
         # A call carrying one group needs no matching: everything it brings is that group's.
-        matcher = GroupMatcher(specs) if on_data is not None and len(named) > 1 else None
+        matcher = group_matcher(specs) if on_data is not None and len(named) > 1 else None
         health = HealthBook(device)
         synced = False
         received_any = False
@@ -513,9 +515,10 @@ class GnmiSession:
                     continue
                 if which != "update":
                     continue
+                # The decoding pass walks the paths anyway: it tells the groups too (see decode.PathGrouping).
+                decoded = decode_notification(response.update, device, received_at=received, grouping=matcher)
                 if on_data is not None:
-                    on_data(matcher.groups_of(response.update) if matcher is not None else named)
-                decoded = decode_notification(response.update, device, received_at=received)
+                    on_data(decoded.groups if matcher is not None else named)
                 if decoded.interfaces.rows:
                     yield decoded.interfaces
                 alarms_changed = alarms.apply(decoded) if decoded.touches_alarms else False

@@ -11,7 +11,7 @@ from pygnmi.create_gnmi_path import gnmi_path_generator
 from pygnmi.spec.v080 import gnmi_pb2
 
 from edgeops.defaults import COUNTER_INTERVAL_S, HEALTH_INTERVAL_S
-from edgeops.devices.decode import path_names
+from edgeops.devices.decode import merge_groups, path_names
 from edgeops.platforms import Platform
 
 
@@ -81,22 +81,34 @@ class PathMap:
         )
 
 
+_MATCH_CACHE_LIMIT = 10_000
+
+
 class GroupMatcher:
     """Which groups a notification of a Subscribe call carrying several groups belongs to, by its paths.
 
     A path belongs to the group one of whose paths it lies under (keys aside: the device names the instances the
     group's wildcards asked for); a path above a group's path (a whole container sent at once) belongs to every
-    group below it. Devices send the same paths on every sample, so answers are remembered by element names.
+    group below it. Devices send the same paths on every sample, so answers are remembered by element names, up to
+    `cache_limit` of each kind (a device inventing paths must not grow them without bound). decode_notification
+    asks it about the paths it walks anyway (see decode.PathGrouping); `groups_of` answers for a notification alone.
+    Calls with the same groups share one matcher (`group_matcher`), so its answers are learnt once per fleet.
     """
 
-    def __init__(self, specs: Sequence[SubscriptionSpec]) -> None:
+    def __init__(self, specs: Sequence[SubscriptionSpec], *, cache_limit: int = _MATCH_CACHE_LIMIT) -> None:
         self._paths = tuple(
             (spec.name, path_names(gnmi_path(path))) for spec in specs for path in spec.paths if spec.paths
         )
+        self._cache_limit = cache_limit
         self._under: dict[tuple[str, ...], str | None] = {}
         self._matches: dict[tuple[str, ...], tuple[str, ...]] = {}
 
-    def _group_above(self, names: tuple[str, ...]) -> str | None:
+    @property
+    def remembered(self) -> int:
+        """How many answers are remembered (of both kinds)."""
+        return len(self._under) + len(self._matches)
+
+    def group_above(self, names: tuple[str, ...]) -> str | None:
         """The group whose path `names` lies under (the longest such path), if any."""
         found = self._under.get(names, _UNSEEN)
         if found is _UNSEEN:
@@ -105,20 +117,21 @@ class GroupMatcher:
                 if names[: len(path)] == path and (best is None or len(path) > best[0]):
                     best = (len(path), group)
             found = best[1] if best is not None else None
-            if len(self._under) < _MATCH_CACHE_LIMIT:
+            if len(self._under) < self._cache_limit:
                 self._under[names] = found
         return found  # type: ignore[return-value]
 
-    def _groups(self, names: tuple[str, ...]) -> tuple[str, ...]:
+    def groups_at(self, names: tuple[str, ...]) -> tuple[str, ...]:
+        """The groups of one path (absolute element names), sorted; () when none of the groups asked for it."""
         found = self._matches.get(names)
         if found is None:
-            group = self._group_above(names)
+            group = self.group_above(names)
             if group is not None:
                 found = (group,)
             else:  # a container above the groups' paths: every group below it
                 below = {group for group, path in self._paths if path[: len(names)] == names}
                 found = tuple(sorted(below))
-            if len(self._matches) < _MATCH_CACHE_LIMIT:
+            if len(self._matches) < self._cache_limit:
                 self._matches[names] = found
         return found
 
@@ -126,19 +139,23 @@ class GroupMatcher:
         """The groups a notification carries data (or deletes) of; () when none of its paths is a group's."""
         base = path_names(notification.prefix) if notification.HasField("prefix") else ()
         if base:
-            group = self._group_above(base)
-            if group is not None:  # the prefix decides (the usual case: no update path need be looked at)
+            group = self.group_above(base)
+            if group is not None:  # the prefix decides (no update path need be looked at)
                 return (group,)
         found: tuple[str, ...] = ()
         for path in (*(update.path for update in notification.update), *notification.delete):
-            groups = self._groups(base + path_names(path))
-            if groups and groups != found:
-                found = groups if not found else tuple(sorted({*found, *groups}))
+            found = merge_groups(found, self.groups_at(base + path_names(path)))
         return found
 
 
 _UNSEEN = object()
-_MATCH_CACHE_LIMIT = 10_000
+
+
+@functools.lru_cache(maxsize=64)
+def group_matcher(specs: tuple[SubscriptionSpec, ...]) -> GroupMatcher:
+    """The matcher of a call carrying `specs`, shared by every call with the same groups (every device of a path
+    map subscribes the same way, and a reconnect asks for the same groups again)."""
+    return GroupMatcher(specs)
 
 
 SRLINUX_NATIVE = PathMap(
