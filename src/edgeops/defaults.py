@@ -22,3 +22,10 @@ KEEPALIVE_COUNT_MAX = 3
 # The most output one command may return (bytes). A device that streams without end (or far more than a CLI show
 # prints) would otherwise fill memory; past this the session stops the command (see devices/ssh.py).
 MAX_OUTPUT_BYTES = 16 * 1024 * 1024
+
+# The user's settings (edgeops.config reads them from flags, EDGEOPS_* variables and config.toml; these are the rest).
+THEME: str | None = None  # None: the console's own default theme
+HOST_KEY_POLICY: str | None = None  # None: each host's StrictHostKeyChecking in ssh_config, else accept-new
+OUTPUT_FORMAT = "text"  # how `edgeops run` prints its results
+READONLY = False  # True: no command that could change a device is sent, and the guard cannot be lifted
+RECORD = True  # the console records the fleet into the state folder

@@ -9,6 +9,8 @@ from pathlib import Path
 import platformdirs
 
 APP_NAME = "edgeops"
+INVENTORY_FILE_NAME = "inventory.yaml"  # in the config folder, when no flag, variable or config.toml names one
+CONFIG_FILE_NAME = "config.toml"  # the user's settings (edgeops.config), in the config folder
 
 
 def _from_env(variable: str, default: Path) -> Path:
@@ -42,6 +44,10 @@ class AppPaths:
         return self.log_dir / "edgeops.log"
 
     @property
+    def config_file(self) -> Path:
+        return self.config_dir / CONFIG_FILE_NAME
+
+    @property
     def user_themes_dir(self) -> Path:
         return self.config_dir / "themes"
 
@@ -66,5 +72,5 @@ class AppPaths:
             else _from_env("EDGEOPS_STATE_DIR", Path(platformdirs.user_state_dir(APP_NAME)))
         )
         logs = Path(log_dir) if log_dir else _from_env("EDGEOPS_LOG_DIR", Path(platformdirs.user_log_dir(APP_NAME)))
-        inv = Path(inventory) if inventory else _from_env("EDGEOPS_INVENTORY", config / "inventory.yaml")
+        inv = Path(inventory) if inventory else _from_env("EDGEOPS_INVENTORY", config / INVENTORY_FILE_NAME)
         return cls(config_dir=config, state_dir=state, log_dir=logs, inventory=inv)

@@ -15,6 +15,7 @@ from edgeops.cli.exit_codes import ExitCode
 from edgeops.paths import AppPaths
 
 if TYPE_CHECKING:  # the console's modules pull in textual: imported only when the console starts
+    from edgeops.config import Settings
     from edgeops.fleet.engine import EngineSettings, FleetEngine
     from edgeops.inventory.model import Inventory
     from edgeops.ui.session import ConsoleUser, InventoryLoad
@@ -28,7 +29,9 @@ def run_console(args: argparse.Namespace, paths: AppPaths) -> int:
 
     # The console owns the terminal: everything logged goes to the rotating file, nothing to the screen.
     configure_logging(paths.log_file, args.log_level)
-    problem = _theme_problem(args.theme, paths)
+    settings: Settings = args.settings
+    theme = settings.theme
+    problem = _theme_problem(theme, paths)
     if problem:
         print(f"edgeops: {problem}", file=sys.stderr)
         return ExitCode.USAGE
@@ -37,8 +40,8 @@ def run_console(args: argparse.Namespace, paths: AppPaths) -> int:
             return no_terminal()
         from edgeops.cli.demo import run_demo
 
-        return run_demo(paths, args.theme)
-    return _run_on_inventory(paths, args.theme)
+        return run_demo(paths, theme)
+    return _run_on_inventory(paths, theme, settings)
 
 
 def interactive() -> bool:
@@ -61,7 +64,7 @@ def _theme_problem(theme: str | None, paths: AppPaths) -> str:
     return f"unknown theme {theme!r}; themes: {', '.join(sorted(names))}"
 
 
-def _run_on_inventory(paths: AppPaths, theme: str | None) -> int:
+def _run_on_inventory(paths: AppPaths, theme: str | None, settings: Settings) -> int:
     source = paths.inventory
     if not source.exists():
         print(
@@ -79,7 +82,27 @@ def _run_on_inventory(paths: AppPaths, theme: str | None) -> int:
         if load_or_report(source) is None:
             return ExitCode.USAGE
         return no_terminal()
-    return open_console(ConsoleRuntime(source, paths), theme=theme)
+    return open_console(ConsoleRuntime(source, paths, engine_settings(settings)), theme=theme)
+
+
+def engine_settings(settings: Settings) -> EngineSettings | None:
+    """The engine's settings from the user's: None (the engine's own) unless config.toml or a flag chose something."""
+    from edgeops.config import Source
+
+    if settings["host_key_policy"].source is Source.DEFAULT and settings["command_timeout"].source is Source.DEFAULT:
+        return None
+    from dataclasses import replace
+
+    from edgeops.devices.hostkeys import HostKeyPolicy
+    from edgeops.fleet.engine import EngineSettings
+
+    engine = EngineSettings()
+    policy = settings.host_key_policy
+    return replace(
+        engine,
+        supervisor=replace(engine.supervisor, command_timeout_s=settings.command_timeout),
+        hostkey_policy=HostKeyPolicy(policy) if policy else None,
+    )
 
 
 def open_console(runtime: ConsoleRuntime, *, theme: str | None) -> int:

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import importlib
 import os
 import sys
 from collections.abc import Sequence
-from typing import Any, Protocol
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
 
 from edgeops import __version__
 from edgeops.cli.exit_codes import ExitCode
 from edgeops.paths import AppPaths
+
+if TYPE_CHECKING:
+    from edgeops.config import Settings
 
 
 class Subcommand(Protocol):
@@ -27,6 +32,7 @@ class Subcommand(Protocol):
 # name -> module; imported when the parser is built, so these modules keep their own imports lazy.
 SUBCOMMANDS: dict[str, str] = {
     "audit": "edgeops.cli.audit",
+    "config": "edgeops.cli.config",
     "inventory": "edgeops.cli.inventory",
     "lab": "edgeops.cli.lab",
     "run": "edgeops.cli.run",
@@ -47,6 +53,13 @@ def add_path_options(parser: argparse.ArgumentParser, *, on_subcommand: bool = F
     parser.add_argument("--state-dir", metavar="DIR", help="state directory (env EDGEOPS_STATE_DIR)", **kwargs)
     parser.add_argument("--log-dir", metavar="DIR", help="log directory (env EDGEOPS_LOG_DIR)", **kwargs)
     parser.add_argument(
+        "--readonly",
+        action="store_true",
+        default=argparse.SUPPRESS if on_subcommand else None,
+        help="refuse every command that could change a device, with no way to lift the guard "
+        "(env EDGEOPS_READONLY, readonly in config.toml)",
+    )
+    parser.add_argument(
         "--log-level",
         default=argparse.SUPPRESS if on_subcommand else "INFO",
         type=str.upper,
@@ -66,7 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="start the built-in 17-site device lab and open the console on it",
     )
-    parser.add_argument("--theme", help="theme name (see docs/user-guide.md)")
+    parser.add_argument("--theme", help="theme name (env EDGEOPS_THEME, theme in config.toml; see docs/user-guide.md)")
     add_path_options(parser)
     subparsers = parser.add_subparsers(dest="subcommand", metavar="COMMAND")
     for name, module_name in SUBCOMMANDS.items():
@@ -94,6 +107,32 @@ def paths_from_args(args: argparse.Namespace) -> AppPaths:
     )
 
 
+def flag_settings(args: argparse.Namespace) -> dict[str, tuple[Any, str]]:
+    """The settings given as flags on this command line: key -> (value, the flag), for edgeops.config."""
+    given: dict[str, tuple[Any, str]] = {}
+    if getattr(args, "theme", None):
+        given["theme"] = (args.theme, "--theme")
+    if getattr(args, "inventory", None):
+        given["inventory"] = (Path(args.inventory), "--inventory")
+    if getattr(args, "readonly", None):
+        given["readonly"] = (True, "--readonly")
+    if getattr(args, "timeout", None) is not None and getattr(args, "subcommand", None) == "run":
+        given["command_timeout"] = (args.timeout, "--timeout")
+    return given
+
+
+def settings_for(args: argparse.Namespace, paths: AppPaths) -> tuple[Settings, AppPaths]:
+    """The effective settings, and the paths with config.toml's inventory when only it names one.
+
+    Raises ConfigError (config.toml or an EDGEOPS_* variable has problems)."""
+    from edgeops.config import Source, resolve_settings
+
+    settings = resolve_settings(paths.config_dir, flag_settings(args))
+    if settings["inventory"].source is Source.FILE:
+        paths = dataclasses.replace(paths, inventory=settings.inventory or paths.inventory)
+    return settings, paths
+
+
 def quiet_grpc_core() -> None:
     """Keep gRPC's C core from writing log lines to the terminal, unless the user asked for them.
 
@@ -110,6 +149,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     paths = paths_from_args(args)
     module = getattr(args, "_module", None)
+    if args.subcommand != "config":  # `edgeops config edit` is how a broken file gets fixed: it must still start
+        from edgeops.config import ConfigError
+
+        try:
+            args.settings, paths = settings_for(args, paths)
+        except ConfigError as error:
+            from edgeops.cli.config import report_config_problems
+
+            return report_config_problems(error)
     try:
         if module is not None:
             return module.run(args, paths)

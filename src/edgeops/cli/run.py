@@ -50,9 +50,10 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--timeout",
         type=float,
-        default=30.0,
+        default=None,
         metavar="SECONDS",
-        help="per device, for connecting and for the command each (default 30)",
+        help="per device, for connecting and for the command each (default: command_timeout in config.toml, "
+        "EDGEOPS_COMMAND_TIMEOUT, else 30)",
     )
     parser.add_argument(
         "--max-output",
@@ -93,6 +94,7 @@ def run(args: argparse.Namespace, paths: AppPaths) -> int:
 
     configure_logging(paths.log_file, args.log_level)
     command = " ".join(args.command).strip()
+    args.timeout = args.settings.command_timeout  # the flag, else the environment, config.toml or the default
     if not command:
         return _usage("no command given: e.g. edgeops run 'show version' --target all")
     if args.timeout <= 0:
@@ -140,7 +142,7 @@ def _run_loaded(args: argparse.Namespace, paths: AppPaths, inventory: Inventory,
     transport = OnDemandTransport(
         inventory,
         # A key recorded on first use is announced like OpenSSH's "Permanently added"; no terminal to ask on here.
-        known_hosts=KnownHosts(paths.known_hosts, on_new_key=_announce_host_key),
+        known_hosts=KnownHosts(paths.known_hosts, policy=args.settings.host_key_policy, on_new_key=_announce_host_key),
         resolve_password=default_secret_resolver(prompt_cache),
         max_output_bytes=args.max_output,
     )

@@ -1,0 +1,303 @@
+"""The user's settings: one value per key from a flag, the environment, config.toml or the built-in default, in that
+order, each remembered with where it came from."""
+
+from __future__ import annotations
+
+import difflib
+import enum
+import os
+import re
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from edgeops import defaults
+from edgeops.paths import CONFIG_FILE_NAME, INVENTORY_FILE_NAME
+
+OUTPUT_FORMATS = ("text", "json", "yaml", "csv", "table")
+HOST_KEY_POLICIES = ("strict", "accept-new", "ask")  # edgeops.devices.hostkeys.HostKeyPolicy's values
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+class Source(enum.StrEnum):
+    """Where an effective value came from, strongest first."""
+
+    FLAG = "flag"
+    ENV = "env"
+    FILE = "file"
+    DEFAULT = "default"
+
+
+@dataclass(frozen=True)
+class ConfigProblem:
+    """One mistake in config.toml (or in an EDGEOPS_* variable); line is 1-based, None when not known."""
+
+    where: str  # the file, or the environment variable
+    line: int | None
+    message: str
+
+    def format(self) -> str:
+        return f"{self.where}:{self.line}: {self.message}" if self.line is not None else f"{self.where}: {self.message}"
+
+
+class ConfigError(Exception):
+    """The settings could not be read; carries every problem found."""
+
+    def __init__(self, problems: list[ConfigProblem]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(problem.format() for problem in problems))
+
+
+def _positive_float(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ValueError("must be a number of seconds")
+    number = float(value)
+    if not number > 0:
+        raise ValueError("must be a positive number of seconds")
+    return number
+
+
+def _boolean(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in _TRUE | _FALSE:
+        return value.lower() in _TRUE
+    raise ValueError("must be true or false")
+
+
+def _one_of(choices: tuple[str, ...]) -> Callable[[Any], str]:
+    def check(value: Any) -> str:
+        if not isinstance(value, str) or value not in choices:
+            raise ValueError(f"must be one of {', '.join(choices)}")
+        return value
+
+    return check
+
+
+def _text(value: Any) -> str:
+    if not isinstance(value, str) or not value:
+        raise ValueError("must be a non-empty string")
+    return value
+
+
+def _path(value: Any) -> Path:
+    return Path(_text(value)).expanduser()
+
+
+@dataclass(frozen=True)
+class SettingSpec:
+    """One setting: its key in config.toml, its variable, its flag, how a value is checked, and its default."""
+
+    key: str
+    env: str
+    flag: str  # the flag that sets it, for `edgeops config show`; "" when none does
+    convert: Callable[[Any], Any]
+    default: Any
+    help: str
+
+
+SPECS: tuple[SettingSpec, ...] = (
+    SettingSpec("theme", "EDGEOPS_THEME", "--theme", _text, defaults.THEME, "the console's theme"),
+    SettingSpec(
+        "command_timeout",
+        "EDGEOPS_COMMAND_TIMEOUT",
+        "run --timeout",
+        _positive_float,
+        defaults.COMMAND_TIMEOUT_S,
+        "seconds per device for a command (run and the console)",
+    ),
+    SettingSpec(
+        "host_key_policy",
+        "EDGEOPS_HOST_KEY_POLICY",
+        "",
+        _one_of(HOST_KEY_POLICIES),
+        defaults.HOST_KEY_POLICY,
+        "a host never seen: strict, accept-new or ask (unset: each host's StrictHostKeyChecking, else accept-new)",
+    ),
+    SettingSpec(
+        "inventory", "EDGEOPS_INVENTORY", "--inventory", _path, None, "the inventory file (default: in this folder)"
+    ),
+    SettingSpec(
+        "output_format",
+        "EDGEOPS_OUTPUT_FORMAT",
+        "run --format",
+        _one_of(OUTPUT_FORMATS),
+        defaults.OUTPUT_FORMAT,
+        "how `edgeops run` prints: text, json, yaml, csv or table",
+    ),
+    SettingSpec(
+        "readonly",
+        "EDGEOPS_READONLY",
+        "--readonly",
+        _boolean,
+        defaults.READONLY,
+        "refuse every command that could change a device, with no way to lift the guard",
+    ),
+    SettingSpec(
+        "record", "EDGEOPS_RECORD", "", _boolean, defaults.RECORD, "the console records the fleet into the state folder"
+    ),
+)
+SPEC_BY_KEY: Mapping[str, SettingSpec] = {spec.key: spec for spec in SPECS}
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One effective value and where it came from (`origin`: the flag, the variable, FILE:LINE, or "built-in")."""
+
+    key: str
+    value: Any
+    source: Source
+    origin: str
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every effective setting; `settings["theme"].value`, or the typed properties."""
+
+    file: Path
+    values: Mapping[str, Setting]
+
+    def __getitem__(self, key: str) -> Setting:
+        return self.values[key]
+
+    @property
+    def theme(self) -> str | None:
+        return self.values["theme"].value  # type: ignore[no-any-return]
+
+    @property
+    def command_timeout(self) -> float:
+        return self.values["command_timeout"].value  # type: ignore[no-any-return]
+
+    @property
+    def host_key_policy(self) -> str | None:
+        return self.values["host_key_policy"].value  # type: ignore[no-any-return]
+
+    @property
+    def inventory(self) -> Path | None:
+        return self.values["inventory"].value  # type: ignore[no-any-return]
+
+    @property
+    def output_format(self) -> str:
+        return self.values["output_format"].value  # type: ignore[no-any-return]
+
+    @property
+    def readonly(self) -> bool:
+        return self.values["readonly"].value  # type: ignore[no-any-return]
+
+    @property
+    def record(self) -> bool:
+        return self.values["record"].value  # type: ignore[no-any-return]
+
+
+_KEY_LINE = re.compile(r"""^\s*(?:"([^"]+)"|'([^']+)'|([A-Za-z0-9_-]+))\s*=""")
+_TABLE_LINE = re.compile(r"^\s*\[+\s*([^\]]+?)\s*\]+")
+# tomllib reports a position only in its message before Python 3.14 (which adds lineno): "... (at line 3, column 7)".
+_DECODE_POSITION = re.compile(r"\(at line (\d+), column \d+\)")
+
+
+def _key_lines(text: str) -> dict[str, int]:
+    """The line each top-level key or table is written on (tomllib keeps no positions)."""
+    lines: dict[str, int] = {}
+    in_table = False
+    for number, line in enumerate(text.splitlines(), start=1):
+        table = _TABLE_LINE.match(line)
+        if table:
+            in_table = True
+            lines.setdefault(table.group(1).split(".")[0].strip().strip("\"'"), number)
+            continue
+        key = _KEY_LINE.match(line)
+        if key and not in_table:
+            lines.setdefault(next(group for group in key.groups() if group), number)
+    return lines
+
+
+def read_config_file(path: Path) -> dict[str, tuple[Any, int | None]]:
+    """config.toml's values, checked, with the line each is on; {} when there is no file. Raises ConfigError."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return {}
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError([ConfigProblem(str(path), None, f"cannot read it: {error}")]) from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        line = getattr(error, "lineno", None)
+        if line is None:
+            found = _DECODE_POSITION.search(str(error))
+            line = int(found.group(1)) if found else None
+        message = _DECODE_POSITION.sub("", str(error)).strip()
+        raise ConfigError([ConfigProblem(str(path), line, f"not valid TOML: {message}")]) from None
+    lines = _key_lines(text)
+    problems: list[ConfigProblem] = []
+    values: dict[str, tuple[Any, int | None]] = {}
+    for key, raw in data.items():
+        line = lines.get(key)
+        spec = SPEC_BY_KEY.get(key)
+        if spec is None:
+            close = difflib.get_close_matches(key, SPEC_BY_KEY, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else f"; known keys: {', '.join(SPEC_BY_KEY)}"
+            problems.append(ConfigProblem(str(path), line, f"unknown key {key!r}{hint}"))
+            continue
+        try:
+            values[key] = (spec.convert(raw), line)
+        except ValueError as error:
+            problems.append(ConfigProblem(str(path), line, f"{key}: {error}"))
+    if problems:
+        raise ConfigError(problems)
+    return values
+
+
+def resolve_settings(
+    config_dir: Path, flags: Mapping[str, tuple[Any, str]] | None = None, environ: Mapping[str, str] | None = None
+) -> Settings:
+    """The effective settings: a flag given (key -> (value, flag)), then EDGEOPS_*, then config.toml, then the
+    built-in default. Raises ConfigError for a broken file or a bad variable, with every problem found."""
+    environ = os.environ if environ is None else environ
+    flags = flags or {}
+    path = config_dir / CONFIG_FILE_NAME
+    problems: list[ConfigProblem] = []
+    try:
+        from_file = read_config_file(path)
+    except ConfigError as error:
+        problems.extend(error.problems)
+        from_file = {}
+    values: dict[str, Setting] = {}
+    for spec in SPECS:
+        if spec.key in flags:
+            value, flag = flags[spec.key]
+            values[spec.key] = Setting(spec.key, value, Source.FLAG, flag)
+        elif environ.get(spec.env):
+            try:
+                converted = spec.convert(environ[spec.env])
+            except ValueError as error:
+                problems.append(ConfigProblem(spec.env, None, str(error)))
+                continue
+            values[spec.key] = Setting(spec.key, converted, Source.ENV, spec.env)
+        elif spec.key in from_file:
+            value, line = from_file[spec.key]
+            values[spec.key] = Setting(spec.key, value, Source.FILE, f"{path}:{line}" if line else str(path))
+        else:
+            default = config_dir / INVENTORY_FILE_NAME if spec.key == "inventory" else spec.default
+            values[spec.key] = Setting(spec.key, default, Source.DEFAULT, "built-in")
+    if problems:
+        raise ConfigError(problems)
+    return Settings(path, values)
+
+
+TEMPLATE = """\
+# edgeops settings. Precedence: a flag, then an EDGEOPS_* variable, then this file, then the built-in default.
+# `edgeops config show` prints the effective value of each and where it came from.
+
+# theme = "edgeops-dark"
+# command_timeout = 30.0        # seconds per device (edgeops run --timeout)
+# host_key_policy = "accept-new"  # strict, accept-new or ask
+# inventory = "~/fleet/inventory.yaml"
+# output_format = "text"        # text, json, yaml, csv or table (edgeops run --format)
+# readonly = false              # true: no command that could change a device, and no way to lift the guard
+# record = true
+"""

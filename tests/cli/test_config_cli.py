@@ -1,0 +1,134 @@
+"""config.toml: flag > environment > file > built-in default, `edgeops config show|edit|path`, problems as FILE:LINE."""
+
+from __future__ import annotations
+
+import os
+import stat
+import sys
+from pathlib import Path
+
+import pytest
+
+from edgeops import defaults
+from edgeops.cli import main
+from edgeops.config import ConfigError, Source, read_config_file, resolve_settings
+
+
+@pytest.fixture(autouse=True)
+def no_user_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in list(os.environ):
+        if name.startswith("EDGEOPS_"):
+            monkeypatch.delenv(name)
+
+
+def write(folder: Path, text: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "config.toml"
+    path.write_text(text)
+    return path
+
+
+def test_precedence_flag_over_env_over_file_over_default(tmp_path: Path) -> None:
+    path = write(tmp_path, 'theme = "from-file"\ncommand_timeout = 12\noutput_format = "csv"\n')
+    settings = resolve_settings(
+        tmp_path,
+        {"theme": ("from-flag", "--theme")},
+        environ={"EDGEOPS_THEME": "from-env", "EDGEOPS_COMMAND_TIMEOUT": "7.5"},
+    )
+    assert (settings["theme"].value, settings["theme"].source) == ("from-flag", Source.FLAG)
+    assert (settings.command_timeout, settings["command_timeout"].source) == (7.5, Source.ENV)
+    assert (settings.output_format, settings["output_format"].origin) == ("csv", f"{path}:3")
+    assert (settings.readonly, settings["readonly"].source) == (defaults.READONLY, Source.DEFAULT)
+    assert settings.inventory == tmp_path / "inventory.yaml"
+
+
+def test_no_file_is_every_default(tmp_path: Path) -> None:
+    settings = resolve_settings(tmp_path, environ={})
+    assert {setting.source for setting in settings.values.values()} == {Source.DEFAULT}
+    assert settings.command_timeout == defaults.COMMAND_TIMEOUT_S
+
+
+def test_unknown_key_is_file_line_with_did_you_mean(tmp_path: Path) -> None:
+    path = write(tmp_path, '# settings\n\ntheme = "x"\ncomand_timeout = 5\n')
+    with pytest.raises(ConfigError) as raised:
+        read_config_file(path)
+    assert [problem.format() for problem in raised.value.problems] == [
+        f"{path}:4: unknown key 'comand_timeout'; did you mean 'command_timeout'?"
+    ]
+
+
+def test_bad_values_and_broken_toml_are_located(tmp_path: Path) -> None:
+    path = write(tmp_path, 'readonly = "perhaps"\noutput_format = "xml"\ncommand_timeout = -1\n')
+    with pytest.raises(ConfigError) as raised:
+        read_config_file(path)
+    assert [(problem.line, problem.message.split(":")[0]) for problem in raised.value.problems] == [
+        (1, "readonly"),
+        (2, "output_format"),
+        (3, "command_timeout"),
+    ]
+    write(tmp_path, 'theme = "x"\n[broken\n')
+    with pytest.raises(ConfigError) as raised:
+        read_config_file(path)
+    assert raised.value.problems[0].line == 2
+
+
+def test_a_bad_variable_is_reported_by_name(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as raised:
+        resolve_settings(tmp_path, environ={"EDGEOPS_READONLY": "maybe"})
+    assert raised.value.problems[0].format() == "EDGEOPS_READONLY: must be true or false"
+
+
+def test_config_show_prints_values_and_sources(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write(tmp_path, "command_timeout = 9\n")
+    monkeypatch.setenv("EDGEOPS_OUTPUT_FORMAT", "json")
+    assert main(["--config-dir", str(tmp_path), "--readonly", "config", "show"]) == 0
+    lines = {line.split()[0]: line for line in capsys.readouterr().out.splitlines() if not line.startswith("#")}
+    assert lines["command_timeout"].endswith(f"# file: {path}:1")
+    assert "9.0" in lines["command_timeout"]
+    assert lines["output_format"].endswith("# env: EDGEOPS_OUTPUT_FORMAT")
+    assert lines["readonly"].endswith("# flag: --readonly")
+    assert lines["record"].endswith("# default: built-in")
+
+
+def test_a_broken_file_stops_every_command_but_config(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = write(tmp_path, "readonlyy = true\n")
+    assert main(["--config-dir", str(tmp_path), "inventory", "check"]) == 2
+    assert f"{path}:1: unknown key 'readonlyy'; did you mean 'readonly'?" in capsys.readouterr().err
+    assert main(["--config-dir", str(tmp_path), "config", "path"]) == 0
+    assert capsys.readouterr().out.strip() == str(path)
+
+
+def test_config_inventory_is_used_when_no_flag_or_variable_names_one(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    inventory = tmp_path / "fleet.yaml"
+    write(tmp_path, f'inventory = "{inventory}"\n')
+    assert main(["--config-dir", str(tmp_path), "inventory", "check"]) == 2
+    assert str(inventory) in capsys.readouterr().err
+
+
+def editor(tmp_path: Path, text: str) -> str:
+    """An $EDITOR that replaces the file it is given with `text`."""
+    script = tmp_path / "editor.py"
+    script.write_text(f"import sys\nopen(sys.argv[1], 'w').write({text!r})\n")
+    return f"{sys.executable} {script}"
+
+
+def test_config_edit_creates_a_private_template_and_checks_the_result(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "config"
+    monkeypatch.delenv("VISUAL", raising=False)
+    monkeypatch.setenv("EDITOR", "true")
+    assert main(["--config-dir", str(folder), "config", "edit"]) == 0
+    created = folder / "config.toml"
+    assert stat.S_IMODE(created.stat().st_mode) == 0o600
+    assert read_config_file(created) == {}  # the template is all comments, and valid
+    monkeypatch.setenv("VISUAL", editor(tmp_path, 'theme = "nord"\nrecrod = false\n'))
+    assert main(["--config-dir", str(folder), "config", "edit"]) == 2
+    assert f"{created}:2: unknown key 'recrod'; did you mean 'record'?" in capsys.readouterr().err
+    monkeypatch.setenv("VISUAL", editor(tmp_path, "readonly = true\n"))
+    assert main(["--config-dir", str(folder), "config", "edit"]) == 0
+    assert resolve_settings(folder, environ={}).readonly is True
