@@ -9,16 +9,17 @@ import logging
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from edgeops.cli.exit_codes import ExitCode
 from edgeops.paths import AppPaths
 
 if TYPE_CHECKING:  # the console's modules pull in textual: imported only when the console starts
     from edgeops.config import Settings
+    from edgeops.devices.samples import CommandResult
     from edgeops.fleet.engine import EngineSettings, FleetEngine
-    from edgeops.inventory.model import Inventory
-    from edgeops.ui.session import ConsoleUser, InventoryLoad
+    from edgeops.inventory.model import Device, Inventory
+    from edgeops.ui.session import ConsoleUser, Engine, InventoryLoad
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +83,8 @@ def _run_on_inventory(paths: AppPaths, theme: str | None, settings: Settings) ->
         if load_or_report(source) is None:
             return ExitCode.USAGE
         return no_terminal()
-    return open_console(ConsoleRuntime(source, paths, engine_settings(settings)), theme=theme)
+    runtime = ConsoleRuntime(source, paths, engine_settings(settings), readonly=settings.readonly)
+    return open_console(runtime, theme=theme)
 
 
 def engine_settings(settings: Settings) -> EngineSettings | None:
@@ -128,10 +130,18 @@ class ConsoleRuntime:
     """The console's session (edgeops.ui.session.ConsoleSession): reads the inventory, builds the engine, and keeps
     the garbage collector off the long-lived heap while the engine runs."""
 
-    def __init__(self, inventory_file: Path, paths: AppPaths, engine_settings: EngineSettings | None = None) -> None:
+    def __init__(
+        self,
+        inventory_file: Path,
+        paths: AppPaths,
+        engine_settings: EngineSettings | None = None,
+        *,
+        readonly: bool = False,
+    ) -> None:
         self.inventory_file = inventory_file
         self.paths = paths
         self.engine_settings = engine_settings
+        self.readonly = readonly  # no command the guard refuses reaches a device, whatever the console lifts
         self.heap_frozen = False  # some of the heap is in the garbage collector's permanent generation
 
     def load_inventory(self) -> InventoryLoad:
@@ -157,10 +167,10 @@ class ConsoleRuntime:
         )
         return inventory, problems
 
-    def make_engine(self, inventory: Inventory, user: ConsoleUser) -> FleetEngine:
+    def make_engine(self, inventory: Inventory, user: ConsoleUser) -> Engine:
         from edgeops.fleet.engine import FleetEngine
 
-        return FleetEngine(
+        engine = FleetEngine(
             inventory,
             self.paths,
             settings=self.engine_settings,
@@ -168,6 +178,7 @@ class ConsoleRuntime:
             on_new_host_key=user.host_key_added,
             confirm_host_key=user.confirm_host_key,
         )
+        return ReadOnlyEngine(engine) if self.readonly else engine
 
     def engine_starting(self) -> None:
         # What is alive now (the imports, the inventory, the screens) lives as long as the console: full
@@ -193,3 +204,34 @@ class ConsoleRuntime:
         if self.heap_frozen:
             gc.unfreeze()  # a process that goes on (the demo stopping its lab, the tests) collects them again
             self.heap_frozen = False
+
+
+class ReadOnlyEngine:
+    """The engine of a read-only session: every command passes the guard again, never lifted, before it is sent.
+
+    The console's own ways of lifting the guard (ctrl+g) end here: whatever the command runner was told, a command
+    the guard refuses comes back refused and never reaches the device. Everything else is the engine's.
+    """
+
+    def __init__(self, engine: FleetEngine) -> None:
+        self._engine = engine
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._engine, name)
+
+    async def run_command(self, device: Device, command: str, *, timeout_s: float) -> CommandResult:
+        from edgeops.devices.samples import CommandResult, Failure
+        from edgeops.fleet.guard import check
+
+        verdict = check(command, device.platform, allow_config=False)
+        if not verdict.allowed:
+            log.warning("read-only session: %r refused on %s (%s)", command, device.name, verdict.rule)
+            return CommandResult.failed(
+                device.name,
+                command,
+                failure=Failure.REFUSED,
+                reason=f"refused: this session is read-only (--readonly): {verdict.message}",
+                started=time.time(),
+                guard_rule=verdict.rule,
+            )
+        return await self._engine.run_command(device, command, timeout_s=timeout_s)

@@ -26,4 +26,5 @@ class ExitCode(enum.IntEnum):
     INCOMPLETE = 1  # telemetry status: a group refused, polled over SSH, stale or down, or a device not reached
     UNREADABLE = 1  # parse: the output does not have the command's layout
     PROBLEMS = 2  # inventory check/show: the inventory has problems
+    READ_ONLY = 2  # run: --allow-config in a read-only session (--readonly, EDGEOPS_READONLY, readonly in config.toml)
     TIMEOUT = 3  # telemetry status: some device's groups had not settled when --timeout ran out

@@ -103,6 +103,15 @@ def run(args: argparse.Namespace, paths: AppPaths) -> int:
         return _usage("--max-output must be at least 1 byte")
     if args.parallel < 1:
         return _usage("--parallel must be at least 1")
+    if args.allow_config and args.settings.readonly:
+        readonly = args.settings["readonly"]
+        print(
+            escape_control(
+                f"edgeops run: --allow-config refused: this session is read-only ({readonly.origin}); nothing was sent"
+            ),
+            file=sys.stderr,
+        )
+        return ExitCode.READ_ONLY
     if args.parse and not args.json:
         return _usage("--parse goes with --json (each device's rows are a field of its JSON line)")
     from edgeops.cli.inventory import load_or_report

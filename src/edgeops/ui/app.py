@@ -164,7 +164,8 @@ class MainScreen(Screen[None]):
             with Vertical(id="right"):
                 for spec in PANES[1:]:
                     yield app.make_pane(spec)
-        yield StatusBar(id="status")
+        # A read-only session (edgeops --readonly) says so on the bar; sessions without the attribute are not.
+        yield StatusBar(id="status", readonly=bool(getattr(app.settings.session, "readonly", False)))
         yield Footer()
 
     def on_mount(self) -> None:

@@ -91,8 +91,11 @@ class StatusBar(Widget):
     StatusBar > .status-bar--separator { color: $foreground-muted; }
     """
 
-    def __init__(self, *, name: str | None = None, id: str | None = None, classes: str | None = None) -> None:
+    def __init__(
+        self, *, readonly: bool = False, name: str | None = None, id: str | None = None, classes: str | None = None
+    ) -> None:
         super().__init__(name=name, id=id, classes=classes)
+        self.readonly = readonly  # the session cannot lift the guard: shown first, always
         self._figures = StatusFigures()
         self._via_ssh: set[str] = set()
 
@@ -129,6 +132,10 @@ class StatusBar(Widget):
 
         def separator() -> None:
             text.append("│" if compact else " │ ", style("status-bar--separator"))
+
+        if self.readonly:
+            text.append("READ-ONLY", style("status-bar--problem"))
+            separator()
 
         # Devices: the four the engineer always looks for keep their place; the rarer two appear when present.
         states = (
