@@ -14,7 +14,7 @@ from edgeops.paths import AppPaths
 from edgeops.textsafety import escape_control
 
 if TYPE_CHECKING:  # the loaders pull in ruamel.yaml: imported only when a command runs
-    from edgeops.inventory.model import Inventory
+    from edgeops.inventory.model import Device, Inventory
     from edgeops.inventory.problems import Problem
 
 HELP = "Check, import or list inventories"
@@ -40,6 +40,12 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     show = actions.add_parser("show", help="list the devices of an inventory as a table")
     show.add_argument("file", nargs="?", metavar="FILE", help="inventory to list (default: the configured one)")
     show.add_argument("--site", help="only devices of this site code")
+    show.add_argument(
+        "--json",
+        action="store_true",
+        help="one JSON object per device instead of the table (name, site, role, platform, model, host, ssh_port, "
+        "gnmi_port, gnmi_tls, jump, tags); no credentials",
+    )
 
 
 def run(args: argparse.Namespace, paths: AppPaths) -> int:
@@ -49,7 +55,7 @@ def run(args: argparse.Namespace, paths: AppPaths) -> int:
     if action == "import":
         return _import(args.format, Path(args.path))
     if action == "show":
-        return _show(Path(args.file) if args.file else paths.inventory, args.site)
+        return _show(Path(args.file) if args.file else paths.inventory, args.site, as_json=args.json)
     print("usage: edgeops inventory {check,import,show} ...  (see edgeops inventory --help)", file=sys.stderr)
     return ExitCode.PROBLEMS
 
@@ -166,6 +172,23 @@ def _counts(counter: Counter[str]) -> str:
     return ", ".join(f"{name} {count}" for name, count in sorted(counter.items(), key=lambda item: (-item[1], item[0])))
 
 
+def device_record(device: Device) -> dict[str, object]:
+    """A device as `inventory show --json` prints it: where and what it is, never its credentials."""
+    return {
+        "name": device.name,
+        "site": device.site,
+        "role": device.role,
+        "platform": device.platform.value,
+        "model": device.model,
+        "host": device.host,
+        "ssh_port": device.ssh_port,
+        "gnmi_port": device.gnmi_port,
+        "gnmi_tls": device.gnmi_tls.value if device.gnmi_port else None,
+        "jump": device.jump,
+        "tags": sorted(device.tags),
+    }
+
+
 def _import(kind: str, path: Path) -> int:
     from edgeops.inventory.containerlab import load_containerlab
     from edgeops.inventory.dump import dump_inventory
@@ -182,11 +205,17 @@ def _import(kind: str, path: Path) -> int:
     return ExitCode.OK
 
 
-def _show(path: Path, site: str | None) -> int:
+def _show(path: Path, site: str | None, *, as_json: bool = False) -> int:
     inventory = load_or_report(path)
     if inventory is None:
         return ExitCode.PROBLEMS
     devices = [device for device in inventory.devices if site is None or device.site == site]
+    if as_json:
+        from edgeops.textsafety import json_text
+
+        for device in devices:
+            print(json_text(device_record(device)))
+        return ExitCode.OK
     header = ("NAME", "SITE", "ROLE", "PLATFORM", "MODEL", "HOST", "SSH", "GNMI", "JUMP")
     # Cells escaped before the widths are measured: a name carrying an escape sequence shows it, and keeps its column.
     rows = [

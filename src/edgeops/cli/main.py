@@ -116,8 +116,13 @@ def flag_settings(args: argparse.Namespace) -> dict[str, tuple[Any, str]]:
         given["inventory"] = (Path(args.inventory), "--inventory")
     if getattr(args, "readonly", None):
         given["readonly"] = (True, "--readonly")
-    if getattr(args, "timeout", None) is not None and getattr(args, "subcommand", None) == "run":
-        given["command_timeout"] = (args.timeout, "--timeout")
+    if getattr(args, "subcommand", None) == "run":
+        if args.timeout is not None:
+            given["command_timeout"] = (args.timeout, "--timeout")
+        if args.format is not None:
+            given["output_format"] = (args.format, "--format")
+        elif args.json:
+            given["output_format"] = ("json", "--json")
     return given
 
 

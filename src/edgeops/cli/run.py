@@ -71,17 +71,23 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="lift the read-only guard for this run (recorded in the audit log)",
     )
-    output = parser.add_mutually_exclusive_group()
-    output.add_argument(
-        "--json",
-        action="store_true",
-        help="print one JSON object per device (name, site, platform, command, ok, reason, duration_s, output)",
+    parser.add_argument(
+        "--format",
+        choices=("text", "json", "yaml", "csv", "table"),  # run_output.FORMATS
+        default=None,
+        help="text (default: output_format in config.toml, EDGEOPS_OUTPUT_FORMAT, else text); json: one object per "
+        "line; yaml: a list; csv: a header and a row per device; table: one line per device. The record of each "
+        "device: name, site, platform, command, ok, reason, failure, duration_s, output. Machine formats print the "
+        "summary on stderr",
     )
+    output = parser.add_mutually_exclusive_group()
+    output.add_argument("--json", action="store_true", help="the same as --format json")
     output.add_argument("--group", action="store_true", help="fold devices with identical output together")
     parser.add_argument(
         "--parse",
         action="store_true",
-        help="with --json: also give each device's output read into rows (rows, rows_error), by the parsers "
+        help="with --format json or yaml: also give each device's output read into rows (rows, rows_error), by the "
+        "parsers "
         "edgeops polls with (ntc-templates for SR OS where one exists)",
     )
     output.add_argument("--diff", metavar="DEVICE", help="show each device's output as a diff against DEVICE's")
@@ -95,6 +101,11 @@ def run(args: argparse.Namespace, paths: AppPaths) -> int:
     configure_logging(paths.log_file, args.log_level)
     command = " ".join(args.command).strip()
     args.timeout = args.settings.command_timeout  # the flag, else the environment, config.toml or the default
+    output_format = args.settings.output_format  # likewise (--json is --format json)
+    if args.json and args.format not in (None, "json"):
+        return _usage(f"--json and --format {args.format} ask for two formats: give one")
+    if (args.group or args.diff is not None) and output_format != "text":
+        return _usage(f"--group and --diff print text; they do not go with --format {output_format}")
     if not command:
         return _usage("no command given: e.g. edgeops run 'show version' --target all")
     if args.timeout <= 0:
@@ -112,17 +123,19 @@ def run(args: argparse.Namespace, paths: AppPaths) -> int:
             file=sys.stderr,
         )
         return ExitCode.READ_ONLY
-    if args.parse and not args.json:
-        return _usage("--parse goes with --json (each device's rows are a field of its JSON line)")
+    if args.parse and output_format not in ("json", "yaml"):
+        return _usage("--parse goes with --json or --format yaml (each device's rows are a field of its record)")
     from edgeops.cli.inventory import load_or_report
 
     inventory = load_or_report(paths.inventory)
     if inventory is None:
         return ExitCode.USAGE
-    return _run_loaded(args, paths, inventory, command)
+    return _run_loaded(args, paths, inventory, command, output_format)
 
 
-def _run_loaded(args: argparse.Namespace, paths: AppPaths, inventory: Inventory, command: str) -> int:
+def _run_loaded(
+    args: argparse.Namespace, paths: AppPaths, inventory: Inventory, command: str, output_format: str
+) -> int:
     from edgeops.devices.hostkeys import KnownHosts
     from edgeops.fleet.aliases import AliasError
     from edgeops.fleet.audit import AuditLog
@@ -167,7 +180,7 @@ def _run_loaded(args: argparse.Namespace, paths: AppPaths, inventory: Inventory,
         return _usage(f"cannot ask for a password: {error}")
     printer = RunPrinter(
         devices,
-        mode="json" if args.json else "group" if args.group else "diff" if args.diff else "stream",
+        mode=output_format if output_format != "text" else "group" if args.group else "diff" if args.diff else "stream",
         reference=args.diff,
         progress=not args.no_progress,
         parse=args.parse,

@@ -32,8 +32,20 @@ def in_inventory_order(results: Sequence[CommandResult], devices: Sequence[Devic
     return sorted(results, key=lambda result: position.get(result.device, len(position)))
 
 
+# `edgeops run --format`: text (headers and outputs, or --group / --diff), or one record per device in a machine
+# format (json lines, a YAML list, CSV rows), or a table of outcomes. Machine formats put the summary on stderr.
+FORMATS = ("text", "json", "yaml", "csv", "table")
+MACHINE_FORMATS = ("json", "yaml", "csv")
+RECORD_FIELDS = ("name", "site", "platform", "command", "ok", "reason", "failure", "duration_s", "output")
+
+
 def json_line(result: CommandResult, device: Device | None, *, parse: bool = False) -> str:
     """One device's result as the JSON line `--json` prints; with `parse`, also its output read into rows."""
+    return json_text(result_record(result, device, parse=parse))
+
+
+def result_record(result: CommandResult, device: Device | None, *, parse: bool = False) -> dict[str, Any]:
+    """One device's result as the record every machine format prints (secrets redacted)."""
     record: dict[str, Any] = {
         "name": result.device,
         "site": device.site if device else "",
@@ -47,7 +59,45 @@ def json_line(result: CommandResult, device: Device | None, *, parse: bool = Fal
     }
     if parse:
         record["rows"], record["rows_error"] = _rows(result, device)
-    return json_text(record)
+    return record
+
+
+def yaml_item(record: dict[str, Any]) -> str:
+    """A record as one item of a YAML list: items printed one after another make one list, so YAML streams too."""
+    import io
+
+    from ruamel.yaml import YAML
+    from ruamel.yaml.scalarstring import LiteralScalarString
+
+    yaml = YAML(typ="rt", pure=True)
+    yaml.width = 4096
+    shown = {key: _inert(value) for key, value in record.items()}
+    output = shown.get("output")
+    if isinstance(output, str) and "\n" in output:
+        shown["output"] = LiteralScalarString(output)  # as the device printed it, one line per line
+    buffer = io.StringIO()
+    yaml.dump([shown], buffer)
+    return buffer.getvalue()
+
+
+def csv_row(values: Sequence[Any]) -> str:
+    import csv
+    import io
+
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerow([_inert(value) for value in values])
+    return buffer.getvalue()
+
+
+def _inert(value: Any) -> Any:
+    """Strings without terminal controls (a device's output may hold any byte); numbers and rows as they are."""
+    if isinstance(value, str):
+        return strip_control(str(value))  # str(): a plain string, also for a StrEnum (a failure code)
+    if isinstance(value, list):
+        return [_inert(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _inert(item) for key, item in value.items()}
+    return value
 
 
 def _rows(result: CommandResult, device: Device | None) -> tuple[list[dict[str, Any]] | None, str]:
@@ -92,6 +142,7 @@ class RunPrinter:
         self._last_plain = 0.0
         self._refusals: list[CommandResult] = []
         self._out_closed = False
+        self._csv_header = False
 
     # -- progress ---------------------------------------------------------------------------------------
 
@@ -149,6 +200,14 @@ class RunPrinter:
         self._clear()
         if self.mode == "json":
             self._write(json_line(result, self.devices.get(result.device), parse=self.parse) + "\n")
+        elif self.mode == "yaml":
+            self._write(yaml_item(result_record(result, self.devices.get(result.device), parse=self.parse)))
+        elif self.mode == "csv":
+            if not self._csv_header:
+                self._csv_header = True
+                self._write(csv_row(RECORD_FIELDS))
+            record = result_record(result, self.devices.get(result.device))
+            self._write(csv_row([record[field] for field in RECORD_FIELDS]))
         elif self.mode == "stream":
             if result.refused:
                 self._refusals.append(result)  # printed together: one line per reason, not one per device
@@ -166,8 +225,10 @@ class RunPrinter:
             self._write_groups(ordered)
         elif self.mode == "diff":
             self._write_diffs(ordered)
+        elif self.mode == "table":
+            self._write_table(ordered)
         lines = self._summary_lines(ordered, summary)
-        if self.mode == "json":
+        if self.mode in MACHINE_FORMATS:
             for line in lines:
                 self._err_line(line)
         else:
@@ -211,6 +272,29 @@ class RunPrinter:
                 self._write(text if text.endswith("\n") or not text else text + "\n")
             else:
                 self._write(self._header(f"{count} FAILED: {group.label}") + "\n" + _one_line(group.reason) + "\n")
+
+    def _write_table(self, results: Sequence[CommandResult]) -> None:
+        """One row per device, in inventory order: where it is, how it went, how long it took, and why not."""
+        from edgeops.fleet.results import failure_class
+
+        rows = [("DEVICE", "SITE", "PLATFORM", "RESULT", "SECONDS", "REASON / FIRST LINE")]
+        for result in results:
+            device = self.devices.get(result.device)
+            first = next((line.strip() for line in strip_control(result.output).splitlines() if line.strip()), "")
+            rows.append(
+                (
+                    escape_control(result.device),
+                    escape_control(device.site) if device else "",
+                    device.platform.value if device else "",
+                    "ok" if result.ok else failure_class(result),
+                    f"{max(result.duration_s, 0.0):.2f}",
+                    escape_control(first if result.ok else _one_line(result.reason)),
+                )
+            )
+        widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]) - 1)]
+        for row in rows:
+            cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
+            self._write("  ".join([*cells, row[-1]]).rstrip() + "\n")
 
     def _write_diffs(self, results: Sequence[CommandResult]) -> None:
         from edgeops.fleet.results import diff_against
