@@ -32,6 +32,7 @@ class Subcommand(Protocol):
 # name -> module; imported when the parser is built, so these modules keep their own imports lazy.
 SUBCOMMANDS: dict[str, str] = {
     "audit": "edgeops.cli.audit",
+    "completion": "edgeops.cli.completion",
     "config": "edgeops.cli.config",
     "inventory": "edgeops.cli.inventory",
     "lab": "edgeops.cli.lab",
