@@ -20,7 +20,7 @@ from edgeops.textsafety import escape_control
 if TYPE_CHECKING:  # imported when a run starts, so `edgeops --help` stays quick
     from edgeops.devices.hostkeys import HostKeyEvent
     from edgeops.devices.samples import CommandResult
-    from edgeops.fleet.commands import CommandRunner
+    from edgeops.fleet.commands import CommandRunner, PlannedCommand
     from edgeops.inventory.model import Device, Inventory, SecretRef
 
 HELP = "Run one command on many devices and print the results"
@@ -195,7 +195,7 @@ def _run_loaded(
         try:
             results = asyncio.run(_stream(runner, command, devices, args.allow_config, printer))
         except StoppedBySignal as stop:
-            print(f"edgeops run: stopped by {stop.name}; commands in flight recorded as cancelled", file=sys.stderr)
+            _stopped_summary(stop, printer, planned, command, elapsed_s=time.monotonic() - started)
             return stop.exit_code
         except OSError as error:  # the audit log could not be written: stop rather than lose records
             printer.stop_progress()
@@ -233,7 +233,7 @@ async def _stream(
             printer.result(result)
     except asyncio.CancelledError:
         if received:  # the runner has recorded its cancelled commands on the way out
-            raise StoppedBySignal(received[0]) from None
+            raise StoppedBySignal(received[0], results) from None
         raise
     finally:
         printer.stop_progress()
@@ -241,18 +241,22 @@ async def _stream(
     return results
 
 
-# SIGTERM and SIGHUP end a run as Ctrl-C does: the commands in flight are cancelled and recorded before exiting.
+# Ctrl-C (SIGINT), SIGTERM and SIGHUP stop a run the same way: nothing more is sent, the commands in flight are
+# cancelled and recorded, and what was done so far is summarised before exiting.
 STOP_SIGNALS = (
-    {signal.SIGTERM: ExitCode.TERMINATED, signal.SIGHUP: ExitCode.HANGUP} if hasattr(signal, "SIGHUP") else {}
+    {signal.SIGINT: ExitCode.INTERRUPTED, signal.SIGTERM: ExitCode.TERMINATED, signal.SIGHUP: ExitCode.HANGUP}
+    if hasattr(signal, "SIGHUP")
+    else {}
 )
 
 
 class StoppedBySignal(Exception):
-    """The run was stopped by a signal (after recording what was in flight)."""
+    """The run was stopped by a signal (after recording what was in flight); `results` are those that came back."""
 
-    def __init__(self, signum: int) -> None:
+    def __init__(self, signum: int, results: Sequence[CommandResult] = ()) -> None:
         super().__init__(signum)
         self.signum = signum
+        self.results = list(results)
 
     @property
     def name(self) -> str:
@@ -280,6 +284,28 @@ def _stop_on_signals() -> list[int]:
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             loop.add_signal_handler(signum, stop, signum)
     return received
+
+
+def _stopped_summary(
+    stop: StoppedBySignal,
+    printer: RunPrinter,
+    planned: Sequence[PlannedCommand],
+    command: str,
+    *,
+    elapsed_s: float,
+) -> None:
+    """What a stopped run did: the usual summary of the results that came back, then the devices not run."""
+    from edgeops.fleet.results import device_range_label, summarise
+
+    finished = {result.device for result in stop.results}
+    printer.finish(stop.results, summarise(stop.results, elapsed_s=elapsed_s, command=command))
+    not_run = [item.device.name for item in planned if item.device.name not in finished]
+    done = sum(1 for result in stop.results if result.ok)
+    failed = len(stop.results) - done
+    line = f"edgeops run: stopped by {stop.name}: {done} done, {failed} failed, {len(not_run)} not run"
+    if not_run:
+        line += f" ({device_range_label(not_run)}; commands in flight recorded as cancelled)"
+    print(escape_control(line), file=sys.stderr)
 
 
 def _announce_host_key(event: HostKeyEvent) -> None:
