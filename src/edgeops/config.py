@@ -280,6 +280,8 @@ def resolve_settings(
             values[spec.key] = Setting(spec.key, converted, Source.ENV, spec.env)
         elif spec.key in from_file:
             value, line = from_file[spec.key]
+            if isinstance(value, Path) and not value.is_absolute():
+                value = config_dir / value  # a relative path in the file is read from the file's folder, not the cwd
             values[spec.key] = Setting(spec.key, value, Source.FILE, f"{path}:{line}" if line else str(path))
         else:
             default = config_dir / INVENTORY_FILE_NAME if spec.key == "inventory" else spec.default

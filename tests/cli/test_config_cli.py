@@ -132,3 +132,8 @@ def test_config_edit_creates_a_private_template_and_checks_the_result(
     monkeypatch.setenv("VISUAL", editor(tmp_path, "readonly = true\n"))
     assert main(["--config-dir", str(folder), "config", "edit"]) == 0
     assert resolve_settings(folder, environ={}).readonly is True
+
+
+def test_a_relative_inventory_in_the_file_is_beside_the_file(tmp_path: Path) -> None:
+    write(tmp_path, 'inventory = "fleet/inventory.yaml"\n')
+    assert resolve_settings(tmp_path, environ={}).inventory == tmp_path / "fleet" / "inventory.yaml"
