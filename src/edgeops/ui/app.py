@@ -464,6 +464,15 @@ class EdgeOpsApp(App[str]):
             SubscriptionsScreen(self.store, selection or self.selection, control=self.engine, now=self.clock.now)
         )
 
+    def open_timeline(self, device: str, port: str | None = None) -> None:
+        """Show the timeline of a port (or, port None, of a device's vital signs): live, or in the replay."""
+        if not self.has_fleet:
+            return
+        from edgeops.ui.timeline.model import TimelineSubject
+        from edgeops.ui.timeline.screen import open_timeline
+
+        open_timeline(self, TimelineSubject(device, port))
+
     def runner_busy(self) -> str:
         """Why quitting should be confirmed ("" when nothing is running)."""
         runner = self.runner_pane()
