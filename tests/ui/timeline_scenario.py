@@ -53,58 +53,122 @@ class FlapScenario:
             self._tick()
 
     def _tick(self) -> None:
-        now = self.clock.now()
-        down = FLAP_DOWN_AT <= now < FLAP_UP_AT
-        elapsed = now - START
-        # A slow ramp so the plot has a shape; nothing moves while the port is down.
-        if not down:
-            self.octets += int(1_250_000 * STEP_S * (1 + (elapsed % 120) / 60))
-        if FLAP_DOWN_AT - 30 <= now < FLAP_DOWN_AT:
-            self.errors += 40
-        state = "down" if down else "up"
-        last_change = FLAP_DOWN_AT if down else (FLAP_UP_AT if now >= FLAP_UP_AT else START - 86_400)
-        samples = [
-            InterfaceSample(
-                DEVICE,
-                PORT,
-                now,
-                admin_state="enable",
-                oper_state=state,
-                speed_bps=25_000_000_000,
-                last_change=last_change,
-                in_octets=self.octets,
-                out_octets=self.octets // 3,
-                in_errors=self.errors,
-                out_errors=0,
-                in_discards=0,
-                out_discards=0,
-            ),
-            InterfaceSample(
-                DEVICE,
-                OTHER_PORT,
-                now,
-                admin_state="enable",
-                oper_state="up",
-                speed_bps=25_000_000_000,
-                last_change=START - 86_400,
-                in_octets=self.octets // 2,
-                out_octets=self.octets // 2,
-            ),
-        ]
-        self.store.apply_interfaces(InterfaceBatch.of(*samples))
-        alarms = ()
-        if down:
-            alarms = (
-                Alarm(DEVICE, ALARM_ID, Severity.MAJOR, PORT, f"{PORT} is down, reason lower-layer-down", FLAP_DOWN_AT),
-            )
-        self.store.apply_health(
-            HealthSample(
-                DEVICE,
-                now,
-                cpu_pct=10.0 + (elapsed % 60) / 3,
-                memory_total=16 * 1024**3,
-                memory_used=int((5 + (elapsed % 300) / 300) * 1024**3),
-                temperatures=(TemperatureReading("control A", 42.0 + (elapsed % 100) / 50),),
-                alarms=alarms,
-            )
+        batch, health = scenario_samples(self.clock.now(), self)
+        self.store.apply_interfaces(batch)
+        self.store.apply_health(health)
+
+
+@dataclass
+class _Counters:
+    octets: int = 0
+    errors: int = 0
+
+
+def scenario_samples(now: float, counters: FlapScenario | _Counters) -> tuple[InterfaceBatch, HealthSample]:
+    """The samples of the scenario's device at `now` (counters move on by one step in `counters`)."""
+    down = FLAP_DOWN_AT <= now < FLAP_UP_AT
+    elapsed = now - START
+    # A slow ramp so the plot has a shape; nothing moves while the port is down.
+    if not down:
+        counters.octets += int(1_250_000 * STEP_S * (1 + (elapsed % 120) / 60))
+    if FLAP_DOWN_AT - 30 <= now < FLAP_DOWN_AT:
+        counters.errors += 40
+    state = "down" if down else "up"
+    last_change = FLAP_DOWN_AT if down else (FLAP_UP_AT if now >= FLAP_UP_AT else START - 86_400)
+    samples = [
+        InterfaceSample(
+            DEVICE,
+            PORT,
+            now,
+            admin_state="enable",
+            oper_state=state,
+            speed_bps=25_000_000_000,
+            last_change=last_change,
+            in_octets=counters.octets,
+            out_octets=counters.octets // 3,
+            in_errors=counters.errors,
+            out_errors=0,
+            in_discards=0,
+            out_discards=0,
+        ),
+        InterfaceSample(
+            DEVICE,
+            OTHER_PORT,
+            now,
+            admin_state="enable",
+            oper_state="up",
+            speed_bps=25_000_000_000,
+            last_change=START - 86_400,
+            in_octets=counters.octets // 2,
+            out_octets=counters.octets // 2,
+        ),
+    ]
+    alarms: tuple[Alarm, ...] = ()
+    if down:
+        alarms = (
+            Alarm(DEVICE, ALARM_ID, Severity.MAJOR, PORT, f"{PORT} is down, reason lower-layer-down", FLAP_DOWN_AT),
         )
+    health = HealthSample(
+        DEVICE,
+        now,
+        cpu_pct=10.0 + (elapsed % 60) / 3,
+        memory_total=16 * 1024**3,
+        memory_used=int((5 + (elapsed % 300) / 300) * 1024**3),
+        temperatures=(TemperatureReading("control A", 42.0 + (elapsed % 100) / 50),),
+        alarms=alarms,
+    )
+    return InterfaceBatch.of(*samples), health
+
+
+@dataclass(frozen=True)
+class FakeEvent:
+    """A recorded store call (the recording's own events stand in for these once it exists)."""
+
+    device: str
+    time: float
+    call: str  # a FleetStore writer's name
+    args: tuple[object, ...]
+
+
+def apply_fake_event(store: FleetStore, event: FakeEvent) -> None:
+    getattr(store, event.call)(*event.args)
+
+
+class FakeRecording:
+    """The scenario from START to `until`, as a recording: its span, the store at any time, the events between."""
+
+    def __init__(self, until: float) -> None:
+        self.inventory = scenario_inventory()
+        counters = _Counters()
+        events = [
+            FakeEvent(DEVICE, START, "set_session", (DEVICE, "ssh", SessionState.UP)),
+            FakeEvent(DEVICE, START, "set_session", (DEVICE, "gnmi", SessionState.UP)),
+            FakeEvent(DEVICE, START, "set_telemetry_source", (DEVICE, "gnmi")),
+            FakeEvent(DEVICE, START, "set_expected_interval", (DEVICE, STEP_S)),
+        ]
+        now = START
+        while now <= until:
+            batch, health = scenario_samples(now, counters)
+            events.append(FakeEvent(DEVICE, now, "apply_interfaces", (batch,)))
+            events.append(FakeEvent(DEVICE, now, "apply_health", (health,)))
+            now += STEP_S
+        self._events = events
+        self.store_at_calls = 0
+
+    def span(self) -> tuple[float, float]:
+        return self._events[0].time, self._events[-1].time
+
+    def store_at(self, t: float, inventory: Inventory, *, clock: object) -> FleetStore:
+        self.store_at_calls += 1
+        store = FleetStore(inventory, clock)  # type: ignore[arg-type]
+        saved = clock.time  # type: ignore[attr-defined]
+        for event in self._events:
+            if event.time > t:
+                break
+            clock.time = event.time  # type: ignore[attr-defined]
+            apply_fake_event(store, event)
+        clock.time = saved  # type: ignore[attr-defined]
+        return store
+
+    def events(self, since: float, until: float) -> list[FakeEvent]:
+        return [event for event in self._events if since <= event.time <= until]

@@ -42,6 +42,9 @@ from edgeops.paths import AppPaths
 from edgeops.ui.live import LivePane, Selection, SelectionChanged
 from edgeops.ui.palette import FleetProvider, PaneProvider, RunCommandProvider, ThemeProvider
 from edgeops.ui.panes.site_map import SiteMap
+from edgeops.ui.replay.controller import REPLAY_BINDINGS, ReplayController, replay_key_allowed
+from edgeops.ui.replay.palette import GoBackProvider
+from edgeops.ui.replay.time_bar import TimeBar
 from edgeops.ui.sanitize import safe_plain
 from edgeops.ui.screens.confirm_host_key import ConfirmHostKeyScreen
 from edgeops.ui.screens.confirm_quit import ConfirmQuitScreen
@@ -139,6 +142,7 @@ class MainScreen(Screen[None]):
         Binding("3", "focus_pane('counters')", "Interfaces", key_display="3"),
         Binding("4", "focus_pane('runner')", "Commands", key_display="4"),
         Binding("z", "zoom", "Zoom"),
+        *REPLAY_BINDINGS,
     ]
 
     def __init__(self, fleet: Fleet) -> None:
@@ -163,6 +167,7 @@ class MainScreen(Screen[None]):
             with Vertical(id="right"):
                 for spec in PANES[1:]:
                     yield app.make_pane(spec)
+        yield TimeBar(id="time-bar")
         yield StatusBar(id="status")
         yield Footer()
 
@@ -180,6 +185,8 @@ class MainScreen(Screen[None]):
         # The first frame already shows the fleet as the store has it; the sessions start opening after it.
         self.refresh_tick(app.jump_states())
         self.call_after_refresh(app.start_engine)
+        if app.replay is not None and not app.replay.active:
+            app.replay.attach(app)
 
     @property
     def site_map(self) -> SiteMap:
@@ -228,7 +235,22 @@ class MainScreen(Screen[None]):
         maximized = self.maximized
         return maximized.id if maximized is not None and maximized.has_class("pane") else None
 
+    def use_store(self, store: FleetStore) -> None:
+        """Show another store (a replay's, or the live one again): every pane is drawn from it afresh."""
+        self.store = store
+        self._versions.clear()
+        self.apply_selection(self.selection)
+        self.refresh_tick({})
+
     # -- keys -----------------------------------------------------------------------------------------------------
+
+    def action_replay(self, what: str) -> None:
+        app = cast("EdgeOpsApp", self.app)
+        if app.replay is not None:
+            app.replay.act(what)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return replay_key_allowed(self.app, action, parameters)
 
     def action_zoom(self) -> None:
         """Let the pane holding the focus fill the screen (long command output, a 48-port table); again restores."""
@@ -334,7 +356,14 @@ class EdgeOpsApp(App[str]):
 
     CSS_PATH = "app.tcss"
     TITLE = "edgeops"
-    COMMANDS = App.COMMANDS | {FleetProvider, RunCommandProvider, ThemeProvider, PaneProvider, SubscriptionsProvider}
+    COMMANDS = App.COMMANDS | {
+        FleetProvider,
+        RunCommandProvider,
+        ThemeProvider,
+        PaneProvider,
+        SubscriptionsProvider,
+        GoBackProvider,
+    }
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "quit", "Quit"),
         Binding("question_mark,f1", "help", "Help"),
@@ -352,6 +381,7 @@ class EdgeOpsApp(App[str]):
         self._engine_stopped = False
         self._fleet_settled = False
         self._quitting = False
+        self.replay: ReplayController | None = None  # set while the console shows a recording (ui/replay)
 
     def _default_command_runner(self) -> CommandRunner:
         """Commands go through the engine's persistent sessions; every run is written to the audit log."""
@@ -382,6 +412,20 @@ class EdgeOpsApp(App[str]):
     def store(self) -> FleetStore:
         assert self.fleet is not None, "the console has no fleet (the inventory did not load)"
         return self.fleet.store
+
+    @property
+    def replay_active(self) -> bool:
+        """The console shows a recording: nothing is sent to devices."""
+        return self.replay is not None and self.replay.active
+
+    def use_store(self, store: FleetStore) -> None:
+        """Show `store` in every pane (a replay's, or the live one again)."""
+        if self.fleet is None:
+            return
+        self.fleet = replace(self.fleet, store=store)
+        main = self.main_screen
+        if main is not None:
+            main.use_store(store)
 
     @property
     def inventory(self) -> Inventory | None:

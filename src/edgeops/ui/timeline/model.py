@@ -226,6 +226,7 @@ class LiveWatch:
 
     subject: TimelineSubject
     seconds: float = 600.0
+    with_rates: bool = False  # also keep traffic (port) or CPU (device): a recording's store is not the live one
     samples: dict[str, list[Point]] = field(default_factory=dict)
     labels: dict[str, tuple[str, Unit]] = field(default_factory=dict)
     marks: list[Mark] = field(default_factory=list)
@@ -260,6 +261,9 @@ class LiveWatch:
     def _observe_port(self, interface: InterfaceSnapshot, now: float) -> None:
         rates = interface.rates
         when = interface.last_update if interface.last_update is not None else now
+        if self.with_rates:
+            self._add("in_bps", "In", Unit.BITS_PER_SECOND, when, rates.in_bps)
+            self._add("out_bps", "Out", Unit.BITS_PER_SECOND, when, rates.out_bps)
         self._add("errors_ps", "Errors", Unit.PER_SECOND, when, _total(rates.in_errors_ps, rates.out_errors_ps))
         self._add("discards_ps", "Discards", Unit.PER_SECOND, when, _total(rates.in_discards_ps, rates.out_discards_ps))
         state = interface.oper_state
@@ -274,6 +278,8 @@ class LiveWatch:
         if health is None:
             return
         when = device.last_update if device.last_update is not None else now
+        if self.with_rates:
+            self._add("cpu_pct", "CPU", Unit.PERCENT, when, health.cpu_pct)
         if health.memory_used is not None and health.memory_total:
             self._add("memory_pct", "Memory", Unit.PERCENT, when, health.memory_used * 100.0 / health.memory_total)
         for reading in health.temperatures or ():

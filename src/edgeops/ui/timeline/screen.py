@@ -15,6 +15,7 @@ from textual.widgets import Footer, Static
 from textual.worker import Worker, WorkerState
 
 from edgeops.ui.clipboard import ClipboardTooLarge, copy_to_clipboard, tmux_hint
+from edgeops.ui.replay.controller import REPLAY_BINDINGS, replay_key_allowed
 from edgeops.ui.sanitize import safe_plain
 from edgeops.ui.timeline.model import CommandMark, Timeline, TimelineSubject, TimeRange, clock_text, timeline_text
 from edgeops.ui.timeline.plot import GUTTER, format_value, render_timeline, time_of_column
@@ -94,6 +95,7 @@ class TimelineScreen(Screen[None]):
         Binding("end", "cursor_off", "Cursor off", show=False),
         Binding("c", "copy", "Copy as text", tooltip="Copy the visible series and events to the clipboard (OSC 52)"),
         Binding("escape", "close", "Back"),
+        *REPLAY_BINDINGS,
     ]
 
     DEFAULT_CSS = """
@@ -230,6 +232,15 @@ class TimelineScreen(Screen[None]):
 
     def action_close(self) -> None:
         self.dismiss()
+
+    def action_replay(self, what: str) -> None:
+        replay = getattr(self.app, "replay", None)
+        if replay is not None:
+            replay.act(what)
+            self.refresh_data()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return replay_key_allowed(self.app, action, parameters)
 
 
 def open_timeline(app: EdgeOpsApp, subject: TimelineSubject) -> None:

@@ -12,6 +12,7 @@ from edgeops.clock import Clock
 from edgeops.fleet.audit import read_audited_commands
 from edgeops.fleet.store import FleetStore
 from edgeops.ui.timeline.model import CommandMark, LiveWatch, Timeline, TimelineSubject, TimeRange, live_timeline
+from edgeops.ui.timeline.recorded import RecordedTimeline
 
 log = logging.getLogger(__name__)
 
@@ -74,3 +75,23 @@ class LiveTimelineSource:
 
     def timeline(self, until: float, time_range: TimeRange) -> Timeline:
         return live_timeline(self._store(), self.watch, until, time_range, self._commands)
+
+
+class ReplayTimelineSource:
+    """A timeline in a replay: the recording, replayed for the subject's device alone up to the replayed time."""
+
+    name = "replay"
+
+    def __init__(self, timeline: RecordedTimeline, now: Callable[[], float], commands: Sequence[CommandMark]) -> None:
+        self._timeline = timeline
+        self._now = now
+        self._commands = tuple(commands)
+
+    def now(self) -> float:
+        return self._now()
+
+    def observe(self) -> None:
+        """Nothing to look at: the recording already holds it all."""
+
+    def timeline(self, until: float, time_range: TimeRange) -> Timeline:
+        return self._timeline.timeline(until, time_range, self._commands)
