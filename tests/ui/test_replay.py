@@ -11,6 +11,8 @@ import pytest
 from textual.pilot import Pilot
 from timeline_scenario import (
     ALARM_ID,
+    COMMAND,
+    COMMAND_AT,
     DEVICE,
     FLAP_DOWN_AT,
     FLAP_UP_AT,
@@ -29,6 +31,7 @@ from edgeops.ui.replay.controller import JumpScreen
 from edgeops.ui.replay.opening import replay_app
 from edgeops.ui.replay.player import SPEEDS, ReplayPlayer, parse_clock_time
 from edgeops.ui.replay.time_bar import TimeBar, TimeBarState, time_bar_text
+from edgeops.ui.timeline.model import MarkKind
 from edgeops.ui.timeline.screen import TimelineScreen
 
 SIZES = {"wide": (120, 40), "small": (80, 24)}
@@ -238,6 +241,20 @@ async def test_the_command_runner_sends_nothing_in_a_replay(tmp_path: Path) -> N
         assert runner.last_run is None
 
 
+async def test_the_runner_shows_the_commands_run_then(tmp_path: Path) -> None:
+    async with console(tmp_path, at=COMMAND_AT - 10).run_test(size=SIZES["wide"]) as pilot:
+        app = await on_the_device(pilot)
+        runner = app.runner_pane()
+        assert runner is not None and runner.last_run is None
+        assert app.replay is not None
+        app.replay.seek(COMMAND_AT + 4)
+        await pilot.pause(0.1)
+        run = runner.last_run
+        assert run is not None and run.command == COMMAND and run.finished
+        (result,) = run.results
+        assert result.ok and "lower-layer-down" in result.output
+
+
 async def test_the_timeline_in_a_replay_ends_at_the_replayed_time(tmp_path: Path) -> None:
     async with console(tmp_path, at=FLAP_UP_AT + 60).run_test(size=SIZES["wide"]) as pilot:
         app = await on_the_device(pilot)
@@ -248,6 +265,8 @@ async def test_the_timeline_in_a_replay_ends_at_the_replayed_time(tmp_path: Path
         timeline = screen.timeline
         assert timeline is not None and timeline.until == FLAP_UP_AT + 60
         assert timeline.down_spans() == ((FLAP_DOWN_AT, FLAP_UP_AT),)
+        assert [m.time for m in timeline.marks if m.kind is MarkKind.COMMAND] == [COMMAND_AT]
+        assert [m.key for m in timeline.marks if m.kind is MarkKind.ALARM_CLEARED] == [ALARM_ID]
         # The replay keys work on the timeline too.
         await pilot.press("right_square_bracket")
         assert screen.timeline is not None and screen.timeline.until == FLAP_UP_AT + 60 + STEP_S

@@ -6,7 +6,15 @@ from dataclasses import dataclass, field
 
 from edgeops.clock import ManualClock
 from edgeops.devices.interface_rows import InterfaceBatch
-from edgeops.devices.samples import Alarm, HealthSample, InterfaceSample, SessionState, Severity, TemperatureReading
+from edgeops.devices.samples import (
+    Alarm,
+    CommandResult,
+    HealthSample,
+    InterfaceSample,
+    SessionState,
+    Severity,
+    TemperatureReading,
+)
 from edgeops.fleet.store import FleetStore
 from edgeops.inventory.model import Device, Inventory, Site
 from edgeops.platforms import Platform
@@ -19,6 +27,8 @@ OTHER_PORT = "ethernet-1/2"
 FLAP_DOWN_AT = START + 240.0  # 00:04:00
 FLAP_UP_AT = START + 300.0  # 00:05:00
 ALARM_ID = f"{PORT}/oper-down-reason"
+COMMAND_AT = FLAP_DOWN_AT + 20.0
+COMMAND = f"show interface {PORT}"
 
 
 def scenario_inventory() -> Inventory:
@@ -172,3 +182,17 @@ class FakeRecording:
 
     def events(self, since: float, until: float) -> list[FakeEvent]:
         return [event for event in self._events if since <= event.time <= until]
+
+    def commands(self, since: float, until: float) -> list[FakeCommand]:
+        output = f"{PORT} is down (lower-layer-down)\n"
+        result = CommandResult(DEVICE, COMMAND, output, COMMAND_AT, COMMAND_AT + 0.4, ok=True)
+        ran = FakeCommand(DEVICE, COMMAND_AT, result, "run-1")
+        return [ran] if since <= ran.time <= until else []
+
+
+@dataclass(frozen=True)
+class FakeCommand:
+    device: str
+    time: float
+    result: CommandResult
+    run_id: str

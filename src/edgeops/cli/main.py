@@ -31,6 +31,7 @@ SUBCOMMANDS: dict[str, str] = {
     "lab": "edgeops.cli.lab",
     "run": "edgeops.cli.run",
     "parse": "edgeops.cli.parse",
+    "replay": "edgeops.cli.replay",
     "telemetry": "edgeops.cli.telemetry",
 }
 

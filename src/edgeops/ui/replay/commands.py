@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, Protocol
 
-from edgeops.devices.samples import CommandResult, Failure
+from edgeops.devices.samples import CommandResult
 from edgeops.inventory.model import Inventory
 from edgeops.ui.results.model import CommandRun
 
@@ -13,46 +13,33 @@ LOOK_BACK_S = 86_400.0  # the runner shows the last run of the day before the re
 
 
 class RecordedCommand(Protocol):
-    """What is shown of a recorded command (edgeops.fleet.events.CommandRan)."""
+    """What is shown of a recorded command (edgeops.fleet.events.CommandRan): the result as the runner had it."""
 
-    device: str
-    time: float
-    command: str
-    output: str
-    ok: bool
-    reason: str
-    run_id: str
+    @property
+    def device(self) -> str: ...
 
+    @property
+    def time(self) -> float: ...
 
-def _result(event: Any) -> CommandResult:
-    started = float(getattr(event, "started", event.time))
-    ended = float(getattr(event, "ended", started))
-    failure = getattr(event, "failure", None)
-    return CommandResult(
-        device=event.device,
-        command=event.command,
-        output=getattr(event, "output", "") or "",
-        started=started,
-        ended=ended,
-        ok=bool(event.ok),
-        reason=getattr(event, "reason", "") or "",
-        failure=Failure(failure) if failure else None,
-        guard_rule=getattr(event, "guard_rule", "") or "",
-    )
+    @property
+    def result(self) -> CommandResult: ...
+
+    @property
+    def run_id(self) -> str: ...
 
 
-def runs_of(events: Iterable[Any], inventory: Inventory) -> list[CommandRun]:
-    """Recorded command events grouped into runs (by run id, else by command and minute), oldest first."""
+def runs_of(events: Iterable[RecordedCommand], inventory: Inventory) -> list[CommandRun]:
+    """Recorded commands grouped into runs (by run id, else by command and minute), oldest first."""
     devices = {device.name: device for device in inventory.devices}
-    grouped: dict[str, list[Any]] = {}
+    grouped: dict[str, list[RecordedCommand]] = {}
     for event in sorted(events, key=lambda e: e.time):
-        key = getattr(event, "run_id", "") or f"{event.command}@{int(event.time // 60)}"
+        key = event.run_id or f"{event.result.command}@{int(event.time // 60)}"
         grouped.setdefault(key, []).append(event)
     runs = []
     for members in grouped.values():
-        results = [_result(event) for event in members]
+        results = [event.result for event in members]
         run = CommandRun(
-            command=members[0].command,
+            command=results[0].command,
             target=f"{len(members)} device{'s' if len(members) != 1 else ''} (recorded)",
             devices=tuple(devices[e.device] for e in members if e.device in devices),
             started=min(result.started for result in results),

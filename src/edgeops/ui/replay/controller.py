@@ -265,6 +265,7 @@ def recorded_command_marks(recording: Any, subject: TimelineSubject) -> list[Com
     marks = []
     for event in commands(start, end):
         if event.device == subject.device:
-            status = "ok" if event.ok else (getattr(event, "failure", "") or "failed")
-            marks.append(CommandMark(event.time, event.device, event.command, str(status)))
+            result = event.result
+            status = "ok" if result.ok else (result.failure or "failed")
+            marks.append(CommandMark(event.time, event.device, result.command, str(status)))
     return marks
