@@ -151,3 +151,16 @@ def test_port_timeline_with_a_flap_and_an_alarm(snap_compare, tmp_path: Path, si
         await pilot.pause(0.2)
 
     assert snap_compare(scenario_app(tmp_path, scenario), terminal_size=SIZES[size], run_before=flap)
+
+
+async def test_help_on_a_timeline_lists_its_keys_first(tmp_path: Path) -> None:
+    scenario = FlapScenario()
+    app = scenario_app(tmp_path, scenario)
+    async with app.run_test(size=SIZES["wide"]) as pilot:
+        await open_port_timeline(pilot)
+        sections = app.help_sections()
+        assert sections[0].title == "Timeline"
+        described = dict((description, key) for key, description in sections[0].keys)
+        assert {"10 min", "1 h", "24 h", "Copy as text"} <= set(described)
+        everywhere = dict((description, key) for key, description in sections[1].keys)
+        assert {"Play/pause", "Go to time", "Live"} <= set(everywhere)

@@ -712,6 +712,9 @@ class EdgeOpsApp(App[str]):
 
     def help_sections(self) -> list[HelpSection]:
         sections = [section_for(self, "Everywhere", [type(self), MainScreen])]
+        title = getattr(self.screen, "HELP_TITLE", None)
+        if title:  # a screen over the console with keys of its own (a timeline): those first
+            sections.insert(0, section_for(self, title, [type(self.screen)]))
         main = self.main_screen
         if main is None:
             return sections

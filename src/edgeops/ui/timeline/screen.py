@@ -83,6 +83,8 @@ class TimelineScreen(Screen[None]):
     ← and → move a cursor through time (its values and the events up to it are shown); End lets it go.
     """
 
+    HELP_TITLE = "Timeline"
+
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("m", "range('TEN_MINUTES')", "10 min", tooltip="Show the last 10 minutes"),
         Binding("h", "range('HOUR')", "1 h", tooltip="Show the last hour"),
