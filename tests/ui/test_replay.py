@@ -19,8 +19,7 @@ from timeline_scenario import (
     PORT,
     START,
     STEP_S,
-    FakeRecording,
-    apply_fake_event,
+    ScenarioRecording,
     scenario_inventory,
 )
 
@@ -48,9 +47,9 @@ def utc(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     time.tzset()
 
 
-def make_player(at: float = START) -> tuple[FakeRecording, ReplayPlayer]:
-    recording = FakeRecording(END)
-    return recording, ReplayPlayer(recording, recording.inventory, at=at, apply_event=apply_fake_event)
+def make_player(at: float = START) -> tuple[ScenarioRecording, ReplayPlayer]:
+    recording = ScenarioRecording(END)
+    return recording, ReplayPlayer(recording, recording.inventory, at=at)
 
 
 # -- the player ---------------------------------------------------------------------------------------------------
@@ -146,10 +145,8 @@ def paths_in(tmp_path: Path) -> AppPaths:
 
 
 def console(tmp_path: Path, at: float = IN_THE_FLAP) -> EdgeOpsApp:
-    recording = FakeRecording(END)
-    app = replay_app(
-        recording, scenario_inventory(), paths=paths_in(tmp_path), at=at, paused=True, apply_event=apply_fake_event
-    )
+    recording = ScenarioRecording(END)
+    app = replay_app(recording, scenario_inventory(), paths=paths_in(tmp_path), at=at, paused=True)
     assert isinstance(app, EdgeOpsApp)
     return app
 
@@ -159,7 +156,13 @@ async def on_the_device(pilot: Pilot[object]) -> EdgeOpsApp:
     assert isinstance(app, EdgeOpsApp)
     await pilot.pause(0.2)
     app.go_to(Selection("device", DEVICE))
-    await pilot.pause(0.3)
+    # The right-hand panes are built after the first frame: wait (boundedly) until the ports are drawn.
+    for _ in range(200):
+        main = app.main_screen
+        if main is not None and main.ready and main.pane("counters").table.row_count:  # type: ignore[attr-defined]
+            break
+        await pilot.pause(0.05)
+    await pilot.pause(0.1)
     return app
 
 

@@ -44,7 +44,12 @@ async def open_port_timeline(pilot: Pilot[object]) -> TimelineScreen:
     app = pilot.app
     assert isinstance(app, EdgeOpsApp)
     app.go_to(Selection("device", DEVICE))
-    await pilot.pause(0.3)
+    # The right-hand panes are built after the first frame: wait (boundedly) until the ports are drawn.
+    for _ in range(200):
+        main = app.main_screen
+        if main is not None and main.ready and main.pane("counters").table.row_count:  # type: ignore[attr-defined]
+            break
+        await pilot.pause(0.05)
     await pilot.press("3")
     await pilot.pause(0.2)
     await pilot.press("enter")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from edgeops.clock import ManualClock
 from edgeops.devices.interface_rows import InterfaceBatch
@@ -15,6 +16,7 @@ from edgeops.devices.samples import (
     Severity,
     TemperatureReading,
 )
+from edgeops.fleet.events import CommandRan, EventTap, FleetEvent, apply_event
 from edgeops.fleet.store import FleetStore
 from edgeops.inventory.model import Device, Inventory, Site
 from edgeops.platforms import Platform
@@ -130,69 +132,50 @@ def scenario_samples(now: float, counters: FlapScenario | _Counters) -> tuple[In
     return InterfaceBatch.of(*samples), health
 
 
-@dataclass(frozen=True)
-class FakeEvent:
-    """A recorded store call (the recording's own events stand in for these once it exists)."""
-
-    device: str
-    time: float
-    call: str  # a FleetStore writer's name
-    args: tuple[object, ...]
-
-
-def apply_fake_event(store: FleetStore, event: FakeEvent) -> None:
-    getattr(store, event.call)(*event.args)
-
-
-class FakeRecording:
-    """The scenario from START to `until`, as a recording: its span, the store at any time, the events between."""
+class ScenarioRecording:
+    """The scenario from START to `until` as a recording: the store's calls taken by an EventTap as fleet events
+    (the recording's own format), plus one command. Its span, the store at any time, the events between."""
 
     def __init__(self, until: float) -> None:
         self.inventory = scenario_inventory()
+        clock = ManualClock(START)
+        tap = EventTap(FleetStore(self.inventory, clock), clock)
+        events: list[FleetEvent] = []
+        tap.add_listener(events.append)
+        tap.set_session(DEVICE, "ssh", SessionState.UP)
+        tap.set_session(DEVICE, "gnmi", SessionState.UP)
+        tap.set_telemetry_source(DEVICE, "gnmi")
+        tap.set_expected_interval(DEVICE, STEP_S)
         counters = _Counters()
-        events = [
-            FakeEvent(DEVICE, START, "set_session", (DEVICE, "ssh", SessionState.UP)),
-            FakeEvent(DEVICE, START, "set_session", (DEVICE, "gnmi", SessionState.UP)),
-            FakeEvent(DEVICE, START, "set_telemetry_source", (DEVICE, "gnmi")),
-            FakeEvent(DEVICE, START, "set_expected_interval", (DEVICE, STEP_S)),
-        ]
-        now = START
-        while now <= until:
-            batch, health = scenario_samples(now, counters)
-            events.append(FakeEvent(DEVICE, now, "apply_interfaces", (batch,)))
-            events.append(FakeEvent(DEVICE, now, "apply_health", (health,)))
-            now += STEP_S
+        while clock.now() <= until:
+            batch, health = scenario_samples(clock.now(), counters)
+            tap.apply_interfaces(batch)
+            tap.apply_health(health)
+            if clock.now() == COMMAND_AT:
+                output = f"{PORT} is down (lower-layer-down)\n"
+                result = CommandResult(DEVICE, COMMAND, output, COMMAND_AT, COMMAND_AT + 0.4, ok=True)
+                tap.emit(CommandRan.of(result, run_id="run-1"))
+            clock.advance(STEP_S)
         self._events = events
         self.store_at_calls = 0
 
     def span(self) -> tuple[float, float]:
         return self._events[0].time, self._events[-1].time
 
-    def store_at(self, t: float, inventory: Inventory, *, clock: object) -> FleetStore:
+    def store_at(self, t: float, inventory: Inventory, *, clock: Any) -> FleetStore:
         self.store_at_calls += 1
-        store = FleetStore(inventory, clock)  # type: ignore[arg-type]
-        saved = clock.time  # type: ignore[attr-defined]
+        store = FleetStore(inventory, clock)
+        saved = clock.time
         for event in self._events:
             if event.time > t:
                 break
-            clock.time = event.time  # type: ignore[attr-defined]
-            apply_fake_event(store, event)
-        clock.time = saved  # type: ignore[attr-defined]
+            clock.time = event.time
+            apply_event(store, event)
+        clock.time = saved
         return store
 
-    def events(self, since: float, until: float) -> list[FakeEvent]:
+    def events(self, since: float, until: float) -> list[FleetEvent]:
         return [event for event in self._events if since <= event.time <= until]
 
-    def commands(self, since: float, until: float) -> list[FakeCommand]:
-        output = f"{PORT} is down (lower-layer-down)\n"
-        result = CommandResult(DEVICE, COMMAND, output, COMMAND_AT, COMMAND_AT + 0.4, ok=True)
-        ran = FakeCommand(DEVICE, COMMAND_AT, result, "run-1")
-        return [ran] if since <= ran.time <= until else []
-
-
-@dataclass(frozen=True)
-class FakeCommand:
-    device: str
-    time: float
-    result: CommandResult
-    run_id: str
+    def commands(self, since: float, until: float) -> list[CommandRan]:
+        return [e for e in self.events(since, until) if isinstance(e, CommandRan)]

@@ -3,41 +3,41 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any, Protocol
+from typing import Any
 
 from edgeops.devices.samples import CommandResult
+from edgeops.fleet.events import CommandRan
 from edgeops.inventory.model import Inventory
 from edgeops.ui.results.model import CommandRun
 
 LOOK_BACK_S = 86_400.0  # the runner shows the last run of the day before the replayed time
 
 
-class RecordedCommand(Protocol):
-    """What is shown of a recorded command (edgeops.fleet.events.CommandRan): the result as the runner had it."""
+def command_result(event: CommandRan) -> CommandResult:
+    """The result as the command runner had it (the output as recorded: redacted, maybe capped)."""
+    return CommandResult(
+        device=event.device,
+        command=event.command,
+        output=event.output,
+        started=event.started,
+        ended=event.ended,
+        ok=event.ok,
+        reason=event.reason,
+        failure=event.failure,
+        guard_rule=event.guard_rule,
+    )
 
-    @property
-    def device(self) -> str: ...
 
-    @property
-    def time(self) -> float: ...
-
-    @property
-    def result(self) -> CommandResult: ...
-
-    @property
-    def run_id(self) -> str: ...
-
-
-def runs_of(events: Iterable[RecordedCommand], inventory: Inventory) -> list[CommandRun]:
+def runs_of(events: Iterable[CommandRan], inventory: Inventory) -> list[CommandRun]:
     """Recorded commands grouped into runs (by run id, else by command and minute), oldest first."""
     devices = {device.name: device for device in inventory.devices}
-    grouped: dict[str, list[RecordedCommand]] = {}
+    grouped: dict[str, list[CommandRan]] = {}
     for event in sorted(events, key=lambda e: e.time):
-        key = event.run_id or f"{event.result.command}@{int(event.time // 60)}"
+        key = event.run_id or f"{event.command}@{int(event.time // 60)}"
         grouped.setdefault(key, []).append(event)
     runs = []
     for members in grouped.values():
-        results = [event.result for event in members]
+        results = [command_result(event) for event in members]
         run = CommandRun(
             command=results[0].command,
             target=f"{len(members)} device{'s' if len(members) != 1 else ''} (recorded)",

@@ -242,7 +242,7 @@ class ReplayController:
     def timeline_source(self, subject: TimelineSubject) -> TimelineSource:
         """The timeline of a subject in the replay: the recording of its device, up to the replayed time."""
         player = self.player
-        timeline = RecordedTimeline(player.recording, player.inventory, subject, player.apply_event)
+        timeline = RecordedTimeline(player.recording, player.inventory, subject)
         return ReplayTimelineSource(timeline, lambda: player.time, recorded_command_marks(player.recording, subject))
 
 
@@ -265,7 +265,6 @@ def recorded_command_marks(recording: Any, subject: TimelineSubject) -> list[Com
     marks = []
     for event in commands(start, end):
         if event.device == subject.device:
-            result = event.result
-            status = "ok" if result.ok else (result.failure or "failed")
-            marks.append(CommandMark(event.time, event.device, result.command, str(status)))
+            status = "ok" if event.ok else (event.failure or "failed")
+            marks.append(CommandMark(event.started, event.device, event.command, str(status)))
     return marks

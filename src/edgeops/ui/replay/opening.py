@@ -13,7 +13,7 @@ from edgeops.clock import Clock
 from edgeops.inventory.model import Inventory
 from edgeops.paths import AppPaths
 from edgeops.ui.replay.controller import JumpScreen, ReplayController
-from edgeops.ui.replay.player import ApplyEvent, Recording, ReplayPlayer, parse_clock_time
+from edgeops.ui.replay.player import Recording, ReplayPlayer, parse_clock_time
 from edgeops.ui.timeline.model import clock_text
 
 log = logging.getLogger(__name__)
@@ -35,7 +35,6 @@ def replay_app(
     speed: int = 1,
     paused: bool = False,
     theme: str | None = None,
-    apply_event: ApplyEvent | None = None,
 ) -> Any:
     """The console on a recording: the same panes, fed by a ReplayPlayer instead of the engine, read-only.
 
@@ -44,7 +43,7 @@ def replay_app(
     from edgeops.fleet.commands import CommandRunner
     from edgeops.ui.app import store_app
 
-    player = ReplayPlayer(recording, inventory, at=at, speed=speed, apply_event=apply_event)
+    player = ReplayPlayer(recording, inventory, at=at, speed=speed)
     player.paused = paused
     clock: Clock = player.clock
     # Nothing is sent in a replay (the pane refuses before this), and nothing is written to the audit log.

@@ -6,28 +6,18 @@ No Textual here: the console's ReplayController drives a ReplayPlayer on a timer
 
 from __future__ import annotations
 
-import importlib
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 from typing import Any, Protocol
 
+from edgeops.fleet.events import FleetEvent, apply_event
 from edgeops.fleet.store import FleetStore
 from edgeops.inventory.model import Inventory
 
 SPEEDS: tuple[int, ...] = (1, 2, 5, 10, 20, 30, 60)
 DEFAULT_STEP_S = 2.0  # one sample interval of the lab and of the default gNMI subscriptions
-
-
-class RecordedEvent(Protocol):
-    """What the player needs of a recorded event (edgeops.fleet.events): its device and its time."""
-
-    @property
-    def device(self) -> str: ...
-
-    @property
-    def time(self) -> float: ...
 
 
 class Recording(Protocol):
@@ -37,17 +27,7 @@ class Recording(Protocol):
 
     def store_at(self, t: float, inventory: Inventory, *, clock: Any = ...) -> FleetStore: ...
 
-    def events(self, since: float, until: float) -> Iterable[Any]: ...
-
-
-ApplyEvent = Callable[[FleetStore, Any], None]
-
-
-def default_apply_event() -> ApplyEvent:
-    """The fleet event format's own `apply_event` (imported when a replay starts, not with the console)."""
-    module = importlib.import_module("edgeops.fleet.events")
-    apply: ApplyEvent = module.apply_event
-    return apply
+    def events(self, since: float, until: float) -> Iterable[FleetEvent]: ...
 
 
 class ReplayClock:
@@ -90,13 +70,11 @@ class ReplayPlayer:
         at: float | None = None,
         speed: int = 1,
         step_s: float = DEFAULT_STEP_S,
-        apply_event: ApplyEvent | None = None,
     ) -> None:
         self.recording = recording
         self.inventory = inventory
         self.start, self.end = recording.span()
         self.step_s = step_s
-        self.apply_event = apply_event or default_apply_event()
         self.speed = min(SPEEDS, key=lambda s: abs(s - speed))
         self.paused = False
         time = self._clamp(self.start if at is None else at)
@@ -131,12 +109,12 @@ class ReplayPlayer:
             return Moved(True, 0)
         applied = 0
         since = self.time
-        events: Sequence[Any] = sorted(self.recording.events(since, target), key=lambda e: e.time)
+        events: Sequence[FleetEvent] = sorted(self.recording.events(since, target), key=lambda e: e.time)
         for event in events:
             if event.time <= since:
                 continue  # the store has it already (store_at(t) holds every event up to and at t)
             self.clock.time = max(self.clock.time, event.time)
-            self.apply_event(self.store, event)
+            apply_event(self.store, event)
             applied += 1
         self.clock.time = target
         self.store.refresh_staleness()

@@ -8,9 +8,10 @@ Moving forward applies only the new events; moving back or changing the range st
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any, Protocol
 
+from edgeops.fleet.events import FleetEvent, apply_event
 from edgeops.fleet.store import FleetStore
 from edgeops.inventory.model import Inventory
 from edgeops.ui.timeline.model import (
@@ -41,7 +42,7 @@ class _Clock:
 class RecordingForTimeline(Protocol):
     def store_at(self, t: float, inventory: Inventory, *, clock: Any = ...) -> FleetStore: ...
 
-    def events(self, since: float, until: float) -> Iterable[Any]: ...
+    def events(self, since: float, until: float) -> Iterable[FleetEvent]: ...
 
 
 class RecordedTimeline:
@@ -52,12 +53,10 @@ class RecordedTimeline:
         recording: RecordingForTimeline,
         inventory: Inventory,
         subject: TimelineSubject,
-        apply_event: Callable[[FleetStore, Any], None],
     ) -> None:
         self.recording = recording
         self.inventory = inventory
         self.subject = subject
-        self._apply = apply_event
         self._since: float | None = None
         self._until = 0.0
         self._store: FleetStore | None = None
@@ -156,7 +155,7 @@ class RecordedTimeline:
         )
         for event in events:
             self._clock.time = max(self._clock.time, event.time)
-            self._apply(store, event)
+            apply_event(store, event)
             self._watch.observe(store, event.time)
         self._until = until
         self._clock.time = until
