@@ -234,17 +234,19 @@ class LiveWatch:
     _alarms: dict[str, Alarm] | None = None
 
     def observe(self, store: FleetStore, now: float) -> None:
-        device = store.device(self.subject.device)
         port = self.subject.port
         if port is not None:
-            try:
-                interface = store.interface(self.subject.device, port)
-            except KeyError:
+            # Without history, and without the device snapshot: a replayed timeline looks after every event.
+            interfaces = store.interfaces(self.subject.device, with_history=False)
+            interface = next((snapshot for snapshot in interfaces if snapshot.name == port), None)
+            if interface is None:
                 return
             self._observe_port(interface, now)
-            ports = [snapshot.name for snapshot in store.interfaces(self.subject.device, with_history=False)]
-            alarms = {a.alarm_id: a for a in device.alarms if alarm_concerns_port(a, port, ports)}
+            ports = [snapshot.name for snapshot in interfaces]
+            found = store.alarms(self.subject.device)
+            alarms = {a.alarm_id: a for a in found if alarm_concerns_port(a, port, ports)}
         else:
+            device = store.device(self.subject.device)
             self._observe_device(device, now)
             alarms = {a.alarm_id: a for a in device.alarms}
         self._observe_alarms(alarms, now)
