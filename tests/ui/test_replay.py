@@ -283,3 +283,16 @@ def test_replay_at_the_flap(snap_compare, tmp_path: Path, size: str) -> None:
         await pilot.pause(0.3)
 
     assert snap_compare(console(tmp_path), terminal_size=SIZES[size], run_before=select)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_time_bar_after_keys(snap_compare, tmp_path: Path, size: str) -> None:
+    """Three times faster (x10), two steps on, and the timeline of the port with the time bar's keys working."""
+
+    async def keys(pilot: Pilot[object]) -> None:
+        app = await on_the_device(pilot)
+        await pilot.press("plus", "plus", "plus", "right_square_bracket", "right_square_bracket")
+        app.open_timeline(DEVICE, PORT)
+        await pilot.pause(0.3)
+
+    assert snap_compare(console(tmp_path), terminal_size=SIZES[size], run_before=keys)

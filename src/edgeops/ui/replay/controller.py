@@ -106,8 +106,7 @@ class ReplayController:
             self._timer = None
         if self.live_store is not None:
             self._install(self.live_store)
-        bar = self._time_bar()
-        if bar is not None:
+        for bar in self._time_bars():
             bar.show_state(TimeBarState(live=True, time=time.time()))
 
     def _install(self, store: FleetStore) -> None:
@@ -118,14 +117,12 @@ class ReplayController:
         if use_store is not None:
             use_store(store)
 
-    def _time_bar(self) -> TimeBar | None:
+    def _time_bars(self) -> list[TimeBar]:
+        """The time bars of every screen on the stack (the main screen's, a timeline's)."""
         app = self._app
         if app is None:
-            return None
-        for screen in app.screen_stack:
-            for bar in screen.query(TimeBar):
-                return bar
-        return None
+            return []
+        return [bar for screen in app.screen_stack for bar in screen.query(TimeBar)]
 
     # -- the clock ------------------------------------------------------------------------------------------------
 
@@ -145,18 +142,11 @@ class ReplayController:
 
     def show(self) -> None:
         player = self.player
-        bar = self._time_bar()
-        if bar is not None:
-            bar.show_state(
-                TimeBarState(
-                    live=False,
-                    time=player.time,
-                    paused=player.paused,
-                    speed=player.speed,
-                    start=player.start,
-                    end=player.end,
-                )
-            )
+        state = TimeBarState(
+            live=False, time=player.time, paused=player.paused, speed=player.speed, start=player.start, end=player.end
+        )
+        for bar in self._time_bars():
+            bar.show_state(state)
         self._show_commands()
 
     def _show_commands(self) -> None:

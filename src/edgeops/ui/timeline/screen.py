@@ -16,6 +16,7 @@ from textual.worker import Worker, WorkerState
 
 from edgeops.ui.clipboard import ClipboardTooLarge, copy_to_clipboard, tmux_hint
 from edgeops.ui.replay.controller import REPLAY_BINDINGS, replay_key_allowed
+from edgeops.ui.replay.time_bar import TimeBar
 from edgeops.ui.sanitize import safe_plain
 from edgeops.ui.timeline.model import CommandMark, Timeline, TimelineSubject, TimeRange, clock_text, timeline_text
 from edgeops.ui.timeline.plot import GUTTER, format_value, render_timeline, time_of_column
@@ -126,6 +127,7 @@ class TimelineScreen(Screen[None]):
         yield Static(id="timeline-title")
         yield Static(id="timeline-cursor")
         yield TimelineView(id="timeline-view")
+        yield TimeBar(id="timeline-time-bar")
         yield Footer()
 
     @property
@@ -133,6 +135,9 @@ class TimelineScreen(Screen[None]):
         return self.query_one("#timeline-view", TimelineView)
 
     def on_mount(self) -> None:
+        replay = getattr(self.app, "replay", None)
+        if replay is not None and replay.active:
+            replay.show()  # the time bar of this screen too
         self.refresh_data()
         self.set_interval(REFRESH_EVERY_S, self.refresh_data, name="timeline")
         if self._audit_log is not None and isinstance(self.source, LiveTimelineSource):
