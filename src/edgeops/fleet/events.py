@@ -484,6 +484,11 @@ class EventTap:
                 log.exception("an event listener failed and was removed")
                 self.remove_listener(listener)
 
+    def command_ran(self, result: CommandResult, run_id: str, command_id: str, user: str) -> None:
+        """A command's outcome (the command runner's `on_result`): a CommandRan event, if anyone listens."""
+        if self._listeners:
+            self.emit(CommandRan.of(result, run_id=run_id, command_id=command_id, user=user))
+
     def apply_interfaces(self, batch: InterfaceBatch) -> None:
         self.sink.apply_interfaces(batch)
         if self._listeners:

@@ -391,7 +391,12 @@ class EdgeOpsApp(App[str]):
 
         self._audit = self._audit or AuditLog(self.paths.audit_log)
         transport: CommandTransport = self.engine or NotConnected()
-        return CommandRunner(transport, audit=self._audit, source="console", clock=self.clock.now)
+        from edgeops.fleet.events import EventTap
+
+        # A FleetEngine's tap hears each result (with its audit ids) for the recording; other engines have none.
+        events = getattr(self.engine, "events", None)
+        on_result = events.command_ran if isinstance(events, EventTap) else None
+        return CommandRunner(transport, audit=self._audit, source="console", clock=self.clock.now, on_result=on_result)
 
     # -- what panes and providers use ----------------------------------------------------------------------------
 
