@@ -38,19 +38,14 @@ def test_a_missing_recording_is_said_with_exit_2(tmp_path: Path, capsys: pytest.
     assert "nothing.rec: no such recording" in capsys.readouterr().err
 
 
-def test_a_file_the_reader_refuses_is_said_with_exit_2_and_left_alone(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+def test_a_file_that_is_not_a_recording_is_said_with_exit_2_and_left_alone(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     file = tmp_path / "notes.txt"
-    file.write_text("not a recording\n")
-
-    def refuse(path: Path) -> object:
-        raise ValueError(f"{path.name} is not an edgeops recording")
-
-    monkeypatch.setattr(opening, "open_reader", refuse)
+    file.write_text("not a recording\n" * 20)
     assert run(tmp_path, str(file)) == ExitCode.USAGE
     assert "notes.txt is not an edgeops recording" in capsys.readouterr().err
-    assert file.read_text() == "not a recording\n"
+    assert file.read_text() == "not a recording\n" * 20
 
 
 def test_a_time_outside_the_recording_is_said_with_exit_2(

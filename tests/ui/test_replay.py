@@ -280,7 +280,9 @@ def test_replay_at_the_flap(snap_compare, tmp_path: Path, size: str) -> None:
     async def select(pilot: Pilot[object]) -> None:
         await on_the_device(pilot)
         await pilot.press("3")
-        await pilot.pause(0.3)
+        # Let the panes settle (the health pane lays its sections out again after its first resize).
+        await pilot.pause(0.5)
+        await pilot.wait_for_scheduled_animations()
 
     assert snap_compare(console(tmp_path), terminal_size=SIZES[size], run_before=select)
 

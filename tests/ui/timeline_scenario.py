@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 from edgeops.clock import ManualClock
 from edgeops.devices.interface_rows import InterfaceBatch
@@ -20,6 +20,7 @@ from edgeops.fleet.events import CommandRan, EventTap, FleetEvent, apply_event
 from edgeops.fleet.store import FleetStore
 from edgeops.inventory.model import Device, Inventory, Site
 from edgeops.platforms import Platform
+from edgeops.recording.reader import ReplayClock
 
 START = 1_767_225_600.0  # 2026-01-01 00:00 UTC
 STEP_S = 2.0
@@ -132,9 +133,25 @@ def scenario_samples(now: float, counters: FlapScenario | _Counters) -> tuple[In
     return InterfaceBatch.of(*samples), health
 
 
+def play_scenario(tap: EventTap, clock: ManualClock, until: float, tick: Callable[[], None] = lambda: None) -> None:
+    """The scenario's store calls through `tap` from the clock's time to `until` (`tick` after each step)."""
+    counters = _Counters()
+    while clock.now() <= until:
+        batch, health = scenario_samples(clock.now(), counters)
+        tap.apply_interfaces(batch)
+        tap.apply_health(health)
+        if clock.now() == COMMAND_AT:
+            output = f"{PORT} is down (lower-layer-down)\n"
+            result = CommandResult(DEVICE, COMMAND, output, COMMAND_AT, COMMAND_AT + 0.4, ok=True)
+            tap.emit(CommandRan.of(result, run_id="run-1"))
+        tick()
+        clock.advance(STEP_S)
+
+
 class ScenarioRecording:
-    """The scenario from START to `until` as a recording: the store's calls taken by an EventTap as fleet events
-    (the recording's own format), plus one command. Its span, the store at any time, the events between."""
+    """The scenario from START to `until` as a recording, in memory: the store's calls taken by an EventTap as fleet
+    events, plus one command, read back with the reader's API (span, store_at, events, commands). A recording on disk
+    is tested with the real reader in test_replay_recording.py."""
 
     def __init__(self, until: float) -> None:
         self.inventory = scenario_inventory()
@@ -146,36 +163,32 @@ class ScenarioRecording:
         tap.set_session(DEVICE, "gnmi", SessionState.UP)
         tap.set_telemetry_source(DEVICE, "gnmi")
         tap.set_expected_interval(DEVICE, STEP_S)
-        counters = _Counters()
-        while clock.now() <= until:
-            batch, health = scenario_samples(clock.now(), counters)
-            tap.apply_interfaces(batch)
-            tap.apply_health(health)
-            if clock.now() == COMMAND_AT:
-                output = f"{PORT} is down (lower-layer-down)\n"
-                result = CommandResult(DEVICE, COMMAND, output, COMMAND_AT, COMMAND_AT + 0.4, ok=True)
-                tap.emit(CommandRan.of(result, run_id="run-1"))
-            clock.advance(STEP_S)
+        play_scenario(tap, clock, until)
         self._events = events
         self.store_at_calls = 0
 
     def span(self) -> tuple[float, float]:
         return self._events[0].time, self._events[-1].time
 
-    def store_at(self, t: float, inventory: Inventory, *, clock: Any) -> FleetStore:
+    def store_at(self, t: float, inventory: Inventory) -> FleetStore:
+        """As the reader builds it: a fresh store on a ReplayClock, every event up to `t` applied at its time."""
         self.store_at_calls += 1
+        clock = ReplayClock(t)
         store = FleetStore(inventory, clock)
-        saved = clock.time
         for event in self._events:
             if event.time > t:
                 break
-            clock.time = event.time
+            clock.t = event.time
             apply_event(store, event)
-        clock.time = saved
+        clock.t = t
         return store
 
-    def events(self, since: float, until: float) -> list[FleetEvent]:
-        return [event for event in self._events if since <= event.time <= until]
+    def events(self, since: float, until: float, *, device: str | None = None) -> list[FleetEvent]:
+        return [
+            event
+            for event in self._events
+            if since <= event.time <= until and (device is None or event.device == device)
+        ]
 
-    def commands(self, since: float, until: float) -> list[CommandRan]:
-        return [e for e in self.events(since, until) if isinstance(e, CommandRan)]
+    def commands(self, since: float, until: float, *, device: str | None = None) -> list[CommandRan]:
+        return [e for e in self.events(since, until, device=device) if isinstance(e, CommandRan)]

@@ -47,14 +47,21 @@ def run(args: argparse.Namespace, paths: AppPaths) -> int:
         return _usage("give the recording to replay: edgeops replay FILE")
     if not file.exists():
         return _usage(f"{file}: no such recording")
+    from edgeops.recording.schema import RecordingError
     from edgeops.ui.replay.opening import open_reader
     from edgeops.ui.replay.player import parse_clock_time
 
+    status = ExitCode.OK
     try:
         recording = open_reader(file)
-        start, end = recording.span()
-    except Exception as error:  # whatever the reader says is wrong with the file, it is said and nothing is touched
-        return _usage(f"{file}: {error}")
+    except RecordingError as error:
+        # Truncated, damaged, newer, or not a recording: said, exit 2, the file untouched; what could be read of it
+        # is replayed all the same.
+        print(f"edgeops replay: {error}", file=sys.stderr)
+        if error.salvaged is None:
+            return ExitCode.USAGE
+        recording, status = error.salvaged, ExitCode.USAGE
+    start, end = recording.span()
     at = None
     if args.at:
         try:
@@ -70,7 +77,7 @@ def run(args: argparse.Namespace, paths: AppPaths) -> int:
 
     app = replay_app(recording, inventory, paths=paths, at=at, speed=args.speed, paused=args.paused, theme=args.theme)
     app.run()
-    return ExitCode.OK
+    return status
 
 
 def _inventory(recording: Any, paths: AppPaths) -> Any:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import logging
 from pathlib import Path
 from typing import Any
@@ -12,22 +11,22 @@ from textual.app import App
 from edgeops.clock import Clock
 from edgeops.inventory.model import Inventory
 from edgeops.paths import AppPaths
+from edgeops.recording.reader import Recording
 from edgeops.ui.replay.controller import JumpScreen, ReplayController
-from edgeops.ui.replay.player import Recording, ReplayPlayer, parse_clock_time
+from edgeops.ui.replay.player import ReplayPlayer, parse_clock_time
+from edgeops.ui.replay.reading import RecordingReader
 from edgeops.ui.timeline.model import clock_text
 
 log = logging.getLogger(__name__)
 
 
-def open_reader(path: Path) -> Recording:
-    """The recording at `path`, opened for reading (edgeops.recording; imported only when a replay starts)."""
-    module = importlib.import_module("edgeops.recording")
-    recording: Recording = module.Recording.open(path)
-    return recording
+def open_reader(path: Path) -> RecordingReader:
+    """The recording at `path`, opened for reading (RecordingError when it cannot be read as a whole)."""
+    return Recording.open(path)
 
 
 def replay_app(
-    recording: Recording,
+    recording: RecordingReader,
     inventory: Inventory,
     *,
     paths: AppPaths,

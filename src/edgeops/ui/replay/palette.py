@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
+from edgeops.ui.replay.reading import console_recording
 from edgeops.ui.sanitize import markup_literal, safe_content
 
 if TYPE_CHECKING:
@@ -21,10 +22,9 @@ BACK_TO_LIVE = "Back to live"
 
 
 def recording_path(app: App[Any]) -> Path | None:
-    """Where the console records (None: it does not)."""
+    """The recording this console writes (None before the inventory loaded)."""
     paths = getattr(app, "paths", None)
-    path = getattr(paths, "recording", None)
-    return Path(path) if path is not None else None
+    return console_recording(paths) if paths is not None else None
 
 
 def go_back(app: App[Any]) -> None:

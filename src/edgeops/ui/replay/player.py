@@ -7,43 +7,16 @@ No Textual here: the console's ReplayController drives a ReplayPlayer on a timer
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
-from typing import Any, Protocol
 
 from edgeops.fleet.events import FleetEvent, apply_event
-from edgeops.fleet.store import FleetStore
 from edgeops.inventory.model import Inventory
+from edgeops.ui.replay.reading import RecordingReader, store_and_clock
 
 SPEEDS: tuple[int, ...] = (1, 2, 5, 10, 20, 30, 60)
 DEFAULT_STEP_S = 2.0  # one sample interval of the lab and of the default gNMI subscriptions
-
-
-class Recording(Protocol):
-    """What the player asks of a recording (edgeops.recording.Recording)."""
-
-    def span(self) -> tuple[float, float]: ...
-
-    def store_at(self, t: float, inventory: Inventory, *, clock: Any = ...) -> FleetStore: ...
-
-    def events(self, since: float, until: float) -> Iterable[FleetEvent]: ...
-
-
-class ReplayClock:
-    """The replayed time, as a Clock: the store's ages and staleness are judged at it.
-
-    Both readings are the replayed unix time: inside one store it only moves forward (a jump back builds a new store).
-    """
-
-    def __init__(self, time: float) -> None:
-        self.time = float(time)
-
-    def now(self) -> float:
-        return self.time
-
-    def monotonic(self) -> float:
-        return self.time
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +37,7 @@ class ReplayPlayer:
 
     def __init__(
         self,
-        recording: Recording,
+        recording: RecordingReader,
         inventory: Inventory,
         *,
         at: float | None = None,
@@ -78,12 +51,11 @@ class ReplayPlayer:
         self.speed = min(SPEEDS, key=lambda s: abs(s - speed))
         self.paused = False
         time = self._clamp(self.start if at is None else at)
-        self.clock = ReplayClock(time)
-        self.store = recording.store_at(time, inventory, clock=self.clock)
+        self.store, self.clock = store_and_clock(recording, time, inventory)
 
     @property
     def time(self) -> float:
-        return self.clock.time
+        return self.clock.t
 
     def _clamp(self, when: float) -> float:
         return min(max(when, self.start), self.end)
@@ -104,19 +76,19 @@ class ReplayPlayer:
     def seek(self, when: float) -> Moved:
         target = self._clamp(when)
         if target < self.time:
-            self.clock = ReplayClock(target)
-            self.store = self.recording.store_at(target, self.inventory, clock=self.clock)
+            self.store, self.clock = store_and_clock(self.recording, target, self.inventory)
             return Moved(True, 0)
         applied = 0
         since = self.time
-        events: Sequence[FleetEvent] = sorted(self.recording.events(since, target), key=lambda e: e.time)
+        # The reader hands events in time order.
+        events: Sequence[FleetEvent] = list(self.recording.events(since, target))
         for event in events:
             if event.time <= since:
                 continue  # the store has it already (store_at(t) holds every event up to and at t)
-            self.clock.time = max(self.clock.time, event.time)
+            self.clock.t = max(self.clock.t, event.time)
             apply_event(self.store, event)
             applied += 1
-        self.clock.time = target
+        self.clock.t = target
         self.store.refresh_staleness()
         return Moved(False, applied)
 

@@ -9,11 +9,13 @@ Moving forward applies only the new events; moving back or changing the range st
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any, Protocol
+from typing import Any
 
-from edgeops.fleet.events import FleetEvent, apply_event
+from edgeops.fleet.events import apply_event
 from edgeops.fleet.store import FleetStore
 from edgeops.inventory.model import Inventory
+from edgeops.recording.reader import ReplayClock
+from edgeops.ui.replay.reading import RecordingReader, store_and_clock
 from edgeops.ui.timeline.model import (
     CommandMark,
     Lane,
@@ -28,29 +30,12 @@ from edgeops.ui.timeline.model import (
 )
 
 
-class _Clock:
-    def __init__(self, time: float) -> None:
-        self.time = time
-
-    def now(self) -> float:
-        return self.time
-
-    def monotonic(self) -> float:
-        return self.time
-
-
-class RecordingForTimeline(Protocol):
-    def store_at(self, t: float, inventory: Inventory, *, clock: Any = ...) -> FleetStore: ...
-
-    def events(self, since: float, until: float) -> Iterable[FleetEvent]: ...
-
-
 class RecordedTimeline:
     """The timeline of one subject from a recording, kept up to date as the replayed time moves."""
 
     def __init__(
         self,
-        recording: RecordingForTimeline,
+        recording: RecordingReader,
         inventory: Inventory,
         subject: TimelineSubject,
     ) -> None:
@@ -60,7 +45,7 @@ class RecordedTimeline:
         self._since: float | None = None
         self._until = 0.0
         self._store: FleetStore | None = None
-        self._clock = _Clock(0.0)
+        self._clock: ReplayClock | None = None
         self._watch = LiveWatch(subject, with_rates=True)
         self._oper_at_start: str | None = None
         self._alarms_at_start: frozenset[str] = frozenset()
@@ -119,8 +104,7 @@ class RecordedTimeline:
         """The device as it was at `since`, watched from there on."""
         self._since = since
         self._until = since
-        self._clock = _Clock(since)
-        store = self.recording.store_at(since, self.inventory, clock=self._clock)
+        store, self._clock = store_and_clock(self.recording, since, self.inventory)
         self._store = store
         self._watch = LiveWatch(self.subject, seconds=float("inf"), with_rates=True)
         self._watch.observe(store, since)
@@ -145,17 +129,15 @@ class RecordedTimeline:
             return None
 
     def _play_to(self, until: float) -> None:
-        store = self._store
-        if store is None or until <= self._until:
+        store, clock = self._store, self._clock
+        if store is None or clock is None or until <= self._until:
             return
-        device = self.subject.device
-        events = sorted(
-            (e for e in self.recording.events(self._until, until) if e.device == device and e.time > self._until),
-            key=lambda e: e.time,
-        )
-        for event in events:
-            self._clock.time = max(self._clock.time, event.time)
+        after = self._until
+        for event in self.recording.events(after, until, device=self.subject.device):
+            if event.time <= after:
+                continue  # the store has it already
+            clock.t = max(clock.t, event.time)
             apply_event(store, event)
             self._watch.observe(store, event.time)
         self._until = until
-        self._clock.time = until
+        clock.t = until

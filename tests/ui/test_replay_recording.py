@@ -1,0 +1,108 @@
+"""Replay from a recording on disk: the scenario written by the recorder, read back by the reader, shown in the
+console at the moment of the flap, and its port's timeline drawn from the recording."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from textual.pilot import Pilot
+from timeline_scenario import (
+    ALARM_ID,
+    COMMAND_AT,
+    DEVICE,
+    FLAP_DOWN_AT,
+    FLAP_UP_AT,
+    PORT,
+    START,
+    STEP_S,
+    play_scenario,
+    scenario_inventory,
+)
+
+from edgeops.clock import ManualClock
+from edgeops.devices.samples import SessionState
+from edgeops.fleet.events import EventTap
+from edgeops.fleet.store import FleetStore
+from edgeops.paths import AppPaths
+from edgeops.recording.reader import Recording
+from edgeops.recording.recorder import Recorder
+from edgeops.ui.app import EdgeOpsApp
+from edgeops.ui.live import Selection
+from edgeops.ui.replay.opening import replay_app
+from edgeops.ui.replay.player import ReplayPlayer
+from edgeops.ui.timeline.model import MarkKind
+from edgeops.ui.timeline.screen import TimelineScreen
+
+END = START + 600.0
+
+
+@pytest.fixture(autouse=True)
+def utc(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+@pytest.fixture
+def recording_file(tmp_path: Path) -> Path:
+    """Ten minutes of the scenario, written as the console writes: an EventTap feeding the recorder."""
+    clock = ManualClock(START)
+    path = tmp_path / "recording.sqlite"
+    recorder = Recorder(path, clock=clock)
+    tap = EventTap(FleetStore(scenario_inventory(), clock), clock)
+    tap.add_listener(recorder.listener)
+    tap.set_session(DEVICE, "ssh", SessionState.UP)
+    tap.set_session(DEVICE, "gnmi", SessionState.UP)
+    play_scenario(tap, clock, END, tick=recorder.flush)
+    recorder.close()
+    return path
+
+
+def test_the_player_on_the_reader(recording_file: Path) -> None:
+    with Recording.open(recording_file) as recording:
+        start, end = recording.span()
+        assert start == START and end == END
+        player = ReplayPlayer(recording, scenario_inventory(), at=FLAP_DOWN_AT + 10)
+        assert player.store.interface(DEVICE, PORT).oper_state == "down"
+        assert [alarm.alarm_id for alarm in player.store.alarms(DEVICE)] == [ALARM_ID]
+        moved = player.seek(FLAP_UP_AT + STEP_S)
+        assert not moved.rebuilt and moved.applied > 0
+        assert player.store.interface(DEVICE, PORT).oper_state == "up" and player.store.alarms(DEVICE) == ()
+        assert player.seek(FLAP_DOWN_AT + 2).rebuilt
+        assert player.store.interface(DEVICE, PORT).oper_state == "down"
+
+
+async def test_the_console_at_the_flap_and_the_port_timeline(recording_file: Path, tmp_path: Path) -> None:
+    paths = AppPaths(
+        config_dir=tmp_path / "config", state_dir=tmp_path / "state", log_dir=tmp_path / "logs", inventory=Path("i")
+    )
+    with Recording.open(recording_file) as recording:
+        app = replay_app(recording, scenario_inventory(), paths=paths, at=FLAP_UP_AT + 60, paused=True)
+        assert isinstance(app, EdgeOpsApp)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await go_to_the_device(pilot, app)
+            app.open_timeline(DEVICE, PORT)
+            await pilot.pause(0.3)
+            screen = app.screen
+            assert isinstance(screen, TimelineScreen)
+            timeline = screen.timeline
+            assert timeline is not None and timeline.source == "recording"
+            assert timeline.down_spans() == ((FLAP_DOWN_AT, FLAP_UP_AT),)
+            kinds = {mark.kind: mark.time for mark in timeline.marks}
+            assert kinds[MarkKind.ALARM_RAISED] == FLAP_DOWN_AT and kinds[MarkKind.COMMAND] == COMMAND_AT
+            traffic = next(series for series in timeline.series if series.key == "in_bps")
+            assert any(value for _, value in traffic.points if value)
+
+
+async def go_to_the_device(pilot: Pilot[object], app: EdgeOpsApp) -> None:
+    app.go_to(Selection("device", DEVICE))
+    for _ in range(200):
+        main = app.main_screen
+        if main is not None and main.ready and main.pane("counters").table.row_count:  # type: ignore[attr-defined]
+            break
+        await pilot.pause(0.05)
