@@ -91,11 +91,20 @@ def _newest_counters(path: Path) -> float:
     """The time of the newest interface event committed to the file (0 when none)."""
     try:
         with Recording.open(path) as recording:
-            first, last = recording.span()
+            last = recording.span()[1]
             times = [e.time for e in recording.events(last - 5, last) if isinstance(e, InterfacesChanged)]
     except Exception:
         return 0.0
     return max(times, default=0.0)
+
+
+async def _first_counters(path: Path) -> None:
+    """Wait until the recording holds interface counters (the file is polled: another process writes it)."""
+    for _ in range(120):
+        if _newest_counters(path):
+            return
+        await asyncio.sleep(0.5)
+    raise AssertionError("no counters were recorded within a minute")
 
 
 async def test_kill_9_leaves_a_recording_that_opens_with_at_most_a_second_lost(tmp_path, lab_address_block):
@@ -104,9 +113,7 @@ async def test_kill_9_leaves_a_recording_that_opens_with_at_most_a_second_lost(t
     try:
         recorder = await _start_recording(tmp_path, inventory)
         path = tmp_path / "state" / "recording.sqlite"
-        async with asyncio.timeout(60):
-            while _newest_counters(path) == 0.0:
-                await asyncio.sleep(0.5)
+        await _first_counters(path)
         # A second reader, while the recorder writes: it reads the fleet as it is now.
         with Recording.open(path) as reader:
             names = {device.name for device in load_inventory(inventory).devices}
@@ -137,9 +144,7 @@ async def test_sigterm_ends_recording_cleanly(tmp_path, lab_address_block):
     try:
         recorder = await _start_recording(tmp_path, inventory)
         path = tmp_path / "state" / "recording.sqlite"
-        async with asyncio.timeout(60):
-            while _newest_counters(path) == 0.0:
-                await asyncio.sleep(0.5)
+        await _first_counters(path)
         recorder.send_signal(signal.SIGTERM)
         assert await asyncio.wait_for(recorder.wait(), 30) == 0
         with Recording.open(path) as recording:
