@@ -7,6 +7,7 @@ raises RecordingError with its code; what can be read of a damaged file is hande
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 import itertools
 import sqlite3
@@ -38,8 +39,6 @@ from edgeops.recording.series import MetricExtractor, bucket_points
 
 # How far before a series' range the rates' first counters are looked for.
 RATE_LEAD_S = 60.0
-_SALVAGE_CHUNK = 512
-_SALVAGE_GIVE_UP = 100_000  # consecutive unreadable row ids after which the rest is taken for lost
 
 
 class ReplayClock:
@@ -85,15 +84,26 @@ class Recording:
         page_size = int.from_bytes(header[16:18], "big")
         page_size = 65536 if page_size == 1 else page_size
         pages = int.from_bytes(header[28:32], "big")
-        header_valid = header[92:96] == header[96:100]
+        header_valid = header[24:28] == header[92:96]  # the change counter matches version-valid-for
         truncated = header_valid and pages > 0 and (size < pages * page_size or size % page_size)
+        if truncated:
+            raise RecordingError(
+                RecordingProblem.TRUNCATED,
+                f"{path}: the recording is truncated (cut off at {size} bytes); the part that could be read is shown",
+                salvaged=_salvage_truncated(path, page_size),
+            )
         try:
             connection = _connect_read_only(path)
+        except sqlite3.DatabaseError as error:
+            raise RecordingError(RecordingProblem.CORRUPT, f"{path}: the recording is damaged ({error})") from None
+        try:
             meta = dict(connection.execute("SELECT key, value FROM meta").fetchall())
         except sqlite3.DatabaseError as error:
             if truncated:
                 raise RecordingError(
-                    RecordingProblem.TRUNCATED, f"{path}: the recording is truncated ({error})", salvaged=None
+                    RecordingProblem.TRUNCATED,
+                    f"{path}: the recording is truncated ({error})",
+                    salvaged=_salvage(path, connection),
                 ) from None
             if "no such table" in str(error) or "not a database" in str(error):
                 raise RecordingError(RecordingProblem.NOT_A_RECORDING, f"{path} is not an edgeops recording") from None
@@ -115,12 +125,6 @@ class Recording:
                 " upgrade edgeops to read it",
             )
         recording = cls(path, connection)
-        if truncated:
-            raise RecordingError(
-                RecordingProblem.TRUNCATED,
-                f"{path}: the recording is truncated; the part that could be read is shown",
-                salvaged=_salvage(path, connection),
-            )
         try:
             (check,) = connection.execute("PRAGMA quick_check(1)").fetchone()
         except sqlite3.DatabaseError as error:
@@ -290,6 +294,30 @@ def _connect_read_only(path: Path) -> sqlite3.Connection:
     return connection
 
 
+def _salvage_truncated(path: Path, page_size: int) -> Recording | None:
+    """The readable part of a file cut short: its whole pages, in memory, with the header saying that many (the
+    file itself is left as it is), then every row that can be read."""
+    try:
+        data = bytearray(path.read_bytes())
+    except OSError:
+        return None
+    pages = len(data) // page_size
+    if pages == 0:
+        return None
+    del data[pages * page_size :]
+    data[28:32] = pages.to_bytes(4, "big")
+    data[18:20] = b"\x01\x01"  # a rollback-journal database: memory cannot hold a WAL
+    source = sqlite3.connect(":memory:", check_same_thread=False)
+    try:
+        source.deserialize(bytes(data))
+        # The schema names tables and indexes whose pages are gone: read what is left regardless.
+        source.execute("PRAGMA writable_schema=ON")
+    except sqlite3.DatabaseError:
+        source.close()
+        return None
+    return _salvage(path, source)
+
+
 def _salvage(path: Path, source: sqlite3.Connection) -> Recording | None:
     """Copy every row that can still be read into a recording in memory; None when nothing could be."""
     target = sqlite3.connect(":memory:", check_same_thread=False)
@@ -320,33 +348,35 @@ def _copy_readable(source: sqlite3.Connection, target: sqlite3.Connection, table
             return 0
         target.executemany("INSERT OR REPLACE INTO rollups VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
         return len(rows)
-    copied = 0
-    cursor = 0
-    misses = 0
     width = len(columns.split(","))
     insert = f"INSERT OR REPLACE INTO {table} ({columns}) VALUES ({', '.join('?' * width)})"
-    while misses < _SALVAGE_GIVE_UP:
-        try:
-            rows = source.execute(
-                f"SELECT {key}, {columns} FROM {table} WHERE {key} > ? ORDER BY {key} LIMIT ?", (cursor, _SALVAGE_CHUNK)
-            ).fetchall()
-        except sqlite3.DatabaseError:
-            # A damaged page: step over it one row id at a time.
-            cursor += 1
-            misses += 1
-            try:
-                row = source.execute(f"SELECT {key}, {columns} FROM {table} WHERE {key} = ?", (cursor,)).fetchone()
-            except sqlite3.DatabaseError:
-                continue
-            if row is not None:
-                target.execute(insert, row[1:])
-                copied += 1
-                misses = 0
+    select = f"SELECT {columns} FROM {table}"
+    try:
+        rows = source.execute(select).fetchall()
+    except sqlite3.DatabaseError:
+        pass
+    else:
+        target.executemany(insert, rows)
+        return len(rows)
+    # A damaged table: its row ids from wherever they can still be read (an index survives a lost table page, and
+    # the other way round), then each row on its own.
+    ids: set[int] = set()
+    for query in (
+        f"SELECT {key} FROM {table} INDEXED BY batches_t1 WHERE t1 > -1e308" if table == "batches" else "",
+        f"SELECT {key} FROM {table} ORDER BY {key}",
+    ):
+        if not query:
             continue
-        if not rows:
-            break
-        misses = 0
-        target.executemany(insert, [row[1:] for row in rows])
-        copied += len(rows)
-        cursor = rows[-1][0]
+        with contextlib.suppress(sqlite3.DatabaseError):
+            for (row_id,) in source.execute(query):
+                ids.add(row_id)
+    copied = 0
+    for row_id in sorted(ids):
+        try:
+            row = source.execute(f"{select} WHERE {key} = ?", (row_id,)).fetchone()
+        except sqlite3.DatabaseError:
+            continue
+        if row is not None:
+            target.execute(insert, row)
+            copied += 1
     return copied
