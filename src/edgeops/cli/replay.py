@@ -28,10 +28,11 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--theme", metavar="NAME", help="colour theme")
 
 
-def default_recording(paths: AppPaths) -> Path | None:
-    """The console's own recording (None when this edgeops keeps none)."""
-    path = getattr(paths, "recording", None)
-    return Path(path) if path is not None else None
+def default_recording(paths: AppPaths) -> Path:
+    """The console's own recording in the state folder (the first console's, when several record there)."""
+    from edgeops.ui.replay.reading import console_recording
+
+    return console_recording(paths)
 
 
 def run(args: argparse.Namespace, paths: AppPaths) -> int:
@@ -43,10 +44,8 @@ def run(args: argparse.Namespace, paths: AppPaths) -> int:
     if problem:
         return _usage(problem)
     file = Path(args.file) if args.file else default_recording(paths)
-    if file is None:
-        return _usage("give the recording to replay: edgeops replay FILE")
     if not file.exists():
-        return _usage(f"{file}: no such recording")
+        return _usage(f"{file}: no such recording (the console records into its state folder unless --no-record)")
     from edgeops.recording.schema import RecordingError
     from edgeops.ui.replay.opening import open_reader
     from edgeops.ui.replay.player import parse_clock_time
