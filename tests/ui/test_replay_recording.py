@@ -18,6 +18,7 @@ from timeline_scenario import (
     PORT,
     START,
     STEP_S,
+    FlapScenario,
     play_scenario,
     scenario_inventory,
 )
@@ -27,11 +28,13 @@ from edgeops.devices.samples import SessionState
 from edgeops.fleet.events import EventTap
 from edgeops.fleet.store import FleetStore
 from edgeops.paths import AppPaths
+from edgeops.recording.pins import pinned_since
 from edgeops.recording.reader import Recording
 from edgeops.recording.recorder import Recorder
-from edgeops.ui.app import EdgeOpsApp
+from edgeops.ui.app import EdgeOpsApp, store_app
 from edgeops.ui.live import Selection
 from edgeops.ui.replay.opening import replay_app
+from edgeops.ui.replay.palette import go_back
 from edgeops.ui.replay.player import ReplayPlayer
 from edgeops.ui.timeline.model import MarkKind
 from edgeops.ui.timeline.screen import TimelineScreen
@@ -50,9 +53,11 @@ def utc(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 @pytest.fixture
 def recording_file(tmp_path: Path) -> Path:
-    """Ten minutes of the scenario, written as the console writes: an EventTap feeding the recorder."""
+    """Ten minutes of the scenario, written as the console writes (an EventTap feeding the recorder), where a
+    console on `tmp_path / "state"` records."""
     clock = ManualClock(START)
-    path = tmp_path / "recording.sqlite"
+    path = tmp_path / "state" / "recording.sqlite"
+    path.parent.mkdir()
     recorder = Recorder(path, clock=clock)
     tap = EventTap(FleetStore(scenario_inventory(), clock), clock)
     tap.add_listener(recorder.listener)
@@ -106,3 +111,26 @@ async def go_to_the_device(pilot: Pilot[object], app: EdgeOpsApp) -> None:
         if main is not None and main.ready and main.pane("counters").table.row_count:  # type: ignore[attr-defined]
             break
         await pilot.pause(0.05)
+
+
+async def test_go_back_from_a_live_console_and_l_back_to_live(recording_file: Path, tmp_path: Path) -> None:
+    paths = AppPaths(
+        config_dir=tmp_path / "config", state_dir=tmp_path / "state", log_dir=tmp_path / "logs", inventory=Path("i")
+    )
+    live = FlapScenario()  # the live fleet: the port up, no alarm
+    app = store_app(live.inventory, paths=paths, store=live.store, clock=live.clock)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await go_to_the_device(pilot, app)
+        assert app.store.interface(DEVICE, PORT).oper_state == "up"
+        go_back(app)  # the palette's "Go back to…"
+        await pilot.pause(0.2)
+        await pilot.press(*"00:04:10", "enter")
+        await pilot.pause(0.3)
+        assert app.replay_active and app.store is not live.store
+        assert app.store.interface(DEVICE, PORT).oper_state == "down"
+        assert pinned_since(recording_file) == START  # retention keeps what the replay may show
+        await pilot.press("L")
+        await pilot.pause(0.2)
+        assert not app.replay_active and app.store is live.store
+        assert app.store.interface(DEVICE, PORT).oper_state == "up"
+        assert pinned_since(recording_file) is None

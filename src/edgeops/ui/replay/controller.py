@@ -16,7 +16,7 @@ from textual.widgets import Input, Label
 from edgeops.fleet.store import FleetStore
 from edgeops.ui.replay.player import Moved, ReplayPlayer, parse_clock_time
 from edgeops.ui.replay.time_bar import TimeBar, TimeBarState
-from edgeops.ui.timeline.model import CommandMark, TimelineSubject
+from edgeops.ui.timeline.model import CommandMark, TimelineSubject, TimeRange
 from edgeops.ui.timeline.recorded import RecordedTimeline
 from edgeops.ui.timeline.sources import ReplayTimelineSource, TimelineSource
 
@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 TICK_S = 0.25  # the replay moves (and the screen follows) four times a second, as the live refresh does
+PIN_MOVE_S = 60.0  # the pin on the recording follows the replay a minute at a time (a file write)
 COMMANDS_EVERY_S = 1.0  # replayed seconds between looks for the commands run then
 
 # The keys of a replay, on the main screen and the timeline. Priority: space must pause the replay even where the
@@ -86,6 +87,8 @@ class ReplayController:
         self._last_tick = 0.0
         self._shown_run: object = None
         self._commands_at: float | None = None  # the replayed time the runner's run was last looked up at
+        self._pin: Any = None  # the recording's pin on what the replay (and a 24 h timeline) may show
+        self._pin_since = 0.0
 
     # -- starting and stopping ----------------------------------------------------------------------------------
 
@@ -96,11 +99,22 @@ class ReplayController:
         self._install(self.player.store)
         self._last_tick = time.monotonic()
         self._timer = app.set_interval(TICK_S, self.tick, name="replay")
+        pin = getattr(self.player.recording, "pin", None)
+        if pin is not None:
+            # Retention keeps what the replay shows, and the day before it that a timeline may ask for.
+            self._pin_since = self._pinned_since()
+            self._pin = pin(self._pin_since)
         self.show()
+
+    def _pinned_since(self) -> float:
+        return max(self.player.start, self.player.time - TimeRange.DAY.seconds)
 
     def detach(self) -> None:
         """Leave the replay: back to the live store (the caller has one)."""
         self.active = False
+        if self._pin is not None:
+            self._pin.release()
+            self._pin = None
         if self._timer is not None:
             self._timer.stop()
             self._timer = None
@@ -139,6 +153,10 @@ class ReplayController:
     def _moved(self, moved: Moved) -> None:
         if moved.rebuilt:
             self._install(self.player.store)
+        since = self._pinned_since()
+        if self._pin is not None and abs(since - self._pin_since) >= PIN_MOVE_S:
+            self._pin_since = since
+            self._pin.move(since)
 
     def show(self) -> None:
         player = self.player

@@ -22,7 +22,12 @@ BACK_TO_LIVE = "Back to live"
 
 
 def recording_path(app: App[Any]) -> Path | None:
-    """The recording this console writes (None before the inventory loaded)."""
+    """The recording this console writes: its recorder's file (recording-2... when another console records in the
+    same folder), else the folder's first recording; None without paths."""
+    session = getattr(getattr(app, "settings", None), "session", None)
+    recorder = getattr(session, "recorder", None)
+    if recorder is not None:
+        return Path(recorder.path)
     paths = getattr(app, "paths", None)
     return console_recording(paths) if paths is not None else None
 
