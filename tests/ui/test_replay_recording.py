@@ -36,7 +36,8 @@ from edgeops.ui.live import Selection
 from edgeops.ui.replay.opening import replay_app
 from edgeops.ui.replay.palette import go_back
 from edgeops.ui.replay.player import ReplayPlayer
-from edgeops.ui.timeline.model import MarkKind
+from edgeops.ui.timeline.model import MarkKind, TimelineSubject, TimeRange
+from edgeops.ui.timeline.recorded import RecordedTimeline
 from edgeops.ui.timeline.screen import TimelineScreen
 
 END = START + 600.0
@@ -134,3 +135,22 @@ async def test_go_back_from_a_live_console_and_l_back_to_live(recording_file: Pa
         assert not app.replay_active and app.store is live.store
         assert app.store.interface(DEVICE, PORT).oper_state == "up"
         assert pinned_since(recording_file) is None
+
+
+def test_an_hour_from_the_recordings_series_marks_the_same_flap(recording_file: Path) -> None:
+    with Recording.open(recording_file) as recording:
+        subject = TimelineSubject(DEVICE, PORT)
+        recorded = RecordedTimeline(recording, scenario_inventory(), subject)
+        ten = recorded.timeline(END, TimeRange.TEN_MINUTES)
+        hour = recorded.timeline(END, TimeRange.HOUR)
+        assert hour.span == 3_600 and ten.span == 600
+        assert [(m.time, m.kind) for m in hour.marks] == [(m.time, m.kind) for m in ten.marks]
+        assert hour.down_spans() == ten.down_spans() == ((FLAP_DOWN_AT, FLAP_UP_AT),)
+        series = {s.key: s for s in hour.series}
+        assert set(series) == {"in_bps", "out_bps", "errors_ps", "discards_ps"}
+        assert 0 < len(series["in_bps"].points) <= 240
+        # The error burst before the flap is in the hour's plot: 40 errors every 2 s.
+        assert max(v for _, v in series["errors_ps"].points if v is not None) == pytest.approx(20.0)
+        device = RecordedTimeline(recording, scenario_inventory(), TimelineSubject(DEVICE)).timeline(END, TimeRange.DAY)
+        assert [s.key for s in device.series] == ["cpu_pct", "memory_bytes", "temp:control A"]
+        assert all(s.points for s in device.series)

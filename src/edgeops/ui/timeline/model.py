@@ -40,6 +40,7 @@ class Unit(enum.StrEnum):
     PER_SECOND = "/s"
     PERCENT = "%"
     CELSIUS = "°C"
+    BYTES = "B"
 
 
 class MarkKind(enum.StrEnum):
@@ -456,7 +457,13 @@ def timeline_text(timeline: Timeline, tz: tzinfo | None = None) -> str:
 
 
 def _column(series: Series) -> str:
-    unit = {Unit.BITS_PER_SECOND: "bps", Unit.PER_SECOND: "per_s", Unit.PERCENT: "pct", Unit.CELSIUS: "c"}
+    unit = {
+        Unit.BITS_PER_SECOND: "bps",
+        Unit.PER_SECOND: "per_s",
+        Unit.PERCENT: "pct",
+        Unit.CELSIUS: "c",
+        Unit.BYTES: "bytes",
+    }
     name = series.key.split(":", 1)[1] if ":" in series.key else series.key.rsplit("_", 1)[0]
     return f"{name}_{unit[series.unit]}".replace(",", " ")
 

@@ -17,7 +17,7 @@ from datetime import datetime, tzinfo
 from rich.style import Style
 from rich.text import Text
 
-from edgeops.ui.format import format_bps, format_celsius, format_count_rate, format_percent
+from edgeops.ui.format import format_bps, format_bytes, format_celsius, format_count_rate, format_percent
 from edgeops.ui.sanitize import safe_plain
 from edgeops.ui.timeline.model import Lane, Mark, MarkKind, Point, Series, Timeline, Unit, clock_text
 
@@ -50,6 +50,8 @@ def format_value(value: float | None, unit: Unit) -> str:
         return format_percent(value)
     if unit is Unit.CELSIUS:
         return format_celsius(value)
+    if unit is Unit.BYTES:
+        return format_bytes(value)
     return format_count_rate(value)
 
 
