@@ -154,3 +154,25 @@ def test_an_hour_from_the_recordings_series_marks_the_same_flap(recording_file: 
         device = RecordedTimeline(recording, scenario_inventory(), TimelineSubject(DEVICE)).timeline(END, TimeRange.DAY)
         assert [s.key for s in device.series] == ["cpu_pct", "memory_bytes", "temp:control A"]
         assert all(s.points for s in device.series)
+
+
+async def test_a_live_timeline_reads_the_hour_from_the_consoles_own_recording(
+    recording_file: Path, tmp_path: Path
+) -> None:
+    paths = AppPaths(
+        config_dir=tmp_path / "config", state_dir=tmp_path / "state", log_dir=tmp_path / "logs", inventory=Path("i")
+    )
+    live = FlapScenario()
+    live.run_until(END)  # the live store holds the flap's last 10 minutes only as its traffic history
+    app = store_app(live.inventory, paths=paths, store=live.store, clock=live.clock)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await go_to_the_device(pilot, app)
+        app.open_timeline(DEVICE, PORT)
+        await pilot.pause(0.2)
+        screen = app.screen
+        assert isinstance(screen, TimelineScreen)
+        await pilot.press("h")
+        timeline = screen.timeline
+        assert timeline is not None and timeline.source == "live" and timeline.span == 3_600
+        assert timeline.down_spans() == ((FLAP_DOWN_AT, FLAP_UP_AT),)
+        await pilot.press("escape")

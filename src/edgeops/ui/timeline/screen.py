@@ -3,6 +3,7 @@ device (CPU, memory, temperatures, alarms, commands), live or in replay, with a 
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.style import Style
@@ -20,12 +21,15 @@ from edgeops.ui.replay.time_bar import TimeBar
 from edgeops.ui.sanitize import safe_plain
 from edgeops.ui.timeline.model import CommandMark, Timeline, TimelineSubject, TimeRange, clock_text, timeline_text
 from edgeops.ui.timeline.plot import GUTTER, format_value, render_timeline, time_of_column
+from edgeops.ui.timeline.recorded import LongRangeTimeline
 from edgeops.ui.timeline.sources import LiveTimelineSource, TimelineSource, audit_command_marks
 
 if TYPE_CHECKING:
     from edgeops.ui.app import EdgeOpsApp
 
 REFRESH_EVERY_S = 1.0
+
+log = logging.getLogger(__name__)
 
 _STYLE_NAMES = ("in", "out", "series", "bad", "good", "warn", "dim", "accent", "cursor", "label")
 
@@ -240,6 +244,11 @@ class TimelineScreen(Screen[None]):
     def action_close(self) -> None:
         self.dismiss()
 
+    def on_unmount(self) -> None:
+        close = getattr(self.source, "close", None)
+        if close is not None:
+            close()
+
     def action_replay(self, what: str) -> None:
         replay = getattr(self.app, "replay", None)
         if replay is not None:
@@ -258,8 +267,26 @@ def open_timeline(app: EdgeOpsApp, subject: TimelineSubject) -> None:
         source = replay.timeline_source(subject)
         audit_log = None
     else:
-        source = LiveTimelineSource(subject, lambda: app.store, app.clock)
+        source = LiveTimelineSource(subject, lambda: app.store, app.clock, recorded=_own_recording(app, subject))
         audit_log = app.paths.audit_log
     if isinstance(app.screen, TimelineScreen):
         app.pop_screen()
     app.push_screen(TimelineScreen(source, subject, audit_log=audit_log))
+
+
+def _own_recording(app: EdgeOpsApp, subject: TimelineSubject) -> LongRangeTimeline | None:
+    """The hour and the day of a live timeline, from the recording this console writes (None: it does not)."""
+    from edgeops.recording.reader import Recording
+    from edgeops.recording.schema import RecordingError
+    from edgeops.ui.replay.palette import recording_path
+
+    path = recording_path(app)
+    inventory = app.inventory
+    if path is None or inventory is None or not path.exists():
+        return None
+    try:
+        recording = Recording.open(path)
+    except RecordingError as error:
+        log.warning("the timeline cannot read the recording %s: %s", path, error)
+        return None
+    return LongRangeTimeline(recording, inventory, subject)

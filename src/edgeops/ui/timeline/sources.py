@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Protocol
@@ -12,7 +13,7 @@ from edgeops.clock import Clock
 from edgeops.fleet.audit import read_audited_commands
 from edgeops.fleet.store import FleetStore
 from edgeops.ui.timeline.model import CommandMark, LiveWatch, Timeline, TimelineSubject, TimeRange, live_timeline
-from edgeops.ui.timeline.recorded import RecordedTimeline
+from edgeops.ui.timeline.recorded import WATCHED_RANGE_S, LongRangeTimeline, RecordedTimeline
 
 log = logging.getLogger(__name__)
 
@@ -57,12 +58,21 @@ class LiveTimelineSource:
 
     name = "live"
 
-    def __init__(self, subject: TimelineSubject, store: Callable[[], FleetStore], clock: Clock) -> None:
+    def __init__(
+        self,
+        subject: TimelineSubject,
+        store: Callable[[], FleetStore],
+        clock: Clock,
+        *,
+        recorded: LongRangeTimeline | None = None,
+    ) -> None:
         self.subject = subject
         self._store = store
         self._clock = clock
         self.watch = LiveWatch(subject)
         self._commands: Sequence[CommandMark] = ()
+        # The console's own recording, for the ranges longer than the store's 10 minutes (None: not recording).
+        self._recorded = recorded
 
     def now(self) -> float:
         return self._clock.now()
@@ -73,7 +83,17 @@ class LiveTimelineSource:
     def observe(self) -> None:
         self.watch.observe(self._store(), self._clock.now())
 
+    def close(self) -> None:
+        """Let go of the recording (the timeline closed)."""
+        if self._recorded is not None:
+            closing = getattr(self._recorded.recording, "close", None)
+            if closing is not None:
+                closing()
+            self._recorded = None
+
     def timeline(self, until: float, time_range: TimeRange) -> Timeline:
+        if self._recorded is not None and time_range.seconds > WATCHED_RANGE_S:
+            return replace(self._recorded.timeline(until, time_range, self._commands), source="live")
         return live_timeline(self._store(), self.watch, until, time_range, self._commands)
 
 
