@@ -21,6 +21,7 @@ from timeline_scenario import (
     STEP_S,
     ScenarioRecording,
     scenario_inventory,
+    until_ready,
 )
 
 from edgeops.paths import AppPaths
@@ -154,7 +155,7 @@ def console(tmp_path: Path, at: float = IN_THE_FLAP) -> EdgeOpsApp:
 async def on_the_device(pilot: Pilot[object]) -> EdgeOpsApp:
     app = pilot.app
     assert isinstance(app, EdgeOpsApp)
-    await pilot.pause(0.2)
+    await until_ready(pilot, app)
     app.go_to(Selection("device", DEVICE))
     # The right-hand panes are built after the first frame: wait (boundedly) until the ports are drawn.
     for _ in range(200):

@@ -21,6 +21,7 @@ from timeline_scenario import (
     FlapScenario,
     play_scenario,
     scenario_inventory,
+    until_ready,
 )
 
 from edgeops.clock import ManualClock
@@ -106,6 +107,7 @@ async def test_the_console_at_the_flap_and_the_port_timeline(recording_file: Pat
 
 
 async def go_to_the_device(pilot: Pilot[object], app: EdgeOpsApp) -> None:
+    await until_ready(pilot, app)
     app.go_to(Selection("device", DEVICE))
     for _ in range(200):
         main = app.main_screen

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from textual.pilot import Pilot
-from timeline_scenario import DEVICE, FLAP_DOWN_AT, FLAP_UP_AT, PORT, FlapScenario
+from timeline_scenario import DEVICE, FLAP_DOWN_AT, FLAP_UP_AT, PORT, FlapScenario, until_ready
 
 from edgeops.paths import AppPaths
 from edgeops.ui.app import EdgeOpsApp, store_app
@@ -43,6 +43,7 @@ async def open_port_timeline(pilot: Pilot[object]) -> TimelineScreen:
     """Select the device, focus the interfaces pane and press Enter on the first port."""
     app = pilot.app
     assert isinstance(app, EdgeOpsApp)
+    await until_ready(pilot, app)
     app.go_to(Selection("device", DEVICE))
     # The right-hand panes are built after the first frame: wait (boundedly) until the ports are drawn.
     for _ in range(200):
@@ -126,6 +127,7 @@ async def test_enter_on_a_device_in_health_opens_its_timeline(tmp_path: Path) ->
     scenario.run_until(FLAP_DOWN_AT - 60)
     app = scenario_app(tmp_path, scenario)
     async with app.run_test(size=SIZES["wide"]) as pilot:
+        await until_ready(pilot, app)
         app.go_to(Selection("device", DEVICE))
         await pilot.pause(0.3)
         await pilot.press("2")

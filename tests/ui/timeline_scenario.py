@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from edgeops.clock import ManualClock
 from edgeops.devices.interface_rows import InterfaceBatch
@@ -192,3 +193,12 @@ class ScenarioRecording:
 
     def commands(self, since: float, until: float, *, device: str | None = None) -> list[CommandRan]:
         return [e for e in self.events(since, until, device=device) if isinstance(e, CommandRan)]
+
+
+async def until_ready(pilot: Any, app: Any) -> None:
+    """Wait (boundedly) until the console's main screen is up and filled: before that, go_to has nothing to move."""
+    for _ in range(200):
+        main = app.main_screen
+        if main is not None and main.ready:
+            return
+        await pilot.pause(0.05)
