@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual.app import App
 
@@ -16,6 +16,9 @@ from edgeops.ui.replay.controller import JumpScreen, ReplayController
 from edgeops.ui.replay.player import ReplayPlayer, parse_clock_time
 from edgeops.ui.replay.reading import RecordingReader
 from edgeops.ui.timeline.model import clock_text
+
+if TYPE_CHECKING:  # the app module imports this package
+    from edgeops.ui.app import EdgeOpsApp
 
 log = logging.getLogger(__name__)
 
@@ -34,10 +37,8 @@ def replay_app(
     speed: int = 1,
     paused: bool = False,
     theme: str | None = None,
-) -> Any:
-    """The console on a recording: the same panes, fed by a ReplayPlayer instead of the engine, read-only.
-
-    Returns an EdgeOpsApp (typed Any here: the app module imports this package)."""
+) -> EdgeOpsApp:
+    """The console on a recording: the same panes, fed by a ReplayPlayer instead of the engine, read-only."""
     from edgeops.fleet.command_transport import NotConnected
     from edgeops.fleet.commands import CommandRunner
     from edgeops.ui.app import store_app
