@@ -22,3 +22,10 @@ KEEPALIVE_COUNT_MAX = 3
 # The most output one command may return (bytes). A device that streams without end (or far more than a CLI show
 # prints) would otherwise fill memory; past this the session stops the command (see devices/ssh.py).
 MAX_OUTPUT_BYTES = 16 * 1024 * 1024
+
+# The recording (incident memory): how long and how much it keeps, and how finely.
+RECORDING_MAX_AGE_S = 24 * 3600.0
+RECORDING_MAX_BYTES = 500 * 1024 * 1024
+RECORDING_FULL_RESOLUTION_S = 3600.0  # older than this, counters are kept as 1-minute low/mean/high only
+RECORDING_KEYFRAME_S = 120.0  # a seek replays at most this much of events after a keyframe
+RECORDING_COMMIT_S = 0.5  # batches are committed at least this often: a crash loses at most about this much

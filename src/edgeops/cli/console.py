@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import gc
 import logging
+import sqlite3
 import sys
 import time
 from pathlib import Path
@@ -17,6 +18,7 @@ from edgeops.paths import AppPaths
 if TYPE_CHECKING:  # the console's modules pull in textual: imported only when the console starts
     from edgeops.fleet.engine import EngineSettings, FleetEngine
     from edgeops.inventory.model import Inventory
+    from edgeops.recording.recorder import Recorder
     from edgeops.ui.session import ConsoleUser, InventoryLoad
 
 log = logging.getLogger(__name__)
@@ -38,7 +40,7 @@ def run_console(args: argparse.Namespace, paths: AppPaths) -> int:
         from edgeops.cli.demo import run_demo
 
         return run_demo(paths, args.theme)
-    return _run_on_inventory(paths, args.theme)
+    return _run_on_inventory(paths, args.theme, record=not getattr(args, "no_record", False))
 
 
 def interactive() -> bool:
@@ -61,7 +63,7 @@ def _theme_problem(theme: str | None, paths: AppPaths) -> str:
     return f"unknown theme {theme!r}; themes: {', '.join(sorted(names))}"
 
 
-def _run_on_inventory(paths: AppPaths, theme: str | None) -> int:
+def _run_on_inventory(paths: AppPaths, theme: str | None, *, record: bool = True) -> int:
     source = paths.inventory
     if not source.exists():
         print(
@@ -79,7 +81,7 @@ def _run_on_inventory(paths: AppPaths, theme: str | None) -> int:
         if load_or_report(source) is None:
             return ExitCode.USAGE
         return no_terminal()
-    return open_console(ConsoleRuntime(source, paths), theme=theme)
+    return open_console(ConsoleRuntime(source, paths, record=record), theme=theme)
 
 
 def open_console(runtime: ConsoleRuntime, *, theme: str | None) -> int:
@@ -105,10 +107,19 @@ class ConsoleRuntime:
     """The console's session (edgeops.ui.session.ConsoleSession): reads the inventory, builds the engine, and keeps
     the garbage collector off the long-lived heap while the engine runs."""
 
-    def __init__(self, inventory_file: Path, paths: AppPaths, engine_settings: EngineSettings | None = None) -> None:
+    def __init__(
+        self,
+        inventory_file: Path,
+        paths: AppPaths,
+        engine_settings: EngineSettings | None = None,
+        *,
+        record: bool = True,
+    ) -> None:
         self.inventory_file = inventory_file
         self.paths = paths
         self.engine_settings = engine_settings
+        self.record = record  # record the fleet into the state folder while the console runs
+        self.recorder: Recorder | None = None
         self.heap_frozen = False  # some of the heap is in the garbage collector's permanent generation
 
     def load_inventory(self) -> InventoryLoad:
@@ -137,7 +148,7 @@ class ConsoleRuntime:
     def make_engine(self, inventory: Inventory, user: ConsoleUser) -> FleetEngine:
         from edgeops.fleet.engine import FleetEngine
 
-        return FleetEngine(
+        engine = FleetEngine(
             inventory,
             self.paths,
             settings=self.engine_settings,
@@ -145,6 +156,11 @@ class ConsoleRuntime:
             on_new_host_key=user.host_key_added,
             confirm_host_key=user.confirm_host_key,
         )
+        if self.record and self.recorder is None:
+            self.recorder = start_recording(self.paths)
+        if self.recorder is not None:
+            engine.events.add_listener(self.recorder.listener)
+        return engine
 
     def engine_starting(self) -> None:
         # What is alive now (the imports, the inventory, the screens) lives as long as the console: full
@@ -167,6 +183,24 @@ class ConsoleRuntime:
         log.info("fleet settled: %d long-lived objects kept out of garbage collection", gc.get_freeze_count())
 
     def console_closed(self) -> None:
+        if self.recorder is not None:
+            self.recorder.close()
+            self.recorder = None
         if self.heap_frozen:
             gc.unfreeze()  # a process that goes on (the demo stopping its lab, the tests) collects them again
             self.heap_frozen = False
+
+
+def start_recording(paths: AppPaths) -> Recorder | None:
+    """The console's recorder in the state folder, started; None (logged) when it cannot record: the console goes
+    on without."""
+    from edgeops.recording.recorder import Recorder, RecordingBusy
+
+    try:
+        recorder = Recorder.open_in(paths.state_dir)
+    except (RecordingBusy, OSError, sqlite3.Error) as error:
+        log.warning("not recording: %s", error)
+        return None
+    recorder.start()
+    log.info("recording into %s", recorder.path)
+    return recorder

@@ -27,10 +27,13 @@ class Subcommand(Protocol):
 # name -> module; imported when the parser is built, so these modules keep their own imports lazy.
 SUBCOMMANDS: dict[str, str] = {
     "audit": "edgeops.cli.audit",
+    "export": "edgeops.cli.export",
     "inventory": "edgeops.cli.inventory",
     "lab": "edgeops.cli.lab",
     "run": "edgeops.cli.run",
     "parse": "edgeops.cli.parse",
+    "record": "edgeops.cli.record",
+    "replay": "edgeops.cli.replay",
     "telemetry": "edgeops.cli.telemetry",
 }
 
@@ -67,6 +70,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="start the built-in 17-site device lab and open the console on it",
     )
     parser.add_argument("--theme", help="theme name (see docs/user-guide.md)")
+    parser.add_argument(
+        "--no-record", action="store_true", help="do not record the fleet (the console records into the state folder)"
+    )
     add_path_options(parser)
     subparsers = parser.add_subparsers(dest="subcommand", metavar="COMMAND")
     for name, module_name in SUBCOMMANDS.items():

@@ -1,0 +1,394 @@
+"""The recorder: an EventTap listener that appends the fleet's events to a sqlite recording in the state folder.
+
+On the event loop it only appends each event to a list. A thread of its own takes the list every RECORDING_COMMIT_S,
+encodes one batch per device (encode_events), and commits them in one transaction; it also writes the keyframes, the
+one-minute rollups of the timeline's series, and applies retention. A full disk pauses the recording (its status says
+so) until a write succeeds again. One process writes a recording file at a time (a lock file): a second recorder in
+the same folder takes a file of its own.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import logging
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+
+from edgeops.clock import Clock, SystemClock
+from edgeops.defaults import (
+    RECORDING_COMMIT_S,
+    RECORDING_FULL_RESOLUTION_S,
+    RECORDING_KEYFRAME_S,
+    RECORDING_MAX_AGE_S,
+    RECORDING_MAX_BYTES,
+)
+from edgeops.devices.interface_rows import COUNTERS_AT, InterfaceBatch
+from edgeops.fleet.events import (
+    EVENT_FORMAT_VERSION,
+    CommandRan,
+    EventFormatError,
+    FleetEvent,
+    InterfacesChanged,
+    SubscriptionData,
+    decode_events,
+    encode_events,
+)
+from edgeops.recording.keyframes import FleetShadow
+from edgeops.recording.pins import pinned_since
+from edgeops.recording.schema import (
+    APP_ID,
+    RECORDING_FILE,
+    RECORDING_FORMAT_VERSION,
+    BatchKind,
+    Resolution,
+    SeriesPoint,
+    connect_writer,
+)
+from edgeops.recording.series import MetricExtractor, RollupAccumulator, SeriesKey
+
+log = logging.getLogger(__name__)
+
+MAX_WRITERS_PER_FOLDER = 16
+# Retention and downsampling run this often, in slices short enough not to hold the file for long.
+MAINTENANCE_S = 30.0
+DOWNSAMPLE_SLICE = 2000
+
+
+class RecorderState(StrEnum):
+    """What the recorder is doing, for the status bar."""
+
+    RECORDING = "recording"
+    DISK_FULL = "disk-full"  # paused: the disk (or the file's limit) is full; resumes when a write succeeds
+    FAILED = "failed"  # a write failed for another reason; retried on every commit
+    STOPPED = "stopped"
+
+
+@dataclass(frozen=True)
+class RecorderStatus:
+    state: RecorderState
+    path: Path
+    detail: str = ""
+    events_dropped: int = 0  # events lost while paused
+
+
+@dataclass(frozen=True)
+class RecorderSettings:
+    max_age_s: float = RECORDING_MAX_AGE_S
+    max_bytes: int = RECORDING_MAX_BYTES
+    full_resolution_s: float = RECORDING_FULL_RESOLUTION_S
+    keyframe_s: float = RECORDING_KEYFRAME_S
+    commit_s: float = RECORDING_COMMIT_S
+    maintenance_s: float = MAINTENANCE_S
+    # The file's page limit (sqlite max_page_count): a full disk in tests; None: no limit but the disk's.
+    max_page_count: int | None = None
+
+
+class RecordingBusy(Exception):
+    """Another process writes this recording."""
+
+
+def _lock(path: Path) -> int | None:
+    """An exclusive lock on `path` (created), or None if another open file holds it."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        return None
+    return fd
+
+
+def writable_recording(state_dir: Path) -> tuple[Path, int]:
+    """The first recording file in the folder that no other process writes, with its lock held (an fd): the
+    usual one, or recording-2.sqlite, -3... when other consoles record there already."""
+    state_dir.mkdir(parents=True, exist_ok=True)
+    for number in range(1, MAX_WRITERS_PER_FOLDER + 1):
+        name = RECORDING_FILE if number == 1 else f"recording-{number}.sqlite"
+        path = state_dir / name
+        fd = _lock(path.with_name(path.name + ".lock"))
+        if fd is not None:
+            return path, fd
+    raise RecordingBusy(f"{MAX_WRITERS_PER_FOLDER} processes record in {state_dir} already")
+
+
+def _is_disk_full(error: sqlite3.Error) -> bool:
+    return getattr(error, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL or "full" in str(error).lower()
+
+
+class Recorder:
+    """Records every event it is handed (`listener`, for EventTap.add_listener) into `path`.
+
+    `open_in(state_dir)` picks the file and takes its writer lock. `close()` commits what is left and stops the
+    thread. Time is injected: the keyframe, rollup and retention decisions read `clock.now()`.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        lock_fd: int | None = None,
+        clock: Clock | None = None,
+        settings: RecorderSettings | None = None,
+    ) -> None:
+        if lock_fd is None:
+            lock_fd = _lock(path.with_name(path.name + ".lock"))
+            if lock_fd is None:
+                raise RecordingBusy(f"another process writes {path}")
+        self.path = path
+        self._lock_fd: int | None = lock_fd
+        self.clock: Clock = clock or SystemClock()
+        self.settings = settings or RecorderSettings()
+        self._pending: list[FleetEvent] = []
+        self._state = RecorderState.RECORDING
+        self._detail = ""
+        self._dropped = 0
+        self._shadow = FleetShadow()
+        self._metrics = MetricExtractor()
+        self._rollups = RollupAccumulator()
+        self._closed_rollups: list[tuple[SeriesKey, SeriesPoint]] = []
+        self._last_keyframe: float | None = None
+        self._last_maintenance = 0.0
+        self._wake = threading.Event()
+        self._stopping = False
+        self._write_lock = threading.Lock()
+        self.commit_seconds: list[float] = []  # how long each commit took (the benchmark reads it)
+        self._db = connect_writer(str(path), max_page_count=self.settings.max_page_count)
+        self._init_meta()
+        self._thread: threading.Thread | None = None
+
+    @classmethod
+    def open_in(cls, state_dir: Path, **kwargs: object) -> Recorder:
+        path, fd = writable_recording(state_dir)
+        return cls(path, lock_fd=fd, **kwargs)  # type: ignore[arg-type]
+
+    def _init_meta(self) -> None:
+        rows = dict(self._db.execute("SELECT key, value FROM meta").fetchall())
+        if rows and rows.get("app") != APP_ID:
+            raise RecordingBusy(f"{self.path} is not an edgeops recording: not overwritten")
+        if rows and int(rows.get("format", "0")) > RECORDING_FORMAT_VERSION:
+            raise RecordingBusy(f"{self.path} was written by a newer edgeops: not overwritten")
+        if not rows:
+            now = self.clock.now()
+            with self._transaction():
+                self._db.executemany(
+                    "INSERT INTO meta (key, value) VALUES (?, ?)",
+                    [
+                        ("app", APP_ID),
+                        ("format", str(RECORDING_FORMAT_VERSION)),
+                        ("event_format", str(EVENT_FORMAT_VERSION)),
+                        ("created", repr(now)),
+                        ("full_since", repr(now)),
+                    ],
+                )
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[None]:
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            with contextlib.suppress(sqlite3.Error):
+                self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    # -- the loop's side ----------------------------------------------------------------------------
+
+    def listener(self, event: FleetEvent) -> None:
+        """Called on the event loop for every event: an append, nothing more."""
+        self._pending.append(event)
+
+    def start(self) -> None:
+        """Start the writing thread."""
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="edgeops recorder", daemon=True)
+            self._thread.start()
+
+    @property
+    def status(self) -> RecorderStatus:
+        return RecorderStatus(self._state, self.path, self._detail, self._dropped)
+
+    def close(self) -> None:
+        """Commit what is pending, write the last rollups, stop the thread and release the file."""
+        self._stopping = True
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+        if self._lock_fd is None:
+            return
+        self.flush(final=True)
+        self._state = RecorderState.STOPPED
+        self._db.close()
+        os.close(self._lock_fd)
+        self._lock_fd = None
+
+    # -- the writer's side ------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        while not self._stopping:
+            self._wake.wait(self.settings.commit_s)
+            if self._stopping:
+                break
+            try:
+                self.flush()
+            except Exception:  # the recorder must go on recording whatever one commit did
+                log.exception("writing the recording failed")
+
+    def flush(self, *, final: bool = False) -> None:
+        """Commit the pending events (the thread calls it every commit_s; tests call it with an injected clock)."""
+        with self._write_lock:
+            events, self._pending = self._pending, []
+            now = self.clock.now()
+            ticks: dict[tuple[str, BatchKind], list[FleetEvent]] = {}
+            for event in events:
+                kind = BatchKind.COMMANDS if type(event) is CommandRan else BatchKind.EVENTS
+                ticks.setdefault((event.device, kind), []).append(event)
+                self._shadow.apply(event)
+                for key, at, value in self._metrics.readings(event):
+                    self._closed_rollups.extend(self._rollups.add(key, at, value))
+            self._closed_rollups.extend(self._rollups.flush() if final else self._rollups.close_before(now))
+            rows = [
+                (min(e.time for e in tick), max(e.time for e in tick), device, kind, encode_events(tick))
+                for (device, kind), tick in ticks.items()
+            ]
+            keyframe = self._last_keyframe is None or now - self._last_keyframe >= self.settings.keyframe_s
+            started = time.perf_counter()
+            try:
+                with self._transaction():
+                    if rows:
+                        self._db.executemany(
+                            "INSERT INTO batches (t0, t1, device, kind, data) VALUES (?, ?, ?, ?, ?)", rows
+                        )
+                    if self._closed_rollups:
+                        self._db.executemany(
+                            "INSERT OR REPLACE INTO rollups VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                            [
+                                (d, p, m.value, pt.time, pt.low, pt.mean, pt.high, pt.count)
+                                for (d, p, m), pt in self._closed_rollups
+                            ],
+                        )
+                    if keyframe:
+                        self._write_keyframe(now)
+            except sqlite3.Error as error:
+                self._closed_rollups.clear()
+                self._dropped += len(events)
+                self._detail = str(error)
+                self._state = RecorderState.DISK_FULL if _is_disk_full(error) else RecorderState.FAILED
+                # What was dropped breaks the chain of events: the next commit that succeeds writes a keyframe.
+                self._last_keyframe = None
+                log.warning("recording paused (%s): %s", self._state, error)
+                return
+            self.commit_seconds.append(time.perf_counter() - started)
+            self._closed_rollups.clear()
+            if self._state is not RecorderState.RECORDING:
+                log.info("recording resumed after %s", self._state)
+                self._state = RecorderState.RECORDING
+                self._detail = ""
+            if keyframe:
+                self._last_keyframe = now
+            if now - self._last_maintenance >= self.settings.maintenance_s:
+                self._last_maintenance = now
+                try:
+                    self.maintain(now)
+                except sqlite3.Error as error:
+                    log.warning("recording retention failed: %s", error)
+
+    def _write_keyframe(self, now: float) -> None:
+        frames = self._shadow.keyframe()
+        (last_id,) = self._db.execute("SELECT coalesce(max(id), 0) FROM batches").fetchone()
+        self._db.executemany(
+            "INSERT INTO batches (t0, t1, device, kind, data) VALUES (?, ?, ?, ?, ?)",
+            [(now, now, device, BatchKind.KEYFRAME, encode_events(events)) for device, events in frames.items()],
+        )
+        self._db.execute("INSERT OR REPLACE INTO keyframes (time, last_id) VALUES (?, ?)", (now, last_id))
+
+    # -- retention ----------------------------------------------------------------------------------
+
+    def used_bytes(self) -> int:
+        page_size, pages, free = (
+            self._db.execute(f"PRAGMA {name}").fetchone()[0] for name in ("page_size", "page_count", "freelist_count")
+        )
+        return int(page_size * (pages - free))
+
+    def maintain(self, now: float) -> None:
+        """Downsample what left the full-resolution window, then drop what is too old or too much, never past a
+        pinned span and always from keyframe to keyframe (so the recording starts with one)."""
+        self._downsample(now - self.settings.full_resolution_s)
+        limit = now - self.settings.max_age_s
+        pinned = pinned_since(self.path)
+        if pinned is not None:
+            limit = min(limit, pinned)
+        self._drop_before(self._keyframe_at_or_before(limit))
+        while self.used_bytes() > self.settings.max_bytes:
+            frames = [row[0] for row in self._db.execute("SELECT time FROM keyframes ORDER BY time LIMIT 2")]
+            if len(frames) < 2 or (pinned is not None and frames[1] > pinned):
+                break
+            self._drop_before(frames[1])
+
+    def _keyframe_at_or_before(self, t: float) -> float | None:
+        row = self._db.execute("SELECT max(time) FROM keyframes WHERE time <= ?", (t,)).fetchone()
+        return None if row is None else row[0]
+
+    def _drop_before(self, t: float | None) -> None:
+        if t is None:
+            return
+        with self._transaction():
+            self._db.execute("DELETE FROM batches WHERE t1 < ? OR (kind = ? AND t0 < ?)", (t, BatchKind.KEYFRAME, t))
+            self._db.execute("DELETE FROM keyframes WHERE time < ?", (t,))
+            self._db.execute("DELETE FROM rollups WHERE minute < ?", (t - t % 60.0,))
+
+    def _downsample(self, before: float) -> None:
+        """Counters and data marks leave batches older than `before` (their series stay as rollups)."""
+        while True:
+            rows = self._db.execute(
+                "SELECT id, data FROM batches WHERE kind = ? AND resolution = ? AND t1 < ? ORDER BY id LIMIT ?",
+                (BatchKind.EVENTS, Resolution.FULL, before, DOWNSAMPLE_SLICE),
+            ).fetchall()
+            if not rows:
+                break
+            updates: list[tuple[bytes, int, int]] = []
+            deletes: list[tuple[int]] = []
+            for row_id, data in rows:
+                try:
+                    reduced = [kept for event in decode_events(data) if (kept := _reduced(event)) is not None]
+                except EventFormatError:
+                    continue
+                if reduced:
+                    updates.append((encode_events(reduced), Resolution.REDUCED, row_id))
+                else:
+                    deletes.append((row_id,))
+            with self._transaction():
+                self._db.executemany("UPDATE batches SET data = ?, resolution = ? WHERE id = ?", updates)
+                self._db.executemany("DELETE FROM batches WHERE id = ?", deletes)
+                self._db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('full_since', ?)", (repr(before),))
+            if len(rows) < DOWNSAMPLE_SLICE:
+                break
+
+
+def _reduced(event: FleetEvent) -> FleetEvent | None:
+    """An event past the full-resolution window: interface rows without counters (state changes stay), no data
+    marks; everything else as it was."""
+    if type(event) is SubscriptionData:
+        return None
+    if type(event) is InterfacesChanged:
+        assert isinstance(event, InterfacesChanged)
+        rows = {
+            name: list(row[:COUNTERS_AT]) + [None] * (len(row) - COUNTERS_AT)
+            for name, row in event.batch.rows.items()
+            if any(value is not None for value in row[:COUNTERS_AT])
+        }
+        if not rows:
+            return None
+        return InterfacesChanged(event.device, event.time, InterfaceBatch(event.device, event.batch.timestamp, rows))
+    return event
+
+
+__all__ = ["CommandRan", "Recorder", "RecorderSettings", "RecorderState", "RecorderStatus", "RecordingBusy"]
