@@ -145,8 +145,8 @@ def test_retention_never_deletes_a_pinned_span(tmp_path: Path) -> None:
 
 
 def test_a_full_disk_pauses_the_recording_and_it_resumes_when_there_is_room(tmp_path: Path) -> None:
-    fleet = Fleet(tmp_path, RecorderSettings(max_page_count=40, maintenance_s=1e9))
-    for _ in range(400):
+    fleet = Fleet(tmp_path, RecorderSettings(max_page_count=16, maintenance_s=1e9))
+    for _ in range(5000):
         fleet.run(4)
         if fleet.recorder.status.state is RecorderState.DISK_FULL:
             break

@@ -23,6 +23,7 @@ from edgeops.fleet.events import (
 )
 from edgeops.fleet.store import FleetStore
 from edgeops.inventory.model import Inventory
+from edgeops.recording.coding import Bases, bases_of, from_differences
 from edgeops.recording.pins import Pin
 from edgeops.recording.schema import (
     APP_ID,
@@ -168,37 +169,80 @@ class Recording:
         clock = ReplayClock(t)
         store = FleetStore(inventory, clock)
         known = {device.name for device in inventory.devices}
-        frame = self._query("SELECT time, last_id FROM keyframes WHERE time <= ? ORDER BY time DESC LIMIT 1", (t,))
-        row = frame.fetchone()
-        after_id = 0
-        if row is not None:
-            frame_time, after_id = row
-            for (data,) in self._query(
-                "SELECT data FROM batches WHERE kind = ? AND t0 = ?", (BatchKind.KEYFRAME, frame_time)
-            ).fetchall():
-                for event in self._decode(data):
-                    if event.device in known:
-                        clock.t = event.time
-                        apply_event(store, event)
-        for (data,) in self._query(
-            "SELECT data FROM batches WHERE kind = ? AND id > ? AND t0 <= ? ORDER BY id",
-            (BatchKind.EVENTS, after_id, t),
-        ):
-            for event in self._decode(data):
-                if event.time <= t and event.device in known:
-                    clock.t = event.time
-                    apply_event(store, event)
+        for event in self._chain(t, t, kinds=(BatchKind.EVENTS,), keyframe_events=True):
+            if event.device in known:
+                clock.t = event.time
+                apply_event(store, event)
         clock.t = t
         return store
 
     def events(self, since: float, until: float, *, device: str | None = None) -> Iterator[FleetEvent]:
         """Every event (commands too) with since <= time <= until, in time order."""
-        query = "SELECT t0, data FROM batches WHERE kind != ? AND t1 >= ? AND t0 <= ?"
-        parameters: tuple[object, ...] = (BatchKind.KEYFRAME, since, until)
-        if device is not None:
-            query += " AND device = ?"
-            parameters += (device,)
-        yield from self._in_time_order(self._query(query + " ORDER BY t0, id", parameters), since, until)
+        events = [
+            event
+            for event in self._chain(since, until, kinds=(BatchKind.EVENTS, BatchKind.COMMANDS), device=device)
+            if since <= event.time <= until
+        ]
+        events.sort(key=lambda event: event.time)
+        yield from events
+
+    def _chain(
+        self,
+        since: float,
+        until: float,
+        *,
+        kinds: tuple[BatchKind, ...],
+        device: str | None = None,
+        keyframe_events: bool = False,
+    ) -> Iterator[FleetEvent]:
+        """The events from the last keyframe at or before `since` on, as written (id order), counters made whole
+        (recording/coding.py), up to the batches that start after `until`. With `keyframe_events`, the keyframe's
+        own events come first, and the chain stops at the next keyframe (its events belong to that one)."""
+        frames = self._query("SELECT time, last_id FROM keyframes ORDER BY time").fetchall()
+        start_index = None
+        for index, (time_, _) in enumerate(frames):
+            if time_ <= since:
+                start_index = index
+        device_clause = "" if device is None else " AND device = ?"
+        device_args: tuple[object, ...] = () if device is None else (device,)
+        bases: Bases = {}
+        after_id = 0
+        later = frames if start_index is None else frames[start_index + 1 :]
+        if start_index is not None:
+            frame_time, after_id = frames[start_index]
+            bases, events = self._keyframe(frame_time, device_clause, device_args)
+            if keyframe_events:
+                yield from events
+        stop_id = later[0][1] if later and keyframe_events else None
+        boundaries = [(last_id, frame_time) for frame_time, last_id in later]
+        kind_list = ", ".join(str(int(kind)) for kind in kinds)
+        query = (
+            f"SELECT id, t0, kind, data FROM batches WHERE kind IN ({kind_list}) AND id > ? AND t0 <= ?"
+            + device_clause
+            + ("" if stop_id is None else f" AND id <= {int(stop_id)}")
+            + " ORDER BY id"
+        )
+        rows = self._query(query, (after_id, until, *device_args))
+        try:
+            for row_id, _, kind, data in rows:
+                while boundaries and row_id > boundaries[0][0]:
+                    # Past the next keyframe's last batch: the chain starts again from its whole values.
+                    bases, _ = self._keyframe(boundaries.pop(0)[1], device_clause, device_args)
+                for event in self._decode(data):
+                    yield from_differences(event, bases) if kind == BatchKind.EVENTS else event
+        except sqlite3.DatabaseError as error:
+            raise RecordingError(RecordingProblem.CORRUPT, f"{self.path}: the recording is damaged ({error})") from None
+
+    def _keyframe(
+        self, frame_time: float, device_clause: str, device_args: tuple[object, ...]
+    ) -> tuple[Bases, list[FleetEvent]]:
+        events: list[FleetEvent] = []
+        for (data,) in self._query(
+            "SELECT data FROM batches WHERE kind = ? AND t0 = ?" + device_clause,
+            (BatchKind.KEYFRAME, frame_time, *device_args),
+        ).fetchall():
+            events.extend(self._decode(data))
+        return bases_of(events), events
 
     def commands(self, since: float, until: float, *, device: str | None = None) -> Iterator[CommandRan]:
         """The commands that ended between since and until, in time order."""

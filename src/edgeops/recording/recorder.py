@@ -40,6 +40,7 @@ from edgeops.fleet.events import (
     decode_events,
     encode_events,
 )
+from edgeops.recording.coding import Bases, bases_of, to_differences
 from edgeops.recording.keyframes import FleetShadow
 from edgeops.recording.pins import pinned_since
 from edgeops.recording.schema import (
@@ -154,6 +155,9 @@ class Recorder:
         self._rollups = RollupAccumulator()
         self._closed_rollups: list[tuple[SeriesKey, SeriesPoint]] = []
         self._last_keyframe: float | None = None
+        self._bases: Bases = {}  # the counters' bases since the last keyframe (see recording/coding.py)
+        # After a failed commit the chain of differences is broken: the next commit writes a keyframe only.
+        self._broken = False
         self._last_maintenance = 0.0
         self._wake = threading.Event()
         self._stopping = False
@@ -185,6 +189,7 @@ class Recorder:
                         ("event_format", str(EVENT_FORMAT_VERSION)),
                         ("created", repr(now)),
                         ("full_since", repr(now)),
+                        ("counters", "differences-since-keyframe"),
                     ],
                 )
 
@@ -255,11 +260,15 @@ class Recorder:
                 for key, at, value in self._metrics.readings(event):
                     self._closed_rollups.extend(self._rollups.add(key, at, value))
             self._closed_rollups.extend(self._rollups.flush() if final else self._rollups.close_before(now))
-            rows = [
-                (min(e.time for e in tick), max(e.time for e in tick), device, kind, encode_events(tick))
-                for (device, kind), tick in ticks.items()
-            ]
-            keyframe = self._last_keyframe is None or now - self._last_keyframe >= self.settings.keyframe_s
+            broken = self._broken
+            rows = []
+            if not broken:
+                bases = self._bases
+                for (device, kind), tick in ticks.items():
+                    written = [to_differences(event, bases) for event in tick]
+                    first, last = min(e.time for e in tick), max(e.time for e in tick)
+                    rows.append((first, last, device, kind, encode_events(written)))
+            keyframe = broken or self._last_keyframe is None or now - self._last_keyframe >= self.settings.keyframe_s
             started = time.perf_counter()
             try:
                 with self._transaction():
@@ -282,8 +291,9 @@ class Recorder:
                 self._dropped += len(events)
                 self._detail = str(error)
                 self._state = RecorderState.DISK_FULL if _is_disk_full(error) else RecorderState.FAILED
-                # What was dropped breaks the chain of events: the next commit that succeeds writes a keyframe.
-                self._last_keyframe = None
+                # What was dropped breaks the chain of events: the next commit that succeeds writes a keyframe (only:
+                # the events it was handed are in the keyframe's state).
+                self._broken = True
                 log.warning("recording paused (%s): %s", self._state, error)
                 return
             self.commit_seconds.append(time.perf_counter() - started)
@@ -292,6 +302,7 @@ class Recorder:
                 log.info("recording resumed after %s", self._state)
                 self._state = RecorderState.RECORDING
                 self._detail = ""
+            self._broken = False
             if keyframe:
                 self._last_keyframe = now
             if now - self._last_maintenance >= self.settings.maintenance_s:
@@ -308,6 +319,8 @@ class Recorder:
             "INSERT INTO batches (t0, t1, device, kind, data) VALUES (?, ?, ?, ?, ?)",
             [(now, now, device, BatchKind.KEYFRAME, encode_events(events)) for device, events in frames.items()],
         )
+        # The chain of differences starts again from the keyframe's whole values.
+        self._bases = bases_of(event for events in frames.values() for event in events)
         self._db.execute("INSERT OR REPLACE INTO keyframes (time, last_id) VALUES (?, ?)", (now, last_id))
 
     # -- retention ----------------------------------------------------------------------------------
