@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from edgeops.devices.interface_rows import COUNTERS_AT, ROW_LENGTH, InterfaceBatch
-from edgeops.fleet.events import FleetEvent, InterfacesChanged
+from edgeops.fleet.events import FleetEvent, InterfacesChanged, SubscriptionData
 
 # (device, interface) -> the last whole value of each counter (None: no reading since the keyframe).
 Bases = dict[tuple[str, str], list[int | None]]
@@ -77,3 +77,32 @@ def from_differences(event: FleetEvent, bases: Bases) -> FleetEvent:
                     value = row[index] = previous + value
                 base[index - COUNTERS_AT] = value
     return event
+
+
+def compact_tick(events: list[FleetEvent]) -> list[FleetEvent]:
+    """One device's events of one tick as written: a data mark kept only as the last of its group (it only dates
+    the group's latest data), and interface events of one instant (SR OS sends a notification per port) as one."""
+    last_mark: dict[str, int] = {}
+    for index, event in enumerate(events):
+        if type(event) is SubscriptionData:
+            assert isinstance(event, SubscriptionData)
+            last_mark[event.group] = index
+    kept = set(last_mark.values())
+    out: list[FleetEvent] = []
+    for index, event in enumerate(events):
+        kind = type(event)
+        if kind is SubscriptionData and index not in kept:
+            continue
+        if kind is InterfacesChanged and out and type(out[-1]) is InterfacesChanged:
+            assert isinstance(event, InterfacesChanged)
+            previous = out[-1]
+            assert isinstance(previous, InterfacesChanged)
+            batch = event.batch
+            if batch.timestamp == previous.batch.timestamp and not batch.rows.keys() & previous.batch.rows.keys():
+                rows = {**previous.batch.rows, **batch.rows}
+                out[-1] = InterfacesChanged(
+                    event.device, event.time, InterfaceBatch(event.device, batch.timestamp, rows)
+                )
+                continue
+        out.append(event)
+    return out

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import logging
+import math
 import os
 import sqlite3
 import threading
@@ -39,8 +40,9 @@ from edgeops.fleet.events import (
     SubscriptionData,
     decode_events,
     encode_events,
+    payload_of,
 )
-from edgeops.recording.coding import Bases, bases_of, to_differences
+from edgeops.recording.coding import Bases, bases_of, compact_tick, to_differences
 from edgeops.recording.keyframes import FleetShadow
 from edgeops.recording.pins import pinned_since
 from edgeops.recording.schema import (
@@ -52,7 +54,7 @@ from edgeops.recording.schema import (
     SeriesPoint,
     connect_writer,
 )
-from edgeops.recording.series import MetricExtractor, RollupAccumulator, SeriesKey
+from edgeops.recording.series import MetricExtractor, RollupAccumulator, SeriesKey, pack_rollups
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +62,7 @@ MAX_WRITERS_PER_FOLDER = 16
 # Retention and downsampling run this often, in slices short enough not to hold the file for long.
 MAINTENANCE_S = 30.0
 DOWNSAMPLE_SLICE = 2000
+EARLY_KEYFRAME_S = 10.0
 
 
 class RecorderState(StrEnum):
@@ -156,6 +159,9 @@ class Recorder:
         self._closed_rollups: list[tuple[SeriesKey, SeriesPoint]] = []
         self._last_keyframe: float | None = None
         self._bases: Bases = {}  # the counters' bases since the last keyframe (see recording/coding.py)
+        # Each device's batches are compressed against the payload of its keyframe (names, shapes, states repeat).
+        self._dictionaries: dict[str, bytes] = {}
+        self._with_interfaces: set[str] = set()  # devices whose dictionary (keyframe) has their interfaces
         # After a failed commit the chain of differences is broken: the next commit writes a keyframe only.
         self._broken = False
         self._last_maintenance = 0.0
@@ -265,10 +271,26 @@ class Recorder:
             if not broken:
                 bases = self._bases
                 for (device, kind), tick in ticks.items():
-                    written = [to_differences(event, bases) for event in tick]
                     first, last = min(e.time for e in tick), max(e.time for e in tick)
-                    rows.append((first, last, device, kind, encode_events(written)))
-            keyframe = broken or self._last_keyframe is None or now - self._last_keyframe >= self.settings.keyframe_s
+                    if kind is BatchKind.EVENTS:
+                        written = [to_differences(event, bases) for event in compact_tick(tick)]
+                        data = encode_events(written, zdict=self._dictionaries.get(device))
+                    else:
+                        data = encode_events(tick)
+                    rows.append((first, last, device, kind, data))
+            since_keyframe = math.inf if self._last_keyframe is None else now - self._last_keyframe
+            # A device whose batches have no dictionary yet (it came up after the last keyframe) compresses poorly
+            # until the next one: that comes early then, at most every EARLY_KEYFRAME_S.
+            undictionaried = any(
+                device not in self._with_interfaces and any(type(e) is InterfacesChanged for e in tick)
+                for (device, kind), tick in ticks.items()
+                if kind is BatchKind.EVENTS
+            )
+            keyframe = (
+                broken
+                or since_keyframe >= self.settings.keyframe_s
+                or (undictionaried and since_keyframe >= EARLY_KEYFRAME_S)
+            )
             started = time.perf_counter()
             try:
                 with self._transaction():
@@ -278,11 +300,8 @@ class Recorder:
                         )
                     if self._closed_rollups:
                         self._db.executemany(
-                            "INSERT OR REPLACE INTO rollups VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                            [
-                                (d, p, m.value, pt.time, pt.low, pt.mean, pt.high, pt.count)
-                                for (d, p, m), pt in self._closed_rollups
-                            ],
+                            "INSERT INTO rollups (device, minute, data) VALUES (?, ?, ?)",
+                            pack_rollups(self._closed_rollups),
                         )
                     if keyframe:
                         self._write_keyframe(now)
@@ -315,10 +334,15 @@ class Recorder:
     def _write_keyframe(self, now: float) -> None:
         frames = self._shadow.keyframe()
         (last_id,) = self._db.execute("SELECT coalesce(max(id), 0) FROM batches").fetchone()
+        blobs = {device: encode_events(events) for device, events in frames.items()}
         self._db.executemany(
             "INSERT INTO batches (t0, t1, device, kind, data) VALUES (?, ?, ?, ?, ?)",
-            [(now, now, device, BatchKind.KEYFRAME, encode_events(events)) for device, events in frames.items()],
+            [(now, now, device, BatchKind.KEYFRAME, blob) for device, blob in blobs.items()],
         )
+        self._dictionaries = {device: payload_of(blob) for device, blob in blobs.items()}
+        self._with_interfaces = {
+            device for device, events in frames.items() if any(type(e) is InterfacesChanged for e in events)
+        }
         # The chain of differences starts again from the keyframe's whole values.
         self._bases = bases_of(event for events in frames.values() for event in events)
         self._db.execute("INSERT OR REPLACE INTO keyframes (time, last_id) VALUES (?, ?)", (now, last_id))
@@ -359,23 +383,51 @@ class Recorder:
             self._db.execute("DELETE FROM rollups WHERE minute < ?", (t - t % 60.0,))
 
     def _downsample(self, before: float) -> None:
-        """Counters and data marks leave batches older than `before` (their series stay as rollups)."""
+        """Counters and data marks leave batches older than `before` (their series stay as rollups). A batch is
+        read and written again with its chain's dictionary (its device's payload in the keyframe before it)."""
+        frames = self._db.execute("SELECT last_id, time FROM keyframes ORDER BY last_id").fetchall()
+        dictionaries: dict[tuple[float, str], bytes | None] = {}
+
+        def dictionary(row_id: int, device: str) -> bytes | None:
+            frame_time = None
+            for last_id, time_ in frames:
+                if last_id < row_id:
+                    frame_time = time_
+                else:
+                    break
+            if frame_time is None:
+                return None
+            key = (frame_time, device)
+            if key not in dictionaries:
+                row = self._db.execute(
+                    "SELECT data FROM batches WHERE kind = ? AND t0 = ? AND device = ?",
+                    (BatchKind.KEYFRAME, frame_time, device),
+                ).fetchone()
+                try:
+                    dictionaries[key] = None if row is None else payload_of(row[0])
+                except EventFormatError:
+                    dictionaries[key] = None
+            return dictionaries[key]
+
         while True:
             rows = self._db.execute(
-                "SELECT id, data FROM batches WHERE kind = ? AND resolution = ? AND t1 < ? ORDER BY id LIMIT ?",
+                "SELECT id, device, data FROM batches WHERE kind = ? AND resolution = ? AND t1 < ? ORDER BY id LIMIT ?",
                 (BatchKind.EVENTS, Resolution.FULL, before, DOWNSAMPLE_SLICE),
             ).fetchall()
             if not rows:
                 break
             updates: list[tuple[bytes, int, int]] = []
             deletes: list[tuple[int]] = []
-            for row_id, data in rows:
+            for row_id, device, data in rows:
+                zdict = dictionary(row_id, device)
                 try:
-                    reduced = [kept for event in decode_events(data) if (kept := _reduced(event)) is not None]
+                    events = decode_events(data, zdict=zdict)
                 except EventFormatError:
+                    updates.append((data, Resolution.REDUCED, row_id))  # unreadable: left as it is, not tried again
                     continue
+                reduced = [kept for event in events if (kept := _reduced(event)) is not None]
                 if reduced:
-                    updates.append((encode_events(reduced), Resolution.REDUCED, row_id))
+                    updates.append((encode_events(reduced, zdict=zdict), Resolution.REDUCED, row_id))
                 else:
                     deletes.append((row_id,))
             with self._transaction():
