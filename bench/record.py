@@ -31,22 +31,21 @@ import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from sessions import LAG_INTERVAL_S, cpu_seconds, percentile, serve_lab  # noqa: E402
-
-from edgeops.clock import ManualClock  # noqa: E402
-from edgeops.devices.interface_rows import ROW_LENGTH, InterfaceBatch  # noqa: E402
-from edgeops.devices.samples import HealthSample, SessionState, TemperatureReading  # noqa: E402
-from edgeops.devices.supervisor import SupervisorSettings  # noqa: E402
-from edgeops.fleet.engine import EngineSettings, FleetEngine  # noqa: E402
-from edgeops.fleet.events import EventTap  # noqa: E402
-from edgeops.fleet.store import FleetStore  # noqa: E402
-from edgeops.inventory.loader import load_inventory  # noqa: E402
-from edgeops.inventory.model import Device, Inventory, Site  # noqa: E402
-from edgeops.paths import AppPaths  # noqa: E402
-from edgeops.platforms import Platform  # noqa: E402
-from edgeops.recording.reader import Recording  # noqa: E402
-from edgeops.recording.recorder import Recorder, RecorderSettings  # noqa: E402
-from edgeops.recording.schema import Metric  # noqa: E402
+from edgeops.clock import ManualClock
+from edgeops.devices.interface_rows import ROW_LENGTH, InterfaceBatch
+from edgeops.devices.samples import HealthSample, SessionState, TemperatureReading
+from edgeops.devices.supervisor import SupervisorSettings
+from edgeops.fleet.engine import EngineSettings, FleetEngine
+from edgeops.fleet.events import EventTap
+from edgeops.fleet.store import FleetStore
+from edgeops.inventory.loader import load_inventory
+from edgeops.inventory.model import Device, Inventory, Site
+from edgeops.paths import AppPaths
+from edgeops.platforms import Platform
+from edgeops.recording.reader import Recording
+from edgeops.recording.recorder import Recorder, RecorderSettings
+from edgeops.recording.schema import Metric
+from sessions import LAG_INTERVAL_S, cpu_seconds, percentile, serve_lab
 
 UP_TIMEOUT_S = 300.0
 

@@ -24,6 +24,8 @@ from edgeops.devices.samples import (
     TemperatureReading,
 )
 from edgeops.devices.subscriptions import GroupRejection, SubscriptionState
+from edgeops.fleet.audit import AuditLog, read_audit
+from edgeops.fleet.commands import CommandRunner
 from edgeops.fleet.events import (
     EVENT_FORMAT_VERSION,
     MAGIC,
@@ -45,8 +47,6 @@ from edgeops.fleet.events import (
     decode_events,
     encode_events,
 )
-from edgeops.fleet.audit import AuditLog, read_audit
-from edgeops.fleet.commands import CommandRunner
 from edgeops.fleet.store import FleetStore
 from edgeops.inventory.model import Device, Inventory, Site
 from edgeops.platforms import Platform

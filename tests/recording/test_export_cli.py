@@ -11,7 +11,8 @@ import pytest
 from edgeops.cli.export import parse_when
 from edgeops.cli.main import main
 from edgeops.devices.samples import CommandResult
-from tests.recording.test_recording import PORT, START, Fleet
+
+from .test_recording import PORT, START, Fleet
 
 
 def _recording(tmp_path: Path) -> Path:
