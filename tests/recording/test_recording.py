@@ -108,15 +108,18 @@ def test_series_and_commands(tmp_path: Path) -> None:
 def test_old_spans_keep_one_minute_rollups_and_retention_drops_by_age(tmp_path: Path) -> None:
     settings = RecorderSettings(keyframe_s=60, full_resolution_s=300, max_age_s=900, maintenance_s=60)
     fleet = Fleet(tmp_path, settings)
-    fleet.run(600, rate_bps=8000)
+    fleet.run(1800, rate_bps=8000)
     fleet.run(600, rate_bps=80000)
     fleet.recorder.close()
     with Recording.open(fleet.recorder.path) as recording:
         first, last = recording.span()
-        assert last - first <= 900 + 60 + 2  # age retention, from keyframe to keyframe
+        # Age retention cuts from keyframe to keyframe, and past full resolution one keyframe in 10 min is kept.
+        assert 900 <= last - first <= 900 + 600 + 2
         old = recording.series("leaf1", PORT, Metric.IN_BPS, first, first + 240, 60.0)
         # Older than the full-resolution window, and from the first half (8 kb/s): one-minute rollups of 30 readings.
-        assert old and {point.mean for point in old} == {8000.0} and max(point.count for point in old) == 30
+        # (kept as the store's 16-bit log-scale codes: within 0.024 %)
+        assert old and all(point.mean == pytest.approx(8000.0, rel=3e-4) for point in old)
+        assert max(point.count for point in old) == 30
         # Past the full-resolution window the batches lost their counters (the rollups keep the series).
         counters = [
             event

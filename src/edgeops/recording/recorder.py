@@ -63,6 +63,7 @@ MAX_WRITERS_PER_FOLDER = 16
 MAINTENANCE_S = 30.0
 DOWNSAMPLE_SLICE = 2000
 EARLY_KEYFRAME_S = 10.0
+OLD_KEYFRAME_S = 600.0  # the keyframe interval kept past the full-resolution window
 
 
 class RecorderState(StrEnum):
@@ -427,7 +428,8 @@ class Recorder:
                     continue
                 reduced = [kept for event in events if (kept := _reduced(event)) is not None]
                 if reduced:
-                    updates.append((encode_events(reduced, zdict=zdict), Resolution.REDUCED, row_id))
+                    # Written without a dictionary: it no longer needs its keyframe, which may then be thinned out.
+                    updates.append((encode_events(reduced), Resolution.REDUCED, row_id))
                 else:
                     deletes.append((row_id,))
             with self._transaction():
@@ -436,6 +438,26 @@ class Recorder:
                 self._db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('full_since', ?)", (repr(before),))
             if len(rows) < DOWNSAMPLE_SLICE:
                 break
+        self._thin_keyframes(before)
+
+    def _thin_keyframes(self, before: float) -> None:
+        """Past the full-resolution window one keyframe per OLD_KEYFRAME_S is enough (a seek there replays only state
+        changes and health): the others go, once every batch of their chain is reduced (the next keyframe is older
+        than `before` too)."""
+        frames = [row[0] for row in self._db.execute("SELECT time FROM keyframes ORDER BY time")]
+        doomed = []
+        slot = None
+        for index, frame_time in enumerate(frames[:-1]):
+            if frames[index + 1] >= before:
+                break
+            this_slot = frame_time // OLD_KEYFRAME_S
+            if this_slot == slot:
+                doomed.append((frame_time,))
+            slot = this_slot
+        if doomed:
+            with self._transaction():
+                self._db.executemany(f"DELETE FROM batches WHERE kind = {int(BatchKind.KEYFRAME)} AND t0 = ?", doomed)
+                self._db.executemany("DELETE FROM keyframes WHERE time = ?", doomed)
 
 
 def _reduced(event: FleetEvent) -> FleetEvent | None:

@@ -11,6 +11,7 @@ import msgpack
 
 from edgeops.devices.interface_rows import COUNTERS_AT
 from edgeops.fleet.events import FleetEvent, HealthChanged, InterfacesChanged
+from edgeops.fleet.history import decode_compact, encode_compact
 from edgeops.fleet.rates import InterfaceRateTracker
 from edgeops.recording.schema import INTERFACE_METRICS, Metric, SeriesPoint
 
@@ -129,13 +130,15 @@ def bucket_points(
 
 def pack_rollups(points: Iterable[tuple[SeriesKey, SeriesPoint]]) -> list[tuple[str, float, bytes]]:
     """Closed one-minute points as rows (device, minute, blob). A series that was zero all minute is left out: most
-    ports of a fleet are idle and error counters stay at zero, and a day of their zeros would be most of the file."""
+    ports of a fleet are idle and error counters stay at zero, and a day of their zeros would be most of the file.
+    Values are kept as the store's 16-bit log-scale codes (within 0.024 %; negative values read as 0)."""
     grouped: dict[tuple[str, float], dict[str, dict[str, list[float]]]] = {}
     for (device, port, metric), point in points:
         if point.low == 0 and point.high == 0:
             continue
         ports = grouped.setdefault((device, point.time), {})
-        ports.setdefault(port, {})[metric.value] = [point.low, point.mean, point.high, point.count]
+        codes = [encode_compact(point.low), encode_compact(point.mean), encode_compact(point.high)]
+        ports.setdefault(port, {})[metric.value] = [*codes, point.count]
     return [
         (device, minute, zlib.compress(msgpack.packb(ports, use_bin_type=True)))
         for (device, minute), ports in grouped.items()
@@ -146,7 +149,11 @@ def unpack_rollup(data: bytes, port: str, metric: Metric) -> tuple[float, float,
     """One series' (low, mean, high, count) from a rollup row, or None (not in it, or unreadable)."""
     try:
         ports = msgpack.unpackb(zlib.decompress(data), raw=False)
-        low, mean, high, count = ports[port][metric.value]
-        return float(low), float(mean), float(high), int(count)
+        values = [decode_compact(code) for code in ports[port][metric.value][:3]]
+        count = int(ports[port][metric.value][3])
+        if any(value is None for value in values):
+            return None
+        low, mean, high = (float(value) for value in values if value is not None)
+        return low, mean, high, count
     except Exception:  # a damaged row costs its minute, not the timeline
         return None
