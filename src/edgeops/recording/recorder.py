@@ -260,13 +260,22 @@ class Recorder:
             events, self._pending = self._pending, []
             now = self.clock.now()
             ticks: dict[tuple[str, BatchKind], list[FleetEvent]] = {}
+            metrics, rollups, closed = self._metrics, self._rollups, self._closed_rollups
             for event in events:
                 kind = BatchKind.COMMANDS if type(event) is CommandRan else BatchKind.EVENTS
                 ticks.setdefault((event.device, kind), []).append(event)
                 self._shadow.apply(event)
-                for key, at, value in self._metrics.readings(event):
-                    self._closed_rollups.extend(self._rollups.add(key, at, value))
-            self._closed_rollups.extend(self._rollups.flush() if final else self._rollups.close_before(now))
+                if type(event) is InterfacesChanged:
+                    assert isinstance(event, InterfacesChanged)
+                    for port, values in metrics.interface_rates(event):
+                        rollups.add_rates(event.device, port, event.time, values)
+                else:
+                    for key, at, value in metrics.health_readings(event):
+                        rollups.add(key, at, value, closed)
+            if final:
+                self._rollups.flush(closed)
+            else:
+                self._rollups.close_before(now, closed)
             broken = self._broken
             rows = []
             if not broken:
