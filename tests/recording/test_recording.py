@@ -127,6 +127,11 @@ def test_old_spans_keep_one_minute_rollups_and_retention_drops_by_age(tmp_path: 
             if isinstance(event, InterfacesChanged) and event.batch.rows[PORT][5] is not None
         ]
         assert counters == []
+        # Seeking where keyframes were thinned and batches reduced: the fleet is there, with its counters from the
+        # keyframe (whole values).
+        old_store = recording.store_at(first + 300, inventory())
+        assert old_store.interface("leaf1", PORT).counters.in_octets is not None
+        assert old_store.device("leaf1").ssh is SessionState.UP
         recent = recording.series("leaf1", PORT, Metric.IN_BPS, last - 60, last, 2.0)
         assert len(recent) >= 25 and recent[-1].mean == 80000.0
 
