@@ -265,3 +265,20 @@ def test_newer_and_foreign_files(tmp_path: Path) -> None:
     with pytest.raises(RecordingError) as caught:
         Recording.open(header)
     assert caught.value.code is RecordingProblem.TRUNCATED
+
+
+def test_retention_by_size_drops_the_oldest_keyframe_intervals(tmp_path: Path) -> None:
+    settings = RecorderSettings(keyframe_s=60, max_bytes=64 * 1024, maintenance_s=60)
+    fleet = Fleet(tmp_path, settings)
+    fleet.run(300)
+    with Recording.open(fleet.recorder.path) as recording:
+        assert recording.span()[0] == START  # nothing dropped while small
+    fleet.run(3600)
+    assert fleet.recorder.used_bytes() <= 64 * 1024 + 16 * 1024  # at most about one interval (and a page) over
+    with Recording.open(fleet.recorder.path) as recording:
+        first, last = recording.span()
+        assert first > START + 600
+        assert recording.store_at(last, inventory()).interface("leaf1", PORT).counters == (
+            fleet.store.interface("leaf1", PORT).counters
+        )
+    fleet.recorder.close()
