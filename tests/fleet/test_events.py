@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import zlib
+from pathlib import Path
 
 import msgpack
 import pytest
@@ -23,6 +24,8 @@ from edgeops.devices.samples import (
     TemperatureReading,
 )
 from edgeops.devices.subscriptions import GroupRejection, SubscriptionState
+from edgeops.fleet.audit import AuditLog, read_audit
+from edgeops.fleet.commands import CommandRunner
 from edgeops.fleet.events import (
     EVENT_FORMAT_VERSION,
     MAGIC,
@@ -251,3 +254,28 @@ def test_command_events_are_redacted_and_capped() -> None:
     assert len(event.output) == MAX_EVENT_OUTPUT and event.output_truncated
     assert (event.run_id, event.command_id, event.time) == ("r1", "r1.1", START + 1.5)
     assert decode_events(encode_events([event])) == [event]
+
+
+class _Answering:
+    """A transport that answers every command at once."""
+
+    async def run_command(self, device: Device, command: str, *, timeout_s: float) -> CommandResult:
+        return CommandResult(device.name, command, "ok", START, START + 0.5, True)
+
+    async def aclose(self) -> None:
+        pass
+
+
+async def test_the_runner_tells_the_tap_each_result_with_its_audit_ids(tmp_path: Path) -> None:
+    clock = ManualClock(START)
+    tap = EventTap(FleetStore(_inventory(), clock), clock)
+    heard: list[FleetEvent] = []
+    tap.add_listener(heard.append)
+    audit = AuditLog(tmp_path / "audit.jsonl")
+    runner = CommandRunner(_Answering(), audit=audit, on_result=tap.command_ran)
+    results = [result async for result in runner.run("show version", list(_inventory().devices))]
+    audit.close()
+    (entry,) = [e for e in read_audit(tmp_path / "audit.jsonl") if e.kind == "outcome"]
+    (event,) = heard
+    assert isinstance(event, CommandRan) and results[0].ok
+    assert (event.run_id, event.command_id, event.command) == (entry.run_id, entry.command_id, "show version")

@@ -108,15 +108,18 @@ def test_series_and_commands(tmp_path: Path) -> None:
 def test_old_spans_keep_one_minute_rollups_and_retention_drops_by_age(tmp_path: Path) -> None:
     settings = RecorderSettings(keyframe_s=60, full_resolution_s=300, max_age_s=900, maintenance_s=60)
     fleet = Fleet(tmp_path, settings)
-    fleet.run(600, rate_bps=8000)
+    fleet.run(1800, rate_bps=8000)
     fleet.run(600, rate_bps=80000)
     fleet.recorder.close()
     with Recording.open(fleet.recorder.path) as recording:
         first, last = recording.span()
-        assert last - first <= 900 + 60 + 2  # age retention, from keyframe to keyframe
+        # Age retention cuts from keyframe to keyframe, and past full resolution one keyframe in 10 min is kept.
+        assert 900 <= last - first <= 900 + 600 + 2
         old = recording.series("leaf1", PORT, Metric.IN_BPS, first, first + 240, 60.0)
         # Older than the full-resolution window, and from the first half (8 kb/s): one-minute rollups of 30 readings.
-        assert old and {point.mean for point in old} == {8000.0} and max(point.count for point in old) == 30
+        # (kept as the store's 16-bit log-scale codes: within 0.024 %)
+        assert old and all(point.mean == pytest.approx(8000.0, rel=3e-4) for point in old)
+        assert max(point.count for point in old) == 30
         # Past the full-resolution window the batches lost their counters (the rollups keep the series).
         counters = [
             event
@@ -124,6 +127,11 @@ def test_old_spans_keep_one_minute_rollups_and_retention_drops_by_age(tmp_path: 
             if isinstance(event, InterfacesChanged) and event.batch.rows[PORT][5] is not None
         ]
         assert counters == []
+        # Seeking where keyframes were thinned and batches reduced: the fleet is there, with its counters from the
+        # keyframe (whole values).
+        old_store = recording.store_at(first + 300, inventory())
+        assert old_store.interface("leaf1", PORT).counters.in_octets is not None
+        assert old_store.device("leaf1").ssh is SessionState.UP
         recent = recording.series("leaf1", PORT, Metric.IN_BPS, last - 60, last, 2.0)
         assert len(recent) >= 25 and recent[-1].mean == 80000.0
 
@@ -145,8 +153,8 @@ def test_retention_never_deletes_a_pinned_span(tmp_path: Path) -> None:
 
 
 def test_a_full_disk_pauses_the_recording_and_it_resumes_when_there_is_room(tmp_path: Path) -> None:
-    fleet = Fleet(tmp_path, RecorderSettings(max_page_count=40, maintenance_s=1e9))
-    for _ in range(400):
+    fleet = Fleet(tmp_path, RecorderSettings(max_page_count=16, maintenance_s=1e9))
+    for _ in range(5000):
         fleet.run(4)
         if fleet.recorder.status.state is RecorderState.DISK_FULL:
             break
@@ -257,3 +265,20 @@ def test_newer_and_foreign_files(tmp_path: Path) -> None:
     with pytest.raises(RecordingError) as caught:
         Recording.open(header)
     assert caught.value.code is RecordingProblem.TRUNCATED
+
+
+def test_retention_by_size_drops_the_oldest_keyframe_intervals(tmp_path: Path) -> None:
+    settings = RecorderSettings(keyframe_s=60, max_bytes=64 * 1024, maintenance_s=60)
+    fleet = Fleet(tmp_path, settings)
+    fleet.run(300)
+    with Recording.open(fleet.recorder.path) as recording:
+        assert recording.span()[0] == START  # nothing dropped while small
+    fleet.run(3600)
+    assert fleet.recorder.used_bytes() <= 64 * 1024 + 16 * 1024  # at most about one interval (and a page) over
+    with Recording.open(fleet.recorder.path) as recording:
+        first, last = recording.span()
+        assert first > START + 600
+        assert recording.store_at(last, inventory()).interface("leaf1", PORT).counters == (
+            fleet.store.interface("leaf1", PORT).counters
+        )
+    fleet.recorder.close()

@@ -409,15 +409,41 @@ def _event_in(item: Any) -> FleetEvent:
     raise ValueError("unknown event kind")
 
 
-def encode_events(events: Sequence[FleetEvent]) -> bytes:
-    """One batch of events as bytes: the header, then the zlib-compressed msgpack array of the events."""
+def encode_events(events: Sequence[FleetEvent], *, zdict: bytes | None = None) -> bytes:
+    """One batch of events as bytes: the header, then the zlib-compressed msgpack array of the events.
+
+    `zdict`: a zlib preset dictionary (a recording compresses a device's batches against the payload of its last
+    keyframe, see `payload_of`); the reader must hand decode_events the same one.
+    """
     payload = msgpack.packb([_event_out(event) for event in events], use_bin_type=True)
-    return MAGIC + bytes([EVENT_FORMAT_VERSION]) + zlib.compress(payload, 6)
+    compressor = zlib.compressobj(6, zdict=zdict) if zdict else zlib.compressobj(6)
+    return MAGIC + bytes([EVENT_FORMAT_VERSION]) + compressor.compress(payload) + compressor.flush()
 
 
-def decode_events(data: bytes) -> list[FleetEvent]:
+def payload_of(data: bytes) -> bytes:
+    """The uncompressed payload of an encoded batch (a preset dictionary for batches like it); raises
+    EventFormatError like decode_events."""
+    _check_header(data)
+    return _inflate(data, None)
+
+
+def decode_events(data: bytes, *, zdict: bytes | None = None) -> list[FleetEvent]:
     """The events of a batch. Raises EventFormatError on any bytes that are not a whole batch we can read, and never
     anything else."""
+    _check_header(data)
+    payload = _inflate(data, zdict)
+    try:
+        items = msgpack.unpackb(payload, raw=False, strict_map_key=False, use_list=True)
+        if not isinstance(items, list):
+            raise TypeError("a batch is not an array")
+        return [_event_in(item) for item in items]
+    except Exception as error:  # anything the data's shape can make fail is damage, never a crash of the reader
+        raise EventFormatError(
+            EventFormatProblem.CORRUPT, f"the event batch is damaged ({type(error).__name__})"
+        ) from None
+
+
+def _check_header(data: bytes) -> None:
     if len(data) < HEADER_LENGTH:
         if MAGIC.startswith(bytes(data[: len(MAGIC)])) and data:
             raise EventFormatError(EventFormatProblem.TRUNCATED, "the event batch ends inside its header")
@@ -432,7 +458,10 @@ def decode_events(data: bytes) -> list[FleetEvent]:
         )
     if version < 1:
         raise EventFormatError(EventFormatProblem.CORRUPT, f"event format {version} does not exist")
-    inflater = zlib.decompressobj()
+
+
+def _inflate(data: bytes, zdict: bytes | None) -> bytes:
+    inflater = zlib.decompressobj(zdict=zdict) if zdict else zlib.decompressobj()
     try:
         payload = inflater.decompress(bytes(data[HEADER_LENGTH:]))
     except zlib.error as error:
@@ -441,15 +470,7 @@ def decode_events(data: bytes) -> list[FleetEvent]:
         raise EventFormatError(EventFormatProblem.TRUNCATED, "the event batch ends before its data does")
     if inflater.unused_data:
         raise EventFormatError(EventFormatProblem.CORRUPT, "the event batch has bytes after its end")
-    try:
-        items = msgpack.unpackb(payload, raw=False, strict_map_key=False, use_list=True)
-        if not isinstance(items, list):
-            raise TypeError("a batch is not an array")
-        return [_event_in(item) for item in items]
-    except Exception as error:  # anything the data's shape can make fail is damage, never a crash of the reader
-        raise EventFormatError(
-            EventFormatProblem.CORRUPT, f"the event batch is damaged ({type(error).__name__})"
-        ) from None
+    return payload
 
 
 # ---------------------------------------------------------------------------------------------

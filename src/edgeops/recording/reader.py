@@ -20,9 +20,11 @@ from edgeops.fleet.events import (
     FleetEvent,
     apply_event,
     decode_events,
+    payload_of,
 )
 from edgeops.fleet.store import FleetStore
 from edgeops.inventory.model import Inventory
+from edgeops.recording.coding import Bases, bases_of, from_differences
 from edgeops.recording.pins import Pin
 from edgeops.recording.schema import (
     APP_ID,
@@ -35,7 +37,7 @@ from edgeops.recording.schema import (
     RecordingProblem,
     SeriesPoint,
 )
-from edgeops.recording.series import MetricExtractor, bucket_points
+from edgeops.recording.series import MetricExtractor, bucket_points, unpack_rollup
 
 # How far before a series' range the rates' first counters are looked for.
 RATE_LEAD_S = 60.0
@@ -168,37 +170,88 @@ class Recording:
         clock = ReplayClock(t)
         store = FleetStore(inventory, clock)
         known = {device.name for device in inventory.devices}
-        frame = self._query("SELECT time, last_id FROM keyframes WHERE time <= ? ORDER BY time DESC LIMIT 1", (t,))
-        row = frame.fetchone()
-        after_id = 0
-        if row is not None:
-            frame_time, after_id = row
-            for (data,) in self._query(
-                "SELECT data FROM batches WHERE kind = ? AND t0 = ?", (BatchKind.KEYFRAME, frame_time)
-            ).fetchall():
-                for event in self._decode(data):
-                    if event.device in known:
-                        clock.t = event.time
-                        apply_event(store, event)
-        for (data,) in self._query(
-            "SELECT data FROM batches WHERE kind = ? AND id > ? AND t0 <= ? ORDER BY id",
-            (BatchKind.EVENTS, after_id, t),
-        ):
-            for event in self._decode(data):
-                if event.time <= t and event.device in known:
-                    clock.t = event.time
-                    apply_event(store, event)
+        for event in self._chain(t, t, kinds=(BatchKind.EVENTS,), keyframe_events=True):
+            if event.device in known:
+                clock.t = event.time
+                apply_event(store, event)
         clock.t = t
         return store
 
     def events(self, since: float, until: float, *, device: str | None = None) -> Iterator[FleetEvent]:
         """Every event (commands too) with since <= time <= until, in time order."""
-        query = "SELECT t0, data FROM batches WHERE kind != ? AND t1 >= ? AND t0 <= ?"
-        parameters: tuple[object, ...] = (BatchKind.KEYFRAME, since, until)
-        if device is not None:
-            query += " AND device = ?"
-            parameters += (device,)
-        yield from self._in_time_order(self._query(query + " ORDER BY t0, id", parameters), since, until)
+        events = [
+            event
+            for event in self._chain(since, until, kinds=(BatchKind.EVENTS, BatchKind.COMMANDS), device=device)
+            if since <= event.time <= until
+        ]
+        events.sort(key=lambda event: event.time)
+        yield from events
+
+    def _chain(
+        self,
+        since: float,
+        until: float,
+        *,
+        kinds: tuple[BatchKind, ...],
+        device: str | None = None,
+        keyframe_events: bool = False,
+    ) -> Iterator[FleetEvent]:
+        """The events from the last keyframe at or before `since` on, as written (id order), counters made whole
+        (recording/coding.py), up to the batches that start after `until`. With `keyframe_events`, the keyframe's
+        own events come first, and the chain stops at the next keyframe (its events belong to that one)."""
+        frames = self._query("SELECT time, last_id FROM keyframes ORDER BY time").fetchall()
+        start_index = None
+        for index, (time_, _) in enumerate(frames):
+            if time_ <= since:
+                start_index = index
+        device_clause = "" if device is None else " AND device = ?"
+        device_args: tuple[object, ...] = () if device is None else (device,)
+        bases: Bases = {}
+        dictionaries: dict[str, bytes] = {}
+        after_id = 0
+        later = frames if start_index is None else frames[start_index + 1 :]
+        if start_index is not None:
+            frame_time, after_id = frames[start_index]
+            bases, dictionaries, events = self._keyframe(frame_time, device_clause, device_args)
+            if keyframe_events:
+                yield from events
+        stop_id = later[0][1] if later and keyframe_events else None
+        boundaries = [(last_id, frame_time) for frame_time, last_id in later]
+        kind_list = ", ".join(str(int(kind)) for kind in kinds)
+        query = (
+            f"SELECT id, device, kind, data FROM batches WHERE kind IN ({kind_list}) AND id > ? AND t0 <= ?"
+            + device_clause
+            + ("" if stop_id is None else f" AND id <= {int(stop_id)}")
+            + " ORDER BY id"
+        )
+        rows = self._query(query, (after_id, until, *device_args))
+        try:
+            for row_id, row_device, kind, data in rows:
+                while boundaries and row_id > boundaries[0][0]:
+                    # Past the next keyframe's last batch: the chain starts again from its whole values.
+                    bases, dictionaries, _ = self._keyframe(boundaries.pop(0)[1], device_clause, device_args)
+                if kind != BatchKind.EVENTS:
+                    yield from self._decode(data)
+                    continue
+                for event in self._decode(data, dictionaries.get(row_device)):
+                    yield from_differences(event, bases)
+        except sqlite3.DatabaseError as error:
+            raise RecordingError(RecordingProblem.CORRUPT, f"{self.path}: the recording is damaged ({error})") from None
+
+    def _keyframe(
+        self, frame_time: float, device_clause: str, device_args: tuple[object, ...]
+    ) -> tuple[Bases, dict[str, bytes], list[FleetEvent]]:
+        """A keyframe's events, the counter bases they leave and each device's dictionary (its payload)."""
+        events: list[FleetEvent] = []
+        dictionaries: dict[str, bytes] = {}
+        for device, data in self._query(
+            "SELECT device, data FROM batches WHERE kind = ? AND t0 = ?" + device_clause,
+            (BatchKind.KEYFRAME, frame_time, *device_args),
+        ).fetchall():
+            events.extend(self._decode(data))
+            with contextlib.suppress(EventFormatError):
+                dictionaries[device] = payload_of(data)
+        return bases_of(events), dictionaries, events
 
     def commands(self, since: float, until: float, *, device: str | None = None) -> Iterator[CommandRan]:
         """The commands that ended between since and until, in time order."""
@@ -223,14 +276,14 @@ class Recording:
         full_since = float(self._meta("full_since") or 0.0)
         points: list[tuple[float, float, float, float, int]] = []
         if since < full_since:
-            points.extend(
-                self._query(
-                    "SELECT minute, low, mean, high, count FROM rollups"
-                    " WHERE device = ? AND port = ? AND metric = ? AND minute >= ? AND minute < ? AND minute <= ?"
-                    " ORDER BY minute",
-                    (device, port_key, metric.value, since - since % 60.0, full_since, until),
-                ).fetchall()
-            )
+            for minute, data in self._query(
+                "SELECT minute, data FROM rollups WHERE device = ? AND minute >= ? AND minute < ? AND minute <= ?"
+                " ORDER BY minute",
+                (device, since - since % 60.0, full_since, until),
+            ):
+                values = unpack_rollup(data, port_key, metric)
+                if values is not None:
+                    points.append((minute, *values))
         start = max(since, full_since)
         if start <= until:
             extractor = MetricExtractor()
@@ -254,9 +307,9 @@ class Recording:
         row = self._query("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return None if row is None else str(row[0])
 
-    def _decode(self, data: bytes) -> list[FleetEvent]:
+    def _decode(self, data: bytes, zdict: bytes | None = None) -> list[FleetEvent]:
         try:
-            return decode_events(data)
+            return decode_events(data, zdict=zdict)
         except EventFormatError:
             self.damaged_batches += 1
             return []
@@ -327,7 +380,7 @@ def _salvage(path: Path, source: sqlite3.Connection) -> Recording | None:
         ("meta", "rowid", "key, value"),
         ("keyframes", "rowid", "time, last_id"),
         ("batches", "id", "id, t0, t1, device, kind, resolution, data"),
-        ("rollups", "rowid", "*"),
+        ("rollups", "rowid", "device, minute, data"),
     ):
         copied += _copy_readable(source, target, table, key, columns)
     source.close()
@@ -341,13 +394,6 @@ def _salvage(path: Path, source: sqlite3.Connection) -> Recording | None:
 
 
 def _copy_readable(source: sqlite3.Connection, target: sqlite3.Connection, table: str, key: str, columns: str) -> int:
-    if table == "rollups":  # WITHOUT ROWID: read it whole or not at all
-        try:
-            rows = source.execute("SELECT * FROM rollups").fetchall()
-        except sqlite3.DatabaseError:
-            return 0
-        target.executemany("INSERT OR REPLACE INTO rollups VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
-        return len(rows)
     width = len(columns.split(","))
     insert = f"INSERT OR REPLACE INTO {table} ({columns}) VALUES ({', '.join('?' * width)})"
     select = f"SELECT {columns} FROM {table}"

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import logging
+import math
 import os
 import sqlite3
 import threading
@@ -39,7 +40,9 @@ from edgeops.fleet.events import (
     SubscriptionData,
     decode_events,
     encode_events,
+    payload_of,
 )
+from edgeops.recording.coding import Bases, bases_of, compact_tick, to_differences
 from edgeops.recording.keyframes import FleetShadow
 from edgeops.recording.pins import pinned_since
 from edgeops.recording.schema import (
@@ -51,7 +54,7 @@ from edgeops.recording.schema import (
     SeriesPoint,
     connect_writer,
 )
-from edgeops.recording.series import MetricExtractor, RollupAccumulator, SeriesKey
+from edgeops.recording.series import MetricExtractor, RollupAccumulator, SeriesKey, pack_rollups
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +62,8 @@ MAX_WRITERS_PER_FOLDER = 16
 # Retention and downsampling run this often, in slices short enough not to hold the file for long.
 MAINTENANCE_S = 30.0
 DOWNSAMPLE_SLICE = 2000
+EARLY_KEYFRAME_S = 10.0
+OLD_KEYFRAME_S = 600.0  # the keyframe interval kept past the full-resolution window
 
 
 class RecorderState(StrEnum):
@@ -154,6 +159,12 @@ class Recorder:
         self._rollups = RollupAccumulator()
         self._closed_rollups: list[tuple[SeriesKey, SeriesPoint]] = []
         self._last_keyframe: float | None = None
+        self._bases: Bases = {}  # the counters' bases since the last keyframe (see recording/coding.py)
+        # Each device's batches are compressed against the payload of its keyframe (names, shapes, states repeat).
+        self._dictionaries: dict[str, bytes] = {}
+        self._with_interfaces: set[str] = set()  # devices whose dictionary (keyframe) has their interfaces
+        # After a failed commit the chain of differences is broken: the next commit writes a keyframe only.
+        self._broken = False
         self._last_maintenance = 0.0
         self._wake = threading.Event()
         self._stopping = False
@@ -185,6 +196,7 @@ class Recorder:
                         ("event_format", str(EVENT_FORMAT_VERSION)),
                         ("created", repr(now)),
                         ("full_since", repr(now)),
+                        ("counters", "differences-since-keyframe"),
                     ],
                 )
 
@@ -248,18 +260,47 @@ class Recorder:
             events, self._pending = self._pending, []
             now = self.clock.now()
             ticks: dict[tuple[str, BatchKind], list[FleetEvent]] = {}
+            metrics, rollups, closed = self._metrics, self._rollups, self._closed_rollups
             for event in events:
                 kind = BatchKind.COMMANDS if type(event) is CommandRan else BatchKind.EVENTS
                 ticks.setdefault((event.device, kind), []).append(event)
                 self._shadow.apply(event)
-                for key, at, value in self._metrics.readings(event):
-                    self._closed_rollups.extend(self._rollups.add(key, at, value))
-            self._closed_rollups.extend(self._rollups.flush() if final else self._rollups.close_before(now))
-            rows = [
-                (min(e.time for e in tick), max(e.time for e in tick), device, kind, encode_events(tick))
+                if type(event) is InterfacesChanged:
+                    assert isinstance(event, InterfacesChanged)
+                    for port, values in metrics.interface_rates(event):
+                        rollups.add_rates(event.device, port, event.time, values)
+                else:
+                    for key, at, value in metrics.health_readings(event):
+                        rollups.add(key, at, value, closed)
+            if final:
+                self._rollups.flush(closed)
+            else:
+                self._rollups.close_before(now, closed)
+            broken = self._broken
+            rows = []
+            if not broken:
+                bases = self._bases
+                for (device, kind), tick in ticks.items():
+                    first, last = min(e.time for e in tick), max(e.time for e in tick)
+                    if kind is BatchKind.EVENTS:
+                        written = [to_differences(event, bases) for event in compact_tick(tick)]
+                        data = encode_events(written, zdict=self._dictionaries.get(device))
+                    else:
+                        data = encode_events(tick)
+                    rows.append((first, last, device, kind, data))
+            since_keyframe = math.inf if self._last_keyframe is None else now - self._last_keyframe
+            # A device whose batches have no dictionary yet (it came up after the last keyframe) compresses poorly
+            # until the next one: that comes early then, at most every EARLY_KEYFRAME_S.
+            undictionaried = any(
+                device not in self._with_interfaces and any(type(e) is InterfacesChanged for e in tick)
                 for (device, kind), tick in ticks.items()
-            ]
-            keyframe = self._last_keyframe is None or now - self._last_keyframe >= self.settings.keyframe_s
+                if kind is BatchKind.EVENTS
+            )
+            keyframe = (
+                broken
+                or since_keyframe >= self.settings.keyframe_s
+                or (undictionaried and since_keyframe >= EARLY_KEYFRAME_S)
+            )
             started = time.perf_counter()
             try:
                 with self._transaction():
@@ -269,11 +310,8 @@ class Recorder:
                         )
                     if self._closed_rollups:
                         self._db.executemany(
-                            "INSERT OR REPLACE INTO rollups VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                            [
-                                (d, p, m.value, pt.time, pt.low, pt.mean, pt.high, pt.count)
-                                for (d, p, m), pt in self._closed_rollups
-                            ],
+                            "INSERT INTO rollups (device, minute, data) VALUES (?, ?, ?)",
+                            pack_rollups(self._closed_rollups),
                         )
                     if keyframe:
                         self._write_keyframe(now)
@@ -282,8 +320,9 @@ class Recorder:
                 self._dropped += len(events)
                 self._detail = str(error)
                 self._state = RecorderState.DISK_FULL if _is_disk_full(error) else RecorderState.FAILED
-                # What was dropped breaks the chain of events: the next commit that succeeds writes a keyframe.
-                self._last_keyframe = None
+                # What was dropped breaks the chain of events: the next commit that succeeds writes a keyframe (only:
+                # the events it was handed are in the keyframe's state).
+                self._broken = True
                 log.warning("recording paused (%s): %s", self._state, error)
                 return
             self.commit_seconds.append(time.perf_counter() - started)
@@ -292,6 +331,7 @@ class Recorder:
                 log.info("recording resumed after %s", self._state)
                 self._state = RecorderState.RECORDING
                 self._detail = ""
+            self._broken = False
             if keyframe:
                 self._last_keyframe = now
             if now - self._last_maintenance >= self.settings.maintenance_s:
@@ -304,10 +344,17 @@ class Recorder:
     def _write_keyframe(self, now: float) -> None:
         frames = self._shadow.keyframe()
         (last_id,) = self._db.execute("SELECT coalesce(max(id), 0) FROM batches").fetchone()
+        blobs = {device: encode_events(events) for device, events in frames.items()}
         self._db.executemany(
             "INSERT INTO batches (t0, t1, device, kind, data) VALUES (?, ?, ?, ?, ?)",
-            [(now, now, device, BatchKind.KEYFRAME, encode_events(events)) for device, events in frames.items()],
+            [(now, now, device, BatchKind.KEYFRAME, blob) for device, blob in blobs.items()],
         )
+        self._dictionaries = {device: payload_of(blob) for device, blob in blobs.items()}
+        self._with_interfaces = {
+            device for device, events in frames.items() if any(type(e) is InterfacesChanged for e in events)
+        }
+        # The chain of differences starts again from the keyframe's whole values.
+        self._bases = bases_of(event for events in frames.values() for event in events)
         self._db.execute("INSERT OR REPLACE INTO keyframes (time, last_id) VALUES (?, ?)", (now, last_id))
 
     # -- retention ----------------------------------------------------------------------------------
@@ -346,22 +393,51 @@ class Recorder:
             self._db.execute("DELETE FROM rollups WHERE minute < ?", (t - t % 60.0,))
 
     def _downsample(self, before: float) -> None:
-        """Counters and data marks leave batches older than `before` (their series stay as rollups)."""
+        """Counters and data marks leave batches older than `before` (their series stay as rollups). A batch is
+        read and written again with its chain's dictionary (its device's payload in the keyframe before it)."""
+        frames = self._db.execute("SELECT last_id, time FROM keyframes ORDER BY last_id").fetchall()
+        dictionaries: dict[tuple[float, str], bytes | None] = {}
+
+        def dictionary(row_id: int, device: str) -> bytes | None:
+            frame_time = None
+            for last_id, time_ in frames:
+                if last_id < row_id:
+                    frame_time = time_
+                else:
+                    break
+            if frame_time is None:
+                return None
+            key = (frame_time, device)
+            if key not in dictionaries:
+                row = self._db.execute(
+                    "SELECT data FROM batches WHERE kind = ? AND t0 = ? AND device = ?",
+                    (BatchKind.KEYFRAME, frame_time, device),
+                ).fetchone()
+                try:
+                    dictionaries[key] = None if row is None else payload_of(row[0])
+                except EventFormatError:
+                    dictionaries[key] = None
+            return dictionaries[key]
+
         while True:
             rows = self._db.execute(
-                "SELECT id, data FROM batches WHERE kind = ? AND resolution = ? AND t1 < ? ORDER BY id LIMIT ?",
+                "SELECT id, device, data FROM batches WHERE kind = ? AND resolution = ? AND t1 < ? ORDER BY id LIMIT ?",
                 (BatchKind.EVENTS, Resolution.FULL, before, DOWNSAMPLE_SLICE),
             ).fetchall()
             if not rows:
                 break
             updates: list[tuple[bytes, int, int]] = []
             deletes: list[tuple[int]] = []
-            for row_id, data in rows:
+            for row_id, device, data in rows:
+                zdict = dictionary(row_id, device)
                 try:
-                    reduced = [kept for event in decode_events(data) if (kept := _reduced(event)) is not None]
+                    events = decode_events(data, zdict=zdict)
                 except EventFormatError:
+                    updates.append((data, Resolution.REDUCED, row_id))  # unreadable: left as it is, not tried again
                     continue
+                reduced = [kept for event in events if (kept := _reduced(event)) is not None]
                 if reduced:
+                    # Written without a dictionary: it no longer needs its keyframe, which may then be thinned out.
                     updates.append((encode_events(reduced), Resolution.REDUCED, row_id))
                 else:
                     deletes.append((row_id,))
@@ -371,6 +447,26 @@ class Recorder:
                 self._db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('full_since', ?)", (repr(before),))
             if len(rows) < DOWNSAMPLE_SLICE:
                 break
+        self._thin_keyframes(before)
+
+    def _thin_keyframes(self, before: float) -> None:
+        """Past the full-resolution window one keyframe per OLD_KEYFRAME_S is enough (a seek there replays only state
+        changes and health): the others go, once every batch of their chain is reduced (the next keyframe is older
+        than `before` too)."""
+        frames = [row[0] for row in self._db.execute("SELECT time FROM keyframes ORDER BY time")]
+        doomed = []
+        slot = None
+        for index, frame_time in enumerate(frames[:-1]):
+            if frames[index + 1] >= before:
+                break
+            this_slot = frame_time // OLD_KEYFRAME_S
+            if this_slot == slot:
+                doomed.append((frame_time,))
+            slot = this_slot
+        if doomed:
+            with self._transaction():
+                self._db.executemany(f"DELETE FROM batches WHERE kind = {int(BatchKind.KEYFRAME)} AND t0 = ?", doomed)
+                self._db.executemany("DELETE FROM keyframes WHERE time = ?", doomed)
 
 
 def _reduced(event: FleetEvent) -> FleetEvent | None:

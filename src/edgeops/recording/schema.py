@@ -46,17 +46,10 @@ CREATE INDEX IF NOT EXISTS batches_t1 ON batches (t1);
 CREATE INDEX IF NOT EXISTS batches_device ON batches (device, t1);
 -- A keyframe holds every event of the batches up to last_id: a seek applies it, then the batches after last_id.
 CREATE TABLE IF NOT EXISTS keyframes (time REAL PRIMARY KEY, last_id INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS rollups (
-    device TEXT NOT NULL,
-    port TEXT NOT NULL,
-    metric TEXT NOT NULL,
-    minute REAL NOT NULL,
-    low REAL NOT NULL,
-    mean REAL NOT NULL,
-    high REAL NOT NULL,
-    count INTEGER NOT NULL,
-    PRIMARY KEY (device, port, metric, minute)
-) WITHOUT ROWID;
+-- One device's one-minute rollups (low, mean, high, count of every series that was not zero all minute), as a
+-- zlib-compressed msgpack map {port: {metric: [low, mean, high, count]}}; a minute may have more than one row.
+CREATE TABLE IF NOT EXISTS rollups (device TEXT NOT NULL, minute REAL NOT NULL, data BLOB NOT NULL);
+CREATE INDEX IF NOT EXISTS rollups_device ON rollups (device, minute);
 CREATE INDEX IF NOT EXISTS rollups_minute ON rollups (minute);
 """
 
