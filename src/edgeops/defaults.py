@@ -23,6 +23,13 @@ KEEPALIVE_COUNT_MAX = 3
 # prints) would otherwise fill memory; past this the session stops the command (see devices/ssh.py).
 MAX_OUTPUT_BYTES = 16 * 1024 * 1024
 
+# The recording (incident memory): how long and how much it keeps, and how finely.
+RECORDING_MAX_AGE_S = 24 * 3600.0
+RECORDING_MAX_BYTES = 500 * 1024 * 1024
+RECORDING_FULL_RESOLUTION_S = 3600.0  # older than this, counters are kept as 1-minute low/mean/high only
+RECORDING_KEYFRAME_S = 120.0  # a seek replays at most this much of events after a keyframe
+RECORDING_COMMIT_S = 0.5  # batches are committed at least this often: a crash loses at most about this much
+
 # The user's settings (edgeops.config reads them from flags, EDGEOPS_* variables and config.toml; these are the rest).
 THEME: str | None = None  # None: the console's own default theme
 HOST_KEY_POLICY: str | None = None  # None: each host's StrictHostKeyChecking in ssh_config, else accept-new

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import gc
 import logging
+import sqlite3
 import sys
 import time
 from pathlib import Path
@@ -19,6 +20,7 @@ if TYPE_CHECKING:  # the console's modules pull in textual: imported only when t
     from edgeops.devices.samples import CommandResult
     from edgeops.fleet.engine import EngineSettings, FleetEngine
     from edgeops.inventory.model import Device, Inventory
+    from edgeops.recording.recorder import Recorder
     from edgeops.ui.session import ConsoleUser, Engine, InventoryLoad
 
 log = logging.getLogger(__name__)
@@ -83,7 +85,9 @@ def _run_on_inventory(paths: AppPaths, theme: str | None, settings: Settings) ->
         if load_or_report(source) is None:
             return ExitCode.USAGE
         return no_terminal()
-    runtime = ConsoleRuntime(source, paths, engine_settings(settings), readonly=settings.readonly)
+    runtime = ConsoleRuntime(
+        source, paths, engine_settings(settings), readonly=settings.readonly, record=settings.record
+    )
     return open_console(runtime, theme=theme)
 
 
@@ -137,11 +141,14 @@ class ConsoleRuntime:
         engine_settings: EngineSettings | None = None,
         *,
         readonly: bool = False,
+        record: bool = True,
     ) -> None:
         self.inventory_file = inventory_file
         self.paths = paths
         self.engine_settings = engine_settings
         self.readonly = readonly  # no command the guard refuses reaches a device, whatever the console lifts
+        self.record = record  # record the fleet into the state folder while the console runs
+        self.recorder: Recorder | None = None
         self.heap_frozen = False  # some of the heap is in the garbage collector's permanent generation
 
     def load_inventory(self) -> InventoryLoad:
@@ -178,6 +185,10 @@ class ConsoleRuntime:
             on_new_host_key=user.host_key_added,
             confirm_host_key=user.confirm_host_key,
         )
+        if self.record and self.recorder is None:
+            self.recorder = start_recording(self.paths)
+        if self.recorder is not None:
+            engine.events.add_listener(self.recorder.listener)
         return ReadOnlyEngine(engine) if self.readonly else engine
 
     def engine_starting(self) -> None:
@@ -201,9 +212,27 @@ class ConsoleRuntime:
         log.info("fleet settled: %d long-lived objects kept out of garbage collection", gc.get_freeze_count())
 
     def console_closed(self) -> None:
+        if self.recorder is not None:
+            self.recorder.close()
+            self.recorder = None
         if self.heap_frozen:
             gc.unfreeze()  # a process that goes on (the demo stopping its lab, the tests) collects them again
             self.heap_frozen = False
+
+
+def start_recording(paths: AppPaths) -> Recorder | None:
+    """The console's recorder in the state folder, started; None (logged) when it cannot record: the console goes
+    on without."""
+    from edgeops.recording.recorder import Recorder, RecordingBusy
+
+    try:
+        recorder = Recorder.open_in(paths.state_dir)
+    except (RecordingBusy, OSError, sqlite3.Error) as error:
+        log.warning("not recording: %s", error)
+        return None
+    recorder.start()
+    log.info("recording into %s", recorder.path)
+    return recorder
 
 
 class ReadOnlyEngine:

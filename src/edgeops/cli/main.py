@@ -34,10 +34,13 @@ SUBCOMMANDS: dict[str, str] = {
     "audit": "edgeops.cli.audit",
     "completion": "edgeops.cli.completion",
     "config": "edgeops.cli.config",
+    "export": "edgeops.cli.export",
     "inventory": "edgeops.cli.inventory",
     "lab": "edgeops.cli.lab",
     "run": "edgeops.cli.run",
     "parse": "edgeops.cli.parse",
+    "record": "edgeops.cli.record",
+    "replay": "edgeops.cli.replay",
     "telemetry": "edgeops.cli.telemetry",
 }
 
@@ -81,6 +84,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="start the built-in 17-site device lab and open the console on it",
     )
     parser.add_argument("--theme", help="theme name (env EDGEOPS_THEME, theme in config.toml; see docs/user-guide.md)")
+    parser.add_argument(
+        "--no-record",
+        action="store_true",
+        help="do not record the fleet (the console records into the state folder; env EDGEOPS_RECORD, record in "
+        "config.toml)",
+    )
     add_path_options(parser)
     subparsers = parser.add_subparsers(dest="subcommand", metavar="COMMAND")
     for name, module_name in SUBCOMMANDS.items():
@@ -117,6 +126,8 @@ def flag_settings(args: argparse.Namespace) -> dict[str, tuple[Any, str]]:
         given["inventory"] = (Path(args.inventory), "--inventory")
     if getattr(args, "readonly", None):
         given["readonly"] = (True, "--readonly")
+    if getattr(args, "no_record", False):
+        given["record"] = (False, "--no-record")
     if getattr(args, "subcommand", None) == "run":
         if args.timeout is not None:
             given["command_timeout"] = (args.timeout, "--timeout")

@@ -22,6 +22,9 @@ from edgeops.platforms import Platform
 
 log = logging.getLogger(__name__)
 
+ResultListener = Callable[[CommandResult, str, str, str], None]
+"""Told of each result with its audit run id, command id and the local user."""
+
 DEFAULT_MAX_PARALLEL = 200
 # The transport enforces the per-device timeout itself (the SSH session adds its own 2 s grace); the runner's
 # backstop, beyond it, only catches a transport that never returns.
@@ -64,7 +67,10 @@ class CommandRunner:
         max_parallel: int = DEFAULT_MAX_PARALLEL,
         source: str = "run",
         clock: Callable[[], float] = time.time,
+        on_result: ResultListener | None = None,
     ) -> None:
+        """on_result: told of every result with its audit run id, command id and the local user (a recording
+        keeps them beside the telemetry)."""
         if source not in SOURCES:
             raise ValueError(f"source must be one of {', '.join(SOURCES)}, not {source!r}")
         if timeout_s <= 0:
@@ -78,6 +84,7 @@ class CommandRunner:
         self.source = source
         self._clock = clock
         self._user = local_user()
+        self._on_result = on_result
         self.progress: RunProgress | None = None  # of the latest run
 
     @staticmethod
@@ -142,17 +149,27 @@ class CommandRunner:
                 self.audit.record_many(
                     [self._audit_entry(result, item, run_id, ids[id(item)]) for result, item in refusals]
                 )
+            command_ids = {item.device.name: ids[id(item)] for item in planned}
             for result, _ in refusals:
                 progress.record(result)
+                self._tell(result, run_id, command_ids.get(result.device, ""))
                 yield result
             for _ in range(len(tasks)):
                 result = (await finished.get()).result()
                 progress.record(result)
+                self._tell(result, run_id, command_ids.get(result.device, ""))
                 yield result
         finally:
             await _cancel(tasks)
             if writer is not None:
                 await writer.aclose()  # the records of devices cancelled just now, at most
+
+    def _tell(self, result: CommandResult, run_id: str, command_id: str) -> None:
+        if self._on_result is not None:
+            try:
+                self._on_result(result, run_id, command_id, self._user)
+            except Exception:  # a listener's bug must not cost the run its results
+                log.exception("a command result listener failed")
 
     async def _run_one(
         self, item: PlannedCommand, slots: asyncio.Semaphore, writer: AuditWriter | None, run_id: str, command_id: str

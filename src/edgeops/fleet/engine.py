@@ -22,6 +22,7 @@ from edgeops.devices.samples import CommandResult, SessionState
 from edgeops.devices.ssh import PasswordSource, SshTarget
 from edgeops.devices.supervisor import DeviceSupervisor, RestartOutcome, SupervisorSettings
 from edgeops.devices.tunnel import JumpHostPool
+from edgeops.fleet.events import EventTap
 from edgeops.fleet.store import FleetStore
 from edgeops.inventory.model import Device, Inventory, SecretRef
 from edgeops.inventory.secrets import PromptCache, SecretError, resolve_secret
@@ -133,6 +134,9 @@ class FleetEngine:
         self.settings = settings = settings or EngineSettings()
         supervision = settings.supervisor
         self.store = FleetStore(inventory, self.clock, stale_factor=supervision.stale_factor)
+        # Every change the supervisors make passes the tap on its way to the store: a recorder (or a publisher)
+        # listens there. With no listener it only forwards.
+        self.events = EventTap(self.store, self.clock)
         self.secrets = SecretSource(password_prompt)
         self.known_hosts = KnownHosts(
             paths.known_hosts,
@@ -167,7 +171,7 @@ class FleetEngine:
             ssh = ssh_settings_for(device, inventory)
             self._supervisors[device.name] = DeviceSupervisor(
                 device,
-                sink=self.store,
+                sink=self.events,
                 known_hosts=self.known_hosts,
                 limiter=self.ssh_limiter,
                 gnmi_limiter=self.gnmi_limiter,

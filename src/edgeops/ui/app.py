@@ -43,6 +43,9 @@ from edgeops.paths import AppPaths
 from edgeops.ui.live import LivePane, Selection, SelectionChanged
 from edgeops.ui.palette import FleetProvider, PaneProvider, RunCommandProvider, ThemeProvider
 from edgeops.ui.panes.site_map import SiteMap
+from edgeops.ui.replay.controller import REPLAY_BINDINGS, ReplayController, replay_key_allowed
+from edgeops.ui.replay.palette import GoBackProvider
+from edgeops.ui.replay.time_bar import TimeBar
 from edgeops.ui.sanitize import safe_plain
 from edgeops.ui.screens.confirm_host_key import ConfirmHostKeyScreen
 from edgeops.ui.screens.confirm_quit import ConfirmQuitScreen
@@ -140,6 +143,7 @@ class MainScreen(Screen[None]):
         Binding("3", "focus_pane('counters')", "Interfaces", key_display="3"),
         Binding("4", "focus_pane('runner')", "Commands", key_display="4"),
         Binding("z", "zoom", "Zoom"),
+        *REPLAY_BINDINGS,
     ]
 
     def __init__(self, fleet: Fleet) -> None:
@@ -164,6 +168,7 @@ class MainScreen(Screen[None]):
             with Vertical(id="right"):
                 for spec in PANES[1:]:
                     yield app.make_pane(spec)
+        yield TimeBar(id="time-bar")
         # A read-only session (edgeops --readonly) says so on the bar; sessions without the attribute are not.
         yield StatusBar(id="status", readonly=bool(getattr(app.settings.session, "readonly", False)))
         yield Footer()
@@ -182,6 +187,8 @@ class MainScreen(Screen[None]):
         # The first frame already shows the fleet as the store has it; the sessions start opening after it.
         self.refresh_tick(app.jump_states())
         self.call_after_refresh(app.start_engine)
+        if app.replay is not None and not app.replay.active:
+            app.replay.attach(app)
 
     @property
     def site_map(self) -> SiteMap:
@@ -230,7 +237,22 @@ class MainScreen(Screen[None]):
         maximized = self.maximized
         return maximized.id if maximized is not None and maximized.has_class("pane") else None
 
+    def use_store(self, store: FleetStore) -> None:
+        """Show another store (a replay's, or the live one again): every pane is drawn from it afresh."""
+        self.store = store
+        self._versions.clear()
+        self.apply_selection(self.selection)
+        self.refresh_tick({})
+
     # -- keys -----------------------------------------------------------------------------------------------------
+
+    def action_replay(self, what: str) -> None:
+        app = cast("EdgeOpsApp", self.app)
+        if app.replay is not None:
+            app.replay.act(what)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return replay_key_allowed(self.app, action, parameters)
 
     def action_zoom(self) -> None:
         """Let the pane holding the focus fill the screen (long command output, a 48-port table); again restores."""
@@ -336,7 +358,14 @@ class EdgeOpsApp(App[str]):
 
     CSS_PATH = "app.tcss"
     TITLE = "edgeops"
-    COMMANDS = App.COMMANDS | {FleetProvider, RunCommandProvider, ThemeProvider, PaneProvider, SubscriptionsProvider}
+    COMMANDS = App.COMMANDS | {
+        FleetProvider,
+        RunCommandProvider,
+        ThemeProvider,
+        PaneProvider,
+        SubscriptionsProvider,
+        GoBackProvider,
+    }
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "quit", "Quit"),
         Binding("question_mark,f1", "help", "Help"),
@@ -354,6 +383,7 @@ class EdgeOpsApp(App[str]):
         self._engine_stopped = False
         self._fleet_settled = False
         self._quitting = False
+        self.replay: ReplayController | None = None  # set while the console shows a recording (ui/replay)
 
     def _default_command_runner(self) -> CommandRunner:
         """Commands go through the engine's persistent sessions; every run is written to the audit log."""
@@ -363,7 +393,12 @@ class EdgeOpsApp(App[str]):
 
         self._audit = self._audit or AuditLog(self.paths.audit_log)
         transport: CommandTransport = self.engine or NotConnected()
-        return CommandRunner(transport, audit=self._audit, source="console", clock=self.clock.now)
+        from edgeops.fleet.events import EventTap
+
+        # A FleetEngine's tap hears each result (with its audit ids) for the recording; other engines have none.
+        events = getattr(self.engine, "events", None)
+        on_result = events.command_ran if isinstance(events, EventTap) else None
+        return CommandRunner(transport, audit=self._audit, source="console", clock=self.clock.now, on_result=on_result)
 
     # -- what panes and providers use ----------------------------------------------------------------------------
 
@@ -384,6 +419,20 @@ class EdgeOpsApp(App[str]):
     def store(self) -> FleetStore:
         assert self.fleet is not None, "the console has no fleet (the inventory did not load)"
         return self.fleet.store
+
+    @property
+    def replay_active(self) -> bool:
+        """The console shows a recording: nothing is sent to devices."""
+        return self.replay is not None and self.replay.active
+
+    def use_store(self, store: FleetStore) -> None:
+        """Show `store` in every pane (a replay's, or the live one again)."""
+        if self.fleet is None:
+            return
+        self.fleet = replace(self.fleet, store=store)
+        main = self.main_screen
+        if main is not None:
+            main.use_store(store)
 
     @property
     def inventory(self) -> Inventory | None:
@@ -465,6 +514,15 @@ class EdgeOpsApp(App[str]):
         self.push_screen(
             SubscriptionsScreen(self.store, selection or self.selection, control=self.engine, now=self.clock.now)
         )
+
+    def open_timeline(self, device: str, port: str | None = None) -> None:
+        """Show the timeline of a port (or, port None, of a device's vital signs): live, or in the replay."""
+        if not self.has_fleet:
+            return
+        from edgeops.ui.timeline.model import TimelineSubject
+        from edgeops.ui.timeline.screen import open_timeline
+
+        open_timeline(self, TimelineSubject(device, port))
 
     def runner_busy(self) -> str:
         """Why quitting should be confirmed ("" when nothing is running)."""
@@ -697,6 +755,9 @@ class EdgeOpsApp(App[str]):
 
     def help_sections(self) -> list[HelpSection]:
         sections = [section_for(self, "Everywhere", [type(self), MainScreen])]
+        title = getattr(self.screen, "HELP_TITLE", None)
+        if title:  # a screen over the console with keys of its own (a timeline): those first
+            sections.insert(0, section_for(self, title, [type(self.screen)]))
         main = self.main_screen
         if main is None:
             return sections

@@ -300,6 +300,9 @@ class CommandRunnerPane(Vertical):
 
         Problems (no target, a bad expression, an unknown alias, a run already going) are shown in the pane.
         """
+        if getattr(self.app, "replay_active", False):
+            self.notify("a replay is read-only: nothing is sent (L: live)", severity="warning", markup=False)
+            return False
         if target is not None:
             self._set_target(target, preset=None)
         command = command.strip()

@@ -412,6 +412,7 @@ class DeviceHealthPane(Vertical):
         Binding("s", "cycle_sort", "Sort column", tooltip="Sort the site or fleet table by the next column"),
         Binding("S", "reverse_sort", "Reverse sort"),
         Binding("t", "subscriptions", "Subscriptions", tooltip="The gNMI subscription groups of the selection"),
+        Binding("enter", "timeline", "Timeline", tooltip="The device's CPU, memory, temperatures and alarms over time"),
     ]
 
     _SECTIONS = ("title", "sessions", "age", "cpu", "memory", "temps", "fans", "psus", "alarms")
@@ -632,6 +633,18 @@ class DeviceHealthPane(Vertical):
         opener = getattr(self.app, "open_subscriptions", None)
         if opener is not None and self._selection is not None:
             opener(self._selection)
+
+    def action_timeline(self) -> None:
+        opener = getattr(self.app, "open_timeline", None)
+        selection = self._selection
+        if opener is not None and selection is not None and selection.kind == "device":
+            opener(selection.key)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "timeline":
+            # A device's view only: on a site or the fleet, Enter drills down (the table's own Enter).
+            return self._selection is not None and self._selection.kind == "device"
+        return True
 
     def on_line_table_selected(self, event: LineTable.Selected) -> None:
         event.stop()

@@ -178,6 +178,7 @@ class InterfaceCountersPane(Vertical):
         Binding("u", "toggle_only_up", "Only up", tooltip="Show only interfaces that are operationally up"),
         Binding("e", "toggle_only_errors", "Only errors", tooltip="Show only interfaces with errors per second"),
         Binding("escape", "clear_filter", "Clear filter", show=False),
+        Binding("enter", "timeline", "Timeline", tooltip="The port's traffic, errors, state and alarms over time"),
     ]
 
     def __init__(
@@ -357,6 +358,21 @@ class InterfaceCountersPane(Vertical):
                 sort_values=row.sort_values,
                 data=snapshot,
             )
+
+    def on_line_table_selected(self, event: LineTable.Selected) -> None:
+        """Enter on a port opens its timeline."""
+        event.stop()
+        self._open_timeline(str(event.key))
+
+    def action_timeline(self) -> None:
+        key = self.table.cursor_key
+        if key is not None:
+            self._open_timeline(str(key))
+
+    def _open_timeline(self, port: str) -> None:
+        opener = getattr(self.app, "open_timeline", None)
+        if opener is not None and self._device is not None:
+            opener(self._device, port)
 
     # -----------------------------------------------------------------------------------------
     # Filter, toggles, sort

@@ -1,0 +1,260 @@
+"""Benchmark: what recording costs the console's engine, and how fast a 24 h recording seeks.
+
+Live part: a lab of --devices devices runs in a child process; this process runs the console's engine on it (counters
+every 2 s). Once every device is up, phases of --phase-s seconds alternate, recording off and on (off, on, off,
+on, ...), on the same engine in the same run, so the machine's drift falls on both sides alike. Per side: the
+process's CPU (the recorder's thread included) in % of one core, the event loop's lag p99 (how late a 50 ms sleep
+wakes), and with recording on the bytes the file grew by, as MB per hour.
+
+Seek part: a synthetic 24 h recording of --seek-devices devices (--ports each) is written through the recorder with
+an injected clock (counters every 2 s for the last hour, once a minute before it, which downsampling leaves as it
+would have: the file has the shape of a day recorded), then opened and `store_at` asked for --seeks random instants.
+
+    python bench/record.py --devices 200 --phase-s 60 --rounds 3 [--json] [--skip-live] [--skip-seek]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing as mp
+import random
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from edgeops.clock import ManualClock
+from edgeops.devices.interface_rows import ROW_LENGTH, InterfaceBatch
+from edgeops.devices.samples import HealthSample, SessionState, TemperatureReading
+from edgeops.devices.supervisor import SupervisorSettings
+from edgeops.fleet.engine import EngineSettings, FleetEngine
+from edgeops.fleet.events import EventTap
+from edgeops.fleet.store import FleetStore
+from edgeops.inventory.loader import load_inventory
+from edgeops.inventory.model import Device, Inventory, Site
+from edgeops.paths import AppPaths
+from edgeops.platforms import Platform
+from edgeops.recording.reader import Recording
+from edgeops.recording.recorder import Recorder, RecorderSettings
+from edgeops.recording.schema import Metric
+from sessions import LAG_INTERVAL_S, cpu_seconds, percentile, serve_lab
+
+UP_TIMEOUT_S = 300.0
+
+
+async def _lag(samples: list[float], stop: asyncio.Event) -> None:
+    loop = asyncio.get_running_loop()
+    while not stop.is_set():
+        before = loop.time()
+        await asyncio.sleep(LAG_INTERVAL_S)
+        samples.append(max(0.0, loop.time() - before - LAG_INTERVAL_S) * 1000)
+
+
+async def live(devices: int, phase_s: float, rounds: int, work: Path, block: int) -> dict[str, Any]:
+    parent, child = mp.Pipe()
+    lab = mp.Process(target=serve_lab, args=(devices, block, False, str(work / "lab"), child), daemon=True)
+    lab.start()
+    inventory_path = Path(parent.recv())
+    try:
+        inventory = load_inventory(inventory_path)
+        paths = AppPaths(work / "config", work / "state", work / "logs", inventory_path)
+        settings = EngineSettings(supervisor=SupervisorSettings(counter_interval_s=2.0))
+        engine = FleetEngine(inventory, paths, settings=settings)
+        await engine.start()
+        started = time.perf_counter()
+        while engine.store.fleet_rollup().up < devices:
+            if time.perf_counter() - started > UP_TIMEOUT_S:
+                raise SystemExit("not every device came up")
+            await asyncio.sleep(0.1)
+        await asyncio.sleep(10)  # the initial dumps are done
+        recorder = Recorder(work / "state" / "recording.sqlite")
+        recorder.start()
+        process = psutil.Process()
+        sides: dict[str, dict[str, list[float]]] = {
+            "off": {"cpu_pct": [], "lag_p99_ms": []},
+            "on": {"cpu_pct": [], "lag_p99_ms": [], "mb_per_hour": []},
+        }
+        for _ in range(rounds):
+            for side in ("off", "on"):
+                if side == "on":
+                    engine.events.add_listener(recorder.listener)
+                used_before = recorder.used_bytes()
+                lags: list[float] = []
+                stop = asyncio.Event()
+                sampler = asyncio.create_task(_lag(lags, stop))
+                cpu_before, wall_before = cpu_seconds(process), time.perf_counter()
+                await asyncio.sleep(phase_s)
+                cpu, wall = cpu_seconds(process) - cpu_before, time.perf_counter() - wall_before
+                stop.set()
+                await sampler
+                if side == "on":
+                    engine.events.remove_listener(recorder.listener)
+                    await asyncio.sleep(recorder.settings.commit_s * 2)  # its last batches are committed
+                    grown = recorder.used_bytes() - used_before
+                    sides[side]["mb_per_hour"].append(grown / 2**20 * 3600 / wall)
+                sides[side]["cpu_pct"].append(100 * cpu / wall)
+                sides[side]["lag_p99_ms"].append(percentile(lags, 0.99))
+        commits = sorted(recorder.commit_seconds)
+        recorder.close()
+        await engine.stop()
+    finally:
+        parent.send("stop")
+        lab.join(30)
+    result: dict[str, Any] = {"devices": devices, "phase_s": phase_s, "rounds": rounds}
+    for side, figures in sides.items():
+        for name, values in figures.items():
+            result[f"{side}_{name}"] = round(statistics.median(values), 2)
+            result[f"{side}_{name}_all"] = [round(value, 2) for value in values]
+    result["commit_p50_ms"] = round(1000 * percentile(commits, 0.5), 2)
+    result["commit_p99_ms"] = round(1000 * percentile(commits, 0.99), 2)
+    return result
+
+
+def synthetic_inventory(devices: int) -> Inventory:
+    return Inventory(
+        sites=(Site("Bench", "bench"),),
+        devices=tuple(
+            Device(f"dev{n}", "bench", "leaf", Platform.SRLINUX, "7220 IXR-D3L", f"127.0.{n // 250}.{n % 250 + 1}")
+            for n in range(devices)
+        ),
+    )
+
+
+def write_day(path: Path, devices: int, ports: int, hours: float) -> dict[str, float]:
+    """A synthetic recording of `hours`, written through the recorder with an injected clock."""
+    start = 1_767_225_600.0
+    clock = ManualClock(start)
+    inventory = synthetic_inventory(devices)
+    store = FleetStore(inventory, clock)
+    tap = EventTap(store, clock)
+    recorder = Recorder(path, clock=clock, settings=RecorderSettings(maintenance_s=600))
+    tap.add_listener(recorder.listener)
+    rng = random.Random(1)
+    names = [f"ethernet-1/{n + 1}" for n in range(ports)]
+    octets = {(d.name, port): rng.randrange(10**12) for d in inventory.devices for port in names}
+    for device in inventory.devices:
+        tap.set_session(device.name, "ssh", SessionState.UP)
+        tap.set_session(device.name, "gnmi", SessionState.UP)
+    began = time.perf_counter()
+    end = start + hours * 3600
+    full_from = end - 3600
+    last_health = 0.0
+    while clock.now() < end:
+        step = 2.0 if clock.now() >= full_from else 60.0
+        clock.advance(step)
+        now = clock.now()
+        for device in inventory.devices:
+            rows = {}
+            for port in names:
+                key = (device.name, port)
+                octets[key] += int(rng.uniform(1e6, 1e8) * step)
+                row: list[object] = [None] * ROW_LENGTH
+                row[5] = octets[key]
+                row[6] = octets[key] // 3
+                row[7] = octets[key] // 900
+                row[8] = octets[key] // 1000
+                row[9] = 0
+                row[10] = 0
+                rows[port] = row
+            if rng.random() < 0.001:
+                rows[names[0]][1] = rng.choice(["up", "down"])
+            tap.apply_interfaces(InterfaceBatch(device.name, now, rows))
+        if now - last_health >= 10.0:
+            last_health = now
+            for device in inventory.devices:
+                tap.apply_health(
+                    HealthSample(
+                        device.name,
+                        now,
+                        cpu_pct=rng.uniform(5, 40),
+                        memory_used=rng.randrange(2**30, 2**32),
+                        temperatures=(TemperatureReading("control A", rng.uniform(30, 60)),),
+                    )
+                )
+        recorder.flush()  # a commit per tick, as the writer thread makes about one per tick
+    recorder.maintain(clock.now())
+    recorder.close()
+    return {"write_s": round(time.perf_counter() - began, 1), "start": start, "end": end}
+
+
+def seek(devices: int, ports: int, seeks: int, work: Path, hours: float) -> dict[str, Any]:
+    path = work / "day.sqlite"
+    written = write_day(path, devices, ports, hours)
+    inventory = synthetic_inventory(devices)
+    opened = time.perf_counter()
+    recording = Recording.open(path)
+    open_s = time.perf_counter() - opened
+    first, last = recording.span()
+    rng = random.Random(2)
+    times = []
+    for _ in range(seeks):
+        t = rng.uniform(first, last)
+        began = time.perf_counter()
+        recording.store_at(t, inventory)
+        times.append(time.perf_counter() - began)
+    recent = []
+    for _ in range(max(3, seeks // 4)):
+        t = rng.uniform(last - 3600, last)
+        began = time.perf_counter()
+        recording.store_at(t, inventory)
+        recent.append(time.perf_counter() - began)
+    began = time.perf_counter()
+    recording.series("dev0", "ethernet-1/1", Metric.IN_BPS, first, last, 300)
+    series_24h_s = time.perf_counter() - began
+    recording.close()
+    return {
+        "seek_devices": devices,
+        "seek_ports": ports,
+        "hours": hours,
+        "file_mb": round(path.stat().st_size / 2**20, 1),
+        "write_s": written["write_s"],
+        "open_ms": round(open_s * 1000, 1),
+        "seek_p50_ms": round(1000 * statistics.median(times), 1),
+        "seek_max_ms": round(1000 * max(times), 1),
+        "seek_last_hour_p50_ms": round(1000 * statistics.median(recent), 1),
+        "seek_last_hour_max_ms": round(1000 * max(recent), 1),
+        "series_24h_ms": round(1000 * series_24h_s, 1),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--devices", type=int, default=200)
+    parser.add_argument("--phase-s", type=float, default=60.0)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--block", type=int, default=61, help="the lab's 127.N address block")
+    parser.add_argument("--seek-devices", type=int, default=200)
+    parser.add_argument("--ports", type=int, default=32)
+    parser.add_argument("--hours", type=float, default=24.0)
+    parser.add_argument("--seeks", type=int, default=20)
+    parser.add_argument("--skip-live", action="store_true")
+    parser.add_argument("--skip-seek", action="store_true")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+    result: dict[str, Any] = {"machine_cores": psutil.cpu_count()}
+    with tempfile.TemporaryDirectory(prefix="edgeops-record-bench-") as folder:
+        work = Path(folder)
+        if not args.skip_live:
+            result.update(asyncio.run(live(args.devices, args.phase_s, args.rounds, work, args.block)))
+        if not args.skip_seek:
+            result.update(seek(args.seek_devices, args.ports, args.seeks, work, args.hours))
+    result["machine_load_1m"] = round(psutil.getloadavg()[0], 2)
+    if args.json:
+        print(json.dumps(result))
+    else:
+        width = max(len(key) for key in result)
+        for key, value in result.items():
+            print(f"{key:<{width}}  {value}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

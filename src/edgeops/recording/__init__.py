@@ -1,0 +1,1 @@
+"""Incident memory: the fleet's events recorded to a local file, and read back for replay, timelines and export."""

@@ -1,0 +1,144 @@
+"""What a keyframe holds: each device's whole state as the few events that rebuild it, kept up to date from the
+events the recorder writes (so a keyframe never reads the live store from another thread)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from edgeops.devices.interface_rows import COUNTERS_AT, ROW_LENGTH, InterfaceBatch
+from edgeops.fleet.events import (
+    CommandRan,
+    ExpectedIntervalChanged,
+    FleetEvent,
+    HealthChanged,
+    InterfacesChanged,
+    SessionChanged,
+    SubscriptionData,
+    SubscriptionsDeclared,
+    SubscriptionStateChanged,
+    TelemetrySourceChanged,
+)
+
+_HEALTH_FIELDS = (
+    "hostname",
+    "chassis",
+    "version",
+    "boot_time",
+    "cpu_pct",
+    "memory_total",
+    "memory_used",
+    "temperatures",
+    "fans",
+    "power_supplies",
+    "alarms",
+)
+
+
+class _DeviceState:
+    __slots__ = ("counters", "health", "interface_state", "singles", "state_time")
+
+    def __init__(self) -> None:
+        # Calls whose latest one is the state: sessions, source, interval, declared groups, group states, data marks.
+        self.singles: dict[object, FleetEvent] = {}
+        self.health: HealthChanged | None = None
+        # Per interface the last two counter readings (time, device timestamp, counters): the store's rates need two.
+        self.counters: dict[str, list[tuple[float, float, list[object]]]] = {}
+        self.interface_state: dict[str, list[object]] = {}  # the state fields, merged
+        self.state_time = 0.0
+
+
+class FleetShadow:
+    """The state of every device that a keyframe writes out, as events."""
+
+    def __init__(self) -> None:
+        self._devices: dict[str, _DeviceState] = {}
+
+    def apply(self, event: FleetEvent) -> None:
+        kind = type(event)
+        if kind is CommandRan:
+            return
+        state = self._devices.get(event.device)
+        if state is None:
+            state = self._devices[event.device] = _DeviceState()
+        if kind is InterfacesChanged:
+            assert isinstance(event, InterfacesChanged)
+            batch = event.batch
+            for name, row in batch.rows.items():
+                if any(value is not None for value in row[COUNTERS_AT:]):
+                    readings = state.counters.setdefault(name, [])
+                    readings.append((event.time, batch.timestamp, [None] * COUNTERS_AT + list(row[COUNTERS_AT:])))
+                    if len(readings) > 2:
+                        del readings[0]
+                if any(value is not None for value in row[:COUNTERS_AT]):
+                    merged = state.interface_state.setdefault(name, [None] * COUNTERS_AT)
+                    for index in range(COUNTERS_AT):
+                        if row[index] is not None:
+                            merged[index] = row[index]
+                    state.state_time = max(state.state_time, event.time)
+        elif kind is HealthChanged:
+            assert isinstance(event, HealthChanged)
+            previous = state.health
+            if previous is None:
+                state.health = event
+            else:
+                present = {name: value for name in _HEALTH_FIELDS if (value := getattr(event.sample, name)) is not None}
+                sample = replace(previous.sample, timestamp=event.sample.timestamp, **present)
+                state.health = HealthChanged(event.device, event.time, sample)
+        elif kind is SessionChanged:
+            assert isinstance(event, SessionChanged)
+            state.singles[("session", event.transport)] = event
+        elif kind is TelemetrySourceChanged:
+            state.singles["source"] = event
+        elif kind is ExpectedIntervalChanged:
+            state.singles["interval"] = event
+        elif kind is SubscriptionsDeclared:
+            # A new declaration replaces the groups: their earlier states and data marks no longer apply.
+            for key in [key for key in state.singles if isinstance(key, tuple) and key[0] in ("group", "data")]:
+                del state.singles[key]
+            state.singles["declared"] = event
+        elif kind is SubscriptionStateChanged:
+            assert isinstance(event, SubscriptionStateChanged)
+            previous_state = state.singles.get(("group", event.group))
+            if (
+                event.rejection is None
+                and isinstance(previous_state, SubscriptionStateChanged)
+                and previous_state.rejection is not None
+                and event.state.value != "live"
+            ):
+                # The store keeps a rejection until the group comes live: so does the keyframe.
+                event = replace(event, rejection=previous_state.rejection)
+            state.singles[("group", event.group)] = event
+        elif kind is SubscriptionData:
+            assert isinstance(event, SubscriptionData)
+            state.singles[("data", event.group)] = event
+
+    def keyframe(self) -> dict[str, list[FleetEvent]]:
+        """Each device's state as events in time order (applied to a fresh store with its clock at each event's
+        time, they rebuild the device: the interfaces' last two counter readings, then their merged state)."""
+        out: dict[str, list[FleetEvent]] = {}
+        for device, state in self._devices.items():
+            events: list[FleetEvent] = list(state.singles.values())
+            if state.health is not None:
+                events.append(state.health)
+            for depth in (0, 1):
+                by_time: dict[tuple[float, float], dict[str, list[object]]] = {}
+                for name, readings in state.counters.items():
+                    if len(readings) > depth:
+                        time, timestamp, row = readings[len(readings) - 1 - depth]
+                        by_time.setdefault((time, timestamp), {})[name] = list(row)
+                for (time, timestamp), rows in by_time.items():
+                    events.append(InterfacesChanged(device, time, InterfaceBatch(device, timestamp, rows)))
+            if state.interface_state:
+                rows = {
+                    name: merged + [None] * (ROW_LENGTH - COUNTERS_AT) for name, merged in state.interface_state.items()
+                }
+                events.append(
+                    InterfacesChanged(device, state.state_time, InterfaceBatch(device, state.state_time, rows))
+                )
+            # Declarations before the group states that need them; within a time, the order above.
+            order = sorted(
+                range(len(events)),
+                key=lambda i: (events[i].time, 0 if type(events[i]) is SubscriptionsDeclared else 1, i),
+            )
+            out[device] = [events[i] for i in order]
+        return out

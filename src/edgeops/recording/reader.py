@@ -1,0 +1,428 @@
+"""Reading a recording: its span, the fleet at any instant (a FleetStore), its events, series and commands.
+
+Readers open the file read-only and never take the writer's lock: a console replays (or a timeline reads) a
+recording while another process writes it. A file that is damaged, truncated, from a newer edgeops or not a recording
+raises RecordingError with its code; what can be read of a damaged file is handed along (`salvaged`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import heapq
+import itertools
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+from edgeops.fleet.events import (
+    CommandRan,
+    EventFormatError,
+    FleetEvent,
+    apply_event,
+    decode_events,
+    payload_of,
+)
+from edgeops.fleet.store import FleetStore
+from edgeops.inventory.model import Inventory
+from edgeops.recording.coding import Bases, bases_of, from_differences
+from edgeops.recording.pins import Pin
+from edgeops.recording.schema import (
+    APP_ID,
+    RECORDING_FORMAT_VERSION,
+    SCHEMA,
+    SQLITE_MAGIC,
+    BatchKind,
+    Metric,
+    RecordingError,
+    RecordingProblem,
+    SeriesPoint,
+)
+from edgeops.recording.series import MetricExtractor, bucket_points, unpack_rollup
+
+# How far before a series' range the rates' first counters are looked for.
+RATE_LEAD_S = 60.0
+
+
+class ReplayClock:
+    """The clock a replayed store reads: wall and monotonic time both at the instant being shown."""
+
+    def __init__(self, t: float) -> None:
+        self.t = t
+
+    def now(self) -> float:
+        return self.t
+
+    def monotonic(self) -> float:
+        return self.t
+
+
+class Recording:
+    """A recording opened for reading (`Recording.open`)."""
+
+    def __init__(self, path: Path, connection: sqlite3.Connection) -> None:
+        self.path = path
+        self._db = connection
+        self.damaged_batches = 0  # batches skipped because they could not be decoded
+
+    # -- opening ------------------------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, path: str | Path) -> Recording:
+        """Open a recording. Raises RecordingError (code: not-a-recording, newer-version, truncated, corrupt); for
+        a truncated or corrupt file its `salvaged` is the readable part (in memory), when there is one."""
+        path = Path(path)
+        try:
+            with path.open("rb") as file:
+                header = file.read(100)
+                size = path.stat().st_size
+        except OSError as error:
+            raise RecordingError(
+                RecordingProblem.NOT_A_RECORDING, f"{path}: cannot read it ({error.strerror})"
+            ) from None
+        if len(header) < 100 or not header.startswith(SQLITE_MAGIC):
+            if header and SQLITE_MAGIC.startswith(header[: len(SQLITE_MAGIC)]):
+                raise RecordingError(RecordingProblem.TRUNCATED, f"{path}: the recording ends inside its header")
+            raise RecordingError(RecordingProblem.NOT_A_RECORDING, f"{path} is not an edgeops recording")
+        page_size = int.from_bytes(header[16:18], "big")
+        page_size = 65536 if page_size == 1 else page_size
+        pages = int.from_bytes(header[28:32], "big")
+        header_valid = header[24:28] == header[92:96]  # the change counter matches version-valid-for
+        truncated = header_valid and pages > 0 and (size < pages * page_size or size % page_size)
+        if truncated:
+            raise RecordingError(
+                RecordingProblem.TRUNCATED,
+                f"{path}: the recording is truncated (cut off at {size} bytes); the part that could be read is shown",
+                salvaged=_salvage_truncated(path, page_size),
+            )
+        try:
+            connection = _connect_read_only(path)
+        except sqlite3.DatabaseError as error:
+            raise RecordingError(RecordingProblem.CORRUPT, f"{path}: the recording is damaged ({error})") from None
+        try:
+            meta = dict(connection.execute("SELECT key, value FROM meta").fetchall())
+        except sqlite3.DatabaseError as error:
+            if truncated:
+                raise RecordingError(
+                    RecordingProblem.TRUNCATED,
+                    f"{path}: the recording is truncated ({error})",
+                    salvaged=_salvage(path, connection),
+                ) from None
+            if "no such table" in str(error) or "not a database" in str(error):
+                raise RecordingError(RecordingProblem.NOT_A_RECORDING, f"{path} is not an edgeops recording") from None
+            raise RecordingError(RecordingProblem.CORRUPT, f"{path}: the recording is damaged ({error})") from None
+        if meta.get("app") != APP_ID:
+            connection.close()
+            raise RecordingError(
+                RecordingProblem.NOT_A_RECORDING, f"{path} is an sqlite file, not an edgeops recording"
+            )
+        try:
+            version = int(meta.get("format", "0"))
+        except ValueError:
+            version = 0
+        if version > RECORDING_FORMAT_VERSION:
+            connection.close()
+            raise RecordingError(
+                RecordingProblem.NEWER_VERSION,
+                f"{path} was recorded by a newer edgeops (format {version}; this one reads {RECORDING_FORMAT_VERSION}):"
+                " upgrade edgeops to read it",
+            )
+        recording = cls(path, connection)
+        try:
+            (check,) = connection.execute("PRAGMA quick_check(1)").fetchone()
+        except sqlite3.DatabaseError as error:
+            check = str(error)
+        if check != "ok":
+            raise RecordingError(
+                RecordingProblem.CORRUPT,
+                f"{path}: the recording is damaged ({check}); the part that could be read is shown",
+                salvaged=_salvage(path, connection),
+            )
+        return recording
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> Recording:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def pin(self, since: float) -> Pin:
+        """Keep retention from deleting anything from `since` on while the pin is held (a replay pins what it
+        shows; `Pin.move` as it moves, `Pin.release` or `with` when done)."""
+        return Pin(self.path, since)
+
+    # -- reading ------------------------------------------------------------------------------------
+
+    def span(self) -> tuple[float, float]:
+        """The first and last instant the recording holds (both the creation time while it is empty)."""
+        first, last = self._query("SELECT min(t0), max(t1) FROM batches").fetchone()
+        if first is None:
+            created = float(self._meta("created") or 0.0)
+            return created, created
+        return float(first), float(last)
+
+    def store_at(self, t: float, inventory: Inventory) -> FleetStore:
+        """The fleet as it was at `t`: the last keyframe at or before it, then every event up to `t`, applied to a
+        fresh store whose clock reads each event's time and, at the end, `t`. Devices not in `inventory` are
+        left out."""
+        clock = ReplayClock(t)
+        store = FleetStore(inventory, clock)
+        known = {device.name for device in inventory.devices}
+        for event in self._chain(t, t, kinds=(BatchKind.EVENTS,), keyframe_events=True):
+            if event.device in known:
+                clock.t = event.time
+                apply_event(store, event)
+        clock.t = t
+        return store
+
+    def events(self, since: float, until: float, *, device: str | None = None) -> Iterator[FleetEvent]:
+        """Every event (commands too) with since <= time <= until, in time order."""
+        events = [
+            event
+            for event in self._chain(since, until, kinds=(BatchKind.EVENTS, BatchKind.COMMANDS), device=device)
+            if since <= event.time <= until
+        ]
+        events.sort(key=lambda event: event.time)
+        yield from events
+
+    def _chain(
+        self,
+        since: float,
+        until: float,
+        *,
+        kinds: tuple[BatchKind, ...],
+        device: str | None = None,
+        keyframe_events: bool = False,
+    ) -> Iterator[FleetEvent]:
+        """The events from the last keyframe at or before `since` on, as written (id order), counters made whole
+        (recording/coding.py), up to the batches that start after `until`. With `keyframe_events`, the keyframe's
+        own events come first, and the chain stops at the next keyframe (its events belong to that one)."""
+        frames = self._query("SELECT time, last_id FROM keyframes ORDER BY time").fetchall()
+        start_index = None
+        for index, (time_, _) in enumerate(frames):
+            if time_ <= since:
+                start_index = index
+        device_clause = "" if device is None else " AND device = ?"
+        device_args: tuple[object, ...] = () if device is None else (device,)
+        bases: Bases = {}
+        dictionaries: dict[str, bytes] = {}
+        after_id = 0
+        later = frames if start_index is None else frames[start_index + 1 :]
+        if start_index is not None:
+            frame_time, after_id = frames[start_index]
+            bases, dictionaries, events = self._keyframe(frame_time, device_clause, device_args)
+            if keyframe_events:
+                yield from events
+        stop_id = later[0][1] if later and keyframe_events else None
+        boundaries = [(last_id, frame_time) for frame_time, last_id in later]
+        kind_list = ", ".join(str(int(kind)) for kind in kinds)
+        query = (
+            f"SELECT id, device, kind, data FROM batches WHERE kind IN ({kind_list}) AND id > ? AND t0 <= ?"
+            + device_clause
+            + ("" if stop_id is None else f" AND id <= {int(stop_id)}")
+            + " ORDER BY id"
+        )
+        rows = self._query(query, (after_id, until, *device_args))
+        try:
+            for row_id, row_device, kind, data in rows:
+                while boundaries and row_id > boundaries[0][0]:
+                    # Past the next keyframe's last batch: the chain starts again from its whole values.
+                    bases, dictionaries, _ = self._keyframe(boundaries.pop(0)[1], device_clause, device_args)
+                if kind != BatchKind.EVENTS:
+                    yield from self._decode(data)
+                    continue
+                for event in self._decode(data, dictionaries.get(row_device)):
+                    yield from_differences(event, bases)
+        except sqlite3.DatabaseError as error:
+            raise RecordingError(RecordingProblem.CORRUPT, f"{self.path}: the recording is damaged ({error})") from None
+
+    def _keyframe(
+        self, frame_time: float, device_clause: str, device_args: tuple[object, ...]
+    ) -> tuple[Bases, dict[str, bytes], list[FleetEvent]]:
+        """A keyframe's events, the counter bases they leave and each device's dictionary (its payload)."""
+        events: list[FleetEvent] = []
+        dictionaries: dict[str, bytes] = {}
+        for device, data in self._query(
+            "SELECT device, data FROM batches WHERE kind = ? AND t0 = ?" + device_clause,
+            (BatchKind.KEYFRAME, frame_time, *device_args),
+        ).fetchall():
+            events.extend(self._decode(data))
+            with contextlib.suppress(EventFormatError):
+                dictionaries[device] = payload_of(data)
+        return bases_of(events), dictionaries, events
+
+    def commands(self, since: float, until: float, *, device: str | None = None) -> Iterator[CommandRan]:
+        """The commands that ended between since and until, in time order."""
+        query = "SELECT t0, data FROM batches WHERE kind = ? AND t1 >= ? AND t0 <= ?"
+        parameters: tuple[object, ...] = (BatchKind.COMMANDS, since, until)
+        if device is not None:
+            query += " AND device = ?"
+            parameters += (device,)
+        for event in self._in_time_order(self._query(query + " ORDER BY t0, id", parameters), since, until):
+            if isinstance(event, CommandRan):
+                yield event
+
+    def series(
+        self, device: str, port: str | None, metric: Metric, since: float, until: float, step: float
+    ) -> list[SeriesPoint]:
+        """One series of the timeline in steps of `step` seconds from `since`: full resolution where the recording
+        still has it, the one-minute rollups (low, mean, high) where it is older."""
+        if step <= 0:
+            raise ValueError("a series' step must be positive")
+        metric = Metric(metric)
+        port_key = port or ""
+        full_since = float(self._meta("full_since") or 0.0)
+        points: list[tuple[float, float, float, float, int]] = []
+        if since < full_since:
+            for minute, data in self._query(
+                "SELECT minute, data FROM rollups WHERE device = ? AND minute >= ? AND minute < ? AND minute <= ?"
+                " ORDER BY minute",
+                (device, since - since % 60.0, full_since, until),
+            ):
+                values = unpack_rollup(data, port_key, metric)
+                if values is not None:
+                    points.append((minute, *values))
+        start = max(since, full_since)
+        if start <= until:
+            extractor = MetricExtractor()
+            wanted = (device, port_key, metric)
+            for event in self.events(start - RATE_LEAD_S, until, device=device):
+                for key, at, value in extractor.readings(event):
+                    if key == wanted and at >= start and at >= since:
+                        points.append((at, value, value, value, 1))
+        points.sort(key=lambda point: point[0])
+        return [point for point in bucket_points(points, since, step) if point.time <= until]
+
+    # -- internals ----------------------------------------------------------------------------------
+
+    def _query(self, sql: str, parameters: tuple[object, ...] = ()) -> sqlite3.Cursor:
+        try:
+            return self._db.execute(sql, parameters)
+        except sqlite3.DatabaseError as error:
+            raise RecordingError(RecordingProblem.CORRUPT, f"{self.path}: the recording is damaged ({error})") from None
+
+    def _meta(self, key: str) -> str | None:
+        row = self._query("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def _decode(self, data: bytes, zdict: bytes | None = None) -> list[FleetEvent]:
+        try:
+            return decode_events(data, zdict=zdict)
+        except EventFormatError:
+            self.damaged_batches += 1
+            return []
+
+    def _in_time_order(self, rows: sqlite3.Cursor, since: float, until: float) -> Iterator[FleetEvent]:
+        """Events of batches ordered by their first time, merged into time order: an event earlier than the next
+        batch's first time can come out."""
+        waiting: list[tuple[float, int, FleetEvent]] = []
+        order = itertools.count()
+        try:
+            for t0, data in rows:
+                while waiting and waiting[0][0] < t0:
+                    yield heapq.heappop(waiting)[2]
+                for event in self._decode(data):
+                    if since <= event.time <= until:
+                        heapq.heappush(waiting, (event.time, next(order), event))
+        except sqlite3.DatabaseError as error:
+            raise RecordingError(RecordingProblem.CORRUPT, f"{self.path}: the recording is damaged ({error})") from None
+        while waiting:
+            yield heapq.heappop(waiting)[2]
+
+
+def _connect_read_only(path: Path) -> sqlite3.Connection:
+    connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+    try:
+        connection.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    except sqlite3.OperationalError as error:
+        # A writer that was killed leaves a WAL to recover, which a read-only connection may not do: a read-write
+        # one recovers it (committed batches only; nothing of the recording is changed).
+        if "readonly" not in str(error).lower() and "read-only" not in str(error).lower():
+            raise
+        connection.close()
+        connection = sqlite3.connect(str(path), check_same_thread=False)
+        connection.execute("PRAGMA query_only=1")
+    return connection
+
+
+def _salvage_truncated(path: Path, page_size: int) -> Recording | None:
+    """The readable part of a file cut short: its whole pages, in memory, with the header saying that many (the
+    file itself is left as it is), then every row that can be read."""
+    try:
+        data = bytearray(path.read_bytes())
+    except OSError:
+        return None
+    pages = len(data) // page_size
+    if pages == 0:
+        return None
+    del data[pages * page_size :]
+    data[28:32] = pages.to_bytes(4, "big")
+    data[18:20] = b"\x01\x01"  # a rollback-journal database: memory cannot hold a WAL
+    source = sqlite3.connect(":memory:", check_same_thread=False)
+    try:
+        source.deserialize(bytes(data))
+        # The schema names tables and indexes whose pages are gone: read what is left regardless.
+        source.execute("PRAGMA writable_schema=ON")
+    except sqlite3.DatabaseError:
+        source.close()
+        return None
+    return _salvage(path, source)
+
+
+def _salvage(path: Path, source: sqlite3.Connection) -> Recording | None:
+    """Copy every row that can still be read into a recording in memory; None when nothing could be."""
+    target = sqlite3.connect(":memory:", check_same_thread=False)
+    target.executescript(SCHEMA)
+    copied = 0
+    for table, key, columns in (
+        ("meta", "rowid", "key, value"),
+        ("keyframes", "rowid", "time, last_id"),
+        ("batches", "id", "id, t0, t1, device, kind, resolution, data"),
+        ("rollups", "rowid", "device, minute, data"),
+    ):
+        copied += _copy_readable(source, target, table, key, columns)
+    source.close()
+    if copied == 0:
+        target.close()
+        return None
+    if target.execute("SELECT count(*) FROM meta").fetchone()[0] == 0:
+        target.execute("INSERT INTO meta VALUES ('app', ?), ('format', ?)", (APP_ID, str(RECORDING_FORMAT_VERSION)))
+    target.commit()
+    return Recording(path, target)
+
+
+def _copy_readable(source: sqlite3.Connection, target: sqlite3.Connection, table: str, key: str, columns: str) -> int:
+    width = len(columns.split(","))
+    insert = f"INSERT OR REPLACE INTO {table} ({columns}) VALUES ({', '.join('?' * width)})"
+    select = f"SELECT {columns} FROM {table}"
+    try:
+        rows = source.execute(select).fetchall()
+    except sqlite3.DatabaseError:
+        pass
+    else:
+        target.executemany(insert, rows)
+        return len(rows)
+    # A damaged table: its row ids from wherever they can still be read (an index survives a lost table page, and
+    # the other way round), then each row on its own.
+    ids: set[int] = set()
+    for query in (
+        f"SELECT {key} FROM {table} INDEXED BY batches_t1 WHERE t1 > -1e308" if table == "batches" else "",
+        f"SELECT {key} FROM {table} ORDER BY {key}",
+    ):
+        if not query:
+            continue
+        with contextlib.suppress(sqlite3.DatabaseError):
+            for (row_id,) in source.execute(query):
+                ids.add(row_id)
+    copied = 0
+    for row_id in sorted(ids):
+        try:
+            row = source.execute(f"{select} WHERE {key} = ?", (row_id,)).fetchone()
+        except sqlite3.DatabaseError:
+            continue
+        if row is not None:
+            target.execute(insert, row)
+            copied += 1
+    return copied

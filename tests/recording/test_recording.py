@@ -1,0 +1,284 @@
+"""The recorder and the reader with an injected clock: seeking, series, retention and downsampling, pins, a full
+disk, two writers in one folder, a reader beside the writer, and files that are not whole recordings."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from edgeops.clock import ManualClock
+from edgeops.devices.interface_rows import ROW_LENGTH, InterfaceBatch
+from edgeops.devices.samples import Alarm, CommandResult, HealthSample, SessionState, Severity
+from edgeops.fleet.events import CommandRan, EventTap, InterfacesChanged
+from edgeops.fleet.store import FleetStore
+from edgeops.inventory.model import Device, Inventory, Site
+from edgeops.platforms import Platform
+from edgeops.recording.pins import pinned_since
+from edgeops.recording.reader import Recording
+from edgeops.recording.recorder import Recorder, RecorderSettings, RecorderState, RecordingBusy
+from edgeops.recording.schema import Metric, RecordingError, RecordingProblem
+
+START = 1_767_225_600.0
+PORT = "ethernet-1/1"
+
+
+def inventory() -> Inventory:
+    return Inventory(
+        sites=(Site("Alcalá", "alc"),),
+        devices=(
+            Device("leaf1", "alc", "leaf", Platform.SRLINUX, "7220 IXR-D2L", "127.0.1.1"),
+            Device("leaf2", "alc", "leaf", Platform.SRLINUX, "7220 IXR-D2L", "127.0.1.2"),
+        ),
+    )
+
+
+class Fleet:
+    """A live store behind a tap, a recorder listening, and a hand-moved clock: counters every 2 s."""
+
+    def __init__(self, folder: Path, settings: RecorderSettings | None = None) -> None:
+        self.clock = ManualClock(START)
+        self.store = FleetStore(inventory(), self.clock)
+        self.tap = EventTap(self.store, self.clock)
+        self.recorder = Recorder.open_in(folder, clock=self.clock, settings=settings or RecorderSettings())
+        self.tap.add_listener(self.recorder.listener)
+        self.octets = 0
+        for device in ("leaf1", "leaf2"):
+            self.tap.set_session(device, "ssh", SessionState.UP)
+            self.tap.set_session(device, "gnmi", SessionState.UP)
+
+    def tick(self, *, oper: str | None = None, rate_bps: int = 8000) -> None:
+        self.clock.advance(2.0)
+        self.octets += rate_bps // 8 * 2
+        for device in ("leaf1", "leaf2"):
+            row: list[object] = [None] * ROW_LENGTH
+            row[1] = oper
+            row[5] = self.octets
+            row[6] = self.octets // 2
+            self.tap.apply_interfaces(InterfaceBatch(device, self.clock.now(), {PORT: row}))
+
+    def run(self, seconds: float, **kwargs: object) -> None:
+        """Ticks for `seconds`, committing every second tick (as the writer thread does on its own)."""
+        for number in range(int(seconds // 2)):
+            self.tick(**kwargs)  # type: ignore[arg-type]
+            if number % 2:
+                self.recorder.flush()
+        self.recorder.flush()
+
+
+def test_store_at_rebuilds_the_fleet_at_any_instant_across_keyframes(tmp_path: Path) -> None:
+    fleet = Fleet(tmp_path, RecorderSettings(keyframe_s=20))
+    fleet.run(30, oper="up")
+    fleet.tick(oper="down")
+    flap = fleet.clock.now()
+    alarm = Alarm("leaf1", "a1", Severity.MAJOR, PORT, "port down", flap)
+    fleet.tap.apply_health(HealthSample("leaf1", flap, cpu_pct=40.0, alarms=(alarm,)))
+    fleet.recorder.flush()
+    snapshot = fleet.store.interfaces("leaf1", with_history=False)
+    fleet.run(60, oper="up")
+    fleet.recorder.close()
+    with Recording.open(fleet.recorder.path) as recording:
+        then = recording.store_at(flap, inventory())
+        assert then.interfaces("leaf1", with_history=False) == snapshot
+        assert then.interface("leaf1", PORT).oper_state == "down"
+        assert then.alarms("leaf1") == (alarm,)
+        later = recording.store_at(recording.span()[1], inventory())
+        assert later.interface("leaf1", PORT).oper_state == "up"
+        assert later.alarms("leaf1") == (alarm,)  # never cleared
+        assert later.interfaces("leaf1", with_history=False) == fleet.store.interfaces("leaf1", with_history=False)
+        assert later.device("leaf2").state == fleet.store.device("leaf2").state
+
+
+def test_series_and_commands(tmp_path: Path) -> None:
+    fleet = Fleet(tmp_path)
+    fleet.run(20, rate_bps=16000)
+    result = CommandResult("leaf1", "show version", "v25.10", fleet.clock.now() - 1, fleet.clock.now(), True)
+    fleet.tap.command_ran(result, "run1", "run1.1", "ops")
+    fleet.recorder.close()
+    with Recording.open(fleet.recorder.path) as recording:
+        first, last = recording.span()
+        points = recording.series("leaf1", PORT, Metric.IN_BPS, first, last, 2.0)
+        assert points and {point.mean for point in points} == {16000.0}
+        assert [c.run_id for c in recording.commands(first, last)] == ["run1"]
+        assert isinstance(list(recording.events(first, last))[-1], CommandRan)
+
+
+def test_old_spans_keep_one_minute_rollups_and_retention_drops_by_age(tmp_path: Path) -> None:
+    settings = RecorderSettings(keyframe_s=60, full_resolution_s=300, max_age_s=900, maintenance_s=60)
+    fleet = Fleet(tmp_path, settings)
+    fleet.run(1800, rate_bps=8000)
+    fleet.run(600, rate_bps=80000)
+    fleet.recorder.close()
+    with Recording.open(fleet.recorder.path) as recording:
+        first, last = recording.span()
+        # Age retention cuts from keyframe to keyframe, and past full resolution one keyframe in 10 min is kept.
+        assert 900 <= last - first <= 900 + 600 + 2
+        old = recording.series("leaf1", PORT, Metric.IN_BPS, first, first + 240, 60.0)
+        # Older than the full-resolution window, and from the first half (8 kb/s): one-minute rollups of 30 readings.
+        # (kept as the store's 16-bit log-scale codes: within 0.024 %)
+        assert old and all(point.mean == pytest.approx(8000.0, rel=3e-4) for point in old)
+        assert max(point.count for point in old) == 30
+        # Past the full-resolution window the batches lost their counters (the rollups keep the series).
+        counters = [
+            event
+            for event in recording.events(first, last - 400)
+            if isinstance(event, InterfacesChanged) and event.batch.rows[PORT][5] is not None
+        ]
+        assert counters == []
+        # Seeking where keyframes were thinned and batches reduced: the fleet is there, with its counters from the
+        # keyframe (whole values).
+        old_store = recording.store_at(first + 300, inventory())
+        assert old_store.interface("leaf1", PORT).counters.in_octets is not None
+        assert old_store.device("leaf1").ssh is SessionState.UP
+        recent = recording.series("leaf1", PORT, Metric.IN_BPS, last - 60, last, 2.0)
+        assert len(recent) >= 25 and recent[-1].mean == 80000.0
+
+
+def test_retention_never_deletes_a_pinned_span(tmp_path: Path) -> None:
+    settings = RecorderSettings(keyframe_s=60, full_resolution_s=300, max_age_s=300, maintenance_s=60)
+    fleet = Fleet(tmp_path, settings)
+    fleet.run(120)
+    reader = Recording.open(fleet.recorder.path)
+    pinned_from = reader.span()[0]
+    with reader.pin(pinned_from):
+        assert pinned_since(fleet.recorder.path) == pinned_from
+        fleet.run(900)
+        assert reader.span()[0] == pinned_from
+    fleet.run(120)
+    assert reader.span()[0] > pinned_from  # released: retention goes on
+    reader.close()
+    fleet.recorder.close()
+
+
+def test_a_full_disk_pauses_the_recording_and_it_resumes_when_there_is_room(tmp_path: Path) -> None:
+    fleet = Fleet(tmp_path, RecorderSettings(max_page_count=16, maintenance_s=1e9))
+    for _ in range(5000):
+        fleet.run(4)
+        if fleet.recorder.status.state is RecorderState.DISK_FULL:
+            break
+    status = fleet.recorder.status
+    assert status.state is RecorderState.DISK_FULL and status.events_dropped > 0
+    fleet.store.interface("leaf1", PORT)  # the store went on all along
+    fleet.recorder._db.execute("PRAGMA max_page_count=100000")  # room again
+    fleet.run(4)
+    assert fleet.recorder.status.state is RecorderState.RECORDING
+    fleet.recorder.close()
+    with Recording.open(fleet.recorder.path) as recording:
+        # The first commit after the pause wrote a keyframe: the fleet is whole again at the end.
+        end = recording.store_at(recording.span()[1], inventory())
+        assert end.interface("leaf1", PORT).counters == fleet.store.interface("leaf1", PORT).counters
+
+
+def test_two_writers_in_one_folder_get_a_file_each(tmp_path: Path) -> None:
+    first = Fleet(tmp_path)
+    second = Fleet(tmp_path)
+    assert first.recorder.path != second.recorder.path
+    with pytest.raises(RecordingBusy):
+        Recorder(first.recorder.path)
+    first.run(10)
+    second.run(10)
+    first.recorder.close()
+    second.recorder.close()
+    for path in (first.recorder.path, second.recorder.path):
+        with Recording.open(path) as recording:
+            assert recording.span()[1] > recording.span()[0]
+    third = Fleet(tmp_path)  # the first file is free again
+    assert third.recorder.path == first.recorder.path
+    third.recorder.close()
+
+
+def test_a_reader_reads_while_the_writer_writes(tmp_path: Path) -> None:
+    fleet = Fleet(tmp_path)
+    fleet.run(10)
+    reader = Recording.open(fleet.recorder.path)
+    before = reader.span()[1]
+    fleet.run(10)
+    assert reader.span()[1] > before
+    assert reader.store_at(reader.span()[1], inventory()).interface("leaf1", PORT).counters == (
+        fleet.store.interface("leaf1", PORT).counters
+    )
+    reader.close()
+    fleet.recorder.close()
+
+
+def _recorded(tmp_path: Path) -> Path:
+    fleet = Fleet(tmp_path / "rec", RecorderSettings(keyframe_s=60))
+    fleet.run(3000)
+    fleet.recorder.close()
+    copy = tmp_path / "copy.sqlite"
+    connection = sqlite3.connect(fleet.recorder.path)
+    connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    connection.close()
+    shutil.copy(fleet.recorder.path, copy)
+    return copy
+
+
+def test_a_truncated_recording_raises_and_hands_over_what_can_be_read(tmp_path: Path) -> None:
+    path = _recorded(tmp_path)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) * 2 // 3 + 100])
+    with pytest.raises(RecordingError) as caught:
+        Recording.open(path)
+    assert caught.value.code is RecordingProblem.TRUNCATED
+    salvaged = caught.value.salvaged
+    assert salvaged is not None
+    first, last = salvaged.span()
+    assert last > first
+    salvaged.store_at(last, inventory())
+
+
+def test_a_corrupt_recording_raises_and_hands_over_what_can_be_read(tmp_path: Path) -> None:
+    path = _recorded(tmp_path)
+    data = bytearray(path.read_bytes())
+    page = 4096
+    for offset in range(len(data) // 2, len(data) // 2 + 3 * page):
+        data[offset] ^= 0x5A
+    path.write_bytes(bytes(data))
+    with pytest.raises(RecordingError) as caught:
+        Recording.open(path)
+    assert caught.value.code is RecordingProblem.CORRUPT
+    assert caught.value.salvaged is not None
+    first, last = caught.value.salvaged.span()
+    assert last > first
+
+
+def test_newer_and_foreign_files(tmp_path: Path) -> None:
+    path = _recorded(tmp_path)
+    with sqlite3.connect(path) as connection:
+        connection.execute("UPDATE meta SET value = '99' WHERE key = 'format'")
+    with pytest.raises(RecordingError) as caught:
+        Recording.open(path)
+    assert caught.value.code is RecordingProblem.NEWER_VERSION
+    text = tmp_path / "notes.txt"
+    text.write_text("hello\n" * 100)
+    other = tmp_path / "other.sqlite"
+    with sqlite3.connect(other) as connection:
+        connection.execute("CREATE TABLE t (x)")
+    for foreign in (text, other, tmp_path / "missing.sqlite"):
+        with pytest.raises(RecordingError) as caught:
+            Recording.open(foreign)
+        assert caught.value.code is RecordingProblem.NOT_A_RECORDING
+    header = tmp_path / "header.sqlite"
+    header.write_bytes(b"SQLite format")
+    with pytest.raises(RecordingError) as caught:
+        Recording.open(header)
+    assert caught.value.code is RecordingProblem.TRUNCATED
+
+
+def test_retention_by_size_drops_the_oldest_keyframe_intervals(tmp_path: Path) -> None:
+    settings = RecorderSettings(keyframe_s=60, max_bytes=64 * 1024, maintenance_s=60)
+    fleet = Fleet(tmp_path, settings)
+    fleet.run(300)
+    with Recording.open(fleet.recorder.path) as recording:
+        assert recording.span()[0] == START  # nothing dropped while small
+    fleet.run(3600)
+    assert fleet.recorder.used_bytes() <= 64 * 1024 + 16 * 1024  # at most about one interval (and a page) over
+    with Recording.open(fleet.recorder.path) as recording:
+        first, last = recording.span()
+        assert first > START + 600
+        assert recording.store_at(last, inventory()).interface("leaf1", PORT).counters == (
+            fleet.store.interface("leaf1", PORT).counters
+        )
+    fleet.recorder.close()
