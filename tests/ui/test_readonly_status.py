@@ -24,7 +24,7 @@ async def test_the_status_bar_shows_read_only(sample_fleet: SampleFleet, readonl
             return engine
 
     runtime = Runtime(Path("inventory.yaml"), sample_fleet.paths, readonly=readonly)
-    app = session_app(runtime, paths=sample_fleet.paths)
+    app = session_app(runtime, paths=sample_fleet.paths, readonly=runtime.readonly)  # as open_console builds it
     async with app.run_test(size=WIDE) as pilot:
         await wait_for(pilot, lambda: isinstance(app.screen, MainScreen) and engine.started, "the main screen")
         await pilot.pause(0.2)

@@ -119,7 +119,7 @@ def open_console(runtime: ConsoleRuntime, *, theme: str | None) -> int:
     """
     from edgeops.ui.app import session_app
 
-    app = session_app(runtime, paths=runtime.paths, theme=theme, handle_signals=True)
+    app = session_app(runtime, paths=runtime.paths, theme=theme, handle_signals=True, readonly=runtime.readonly)
     try:
         app.run()
     except Exception:

@@ -132,6 +132,7 @@ class ConsoleSettings:
     problems: tuple[Problem, ...] = ()  # PROBLEMS
     command_runner: CommandRunner | None = None  # the runner core of the command runner pane (default: the engine)
     handle_signals: bool = False  # SIGTERM and SIGHUP quit cleanly (the CLI: the demo lab stops too)
+    readonly: bool = False  # edgeops --readonly: the status bar says so (the session's engine enforces it)
 
 
 class MainScreen(Screen[None]):
@@ -169,8 +170,7 @@ class MainScreen(Screen[None]):
                 for spec in PANES[1:]:
                     yield app.make_pane(spec)
         yield TimeBar(id="time-bar")
-        # A read-only session (edgeops --readonly) says so on the bar; sessions without the attribute are not.
-        yield StatusBar(id="status", readonly=bool(getattr(app.settings.session, "readonly", False)))
+        yield StatusBar(id="status", readonly=app.settings.readonly)
         yield Footer()
 
     def on_mount(self) -> None:
@@ -792,7 +792,12 @@ def _with_status_colours(theme: Theme) -> Theme:
 
 
 def session_app(
-    session: ConsoleSession, *, paths: AppPaths, theme: str | None = None, handle_signals: bool = False
+    session: ConsoleSession,
+    *,
+    paths: AppPaths,
+    theme: str | None = None,
+    handle_signals: bool = False,
+    readonly: bool = False,
 ) -> EdgeOpsApp:
     """The console the CLI runs: its first frame at once, then the session reads the inventory and builds the engine."""
     return EdgeOpsApp(
@@ -803,6 +808,7 @@ def session_app(
             theme=theme,
             session=session,
             handle_signals=handle_signals,
+            readonly=readonly,
         )
     )
 
