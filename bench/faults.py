@@ -13,9 +13,19 @@ fault is injected on a device of its own (so no fault inherits another's damage)
                  was three intervals old, give or take one staleness tick (yes/no; its age then is stale_age_s)
 
 After the last fault the fan-out stops and the audit log is read: `no_outcome` counts commands with a `sent` record
-and no outcome (must be 0). Usage:
+and no outcome (must be 0).
 
-    python bench/faults.py --devices 200 [--json] [--out FILE]
+Then the reconnect storm: a second lab of --storm-devices (500) reachable only through its jump host, a fresh engine
+holding all of them through that one host with the fan-out running, and the jump host stopped and started again:
+
+    down_s       time from stopping the jump host until every device shows down (or unreachable)
+    recover_s    time from starting it again until every device is up
+    lag_p99_ms   event-loop lag p99 from the stop to the recovery
+    no_outcome   commands of that fan-out with a `sent` record and no outcome (must be 0)
+
+Usage:
+
+    python bench/faults.py --devices 200 [--storm-devices 500] [--json] [--out FILE]
 """
 
 from __future__ import annotations
@@ -59,14 +69,17 @@ def lab_identities(devices: int, block: int) -> list[Any]:
     return relocate(fleet[:devices], block)
 
 
-def serve_lab(devices: int, block: int, lab_dir: str, pipe: Connection) -> None:
-    """Serve the lab; answer ("inject", device, kind, params) and ("clear", device) until ("stop",)."""
+def serve_lab(devices: int, block: int, lab_dir: str, pipe: Connection, jump_only: bool = False) -> None:
+    """Serve the lab; answer ("inject", device, kind, params), ("clear", device), ("jump-stop",) and ("jump-start",)
+    until ("stop",)."""
 
     async def main() -> None:
         from edgeops.cli.lab import write_lab_inventory
         from edgeops.lab.runner import Lab
 
-        lab = Lab(lab_identities(devices, block), lab_dir=Path(lab_dir), ssh_port=LAB_SSH_PORT, seed=5)
+        lab = Lab(
+            lab_identities(devices, block), lab_dir=Path(lab_dir), ssh_port=LAB_SSH_PORT, seed=5, jump_only=jump_only
+        )
         await lab.start()
         loop = asyncio.get_running_loop()
         try:
@@ -78,6 +91,10 @@ def serve_lab(devices: int, block: int, lab_dir: str, pipe: Connection) -> None:
                 try:
                     if request[0] == "inject":
                         pipe.send(("ok", await lab.inject(request[1], request[2], **request[3])))
+                    elif request[0] in ("jump-stop", "jump-start"):
+                        assert lab.jump_server is not None, "a jump-only lab has a jump host"
+                        await (lab.jump_server.stop() if request[0] == "jump-stop" else lab.jump_server.start())
+                        pipe.send(("ok", request[0]))
                     else:
                         pipe.send(("ok", await lab.clear(request[1])))
                 except Exception as error:  # reported to the parent, which stops
@@ -109,6 +126,9 @@ class LabControl:
 
     async def clear(self, device: str) -> str:
         return await self._ask(("clear", device))
+
+    async def jump(self, action: str) -> str:
+        return await self._ask((f"jump-{action}",))
 
 
 # -- measuring --------------------------------------------------------------------------------------------------
@@ -542,20 +562,14 @@ async def fan_out(engine: RecordingTransport, audit_path: Path, devices: list[An
     return runs
 
 
-async def measure(inventory_path: str, work: Path, devices: int) -> dict[str, Any]:
+def engine_settings() -> Any:
+    """The engine's settings for every run of this benchmark: fast intervals and short backoffs, so that a minute
+    shows a fault and its end."""
     from edgeops.devices.backoff import BackoffPolicy
-    from edgeops.devices.samples import DeviceState
     from edgeops.devices.supervisor import SupervisorSettings
-    from edgeops.fleet.audit import read_audited_commands
-    from edgeops.fleet.engine import EngineSettings, FleetEngine
-    from edgeops.inventory.loader import load_inventory
-    from edgeops.logging_setup import configure_logging
-    from edgeops.paths import AppPaths
+    from edgeops.fleet.engine import EngineSettings
 
-    inventory = load_inventory(inventory_path)
-    configure_logging(work / "logs" / "edgeops.log")  # the supervisors' warnings go to a file, as in the console
-    paths = AppPaths(work / "config", work / "state", work / "logs", Path(inventory_path))
-    settings = EngineSettings(
+    return EngineSettings(
         SupervisorSettings(
             counter_interval_s=COUNTER_INTERVAL_S,
             health_interval_s=COUNTER_INTERVAL_S,
@@ -573,7 +587,20 @@ async def measure(inventory_path: str, work: Path, devices: int) -> dict[str, An
         staleness_tick_s=STALENESS_TICK_S,
         seed=5,
     )
-    engine = FleetEngine(inventory, paths, settings=settings)
+
+
+async def measure(inventory_path: str, work: Path, devices: int, control: LabControl) -> dict[str, Any]:
+    from edgeops.devices.samples import DeviceState
+    from edgeops.fleet.audit import read_audited_commands
+    from edgeops.fleet.engine import FleetEngine
+    from edgeops.inventory.loader import load_inventory
+    from edgeops.logging_setup import configure_logging
+    from edgeops.paths import AppPaths
+
+    inventory = load_inventory(inventory_path)
+    configure_logging(work / "logs" / "edgeops.log")  # the supervisors' warnings go to a file, as in the console
+    paths = AppPaths(work / "config", work / "state", work / "logs", Path(inventory_path))
+    engine = FleetEngine(inventory, paths, settings=engine_settings())
     lag = LagMonitor()
     lag.start()
     started = time.monotonic()
@@ -593,7 +620,7 @@ async def measure(inventory_path: str, work: Path, devices: int) -> dict[str, An
         return_value: dict[str, Any] = {}
         return_value["connect_s"] = round(connected, 2)
         return_value["devices"] = len(everyone)
-        bench = Bench(engine, CONTROL, lag, srlinux[::-1], sros[::-1], recorder)
+        bench = Bench(engine, control, lag, srlinux[::-1], sros[::-1], recorder)
         await run_faults(bench)
         stop.set()
         runs = await fan
@@ -617,7 +644,77 @@ async def measure(inventory_path: str, work: Path, devices: int) -> dict[str, An
         await lag.stop()
 
 
-CONTROL: LabControl  # set in main, once the lab answers
+async def measure_storm(inventory_path: str, work: Path, control: LabControl) -> dict[str, Any]:
+    """The reconnect storm: every device behind one jump host, the host stopped and started again."""
+    from edgeops.devices.samples import DeviceState
+    from edgeops.fleet.audit import read_audited_commands
+    from edgeops.fleet.engine import FleetEngine
+    from edgeops.inventory.loader import load_inventory
+    from edgeops.paths import AppPaths
+
+    inventory = load_inventory(inventory_path)
+    paths = AppPaths(work / "config", work / "storm-state", work / "logs", Path(inventory_path))
+    engine = FleetEngine(inventory, paths, settings=engine_settings())
+    everyone = list(inventory.devices)
+    names = [device.name for device in everyone]
+    down = (DeviceState.DOWN, DeviceState.UNREACHABLE)
+    lag = LagMonitor()
+    lag.start()
+    await engine.start()
+    try:
+        connected = await until(lambda: all(engine.store.device(n).state is DeviceState.UP for n in names), 300.0)
+        if connected is None:
+            raise SystemExit("the storm's fleet did not come up through its jump host within 300 s")
+        stop = asyncio.Event()
+        fan = asyncio.get_running_loop().create_task(
+            fan_out(RecordingTransport(engine), paths.audit_log, everyone, stop)
+        )
+        await asyncio.sleep(5.0)  # the fan-out is under way when the host drops
+        dropped = time.monotonic()
+        await control.jump("stop")
+        down_s = await since(dropped, lambda: all(engine.store.device(n).state in down for n in names), 120.0)
+        await asyncio.sleep(2.0)  # a moment with every device down: the reconnect attempts back off
+        restarted = time.monotonic()
+        await control.jump("start")
+        recover_s = await since(
+            restarted, lambda: all(engine.store.device(n).state is DeviceState.UP for n in names), 300.0
+        )
+        lag_p99 = lag.p99_ms(dropped, time.monotonic())
+        stop.set()
+        runs = await fan
+        commands = read_audited_commands(paths.audit_log)
+        return {
+            "devices": len(everyone),
+            "connect_s": round(connected, 2),
+            "down_s": None if down_s is None else round(down_s, 2),
+            "recover_s": None if recover_s is None else round(recover_s, 2),
+            "lag_p99_ms": lag_p99,
+            "fan_out_runs": runs,
+            "commands_audited": len(commands),
+            "no_outcome": sum(1 for command in commands if command.outcome_unknown),
+        }
+    finally:
+        await engine.stop()
+        await lag.stop()
+
+
+def run_lab_then(
+    devices: int, block: int, folder: Path, jump_only: bool, measuring: Callable[[str, LabControl], Any]
+) -> Any:
+    """Start a lab in a child process, measure against it, stop it."""
+    parent, child = mp.Pipe()
+    lab = mp.get_context("spawn").Process(
+        target=serve_lab, args=(devices, block, str(folder), child, jump_only), daemon=True
+    )
+    lab.start()
+    try:
+        if not parent.poll(300):
+            raise SystemExit("the lab did not start within 300 s")
+        inventory = parent.recv()["inventory"]
+        return asyncio.run(measuring(inventory, LabControl(parent)))
+    finally:
+        parent.send(("stop",))
+        lab.join(30)
 
 
 def table(results: dict[str, Any]) -> str:
@@ -631,6 +728,14 @@ def table(results: dict[str, Any]) -> str:
         f"{results['commands_audited']} commands audited, {results['no_outcome']} without an outcome; "
         f"event-loop lag median {results['lag_median_ms_overall']} ms, p99 {results['lag_p99_ms_overall']} ms"
     )
+    storm = results.get("storm")
+    if storm:
+        lines.append(
+            f"reconnect storm: {storm['devices']} devices behind one jump host (up in {storm['connect_s']} s); "
+            f"jump host stopped: all down in {storm['down_s']} s; started again: all up in {storm['recover_s']} s; "
+            f"lag p99 {storm['lag_p99_ms']} ms; {storm['commands_audited']} commands audited, "
+            f"{storm['no_outcome']} without an outcome"
+        )
     return "\n".join(lines)
 
 
@@ -638,36 +743,41 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--devices", type=int, default=200)
     parser.add_argument("--block", type=int, default=60, help="lab addresses 127.BLOCK.x.y (default 60)")
+    parser.add_argument(
+        "--storm-devices", type=int, default=500, help="devices behind the jump host for the storm (0: no storm)"
+    )
     parser.add_argument("--json", action="store_true", help="also print the figures as JSON")
     parser.add_argument("--out", metavar="FILE", help="write the figures as JSON to FILE")
     args = parser.parse_args(argv)
     if args.devices < 24:
         parser.error("--devices must be at least 24 (each fault takes a device of its own)")
-    global CONTROL
     os.environ.setdefault("GRPC_VERBOSITY", "ERROR")  # grpc's own notes (GOAWAY on every cut) are not figures
     with tempfile.TemporaryDirectory(prefix="edgeops-faults-") as folder:
         work = Path(folder)
-        parent, child = mp.Pipe()
-        lab = mp.get_context("spawn").Process(
-            target=serve_lab, args=(args.devices, args.block, str(work / "lab"), child), daemon=True
+
+        results = run_lab_then(
+            args.devices,
+            args.block,
+            work / "lab",
+            False,
+            lambda inventory, control: measure(inventory, work, args.devices, control),
         )
-        lab.start()
-        try:
-            if not parent.poll(300):
-                raise SystemExit("the lab did not start within 300 s")
-            inventory = parent.recv()["inventory"]
-            CONTROL = LabControl(parent)
-            results = asyncio.run(measure(inventory, work, args.devices))
-        finally:
-            parent.send(("stop",))
-            lab.join(30)
+        if args.storm_devices:
+            results["storm"] = run_lab_then(
+                args.storm_devices,
+                args.block + 1,
+                work / "storm-lab",
+                True,
+                lambda inventory, control: measure_storm(inventory, work, control),
+            )
     print(table(results))
     text = json.dumps(results, indent=2)
     if args.json:
         print(text)
     if args.out:
         Path(args.out).write_text(text + "\n", encoding="utf-8")
-    return 0 if results["no_outcome"] == 0 else 1
+    lost = results["no_outcome"] + results.get("storm", {}).get("no_outcome", 0)
+    return 0 if lost == 0 else 1
 
 
 if __name__ == "__main__":
