@@ -63,7 +63,7 @@ def test_check_uses_the_configured_inventory(write: WriteFile, monkeypatch, caps
 def test_check_of_a_missing_file_exits_2(tmp_path: Path, capsys) -> None:
     assert main(["inventory", "check", str(tmp_path / "missing.yaml")]) == 2
     assert capsys.readouterr().err == (
-        f"{tmp_path / 'missing.yaml'}: no such file; write one (see docs/inventory.md), "
+        f"{tmp_path / 'missing.yaml'}: no such file; write one (see: edgeops help inventory), "
         "or pass --inventory FILE or set EDGEOPS_INVENTORY\n"
     )
 

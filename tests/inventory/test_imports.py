@@ -289,7 +289,7 @@ def test_nornir_problems_have_positions(write: WriteFile) -> None:
     ]
     assert found[-1][2] == (
         "unknown platform 'juniper_junos'; edgeops manages Nokia SR Linux and SR OS: "
-        "nokia_srl, nokia_srlinux, nokia_sros, alcatel_sros, nokia_sros_classic (all names: docs/inventory.md)"
+        "nokia_srl, nokia_srlinux, nokia_sros, alcatel_sros, nokia_sros_classic (all names: edgeops help inventory)"
     )
     assert caught.value.problems[-1].file == groups_file
 

@@ -124,7 +124,7 @@ def test_duplicate_key_is_reported_without_its_values(write: WriteFile) -> None:
     [
         ("", None, "the file is empty; an inventory needs at least sites and devices"),
         ("- just\n- a list\n", 1, "the top level must be a mapping with keys"),
-        ("sites: []\n", None, "no devices: add a devices list (see docs/inventory.md)"),
+        ("sites: []\n", None, "no devices: add a devices list (see: edgeops help inventory)"),
         ("sites: []\ndevices: []\nversion: 7\n", 3, "unsupported inventory version 7; this edgeops reads version 1"),
         ("site: []\ndevices: []\n", 1, "unknown key 'site' in the top level (did you mean 'sites'?)"),
     ],

@@ -72,7 +72,7 @@ def _run_on_inventory(paths: AppPaths, theme: str | None, settings: Settings) ->
     if not source.exists():
         print(
             f"edgeops: no inventory at {source}\n"
-            "  write one (see docs/inventory.md), pass --inventory FILE (edgeops YAML, a containerlab topology\n"
+            "  write one (see: edgeops help inventory), pass --inventory FILE (edgeops YAML, a containerlab topology\n"
             "  or a Nornir hosts.yaml), set EDGEOPS_INVENTORY, or try the console on simulated devices:"
             " edgeops --demo",
             file=sys.stderr,

@@ -79,7 +79,7 @@ def load_or_report(path: Path) -> Inventory | None:
     """
     if not path.exists():
         print(
-            escape_control(f"{path}: no such file; write one (see docs/inventory.md), or pass --inventory FILE ")
+            escape_control(f"{path}: no such file; write one (see: edgeops help inventory), or pass --inventory FILE ")
             + "or set EDGEOPS_INVENTORY",
             file=sys.stderr,
         )

@@ -35,6 +35,7 @@ SUBCOMMANDS: dict[str, str] = {
     "completion": "edgeops.cli.completion",
     "config": "edgeops.cli.config",
     "export": "edgeops.cli.export",
+    "help": "edgeops.cli.help",
     "inventory": "edgeops.cli.inventory",
     "lab": "edgeops.cli.lab",
     "run": "edgeops.cli.run",
@@ -83,7 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="start the built-in 17-site device lab and open the console on it",
     )
-    parser.add_argument("--theme", help="theme name (env EDGEOPS_THEME, theme in config.toml; see docs/user-guide.md)")
+    parser.add_argument("--theme", help="theme name (env EDGEOPS_THEME, theme in config.toml; see: edgeops help console)")
     parser.add_argument(
         "--no-record",
         action="store_true",

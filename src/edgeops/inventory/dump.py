@@ -222,7 +222,7 @@ def _render(root: CommentedMap) -> str:
     yaml.indent(mapping=2, sequence=4, offset=2)
     yaml.width = 110
     buffer = io.StringIO()
-    buffer.write("# edgeops inventory (format: docs/inventory.md)\n")
+    buffer.write("# edgeops inventory (format: edgeops help inventory)\n")
     yaml.dump(root, buffer)
     lines = buffer.getvalue().splitlines()
     out: list[str] = []

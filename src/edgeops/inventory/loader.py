@@ -151,7 +151,7 @@ class _EdgeopsFile:
         defaults = self._read_defaults(data)
         groups = self._read_groups(data)
         if "devices" not in data:
-            self.log.add(self.doc.whole_file(), "no devices: add a devices list (see docs/inventory.md)")
+            self.log.add(self.doc.whole_file(), "no devices: add a devices list (see: edgeops help inventory)")
         devices = self._read_devices(data, defaults, groups, sites, jump_hosts)
         if ssh_config is not None:
             # Parse it for every host in use: asyncssh only reads the Host blocks that match.

@@ -299,7 +299,7 @@ class _NornirFiles:
                     where,
                     f"unknown platform '{name}'{did_you_mean(name.lower(), PLATFORM_ALIASES)}; "
                     "edgeops manages Nokia SR Linux and SR OS: nokia_srl, nokia_srlinux, nokia_sros, alcatel_sros, "
-                    "nokia_sros_classic (all names: docs/inventory.md)",
+                    "nokia_sros_classic (all names: edgeops help inventory)",
                 )
                 return INVALID
             variant = next((e.variant for e in chain if e.variant), None)

@@ -76,7 +76,7 @@ class InventoryErrorsScreen(Screen[None]):
         )
         yield Static(
             Text(
-                "Fix the file and press r to read it again (see docs/inventory.md for the format, "
+                "Fix the file and press r to read it again (see `edgeops help inventory` for the format, "
                 "or check it with `edgeops inventory check`)."
             ),
             id="errors-hint",
