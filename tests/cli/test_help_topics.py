@@ -1,4 +1,4 @@
-"""`edgeops help`: the guides an installed edgeops carries, which error messages point to instead of repository paths."""
+"""`edgeops help`: the guides an installed edgeops carries, which error messages point to (not repository paths)."""
 
 from __future__ import annotations
 
@@ -52,9 +52,13 @@ def test_messages_name_help_topics_not_repository_files() -> None:
             and isinstance(node.body[0].value, ast.Constant)
         }
         for node in ast.walk(tree):
-            if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings:
-                if re.search(r"docs/[\w-]+\.md", node.value):
-                    offenders.append(f"{path.relative_to(REPO)}:{node.lineno}")
+            if (
+                isinstance(node, ast.Constant)
+                and isinstance(node.value, str)
+                and id(node) not in docstrings
+                and re.search(r"docs/[\w-]+\.md", node.value)
+            ):
+                offenders.append(f"{path.relative_to(REPO)}:{node.lineno}")
     assert offenders == []
 
 

@@ -84,7 +84,9 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="start the built-in 17-site device lab and open the console on it",
     )
-    parser.add_argument("--theme", help="theme name (env EDGEOPS_THEME, theme in config.toml; see: edgeops help console)")
+    parser.add_argument(
+        "--theme", help="theme name (env EDGEOPS_THEME, theme in config.toml; see: edgeops help console)"
+    )
     parser.add_argument(
         "--no-record",
         action="store_true",
