@@ -8,7 +8,7 @@ import inspect
 import logging
 import math
 import random
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -20,7 +20,7 @@ from edgeops.devices.pacing import TURN_SLICE_S, TurnPacer
 from edgeops.devices.ratelimit import ConnectLimiter
 from edgeops.devices.samples import CommandResult, SessionState
 from edgeops.devices.ssh import PasswordSource, SshTarget
-from edgeops.devices.supervisor import DeviceSupervisor, RestartOutcome, SupervisorSettings
+from edgeops.devices.supervisor import DeviceSupervisor, RestartOutcome, SupervisorSettings, TelemetrySink
 from edgeops.devices.tunnel import JumpHostPool
 from edgeops.fleet.store import FleetStore
 from edgeops.inventory.model import Device, Inventory, SecretRef
@@ -124,15 +124,18 @@ class FleetEngine:
         password_prompt: PasswordPrompt | None = None,
         on_new_host_key: HostKeyAnnouncer | None = None,
         confirm_host_key: HostKeyConfirm | None = None,
+        tap: Callable[[FleetStore], TelemetrySink] | None = None,
     ) -> None:
         """on_new_host_key: told about each host key recorded on first use. confirm_host_key: asks the user about a
-        new host key under the policy ask (without it, ask refuses like strict)."""
+        new host key under the policy ask (without it, ask refuses like strict). tap: wraps the store where the
+        supervisors report (a collector publishes what they report, and forwards it to the store)."""
         self.inventory = inventory
         self.paths = paths
         self.clock: Clock = clock or SystemClock()
         self.settings = settings = settings or EngineSettings()
         supervision = settings.supervisor
         self.store = FleetStore(inventory, self.clock, stale_factor=supervision.stale_factor)
+        sink: TelemetrySink = self.store if tap is None else tap(self.store)
         self.secrets = SecretSource(password_prompt)
         self.known_hosts = KnownHosts(
             paths.known_hosts,
@@ -167,7 +170,7 @@ class FleetEngine:
             ssh = ssh_settings_for(device, inventory)
             self._supervisors[device.name] = DeviceSupervisor(
                 device,
-                sink=self.store,
+                sink=sink,
                 known_hosts=self.known_hosts,
                 limiter=self.ssh_limiter,
                 gnmi_limiter=self.gnmi_limiter,
@@ -195,18 +198,29 @@ class FleetEngine:
 
     # -- lifecycle --------------------------------------------------------------------------------
 
-    async def start(self) -> None:
-        """Start every supervisor and the staleness ticker; returns at once (connections open in the background)."""
+    async def start(self, devices: Collection[str] | None = None) -> None:
+        """Start every supervisor (or those of `devices` only) and the staleness ticker; returns at once
+        (connections open in the background)."""
         if self._closed:
             raise RuntimeError("the engine was stopped; build a new one")
         if self._started:
             return
         self._started = True
         self.jumps.add_listener(self._on_jump_state)
-        for supervisor in self._supervisors.values():
-            supervisor.start()
+        for name, supervisor in self._supervisors.items():
+            if devices is None or name in devices:
+                supervisor.start()
         self._ticker = asyncio.create_task(self._tick_staleness(), name="fleet staleness")
-        log.info("session engine started for %d devices", len(self._supervisors))
+        log.info("session engine started for %d devices", len(self._supervisors) if devices is None else len(devices))
+
+    def start_device(self, name: str) -> None:
+        """Start one device's supervisor on a started engine (a collector that took the device's lease)."""
+        if self._started and not self._closed:
+            self._supervisors[name].start()
+
+    async def stop_device(self, name: str) -> None:
+        """Stop one device's supervisor and close its sessions (a collector that lost the device's lease)."""
+        await self._supervisors[name].stop()
 
     async def stop(self) -> None:
         """Stop every supervisor, close every session and jump host connection; safe to call twice."""
