@@ -42,7 +42,7 @@ async def buckets(nats_server, request: pytest.FixtureRequest) -> AsyncIterator[
     for bucket in ("edgeops-leases", "edgeops-state"):
         with contextlib.suppress(Exception):  # not there yet
             await js.delete_key_value(bucket)
-    _, leases = await ensure_layout(js, Layout(lease_ttl_s=TTL_S))
+    _, leases, _ = await ensure_layout(js, Layout(lease_ttl_s=TTL_S))
     yield client, leases
     await client.close()
 

@@ -205,3 +205,9 @@ async def connect_bus(
     with contextlib.suppress(Exception):
         await client.close()
     raise BusUnreachable(settings.shown_url, cause)
+
+
+async def probe_bus(settings: BusSettings) -> None:
+    """Connect once and leave; BusUnreachable (naming the URL and the cause) when that fails."""
+    client = await connect_bus(settings, name="edgeops probe")
+    await client.close()

@@ -15,6 +15,8 @@ from edgeops.cli.exit_codes import ExitCode
 from edgeops.paths import AppPaths
 
 if TYPE_CHECKING:  # the console's modules pull in textual: imported only when the console starts
+    from edgeops.bus.connection import BusSettings
+    from edgeops.bus.source import BusSource
     from edgeops.fleet.engine import EngineSettings, FleetEngine
     from edgeops.inventory.model import Inventory
     from edgeops.ui.session import ConsoleUser, InventoryLoad
@@ -38,7 +40,7 @@ def run_console(args: argparse.Namespace, paths: AppPaths) -> int:
         from edgeops.cli.demo import run_demo
 
         return run_demo(paths, args.theme)
-    return _run_on_inventory(paths, args.theme)
+    return _run_on_inventory(paths, args.theme, getattr(args, "source", None))
 
 
 def interactive() -> bool:
@@ -61,7 +63,14 @@ def _theme_problem(theme: str | None, paths: AppPaths) -> str:
     return f"unknown theme {theme!r}; themes: {', '.join(sorted(names))}"
 
 
-def _run_on_inventory(paths: AppPaths, theme: str | None) -> int:
+def _run_on_inventory(paths: AppPaths, theme: str | None, bus_url: str | None = None) -> int:
+    bus = None
+    if bus_url is not None:  # the fleet from collectors on a bus: it must answer before the console opens
+        from edgeops.cli.collect import reach_bus
+
+        bus = reach_bus(bus_url)
+        if bus is None:
+            return ExitCode.USAGE
     source = paths.inventory
     if not source.exists():
         print(
@@ -79,7 +88,7 @@ def _run_on_inventory(paths: AppPaths, theme: str | None) -> int:
         if load_or_report(source) is None:
             return ExitCode.USAGE
         return no_terminal()
-    return open_console(ConsoleRuntime(source, paths), theme=theme)
+    return open_console(ConsoleRuntime(source, paths, bus=bus), theme=theme)
 
 
 def open_console(runtime: ConsoleRuntime, *, theme: str | None) -> int:
@@ -105,8 +114,16 @@ class ConsoleRuntime:
     """The console's session (edgeops.ui.session.ConsoleSession): reads the inventory, builds the engine, and keeps
     the garbage collector off the long-lived heap while the engine runs."""
 
-    def __init__(self, inventory_file: Path, paths: AppPaths, engine_settings: EngineSettings | None = None) -> None:
+    def __init__(
+        self,
+        inventory_file: Path,
+        paths: AppPaths,
+        engine_settings: EngineSettings | None = None,
+        bus: BusSettings | None = None,
+    ) -> None:
+        """bus: the fleet comes from collectors on this bus instead of from sessions of the console's own."""
         self.inventory_file = inventory_file
+        self.bus = bus
         self.paths = paths
         self.engine_settings = engine_settings
         self.heap_frozen = False  # some of the heap is in the garbage collector's permanent generation
@@ -134,7 +151,11 @@ class ConsoleRuntime:
         )
         return inventory, problems
 
-    def make_engine(self, inventory: Inventory, user: ConsoleUser) -> FleetEngine:
+    def make_engine(self, inventory: Inventory, user: ConsoleUser) -> FleetEngine | BusSource:
+        if self.bus is not None:
+            from edgeops.bus.source import BusSource
+
+            return BusSource(inventory, self.bus)
         from edgeops.fleet.engine import FleetEngine
 
         return FleetEngine(

@@ -27,6 +27,7 @@ class Subcommand(Protocol):
 # name -> module; imported when the parser is built, so these modules keep their own imports lazy.
 SUBCOMMANDS: dict[str, str] = {
     "audit": "edgeops.cli.audit",
+    "collect": "edgeops.cli.collect",
     "inventory": "edgeops.cli.inventory",
     "lab": "edgeops.cli.lab",
     "run": "edgeops.cli.run",
@@ -67,6 +68,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="start the built-in 17-site device lab and open the console on it",
     )
     parser.add_argument("--theme", help="theme name (see docs/user-guide.md)")
+    parser.add_argument(
+        "--source", metavar="URL", help="take the fleet from collectors on a bus, nats://HOST:4222 (docs/scale-out.md)"
+    )
     add_path_options(parser)
     subparsers = parser.add_subparsers(dest="subcommand", metavar="COMMAND")
     for name, module_name in SUBCOMMANDS.items():
