@@ -16,9 +16,10 @@ from edgeops.cli.exit_codes import ExitCode
 from edgeops.paths import AppPaths
 
 if TYPE_CHECKING:  # the console's modules pull in textual: imported only when the console starts
+    from edgeops.bus.connection import BusSettings
     from edgeops.config import Settings
     from edgeops.devices.samples import CommandResult
-    from edgeops.fleet.engine import EngineSettings, FleetEngine
+    from edgeops.fleet.engine import EngineSettings
     from edgeops.inventory.model import Device, Inventory
     from edgeops.recording.recorder import Recorder
     from edgeops.ui.session import ConsoleUser, Engine, InventoryLoad
@@ -44,7 +45,7 @@ def run_console(args: argparse.Namespace, paths: AppPaths) -> int:
         from edgeops.cli.demo import run_demo
 
         return run_demo(paths, theme)
-    return _run_on_inventory(paths, theme, settings)
+    return _run_on_inventory(paths, theme, settings, args.source)
 
 
 def interactive() -> bool:
@@ -67,7 +68,14 @@ def _theme_problem(theme: str | None, paths: AppPaths) -> str:
     return f"unknown theme {theme!r}; themes: {', '.join(sorted(names))}"
 
 
-def _run_on_inventory(paths: AppPaths, theme: str | None, settings: Settings) -> int:
+def _run_on_inventory(paths: AppPaths, theme: str | None, settings: Settings, bus_url: str | None = None) -> int:
+    bus = None
+    if bus_url is not None:  # the fleet from collectors on a bus: it must answer before the console opens
+        from edgeops.cli.collect import reach_bus
+
+        bus = reach_bus(bus_url)
+        if bus is None:
+            return ExitCode.USAGE
     source = paths.inventory
     if not source.exists():
         print(
@@ -86,7 +94,7 @@ def _run_on_inventory(paths: AppPaths, theme: str | None, settings: Settings) ->
             return ExitCode.USAGE
         return no_terminal()
     runtime = ConsoleRuntime(
-        source, paths, engine_settings(settings), readonly=settings.readonly, record=settings.record
+        source, paths, engine_settings(settings), readonly=settings.readonly, record=settings.record, bus=bus
     )
     return open_console(runtime, theme=theme)
 
@@ -142,8 +150,11 @@ class ConsoleRuntime:
         *,
         readonly: bool = False,
         record: bool = True,
+        bus: BusSettings | None = None,
     ) -> None:
+        """bus: the fleet comes from collectors on this bus instead of from sessions of the console's own."""
         self.inventory_file = inventory_file
+        self.bus = bus
         self.paths = paths
         self.engine_settings = engine_settings
         self.readonly = readonly  # no command the guard refuses reaches a device, whatever the console lifts
@@ -175,6 +186,11 @@ class ConsoleRuntime:
         return inventory, problems
 
     def make_engine(self, inventory: Inventory, user: ConsoleUser) -> Engine:
+        if self.bus is not None:
+            from edgeops.bus.source import BusSource
+
+            source = BusSource(inventory, self.bus)
+            return ReadOnlyEngine(source) if self.readonly else source
         from edgeops.fleet.engine import FleetEngine
 
         engine = FleetEngine(
@@ -242,7 +258,7 @@ class ReadOnlyEngine:
     the guard refuses comes back refused and never reaches the device. Everything else is the engine's.
     """
 
-    def __init__(self, engine: FleetEngine) -> None:
+    def __init__(self, engine: Engine) -> None:
         self._engine = engine
 
     def __getattr__(self, name: str) -> Any:

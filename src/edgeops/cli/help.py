@@ -24,6 +24,7 @@ TOPICS: dict[str, tuple[str, str]] = {
     "console": ("user-guide.md", "the console: panes, keys, themes, folders"),
     "recording": ("recording.md", "the recording, replay and export"),
     "lab": ("lab.md", "the device lab and its faults"),
+    "scale-out": ("scale-out.md", "collectors and consoles sharing the fleet over NATS JetStream"),
 }
 
 

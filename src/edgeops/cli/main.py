@@ -32,6 +32,7 @@ class Subcommand(Protocol):
 # name -> module; imported when the parser is built, so these modules keep their own imports lazy.
 SUBCOMMANDS: dict[str, str] = {
     "audit": "edgeops.cli.audit",
+    "collect": "edgeops.cli.collect",
     "completion": "edgeops.cli.completion",
     "config": "edgeops.cli.config",
     "export": "edgeops.cli.export",
@@ -92,6 +93,11 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="do not record the fleet (the console records into the state folder; env EDGEOPS_RECORD, record in "
         "config.toml)",
+    )
+    parser.add_argument(
+        "--source",
+        metavar="URL",
+        help="take the fleet from collectors on a bus, nats://HOST:4222 (see: edgeops help scale-out)",
     )
     add_path_options(parser)
     subparsers = parser.add_subparsers(dest="subcommand", metavar="COMMAND")

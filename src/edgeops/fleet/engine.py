@@ -8,7 +8,7 @@ import inspect
 import logging
 import math
 import random
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -199,18 +199,29 @@ class FleetEngine:
 
     # -- lifecycle --------------------------------------------------------------------------------
 
-    async def start(self) -> None:
-        """Start every supervisor and the staleness ticker; returns at once (connections open in the background)."""
+    async def start(self, devices: Collection[str] | None = None) -> None:
+        """Start every supervisor (or those of `devices` only) and the staleness ticker; returns at once
+        (connections open in the background)."""
         if self._closed:
             raise RuntimeError("the engine was stopped; build a new one")
         if self._started:
             return
         self._started = True
         self.jumps.add_listener(self._on_jump_state)
-        for supervisor in self._supervisors.values():
-            supervisor.start()
+        for name, supervisor in self._supervisors.items():
+            if devices is None or name in devices:
+                supervisor.start()
         self._ticker = asyncio.create_task(self._tick_staleness(), name="fleet staleness")
-        log.info("session engine started for %d devices", len(self._supervisors))
+        log.info("session engine started for %d devices", len(self._supervisors) if devices is None else len(devices))
+
+    def start_device(self, name: str) -> None:
+        """Start one device's supervisor on a started engine (a collector that took the device's lease)."""
+        if self._started and not self._closed:
+            self._supervisors[name].start()
+
+    async def stop_device(self, name: str) -> None:
+        """Stop one device's supervisor and close its sessions (a collector that lost the device's lease)."""
+        await self._supervisors[name].stop()
 
     async def stop(self) -> None:
         """Stop every supervisor, close every session and jump host connection; safe to call twice."""
