@@ -116,7 +116,9 @@ def test_replay_at_the_flap_shows_the_port_down_and_the_alarm_active(
     at = datetime.fromtimestamp(flap_at + 8).astimezone().strftime("%H:%M:%S")
     replay = f"env TERM=xterm-256color {python} -m edgeops replay {paths} --at {at} --paused"
     tmux.session = "replay"
-    tmux.run("new-session", "-d", "-s", "replay", "-x", "120", "-y", "40", f"{replay}; sleep 30")
+    tmux.run(
+        "new-session", "-d", "-s", "replay", "-x", "120", "-y", "40", f"{replay}; echo replay exited with $?; sleep 600"
+    )
     tmux.wait_for(lambda s: "REPLAY" in s and at in s, f"the replay at {at}")
     tmux.keys("C-p")
     time.sleep(0.5)
