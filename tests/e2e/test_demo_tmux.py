@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import os
 import random
 import shlex
 import shutil
-import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import psutil
 import pytest
+from conftest import Tmux
 
 pytestmark = [
     pytest.mark.e2e,
@@ -25,50 +23,6 @@ pytestmark = [
 FLEET_DEADLINE_S = 150.0
 STEP_DEADLINE_S = 60.0
 DEMO_DEVICES = 136
-
-
-class Tmux:
-    """One tmux server of our own (its own socket), so the test never touches the engineer's sessions."""
-
-    def __init__(self, socket: str) -> None:
-        self.socket = socket
-
-    def run(self, *args: str) -> str:
-        result = subprocess.run(
-            ["tmux", "-L", self.socket, *args], capture_output=True, text=True, check=False, timeout=30
-        )
-        return result.stdout
-
-    def screen(self) -> str:
-        return self.run("capture-pane", "-p", "-t", "console")
-
-    def keys(self, *keys: str) -> None:
-        self.run("send-keys", "-t", "console", *keys)
-
-    def text(self, text: str) -> None:
-        self.run("send-keys", "-t", "console", "-l", text)
-
-    def wait_for(self, condition: Callable[[str], bool], what: str, deadline_s: float = STEP_DEADLINE_S) -> str:
-        deadline = time.monotonic() + deadline_s
-        screen = ""
-        while time.monotonic() < deadline:
-            screen = self.screen()
-            if condition(screen):
-                return screen
-            time.sleep(0.25)
-        pytest.fail(f"gave up waiting for {what}; the screen was:\n{screen}")
-
-    def kill(self) -> None:
-        subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True, check=False, timeout=30)
-
-
-@pytest.fixture
-def tmux() -> Iterator[Tmux]:
-    server = Tmux(f"edgeops-e2e-{os.getpid()}-{random.randrange(10**6)}")
-    try:
-        yield server
-    finally:
-        server.kill()
 
 
 def processes_mentioning(marker: str) -> list[psutil.Process]:

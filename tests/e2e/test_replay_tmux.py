@@ -3,18 +3,18 @@
 
 from __future__ import annotations
 
-import os
 import random
 import shlex
 import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
 import pytest
+from conftest import Tmux
 
 pytestmark = [
     pytest.mark.e2e,
@@ -27,51 +27,6 @@ STEP_DEADLINE_S = 90.0
 DEVICE = "alcala-gw1"  # SR OS: it keeps an alarm list, so the raised alarm is the device's own
 FLAP_S = 20.0
 ALARM_TEXT = "e2e optics alarm"
-
-
-class Tmux:
-    """One tmux server of our own (its own socket), so the test never touches the engineer's sessions."""
-
-    def __init__(self, socket: str) -> None:
-        self.socket = socket
-        self.session = "console"
-
-    def run(self, *args: str) -> str:
-        result = subprocess.run(
-            ["tmux", "-L", self.socket, *args], capture_output=True, text=True, check=False, timeout=30
-        )
-        return result.stdout
-
-    def screen(self) -> str:
-        return self.run("capture-pane", "-p", "-t", self.session)
-
-    def keys(self, *keys: str) -> None:
-        self.run("send-keys", "-t", self.session, *keys)
-
-    def text(self, text: str) -> None:
-        self.run("send-keys", "-t", self.session, "-l", text)
-
-    def wait_for(self, condition: Callable[[str], bool], what: str, deadline_s: float = STEP_DEADLINE_S) -> str:
-        deadline = time.monotonic() + deadline_s
-        screen = ""
-        while time.monotonic() < deadline:
-            screen = self.screen()
-            if condition(screen):
-                return screen
-            time.sleep(0.25)
-        pytest.fail(f"gave up waiting for {what}; the screen was:\n{screen}")
-
-    def kill(self) -> None:
-        subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True, check=False, timeout=30)
-
-
-@pytest.fixture
-def tmux() -> Iterator[Tmux]:
-    server = Tmux(f"edgeops-replay-e2e-{os.getpid()}-{random.randrange(10**6)}")
-    try:
-        yield server
-    finally:
-        server.kill()
 
 
 @pytest.fixture
@@ -161,7 +116,9 @@ def test_replay_at_the_flap_shows_the_port_down_and_the_alarm_active(
     at = datetime.fromtimestamp(flap_at + 8).astimezone().strftime("%H:%M:%S")
     replay = f"env TERM=xterm-256color {python} -m edgeops replay {paths} --at {at} --paused"
     tmux.session = "replay"
-    tmux.run("new-session", "-d", "-s", "replay", "-x", "120", "-y", "40", f"{replay}; sleep 30")
+    tmux.run(
+        "new-session", "-d", "-s", "replay", "-x", "120", "-y", "40", f"{replay}; echo replay exited with $?; sleep 600"
+    )
     tmux.wait_for(lambda s: "REPLAY" in s and at in s, f"the replay at {at}")
     tmux.keys("C-p")
     time.sleep(0.5)

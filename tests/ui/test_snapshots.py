@@ -177,8 +177,12 @@ async def open_subscriptions(pilot: Pilot[object]) -> None:
     for group in ("counters", "oper-state"):
         app.store.subscription_data(SNAPSHOT_DEVICE, group)
     app.open_subscriptions(Selection("device", SNAPSHOT_DEVICE))
-    await pilot.pause(0.4)
-    screen = app.screen
+    # The screen fills its table off the first frame: wait for it (bounded; a busy machine takes longer than 0.4 s).
+    for _ in range(100):
+        await pilot.pause(0.1)
+        screen = app.screen
+        if isinstance(screen, SubscriptionsScreen) and screen.ready:
+            break
     assert isinstance(screen, SubscriptionsScreen) and screen.ready
     screen.table.move_cursor((SNAPSHOT_DEVICE, "oper-state"))
     await pilot.pause(0.3)
