@@ -152,8 +152,9 @@ async def test_a_console_draws_the_fleet_from_the_bus_and_follows_it(nats_server
     await eventually(lambda: all(console.store.device(n).stale for n in console.store.device_names()), "stale devices")
 
 
-async def test_a_dead_collectors_devices_are_taken_over(nats_server, lab: Lab, bus_parts) -> None:
+async def test_a_dead_collectors_devices_are_taken_over(start_nats_server, lab: Lab, bus_parts) -> None:
     start_collector, start_console = bus_parts
+    nats_server = start_nats_server()  # a bus of its own: no lease or state left by the other tests
     inventory = lab.inventory()
     names = {device.name for device in inventory.devices}
     first = await start_collector(plain(nats_server.url), inventory, name="first", ttl=3.0)
