@@ -23,6 +23,7 @@ from edgeops.bus.layout import Layout, ensure_layout
 from edgeops.bus.leases import LeaseKeeper, default_collector_name
 from edgeops.bus.state import DeviceStateFold
 from edgeops.bus.subjects import device_key, telemetry_subject
+from edgeops.bus.tasks import raise_if_cancelling, stop_tasks
 from edgeops.clock import Clock
 from edgeops.devices.samples import CommandResult
 from edgeops.fleet.engine import EngineSettings, FleetEngine, PasswordPrompt
@@ -133,11 +134,7 @@ class Collector:
         if self._stopped:
             return
         self._stopped = True
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await stop_tasks(self._tasks)
         if self.responder is not None:
             await self.responder.aclose()
         await self.engine.stop()
@@ -193,6 +190,7 @@ class Collector:
             try:
                 ack = await self.js.publish(telemetry_subject(device.site, name), encode_events(events))
             except Exception as error:  # the bus is away: the stream misses these, the state bucket catches up
+                raise_if_cancelling()
                 self.counts.publish_errors += 1
                 log.debug("%s: not published: %r", name, error)
                 sequence = 0
@@ -218,5 +216,6 @@ class Collector:
                     await self.state.put(device_key(device.site, name), fold.encode())
                     self.counts.state_writes += 1
                 except Exception as error:  # written again at the next change
+                    raise_if_cancelling()
                     self._dirty.add(name)
                     log.debug("%s: state not written: %r", name, error)

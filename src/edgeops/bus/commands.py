@@ -22,6 +22,7 @@ from nats.errors import NoRespondersError
 from nats.errors import TimeoutError as NatsTimeout
 
 from edgeops.bus.subjects import command_subject
+from edgeops.bus.tasks import stop_tasks
 from edgeops.devices.samples import CommandResult, Failure
 from edgeops.fleet.guard import check
 from edgeops.inventory.model import Device
@@ -284,7 +285,4 @@ class CommandResponder:
                 await subscription.unsubscribe()  # type: ignore[attr-defined]
             except Exception as error:  # the connection may be gone already
                 log.debug("unsubscribing %s: %r", name, error)
-        for task in list(self._tasks):
-            task.cancel()
-        if self._tasks:
-            await asyncio.wait(list(self._tasks))
+        await stop_tasks(list(self._tasks))

@@ -23,6 +23,7 @@ from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError, NoKeysEr
 from nats.js.kv import KeyValue
 
 from edgeops.bus.subjects import device_key, token, untoken
+from edgeops.bus.tasks import raise_if_cancelling
 from edgeops.clock import Clock, SystemClock
 from edgeops.inventory.model import Device
 
@@ -150,6 +151,7 @@ class LeaseKeeper:
             try:
                 await self.sweep()
             except Exception:  # one bad sweep must not end the leases: the next one tries again
+                raise_if_cancelling()
                 log.exception("lease sweep failed")
             await asyncio.sleep(self.renew_every_s)
 

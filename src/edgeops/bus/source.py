@@ -25,6 +25,7 @@ from edgeops.bus.commands import BusCommandTransport, PermissionErrors
 from edgeops.bus.connection import BusSettings, connect_bus
 from edgeops.bus.layout import bind_layout
 from edgeops.bus.subjects import ALL_TELEMETRY, EVENT_STREAM, device_of_subject
+from edgeops.bus.tasks import stop_tasks
 from edgeops.clock import Clock, SystemClock
 from edgeops.defaults import STALE_FACTOR
 from edgeops.devices.samples import CommandResult, SessionState
@@ -122,9 +123,7 @@ class BusSource:
             return
         self._closed = True
         if self._ticker is not None:
-            self._ticker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._ticker
+            await stop_tasks([self._ticker])
         if self._client is not None:
             with contextlib.suppress(Exception):
                 await self._client.close()
