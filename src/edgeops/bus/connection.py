@@ -112,6 +112,10 @@ def redact_url(url: str) -> str:
 
 def describe(error: BaseException) -> str:
     """What went wrong, for a person: the OS's words for a socket error, the server's for a refusal."""
+    if isinstance(error, ssl.SSLCertVerificationError):  # its errno is OpenSSL's, which strerror misreads as EPERM
+        return f"TLS: the server's certificate was not accepted ({error.verify_message or error.reason})"
+    if isinstance(error, ssl.SSLError):
+        return f"TLS: {(error.reason or str(error)).lower().replace('_', ' ')}"
     if isinstance(error, OSError) and error.errno:
         return os.strerror(error.errno).lower()  # asyncio's own words repeat the address instead
     if isinstance(error, OSError) and error.strerror:
