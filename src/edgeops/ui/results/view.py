@@ -46,7 +46,7 @@ SearchTarget = Literal["output", "list"]
 class SearchInput(Input):
     """The line `/` opens under the results: Enter searches, Escape closes the search."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "close", "Close search", show=False)]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "close", "Close the search", show=False)]
 
     def action_close(self) -> None:
         view = next(ancestor for ancestor in self.ancestors if isinstance(ancestor, CommandResultsView))
@@ -66,9 +66,9 @@ class CommandResultsView(Widget):
         Binding("c", "copy_output", "Copy"),
         Binding("s", "save", "Save"),
         # Hidden from the footer: the help screen and the user guide list them.
-        Binding("slash", "search", "Search: the output, or filter the list", key_display="/", show=False),
-        Binding("n", "search_step(True)", "Next match (next matching device in the list)", show=False),
-        Binding("N", "search_step(False)", "Previous match (previous matching device)", show=False),
+        Binding("slash", "search", "Find in the output (in the list: filter the devices)", key_display="/", show=False),
+        Binding("n", "search_step(True)", "Next match (in a filtered list: next device)", show=False),
+        Binding("N", "search_step(False)", "Previous match (in a filtered list: previous device)", show=False),
         Binding("escape", "close_search", "Close the search", show=False),
     ]
 
@@ -472,7 +472,9 @@ class CommandResultsView(Widget):
         match = self._matches[min(self._match_index, len(self._matches) - 1)]
         self._output.scroll_to_region(
             Region(match.column, match.line, match.width, 1),
-            spacing=Spacing(1, 4, 1, 4),  # a line above and below, some columns either side: the match in context
+            # A line above and below for context; sideways only as far as the match needs (a device table keeps
+            # its first column in view while it can).
+            spacing=Spacing(1, 0, 1, 0),
             animate=False,
             immediate=True,
         )
@@ -550,6 +552,7 @@ class CommandResultsView(Widget):
 
     def _end_editing(self, target: SearchTarget) -> None:
         self.query_one("#result-search", Horizontal).remove_class("-editing")
+        self.query_one("#result-search-label", Static).update("")  # the status line says what was searched
         (self._output if target == "output" else self._table).focus()
 
     def search_output(self, text: str) -> None:
