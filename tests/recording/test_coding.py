@@ -76,7 +76,7 @@ ticks = st.lists(st.fixed_dictionaries({"leaf1": device_events("leaf1"), "leaf2"
 
 def _steady(n: int) -> list[dict[str, list[FleetEvent]]]:
     """Counters of a busy port every 2 s (with jitter in the device's timestamps) and an idle one."""
-    out = []
+    out: list[dict[str, list[FleetEvent]]] = []
     start = 1_767_225_600.0
     for tick in range(n):
         at = start + 2 * tick + (0.003 if tick % 3 else 0.0)
