@@ -20,6 +20,7 @@ import asyncio
 import json
 import multiprocessing as mp
 import random
+import shutil
 import statistics
 import sys
 import tempfile
@@ -58,11 +59,13 @@ async def _lag(samples: list[float], stop: asyncio.Event) -> None:
         samples.append(max(0.0, loop.time() - before - LAG_INTERVAL_S) * 1000)
 
 
-async def live(devices: int, phase_s: float, rounds: int, work: Path, block: int) -> dict[str, Any]:
+async def live(
+    devices: int, phase_s: float, rounds: int, work: Path, block: int, keep: Path | None = None
+) -> dict[str, Any]:
     parent, child = mp.Pipe()
     lab = mp.Process(target=serve_lab, args=(devices, block, False, str(work / "lab"), child), daemon=True)
     lab.start()
-    inventory_path = Path(parent.recv())
+    inventory_path = Path(parent.recv()[0])  # (inventory, the lab's sources)
     try:
         inventory = load_inventory(inventory_path)
         paths = AppPaths(work / "config", work / "state", work / "logs", inventory_path)
@@ -104,6 +107,8 @@ async def live(devices: int, phase_s: float, rounds: int, work: Path, block: int
                 sides[side]["lag_p99_ms"].append(percentile(lags, 0.99))
         commits = sorted(recorder.commit_seconds)
         recorder.close()
+        if keep is not None:
+            shutil.copyfile(recorder.path, keep)
         await engine.stop()
     finally:
         parent.send("stop")
@@ -237,13 +242,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeks", type=int, default=20)
     parser.add_argument("--skip-live", action="store_true")
     parser.add_argument("--skip-seek", action="store_true")
+    parser.add_argument("--keep", type=Path, help="copy the live part's recording to this file")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     result: dict[str, Any] = {"machine_cores": psutil.cpu_count()}
     with tempfile.TemporaryDirectory(prefix="edgeops-record-bench-") as folder:
         work = Path(folder)
         if not args.skip_live:
-            result.update(asyncio.run(live(args.devices, args.phase_s, args.rounds, work, args.block)))
+            result.update(asyncio.run(live(args.devices, args.phase_s, args.rounds, work, args.block, args.keep)))
         if not args.skip_seek:
             result.update(seek(args.seek_devices, args.ports, args.seeks, work, args.hours))
     result["machine_load_1m"] = round(psutil.getloadavg()[0], 2)

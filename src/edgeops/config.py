@@ -111,6 +111,14 @@ SPECS: tuple[SettingSpec, ...] = (
         "seconds per device for a command (run and the console)",
     ),
     SettingSpec(
+        "connect_timeout",
+        "EDGEOPS_CONNECT_TIMEOUT",
+        "run --timeout",
+        _positive_float,
+        defaults.CONNECT_TIMEOUT_S,
+        "seconds per device to connect and log in (run --timeout sets both; the console)",
+    ),
+    SettingSpec(
         "host_key_policy",
         "EDGEOPS_HOST_KEY_POLICY",
         "",
@@ -171,6 +179,10 @@ class Settings:
     @property
     def command_timeout(self) -> float:
         return self.values["command_timeout"].value  # type: ignore[no-any-return]
+
+    @property
+    def connect_timeout(self) -> float:
+        return self.values["connect_timeout"].value  # type: ignore[no-any-return]
 
     @property
     def host_key_policy(self) -> str | None:
@@ -297,6 +309,7 @@ TEMPLATE = """\
 
 # theme = "edgeops-dark"
 # command_timeout = 30.0        # seconds per device (edgeops run --timeout)
+# connect_timeout = 15.0        # seconds per device to connect and log in (edgeops run --timeout sets both)
 # host_key_policy = "accept-new"  # strict, accept-new or ask
 # inventory = "~/fleet/inventory.yaml"
 # output_format = "text"        # text, json, yaml, csv or table (edgeops run --format)

@@ -137,3 +137,38 @@ def test_config_edit_creates_a_private_template_and_checks_the_result(
 def test_a_relative_inventory_in_the_file_is_beside_the_file(tmp_path: Path) -> None:
     write(tmp_path, 'inventory = "fleet/inventory.yaml"\n')
     assert resolve_settings(tmp_path, environ={}).inventory == tmp_path / "fleet" / "inventory.yaml"
+
+
+def test_run_timeout_is_the_login_budget_too(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`run --timeout 20` used to be cut to 15 s at login ("did not answer within 15 s"): connecting had its own cap."""
+    from edgeops.fleet import on_demand
+
+    seen: list[float] = []
+    real = on_demand.OnDemandTransport
+
+    def recording(*args: object, **kwargs: object) -> on_demand.OnDemandTransport:
+        transport = real(*args, **kwargs)  # type: ignore[arg-type]
+        seen.append(transport.connect_timeout_s)
+        return transport
+
+    monkeypatch.setattr(on_demand, "OnDemandTransport", recording)
+    inventory = tmp_path / "fleet.yaml"
+    inventory.write_text(
+        "sites:\n  - {code: lab, name: Lab}\n"
+        "devices:\n  - {name: d1, site: lab, role: leaf, platform: srlinux, host: 127.0.0.1, ssh_port: 1}\n"
+    )
+    argv = ["--config-dir", str(tmp_path / "config"), "--log-dir", str(tmp_path)]
+    argv += ["run", "show version", "--target", "all", "-i", str(inventory), "--json"]
+    main([*argv, "--timeout", "20"])
+    main(argv)
+    monkeypatch.setenv("EDGEOPS_CONNECT_TIMEOUT", "4")
+    main(argv)
+    assert seen == [20.0, defaults.CONNECT_TIMEOUT_S, 4.0]
+
+
+def test_connect_timeout_is_a_setting_with_its_source(tmp_path: Path) -> None:
+    path = write(tmp_path, "connect_timeout = 25\n")
+    settings = resolve_settings(tmp_path, {}, environ={})
+    assert (settings.connect_timeout, settings["connect_timeout"].origin) == (25.0, f"{path}:1")
+    flagged = resolve_settings(tmp_path, {"connect_timeout": (40.0, "--timeout")}, environ={})
+    assert (flagged.connect_timeout, flagged["connect_timeout"].source) == (40.0, Source.FLAG)

@@ -156,6 +156,19 @@ def test_help_screen(snap_compare, tmp_path: Path, size: str) -> None:
     assert snap_compare(snapshot_app(tmp_path), terminal_size=SIZES[size], run_before=select_device, press=["f1"])
 
 
+async def results_searched(pilot: Pilot[object]) -> None:
+    """The full-screen results at 80x24 with `/25` found in the output and `n` on its second match."""
+    await results_full_screen(pilot)
+    pilot.app.screen.query_one("#result-output").focus()
+    await pilot.press("slash", "2", "5", "enter", "n")
+    await pilot.pause(0.3)
+    await no_blinking(pilot)
+
+
+def test_command_results_search(snap_compare, tmp_path: Path) -> None:
+    assert snap_compare(snapshot_app(tmp_path), terminal_size=SIZES["small"], run_before=results_searched)
+
+
 @pytest.mark.parametrize("size", SIZES)
 def test_command_results(snap_compare, tmp_path: Path, size: str) -> None:
     assert snap_compare(snapshot_app(tmp_path), terminal_size=SIZES[size], run_before=results_full_screen)

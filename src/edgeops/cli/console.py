@@ -103,7 +103,7 @@ def engine_settings(settings: Settings) -> EngineSettings | None:
     """The engine's settings from the user's: None (the engine's own) unless config.toml or a flag chose something."""
     from edgeops.config import Source
 
-    if settings["host_key_policy"].source is Source.DEFAULT and settings["command_timeout"].source is Source.DEFAULT:
+    if all(settings[key].source is Source.DEFAULT for key in ("host_key_policy", "command_timeout", "connect_timeout")):
         return None
     from dataclasses import replace
 
@@ -114,7 +114,11 @@ def engine_settings(settings: Settings) -> EngineSettings | None:
     policy = settings.host_key_policy
     return replace(
         engine,
-        supervisor=replace(engine.supervisor, command_timeout_s=settings.command_timeout),
+        supervisor=replace(
+            engine.supervisor,
+            command_timeout_s=settings.command_timeout,
+            connect_timeout_s=settings.connect_timeout,
+        ),
         hostkey_policy=HostKeyPolicy(policy) if policy else None,
     )
 

@@ -52,8 +52,8 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
         type=float,
         default=None,
         metavar="SECONDS",
-        help="per device, for connecting and for the command each (default: command_timeout in config.toml, "
-        "EDGEOPS_COMMAND_TIMEOUT, else 30)",
+        help="per device, for connecting (login included) and for the command each (default: command_timeout and "
+        "connect_timeout in config.toml, EDGEOPS_COMMAND_TIMEOUT and EDGEOPS_CONNECT_TIMEOUT, else 30 and 15)",
     )
     parser.add_argument(
         "--max-output",
@@ -167,6 +167,8 @@ def _run_loaded(
         known_hosts=KnownHosts(paths.known_hosts, policy=args.settings.host_key_policy, on_new_key=_announce_host_key),
         resolve_password=default_secret_resolver(prompt_cache),
         max_output_bytes=args.max_output,
+        # --timeout, else connect_timeout from the environment or config.toml (a login is never capped below it).
+        connect_timeout_s=args.settings.connect_timeout,
     )
     try:
         transport.prepare(to_send)

@@ -409,6 +409,17 @@ def _event_in(item: Any) -> FleetEvent:
     raise ValueError("unknown event kind")
 
 
+def event_item(event: FleetEvent) -> list[Any]:
+    """One event as the array a batch holds (for a container of its own, such as a recording's tick)."""
+    return _event_out(event)
+
+
+def event_from_item(item: Any) -> FleetEvent:
+    """The event of an array made by `event_item` (after a msgpack round trip); raises TypeError or ValueError on
+    one that is damaged."""
+    return _event_in(item)
+
+
 def encode_events(events: Sequence[FleetEvent], *, zdict: bytes | None = None) -> bytes:
     """One batch of events as bytes: the header, then the zlib-compressed msgpack array of the events.
 

@@ -20,11 +20,10 @@ from edgeops.fleet.events import (
     FleetEvent,
     apply_event,
     decode_events,
-    payload_of,
 )
 from edgeops.fleet.store import FleetStore
 from edgeops.inventory.model import Inventory
-from edgeops.recording.coding import Bases, bases_of, from_differences
+from edgeops.recording.coding import Chain
 from edgeops.recording.pins import Pin
 from edgeops.recording.schema import (
     APP_ID,
@@ -35,6 +34,7 @@ from edgeops.recording.schema import (
     Metric,
     RecordingError,
     RecordingProblem,
+    Resolution,
     SeriesPoint,
 )
 from edgeops.recording.series import MetricExtractor, bucket_points, unpack_rollup
@@ -126,6 +126,13 @@ class Recording:
                 f"{path} was recorded by a newer edgeops (format {version}; this one reads {RECORDING_FORMAT_VERSION}):"
                 " upgrade edgeops to read it",
             )
+        if version < RECORDING_FORMAT_VERSION:
+            connection.close()
+            raise RecordingError(
+                RecordingProblem.OLDER_VERSION,
+                f"{path} was recorded by an older edgeops (format {version}; this one reads"
+                f" {RECORDING_FORMAT_VERSION}): open it with the edgeops version that recorded it",
+            )
         recording = cls(path, connection)
         try:
             (check,) = connection.execute("PRAGMA quick_check(1)").fetchone()
@@ -196,62 +203,66 @@ class Recording:
         device: str | None = None,
         keyframe_events: bool = False,
     ) -> Iterator[FleetEvent]:
-        """The events from the last keyframe at or before `since` on, as written (id order), counters made whole
-        (recording/coding.py), up to the batches that start after `until`. With `keyframe_events`, the keyframe's
-        own events come first, and the chain stops at the next keyframe (its events belong to that one)."""
+        """The events from the last keyframe at or before `since` on, as written (id order), each tick decoded
+        along its chain (recording/coding.py), up to the batches that start after `until`. With `keyframe_events`,
+        the keyframe's own events come first, and the chain stops at the next keyframe (its events belong to that
+        one)."""
         frames = self._query("SELECT time, last_id FROM keyframes ORDER BY time").fetchall()
         start_index = None
         for index, (time_, _) in enumerate(frames):
             if time_ <= since:
                 start_index = index
-        device_clause = "" if device is None else " AND device = ?"
+        # Ticks hold every device (device ''): a reader of one device decodes only its part of them.
+        device_clause = "" if device is None else " AND (device = ? OR device = '')"
         device_args: tuple[object, ...] = () if device is None else (device,)
-        bases: Bases = {}
-        dictionaries: dict[str, bytes] = {}
+        chain = Chain()
         after_id = 0
         later = frames if start_index is None else frames[start_index + 1 :]
         if start_index is not None:
             frame_time, after_id = frames[start_index]
-            bases, dictionaries, events = self._keyframe(frame_time, device_clause, device_args)
+            events = self._keyframe(frame_time, device)
+            chain.reset(events, device)
             if keyframe_events:
                 yield from events
         stop_id = later[0][1] if later and keyframe_events else None
         boundaries = [(last_id, frame_time) for frame_time, last_id in later]
         kind_list = ", ".join(str(int(kind)) for kind in kinds)
         query = (
-            f"SELECT id, device, kind, data FROM batches WHERE kind IN ({kind_list}) AND id > ? AND t0 <= ?"
+            f"SELECT id, kind, resolution, data FROM batches WHERE kind IN ({kind_list}) AND id > ? AND t0 <= ?"
             + device_clause
             + ("" if stop_id is None else f" AND id <= {int(stop_id)}")
             + " ORDER BY id"
         )
         rows = self._query(query, (after_id, until, *device_args))
         try:
-            for row_id, row_device, kind, data in rows:
+            for row_id, kind, resolution, data in rows:
                 while boundaries and row_id > boundaries[0][0]:
                     # Past the next keyframe's last batch: the chain starts again from its whole values.
-                    bases, dictionaries, _ = self._keyframe(boundaries.pop(0)[1], device_clause, device_args)
-                if kind != BatchKind.EVENTS:
-                    yield from self._decode(data)
+                    chain.reset(self._keyframe(boundaries.pop(0)[1], device), device)
+                if kind != BatchKind.EVENTS or resolution != Resolution.FULL:
+                    events = self._decode(data)
+                    yield from (event for event in events if device is None or event.device == device)
                     continue
-                for event in self._decode(data, dictionaries.get(row_device)):
-                    yield from_differences(event, bases)
+                if chain.broken:
+                    continue  # a damaged tick broke the chain: nothing decodes until the next keyframe
+                try:
+                    yield from chain.decode(data, device)
+                except EventFormatError:
+                    self.damaged_batches += 1
         except sqlite3.DatabaseError as error:
             raise RecordingError(RecordingProblem.CORRUPT, f"{self.path}: the recording is damaged ({error})") from None
 
-    def _keyframe(
-        self, frame_time: float, device_clause: str, device_args: tuple[object, ...]
-    ) -> tuple[Bases, dict[str, bytes], list[FleetEvent]]:
-        """A keyframe's events, the counter bases they leave and each device's dictionary (its payload)."""
+    def _keyframe(self, frame_time: float, device: str | None) -> list[FleetEvent]:
+        """A keyframe's events (only `device`'s when given)."""
         events: list[FleetEvent] = []
-        dictionaries: dict[str, bytes] = {}
-        for device, data in self._query(
-            "SELECT device, data FROM batches WHERE kind = ? AND t0 = ?" + device_clause,
+        device_clause = "" if device is None else " AND device = ?"
+        device_args: tuple[object, ...] = () if device is None else (device,)
+        for (data,) in self._query(
+            "SELECT data FROM batches WHERE kind = ? AND t0 = ?" + device_clause,
             (BatchKind.KEYFRAME, frame_time, *device_args),
         ).fetchall():
             events.extend(self._decode(data))
-            with contextlib.suppress(EventFormatError):
-                dictionaries[device] = payload_of(data)
-        return bases_of(events), dictionaries, events
+        return events
 
     def commands(self, since: float, until: float, *, device: str | None = None) -> Iterator[CommandRan]:
         """The commands that ended between since and until, in time order."""

@@ -1,10 +1,10 @@
 """The recorder: an EventTap listener that appends the fleet's events to a sqlite recording in the state folder.
 
 On the event loop it only appends each event to a list. A thread of its own takes the list every RECORDING_COMMIT_S,
-encodes one batch per device (encode_events), and commits them in one transaction; it also writes the keyframes, the
-one-minute rollups of the timeline's series, and applies retention. A full disk pauses the recording (its status says
-so) until a write succeeds again. One process writes a recording file at a time (a lock file): a second recorder in
-the same folder takes a file of its own.
+encodes every device's events as one tick (recording/coding.py), and commits it in one transaction; it also writes
+the keyframes, the one-minute rollups of the timeline's series, and applies retention. A full disk pauses the
+recording (its status says so) until a write succeeds again. One process writes a recording file at a time (a lock
+file): a second recorder in the same folder takes a file of its own.
 """
 
 from __future__ import annotations
@@ -40,9 +40,8 @@ from edgeops.fleet.events import (
     SubscriptionData,
     decode_events,
     encode_events,
-    payload_of,
 )
-from edgeops.recording.coding import Bases, bases_of, compact_tick, to_differences
+from edgeops.recording.coding import Chain, compact_tick
 from edgeops.recording.keyframes import FleetShadow
 from edgeops.recording.pins import pinned_since
 from edgeops.recording.schema import (
@@ -62,7 +61,6 @@ MAX_WRITERS_PER_FOLDER = 16
 # Retention and downsampling run this often, in slices short enough not to hold the file for long.
 MAINTENANCE_S = 30.0
 DOWNSAMPLE_SLICE = 2000
-EARLY_KEYFRAME_S = 10.0
 OLD_KEYFRAME_S = 600.0  # the keyframe interval kept past the full-resolution window
 
 
@@ -159,10 +157,7 @@ class Recorder:
         self._rollups = RollupAccumulator()
         self._closed_rollups: list[tuple[SeriesKey, SeriesPoint]] = []
         self._last_keyframe: float | None = None
-        self._bases: Bases = {}  # the counters' bases since the last keyframe (see recording/coding.py)
-        # Each device's batches are compressed against the payload of its keyframe (names, shapes, states repeat).
-        self._dictionaries: dict[str, bytes] = {}
-        self._with_interfaces: set[str] = set()  # devices whose dictionary (keyframe) has their interfaces
+        self._chain = Chain()  # what the ticks are predicted from since the last keyframe (recording/coding.py)
         # After a failed commit the chain of differences is broken: the next commit writes a keyframe only.
         self._broken = False
         self._last_maintenance = 0.0
@@ -171,6 +166,15 @@ class Recorder:
         self._write_lock = threading.Lock()
         self.commit_seconds: list[float] = []  # how long each commit took (the benchmark reads it)
         self._db = connect_writer(str(path), max_page_count=self.settings.max_page_count)
+        if self._older_format():
+            # A recording of an earlier edgeops is kept as it was, beside the new one (that edgeops still reads it).
+            self._db.close()
+            aside = path.with_name(f"{path.stem}-format-{self._older}{path.suffix}")
+            for suffix in ("", "-wal", "-shm"):
+                with contextlib.suppress(FileNotFoundError):
+                    os.replace(f"{path}{suffix}", f"{aside}{suffix}")
+            log.warning("%s was recorded by an older edgeops: kept as %s, recording anew", path, aside)
+            self._db = connect_writer(str(path), max_page_count=self.settings.max_page_count)
         self._init_meta()
         self._thread: threading.Thread | None = None
 
@@ -178,6 +182,15 @@ class Recorder:
     def open_in(cls, state_dir: Path, **kwargs: object) -> Recorder:
         path, fd = writable_recording(state_dir)
         return cls(path, lock_fd=fd, **kwargs)  # type: ignore[arg-type]
+
+    def _older_format(self) -> bool:
+        rows = dict(self._db.execute("SELECT key, value FROM meta").fetchall())
+        try:
+            version = int(rows.get("format", str(RECORDING_FORMAT_VERSION)))
+        except ValueError:
+            return False
+        self._older = version
+        return rows.get("app") == APP_ID and version < RECORDING_FORMAT_VERSION
 
     def _init_meta(self) -> None:
         rows = dict(self._db.execute("SELECT key, value FROM meta").fetchall())
@@ -196,7 +209,7 @@ class Recorder:
                         ("event_format", str(EVENT_FORMAT_VERSION)),
                         ("created", repr(now)),
                         ("full_since", repr(now)),
-                        ("counters", "differences-since-keyframe"),
+                        ("counters", "predicted-since-keyframe"),
                     ],
                 )
 
@@ -277,33 +290,30 @@ class Recorder:
             else:
                 self._rollups.close_before(now, closed)
             broken = self._broken
-            rows = []
-            if not broken:
-                bases = self._bases
-                for (device, kind), tick in ticks.items():
+            rows: list[tuple[float, float, str, BatchKind, bytes]] = []
+            devices: dict[str, list[FleetEvent]] = {}
+            for (device, kind), tick in ticks.items():
+                if kind is BatchKind.EVENTS:
+                    devices[device] = compact_tick(tick)
+                else:  # commands need no chain: they are written even when the ticks' chain is broken
                     first, last = min(e.time for e in tick), max(e.time for e in tick)
-                    if kind is BatchKind.EVENTS:
-                        written = [to_differences(event, bases) for event in compact_tick(tick)]
-                        data = encode_events(written, zdict=self._dictionaries.get(device))
-                    else:
-                        data = encode_events(tick)
-                    rows.append((first, last, device, kind, data))
+                    rows.append((first, last, device, kind, encode_events(tick)))
+            if not broken and devices:
+                times = [e.time for tick in devices.values() for e in tick]
+                rows.insert(0, (min(times), max(times), "", BatchKind.EVENTS, self._chain.encode(devices)))
             since_keyframe = math.inf if self._last_keyframe is None else now - self._last_keyframe
-            # A device whose batches have no dictionary yet (it came up after the last keyframe) compresses poorly
-            # until the next one: that comes early then, at most every EARLY_KEYFRAME_S.
-            undictionaried = any(
-                device not in self._with_interfaces and any(type(e) is InterfacesChanged for e in tick)
-                for (device, kind), tick in ticks.items()
-                if kind is BatchKind.EVENTS
-            )
-            keyframe = (
-                broken
-                or since_keyframe >= self.settings.keyframe_s
-                or (undictionaried and since_keyframe >= EARLY_KEYFRAME_S)
-            )
+            keyframe = broken or since_keyframe >= self.settings.keyframe_s
             started = time.perf_counter()
             try:
                 with self._transaction():
+                    if self._last_keyframe is None:
+                        # A recorder's chain starts empty: so does a reader's, from this (empty) keyframe on, and not
+                        # from a keyframe an earlier recorder of this file wrote.
+                        (last_id,) = self._db.execute("SELECT coalesce(max(id), 0) FROM batches").fetchone()
+                        start = min([now, *(row[0] for row in rows)])
+                        self._db.execute(
+                            "INSERT OR REPLACE INTO keyframes (time, last_id) VALUES (?, ?)", (start, last_id)
+                        )
                     if rows:
                         self._db.executemany(
                             "INSERT INTO batches (t0, t1, device, kind, data) VALUES (?, ?, ?, ?, ?)", rows
@@ -349,12 +359,8 @@ class Recorder:
             "INSERT INTO batches (t0, t1, device, kind, data) VALUES (?, ?, ?, ?, ?)",
             [(now, now, device, BatchKind.KEYFRAME, blob) for device, blob in blobs.items()],
         )
-        self._dictionaries = {device: payload_of(blob) for device, blob in blobs.items()}
-        self._with_interfaces = {
-            device for device, events in frames.items() if any(type(e) is InterfacesChanged for e in events)
-        }
-        # The chain of differences starts again from the keyframe's whole values.
-        self._bases = bases_of(event for events in frames.values() for event in events)
+        # The chain starts again from the keyframe's whole values.
+        self._chain.reset(event for events in frames.values() for event in events)
         self._db.execute("INSERT OR REPLACE INTO keyframes (time, last_id) VALUES (?, ?)", (now, last_id))
 
     # -- retention ----------------------------------------------------------------------------------
@@ -393,61 +399,56 @@ class Recorder:
             self._db.execute("DELETE FROM rollups WHERE minute < ?", (t - t % 60.0,))
 
     def _downsample(self, before: float) -> None:
-        """Counters and data marks leave batches older than `before` (their series stay as rollups). A batch is
-        read and written again with its chain's dictionary (its device's payload in the keyframe before it)."""
-        frames = self._db.execute("SELECT last_id, time FROM keyframes ORDER BY last_id").fetchall()
-        dictionaries: dict[tuple[float, str], bytes | None] = {}
-
-        def dictionary(row_id: int, device: str) -> bytes | None:
-            frame_time = None
-            for last_id, time_ in frames:
-                if last_id < row_id:
-                    frame_time = time_
-                else:
-                    break
-            if frame_time is None:
-                return None
-            key = (frame_time, device)
-            if key not in dictionaries:
-                row = self._db.execute(
-                    "SELECT data FROM batches WHERE kind = ? AND t0 = ? AND device = ?",
-                    (BatchKind.KEYFRAME, frame_time, device),
-                ).fetchone()
-                try:
-                    dictionaries[key] = None if row is None else payload_of(row[0])
-                except EventFormatError:
-                    dictionaries[key] = None
-            return dictionaries[key]
-
-        while True:
-            rows = self._db.execute(
-                "SELECT id, device, data FROM batches WHERE kind = ? AND resolution = ? AND t1 < ? ORDER BY id LIMIT ?",
-                (BatchKind.EVENTS, Resolution.FULL, before, DOWNSAMPLE_SLICE),
-            ).fetchall()
-            if not rows:
+        """Counters and data marks leave the ticks older than `before` (their series stay as rollups). A tick can
+        only be read along its chain, so the ticks are reduced a keyframe interval at a time, from its keyframe on,
+        once the whole interval is older than `before`; a reduced tick is a plain event batch that needs no chain."""
+        frames = self._db.execute("SELECT time, last_id FROM keyframes ORDER BY time").fetchall()
+        bounds = [(None, 0)] + [(frame_time, last_id) for frame_time, last_id in frames]
+        for index in range(len(bounds) - 1):
+            frame_time, after_id = bounds[index]
+            next_time, until_id = bounds[index + 1]
+            if next_time >= before:
                 break
+            rows = self._db.execute(
+                "SELECT id, resolution, data FROM batches WHERE kind = ? AND id > ? AND id <= ? ORDER BY id",
+                (BatchKind.EVENTS, after_id, until_id),
+            ).fetchall()
+            if all(resolution != Resolution.FULL for _, resolution, _ in rows):
+                continue
+            chain = Chain()
+            if frame_time is not None:
+                chain.reset(self._keyframe_events(frame_time))
             updates: list[tuple[bytes, int, int]] = []
             deletes: list[tuple[int]] = []
-            for row_id, device, data in rows:
-                zdict = dictionary(row_id, device)
+            for row_id, resolution, data in rows:
+                if resolution != Resolution.FULL:
+                    continue
                 try:
-                    events = decode_events(data, zdict=zdict)
+                    events = chain.decode(data)
                 except EventFormatError:
                     updates.append((data, Resolution.REDUCED, row_id))  # unreadable: left as it is, not tried again
                     continue
                 reduced = [kept for event in events if (kept := _reduced(event)) is not None]
                 if reduced:
-                    # Written without a dictionary: it no longer needs its keyframe, which may then be thinned out.
                     updates.append((encode_events(reduced), Resolution.REDUCED, row_id))
                 else:
                     deletes.append((row_id,))
             with self._transaction():
                 self._db.executemany("UPDATE batches SET data = ?, resolution = ? WHERE id = ?", updates)
                 self._db.executemany("DELETE FROM batches WHERE id = ?", deletes)
-                self._db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('full_since', ?)", (repr(before),))
-            if len(rows) < DOWNSAMPLE_SLICE:
-                break
+                self._db.execute(
+                    "INSERT OR REPLACE INTO meta (key, value) VALUES ('full_since', ?)", (repr(next_time),)
+                )
         self._thin_keyframes(before)
+
+    def _keyframe_events(self, frame_time: float) -> list[FleetEvent]:
+        events: list[FleetEvent] = []
+        for (data,) in self._db.execute(
+            "SELECT data FROM batches WHERE kind = ? AND t0 = ?", (BatchKind.KEYFRAME, frame_time)
+        ).fetchall():
+            with contextlib.suppress(EventFormatError):
+                events.extend(decode_events(data))
+        return events
 
     def _thin_keyframes(self, before: float) -> None:
         """Past the full-resolution window one keyframe per OLD_KEYFRAME_S is enough (a seek there replays only state

@@ -10,7 +10,9 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from edgeops.recording.reader import Recording
 
-RECORDING_FORMAT_VERSION = 1
+# 2: one row per commit for every device, counters as residuals of a prediction (recording/coding.py). A file of
+# format 1 is not read: Recording.open says which edgeops wrote it, and a recorder moves it aside.
+RECORDING_FORMAT_VERSION = 2
 APP_ID = "edgeops-recording"
 RECORDING_FILE = "recording.sqlite"
 SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -19,7 +21,7 @@ SQLITE_MAGIC = b"SQLite format 3\x00"
 class BatchKind(IntEnum):
     """What a row of `batches` holds."""
 
-    EVENTS = 0  # the events of one device in one tick
+    EVENTS = 0  # the events of every device in one commit: a tick (recording/coding.py); device is ''
     KEYFRAME = 1  # one device's whole state as events, at the keyframe's time
     COMMANDS = 2  # the commands one device ran in one tick (apart, so that listing commands reads only them)
 
@@ -28,7 +30,8 @@ class Resolution(IntEnum):
     """How much of its events a batch still holds."""
 
     FULL = 0
-    REDUCED = 1  # past the full-resolution window: counters and data marks removed (the rollups keep the series)
+    REDUCED = 1  # past the full-resolution window: counters and data marks removed (the rollups keep the series),
+    # written as a plain event batch (encode_events) that needs no chain
 
 
 SCHEMA = """
@@ -59,6 +62,7 @@ class RecordingProblem(StrEnum):
 
     NOT_A_RECORDING = "not-a-recording"
     NEWER_VERSION = "newer-version"
+    OLDER_VERSION = "older-version"  # written by an edgeops whose format this one no longer reads
     TRUNCATED = "truncated"
     CORRUPT = "corrupt"
 

@@ -1,0 +1,180 @@
+"""The recording's tick coding: any events round-trip exactly along the chain, from any keyframe; damaged ticks raise
+EventFormatError with a code and break the chain only until the next keyframe; a format-1 file is named as such."""
+
+from __future__ import annotations
+
+import sqlite3
+import zlib
+from pathlib import Path
+
+import msgpack
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from edgeops.devices.interface_rows import COUNTERS_AT, ROW_LENGTH, InterfaceBatch
+from edgeops.devices.samples import HealthSample, TemperatureReading
+from edgeops.fleet.events import (
+    EventFormatError,
+    EventFormatProblem,
+    FleetEvent,
+    HealthChanged,
+    InterfacesChanged,
+    SubscriptionData,
+)
+from edgeops.recording.coding import Chain
+from edgeops.recording.reader import Recording
+from edgeops.recording.recorder import Recorder
+from edgeops.recording.schema import RecordingError, RecordingProblem
+
+counters = st.one_of(
+    st.none(),
+    st.integers(min_value=0, max_value=2**64 - 1),
+    st.integers(min_value=0, max_value=10**6),
+    st.floats(allow_nan=False, allow_infinity=False),
+)
+state_values = st.one_of(st.none(), st.sampled_from(["up", "down", "enable"]), st.integers(0, 10**11))
+times = st.one_of(
+    st.floats(min_value=1.7e9, max_value=1.8e9),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.integers(0, 2**40),
+)
+
+
+@st.composite
+def rows(draw: st.DrawFn) -> list[object]:
+    return [draw(state_values) for _ in range(COUNTERS_AT)] + [draw(counters) for _ in range(ROW_LENGTH - COUNTERS_AT)]
+
+
+@st.composite
+def device_events(draw: st.DrawFn, device: str) -> list[FleetEvent]:
+    out: list[FleetEvent] = []
+    for _ in range(draw(st.integers(0, 4))):
+        kind = draw(st.sampled_from(["interfaces", "health", "mark"]))
+        time = draw(times)
+        if kind == "interfaces":
+            names = draw(st.lists(st.sampled_from(["e1", "e2", "mgmt0"]), unique=True, max_size=3))
+            batch = InterfaceBatch(device, draw(times), {name: draw(rows()) for name in names})
+            out.append(InterfacesChanged(device, time, batch))
+        elif kind == "health":
+            sample = HealthSample(
+                device,
+                draw(times),
+                hostname=draw(st.sampled_from([None, "leaf1"])),
+                cpu_pct=draw(st.one_of(st.none(), st.floats(0, 100))),
+                memory_used=draw(st.one_of(st.none(), st.integers(0, 2**40))),
+                temperatures=draw(st.sampled_from([None, (TemperatureReading("A", 40.0),)])),
+            )
+            out.append(HealthChanged(device, time, sample))
+        else:
+            out.append(SubscriptionData(device, time, "counters"))
+    return out
+
+
+ticks = st.lists(st.fixed_dictionaries({"leaf1": device_events("leaf1"), "leaf2": device_events("leaf2")}), max_size=6)
+
+
+def _steady(n: int) -> list[dict[str, list[FleetEvent]]]:
+    """Counters of a busy port every 2 s (with jitter in the device's timestamps) and an idle one."""
+    out: list[dict[str, list[FleetEvent]]] = []
+    start = 1_767_225_600.0
+    for tick in range(n):
+        at = start + 2 * tick + (0.003 if tick % 3 else 0.0)
+        octets = 10**12 + int(250_000_000 * (at - start))
+        row: list[object] = [None] * ROW_LENGTH
+        row[5], row[6], row[7], row[8] = octets, octets // 3, octets // 700, octets // 2100
+        idle: list[object] = [None] * COUNTERS_AT + [5, 5, 1, 1, 0, 0, 0, 0]
+        batch = InterfaceBatch("leaf1", at, {"e1": row, "e2": idle})
+        out.append({"leaf1": [InterfacesChanged("leaf1", at + 0.01, batch)]})
+    return out
+
+
+@settings(max_examples=150, deadline=None)
+@given(ticks)
+def test_any_ticks_round_trip_exactly_along_the_chain(sequence: list[dict[str, list[FleetEvent]]]) -> None:
+    writer, reader, one_device = Chain(), Chain(), Chain()
+    for tick in sequence:
+        data = writer.encode(tick)
+        assert reader.decode(data) == [event for events in tick.values() for event in events]
+        # A reader of one device decodes only its part, along its own chain.
+        assert one_device.decode(data, "leaf2") == tick["leaf2"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(ticks, ticks)
+def test_a_reader_starting_at_a_keyframe_decodes_what_follows(
+    before: list[dict[str, list[FleetEvent]]], after: list[dict[str, list[FleetEvent]]]
+) -> None:
+    writer = Chain()
+    for tick in before:
+        writer.encode(tick)
+    keyframe = [event for tick in before for events in tick.values() for event in events]
+    writer.reset(keyframe)
+    reader = Chain()
+    reader.reset(keyframe)
+    for tick in after:
+        assert reader.decode(writer.encode(tick)) == [event for events in tick.values() for event in events]
+
+
+def test_steady_counters_cost_about_a_byte() -> None:
+    writer, reader = Chain(), Chain()
+    residuals = []
+    for tick in _steady(40):
+        data = writer.encode(tick)
+        assert reader.decode(data) == tick["leaf1"]
+        ((_, item),) = msgpack.unpackb(zlib.decompress(data[5:]))
+        residuals.append(item[-1])
+    # From the third sample on (a reading and a difference known) every residual fits in a byte or two, whatever
+    # the jitter of the device's timestamps: the prediction follows the device's time and the packet size.
+    assert all(abs(residual) < 128 for sample in residuals[2:] for residual in sample)
+    assert max(residuals[0]) == 10**12  # the first is written whole
+
+
+@pytest.mark.parametrize(
+    ("damage", "code"),
+    [
+        (lambda data: data[:-3], EventFormatProblem.CORRUPT),
+        (lambda data: data[:5] + bytes(b ^ 0x5A for b in data[5:]), EventFormatProblem.CORRUPT),
+        (lambda data: b"EOEV" + data[4:], EventFormatProblem.NOT_EDGEOPS),
+        (lambda data: data[:4] + b"\x09" + data[5:], EventFormatProblem.NEWER_VERSION),
+        (lambda data: b"", EventFormatProblem.NOT_EDGEOPS),
+    ],
+)
+def test_a_damaged_tick_gives_its_code_and_breaks_the_chain_until_the_next_keyframe(damage, code) -> None:  # type: ignore[no-untyped-def]
+    steady = _steady(4)
+    writer, reader = Chain(), Chain()
+    first = writer.encode(steady[0])
+    second = writer.encode(steady[1])
+    reader.decode(first)
+    with pytest.raises(EventFormatError) as raised:
+        reader.decode(damage(second))
+    assert raised.value.code is code
+    assert reader.decode(writer.encode(steady[2])) == []  # the chain is broken: nothing is guessed
+    keyframe = [event for tick in steady[:3] for events in tick.values() for event in events]
+    writer.reset(keyframe)
+    reader.reset(keyframe)
+    assert reader.decode(writer.encode(steady[3])) == steady[3]["leaf1"]
+
+
+def test_a_format_1_recording_is_named_and_a_recorder_keeps_it_aside(tmp_path: Path) -> None:
+    path = tmp_path / "recording.sqlite"
+    old = sqlite3.connect(path)
+    old.executescript(
+        "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+        "INSERT INTO meta VALUES ('app', 'edgeops-recording'), ('format', '1');"
+        "CREATE TABLE batches (id INTEGER PRIMARY KEY, t0 REAL, t1 REAL, device TEXT, kind INTEGER,"
+        " resolution INTEGER, data BLOB);"
+    )
+    old.commit()
+    old.close()
+    with pytest.raises(RecordingError) as raised:
+        Recording.open(path)
+    assert raised.value.code is RecordingProblem.OLDER_VERSION
+    assert "older edgeops (format 1" in str(raised.value)
+    recorder = Recorder(path)
+    recorder.close()
+    with Recording.open(path) as recording:  # a new recording, of this format
+        assert recording.span()
+    with pytest.raises(RecordingError) as kept:
+        Recording.open(tmp_path / "recording-format-1.sqlite")
+    assert kept.value.code is RecordingProblem.OLDER_VERSION
