@@ -187,7 +187,7 @@ async def test_the_stream_replays_the_past_into_a_fresh_store(nats_server, lab: 
     for batch in batches:
         for event in batch.events:
             apply_event(store, event)
-    assert all_up(store) or all(store.device(n).state is not DeviceState.UNKNOWN for n in store.device_names())
+    assert all_up(store) or all(store.device(n).state is not DeviceState.CONNECTING for n in store.device_names())
     for name in store.device_names():
         assert {i.name for i in store.interfaces(name, with_history=False)} == {
             i.name for i in collector.store.interfaces(name, with_history=False)
@@ -232,3 +232,29 @@ async def test_a_lost_bus_is_marked_and_caught_up(nats_server, lab: Lab, bus_par
     after = time.time()
     await eventually(lambda: all_fresh(console.store, after), "live data again after the bus came back")
     assert console.store.device(name).gnmi_detail != BUS_LOST
+
+
+async def test_a_state_entry_naming_another_device_is_dropped(nats_server, lab: Lab, bus_parts) -> None:
+    """A console reads each device's state entry by the key the inventory gives it; an entry that speaks of another
+    device (planted, or from a foreign writer) is dropped and counted, and that device is drawn from its own."""
+    from edgeops.bus.layout import bind_layout
+    from edgeops.bus.subjects import device_key
+
+    start_collector, start_console = bus_parts
+    inventory = lab.inventory()
+    collector = await start_collector(plain(nats_server.url), inventory)
+    await eventually(lambda: all_up(collector.store), "every device up")
+    await eventually(lambda: collector.counts.state_writes >= len(inventory.devices), "the state bucket written")
+    await collector.stop()
+    first, second = inventory.devices[0], inventory.devices[1]
+    client = await nats.connect(nats_server.url)
+    try:
+        state, _ = await bind_layout(client.jetstream())
+        entry = await state.get(device_key(second.site, second.name))
+        await state.put(device_key(first.site, first.name), entry.value or b"")
+    finally:
+        await client.close()
+    console = await start_console(plain(nats_server.url), inventory)
+    assert console.counts.dropped == 1
+    assert console.store.device(second.name).state is DeviceState.UP
+    assert console.store.device(first.name).state is not DeviceState.UP  # nothing says how it is connected

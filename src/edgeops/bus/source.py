@@ -18,13 +18,13 @@ from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.js.api import ConsumerConfig, DeliverPolicy
 from nats.js.client import JetStreamContext
-from nats.js.errors import KeyNotFoundError, NoKeysError
+from nats.js.errors import KeyNotFoundError
 from nats.js.kv import KeyValue
 
 from edgeops.bus.commands import BusCommandTransport, PermissionErrors
 from edgeops.bus.connection import BusSettings, connect_bus
 from edgeops.bus.layout import bind_layout
-from edgeops.bus.subjects import ALL_TELEMETRY, EVENT_STREAM, device_of_subject
+from edgeops.bus.subjects import ALL_TELEMETRY, EVENT_STREAM, device_key, device_of_subject
 from edgeops.bus.tasks import stop_tasks
 from edgeops.clock import Clock, SystemClock
 from edgeops.defaults import STALE_FACTOR
@@ -41,6 +41,8 @@ log = logging.getLogger(__name__)
 
 BUS_LOST = "bus lost"
 HEARTBEAT_S = 2.0
+# State entries read at once when a console starts or the bus comes back (one request each).
+STATE_READS_AT_ONCE = 64
 
 
 class BusState(enum.StrEnum):
@@ -146,25 +148,27 @@ class BusSource:
         assert self._state_kv is not None and self._js is not None
         info = await self._js.stream_info(EVENT_STREAM)
         start = info.state.last_seq + 1
-        try:
-            keys = await self._state_kv.keys()
-        except NoKeysError:
-            keys = []
-        for key in keys:
-            try:
-                entry = await self._state_kv.get(key)
-            except KeyNotFoundError:
+        # Each device's entry by its key, the keys being known from the inventory: listing the bucket's keys
+        # (nats-py's KeyValue.keys, a watcher) can end early under load and leave a console drawing no device.
+        names = list(self._devices)
+        entries: list[KeyValue.Entry | None] = []
+        for first in range(0, len(names), STATE_READS_AT_ONCE):
+            batch = names[first : first + STATE_READS_AT_ONCE]
+            entries += await asyncio.gather(*(self._state_entry(name) for name in batch))
+        for name, entry in zip(names, entries, strict=True):
+            if entry is None:
                 continue
+            key = entry.key
             try:
                 sequence, events = decode_state(entry.value or b"")
             except EventFormatError as error:
                 self.counts.dropped += 1
                 log.debug("state entry %s dropped: %s", key, error)
                 continue
-            if not events or events[0].device not in self._devices:
+            if not events or events[0].device != name:  # an entry may speak only of the device its key names
                 self.counts.dropped += 1 if events else 0
                 continue
-            device = events[0].device
+            device = name
             if not sessions_only:
                 self._covered[device] = sequence
                 if sequence:
@@ -174,6 +178,15 @@ class BusSource:
                     continue
                 self._apply(device, event)
         return start
+
+    async def _state_entry(self, name: str) -> KeyValue.Entry | None:
+        """The device's entry in the state bucket; None when it has none (no collector has held it yet)."""
+        assert self._state_kv is not None
+        device = self._devices[name]
+        try:
+            return await self._state_kv.get(device_key(device.site, name))
+        except KeyNotFoundError:
+            return None
 
     # -- live events ----------------------------------------------------------------------------------------------
 
