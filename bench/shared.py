@@ -129,6 +129,7 @@ class Watch:
 
     def __init__(self) -> None:
         self.latencies_ms: list[float] = []
+        self.added_ms: list[float] = []  # on a bus console: from the collector's receiving the batch to here
         self.arrivals: dict[str, list[float]] = {}
         self.measuring = False
 
@@ -140,6 +141,7 @@ class Watch:
             self.arrivals.setdefault(event.device, []).append(now)
             if self.measuring:
                 self.latencies_ms.append((now - event.batch.timestamp) * 1000)
+                self.added_ms.append((now - event.time) * 1000)
 
     def fresh_after(self, when: float, devices: list[str]) -> float | None:
         """When the last of `devices` had its first batch after `when` (None while one has not)."""
@@ -206,7 +208,7 @@ def serve_console(url: str | None, inventory_path: str, root: str, pipe: Connect
                 times = process.cpu_times()
                 watch.measuring = False
                 cpu = (times.user + times.system - cpu_mark) / (time.perf_counter() - wall_mark) * 100
-                pipe.send({"cpu_percent": cpu, "latencies_ms": watch.latencies_ms})
+                pipe.send({"cpu_percent": cpu, "latencies_ms": watch.latencies_ms, "added_ms": watch.added_ms})
             elif request == "fanout":
                 (repeat,) = args
                 devices = list(inventory.devices)
@@ -258,11 +260,11 @@ class Part:
             self.process.kill()
 
 
-def wait_until(what: str, condition: Any, within: float = UP_WITHIN_S) -> float:
+def wait_until(what: str, condition: Any, within: float = UP_WITHIN_S, detail: Any = None) -> float:
     started = time.perf_counter()
     while not condition():
         if time.perf_counter() - started > within:
-            raise SystemExit(f"timed out waiting for {what}")
+            raise SystemExit(f"timed out waiting for {what}" + (f" ({detail()})" if detail else ""))
         time.sleep(0.2)
     return time.perf_counter() - started
 
@@ -309,7 +311,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         figures["held"] = [len(h["held"]) for h in held()]
         consoles = [Part(context, serve_console, url, inventory, str(work / f"v{n}")) for n in range(args.consoles)]
         parts += consoles
-        wait_until("every bus console to show every device up", lambda: all(c.ask("up") == devices for c in consoles))
+        wait_until(
+            "every bus console to show every device up",
+            lambda: all(c.ask("up") == devices for c in consoles),
+            detail=lambda: f"up on the consoles: {[c.ask('up') for c in consoles]} of {devices}",
+        )
         with_bus = lab_status()
         direct = Part(context, serve_console, None, inventory, str(work / "direct"))
         parts.append(direct)
@@ -331,13 +337,17 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         measured = [part.ask("measured") for part in consoles]
         direct_measured = direct.ask("measured")
         latencies = [value for m in measured for value in m["latencies_ms"]]
+        added = [value for m in measured for value in m["added_ms"]]
         cpus = [m["cpu_percent"] for m in measured]
         figures["latency_ms"] = {
             "samples": len(latencies),
             "median": round(statistics.median(latencies), 1),
             "p99": round(percentile(latencies, 0.99), 1),
             "max": round(max(latencies), 1),
+            "direct_median": round(statistics.median(direct_measured["latencies_ms"]), 1),
             "direct_p99": round(percentile(direct_measured["latencies_ms"], 0.99), 1),
+            "bus_added_median": round(statistics.median(added), 1),
+            "bus_added_p99": round(percentile(added, 0.99), 1),
         }
         figures["cpu_percent"] = {
             "bus_console_median": round(statistics.median(cpus), 2),
@@ -406,8 +416,10 @@ def report(figures: dict[str, Any]) -> str:
         f"{sessions['one_direct_console']['gnmi_streams']} gNMI  (x{figures['consoles']} consoles: "
         f"{sessions['direct_consoles_computed']['ssh_sessions']} SSH, "
         f"{sessions['direct_consoles_computed']['gnmi_streams']} gNMI, computed)",
-        "latency sample->console store:    median {median} ms · p99 {p99} ms · max {max} ms ({samples} batches;"
-        " direct console p99 {direct_p99} ms)".format(**figures["latency_ms"]),
+        "latency sample->console store:    median {median} ms · p99 {p99} ms · max {max} ms ({samples} batches);"
+        " direct console median {direct_median} ms · p99 {direct_p99} ms".format(**figures["latency_ms"]),
+        "latency the bus adds:             collector received -> console store: median {bus_added_median} ms · "
+        "p99 {bus_added_p99} ms".format(**figures["latency_ms"]),
         "console CPU:                      bus median {bus_console_median} % (max {bus_console_max} %) vs direct "
         "{direct_console} % -> ratio {ratio_median}".format(**figures["cpu_percent"]),
         "fan-out to every device:          bus {bus} s vs direct {direct} s -> x{ratio} ({failed} failed)".format(
