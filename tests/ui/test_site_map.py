@@ -213,3 +213,112 @@ async def test_plus_and_minus_open_and_close_every_site(
         tree = app.query_one(SiteMap)
         await pilot.press(key)
         assert [node.is_expanded for node in tree.root.children] == expanded
+
+
+def shown(tree: SiteMap) -> set[str]:
+    return set(tree._devices)
+
+
+async def test_find_by_part_of_an_address_shows_that_device_and_enter_selects_it(sample_fleet: SampleFleet) -> None:
+    inventory = sample_fleet.inventory
+    target = next(device for device in inventory.devices if device.host == "127.99.2.3")
+    app = SiteMapApp(sample_fleet.store)
+    async with app.run_test(size=(60, 30)) as pilot:
+        tree = app.query_one(SiteMap)
+        await pilot.pause(0.3)
+        assert len(shown(tree)) == len(inventory.devices)
+        await pilot.press("slash", *"99.2.3")
+        await pilot.pause()
+        assert tree.finding and tree.find_text == "99.2.3"
+        assert shown(tree) == {target.name}
+        assert "/99.2.3" in str(tree.border_subtitle) and f"1/{len(inventory.devices)}" in str(tree.border_subtitle)
+        text = "\n".join(lines(tree))
+        assert target.name in text and "Madrid" in text and "Tecno-Alcalá" not in text
+        await pilot.press("enter")
+        await pilot.pause(0.3)
+        assert not tree.finding
+        assert app.selections[-1] == Selection("device", target.name)
+        assert tree.cursor_node is not None and tree.cursor_node.data.key == target.name
+        assert "find “99.2.3”" in str(tree.border_subtitle)
+        # Escape clears the find: the whole map again.
+        await pilot.press("escape")
+        await pilot.pause()
+        assert len(shown(tree)) == len(inventory.devices) and tree.find_text == "" and not tree.border_subtitle
+
+
+async def test_find_matches_role_model_and_site_and_typing_is_not_a_key_binding(sample_fleet: SampleFleet) -> None:
+    inventory = sample_fleet.inventory
+    app = SiteMapApp(sample_fleet.store)
+    async with app.run_test(size=(60, 30)) as pilot:
+        tree = app.query_one(SiteMap)
+        await pilot.press("slash", *"SR-")  # the 7750 SR models: the gateways
+        await pilot.pause()
+        assert shown(tree) == {d.name for d in inventory.devices if "SR-" in d.model}
+        await pilot.press(*["backspace"] * 3, *"spine")  # a role
+        await pilot.pause()
+        assert shown(tree) == {d.name for d in inventory.devices if d.role == "spine"}
+        await pilot.press(*["backspace"] * 5, *"barcel")  # a site's name
+        await pilot.pause()
+        assert shown(tree) == {d.name for d in inventory.devices if d.site == "barcelona"}
+        # Keys that are bindings elsewhere (p, -, +, space) are text while finding.
+        await pilot.press(*["backspace"] * 6, "p", "space", "minus")
+        await pilot.pause()
+        assert tree.find_text == "p -" and not tree.problems_only
+        await pilot.press(*["backspace"] * 3, *"no-such-device")
+        await pilot.pause()
+        assert shown(tree) == set() and "no device matches" in str(tree.border_subtitle)
+
+
+async def test_problems_only_follows_the_fleet(sample_fleet: SampleFleet) -> None:
+    store = sample_fleet.store
+    app = SiteMapApp(store)
+    async with app.run_test(size=(60, 30)) as pilot:
+        tree = app.query_one(SiteMap)
+        await pilot.pause()
+
+        def problems() -> set[str]:
+            return {
+                name
+                for name in store.device_names()
+                if device_badge(store.device(name)) != "up" or store.device(name).alarms
+            }
+
+        await pilot.press("p")
+        await pilot.pause()
+        assert tree.problems_only and "problems" in str(tree.border_subtitle)
+        expected = problems()
+        assert "alcala-leaf2" in expected and shown(tree) == expected
+        assert len(expected) < len(store.device_names())
+        # A healthy device goes down: it joins the map on the next tick.
+        healthy = next(name for name in store.device_names() if name not in expected)
+        store.set_session(healthy, "ssh", SessionState.DOWN, "connection refused")
+        store.set_session(healthy, "gnmi", SessionState.DOWN, "connection refused")
+        app.tick()
+        await pilot.pause()
+        assert healthy in shown(tree)
+        # It comes back: it leaves again.
+        store.set_session(healthy, "ssh", SessionState.UP, "")
+        store.set_session(healthy, "gnmi", SessionState.UP, "")
+        app.tick()
+        await pilot.pause()
+        assert healthy not in shown(tree) and shown(tree) == problems()
+        # Both filters together: problems at one site.
+        await pilot.press("slash", *"madrid", "enter")
+        await pilot.pause()
+        assert shown(tree) == {name for name in problems() if name.startswith("madrid")}
+        await pilot.press("escape", "p")
+        await pilot.pause()
+        assert len(shown(tree)) == len(store.device_names())
+
+
+async def test_reveal_of_a_device_the_filters_hide_shows_the_whole_map(sample_fleet: SampleFleet) -> None:
+    app = SiteMapApp(sample_fleet.store)
+    async with app.run_test(size=(60, 30)) as pilot:
+        tree = app.query_one(SiteMap)
+        await pilot.press("slash", *"madrid", "enter")
+        await pilot.pause()
+        assert "barcelona-gw2" not in shown(tree)
+        assert tree.reveal(Selection("device", "barcelona-gw2"))
+        await pilot.pause(0.3)
+        assert tree.cursor_node is not None and tree.cursor_node.data.key == "barcelona-gw2"
+        assert tree.find_text == ""

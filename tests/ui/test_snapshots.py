@@ -151,6 +151,18 @@ def test_main_screen_site_summary(snap_compare, tmp_path: Path, size: str) -> No
     assert snap_compare(snapshot_app(tmp_path), terminal_size=SIZES[size], run_before=select_site)
 
 
+def test_site_map_find_and_problems_at_80x24(snap_compare, tmp_path: Path) -> None:
+    """The site map at 80x24 with problems only on and the finder open: its prompt is in the pane's border."""
+
+    async def find(pilot: Pilot[object]) -> None:
+        await no_blinking(pilot)
+        await pilot.pause(0.4)
+        await pilot.press("p", "slash", "m", "a", "d")
+        await pilot.pause(0.3)
+
+    assert snap_compare(snapshot_app(tmp_path), terminal_size=SIZES["small"], run_before=find)
+
+
 @pytest.mark.parametrize("size", SIZES)
 def test_help_screen(snap_compare, tmp_path: Path, size: str) -> None:
     assert snap_compare(snapshot_app(tmp_path), terminal_size=SIZES[size], run_before=select_device, press=["f1"])

@@ -8,7 +8,7 @@ from typing import ClassVar, Literal
 
 from rich.style import Style
 from rich.text import Text
-from textual import on
+from textual import events, on
 from textual.binding import Binding, BindingType
 from textual.timer import Timer
 from textual.widgets import Tree
@@ -158,6 +158,22 @@ class MapEntry:
         return Selection("site", self.site)
 
 
+def finder_matches(query: str, snapshot: DeviceSnapshot, site_name: str) -> bool:
+    """Whether a device matches what was typed into the site map's finder: a case-insensitive substring of its
+    name, site (code or name), role, model or management address."""
+    device = snapshot.device
+    needle = query.casefold()
+    return any(
+        needle in field.casefold()
+        for field in (device.name, device.site, site_name, device.role, device.model, device.host)
+    )
+
+
+def is_problem(view: DeviceView) -> bool:
+    """What "problems only" keeps: a device that is not up (stale counts as a problem) or has an active alarm."""
+    return view.badge != "up" or view.alarms > 0
+
+
 # Worst first: which category a group line names after its "up" count.
 _GROUP_WORST: tuple[Badge, ...] = ("hostkey", "auth", "down", "unreachable", "degraded", "stale", "connecting")
 
@@ -173,6 +189,11 @@ class SiteMap(Tree[MapEntry]):
         Binding("left", "collapse_node", "Collapse / up", show=False),
         Binding("plus", "expand_all_sites", "Expand all", show=False),
         Binding("minus", "collapse_all_sites", "Collapse all", show=False),
+        Binding(
+            "slash", "start_find", "Find", tooltip="Show only devices whose name, site, role, model or address match"
+        ),
+        Binding("p", "toggle_problems", "Problems only", tooltip="Show only devices not up or with active alarms"),
+        Binding("escape", "clear_find", "Clear find", show=False),
     ]
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {
@@ -217,11 +238,27 @@ class SiteMap(Tree[MapEntry]):
         self._site_roles: dict[str, list[str]] = {}
         self._highlight_timer: Timer | None = None
         self._selected: Selection | None = None
+        self._store: FleetStore | None = None
+        self.find_text = ""  # what the finder holds: devices must match it ("" shows every device)
+        self.finding = False  # keys are going into the finder (after `/`, until Enter or Escape)
+        self.problems_only = False
+        self.shown_devices = 0
 
     # -- building (once) ---------------------------------------------------------------------------------
 
     def populate(self, store: FleetStore, *, expand_first: bool = True) -> None:
-        """Build the tree from the store's inventory: called once; later changes only repaint lines."""
+        """Build the tree from the store's inventory: called once, and again when the finder or "problems only"
+        changes what is shown; later changes of the fleet only repaint lines."""
+        self._store = store
+        filtering = bool(self.find_text) or self.problems_only
+        names = {site.code: site.name for site in store.inventory.sites}
+        shown = {
+            name
+            for code in store.site_codes()
+            for name in store.device_names(code)
+            if self._shows(store, name, names.get(code, code))
+        }
+        self.shown_devices = len(shown)
         self.clear()
         self._devices.clear()
         self._roles.clear()
@@ -230,14 +267,20 @@ class SiteMap(Tree[MapEntry]):
         self._site_roles.clear()
         inventory = store.inventory
         names = {site.code: site.name for site in inventory.sites}
-        for index, code in enumerate(store.site_codes()):
+        codes = [
+            code for code in store.site_codes() if not filtering or any(n in shown for n in store.device_names(code))
+        ]
+        for index, code in enumerate(codes):
             site_node = self.root.add(
-                "", MapEntry("site", code, code, safe_plain(names.get(code, code))), expand=expand_first and index == 0
+                "",
+                MapEntry("site", code, code, safe_plain(names.get(code, code))),
+                expand=filtering or (expand_first and index == 0),
             )
             self._sites[code] = site_node
             roles: dict[str, list[str]] = {}
             for device_name in store.device_names(code):
-                roles.setdefault(store.device(device_name).device.role, []).append(device_name)
+                if device_name in shown:
+                    roles.setdefault(store.device(device_name).device.role, []).append(device_name)
             self._site_roles[code] = [f"{code}/{role}" for role in roles]
             for role, members in roles.items():
                 key = f"{code}/{role}"
@@ -260,11 +303,44 @@ class SiteMap(Tree[MapEntry]):
         if self.cursor_node is None and self.root.children:
             # The cursor starts on the first site: it is selected, and the panes show its summary.
             self.call_after_refresh(self._put_cursor_on, self.root.children[0])
+        self._show_find_state()
+
+    def _shows(self, store: FleetStore, name: str, site_name: str) -> bool:
+        snapshot = store.device(name)
+        if self.problems_only and not is_problem(DeviceView.of(snapshot)):
+            return False
+        return not self.find_text or finder_matches(self.find_text, snapshot, site_name)
+
+    def _refilter(self) -> None:
+        """Rebuild the tree for the finder and "problems only", keeping the cursor on the device it was on."""
+        if self._store is None:
+            return
+        cursor = self.cursor_node.data if self.cursor_node is not None else None
+        self.populate(self._store, expand_first=True)
+        if cursor is not None and cursor.kind == "device" and cursor.key in self._devices:
+            self.call_after_refresh(self._put_cursor_on, self._devices[cursor.key])
+
+    def _show_find_state(self) -> None:
+        """The finder's prompt and what the filters leave, in the pane's bottom border (seen at any size)."""
+        parts = []
+        if self.finding:
+            parts.append(f"/{safe_plain(self.find_text)}▏")
+        elif self.find_text:
+            parts.append(f"find “{safe_plain(self.find_text)}”")
+        if self.problems_only:
+            parts.append("problems")
+        if parts and self._store is not None:
+            total = len(self._store.device_names())
+            parts.append(f"{self.shown_devices}/{total}" if self.shown_devices else "no device matches")
+        self.border_subtitle = " · ".join(parts)
 
     # -- live updates ------------------------------------------------------------------------------------
 
     def apply_changes(self, store: FleetStore, changes: ChangeSet) -> None:
         """Repaint the lines of changed devices and their roles and sites; unchanged lines are left alone."""
+        if self.problems_only and self._problems_changed(store, changes):
+            self._refilter()  # a device became a problem or stopped being one: it joins or leaves the map
+            return
         devices = self._devices.keys() if changes.full else changes.devices
         touched_roles: set[str] = set()
         touched_sites: set[str] = set(changes.sites) if not changes.full else set(self._sites)
@@ -294,6 +370,16 @@ class SiteMap(Tree[MapEntry]):
                 node.data = entry
                 self._repaint(node)
 
+    def _problems_changed(self, store: FleetStore, changes: ChangeSet) -> bool:
+        names = store.device_names() if changes.full else changes.devices
+        site_names = {site.code: site.name for site in store.inventory.sites}
+        for name in names:
+            snapshot = store.device(name)
+            shown = name in self._devices
+            if shown != self._shows(store, name, site_names.get(snapshot.device.site, snapshot.device.site)):
+                return True
+        return False
+
     def _repaint(self, node: TreeNode[MapEntry]) -> bool:
         """Repaint the node's line; False when it has none on screen."""
         # TreeNode.refresh repaints just this line (set_label would repaint every child line too); a node
@@ -312,9 +398,12 @@ class SiteMap(Tree[MapEntry]):
         return MapEntry("role", key, site, safe_plain(role), view=GroupView.of_devices(views))  # type: ignore[arg-type]
 
     def _site_entry(self, store: FleetStore, code: str) -> MapEntry:
-        views = [self._devices[name].data.view for name in store.device_names(code)]  # type: ignore[union-attr]
+        shown = [self._devices[name] for name in store.device_names(code) if name in self._devices]
+        views = [node.data.view for node in shown]  # type: ignore[union-attr]
         title = self._sites[code].data.title if self._sites[code].data else code  # type: ignore[union-attr]
         rollup = store.site_rollup(code)
+        if self.find_text or self.problems_only:  # the line counts what the filters show, like its roles' lines
+            return MapEntry("site", code, code, title, view=GroupView.of_devices(views))  # type: ignore[arg-type]
         return MapEntry("site", code, code, title, view=GroupView.of_rollup(rollup, views))  # type: ignore[arg-type]
 
     # -- what others call --------------------------------------------------------------------------------
@@ -337,6 +426,16 @@ class SiteMap(Tree[MapEntry]):
 
         announce=False when the selection was already announced by someone else (a drill-down in another pane).
         """
+        if (
+            selection.kind == "device"
+            and selection.key not in self._devices
+            and (self.find_text or self.problems_only)
+            and self._store is not None
+            and selection.key in self._store.device_names()
+        ):
+            # Asked for a device the filters hide (from the palette, a drill-down): show the whole map again.
+            self.find_text, self.problems_only, self.finding = "", False, False
+            self.populate(self._store, expand_first=False)
         if selection.kind == "device":
             node = self._devices.get(selection.key)
         elif selection.kind == "site":
@@ -480,6 +579,59 @@ class SiteMap(Tree[MapEntry]):
             node.collapse()
         elif node.parent is not None and node.parent is not self.root:
             self.move_cursor(node.parent)
+
+    def action_start_find(self) -> None:
+        self.finding = True
+        self._show_find_state()
+
+    def action_toggle_problems(self) -> None:
+        self.problems_only = not self.problems_only
+        self._refilter()
+
+    def action_clear_find(self) -> None:
+        self.finding = False
+        if self.find_text:
+            self.find_text = ""
+            self._refilter()
+        self._show_find_state()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "clear_find":
+            # Without a find to clear, Escape belongs to whoever is above this pane.
+            return self.finding or bool(self.find_text)
+        return True
+
+    async def _on_key(self, event: events.Key) -> None:
+        """While finding, keys edit the finder (as in an input line) instead of moving through the tree."""
+        if not self.finding:
+            return
+        key = event.key
+        if key == "escape":
+            return  # the binding clears the find
+        event.stop()
+        event.prevent_default()
+        if key == "enter":
+            self.finding = False
+            self._show_find_state()
+            self._select_first_match()
+        elif key == "backspace":
+            self.find_text = self.find_text[:-1]
+            self._refilter()
+        elif key in ("up", "down"):
+            self.finding = False  # leaves the finder for the tree, keeping the filter
+            self._show_find_state()
+            self.action_cursor_down() if key == "down" else self.action_cursor_up()
+        elif event.is_printable and event.character is not None:
+            self.find_text += event.character
+            self._refilter()
+
+    def _select_first_match(self) -> None:
+        if not self._devices:
+            return
+        first = next(iter(self._devices.values()))
+        if first.data is not None:
+            self.call_after_refresh(self._put_cursor_on, first)
+            self._post_selection(first.data.selection)
 
     def action_expand_all_sites(self) -> None:
         for node in self._sites.values():
