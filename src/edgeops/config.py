@@ -161,6 +161,11 @@ class Setting:
     source: Source
     origin: str
 
+    @property
+    def overrides_file(self) -> str:
+        """The flag or variable that set this value over config.toml ("--theme", "EDGEOPS_THEME"); "" if none."""
+        return self.origin if self.source in (Source.FLAG, Source.ENV) else ""
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -301,6 +306,31 @@ def resolve_settings(
     if problems:
         raise ConfigError(problems)
     return Settings(path, values)
+
+
+def save_theme(config_dir: Path, name: str) -> Path:
+    """Write `theme = "NAME"` into config.toml and return the file; the rest of the file stays as the user wrote
+    it (comments, the other keys, their order), since tomlkit edits the document instead of rewriting it. A missing
+    file is started from TEMPLATE. The file is replaced atomically (edgeops.files). Raises ConfigError for a file
+    that cannot be read or is not valid TOML (it is left alone), OSError for one that cannot be written."""
+    import tomlkit
+    from tomlkit.exceptions import ParseError
+
+    from edgeops.files import write_private
+
+    path = config_dir / CONFIG_FILE_NAME
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        text = TEMPLATE
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError([ConfigProblem(str(path), None, f"cannot read it: {error}")]) from None
+    try:
+        document = tomlkit.parse(text)
+    except ParseError as error:
+        raise ConfigError([ConfigProblem(str(path), error.line, f"not valid TOML: {error}")]) from None
+    document["theme"] = SPEC_BY_KEY["theme"].convert(name)
+    return write_private(path, tomlkit.dumps(document), durable=True)
 
 
 TEMPLATE = """\

@@ -11,7 +11,7 @@ import pytest
 
 from edgeops import defaults
 from edgeops.cli import main
-from edgeops.config import ConfigError, Source, read_config_file, resolve_settings
+from edgeops.config import ConfigError, Source, read_config_file, resolve_settings, save_theme
 
 
 @pytest.fixture(autouse=True)
@@ -172,3 +172,29 @@ def test_connect_timeout_is_a_setting_with_its_source(tmp_path: Path) -> None:
     assert (settings.connect_timeout, settings["connect_timeout"].origin) == (25.0, f"{path}:1")
     flagged = resolve_settings(tmp_path, {"connect_timeout": (40.0, "--timeout")}, environ={})
     assert (flagged.connect_timeout, flagged["connect_timeout"].source) == (40.0, Source.FLAG)
+
+
+def test_save_theme_changes_only_the_theme_line(tmp_path: Path) -> None:
+    text = '# mine\n\ncommand_timeout = 12  # slow links\n\n# theme = "old"\nrecord = false\n'
+    path = write(tmp_path, text)
+    assert save_theme(tmp_path, "edgeops-light") == path
+    # The key is added at the top level, after the user's lines, which stay as written.
+    assert path.read_text() == text + 'theme = "edgeops-light"\n'
+    save_theme(tmp_path, "edgeops-dark")
+    assert path.read_text() == text + 'theme = "edgeops-dark"\n'
+    assert resolve_settings(tmp_path, environ={})["theme"].source is Source.FILE
+
+
+def test_save_theme_leaves_a_broken_file_alone(tmp_path: Path) -> None:
+    path = write(tmp_path, "this is = = not toml\n")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        save_theme(tmp_path, "edgeops-light")
+    assert path.read_text() == "this is = = not toml\n"
+
+
+def test_a_flag_or_variable_overrides_the_file(tmp_path: Path) -> None:
+    write(tmp_path, 'theme = "from-file"\n')
+    flag = resolve_settings(tmp_path, {"theme": ("x", "--theme")}, environ={"EDGEOPS_THEME": "y"})
+    env = resolve_settings(tmp_path, environ={"EDGEOPS_THEME": "y"})
+    file = resolve_settings(tmp_path, environ={})
+    assert [s["theme"].overrides_file for s in (flag, env, file)] == ["--theme", "EDGEOPS_THEME", ""]

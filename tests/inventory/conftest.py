@@ -9,15 +9,19 @@ from pathlib import Path
 
 import pytest
 
+from edgeops.inventory import ssh_config
+
 WriteFile = Callable[..., Path]
 
 
 @pytest.fixture(autouse=True)
 def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A home folder of our own: the user's ~/.ssh/config must not leak into the tests."""
+    """A home folder of our own and no system-wide ssh_config: neither the user's ~/.ssh/config nor the machine's
+    /etc/ssh/ssh_config may leak into the tests (a test that needs a system file writes one and points here)."""
     home = tmp_path / "home"
     home.mkdir()
     monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setattr(ssh_config, "SYSTEM_SSH_CONFIG", tmp_path / "etc-ssh-not-written" / "ssh_config")
     return home
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from edgeops.inventory import ssh_config as ssh_config_module
 from edgeops.inventory.loader import load_inventory
 from edgeops.inventory.model import Credentials, Device, Inventory, JumpHost
 from edgeops.inventory.problems import InventoryError
@@ -228,11 +229,132 @@ def test_options_edgeops_does_not_honour_are_listed_with_file_and_line(write: Wr
     assert [option.format() for option in unhonoured_options(inventory, "leaf-1")] == [
         f"{config}:4: ControlMaster: not supported: edgeops ignores it",  # LogLevel changes nothing: not listed
         f"{extra}:2: ForwardX11: not supported: edgeops ignores it",
-        f"{config}: RemoteCommand: not applied: edgeops opens the device's interactive CLI, not a command",
+        f"{config}:10: RemoteCommand: not applied: edgeops opens the device's interactive CLI, not a command",
     ]
     found = unhonoured_in(inventory)
     assert [(option.option, names) for option, names in found.items()] == [
         ("ControlMaster", ("leaf-1",)),
         ("ForwardX11", ("leaf-1",)),
         ("RemoteCommand", ("leaf-1", "spine-1")),
+    ]
+
+
+# -- the user's file, then the system's ------------------------------------------------------------------------
+
+SYSTEM_FILE = """
+Host leaf-*
+  User from-system
+  Port 2300
+  IdentityFile /keys/system
+  StrictHostKeyChecking yes
+  ControlPersist 10m
+"""
+
+USER_FILE = """
+Host leaf-*
+  User from-user
+"""
+
+FLEET = """
+sites: [alcala]
+defaults: {site: alcala, platform: srlinux, role: leaf}
+devices:
+  - {name: leaf-1, host: leaf-1}
+  - {name: leaf-2, host: leaf-2, username: from-inventory, ssh_port: 2022}
+"""
+
+
+@pytest.fixture
+def system_file(write: WriteFile, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A system-wide ssh_config in a temporary folder, where edgeops looks for /etc/ssh/ssh_config."""
+    path = write("etc/ssh/ssh_config", SYSTEM_FILE)
+    monkeypatch.setattr(ssh_config_module, "SYSTEM_SSH_CONFIG", path)
+    return path
+
+
+def test_the_users_file_and_the_system_file_both_apply_the_first_value_wins(
+    write: WriteFile, system_file: Path, isolated_home: Path
+) -> None:
+    user_file = write("home/.ssh/config", USER_FILE)
+    inventory = load_inventory(write("inventory.yaml", FLEET))
+    assert (inventory.ssh_config, inventory.system_ssh_config) == (user_file, system_file)
+    settings = settings_with_config(inventory.device("leaf-1"), inventory)
+    assert settings.username == "from-user"  # both set User: the user's file wins
+    assert settings.port == 2300  # only the system file sets Port: it applies
+    assert settings.key_files == (Path("/keys/system"),)
+    assert settings.host_keys.strict_host_key_checking == "yes"
+    assert settings.config is not None and settings.config.files == (user_file, system_file)
+    # The inventory wins over both files.
+    own = settings_with_config(inventory.device("leaf-2"), inventory)
+    assert (own.username, own.port) == ("from-inventory", 2022)
+
+
+def test_the_system_file_applies_without_a_users_file(write: WriteFile, system_file: Path) -> None:
+    inventory = load_inventory(write("inventory.yaml", FLEET))
+    assert inventory.ssh_config is None  # no ~/.ssh/config in the test's home
+    settings = settings_with_config(inventory.device("leaf-1"), inventory)
+    assert (settings.username, settings.port) == ("from-system", 2300)
+
+
+def test_a_file_the_inventory_names_is_the_only_one_read(write: WriteFile, system_file: Path) -> None:
+    # As `ssh -F FILE`: neither the user's nor the system's file applies.
+    write("home/.ssh/config", USER_FILE)
+    named = write("fleet_ssh_config", "Host leaf-*\n  User from-named\n")
+    inventory = load_inventory(write("inventory.yaml", "ssh_config: fleet_ssh_config\n" + FLEET))
+    assert (inventory.ssh_config, inventory.system_ssh_config) == (named, None)
+    settings = settings_with_config(inventory.device("leaf-1"), inventory)
+    assert (settings.username, settings.port) == ("from-named", 22)
+    switched_off = load_inventory(write("off.yaml", "ssh_config: false\n" + FLEET))
+    assert (switched_off.ssh_config, switched_off.system_ssh_config) == (None, None)
+
+
+def test_an_option_of_the_system_file_edgeops_cannot_honour_is_reported(write: WriteFile, system_file: Path) -> None:
+    inventory = load_inventory(write("inventory.yaml", FLEET))
+    assert [(option.format(), names) for option, names in unhonoured_in(inventory).items()] == [
+        (f"{system_file}:6: ControlPersist: not supported: edgeops ignores it", ("leaf-1", "leaf-2")),
+    ]
+
+
+def test_a_mistake_in_the_system_file_is_reported_at_its_line(write: WriteFile, system_file: Path) -> None:
+    system_file.write_text("Host *\n  Port notanumber\n")
+    with pytest.raises(InventoryError) as caught:
+        load_inventory(write("inventory.yaml", FLEET))
+    (problem,) = caught.value.problems
+    assert (problem.file, problem.line) == (str(system_file), 2)
+
+
+def test_no_test_reads_the_machines_own_system_file() -> None:
+    assert not ssh_config_module.SYSTEM_SSH_CONFIG.exists()  # conftest.py points it at a file never written
+
+
+def test_match_and_include_select_the_lines_as_openssh_does(write: WriteFile, isolated_home: Path) -> None:
+    included = write("home/.ssh/conf.d/lab.conf", "Host lab-*\n  IdentityFile ~/.ssh/id_%r\n  FooBar yes\n")
+    config = write(
+        "ssh_config",
+        f"""
+        Include {included.parent}/*.conf
+        Match originalhost lab-* user ops
+          StrictHostKeyChecking accept-new
+        Match host *.example !originalhost lab-2
+          UserKnownHostsFile none
+        Host lab-* !lab-3
+          HostName %h.example
+          User ops
+        Host lab-3
+          User=relay
+        """,
+    )
+    devices = tuple(
+        Device(name, "alcala", "leaf", Platform.SRLINUX, "7220 IXR-D3L", name) for name in ("lab-1", "lab-2", "lab-3")
+    )
+    inventory = Inventory(devices=devices, ssh_config=config)
+    one, two, three = (settings_with_config(device, inventory) for device in devices)
+    # %r in IdentityFile is the user in effect once every file is read, as OpenSSH expands it.
+    assert (one.host, one.username, one.key_files) == ("lab-1.example", "ops", (isolated_home / ".ssh/id_ops",))
+    # `Match user ops` is read before any User line: the local user, so it does not match.
+    assert one.host_keys.strict_host_key_checking is None
+    assert one.host_keys.user_known_hosts is None  # `Match host` sees the HostName only once it is set
+    assert (two.host, three.host, three.username) == ("lab-2.example", "lab-3", "relay")
+    assert [option.format() for option in unhonoured_options(inventory, "lab-3")] == [
+        f"{included}:3: FooBar: not supported: edgeops ignores it"
     ]

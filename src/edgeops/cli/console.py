@@ -96,7 +96,7 @@ def _run_on_inventory(paths: AppPaths, theme: str | None, settings: Settings, bu
     runtime = ConsoleRuntime(
         source, paths, engine_settings(settings), readonly=settings.readonly, record=settings.record, bus=bus
     )
-    return open_console(runtime, theme=theme)
+    return open_console(runtime, theme=theme, theme_origin=settings["theme"].overrides_file)
 
 
 def engine_settings(settings: Settings) -> EngineSettings | None:
@@ -123,7 +123,7 @@ def engine_settings(settings: Settings) -> EngineSettings | None:
     )
 
 
-def open_console(runtime: ConsoleRuntime, *, theme: str | None) -> int:
+def open_console(runtime: ConsoleRuntime, *, theme: str | None, theme_origin: str = "") -> int:
     """Run the console on the runtime's inventory until it exits; returns the exit status.
 
     The first frame comes first: the inventory is read (and the engine's heavy imports paid) in the background,
@@ -131,7 +131,14 @@ def open_console(runtime: ConsoleRuntime, *, theme: str | None) -> int:
     """
     from edgeops.ui.app import session_app
 
-    app = session_app(runtime, paths=runtime.paths, theme=theme, handle_signals=True, readonly=runtime.readonly)
+    app = session_app(
+        runtime,
+        paths=runtime.paths,
+        theme=theme,
+        theme_origin=theme_origin,
+        handle_signals=True,
+        readonly=runtime.readonly,
+    )
     try:
         app.run()
     except Exception:

@@ -10,7 +10,7 @@ from typing import Any
 
 from ruamel.yaml.comments import CommentedMap
 
-from edgeops.inventory.loader import default_ssh_config
+from edgeops.inventory.loader import default_ssh_config, default_system_ssh_config
 from edgeops.inventory.model import Credentials, Device, Inventory, SecretRef, Site
 from edgeops.inventory.problems import Position, ProblemLog
 from edgeops.inventory.secrets import is_private
@@ -177,6 +177,7 @@ class _Topology:
             devices=tuple(devices),
             source=self.doc.path,
             ssh_config=default_ssh_config(),
+            system_ssh_config=default_system_ssh_config(),
         )
 
     def _labels(self, layers: list[Mapping[str, Any]]) -> dict[str, tuple[Any, Position]]:

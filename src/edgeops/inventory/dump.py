@@ -10,7 +10,7 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
-from edgeops.inventory.loader import DEFAULT_USERNAME, default_ssh_config
+from edgeops.inventory.loader import DEFAULT_USERNAME, default_ssh_config, default_system_ssh_config
 from edgeops.inventory.model import Device, Inventory, JumpHost, SecretRef
 from edgeops.inventory.values import DEFAULT_GNMI_PORT
 from edgeops.platforms import GnmiTls
@@ -45,7 +45,7 @@ def dump_inventory(inventory: Inventory, *, literal_passwords: bool = False) -> 
     """
     root = CommentedMap()
     root["version"] = 1
-    ssh_config = _ssh_config_value(inventory.ssh_config)
+    ssh_config = _ssh_config_value(inventory)
     if ssh_config is not None:
         root["ssh_config"] = ssh_config
     root["sites"] = [_site(site.code, site.name, site.description) for site in inventory.sites]
@@ -202,13 +202,14 @@ def _jump_host(jump: JumpHost, literal_passwords: bool) -> CommentedMap:
     return entry
 
 
-def _ssh_config_value(path: Path | None) -> str | bool | None:
-    default = default_ssh_config()
-    if path is None:
-        return False if default is not None else None  # the default exists but this inventory ignores it
-    if default is not None and path == default:
+def _ssh_config_value(inventory: Inventory) -> str | bool | None:
+    """The `ssh_config:` value that loads back the same files: none when they are the defaults."""
+    files = (inventory.ssh_config, inventory.system_ssh_config)
+    if files == (default_ssh_config(), default_system_ssh_config()):
         return None
-    return str(path)
+    if inventory.ssh_config is None:
+        return False  # the defaults exist but this inventory ignores them
+    return str(inventory.ssh_config)
 
 
 def _flow(items: Iterable[Any]) -> CommentedSeq:

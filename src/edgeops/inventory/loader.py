@@ -14,12 +14,18 @@ from edgeops.inventory.model import Credentials, Device, Inventory, JumpHost, Si
 from edgeops.inventory.problems import InventoryError, Position, ProblemLog, did_you_mean, one_of
 from edgeops.inventory.ranges import RangeError, expand_range, has_range
 from edgeops.inventory.secrets import is_private, resolve_path
-from edgeops.inventory.ssh_config import check_ssh_config, local_user
+from edgeops.inventory.ssh_config import check_ssh_config, default_system_ssh_config, local_user
 from edgeops.inventory.values import DEFAULT_GNMI_PORT, INVALID, Converter, Located, ValueReader
 from edgeops.inventory.yaml_source import YamlDocument, read_yaml
 from edgeops.platforms import GnmiTls
 
-__all__ = ["InventoryError", "default_ssh_config", "load_edgeops_yaml", "load_inventory"]
+__all__ = [
+    "InventoryError",
+    "default_ssh_config",
+    "default_system_ssh_config",
+    "load_edgeops_yaml",
+    "load_inventory",
+]
 
 TOP_LEVEL_KEYS = ("version", "ssh_config", "sites", "jump_hosts", "defaults", "groups", "devices")
 SUPPORTED_VERSIONS = (1,)
@@ -145,7 +151,7 @@ class _EdgeopsFile:
             if key not in TOP_LEVEL_KEYS:
                 self._unknown_key(data, key, TOP_LEVEL_KEYS, "the top level")
         self._check_version(data)
-        ssh_config = self._read_ssh_config(data)
+        ssh_config, system_ssh_config = self._read_ssh_config(data)
         sites = self._read_sites(data)
         jump_hosts = self._read_jump_hosts(data)
         defaults = self._read_defaults(data)
@@ -153,10 +159,11 @@ class _EdgeopsFile:
         if "devices" not in data:
             self.log.add(self.doc.whole_file(), "no devices: add a devices list (see: edgeops help inventory)")
         devices = self._read_devices(data, defaults, groups, sites, jump_hosts)
-        if ssh_config is not None:
-            # Parse it for every host in use: asyncssh only reads the Host blocks that match.
+        ssh_configs = tuple(path for path in (ssh_config, system_ssh_config) if path is not None)
+        if ssh_configs:
+            # Read them for every host in use: asyncssh only reads the Host blocks that match.
             hosts = [device.host for device in devices] + [jump.host for jump, _ in jump_hosts.values()]
-            for problem in check_ssh_config(ssh_config, hosts):
+            for problem in check_ssh_config(ssh_configs, hosts):
                 self.log.add(Position(problem.file, problem.line, problem.col), problem.message)
         return Inventory(
             sites=tuple(site for site, _ in sites.values()),
@@ -164,6 +171,7 @@ class _EdgeopsFile:
             jump_hosts=tuple(jump for jump, _ in jump_hosts.values()),
             source=self.doc.path,
             ssh_config=ssh_config,
+            system_ssh_config=system_ssh_config,
         )
 
     def _check_version(self, data: CommentedMap) -> None:
@@ -173,21 +181,23 @@ class _EdgeopsFile:
                 f"unsupported inventory version {data['version']!r}; this edgeops reads version 1",
             )
 
-    def _read_ssh_config(self, data: CommentedMap) -> Path | None:
+    def _read_ssh_config(self, data: CommentedMap) -> tuple[Path | None, Path | None]:
+        """The inventory's (or the user's) ssh_config and the system-wide one. A file the inventory names is
+        the only one read, as with `ssh -F FILE`."""
         if "ssh_config" not in data:
-            return default_ssh_config()
+            return default_ssh_config(), default_system_ssh_config()
         raw = data["ssh_config"]
         where = self.doc.value_at(data, "ssh_config")
         if raw is None or raw is False:
-            return None  # explicitly switched off
+            return None, None  # explicitly switched off
         text = self.reader.text(raw, where, "ssh_config")
         if not isinstance(text, str):
-            return None
+            return None, None
         path = resolve_path(text, self.doc.path.parent)
         if not path.is_file():
             self.log.add(where, f"ssh_config file {path} does not exist")
-            return None
-        return path
+            return None, None
+        return path, None
 
     # -- sections written as lists or as mappings keyed by name -------------------------------------------
 

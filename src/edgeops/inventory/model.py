@@ -100,6 +100,9 @@ class Inventory:
     jump_hosts: tuple[JumpHost, ...] = ()
     source: Path | None = None
     ssh_config: Path | None = None  # an OpenSSH config file to honour (default ~/.ssh/config)
+    # OpenSSH's system-wide file, read after ssh_config (the first value obtained wins); None when the inventory
+    # names a file of its own (as `ssh -F FILE`) or switches ssh_config off.
+    system_ssh_config: Path | None = None
 
     def device(self, name: str) -> Device:
         for device in self.devices:

@@ -10,7 +10,7 @@ from typing import Any
 
 from ruamel.yaml.comments import CommentedMap
 
-from edgeops.inventory.loader import DEFAULT_USERNAME, default_ssh_config
+from edgeops.inventory.loader import DEFAULT_USERNAME, default_ssh_config, default_system_ssh_config
 from edgeops.inventory.model import Credentials, Device, Inventory, JumpHost, Site
 from edgeops.inventory.platform_names import PLATFORM_ALIASES, platform_from_alias
 from edgeops.inventory.problems import Position, ProblemLog, did_you_mean, one_of
@@ -142,6 +142,7 @@ class _NornirFiles:
             jump_hosts=tuple(jump for jump, _ in jump_hosts),
             source=hosts_file,
             ssh_config=default_ssh_config(),
+            system_ssh_config=default_system_ssh_config(),
         )
 
     # -- reading the files --------------------------------------------------------------------------------

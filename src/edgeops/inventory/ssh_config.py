@@ -1,16 +1,21 @@
-"""How to reach a device over SSH: the inventory combined with ~/.ssh/config.
+"""How to reach a device over SSH: the inventory combined with ~/.ssh/config and /etc/ssh/ssh_config.
 
-asyncssh applies the config file itself when it connects (its public `config=` option, with the host written as
+asyncssh applies the config files itself when it connects (its public `config=` option, with the host written as
 the Host alias): Host and Match blocks, Include, identities, agent, certificates, ProxyCommand, algorithms,
-timeouts and keepalives. edgeops reads the same file with asyncssh's parser beforehand for what it must know before
-connecting: the address and port (host keys), the user, ProxyJump (jump hosts are shared by every device behind
-them) and the host key options, and to list the options in effect that neither asyncssh nor edgeops honours."""
+timeouts and keepalives; the first value obtained for an option wins, so the user's file wins over the system's.
+edgeops reads the same files beforehand, through asyncssh's public connection options and a small reader of its
+own (see "reading the files" below), for what it must know before connecting: the address and port (host keys),
+the user, ProxyJump (jump hosts are shared by every device behind them) and the host key options, and to list the
+options in effect that neither asyncssh nor edgeops honours."""
 
 from __future__ import annotations
 
+import fnmatch
 import getpass
-import linecache
+import os
 import re
+import shlex
+import subprocess
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -38,7 +43,7 @@ class ConfigUse:
     """How asyncssh is to apply ssh_config when it connects to one host (its `config=` and `host=` options)."""
 
     alias: str  # what Host and Match blocks are matched against: the host as the inventory writes it
-    files: tuple[Path, ...] = ()  # the ssh_config files; () applies none
+    files: tuple[Path, ...] = ()  # the ssh_config files, the first value obtained wins; () applies none
     configured: frozenset[str] = frozenset()  # the options the files set for this host (asyncssh's spelling)
     # The file's ProxyCommand with its %-tokens expanded, when it applies (the inventory chose no route of its own).
     proxy_command: str | None = None
@@ -144,27 +149,35 @@ def unhonoured_in(inventory: Inventory) -> dict[UnhonouredOption, tuple[str, ...
 def unhonoured_options(inventory: Inventory, host: str) -> list[UnhonouredOption]:
     """The options the inventory's ssh_config sets for `host` (an inventory host, the Host alias) that edgeops
     cannot honour: asyncssh skips options it does not know without a word, and edgeops sets a few itself."""
-    path = inventory.ssh_config
-    if path is None:
+    files = ssh_config_files(inventory)
+    if not files:
         return []
     try:
-        parsed = _load(path, _mtime(path), host)
+        parsed = _load(files, _versions(files), host)
     except Exception:  # a broken file is reported as a problem by check_ssh_config
         return []
     return list(parsed.unhonoured)
 
 
-def check_ssh_config(path: Path, hosts: Iterable[str] = ()) -> list[Problem]:
-    """Problems asyncssh finds in an OpenSSH config file (quoting, bad values, bad Match) for these hosts.
+def ssh_config_files(inventory: Inventory) -> tuple[Path, ...]:
+    """The ssh_config files that apply to the inventory, first value obtained wins: its own (or the user's) file,
+    then the system-wide one."""
+    return tuple(path for path in (inventory.ssh_config, inventory.system_ssh_config) if path is not None)
 
-    asyncssh reads only the Host blocks that match the host it connects to, so the file is parsed once
-    per distinct host; the problems a connection to one of them would meet are returned."""
+
+def check_ssh_config(files: Path | tuple[Path, ...], hosts: Iterable[str] = ()) -> list[Problem]:
+    """Problems asyncssh finds in OpenSSH config files (quoting, bad values, bad Match) for these hosts.
+
+    asyncssh reads only the Host blocks that match the host it connects to, so the files are read once
+    per distinct host, through asyncssh's public connection options, as a connection would; the problems a
+    connection to one of them would meet are returned, at the file and line asyncssh names."""
+    files = (files,) if isinstance(files, Path) else files
     problems: list[Problem] = []
     for host in dict.fromkeys(["edgeops-config-check", *hosts]):
         try:
-            _load(path, _mtime(path), host)
+            _load(files, _versions(files), host)
         except Exception as error:  # asyncssh raises ConfigParseError, ValueError or OSError here
-            problem = _problem_from(path, error)
+            problem = _problem_from(files[0], error)
             if problem not in problems:
                 problems.append(problem)
     return problems
@@ -185,26 +198,30 @@ class _Endpoint(NamedTuple):
 class _Resolver:
     def __init__(self, inventory: Inventory) -> None:
         self.inventory = inventory
-        self.config_path = inventory.ssh_config
+        self.files = ssh_config_files(inventory)
+
+    def parsed(self, alias: str) -> _Parsed:
+        try:
+            return _load(self.files, _versions(self.files), alias)
+        except Exception as error:  # a file changed since the inventory was checked
+            raise InventoryError([_problem_from(self.files[0], error)]) from None
 
     def lookup(self, alias: str) -> dict[str, Any]:
-        if self.config_path is None:
-            return {}
-        try:
-            return _load(self.config_path, _mtime(self.config_path), alias).options
-        except Exception as error:  # the file changed since the inventory was checked
-            raise InventoryError([_problem_from(self.config_path, error)]) from None
+        return self.parsed(alias).options if self.files else {}
 
     def config_use(self, alias: str, *, proxy_command: bool, username: str, port: int) -> ConfigUse:
-        """What asyncssh is handed for `alias`; proxy_command: whether the file's ProxyCommand may be the route."""
-        if self.config_path is None:
+        """What asyncssh is handed for `alias`; proxy_command: whether the files' ProxyCommand may be the route."""
+        if not self.files:
             return ConfigUse(alias)
-        options = self.lookup(alias)
+        parsed = self.parsed(alias)
         command = None
-        if proxy_command and options.get("ProxyCommand") is not None:
-            # Parsed again with the user and port in use, so %r and %p expand to them, as asyncssh does.
-            command = _proxy_command(self.config_path, _mtime(self.config_path), alias, username, port)
-        return ConfigUse(alias, (self.config_path,), frozenset(options), command)
+        if proxy_command and parsed.options.get("ProxyCommand") is not None:
+            # Resolved again with the user and port in use, so %r and %p expand to them, as asyncssh does.
+            try:
+                command = _proxy_command(self.files, _versions(self.files), alias, username, port)
+            except Exception as error:
+                raise InventoryError([_problem_from(self.files[0], error)]) from None
+        return ConfigUse(alias, self.files, parsed.configured, command)
 
     def endpoint(
         self,
@@ -311,7 +328,7 @@ class _Resolver:
 
     def _check_depth(self, depth: int) -> None:
         if depth > MAX_JUMP_HOPS:
-            where = str(self.config_path or self.inventory.source or "inventory")
+            where = str(self.files[0] if self.files else self.inventory.source or "inventory")
             raise InventoryError(
                 [Problem(where, None, None, f"jump hosts lead to each other in a loop (over {MAX_JUMP_HOPS} hops)")]
             )
@@ -348,39 +365,102 @@ def _split_jump(part: str) -> tuple[str | None, str, int | None]:
     return (user or None), host, port
 
 
-# -- asyncssh's parser, cached per file version and alias ----------------------------------------------------
+# -- reading the files ------------------------------------------------------------------------------------
+#
+# asyncssh's public API applies the files at connect time (`config=`), and `SSHClientConnectionOptions` built with
+# the same `config=` and `host=` exposes what it resolved: the address (HostName), port, user, ProxyJump and the
+# ProxyCommand with its %-tokens expanded. edgeops takes those from it, so the address it checks host keys for
+# and the route it shares agree with what asyncssh will do; building it also raises ConfigParseError for a file
+# the connection would refuse. What the options object does not carry (the IdentityFile paths without loading
+# the keys, StrictHostKeyChecking, which asyncssh skips, the user and global known_hosts files apart, which
+# options a file set, and where each one is written) comes from _Reader, a small reader of OpenSSH's rules.
+# asyncssh's parser classes are not public API: they change between releases, so edgeops does not use them.
+
+SYSTEM_SSH_CONFIG = Path("/etc/ssh/ssh_config")  # read after the user's file, as OpenSSH does; tests replace it
 
 
-def _mtime(path: Path) -> int:
-    try:
-        return path.stat().st_mtime_ns
-    except OSError:
-        return 0
+def default_system_ssh_config() -> Path | None:
+    """The system-wide ssh_config (SYSTEM_SSH_CONFIG) when it exists."""
+    return SYSTEM_SSH_CONFIG if SYSTEM_SSH_CONFIG.is_file() else None
 
 
-# The options edgeops reads before connecting; asyncssh applies every option it knows itself, at connect time.
-_OPTIONS = (
-    "Hostname",
-    "User",
-    "Port",
-    "IdentityFile",
-    "ProxyJump",
-    "ProxyCommand",
-    "StrictHostKeyChecking",
-    "UserKnownHostsFile",
-    "GlobalKnownHostsFile",
-    "Ciphers",
-    "ServerAliveInterval",
-    "ServerAliveCountMax",
+def _versions(files: tuple[Path, ...]) -> tuple[int, ...]:
+    """Each file's mtime: a changed file is read again (the caches below are keyed by it)."""
+    versions = []
+    for path in files:
+        try:
+            versions.append(path.stat().st_mtime_ns)
+        except OSError:
+            versions.append(0)
+    return tuple(versions)
+
+
+# The client options asyncssh's documentation lists as supported ("Supported client config options"); it skips
+# every other keyword of a matching block without a word.
+_ASYNCSSH_OPTIONS = frozenset(
+    option.lower()
+    for option in [
+        "Host",
+        "Match",
+        "Include",
+        "AddressFamily",
+        "BindAddress",
+        "CanonicalDomains",
+        "CanonicalizeFallbackLocal",
+        "CanonicalizeHostname",
+        "CanonicalizeMaxDots",
+        "CanonicalizePermittedCNAMEs",
+        "CASignatureAlgorithms",
+        "CertificateFile",
+        "ChallengeResponseAuthentication",
+        "Ciphers",
+        "Compression",
+        "ConnectTimeout",
+        "EnableSSHKeySign",
+        "ForwardAgent",
+        "ForwardX11Trusted",
+        "GlobalKnownHostsFile",
+        "GSSAPIAuthentication",
+        "GSSAPIDelegateCredentials",
+        "GSSAPIKeyExchange",
+        "HostbasedAuthentication",
+        "HostKeyAlgorithms",
+        "Hostname",
+        "HostKeyAlias",
+        "IdentitiesOnly",
+        "IdentityAgent",
+        "IdentityFile",
+        "KbdInteractiveAuthentication",
+        "KexAlgorithms",
+        "MACs",
+        "PasswordAuthentication",
+        "PKCS11Provider",
+        "PreferredAuthentications",
+        "Port",
+        "ProxyCommand",
+        "ProxyJump",
+        "PubkeyAuthentication",
+        "RekeyLimit",
+        "RemoteCommand",
+        "RequestTTY",
+        "SendEnv",
+        "ServerAliveCountMax",
+        "ServerAliveInterval",
+        "SetEnv",
+        "Tag",
+        "TCPKeepAlive",
+        "User",
+        "UserKnownHostsFile",
+    ]
 )
 
-# Options asyncssh parses that edgeops sets itself, so the file's value does not apply (the reason is reported).
+# Options asyncssh applies that edgeops sets itself, so the file's value does not apply (the reason is reported).
 _OVERRIDDEN = {
-    "remotecommand": "edgeops opens the device's interactive CLI, not a command",
-    "requesttty": "edgeops always asks for a terminal: the device's CLI needs one",
-    "preferredauthentications": "edgeops tries publickey first, then keyboard-interactive and password with a "
+    "RemoteCommand": "edgeops opens the device's interactive CLI, not a command",
+    "RequestTTY": "edgeops always asks for a terminal: the device's CLI needs one",
+    "PreferredAuthentications": "edgeops tries publickey first, then keyboard-interactive and password with a "
     "password from the inventory",
-    "hostkeyalias": "edgeops looks host keys up under the address it connects to",
+    "HostKeyAlias": "edgeops looks host keys up under the address it connects to",
 }
 
 # Options OpenSSH knows that change nothing for a client without a terminal of its own: not worth a warning.
@@ -399,80 +479,247 @@ _NO_EFFECT = frozenset(
     }
 )
 
+# The options whose values do not matter to edgeops but whose presence does (ssh_config_options leaves them to
+# asyncssh when a file sets them), in asyncssh's spelling.
+_PRESENCE = {
+    "ciphers": "Ciphers",
+    "serveraliveinterval": "ServerAliveInterval",
+    "serveralivecountmax": "ServerAliveCountMax",
+}
+
+
+class _Line(NamedTuple):
+    """One option line in effect for a host: the keyword as written, its arguments, and where it is."""
+
+    keyword: str
+    args: tuple[str, ...]
+    file: Path
+    line: int
+
+
+class _Reader:
+    """Which lines of OpenSSH config files apply to one host, by OpenSSH's rules as asyncssh implements them:
+    the files in order, Include (relative patterns under ~/.ssh, as asyncssh reads them), `Host` patterns against
+    the host as written, `Match all|host|originalhost|user|localuser|exec|final|canonical|tagged` and `!`.
+    `Match final` counts as matching (the final pass is the one asyncssh applies); `canonical`, `localnetwork`,
+    `address` and `localaddress` do not (edgeops does not canonicalize names nor know the address beforehand).
+    It keeps every line that applies, in order: the first value obtained for an option is the one in effect.
+    Problems (quoting, values) are not its to report: asyncssh's options raise them first."""
+
+    def __init__(self, alias: str, username: str | None) -> None:
+        self.alias = alias
+        self.username = username
+        self.lines: list[_Line] = []
+        self._matching = True
+
+    def first(self, keyword: str) -> _Line | None:
+        keyword = keyword.lower()
+        return next((line for line in self.lines if line.keyword.lower() == keyword), None)
+
+    def read(self, path: Path) -> None:
+        self._matching = True
+        with path.open(encoding="utf-8", errors="replace") as file:
+            for number, text in enumerate(file, start=1):
+                words = _split_config_line(text)
+                if not words:
+                    continue
+                keyword, args = words[0], words[1:]
+                lowered = keyword.lower()
+                if lowered == "host":
+                    self._matching = _patterns_match(",".join(args), self.alias)
+                elif lowered == "match":
+                    self._matching = self._match(args)
+                elif not self._matching:
+                    continue
+                elif lowered == "include":
+                    self._include(args)
+                else:
+                    self.lines.append(_Line(keyword, tuple(args), path, number))
+        self._matching = True
+
+    def _include(self, patterns: list[str]) -> None:
+        for pattern in patterns:
+            path = Path(pattern).expanduser()
+            if path.anchor:
+                base, glob = Path(path.anchor), str(Path(*path.parts[1:]))
+            else:
+                base, glob = Path("~", ".ssh").expanduser(), pattern
+            for included in sorted(found for found in base.glob(glob) if found.is_file()):
+                self.read(included)
+        self._matching = True  # an Include inside a block ends the block's scope, as in asyncssh
+
+    def _match(self, args: list[str]) -> bool:
+        matching = True
+        words = list(args)
+        while words:
+            criterion = words.pop(0).lower()
+            negated = criterion.startswith("!")
+            criterion = criterion.lstrip("!")
+            if criterion in ("all", "final", "canonical"):
+                result = criterion != "canonical"
+            else:
+                pattern = words.pop(0) if words else ""
+                if criterion == "exec":
+                    # OpenSSH and asyncssh run it too; only while the criteria before it still match.
+                    result = matching and _exec_succeeds(pattern)
+                else:
+                    value = self._match_value(criterion)
+                    result = value is not None and _patterns_match(pattern, value)
+            if result == negated:
+                matching = False
+        return matching
+
+    def _match_value(self, criterion: str) -> str | None:
+        hostname = self.first("hostname")
+        user = self.first("user")
+        tag = self.first("tag")
+        return {
+            "host": _expand_hostname(hostname.args[0], self.alias) if hostname and hostname.args else self.alias,
+            "originalhost": self.alias,
+            "user": self.username or (user.args[0] if user and user.args else local_user()),
+            "localuser": local_user(),
+            "tagged": tag.args[0] if tag and tag.args else "",
+        }.get(criterion)
+
+
+def _split_config_line(text: str) -> list[str]:
+    """A config line's words, `Keyword=value` and `Keyword = value` split as OpenSSH does; [] for none."""
+    text = text.strip()
+    if not text or text.startswith("#"):
+        return []
+    try:
+        words = shlex.split(text)
+    except ValueError:
+        return []  # asyncssh reports the quoting (check_ssh_config)
+    if not words:
+        return []
+    first, rest = words[0], words[1:]
+    if "=" in first:
+        first, _, value = first.partition("=")
+        rest = ([value] if value else []) + rest
+    elif rest and rest[0].startswith("="):
+        rest = ([rest[0][1:]] if len(rest[0]) > 1 else []) + rest[1:]
+    return [first, *rest]
+
+
+def _patterns_match(patterns: str, value: str) -> bool:
+    """OpenSSH's pattern lists: comma-separated wildcards, `!` negates; one positive match and no negative one."""
+    positive = negative = False
+    for pattern in patterns.split(","):
+        negate = pattern.startswith("!")
+        escaped = "".join("[[]" if char == "[" else "[]]" if char == "]" else char for char in pattern.lstrip("!"))
+        if fnmatch.fnmatch(value, escaped):
+            if negate:
+                negative = True
+            else:
+                positive = True
+    return positive and not negative
+
+
+def _expand_hostname(value: str, alias: str) -> str:
+    return value.replace("%%", "\0").replace("%h", alias).replace("\0", "%")
+
+
+def _exec_succeeds(command: str) -> bool:
+    completed = subprocess.run(
+        command, shell=True, check=False, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    return completed.returncode == 0
+
+
+def _connection_options(
+    files: tuple[Path, ...], alias: str, username: str | None = None, port: int | None = None
+) -> Any:
+    """asyncssh's public connection options for `alias` with these files, as a connection resolves them.
+
+    Nothing is loaded that the answer does not need: no keys, agent identities or X.509 certificates.
+    Raises asyncssh.ConfigParseError (with the file and line), ValueError or OSError for a file it refuses."""
+    import asyncssh
+
+    given: dict[str, Any] = {}
+    if username is not None:
+        given["username"] = username
+    if port is not None:
+        given["port"] = port
+    return asyncssh.SSHClientConnectionOptions(
+        config=[str(path) for path in files],
+        host=alias,
+        client_keys=None,
+        agent_identities=None,
+        client_host_keysign=False,
+        x509_trusted_certs=None,
+        x509_trusted_cert_paths=[],
+        **given,
+    )
+
 
 class _Parsed(NamedTuple):
-    options: dict[str, Any]
+    options: dict[str, Any]  # what edgeops reads, in asyncssh's spelling: Hostname, User, Port, IdentityFile...
+    configured: frozenset[str]  # the options of `options` and _PRESENCE the files set for the host
     unhonoured: tuple[UnhonouredOption, ...]
 
 
-class _UnknownOptions(dict[str, Any]):
-    """asyncssh's table of option handlers, answering for the options it lacks too: asyncssh looks each option of
-    a matching block up in it (`_handlers[option]`) and skips the ones missing, so the lookup of a missing one is
-    where it can be recorded, with its file and line, instead of vanishing."""
-
-    def __missing__(self, option: str) -> tuple[str, Any]:
-        return option, _record_unknown
-
-
-def _record_unknown(config: Any, option: str, args: list[str]) -> None:
-    path, line = str(getattr(config, "_path", "")), getattr(config, "_line_no", None)
-    written = linecache.getline(path, line).strip() if line else ""
-    name = re.split(r"[\s=]", written, maxsplit=1)[0] if written else option
-    config.edgeops_unknown.append((name if name.lower() == option else option, path, line))
-    args.clear()  # consumed: asyncssh reports values left over as "Extra data at end"
-
-
-@lru_cache(maxsize=1)
-def _config_class() -> Any:
-    """asyncssh's client config parser, taught StrictHostKeyChecking (asyncssh itself has no use for it and skips
-    it; the other host key options it reads already) and recording the options it does not know."""
-    from asyncssh.config import SSHClientConfig, SSHConfig
-
-    class _ClientConfig(SSHClientConfig):
-        _handlers = _UnknownOptions(
-            {
-                **SSHClientConfig._handlers,
-                "stricthostkeychecking": ("StrictHostKeyChecking", SSHConfig._set_string),
-            }
-        )
-
-        def __init__(self, *args: Any) -> None:
-            super().__init__(*args)
-            self.edgeops_unknown: list[tuple[str, str, int | None]] = []
-
-    return _ClientConfig
-
-
 @lru_cache(maxsize=4096)
-def _load(path: Path, mtime_ns: int, alias: str) -> _Parsed:
-    """The options that apply to `alias`, as asyncssh computes them when it connects (mtime_ns keys the cache),
+def _load(files: tuple[Path, ...], versions: tuple[int, ...], alias: str) -> _Parsed:
+    """The options that apply to `alias`, as asyncssh resolves them when it connects (versions keys the cache),
     and the options in effect that edgeops does not honour."""
-    config = _config_class().load(None, [path], False, False, False, local_user(), (), alias, ())
-    options = {option: config.get(option) for option in _OPTIONS if config.get(option) is not None}
-    unhonoured: list[UnhonouredOption] = []
-    for name, file, line in config.edgeops_unknown:
-        if name.lower() not in _NO_EFFECT:
-            unhonoured.append(UnhonouredOption(name, file, line, "not supported: edgeops ignores it"))
+    resolved = _connection_options(files, alias)
+    reader = _Reader(alias, None)
+    for path in files:
+        reader.read(path)
+    written = {line.keyword.lower() for line in reader.lines}
+    options: dict[str, Any] = {}
+    if "hostname" in written or resolved.host != alias:
+        options["Hostname"] = resolved.host
+    if "user" in written:
+        options["User"] = resolved.username
+    if "port" in written:
+        options["Port"] = resolved.port
+    if resolved.tunnel is not None:
+        options["ProxyJump"] = str(resolved.tunnel)
+    if resolved.proxy_command:
+        options["ProxyCommand"] = shlex.join(resolved.proxy_command)
+    tokens = {"h": resolved.host, "n": alias, "p": str(resolved.port), "r": resolved.username, "u": local_user()}
+    identities = [line.args[0] for line in reader.lines if line.keyword.lower() == "identityfile" and line.args]
+    if identities:
+        options["IdentityFile"] = [_expand_tokens(path, tokens) for path in identities if path.lower() != "none"]
+    for keyword in ("StrictHostKeyChecking", "UserKnownHostsFile", "GlobalKnownHostsFile"):
+        line = reader.first(keyword)
+        if line is not None and line.args:
+            none = len(line.args) == 1 and line.args[0].lower() == "none"
+            options[keyword] = line.args[0] if keyword == "StrictHostKeyChecking" else [] if none else list(line.args)
+    configured = set(options) | {_PRESENCE[keyword] for keyword in written if keyword in _PRESENCE}
+    return _Parsed(options, frozenset(configured), _unhonoured(reader.lines))
+
+
+def _unhonoured(lines: list[_Line]) -> tuple[UnhonouredOption, ...]:
+    """The unknown options in file order (every line), then the ones edgeops overrides (where first set)."""
+    found: list[UnhonouredOption] = []
+    for line in lines:
+        lowered = line.keyword.lower()
+        if lowered not in _ASYNCSSH_OPTIONS and lowered not in _NO_EFFECT and lowered != "stricthostkeychecking":
+            found.append(UnhonouredOption(line.keyword, str(line.file), line.line, "not supported: edgeops ignores it"))
     for option, why in _OVERRIDDEN.items():
-        value = config.get(_canonical(option))
-        if value is not None:
-            unhonoured.append(UnhonouredOption(_canonical(option), str(path), None, f"not applied: {why}"))
-    return _Parsed(options, tuple(unhonoured))
+        first = next((line for line in lines if line.keyword.lower() == option.lower()), None)
+        if first is not None and not (first.args and first.args[0].lower() == "none"):
+            found.append(UnhonouredOption(option, str(first.file), first.line, f"not applied: {why}"))
+    return tuple(found)
+
+
+def _expand_tokens(value: str, tokens: dict[str, str]) -> str:
+    """OpenSSH's %-tokens and ${VARIABLE}s in a path, as asyncssh expands them in IdentityFile."""
+    value = re.sub(r"\$\{(\w+)\}", lambda match: os.environ.get(match[1], match[0]), value)
+    home = str(Path("~").expanduser())
+    return re.sub(r"%(.)", lambda match: {**tokens, "d": home, "%": "%"}.get(match[1], match[0]), value)
 
 
 @lru_cache(maxsize=1024)
-def _proxy_command(path: Path, mtime_ns: int, alias: str, username: str, port: int) -> str | None:
+def _proxy_command(
+    files: tuple[Path, ...], versions: tuple[int, ...], alias: str, username: str, port: int
+) -> str | None:
     """The ProxyCommand for `alias` as asyncssh expands it when it connects as `username` to `port`."""
-    config = _config_class().load(None, [path], False, False, False, local_user(), username, alias, port)
-    command = config.get("ProxyCommand")
-    return None if command is None or str(command).lower() == "none" else str(command)
-
-
-def _canonical(option: str) -> str:
-    """asyncssh's spelling of an option it knows, from its lower-case key."""
-    from asyncssh.config import SSHClientConfig
-
-    return str(SSHClientConfig._handlers[option][0])
+    command = _connection_options(files, alias, username, port).proxy_command
+    return shlex.join(command) if command else None
 
 
 def _host_key_config(options: dict[str, Any]) -> HostKeyConfig:

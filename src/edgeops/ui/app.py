@@ -55,7 +55,7 @@ from edgeops.ui.screens.password_prompt import PasswordScreen
 from edgeops.ui.screens.starting import StartingScreen
 from edgeops.ui.screens.subscriptions import SubscriptionsProvider, SubscriptionsScreen
 from edgeops.ui.session import ConsoleSession, Engine, InventoryLoad
-from edgeops.ui.themes import DEFAULT_THEME, load_themes
+from edgeops.ui.themes import DEFAULT_THEME, load_themes, save_chosen_theme
 from edgeops.ui.widgets.status_bar import StatusBar
 
 if TYPE_CHECKING:  # the command runner core and the right-hand panes are imported after the first frame
@@ -126,6 +126,9 @@ class ConsoleSettings:
     paths: AppPaths
     clock: Clock
     theme: str | None = None
+    # The flag or variable that chose the theme ("--theme", "EDGEOPS_THEME"): a theme chosen in the console is still
+    # saved to config.toml, but that one wins at the next start, and the console says so. "": config.toml decides.
+    theme_origin: str = ""
     refresh_hz: float = MAX_REFRESH_HZ
     fleet: Fleet | None = None  # FLEET and STORE
     session: ConsoleSession | None = None  # SESSION
@@ -549,6 +552,9 @@ class EdgeOpsApp(App[str]):
             self.register_theme(_with_status_colours(theme))
         wanted = self.settings.theme or DEFAULT_THEME
         self.theme = wanted if wanted in self.available_themes else DEFAULT_THEME
+        # Every later change (the palette's theme commands, Textual's theme picker) is saved to config.toml.
+        self._saved_theme = self.theme
+        self.theme_changed_signal.subscribe(self, self._save_theme)
         session, fleet = self.settings.session, self.fleet
         if session is not None:
             self.push_screen(StartingScreen(session.inventory_file))
@@ -628,6 +634,15 @@ class EdgeOpsApp(App[str]):
             self.settings.session.console_closed()
         if self._audit is not None:
             self._audit.close()
+
+    def _save_theme(self, theme: Theme) -> None:
+        """A theme chosen in the console is the one it opens with next time (config.toml keeps it)."""
+        if theme.name == self._saved_theme:
+            return  # the theme set at start, or one already saved
+        self._saved_theme = theme.name
+        notice = save_chosen_theme(self.paths.config_dir, theme.name, self.settings.theme_origin)
+        if notice is not None:
+            self.notify(notice.message, title="Theme", severity=notice.severity, timeout=10)
 
     def notify(
         self,
@@ -796,6 +811,7 @@ def session_app(
     *,
     paths: AppPaths,
     theme: str | None = None,
+    theme_origin: str = "",
     handle_signals: bool = False,
     readonly: bool = False,
 ) -> EdgeOpsApp:
@@ -806,6 +822,7 @@ def session_app(
             paths,
             SystemClock(),
             theme=theme,
+            theme_origin=theme_origin,
             session=session,
             handle_signals=handle_signals,
             readonly=readonly,

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import logging
 import tomllib
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+from textual.notifications import SeverityLevel
 from textual.theme import Theme
+
+from edgeops.config import ConfigError, save_theme
 
 log = logging.getLogger(__name__)
 
@@ -78,3 +82,29 @@ def theme_names(user_dir: Path | None = None) -> set[str]:
     from textual.theme import BUILTIN_THEMES
 
     return {theme.name for theme in load_themes(user_dir)} | set(BUILTIN_THEMES)
+
+
+@dataclass(frozen=True)
+class ThemeNotice:
+    """What the console tells the user after saving a theme chosen in it (plain text)."""
+
+    message: str
+    severity: SeverityLevel = "information"
+
+
+def save_chosen_theme(config_dir: Path, name: str, theme_origin: str = "") -> ThemeNotice | None:
+    """Save a theme chosen in the console to config.toml. None when there is nothing to say; a notice when the
+    flag or variable `theme_origin` will still win at the next start, or when the file could not be written (the
+    theme stays for this session: a broken config.toml must not take the console down)."""
+    try:
+        path = save_theme(config_dir, name)
+    except ConfigError as error:
+        log.warning("theme %s not saved: %s", name, error)
+        return ThemeNotice(f"theme {name} not saved: {error}", "warning")
+    except OSError as error:
+        log.warning("theme %s not saved: %s", name, error)
+        return ThemeNotice(f"theme {name} not saved to {config_dir}: {error}", "warning")
+    if theme_origin:
+        when = f"when {theme_origin} is given again" if theme_origin.startswith("-") else f"while {theme_origin} is set"
+        return ThemeNotice(f"theme {name} saved to {path}; {theme_origin} wins over it at the next start {when}")
+    return None
