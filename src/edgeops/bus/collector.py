@@ -37,6 +37,12 @@ log = logging.getLogger(__name__)
 
 # How long a sent batch waits for the stream's acknowledgement before it counts as not kept.
 ACK_TIMEOUT_S = 10.0
+# Batches sent and not yet acknowledged, at most: enough to hide the round trip, few enough that a busy server is
+# not flooded (with nats-py's default of 4 000, lease renewals queued behind the flood timed out).
+PUBLISH_WINDOW = 64
+# A device's changes are gathered this long before they go out as one message: a sample arrives as several gNMI
+# notifications a few milliseconds apart, which one message carries at a third of the rate.
+BATCH_WINDOW_S = 0.05
 
 
 @dataclass(frozen=True)
@@ -117,7 +123,7 @@ class Collector:
         """Connect (BusUnreachable when the bus cannot be reached), create the buckets and the stream, and start
         taking leases; sessions open for each device as its lease is taken."""
         self.client = await connect_bus(self.bus, name=f"edgeops collect {self.settings.name}")
-        self.js = self.client.jetstream()
+        self.js = self.client.jetstream(publish_async_max_pending=PUBLISH_WINDOW)
         self.state, lease_bucket, ttl = await ensure_layout(self.js, self.settings.layout)
         self.responder = CommandResponder(self.client, self._run_command, allow_config=self.settings.allow_config)
         self.leases = LeaseKeeper(
@@ -174,11 +180,11 @@ class Collector:
     # -- publishing ---------------------------------------------------------------------------------------------
 
     def _on_event(self, event: FleetEvent) -> None:
-        """One change a supervisor reported: batched with the device's other changes of this event-loop turn."""
+        """One change a supervisor reported: batched with the device's other changes of the next BATCH_WINDOW_S."""
         pending = self._pending.get(event.device)
         if pending is None:
             self._pending[event.device] = [event]
-            asyncio.get_running_loop().call_soon(self._flush, event.device)
+            asyncio.get_running_loop().call_later(BATCH_WINDOW_S, self._flush, event.device)
         else:
             pending.append(event)
 
