@@ -23,6 +23,7 @@ from edgeops.paths import AppPaths
 from edgeops.platforms import Platform
 from edgeops.ui.app import EdgeOpsApp, problems_app, store_app
 from edgeops.ui.live import Selection
+from edgeops.ui.screens.confirm_quit import ConfirmQuitScreen
 from edgeops.ui.screens.subscriptions import SubscriptionsScreen
 
 SIZES = {"wide": (120, 40), "small": (80, 24)}
@@ -161,6 +162,69 @@ def test_site_map_find_and_problems_at_80x24(snap_compare, tmp_path: Path) -> No
         await pilot.pause(0.3)
 
     assert snap_compare(snapshot_app(tmp_path), terminal_size=SIZES["small"], run_before=find)
+
+
+async def runner_pane_small(pilot: Pilot[object]) -> None:
+    """The runner at 80x24 (one right-hand pane at a time): the target line and the command line are both there."""
+    await select_device(pilot)
+    app = pilot.app
+    assert isinstance(app, EdgeOpsApp) and app.main_screen is not None
+    await pilot.press("4")
+    await pilot.pause(0.3)
+    await no_blinking(pilot)
+
+
+def test_runner_pane_at_80x24(snap_compare, tmp_path: Path) -> None:
+    assert snap_compare(snapshot_app(tmp_path), terminal_size=SIZES["small"], run_before=runner_pane_small)
+
+
+def test_runner_results_at_80x24(snap_compare, tmp_path: Path) -> None:
+    async def run_in_pane(pilot: Pilot[object]) -> None:
+        await run_show_version(pilot)  # opens the runner, the one right-hand pane shown at this size
+        await no_blinking(pilot)
+
+    assert snap_compare(snapshot_app(tmp_path), terminal_size=SIZES["small"], run_before=run_in_pane)
+
+
+def test_interfaces_pane_at_80x24(snap_compare, tmp_path: Path) -> None:
+    async def interfaces(pilot: Pilot[object]) -> None:
+        await select_device(pilot)
+        await pilot.press("3")
+        await pilot.pause(0.3)
+        await no_blinking(pilot)
+
+    assert snap_compare(snapshot_app(tmp_path), terminal_size=SIZES["small"], run_before=interfaces)
+
+
+def test_interfaces_filter_at_80x24(snap_compare, tmp_path: Path) -> None:
+    async def filtered(pilot: Pilot[object]) -> None:
+        await select_device(pilot)
+        await pilot.press("3", "slash", "1", "/", "1")
+        await pilot.pause(0.3)
+        await no_blinking(pilot)
+
+    assert snap_compare(snapshot_app(tmp_path), terminal_size=SIZES["small"], run_before=filtered)
+
+
+def test_confirm_config_at_80x24(snap_compare, tmp_path: Path) -> None:
+    async def lift_guard(pilot: Pilot[object]) -> None:
+        await runner_pane_small(pilot)
+        await pilot.press("ctrl+g")
+        await pilot.pause(0.3)
+        await no_blinking(pilot)
+
+    assert snap_compare(snapshot_app(tmp_path), terminal_size=SIZES["small"], run_before=lift_guard)
+
+
+def test_confirm_quit_while_running_at_80x24(snap_compare, tmp_path: Path) -> None:
+    async def quit_asked(pilot: Pilot[object]) -> None:
+        await select_device(pilot)
+        app = pilot.app
+        assert isinstance(app, EdgeOpsApp)
+        app.push_screen(ConfirmQuitScreen("a command is running on 8 devices; quitting cancels it"))
+        await pilot.pause(0.3)
+
+    assert snap_compare(snapshot_app(tmp_path), terminal_size=SIZES["small"], run_before=quit_asked)
 
 
 @pytest.mark.parametrize("size", SIZES)

@@ -189,11 +189,15 @@ class CommandRunnerPane(Vertical):
         padding: 0 1;
         color: $text-muted;
     }
+    /* Both share the row, so the expression box never shrinks to nothing (at 80x24 the pane is 44 columns). */
     CommandRunnerPane #runner-target-choice {
-        width: 36;
+        width: 1fr;
+        max-width: 36;
+        min-width: 14;
     }
     CommandRunnerPane #runner-target {
         width: 1fr;
+        min-width: 14;
     }
     CommandRunnerPane #runner-target-status {
         height: 1;
