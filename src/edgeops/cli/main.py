@@ -139,9 +139,8 @@ def flag_settings(args: argparse.Namespace) -> dict[str, tuple[Any, str]]:
         given["record"] = (False, "--no-record")
     if getattr(args, "subcommand", None) == "run":
         if args.timeout is not None:
-            # One budget per device: connecting and logging in may take all of it, as may the command.
+            # The run's budget per device, login included; a connect_timeout the person set still caps the login.
             given["command_timeout"] = (args.timeout, "--timeout")
-            given["connect_timeout"] = (args.timeout, "--timeout")
         if args.format is not None:
             given["output_format"] = (args.format, "--format")
         elif args.json:
