@@ -120,6 +120,15 @@ SPECS: tuple[SettingSpec, ...] = (
         "the login of `edgeops run` within --timeout",
     ),
     SettingSpec(
+        "default_target",
+        "EDGEOPS_DEFAULT_TARGET",
+        "--target, --site",
+        _text,
+        None,
+        "the devices the console holds when neither --site nor --target is given: a target expression, as "
+        "`edgeops run --target` takes (unset: every device)",
+    ),
+    SettingSpec(
         "host_key_policy",
         "EDGEOPS_HOST_KEY_POLICY",
         "",
@@ -184,6 +193,10 @@ class Settings:
     @property
     def connect_timeout(self) -> float:
         return self.values["connect_timeout"].value  # type: ignore[no-any-return]
+
+    @property
+    def default_target(self) -> str | None:
+        return self.values["default_target"].value  # type: ignore[no-any-return]
 
     @property
     def host_key_policy(self) -> str | None:
@@ -311,6 +324,7 @@ TEMPLATE = """\
 # theme = "edgeops-dark"
 # command_timeout = 30.0        # seconds per device: a console command; edgeops run's login and command (--timeout)
 # connect_timeout = 15.0        # seconds per device to log in (the console); set here, it caps edgeops run's too
+# default_target = "site:alcala"  # the console's devices unless --site or --target says otherwise
 # host_key_policy = "accept-new"  # strict, accept-new or ask
 # inventory = "~/fleet/inventory.yaml"
 # output_format = "text"        # text, json, yaml, csv or table (edgeops run --format)
