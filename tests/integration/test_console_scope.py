@@ -4,17 +4,17 @@ the site map and status bar show only them, and --device opens the console on it
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
-from conftest import FAST, LabFactory
 from textual.pilot import Pilot
 
 from edgeops.cli.console import ConsoleRuntime, ConsoleScope, console_app, read_scoped
 from edgeops.cli.lab import write_lab_inventory
-from edgeops.fleet.engine import FleetEngine
+from edgeops.fleet.engine import EngineSettings, FleetEngine
 from edgeops.inventory.model import Inventory
+from edgeops.lab.runner import Lab
 from edgeops.paths import AppPaths
 from edgeops.ui.app import EdgeOpsApp, MainScreen
 from edgeops.ui.live import Selection
@@ -34,7 +34,7 @@ async def wait_for(pilot: Pilot[EdgeOpsApp], condition: Callable[[], object], wh
 
 
 async def test_a_scoped_console_holds_only_its_devices_and_opens_on_the_device_asked_for(
-    start_lab: LabFactory, tmp_path: Path
+    start_lab: Callable[..., Awaitable[Lab]], fast_settings: EngineSettings, tmp_path: Path
 ) -> None:
     lab = await start_lab(sites=2, devices_per_site=3)
     fleet = lab.inventory()
@@ -53,7 +53,9 @@ async def test_a_scoped_console_holds_only_its_devices_and_opens_on_the_device_a
             engines.append(engine)
             return engine
 
-    runtime = Runtime(inventory_file, paths, FAST, record=False, scope=scope, scoped=read_scoped(inventory_file, scope))
+    runtime = Runtime(
+        inventory_file, paths, fast_settings, record=False, scope=scope, scoped=read_scoped(inventory_file, scope)
+    )
     app = console_app(runtime, theme=None)
     async with app.run_test(size=(160, 48)) as pilot:
         await wait_for(pilot, lambda: isinstance(app.screen, MainScreen), "the main screen")

@@ -111,7 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--target",
         dest="scope_target",
         metavar="EXPR",
-        help="connect only to the devices EXPR selects, as `edgeops run --target` takes it: 'role:leaf', "
+        help="connect only to the devices EXPR selects (a target expression, as edgeops run takes): 'role:leaf', "
         "host:10.1.2.0/24, 'host:*.alcala.*', all (env EDGEOPS_DEFAULT_TARGET, default_target in config.toml)",
     )
     parser.add_argument(
