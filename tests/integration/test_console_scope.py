@@ -16,7 +16,7 @@ from edgeops.fleet.engine import EngineSettings, FleetEngine
 from edgeops.inventory.model import Inventory
 from edgeops.lab.runner import Lab
 from edgeops.paths import AppPaths
-from edgeops.ui.app import EdgeOpsApp, MainScreen
+from edgeops.ui.app import MainScreen
 from edgeops.ui.live import Selection
 from edgeops.ui.session import ConsoleUser, Engine
 
@@ -25,7 +25,7 @@ pytestmark = pytest.mark.lab
 WAIT_LIMIT_S = 45.0  # how long a broken console may hang the test, not a timing assertion
 
 
-async def wait_for(pilot: Pilot[EdgeOpsApp], condition: Callable[[], object], what: str) -> None:
+async def wait_for(pilot: Pilot[str], condition: Callable[[], object], what: str) -> None:
     deadline = time.monotonic() + WAIT_LIMIT_S
     while not condition():
         if time.monotonic() > deadline:
