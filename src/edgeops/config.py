@@ -108,15 +108,25 @@ SPECS: tuple[SettingSpec, ...] = (
         "run --timeout",
         _positive_float,
         defaults.COMMAND_TIMEOUT_S,
-        "seconds per device for a command (run and the console)",
+        "seconds per device for a command (the console); for `edgeops run`, login and command together",
     ),
     SettingSpec(
         "connect_timeout",
         "EDGEOPS_CONNECT_TIMEOUT",
-        "run --timeout",
+        "",
         _positive_float,
         defaults.CONNECT_TIMEOUT_S,
-        "seconds per device to connect and log in (run --timeout sets both; the console)",
+        "seconds per device to connect and log in (the console); when set here or in the variable, it also caps "
+        "the login of `edgeops run` within --timeout",
+    ),
+    SettingSpec(
+        "default_target",
+        "EDGEOPS_DEFAULT_TARGET",
+        "--target, --site",
+        _text,
+        None,
+        "the devices the console holds when neither --site nor --target is given: a target expression, as "
+        "`edgeops run --target` takes (unset: every device)",
     ),
     SettingSpec(
         "host_key_policy",
@@ -188,6 +198,10 @@ class Settings:
     @property
     def connect_timeout(self) -> float:
         return self.values["connect_timeout"].value  # type: ignore[no-any-return]
+
+    @property
+    def default_target(self) -> str | None:
+        return self.values["default_target"].value  # type: ignore[no-any-return]
 
     @property
     def host_key_policy(self) -> str | None:
@@ -338,8 +352,9 @@ TEMPLATE = """\
 # `edgeops config show` prints the effective value of each and where it came from.
 
 # theme = "edgeops-dark"
-# command_timeout = 30.0        # seconds per device (edgeops run --timeout)
-# connect_timeout = 15.0        # seconds per device to connect and log in (edgeops run --timeout sets both)
+# command_timeout = 30.0        # seconds per device: a console command; edgeops run's login and command (--timeout)
+# connect_timeout = 15.0        # seconds per device to log in (the console); set here, it caps edgeops run's too
+# default_target = "site:alcala"  # the console's devices unless --site or --target says otherwise
 # host_key_policy = "accept-new"  # strict, accept-new or ask
 # inventory = "~/fleet/inventory.yaml"
 # output_format = "text"        # text, json, yaml, csv or table (edgeops run --format)

@@ -140,7 +140,10 @@ def test_a_relative_inventory_in_the_file_is_beside_the_file(tmp_path: Path) -> 
 
 
 def test_run_timeout_is_the_login_budget_too(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """`run --timeout 20` used to be cut to 15 s at login ("did not answer within 15 s"): connecting had its own cap."""
+    """`run --timeout 20` used to be cut to 15 s at login ("did not answer within 15 s"): connecting had its own cap.
+
+    The login is capped only by a connect_timeout the person set (the variable here); the built-in one is the
+    console's."""
     from edgeops.fleet import on_demand
 
     seen: list[float] = []
@@ -163,7 +166,7 @@ def test_run_timeout_is_the_login_budget_too(tmp_path: Path, monkeypatch: pytest
     main(argv)
     monkeypatch.setenv("EDGEOPS_CONNECT_TIMEOUT", "4")
     main(argv)
-    assert seen == [20.0, defaults.CONNECT_TIMEOUT_S, 4.0]
+    assert seen == [None, None, 4.0]
 
 
 def test_connect_timeout_is_a_setting_with_its_source(tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from edgeops.cli.console import ConsoleRuntime, open_console
+from edgeops.cli.console import ConsoleRuntime, ConsoleScope, ScopeError, open_console, read_scoped, scope_problem
 from edgeops.cli.exit_codes import ExitCode
 from edgeops.paths import AppPaths
 
@@ -26,8 +26,9 @@ DEMO_ATTEMPTS = 3
 LAB_OUTPUT = "lab-output.txt"
 
 
-def run_demo(paths: AppPaths, theme: str | None) -> int:
-    """Start the 17-site demo lab in a child process, open the console on it, stop the lab when the console exits."""
+def run_demo(paths: AppPaths, theme: str | None, scope: ConsoleScope | None = None) -> int:
+    """Start the 17-site demo lab in a child process, open the console on it (on the devices `scope` selects), stop
+    the lab when the console exits."""
     from edgeops.devices.hostkeys import HostKeyPolicy
     from edgeops.fleet.engine import EngineSettings
 
@@ -40,6 +41,12 @@ def run_demo(paths: AppPaths, theme: str | None) -> int:
         except DemoLabError as error:
             print(f"edgeops: the demo lab did not start: {error}", file=sys.stderr)
             return ExitCode.FAILED
+        scoped = None
+        if scope is not None:
+            try:
+                scoped = read_scoped(inventory_file, scope)
+            except ScopeError as error:
+                return scope_problem(error)
         # The demo keeps its own state (known hosts, audit log, history) in the lab folder, and trusts exactly
         # the host keys the lab wrote, so it never touches the engineer's real known_hosts.
         demo_paths = AppPaths(
@@ -48,7 +55,8 @@ def run_demo(paths: AppPaths, theme: str | None) -> int:
         settings = EngineSettings(
             user_known_hosts=(lab_dir / "known_hosts",), global_known_hosts=(), hostkey_policy=HostKeyPolicy.STRICT
         )
-        return open_console(ConsoleRuntime(inventory_file, demo_paths, settings), theme=theme)
+        runtime = ConsoleRuntime(inventory_file, demo_paths, settings, scope=scope, scoped=scoped)
+        return open_console(runtime, theme=theme)
     finally:
         lab.stop()
         shutil.rmtree(lab_dir, ignore_errors=True)

@@ -99,6 +99,24 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="URL",
         help="take the fleet from collectors on a bus, nats://HOST:4222 (see: edgeops help scale-out)",
     )
+    # The console's scope. Their own dests: subcommands have a --target and a --device of their own.
+    parser.add_argument(
+        "--site",
+        action="append",
+        dest="scope_sites",
+        metavar="SITE",
+        help="connect only to the devices of SITE, by code or name (repeat it, or give several as a,b)",
+    )
+    parser.add_argument(
+        "--target",
+        dest="scope_target",
+        metavar="EXPR",
+        help="connect only to the devices EXPR selects (a target expression, as edgeops run takes): 'role:leaf', "
+        "host:10.1.2.0/24, 'host:*.alcala.*', all (env EDGEOPS_DEFAULT_TARGET, default_target in config.toml)",
+    )
+    parser.add_argument(
+        "--device", dest="open_device", metavar="NAME", help="open the console with device NAME selected"
+    )
     add_path_options(parser)
     subparsers = parser.add_subparsers(dest="subcommand", metavar="COMMAND")
     for name, module_name in SUBCOMMANDS.items():
@@ -137,16 +155,32 @@ def flag_settings(args: argparse.Namespace) -> dict[str, tuple[Any, str]]:
         given["readonly"] = (True, "--readonly")
     if getattr(args, "no_record", False):
         given["record"] = (False, "--no-record")
+    if getattr(args, "subcommand", None) is None and (args.scope_sites or args.scope_target):
+        given["default_target"] = scope_flag(args.scope_sites or [], args.scope_target)
     if getattr(args, "subcommand", None) == "run":
         if args.timeout is not None:
-            # One budget per device: connecting and logging in may take all of it, as may the command.
+            # The run's budget per device, login included; a connect_timeout the person set still caps the login.
             given["command_timeout"] = (args.timeout, "--timeout")
-            given["connect_timeout"] = (args.timeout, "--timeout")
         if args.format is not None:
             given["output_format"] = (args.format, "--format")
         elif args.json:
             given["output_format"] = ("json", "--json")
     return given
+
+
+def scope_flag(sites: Sequence[str], target: str | None) -> tuple[str, str]:
+    """--site and --target as one target expression (the sites OR together, and AND with the expression), with the
+    flags that gave it."""
+    from edgeops.fleet.targets import TargetTerm
+
+    names = tuple(name.strip() for given in sites for name in given.split(","))
+    parts = [TargetTerm("site", names).describe()] if names else []
+    parts += [target] if target is not None else []
+    flags = " and ".join(flag for flag, used in (("--site", names), ("--target", target is not None)) if used)
+    return " ".join(parts), flags
+
+
+CONSOLE_ONLY = {"scope_sites": "--site", "scope_target": "--target", "open_device": "--device"}
 
 
 def settings_for(args: argparse.Namespace, paths: AppPaths) -> tuple[Settings, AppPaths]:
@@ -177,6 +211,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     paths = paths_from_args(args)
     module = getattr(args, "_module", None)
+    misplaced = [flag for dest, flag in CONSOLE_ONLY.items() if module is not None and getattr(args, dest) is not None]
+    if misplaced:
+        # `edgeops --target X run ...` would otherwise run on what run's own -t says, silently.
+        print(
+            f"edgeops: {', '.join(misplaced)} before {args.subcommand!r} belong to the console; give the subcommand "
+            "its own options after its name (see: edgeops help cli)",
+            file=sys.stderr,
+        )
+        return ExitCode.USAGE
     if args.subcommand != "config":  # `edgeops config edit` is how a broken file gets fixed: it must still start
         from edgeops.config import ConfigError
 

@@ -18,6 +18,7 @@ from edgeops.paths import AppPaths
 from edgeops.textsafety import escape_control
 
 if TYPE_CHECKING:  # imported when a run starts, so `edgeops --help` stays quick
+    from edgeops.config import Settings
     from edgeops.devices.hostkeys import HostKeyEvent
     from edgeops.devices.samples import CommandResult
     from edgeops.fleet.commands import CommandRunner, PlannedCommand
@@ -52,8 +53,9 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
         type=float,
         default=None,
         metavar="SECONDS",
-        help="per device, for connecting (login included) and for the command each (default: command_timeout and "
-        "connect_timeout in config.toml, EDGEOPS_COMMAND_TIMEOUT and EDGEOPS_CONNECT_TIMEOUT, else 30 and 15)",
+        help="per device, for everything: connecting, logging in and the command together (default: command_timeout "
+        "in config.toml, EDGEOPS_COMMAND_TIMEOUT, else 30). A connect_timeout set in config.toml or "
+        "EDGEOPS_CONNECT_TIMEOUT caps the login within it",
     )
     parser.add_argument(
         "--max-output",
@@ -167,8 +169,9 @@ def _run_loaded(
         known_hosts=KnownHosts(paths.known_hosts, policy=args.settings.host_key_policy, on_new_key=_announce_host_key),
         resolve_password=default_secret_resolver(prompt_cache),
         max_output_bytes=args.max_output,
-        # --timeout, else connect_timeout from the environment or config.toml (a login is never capped below it).
-        connect_timeout_s=args.settings.connect_timeout,
+        # --timeout is each device's budget, login included; a connect_timeout the person set (EDGEOPS_CONNECT_TIMEOUT,
+        # config.toml) caps the login inside it. The built-in one is the console's, never a cap under --timeout.
+        connect_timeout_s=_connect_cap(args.settings),
     )
     try:
         transport.prepare(to_send)
@@ -308,6 +311,14 @@ def _stopped_summary(
     if not_run:
         line += f" ({device_range_label(not_run)}; commands in flight recorded as cancelled)"
     print(escape_control(line), file=sys.stderr)
+
+
+def _connect_cap(settings: Settings) -> float | None:
+    """The login's own cap: connect_timeout when the person set it (variable or file), else None (the budget's)."""
+    from edgeops.config import Source
+
+    setting = settings["connect_timeout"]
+    return None if setting.source is Source.DEFAULT else float(setting.value)
 
 
 def _announce_host_key(event: HostKeyEvent) -> None:

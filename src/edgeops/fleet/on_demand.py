@@ -6,6 +6,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from edgeops.defaults import CONNECT_TIMEOUT_S, MAX_OUTPUT_BYTES
@@ -52,14 +53,18 @@ class OnDemandTransport:
         known_hosts: KnownHosts,
         resolve_password: SecretResolver | None = None,
         max_opening: int = DEFAULT_MAX_OPENING,
-        connect_timeout_s: float = CONNECT_TIMEOUT_S,
+        connect_timeout_s: float | None = None,
         max_output_bytes: int = MAX_OUTPUT_BYTES,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        """connect_timeout_s: a cap on each login inside the command's timeout (the person set one); None: the login
+        may take the whole timeout. clock: monotonic seconds, to measure what the login spent."""
         if max_opening < 1:
             raise ValueError("max_opening must be at least 1")
         self.inventory = inventory
         self.known_hosts = known_hosts
         self.connect_timeout_s = connect_timeout_s
+        self._clock = clock
         self.max_output_bytes = max_output_bytes
         self.max_opening = max_opening
         self._resolve = resolve_password or default_secret_resolver()
@@ -85,7 +90,12 @@ class OnDemandTransport:
             raise InventoryError(dict.fromkeys(problems))
 
     async def run_command(self, device: Device, command: str, *, timeout_s: float) -> CommandResult:
-        """Open the device's session if needed (connecting has min(connect_timeout_s, timeout_s)), then run."""
+        """Open the device's session if needed, then run; `timeout_s` is the budget of both together.
+
+        The login may take all of it, or connect_timeout_s when that is set; the command has what the login left.
+        The budget starts when the login starts: waiting for a free opening slot (max_opening) is not the device's
+        time.
+        """
         if self._closed:
             raise RuntimeError("the transport is closed")
         started = time.time()
@@ -93,18 +103,36 @@ class OnDemandTransport:
             session = self._session(device)
         except InventoryError as error:
             return _failed(device, command, started, Failure.CONFIG, error.format())
+        login_s = 0.0
         if not session.alive:
             if self._opening is None:
                 self._opening = asyncio.Semaphore(self.max_opening)
             async with self._opening:
                 if not session.alive:
-                    session.connect_timeout_s = min(self.connect_timeout_s, timeout_s)
+                    budget = self.login_budget(timeout_s)
+                    session.connect_timeout_s = budget
+                    if self._jump_pool is not None:
+                        self._jump_pool.connect_timeout_s = budget  # a jump host's login is part of this one
+                    login_began = self._clock()
                     try:
                         await session.open()
                     except DeviceError as error:
                         return _failed(device, command, started, error.code, error.message)
+                    login_s = self._clock() - login_began
                     self.sessions_opened += 1
-        return await session.run(command, timeout=timeout_s)
+        left = timeout_s - login_s
+        if left <= 0:
+            # Logged in just as the budget ran out: nothing is sent that could not be waited for.
+            return _failed(device, command, started, Failure.TIMEOUT, _spent_by_login(timeout_s, login_s))
+        result = await session.run(command, timeout=left)
+        if login_s and result.failure is Failure.TIMEOUT:
+            # "timeout after 3.2 s" would hide that the login had the rest of the budget.
+            return replace(result, reason=f"{_spent_by_login(timeout_s, login_s)}; {result.reason}")
+        return result
+
+    def login_budget(self, timeout_s: float) -> float:
+        """How long one login may take under a command's timeout: all of it, or the connect timeout if smaller."""
+        return timeout_s if self.connect_timeout_s is None else min(self.connect_timeout_s, timeout_s)
 
     async def aclose(self) -> None:
         """Log out of every session (politely, all at once) and close the jump host connections."""
@@ -143,7 +171,7 @@ class OnDemandTransport:
             password=self._password_source(device.name, device.credentials.password),
             tunnel=(lambda: self._jumps().get_tunnel(jump)) if jump else None,
             via=jump or "",
-            connect_timeout_s=self.connect_timeout_s,
+            connect_timeout_s=self.connect_timeout_s or CONNECT_TIMEOUT_S,  # each login sets its own budget
             max_output_bytes=self.max_output_bytes,
         )
         self._sessions[device.name] = session
@@ -173,7 +201,10 @@ class OnDemandTransport:
         if self._jump_pool is None:
             from edgeops.devices.tunnel import JumpHostPool
 
-            self._jump_pool = JumpHostPool(known_hosts=self.known_hosts, connect_timeout_s=self.connect_timeout_s)
+            # Its timeout is each login's budget (set before every login); until one starts, the connect timeout.
+            self._jump_pool = JumpHostPool(
+                known_hosts=self.known_hosts, connect_timeout_s=self.connect_timeout_s or CONNECT_TIMEOUT_S
+            )
         return self._jump_pool
 
     def _hop_password(self, hop: ProxyHop) -> PasswordSource | None:
@@ -185,6 +216,10 @@ class OnDemandTransport:
     def _hop_uses_agent(self, hop: ProxyHop) -> bool:
         credentials = self.inventory.jump_host(hop.jump_host).credentials if hop.jump_host else None
         return credentials.use_agent if credentials else True
+
+
+def _spent_by_login(timeout_s: float, login_s: float) -> str:
+    return f"timeout: the login took {login_s:.1f} s of the {timeout_s:g} s budget"
 
 
 def _failed(device: Device, command: str, started: float, failure: Failure, reason: str) -> CommandResult:

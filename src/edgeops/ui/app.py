@@ -136,6 +136,8 @@ class ConsoleSettings:
     command_runner: CommandRunner | None = None  # the runner core of the command runner pane (default: the engine)
     handle_signals: bool = False  # SIGTERM and SIGHUP quit cleanly (the CLI: the demo lab stops too)
     readonly: bool = False  # edgeops --readonly: the status bar says so (the session's engine enforces it)
+    scope: tuple[str, str] = ("", "")  # edgeops --site/--target: the status bar names it (long form, narrow form)
+    open_on: str | None = None  # edgeops --device: the device selected when the fleet is first shown
 
 
 class MainScreen(Screen[None]):
@@ -173,7 +175,7 @@ class MainScreen(Screen[None]):
                 for spec in PANES[1:]:
                     yield app.make_pane(spec)
         yield TimeBar(id="time-bar")
-        yield StatusBar(id="status", readonly=app.settings.readonly)
+        yield StatusBar(id="status", readonly=app.settings.readonly, scope=app.settings.scope)
         yield Footer()
 
     def on_mount(self) -> None:
@@ -184,9 +186,11 @@ class MainScreen(Screen[None]):
         site_map.populate(self.store)
         self._versions["site-map"] = self.store.version
         site_map.focus()
+        app = cast("EdgeOpsApp", self.app)
+        if app.settings.open_on is not None:  # edgeops --device NAME: opened on it, as if picked in the site map
+            site_map.reveal(Selection("device", app.settings.open_on))
         self._arrange(self.size.width, self.size.height)
         self.ready = True
-        app = cast("EdgeOpsApp", self.app)
         # The first frame already shows the fleet as the store has it; the sessions start opening after it.
         self.refresh_tick(app.jump_states())
         self.call_after_refresh(app.start_engine)
@@ -814,8 +818,13 @@ def session_app(
     theme_origin: str = "",
     handle_signals: bool = False,
     readonly: bool = False,
+    scope: tuple[str, str] = ("", ""),
+    open_on: str | None = None,
 ) -> EdgeOpsApp:
-    """The console the CLI runs: its first frame at once, then the session reads the inventory and builds the engine."""
+    """The console the CLI runs: its first frame at once, then the session reads the inventory and builds the engine.
+
+    scope: how the status bar names the devices the session holds, when not all (long form, narrow form); open_on:
+    the device selected once the fleet is shown (the session has checked that it is one of them)."""
     return EdgeOpsApp(
         ConsoleSettings(
             StartMode.SESSION,
@@ -826,6 +835,8 @@ def session_app(
             session=session,
             handle_signals=handle_signals,
             readonly=readonly,
+            scope=scope,
+            open_on=open_on,
         )
     )
 

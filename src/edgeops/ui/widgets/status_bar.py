@@ -92,10 +92,18 @@ class StatusBar(Widget):
     """
 
     def __init__(
-        self, *, readonly: bool = False, name: str | None = None, id: str | None = None, classes: str | None = None
+        self,
+        *,
+        readonly: bool = False,
+        scope: tuple[str, str] = ("", ""),
+        name: str | None = None,
+        id: str | None = None,
+        classes: str | None = None,
     ) -> None:
         super().__init__(name=name, id=id, classes=classes)
         self.readonly = readonly  # the session cannot lift the guard: shown first, always
+        # The devices the session holds when not all (--site, --target): long and narrow forms, plain text.
+        self.scope = (safe_plain(scope[0]), safe_plain(scope[1]))
         self._figures = StatusFigures()
         self._via_ssh: set[str] = set()
 
@@ -135,6 +143,10 @@ class StatusBar(Widget):
 
         if self.readonly:
             text.append("READ-ONLY", style("status-bar--problem"))
+            separator()
+        scope = self.scope[1 if compact else 0]
+        if scope:  # the counts that follow are of these devices only
+            text.append(scope, style("status-bar--degraded"))
             separator()
 
         # Devices: the four the engineer always looks for keep their place; the rarer two appear when present.
