@@ -20,6 +20,7 @@ OUTPUT_FORMATS = ("text", "json", "yaml", "csv", "table")
 HOST_KEY_POLICIES = ("strict", "accept-new", "ask")  # edgeops.devices.hostkeys.HostKeyPolicy's values
 
 _TRUE = {"1", "true", "yes", "on"}
+MIB = 1024 * 1024
 _FALSE = {"0", "false", "no", "off"}
 
 
@@ -58,6 +59,34 @@ def _positive_float(value: Any) -> float:
     number = float(value)
     if not number > 0:
         raise ValueError("must be a positive number of seconds")
+    return number
+
+
+def _refresh_rate(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ValueError("must be a number of redraws a second")
+    number = float(value)
+    if not 0 < number <= defaults.MAX_REFRESH_HZ:
+        raise ValueError(f"must be more than 0 and at most {defaults.MAX_REFRESH_HZ:g} redraws a second")
+    return number
+
+
+def _hours(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ValueError("must be a number of hours")
+    number = float(value)
+    if not number > 0:
+        raise ValueError("must be a positive number of hours")
+    return number
+
+
+def _megabytes(value: Any) -> float:
+    """Megabytes (MiB); at least 10, below which a recording holds too little to replay."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ValueError("must be a number of megabytes")
+    number = float(value)
+    if not number >= 10:
+        raise ValueError("must be at least 10 (megabytes)")
     return number
 
 
@@ -158,6 +187,30 @@ SPECS: tuple[SettingSpec, ...] = (
     SettingSpec(
         "record", "EDGEOPS_RECORD", "", _boolean, defaults.RECORD, "the console records the fleet into the state folder"
     ),
+    SettingSpec(
+        "refresh_rate",
+        "EDGEOPS_REFRESH_RATE",
+        "",
+        _refresh_rate,
+        defaults.MAX_REFRESH_HZ,
+        "how often a second the console redraws what changed (lower it on a slow link)",
+    ),
+    SettingSpec(
+        "record_max_age",
+        "EDGEOPS_RECORD_MAX_AGE",
+        "",
+        _hours,
+        defaults.RECORDING_MAX_AGE_S / 3600,
+        "hours a recording keeps (older is deleted)",
+    ),
+    SettingSpec(
+        "record_max_size",
+        "EDGEOPS_RECORD_MAX_SIZE",
+        "",
+        _megabytes,
+        defaults.RECORDING_MAX_BYTES / MIB,
+        "megabytes (MiB) a recording may take on disk (the oldest is deleted first)",
+    ),
 )
 SPEC_BY_KEY: Mapping[str, SettingSpec] = {spec.key: spec for spec in SPECS}
 
@@ -222,6 +275,18 @@ class Settings:
     @property
     def record(self) -> bool:
         return self.values["record"].value  # type: ignore[no-any-return]
+
+    @property
+    def refresh_rate(self) -> float:
+        return self.values["refresh_rate"].value  # type: ignore[no-any-return]
+
+    @property
+    def record_max_age_s(self) -> float:
+        return float(self.values["record_max_age"].value) * 3600
+
+    @property
+    def record_max_bytes(self) -> int:
+        return int(self.values["record_max_size"].value * MIB)
 
 
 _KEY_LINE = re.compile(r"""^\s*(?:"([^"]+)"|'([^']+)'|([A-Za-z0-9_-]+))\s*=""")
@@ -360,4 +425,7 @@ TEMPLATE = """\
 # output_format = "text"        # text, json, yaml, csv or table (edgeops run --format)
 # readonly = false              # true: no command that could change a device, and no way to lift the guard
 # record = true
+# record_max_age = 24           # hours a recording keeps
+# record_max_size = 500         # megabytes a recording may take
+# refresh_rate = 4              # redraws a second at most (lower it on a slow link)
 """

@@ -25,6 +25,8 @@ MAX_OUTPUT_BYTES = 16 * 1024 * 1024
 
 # The recording (incident memory): how long and how much it keeps, and how finely.
 RECORDING_MAX_AGE_S = 24 * 3600.0
+# The console redraws at most this often (its coalesced refresh tick); config.toml's refresh_rate may lower it.
+MAX_REFRESH_HZ = 4.0
 RECORDING_MAX_BYTES = 500 * 1024 * 1024
 RECORDING_FULL_RESOLUTION_S = 3600.0  # older than this, counters are kept as 1-minute low/mean/high only
 RECORDING_KEYFRAME_S = 120.0  # a seek replays at most this much of events after a keyframe

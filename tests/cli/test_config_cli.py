@@ -201,3 +201,56 @@ def test_a_flag_or_variable_overrides_the_file(tmp_path: Path) -> None:
     env = resolve_settings(tmp_path, environ={"EDGEOPS_THEME": "y"})
     file = resolve_settings(tmp_path, environ={})
     assert [s["theme"].overrides_file for s in (flag, env, file)] == ["--theme", "EDGEOPS_THEME", ""]
+
+
+def test_refresh_rate_and_recording_limits_from_the_file(tmp_path: Path) -> None:
+    from edgeops.cli.console import ConsoleRuntime, console_app, recorder_settings
+
+    write(tmp_path, "refresh_rate = 1\nrecord_max_age = 2\nrecord_max_size = 50\n")
+    settings = resolve_settings(tmp_path, {}, environ={})
+    assert settings.refresh_rate == 1.0
+    limits = recorder_settings(settings)
+    assert (limits.max_age_s, limits.max_bytes) == (7200.0, 50 * 1024 * 1024)
+    paths = tmp_path / "p"
+    runtime = ConsoleRuntime(
+        tmp_path / "inventory.yaml",
+        main_paths(paths),
+        refresh_hz=settings.refresh_rate,
+        recorder_settings=limits,
+    )
+    assert console_app(runtime, theme=None).settings.refresh_hz == 1.0
+    # The defaults are the recorder's own.
+    plain = recorder_settings(resolve_settings(tmp_path / "none", {}, environ={}))
+    assert (plain.max_age_s, plain.max_bytes) == (defaults.RECORDING_MAX_AGE_S, defaults.RECORDING_MAX_BYTES)
+    assert resolve_settings(tmp_path / "none", {}, environ={}).refresh_rate == defaults.MAX_REFRESH_HZ
+
+
+@pytest.mark.parametrize(
+    ("line", "words"),
+    [
+        ("refresh_rate = 10", "at most 4 redraws a second"),
+        ("refresh_rate = 0", "more than 0"),
+        ("record_max_age = -1", "positive number of hours"),
+        ("record_max_size = 5", "at least 10"),
+    ],
+)
+def test_bad_refresh_rate_and_recording_limits_are_reported_at_their_line(
+    tmp_path: Path, line: str, words: str
+) -> None:
+    path = write(tmp_path, f'theme = "x"\n{line}\n')
+    with pytest.raises(ConfigError) as error:
+        resolve_settings(tmp_path, {}, environ={})
+    (problem,) = error.value.problems
+    assert problem.format().startswith(f"{path}:2:") and words in problem.message, problem.format()
+
+
+def test_recording_limits_from_the_environment(tmp_path: Path) -> None:
+    settings = resolve_settings(tmp_path, {}, environ={"EDGEOPS_RECORD_MAX_AGE": "0.5", "EDGEOPS_REFRESH_RATE": "2"})
+    assert settings.record_max_age_s == 1800.0 and settings.refresh_rate == 2.0
+    assert settings["record_max_age"].source is Source.ENV
+
+
+def main_paths(root: Path):  # type: ignore[no-untyped-def]
+    from edgeops.paths import AppPaths
+
+    return AppPaths(root / "config", root / "state", root / "logs", root / "inventory.yaml")

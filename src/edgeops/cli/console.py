@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from edgeops import defaults
 from edgeops.cli.exit_codes import ExitCode
 from edgeops.paths import AppPaths
 from edgeops.textsafety import escape_control
@@ -25,7 +26,7 @@ if TYPE_CHECKING:  # the console's modules pull in textual: imported only when t
     from edgeops.fleet.engine import EngineSettings
     from edgeops.fleet.targets import TargetExpression
     from edgeops.inventory.model import Device, Inventory
-    from edgeops.recording.recorder import Recorder
+    from edgeops.recording.recorder import Recorder, RecorderSettings
     from edgeops.ui.app import EdgeOpsApp
     from edgeops.ui.session import ConsoleUser, Engine, InventoryLoad
 
@@ -226,11 +227,20 @@ def _run_on_inventory(
         engine_settings(settings),
         readonly=settings.readonly,
         record=settings.record,
+        recorder_settings=recorder_settings(settings),
+        refresh_hz=settings.refresh_rate,
         bus=bus,
         scope=scope,
         scoped=scoped,
     )
     return open_console(runtime, theme=theme, theme_origin=settings["theme"].overrides_file)
+
+
+def recorder_settings(settings: Settings) -> RecorderSettings:
+    """The recording's limits from config.toml or the environment (age and size; the rest are the recorder's)."""
+    from edgeops.recording.recorder import RecorderSettings
+
+    return RecorderSettings(max_age_s=settings.record_max_age_s, max_bytes=settings.record_max_bytes)
 
 
 def engine_settings(settings: Settings) -> EngineSettings | None:
@@ -290,6 +300,7 @@ def console_app(
         readonly=runtime.readonly,
         scope=(scoped.label, scoped.compact) if scoped is not None else ("", ""),
         open_on=runtime.scope.device if runtime.scope is not None else None,
+        refresh_hz=runtime.refresh_hz,
     )
 
 
@@ -305,6 +316,8 @@ class ConsoleRuntime:
         *,
         readonly: bool = False,
         record: bool = True,
+        recorder_settings: RecorderSettings | None = None,
+        refresh_hz: float = defaults.MAX_REFRESH_HZ,
         bus: BusSettings | None = None,
         scope: ConsoleScope | None = None,
         scoped: ScopedInventory | None = None,
@@ -321,6 +334,8 @@ class ConsoleRuntime:
         self.engine_settings = engine_settings
         self.readonly = readonly  # no command the guard refuses reaches a device, whatever the console lifts
         self.record = record  # record the fleet into the state folder while the console runs
+        self.recorder_settings = recorder_settings
+        self.refresh_hz = refresh_hz  # config.toml's refresh_rate
         self.recorder: Recorder | None = None
         self.heap_frozen = False  # some of the heap is in the garbage collector's permanent generation
 
@@ -381,7 +396,7 @@ class ConsoleRuntime:
             confirm_host_key=user.confirm_host_key,
         )
         if self.record and self.recorder is None:
-            self.recorder = start_recording(self.paths)
+            self.recorder = start_recording(self.paths, self.recorder_settings)
         if self.recorder is not None:
             engine.events.add_listener(self.recorder.listener)
         return ReadOnlyEngine(engine) if self.readonly else engine
@@ -415,13 +430,13 @@ class ConsoleRuntime:
             self.heap_frozen = False
 
 
-def start_recording(paths: AppPaths) -> Recorder | None:
+def start_recording(paths: AppPaths, settings: RecorderSettings | None = None) -> Recorder | None:
     """The console's recorder in the state folder, started; None (logged) when it cannot record: the console goes
     on without."""
     from edgeops.recording.recorder import Recorder, RecordingBusy
 
     try:
-        recorder = Recorder.open_in(paths.state_dir)
+        recorder = Recorder.open_in(paths.state_dir, settings=settings)
     except (RecordingBusy, OSError, sqlite3.Error) as error:
         log.warning("not recording: %s", error)
         return None

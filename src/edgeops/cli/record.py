@@ -37,10 +37,16 @@ def run(args: argparse.Namespace, paths: AppPaths) -> int:
         for problem in problems:
             print(f"  {problem.format()}", file=sys.stderr)
         return ExitCode.USAGE
+    from edgeops.cli.console import recorder_settings
     from edgeops.recording.recorder import Recorder, RecordingBusy
 
     try:
-        recorder = Recorder(Path(args.file)) if args.file else Recorder.open_in(paths.state_dir)
+        limits = recorder_settings(args.settings)
+        recorder = (
+            Recorder(Path(args.file), settings=limits)
+            if args.file
+            else Recorder.open_in(paths.state_dir, settings=limits)
+        )
     except RecordingBusy as error:
         print(f"edgeops record: {error}", file=sys.stderr)
         return ExitCode.USAGE

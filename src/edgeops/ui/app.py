@@ -32,6 +32,7 @@ from textual.widget import Widget
 from textual.widgets import Footer
 from textual.worker import Worker, WorkerState
 
+from edgeops import defaults
 from edgeops.clock import Clock, SystemClock
 from edgeops.devices.hostkeys import HostKeyEvent
 from edgeops.fleet.command_transport import NotConnected
@@ -65,7 +66,8 @@ if TYPE_CHECKING:  # the command runner core and the right-hand panes are import
 
 log = logging.getLogger(__name__)
 
-MAX_REFRESH_HZ = 4.0
+MAX_REFRESH_HZ = defaults.MAX_REFRESH_HZ
+
 # Below this size the right-hand panes are shown one at a time (switched with 2, 3, 4).
 SINGLE_PANE_BELOW_WIDTH = 100
 SINGLE_PANE_BELOW_HEIGHT = 30
@@ -820,6 +822,7 @@ def session_app(
     readonly: bool = False,
     scope: tuple[str, str] = ("", ""),
     open_on: str | None = None,
+    refresh_hz: float = MAX_REFRESH_HZ,
 ) -> EdgeOpsApp:
     """The console the CLI runs: its first frame at once, then the session reads the inventory and builds the engine.
 
@@ -832,6 +835,7 @@ def session_app(
             SystemClock(),
             theme=theme,
             theme_origin=theme_origin,
+            refresh_hz=refresh_hz,
             session=session,
             handle_signals=handle_signals,
             readonly=readonly,
