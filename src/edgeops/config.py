@@ -9,7 +9,7 @@ import os
 import re
 import tomllib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -236,6 +236,25 @@ class Settings:
 
     file: Path
     values: Mapping[str, Setting]
+    # config.toml's [site.CODE] tables: site code -> key -> Setting (only the keys of SITE_KEYS).
+    sites: Mapping[str, Mapping[str, Setting]] = field(default_factory=dict)
+
+    def for_site(self, key: str, site: str) -> Setting:
+        """The setting for a device of `site`: a flag or a variable wins as everywhere, then the site's own line
+        in config.toml, then the file's general line and the default."""
+        general = self.values[key]
+        if general.source in (Source.FLAG, Source.ENV):
+            return general
+        return self.sites.get(site, {}).get(key, general)
+
+    def command_timeout_for(self, site: str) -> float:
+        return float(self.for_site("command_timeout", site).value)
+
+    def site_command_timeouts(self) -> dict[str, float]:
+        """The sites whose devices get their own command timeout (none when a flag or a variable set it)."""
+        if self.values["command_timeout"].source in (Source.FLAG, Source.ENV):
+            return {}
+        return {site: self.command_timeout_for(site) for site in self.sites if "command_timeout" in self.sites[site]}
 
     def __getitem__(self, key: str) -> Setting:
         return self.values[key]
@@ -311,6 +330,41 @@ def _key_lines(text: str) -> dict[str, int]:
     return lines
 
 
+SITES_TABLE = "site"
+# What a site may set for its own devices: the timeouts (a far site behind a slow link needs longer ones).
+# (command_timeout is each device's budget, login included, so it is the one a site needs.)
+SITE_KEYS = ("command_timeout",)
+
+
+def _site_tables(
+    path: Path, text: str, raw: Any, problems: list[ConfigProblem], line: int | None
+) -> dict[str, dict[str, tuple[Any, int | None]]]:
+    """[site.CODE] tables: CODE -> key -> (value, line), checked like the top-level keys."""
+    sites: dict[str, dict[str, tuple[Any, int | None]]] = {}
+    if not isinstance(raw, dict):
+        problems.append(ConfigProblem(str(path), line, "site: must be tables, e.g. [site.alcala]"))
+        return sites
+    for code, table in raw.items():
+        header = re.search(rf"^[ \t]*\[[ \t]*site\.\"?{re.escape(code)}\"?\s*\]", text, re.MULTILINE)
+        line = text.count("\n", 0, header.start()) + 1 if header else line
+        if not isinstance(table, dict):
+            problems.append(ConfigProblem(str(path), line, f"site.{code}: must be a table, e.g. [site.{code}]"))
+            continue
+        for key, value in table.items():
+            if key not in SITE_KEYS:
+                problems.append(
+                    ConfigProblem(
+                        str(path), line, f"site.{code}: {key!r} cannot be set per site ({', '.join(SITE_KEYS)} can)"
+                    )
+                )
+                continue
+            try:
+                sites.setdefault(code, {})[key] = (SPEC_BY_KEY[key].convert(value), line)
+            except ValueError as error:
+                problems.append(ConfigProblem(str(path), line, f"site.{code}.{key}: {error}"))
+    return sites
+
+
 def read_config_file(path: Path) -> dict[str, tuple[Any, int | None]]:
     """config.toml's values, checked, with the line each is on; {} when there is no file. Raises ConfigError."""
     try:
@@ -333,6 +387,9 @@ def read_config_file(path: Path) -> dict[str, tuple[Any, int | None]]:
     values: dict[str, tuple[Any, int | None]] = {}
     for key, raw in data.items():
         line = lines.get(key)
+        if key == SITES_TABLE:
+            values[key] = (_site_tables(path, text, raw, problems, line), line)
+            continue
         spec = SPEC_BY_KEY.get(key)
         if spec is None:
             close = difflib.get_close_matches(key, SPEC_BY_KEY, n=1)
@@ -384,7 +441,15 @@ def resolve_settings(
             values[spec.key] = Setting(spec.key, default, Source.DEFAULT, "built-in")
     if problems:
         raise ConfigError(problems)
-    return Settings(path, values)
+    sites_in_file: dict[str, dict[str, tuple[Any, int | None]]] = from_file.get(SITES_TABLE, ({}, None))[0]
+    sites = {
+        code: {
+            key: Setting(key, value, Source.FILE, f"{path}:{line} [site.{code}]" if line else f"{path} [site.{code}]")
+            for key, (value, line) in table.items()
+        }
+        for code, table in sites_in_file.items()
+    }
+    return Settings(path, values, sites)
 
 
 def save_theme(config_dir: Path, name: str) -> Path:

@@ -254,3 +254,75 @@ def main_paths(root: Path):  # type: ignore[no-untyped-def]
     from edgeops.paths import AppPaths
 
     return AppPaths(root / "config", root / "state", root / "logs", root / "inventory.yaml")
+
+
+def test_a_site_has_its_own_command_timeout_under_flags_and_variables(tmp_path: Path) -> None:
+    path = write(tmp_path, "command_timeout = 20\n\n[site.tenerife]\ncommand_timeout = 90\n")
+    settings = resolve_settings(tmp_path, {}, environ={})
+    assert settings.command_timeout_for("tenerife") == 90.0 and settings.command_timeout_for("alcala") == 20.0
+    assert settings.for_site("command_timeout", "tenerife").origin == f"{path}:3 [site.tenerife]"
+    assert settings.site_command_timeouts() == {"tenerife": 90.0}
+    # A flag or a variable is for every device, the far site's included.
+    flagged = resolve_settings(tmp_path, {"command_timeout": (5.0, "--timeout")}, environ={})
+    assert flagged.command_timeout_for("tenerife") == 5.0 and flagged.site_command_timeouts() == {}
+    from_env = resolve_settings(tmp_path, {}, environ={"EDGEOPS_COMMAND_TIMEOUT": "7"})
+    assert from_env.command_timeout_for("tenerife") == 7.0
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("[site.tenerife]\ntheme = 'x'\n", "'theme' cannot be set per site"),
+        ("[site.tenerife]\ncommand_timeout = -3\n", "site.tenerife.command_timeout: must be a positive number"),
+        ("site = 3\n", "site: must be tables"),
+    ],
+)
+def test_bad_site_tables_are_reported_at_their_line(tmp_path: Path, text: str, words: str) -> None:
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as error:
+        resolve_settings(tmp_path, {}, environ={})
+    (problem,) = error.value.problems
+    assert problem.format().startswith(f"{path}:1:") and words in problem.message, problem.format()
+
+
+async def test_the_runner_gives_each_device_its_sites_timeout() -> None:
+    from edgeops.devices.samples import CommandResult
+    from edgeops.fleet.commands import CommandRunner, collect
+    from edgeops.inventory.model import Device, Platform
+
+    seen: dict[str, float] = {}
+
+    class Recording:
+        async def run_command(self, device: Device, command: str, *, timeout_s: float) -> CommandResult:
+            seen[device.name] = timeout_s
+            return CommandResult(device.name, command, "ok", 0.0, 0.0, ok=True)
+
+    near = Device("near", "alcala", "leaf", Platform.SRLINUX, "7220 IXR-D2L", "127.0.0.1")
+    far = Device("far", "tenerife", "leaf", Platform.SRLINUX, "7220 IXR-D2L", "127.0.0.2")
+    timeouts = {"tenerife": 90.0}
+    runner = CommandRunner(Recording(), audit=None, timeout_s=20.0, timeout_for=lambda d: timeouts.get(d.site, 20.0))
+    await collect(runner, "show version", [near, far])
+    assert seen == {"near": 20.0, "far": 90.0}
+
+
+def test_config_show_lists_the_site_tables(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write(tmp_path, "[site.tenerife]\ncommand_timeout = 90\n")
+    assert main(["--config-dir", str(tmp_path), "config", "show"]) == 0
+    out = capsys.readouterr().out
+    assert "[site.tenerife]" in out and "command_timeout" in out and "90.0" in out
+
+
+def test_the_consoles_runner_takes_the_timeouts(tmp_path: Path) -> None:
+    from edgeops.cli.console import ConsoleRuntime, console_app
+    from edgeops.inventory.model import Device, Platform
+
+    runtime = ConsoleRuntime(
+        tmp_path / "inventory.yaml",
+        main_paths(tmp_path / "p"),
+        command_timeout_s=12.0,
+        site_command_timeouts={"tenerife": 40.0},
+    )
+    runner = console_app(runtime, theme=None)._default_command_runner()
+    far = Device("far", "tenerife", "leaf", Platform.SRLINUX, "7220 IXR-D2L", "127.0.0.2")
+    near = Device("near", "alcala", "leaf", Platform.SRLINUX, "7220 IXR-D2L", "127.0.0.1")
+    assert (runner.timeout_of(far), runner.timeout_of(near)) == (40.0, 12.0)

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from edgeops.cli.exit_codes import ExitCode
 from edgeops.paths import AppPaths
+from edgeops.textsafety import escape_control
 
 if TYPE_CHECKING:
     from edgeops.config import ConfigError
@@ -52,6 +53,12 @@ def _show(args: argparse.Namespace, paths: AppPaths) -> int:
     for setting in settings.values.values():
         shown = "unset" if setting.value is None else _toml_value(setting.value)
         print(f"{setting.key:<{width}} = {shown:<24} # {setting.source.value}: {setting.origin}")
+    for code, table in settings.sites.items():
+        print(f"\n[site.{escape_control(code)}]")
+        for key, setting in table.items():
+            effective = settings.for_site(key, code)
+            note = "" if effective is setting else f" (not used: {effective.origin} wins)"
+            print(f"{key:<{width}} = {_toml_value(setting.value):<24} # {setting.origin}{note}")
     return ExitCode.OK
 
 

@@ -229,6 +229,8 @@ def _run_on_inventory(
         record=settings.record,
         recorder_settings=recorder_settings(settings),
         refresh_hz=settings.refresh_rate,
+        command_timeout_s=settings.command_timeout,
+        site_command_timeouts=settings.site_command_timeouts(),
         bus=bus,
         scope=scope,
         scoped=scoped,
@@ -301,6 +303,8 @@ def console_app(
         scope=(scoped.label, scoped.compact) if scoped is not None else ("", ""),
         open_on=runtime.scope.device if runtime.scope is not None else None,
         refresh_hz=runtime.refresh_hz,
+        command_timeout_s=runtime.command_timeout_s,
+        site_command_timeouts=runtime.site_command_timeouts,
     )
 
 
@@ -318,6 +322,8 @@ class ConsoleRuntime:
         record: bool = True,
         recorder_settings: RecorderSettings | None = None,
         refresh_hz: float = defaults.MAX_REFRESH_HZ,
+        command_timeout_s: float = defaults.COMMAND_TIMEOUT_S,
+        site_command_timeouts: dict[str, float] | None = None,
         bus: BusSettings | None = None,
         scope: ConsoleScope | None = None,
         scoped: ScopedInventory | None = None,
@@ -336,6 +342,8 @@ class ConsoleRuntime:
         self.record = record  # record the fleet into the state folder while the console runs
         self.recorder_settings = recorder_settings
         self.refresh_hz = refresh_hz  # config.toml's refresh_rate
+        self.command_timeout_s = command_timeout_s  # the runner pane's, per device
+        self.site_command_timeouts = site_command_timeouts or {}  # [site.CODE] command_timeout
         self.recorder: Recorder | None = None
         self.heap_frozen = False  # some of the heap is in the garbage collector's permanent generation
 

@@ -195,7 +195,15 @@ def _run_loaded(
     except (OSError, ValueError) as error:
         return _usage(f"cannot open the audit log {paths.audit_log}: {error}")
     with audit:
-        runner = CommandRunner(transport, audit=audit, timeout_s=args.timeout, max_parallel=args.parallel, source="run")
+        runner = CommandRunner(
+            transport,
+            audit=audit,
+            timeout_s=args.timeout,
+            max_parallel=args.parallel,
+            source="run",
+            # config.toml's [site.CODE] command_timeout, unless --timeout or the variable set one for all.
+            timeout_for=lambda device: args.settings.command_timeout_for(device.site),
+        )
         started = time.monotonic()
         try:
             results = asyncio.run(_stream(runner, command, devices, args.allow_config, printer))

@@ -68,9 +68,11 @@ class CommandRunner:
         source: str = "run",
         clock: Callable[[], float] = time.time,
         on_result: ResultListener | None = None,
+        timeout_for: Callable[[Device], float] | None = None,
     ) -> None:
         """on_result: told of every result with its audit run id, command id and the local user (a recording
-        keeps them beside the telemetry)."""
+        keeps them beside the telemetry). timeout_for: a device's own timeout (config.toml's [site.CODE]
+        command_timeout), else `timeout_s`."""
         if source not in SOURCES:
             raise ValueError(f"source must be one of {', '.join(SOURCES)}, not {source!r}")
         if timeout_s <= 0:
@@ -85,6 +87,7 @@ class CommandRunner:
         self._clock = clock
         self._user = local_user()
         self._on_result = on_result
+        self._timeout_for = timeout_for
         self.progress: RunProgress | None = None  # of the latest run
 
     @staticmethod
@@ -195,9 +198,10 @@ class CommandRunner:
                     # Shielded: the `sent` record still lands; its outcome says the command never went out.
                     writer.submit(self._audit_entry(self._cancelled(item, started), item, run_id, command_id))
                     raise
+            timeout_s = self.timeout_of(item.device)
             try:
-                async with asyncio.timeout(self._backstop_s):
-                    result = await self.transport.run_command(item.device, item.command, timeout_s=self.timeout_s)
+                async with asyncio.timeout(self._backstop_s(timeout_s)):
+                    result = await self.transport.run_command(item.device, item.command, timeout_s=timeout_s)
             except asyncio.CancelledError:
                 # Abandoned mid-flight: the command may have reached the device, so the audit log says so (the run
                 # waits for the writer before it ends).
@@ -206,7 +210,7 @@ class CommandRunner:
                 raise
             except TimeoutError:
                 result = self._failed(
-                    item, started, Failure.TIMEOUT, f"timeout after {self._backstop_s:g} s (no answer)"
+                    item, started, Failure.TIMEOUT, f"timeout after {self._backstop_s(timeout_s):g} s (no answer)"
                 )
             except Exception as exc:  # a transport must not raise; if one does, this device fails, not the run
                 log.exception("%s: the transport raised instead of returning a result", item.device.name)
@@ -216,10 +220,14 @@ class CommandRunner:
                 await writer.write(self._audit_entry(result, item, run_id, command_id))
             return result
 
-    @property
-    def _backstop_s(self) -> float:
-        """Transports enforce the timeout themselves; an on-demand one may spend it twice (connect, command)."""
-        return 2 * self.timeout_s + BACKSTOP_GRACE_S
+    def timeout_of(self, device: Device) -> float:
+        """The device's timeout: its site's own (timeout_for) or the run's."""
+        return self._timeout_for(device) if self._timeout_for is not None else self.timeout_s
+
+    @staticmethod
+    def _backstop_s(timeout_s: float) -> float:
+        """Transports enforce the timeout themselves; this only catches one that does not (twice it, with room)."""
+        return 2 * timeout_s + BACKSTOP_GRACE_S
 
     def _cancelled(self, item: PlannedCommand, started: float) -> CommandResult:
         return self._failed(item, started, Failure.CANCELLED, "cancelled before the device answered")

@@ -14,7 +14,7 @@ import logging
 import signal
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
@@ -140,6 +140,9 @@ class ConsoleSettings:
     readonly: bool = False  # edgeops --readonly: the status bar says so (the session's engine enforces it)
     scope: tuple[str, str] = ("", "")  # edgeops --site/--target: the status bar names it (long form, narrow form)
     open_on: str | None = None  # edgeops --device: the device selected when the fleet is first shown
+    # The runner pane's timeout per device (config.toml's command_timeout), and sites with their own.
+    command_timeout_s: float = defaults.COMMAND_TIMEOUT_S
+    site_command_timeouts: Mapping[str, float] = field(default_factory=dict)
 
 
 class MainScreen(Screen[None]):
@@ -407,7 +410,17 @@ class EdgeOpsApp(App[str]):
         # A FleetEngine's tap hears each result (with its audit ids) for the recording; other engines have none.
         events = getattr(self.engine, "events", None)
         on_result = events.command_ran if isinstance(events, EventTap) else None
-        return CommandRunner(transport, audit=self._audit, source="console", clock=self.clock.now, on_result=on_result)
+        settings = self.settings
+        sites = settings.site_command_timeouts
+        return CommandRunner(
+            transport,
+            audit=self._audit,
+            source="console",
+            clock=self.clock.now,
+            on_result=on_result,
+            timeout_s=settings.command_timeout_s,
+            timeout_for=(lambda device: sites.get(device.site, settings.command_timeout_s)) if sites else None,
+        )
 
     # -- what panes and providers use ----------------------------------------------------------------------------
 
@@ -823,6 +836,8 @@ def session_app(
     scope: tuple[str, str] = ("", ""),
     open_on: str | None = None,
     refresh_hz: float = MAX_REFRESH_HZ,
+    command_timeout_s: float = defaults.COMMAND_TIMEOUT_S,
+    site_command_timeouts: Mapping[str, float] | None = None,
 ) -> EdgeOpsApp:
     """The console the CLI runs: its first frame at once, then the session reads the inventory and builds the engine.
 
@@ -837,6 +852,8 @@ def session_app(
             theme_origin=theme_origin,
             refresh_hz=refresh_hz,
             session=session,
+            command_timeout_s=command_timeout_s,
+            site_command_timeouts=dict(site_command_timeouts or {}),
             handle_signals=handle_signals,
             readonly=readonly,
             scope=scope,
