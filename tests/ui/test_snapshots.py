@@ -15,6 +15,7 @@ from textual.pilot import Pilot
 from textual.widgets import Input
 
 from edgeops.clock import ManualClock
+from edgeops.devices.hostkeys import HostKeyEvent
 from edgeops.devices.samples import CommandResult, Failure
 from edgeops.fleet.commands import CommandRunner
 from edgeops.inventory.model import Device
@@ -23,7 +24,10 @@ from edgeops.paths import AppPaths
 from edgeops.platforms import Platform
 from edgeops.ui.app import EdgeOpsApp, problems_app, store_app
 from edgeops.ui.live import Selection
+from edgeops.ui.results.save_screen import SaveResultsScreen
+from edgeops.ui.screens.confirm_host_key import ConfirmHostKeyScreen
 from edgeops.ui.screens.confirm_quit import ConfirmQuitScreen
+from edgeops.ui.screens.password_prompt import PasswordScreen
 from edgeops.ui.screens.subscriptions import SubscriptionsScreen
 
 SIZES = {"wide": (120, 40), "small": (80, 24)}
@@ -225,6 +229,38 @@ def test_confirm_quit_while_running_at_80x24(snap_compare, tmp_path: Path) -> No
         await pilot.pause(0.3)
 
     assert snap_compare(snapshot_app(tmp_path), terminal_size=SIZES["small"], run_before=quit_asked)
+
+
+async def pushed(pilot: Pilot[object], screen: object) -> None:
+    await select_device(pilot)
+    app = pilot.app
+    assert isinstance(app, EdgeOpsApp)
+    app.push_screen(screen)  # type: ignore[arg-type]
+    await pilot.pause(0.3)
+    await no_blinking(pilot)
+
+
+def test_host_key_question_at_80x24(snap_compare, tmp_path: Path) -> None:
+    event = HostKeyEvent(
+        "alcala-gw1", "[127.10.1.7]:2222", "ssh-ed25519 SHA256:3k9mYQzq5m7cXyQ0t4ZpNw0yq8l1f2c3d4e5f6g7h8i"
+    )
+    assert snap_compare(
+        snapshot_app(tmp_path),
+        terminal_size=SIZES["small"],
+        run_before=lambda p: pushed(p, ConfirmHostKeyScreen(event)),
+    )
+
+
+def test_password_prompt_at_80x24(snap_compare, tmp_path: Path) -> None:
+    prompt = "Password for admin on 8 devices of site alcala (SecretRef prompt:alcala):"
+    screen = PasswordScreen(prompt)
+    assert snap_compare(snapshot_app(tmp_path), terminal_size=SIZES["small"], run_before=lambda p: pushed(p, screen))
+
+
+def test_save_results_at_80x24(snap_compare, tmp_path: Path) -> None:
+    default = Path("state/runs/20260101-031200-show-version")
+    screen = SaveResultsScreen(default)
+    assert snap_compare(snapshot_app(tmp_path), terminal_size=SIZES["small"], run_before=lambda p: pushed(p, screen))
 
 
 @pytest.mark.parametrize("size", SIZES)
