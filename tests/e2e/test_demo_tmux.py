@@ -62,7 +62,7 @@ def test_demo_comes_up_runs_a_command_and_quits_clean(tmux: Tmux, tmp_path: Path
 
     # Run a command on the selected site (Tecno-Alcalá, 8 devices) from the runner pane.
     tmux.keys("4")
-    tmux.wait_for(lambda s: "target this site: alcala" in s, "the runner pane to offer the site")
+    tmux.wait_for(lambda s: "target this site" in s and "site:alcala" in s, "the runner pane to offer the site")
     tmux.text("show version")
     tmux.keys("Enter")
     screen = tmux.wait_for(lambda s: "8/8 done" in s, "the command to finish on the 8 devices of the site")
