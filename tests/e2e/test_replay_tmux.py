@@ -86,7 +86,12 @@ def test_replay_at_the_flap_shows_the_port_down_and_the_alarm_active(
     paths = f"-i {shlex.quote(str(inventory))} --state-dir {shlex.quote(str(state))} --log-dir {shlex.quote(str(logs))}"
     exit_file = tmp_path / "exit-status"
     python = shlex.quote(sys.executable)
-    console = f"env TERM=xterm-256color TZ=UTC {python} -m edgeops {paths}; echo $? > {shlex.quote(str(exit_file))}"
+    # The shell stays after the console quits: a tmux server whose last session ends exits, and the replay's session
+    # started on the same socket while it was exiting died with it (an empty screen, now and then).
+    console = (
+        f"env TERM=xterm-256color TZ=UTC {python} -m edgeops {paths}; echo $? > {shlex.quote(str(exit_file))};"
+        " sleep 600"
+    )
     tmux.run("new-session", "-d", "-s", "console", "-x", "120", "-y", "40", console)
     tmux.wait_for(lambda s: "4 up" in s, "the 4 lab devices up")
 
