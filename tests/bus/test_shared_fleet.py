@@ -105,11 +105,13 @@ async def bus_parts(tmp_path: Path) -> AsyncIterator[tuple[Starter, Starter]]:
     collectors: list[Collector] = []
     consoles: list[BusSource] = []
 
-    async def start_collector(bus: BusSettings, inventory: Inventory, name: str = "c1", ttl: float = 3.0) -> Collector:
+    async def start_collector(
+        bus: BusSettings, inventory: Inventory, name: str = "c1", ttl: float = 3.0, clock: Any = None
+    ) -> Collector:
         root = tmp_path / name
         paths = AppPaths(root / "config", root / "state", root / "logs", root / "inventory.yaml")
         settings = CollectorSettings(name=name, layout=Layout(lease_ttl_s=ttl), state_every_s=0.2)
-        collector = Collector(inventory, paths, bus, settings, engine_settings=FAST)
+        collector = Collector(inventory, paths, bus, settings, engine_settings=FAST, clock=clock)
         collectors.append(collector)
         await collector.start()
         return collector
@@ -260,3 +262,37 @@ async def test_a_state_entry_naming_another_device_is_dropped(nats_server, lab: 
     # first from nothing: its entry spoke of the other device.
     assert console.store.device(second.name).state is not DeviceState.CONNECTING
     assert console.store.device(first.name).state is DeviceState.CONNECTING
+
+
+class SkewedClock(SystemClock):
+    """A collector's machine whose wall clock is off by `skew_s` (its monotonic clock is its own, as on any machine)."""
+
+    def __init__(self, skew_s: float) -> None:
+        self.skew_s = skew_s
+
+    def now(self) -> float:
+        return super().now() + self.skew_s
+
+
+@pytest.mark.parametrize("skew_s", [-3600.0, 3600.0])
+async def test_a_collectors_clock_skew_makes_nothing_stale_or_fresh(
+    nats_server, lab: Lab, bus_parts, skew_s: float
+) -> None:
+    """An hour behind or ahead, the collector's time stamps change nothing: the console judges staleness by when the
+    data reached it, so it is fresh while the collector publishes and stale once it stops."""
+    start_collector, start_console = bus_parts
+    inventory = lab.inventory()
+    collector = await start_collector(plain(nats_server.url), inventory, clock=SkewedClock(skew_s))
+    await eventually(lambda: all_up(collector.store), "every device up")
+    console = await start_console(plain(nats_server.url), inventory)
+    console.applied_at = []
+    await eventually(lambda: all_up(console.store), "every device up on the console")
+    after = time.time()
+    await eventually(lambda: all_fresh(console.store, after), "live data on the console")
+    # The events do carry the collector's skewed time stamps.
+    assert any(abs(stamped - received - skew_s) < 60 for stamped, received in console.applied_at)
+    for _ in range(10):  # a few staleness ticks: still fresh, whatever the time stamps say
+        await asyncio.sleep(0.2)
+        assert not any(console.store.device(n).stale for n in console.store.device_names())
+    await collector.stop(release=False)
+    await eventually(lambda: all(console.store.device(n).stale for n in console.store.device_names()), "stale devices")
