@@ -90,6 +90,18 @@ def _megabytes(value: Any) -> float:
     return number
 
 
+def _precision(value: Any) -> int | str:
+    """Significant bits of each traffic sample's difference a recording keeps (8 to 52), or "exact"."""
+    if isinstance(value, str) and value.strip().lower() == "exact":
+        return "exact"
+    if isinstance(value, bool) or not isinstance(value, int | str) or not str(value).strip().isdigit():
+        raise ValueError('must be a number of bits (8 to 52) or "exact"')
+    number = int(value)
+    if not 8 <= number <= 52:
+        raise ValueError('must be 8 to 52 bits, or "exact"')
+    return number
+
+
 def _boolean(value: Any) -> bool:
     if isinstance(value, bool):
         return value
@@ -211,6 +223,14 @@ SPECS: tuple[SettingSpec, ...] = (
         defaults.RECORDING_MAX_BYTES / MIB,
         "megabytes (MiB) a recording may take on disk (the oldest is deleted first)",
     ),
+    SettingSpec(
+        "record_precision",
+        "EDGEOPS_RECORD_PRECISION",
+        "",
+        _precision,
+        defaults.RECORDING_COUNTER_PRECISION_BITS,
+        'significant bits a recording keeps of each traffic counter sample\'s difference, or "exact"',
+    ),
 )
 SPEC_BY_KEY: Mapping[str, SettingSpec] = {spec.key: spec for spec in SPECS}
 
@@ -306,6 +326,12 @@ class Settings:
     @property
     def record_max_bytes(self) -> int:
         return int(self.values["record_max_size"].value * MIB)
+
+    @property
+    def record_precision_bits(self) -> int | None:
+        """None: every counter recorded exactly."""
+        value = self.values["record_precision"].value
+        return None if value == "exact" else int(value)
 
 
 _KEY_LINE = re.compile(r"""^\s*(?:"([^"]+)"|'([^']+)'|([A-Za-z0-9_-]+))\s*=""")
@@ -492,5 +518,6 @@ TEMPLATE = """\
 # record = true
 # record_max_age = 24           # hours a recording keeps
 # record_max_size = 500         # megabytes a recording may take
+# record_precision = 16         # bits kept of each traffic sample's difference (rates within 0.002 %), or "exact"
 # refresh_rate = 4              # redraws a second at most (lower it on a slow link)
 """

@@ -100,6 +100,18 @@ def test_any_ticks_round_trip_exactly_along_the_chain(sequence: list[dict[str, l
         assert one_device.decode(data, "leaf2") == tick["leaf2"]
 
 
+@settings(max_examples=100, deadline=None)
+@given(ticks)
+def test_a_reader_of_one_device_decodes_what_a_reader_of_all_does_at_any_precision(
+    sequence: list[dict[str, list[FleetEvent]]],
+) -> None:
+    writer, reader, one_device = Chain(precision_bits=4), Chain(), Chain()
+    for tick in sequence:
+        data = writer.encode(tick)
+        everything = reader.decode(data)
+        assert one_device.decode(data, "leaf2") == [event for event in everything if event.device == "leaf2"]
+
+
 @settings(max_examples=60, deadline=None)
 @given(ticks, ticks)
 def test_a_reader_starting_at_a_keyframe_decodes_what_follows(
@@ -122,12 +134,64 @@ def test_steady_counters_cost_about_a_byte() -> None:
     for tick in _steady(40):
         data = writer.encode(tick)
         assert reader.decode(data) == tick["leaf1"]
-        ((_, item),) = msgpack.unpackb(zlib.decompress(data[5:]))
-        residuals.append(item[-1])
+        _, _, *columns = msgpack.unpackb(zlib.decompress(data[5:]))
+        residuals.append([residual for column in columns for residual in column])
     # From the third sample on (a reading and a difference known) every residual fits in a byte or two, whatever
     # the jitter of the device's timestamps: the prediction follows the device's time and the packet size.
     assert all(abs(residual) < 128 for sample in residuals[2:] for residual in sample)
     assert max(residuals[0]) == 10**12  # the first is written whole
+
+
+def _traffic_error(true: int, decoded: int, difference: int) -> float:
+    return abs(decoded - true) / max(abs(difference), 1)
+
+
+def test_traffic_counters_are_kept_to_the_precision_and_exact_at_each_keyframe() -> None:
+    writer, reader, exact = Chain(precision_bits=16), Chain(), Chain()
+    sequence = _steady(60)
+    worst = 0.0
+    sizes = {"exact": 0, "precise": 0}
+    previous: list[object] | None = None
+    for number, tick in enumerate(sequence):
+        if number == 30:  # a keyframe: both chains start again from the whole, exact values
+            keyframe = tick["leaf1"]
+            writer.reset(keyframe)
+            reader.reset(keyframe)
+            assert reader.decode(writer.encode(tick)) is not None
+            previous = None
+            continue
+        data = writer.encode(tick)
+        sizes["precise"] += len(data)
+        sizes["exact"] += len(exact.encode(tick))
+        (decoded,) = reader.decode(data)
+        assert isinstance(decoded, InterfacesChanged)
+        ((sent,),) = [tick["leaf1"]]
+        assert isinstance(sent, InterfacesChanged)
+        true_row, row = sent.batch.rows["e1"], decoded.batch.rows["e1"]
+        assert row[:COUNTERS_AT] == true_row[:COUNTERS_AT]
+        assert decoded.batch.rows["e2"] == sent.batch.rows["e2"]  # idle: exact
+        for index in range(COUNTERS_AT, COUNTERS_AT + 4):
+            if previous is not None:
+                difference = int(true_row[index]) - int(previous[index])  # type: ignore[call-overload]
+                worst = max(worst, _traffic_error(int(true_row[index]), int(row[index]), difference))  # type: ignore[call-overload]
+        assert row[COUNTERS_AT + 4 :] == true_row[COUNTERS_AT + 4 :]  # errors and discards: exact
+        previous = true_row
+    # Within half a step of 16 significant bits of one sample's difference, and cheaper than exact.
+    assert worst <= 2**-16
+    assert sizes["precise"] < sizes["exact"]
+
+
+def test_a_version_1_tick_still_decodes() -> None:
+    """Recordings written before the residuals went by counter (tick version 1) read as they did."""
+    row: list[object] = [None] * ROW_LENGTH
+    row[1], row[COUNTERS_AT], row[COUNTERS_AT + 1] = "up", 10**12, 5
+    shape = [["e1"], [1 << 1 | 1 << COUNTERS_AT | 1 << (COUNTERS_AT + 1)]]
+    item = [100, 1_767_225_600.5, 1_767_225_600.0, shape, ["up"], [10**12, 5]]
+    data = b"EOTK\x01" + zlib.compress(msgpack.packb([["leaf1", item]]))
+    (event,) = Chain().decode(data)
+    assert isinstance(event, InterfacesChanged)
+    assert event.batch.rows == {"e1": row}
+    assert event.batch.timestamp == 1_767_225_600.0
 
 
 @pytest.mark.parametrize(

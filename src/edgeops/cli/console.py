@@ -239,10 +239,15 @@ def _run_on_inventory(
 
 
 def recorder_settings(settings: Settings) -> RecorderSettings:
-    """The recording's limits from config.toml or the environment (age and size; the rest are the recorder's)."""
+    """The recording's limits from config.toml or the environment (age, size and the traffic counters' precision;
+    the rest are the recorder's)."""
     from edgeops.recording.recorder import RecorderSettings
 
-    return RecorderSettings(max_age_s=settings.record_max_age_s, max_bytes=settings.record_max_bytes)
+    return RecorderSettings(
+        max_age_s=settings.record_max_age_s,
+        max_bytes=settings.record_max_bytes,
+        counter_precision_bits=settings.record_precision_bits,
+    )
 
 
 def engine_settings(settings: Settings) -> EngineSettings | None:

@@ -8,7 +8,12 @@ whole health sample every 2 s, and counter differences of 4 to 5 bytes. A tick i
 - interface samples as a shape (names and which fields are present; left out when it is the device's last one) and
   one residual per counter: the reading minus its prediction, the last difference scaled to the time elapsed by the
   device's own timestamps (a steady port costs one byte, an idle one a zero), packets predicted from the octets of
-  the same sample at the last packet size;
+  the same sample at the last packet size. The residuals of a tick are written by counter (every in-octets residual
+  of every device, then every out-octets one...): like values side by side compress best. The traffic counters
+  (octets and packets) are kept to `precision_bits` significant bits of each sample's difference (16 by default:
+  a rate within 0.002 %, and the counter within that much of one sample's difference), and exact at every keyframe;
+  errors and discards, whose differences are small, are always exact. `precision_bits=None` keeps every reading
+  exact;
 - times as differences of their IEEE bit patterns (exact for any float): the device timestamp from the step of the
   last one, the receive time from the device timestamp;
 - health as the fields that changed since the device's last health sample;
@@ -42,7 +47,9 @@ from edgeops.fleet.events import (
 )
 
 TICK_MAGIC = b"EOTK"
-TICK_VERSION = 1
+# 1: residuals inside each interface item, every reading exact (still read); 2: residuals by counter, with the
+# traffic counters' precision in the tick.
+TICK_VERSION = 2
 _HEADER = TICK_MAGIC + bytes([TICK_VERSION])
 # Item codes of a tick beside the event format's own kind codes (0..8).
 _INTERFACES_CODED = 100
@@ -50,6 +57,7 @@ _HEALTH_CODED = 101
 _COUNTERS = ROW_LENGTH - COUNTERS_AT
 _RAW_SHIFT = ROW_LENGTH  # mask bits from here on: a counter written as is (not an integer)
 _PACKETS_FROM_OCTETS = {2: 0, 3: 1}  # in/out packets follow in/out octets
+_TRAFFIC = 4  # the counters before this index (octets and packets) may be kept to a precision; the rest are exact
 _INT64 = range(-(2**63), 2**63)
 _PACK_D = struct.Struct("<d")
 _PACK_Q = struct.Struct("<q")
@@ -118,11 +126,22 @@ def _advance(counter: _Counter, value: int, at: float) -> None:
     counter.time = at
 
 
+def _shift(precision: int | None, index: int, delta: int | None) -> int:
+    """How many low bits of counter `index`'s residual are not kept: those below `precision` significant bits of
+    its last difference (0 for exact counters, and while the difference is small or not known)."""
+    if not precision or index >= _TRAFFIC or not delta:
+        return 0
+    return max(0, abs(delta).bit_length() - precision)
+
+
 class Chain:
     """What writer and reader both know since the last keyframe: each counter's chain, each device's last
     interface shape, timestamp step and health sample. `reset` starts it again from a keyframe's events."""
 
-    def __init__(self) -> None:
+    def __init__(self, precision_bits: int | None = None) -> None:
+        # The writer's precision for the traffic counters (None: exact); a reader takes it from each tick.
+        self.precision_bits = precision_bits
+        self._columns: list[list[int]] = []  # the residuals of the tick being written, by counter
         self.counters: dict[tuple[str, str], list[_Counter]] = {}
         self.shapes: dict[str, tuple[list[str], list[int]]] = {}
         self.stamps: dict[str, tuple[float, int]] = {}  # device -> (last timestamp, step of its bit pattern)
@@ -189,7 +208,8 @@ class Chain:
         names = list(batch.rows)
         masks: list[int] = []
         values: list[Any] = []  # state fields and counters that are not integers, in row order
-        residuals: list[int] = []
+        columns = self._columns
+        precision = self.precision_bits
         for name, row in batch.rows.items():
             mask = 0
             for index in range(COUNTERS_AT):
@@ -204,6 +224,15 @@ class Chain:
                     continue
                 mask |= 1 << (COUNTERS_AT + index)
                 chain = chains[index]
+                last, delta = chain.value, chain.delta
+                if delta == 0 and value == last and type(value) is int:
+                    # An idle counter (the common case): predicted exactly, whatever the time elapsed.
+                    if index < 2:
+                        octets[index] = (0, 0)
+                    columns[index].append(0)
+                    chain.span = at - chain.time
+                    chain.time = at
+                    continue
                 if type(value) is not int:
                     mask |= 1 << (_RAW_SHIFT + index)
                     values.append(value)
@@ -216,15 +245,21 @@ class Chain:
                     values.append(value)
                     chain.value = None
                     continue
-                if index < 2 and chain.value is not None:
-                    octets[index] = (chain.delta, value - chain.value)
-                residuals.append(residual)
+                shift = _shift(precision, index, delta)
+                if shift:
+                    # Rounded to the precision; the chain goes on from what a reader will decode, so the error
+                    # never grows beyond half a step.
+                    residual = (residual + (1 << (shift - 1))) >> shift
+                    value = predicted + (residual << shift)
+                if index < 2 and last is not None:
+                    octets[index] = (delta, value - last)
+                columns[index].append(residual)
                 _advance(chain, value, at)
             masks.append(mask)
         shape = None if self.shapes.get(device) == (names, masks) else [names, masks]
         self.shapes[device] = (names, masks)
         stamp = self._stamp_out(device, at)
-        return [_INTERFACES_CODED, _time_out(event.time, at), stamp, shape, values, residuals]
+        return [_INTERFACES_CODED, _time_out(event.time, at), stamp, shape, values]
 
     @staticmethod
     def _predicted(chain: _Counter, index: int, at: float, octets: Mapping[int, tuple[int | None, int]]) -> int:
@@ -256,6 +291,7 @@ class Chain:
 
     def encode(self, ticks: Mapping[str, list[FleetEvent]]) -> bytes:
         """Each device's events of one commit (in order) as one tick; the chain moves on."""
+        self._columns = [[] for _ in range(_COUNTERS)]
         devices = []
         for device, events in ticks.items():
             items: list[Any] = [device]
@@ -270,24 +306,22 @@ class Chain:
                 else:
                     items.append(event_item(event))
             devices.append(items)
-        payload = msgpack.packb(devices, use_bin_type=True)
+        payload = msgpack.packb([self.precision_bits or 0, devices, *self._columns], use_bin_type=True)
+        self._columns = []
         return _HEADER + zlib.compress(payload, 6)
 
     # -- reading --------------------------------------------------------------------------------------
 
-    def _interfaces_in(self, device: str, item: list[Any]) -> InterfacesChanged:
-        _, time_code, stamp, shape, values, residuals = item
+    def _interfaces_in(self, device: str, item: list[Any], lanes: list[list[Any]], precision: int) -> InterfacesChanged:
+        """`lanes[i]` is [residuals, position] of counter i (version 1: one lane shared by all counters)."""
+        if len(item) == 6:  # version 1: the residuals are the item's own
+            residuals = item.pop()
+            lane: list[Any] = [residuals if isinstance(residuals, list) else None, 0]
+            lanes = [lane] * _COUNTERS
+        _, time_code, stamp, shape, values = item
         at = self._stamp_in(device, stamp)
-        if shape is None:
-            if device not in self.shapes:
-                raise TypeError("an interface sample refers to a shape it has not seen")
-            names, masks = self.shapes[device]
-        else:
-            names, masks = shape
-            if not isinstance(names, list) or not isinstance(masks, list) or len(names) != len(masks):
-                raise TypeError("an interface shape is damaged")
-            self.shapes[device] = (names, masks)
-        value_at, residual_at = iter(values), iter(residuals)
+        names, masks = self._shape_in(device, shape)
+        value_at = iter(values)
         rows: dict[str, list[Any]] = {}
         for name, mask in zip(names, masks, strict=True):
             if not isinstance(name, str) or isinstance(mask, bool) or not isinstance(mask, int):
@@ -306,19 +340,53 @@ class Chain:
                     row[COUNTERS_AT + index] = next(value_at)
                     chain.value = None
                     continue
-                residual = next(residual_at)
+                lane = lanes[index]
+                residual = lane[0][lane[1]]
+                lane[1] += 1
                 if isinstance(residual, bool) or not isinstance(residual, int):
                     raise TypeError("a counter residual is not an integer")
-                value = self._predicted(chain, index, at, octets) + residual
-                if index < 2 and chain.value is not None:
-                    octets[index] = (chain.delta, value - chain.value)
-                _advance(chain, value, at)
+                last, delta = chain.value, chain.delta
+                if residual == 0 and delta == 0 and last is not None:
+                    value = last  # an idle counter
+                    chain.span = at - chain.time
+                    chain.time = at
+                else:
+                    value = self._predicted(chain, index, at, octets) + (residual << _shift(precision, index, delta))
+                    _advance(chain, value, at)
+                if index < 2 and last is not None:
+                    octets[index] = (delta, value - last)
                 row[COUNTERS_AT + index] = value
             rows[name] = row
-        if next(value_at, None) is not None or next(residual_at, None) is not None:
+        if next(value_at, None) is not None:
             raise TypeError("an interface sample has values left over")
+        if len(lanes) == _COUNTERS and lanes[0] is lanes[-1] and lanes[0][1] != len(lanes[0][0]):
+            raise TypeError("an interface sample has residuals left over")
         time = _time_in(time_code, at)
         return event_from_item([0, device, time, at, rows])  # type: ignore[return-value]
+
+    def _shape_in(self, device: str, shape: Any) -> tuple[list[str], list[int]]:
+        if shape is None:
+            if device not in self.shapes:
+                raise TypeError("an interface sample refers to a shape it has not seen")
+            return self.shapes[device]
+        names, masks = shape
+        if not isinstance(names, list) or not isinstance(masks, list) or len(names) != len(masks):
+            raise TypeError("an interface shape is damaged")
+        self.shapes[device] = (names, masks)
+        return names, masks
+
+    def _skip_interfaces(self, device: str, item: list[Any], lanes: list[list[Any]]) -> None:
+        """Another device's interface sample, in a tick read for one device: only its residuals are passed over
+        (its shape is kept, as the next samples may refer to it)."""
+        if len(item) != 5:
+            return
+        _, masks = self._shape_in(device, item[3])
+        for mask in masks:
+            if isinstance(mask, bool) or not isinstance(mask, int):
+                raise TypeError("an interface shape is damaged")
+            for index in range(_COUNTERS):
+                if mask >> (COUNTERS_AT + index) & 1 and not mask >> (_RAW_SHIFT + index) & 1:
+                    lanes[index][1] += 1
 
     def _health_in(self, device: str, item: list[Any]) -> FleetEvent:
         _, time_code, stamp_code, same, changed = item
@@ -351,35 +419,50 @@ class Chain:
     def _decode(self, data: bytes, device: str | None) -> list[FleetEvent]:
         if len(data) < len(_HEADER) or bytes(data[: len(TICK_MAGIC)]) != TICK_MAGIC:
             raise EventFormatError(EventFormatProblem.NOT_EDGEOPS, "not an edgeops recording tick (no EOTK header)")
-        if data[len(TICK_MAGIC)] > TICK_VERSION:
+        version = data[len(TICK_MAGIC)]
+        if version > TICK_VERSION:
             raise EventFormatError(EventFormatProblem.NEWER_VERSION, "the tick was written by a newer edgeops")
         try:
             payload = zlib.decompress(bytes(data[len(_HEADER) :]))
         except zlib.error as error:
             raise EventFormatError(EventFormatProblem.CORRUPT, f"the recording tick is damaged ({error})") from None
         try:
-            devices = msgpack.unpackb(payload, raw=False, strict_map_key=False, use_list=True)
-            if not isinstance(devices, list):
+            unpacked = msgpack.unpackb(payload, raw=False, strict_map_key=False, use_list=True)
+            if not isinstance(unpacked, list):
                 raise TypeError("a tick is not an array")
+            if version == 1:
+                precision, devices, lanes = 0, unpacked, []
+            else:
+                precision, devices, *columns = unpacked
+                if isinstance(precision, bool) or not isinstance(precision, int) or precision < 0:
+                    raise TypeError("a tick's precision is not a count of bits")
+                if not isinstance(devices, list) or len(columns) != _COUNTERS:
+                    raise TypeError("a tick's columns are damaged")
+                lanes = [[column, 0] for column in columns]
             out: list[FleetEvent] = []
             for items in devices:
                 name = items[0]
                 if not isinstance(name, str):
                     raise TypeError("a tick's device is not a name")
-                if device is not None and name != device:
-                    continue
                 for item in items[1:]:
                     if not isinstance(item, list) or not item:
                         raise TypeError("a tick's item is not an array")
-                    if item[0] == _INTERFACES_CODED:
-                        out.append(self._interfaces_in(name, item))
-                    elif item[0] == _HEALTH_CODED:
+                    code = item[0]
+                    if device is not None and name != device:
+                        if code == _INTERFACES_CODED:
+                            self._skip_interfaces(name, item, lanes)
+                        continue
+                    if code == _INTERFACES_CODED:
+                        out.append(self._interfaces_in(name, item, lanes, precision))
+                    elif code == _HEALTH_CODED:
                         out.append(self._health_in(name, item))
                     else:
                         event = event_from_item(item)
                         if event.device != name:
                             raise TypeError("an event of another device")
                         out.append(event)
+            if any(lane[1] != len(lane[0]) for lane in lanes) and device is None:
+                raise TypeError("a tick has residuals left over")
             return out
         except Exception as error:  # anything the data's shape can make fail is damage, never a crash of the reader
             raise EventFormatError(

@@ -25,6 +25,7 @@ from pathlib import Path
 from edgeops.clock import Clock, SystemClock
 from edgeops.defaults import (
     RECORDING_COMMIT_S,
+    RECORDING_COUNTER_PRECISION_BITS,
     RECORDING_FULL_RESOLUTION_S,
     RECORDING_KEYFRAME_S,
     RECORDING_MAX_AGE_S,
@@ -88,6 +89,7 @@ class RecorderSettings:
     full_resolution_s: float = RECORDING_FULL_RESOLUTION_S
     keyframe_s: float = RECORDING_KEYFRAME_S
     commit_s: float = RECORDING_COMMIT_S
+    counter_precision_bits: int | None = RECORDING_COUNTER_PRECISION_BITS  # None: every counter exact
     maintenance_s: float = MAINTENANCE_S
     # The file's page limit (sqlite max_page_count): a full disk in tests; None: no limit but the disk's.
     max_page_count: int | None = None
@@ -157,7 +159,8 @@ class Recorder:
         self._rollups = RollupAccumulator()
         self._closed_rollups: list[tuple[SeriesKey, SeriesPoint]] = []
         self._last_keyframe: float | None = None
-        self._chain = Chain()  # what the ticks are predicted from since the last keyframe (recording/coding.py)
+        # What the ticks are predicted from since the last keyframe (recording/coding.py).
+        self._chain = Chain(self.settings.counter_precision_bits)
         # After a failed commit the chain of differences is broken: the next commit writes a keyframe only.
         self._broken = False
         self._last_maintenance = 0.0
