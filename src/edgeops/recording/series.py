@@ -21,6 +21,7 @@ ROLLUP_S = 60.0
 SeriesKey = tuple[str, str, Metric]  # (device, port or "" for the device, metric)
 _FACTORS = tuple(factor for _, factor in INTERFACE_METRICS)
 _METRICS = tuple(metric for metric, _ in INTERFACE_METRICS)
+_IDLE: list[float | None] = [0.0] * 8  # the rates of a port whose counters did not move (most ports of a fleet)
 
 
 class MetricExtractor:
@@ -64,8 +65,14 @@ class MetricExtractor:
             tracker = trackers.get(key)
             if tracker is None:
                 tracker = trackers[key] = InterfaceRateTracker()
-            tracker.apply_counters(t, row, COUNTERS_AT)
             times, rates = tracker.times, tracker.rates_now
+            # (Every rate 0.0 means every counter was read: no time is None.)
+            if rates == _IDLE and row[COUNTERS_AT:] == tracker.values and t > max(times):  # type: ignore[type-var,operator]
+                # Still idle: what apply_counters would do (every rate 0 again, read at `t`), without its loop.
+                times[:] = [t] * 8
+                yield name, _IDLE
+                continue
+            tracker.apply_counters(t, row, COUNTERS_AT)
             values: list[float | None] = [None] * 8
             for i in range(8):
                 rate = rates[i]
@@ -135,7 +142,10 @@ class RollupAccumulator:
         if row is None or row[0] != start:
             if row is not None:
                 self._close_row(key, row)
-            row = self._rows[key] = [start, [None] * 8]
+            row = self._rows[key] = [start, [None] * 8, 0]
+        if values == _IDLE:
+            row[2] += 1  # an idle sample: counted into the minute's buckets when it closes
+            return
         buckets = row[1]
         for index, value in enumerate(values):
             if value is None:
@@ -148,8 +158,13 @@ class RollupAccumulator:
 
     def _close_row(self, key: tuple[str, str], row: list[Any]) -> None:
         device, port = key
+        idle = row[2]
         for index, bucket in enumerate(row[1]):
             if bucket is not None:
+                if idle:  # as if each idle sample had added its 0 (a series idle all minute has no bucket: none kept)
+                    bucket.count += idle
+                    bucket.low = min(bucket.low, 0.0)
+                    bucket.high = max(bucket.high, 0.0)
                 self._row_closed.append(((device, port, _METRICS[index]), bucket.point()))
 
     def close_before(self, time: float, closed: list[tuple[SeriesKey, SeriesPoint]]) -> None:
