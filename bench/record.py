@@ -4,13 +4,16 @@ Live part: a lab of --devices devices runs in a child process; this process runs
 every 2 s). Once every device is up, phases of --phase-s seconds alternate, recording off and on (off, on, off,
 on, ...), on the same engine in the same run, so the machine's drift falls on both sides alike. Per side: the
 process's CPU (the recorder's thread included) in % of one core, the event loop's lag p99 (how late a 50 ms sleep
-wakes), and with recording on the bytes the file grew by, as MB per hour.
+wakes), and with recording on the bytes the file grew by, as MB per hour. Then the size alone: --size-s seconds of
+recording on without a break (two keyframe intervals by default), as a console records: its growth as MB per hour,
+and what the ticks, keyframes and rollups each took of it. (A phase after an "off" one starts with every counter
+predicted from before the gap, and may or may not hold a keyframe: its size is shown, but the continuous one counts.)
 
 Seek part: a synthetic 24 h recording of --seek-devices devices (--ports each) is written through the recorder with
 an injected clock (counters every 2 s for the last hour, once a minute before it, which downsampling leaves as it
 would have: the file has the shape of a day recorded), then opened and `store_at` asked for --seeks random instants.
 
-    python bench/record.py --devices 200 --phase-s 60 --rounds 3 [--json] [--skip-live] [--skip-seek]
+    python bench/record.py --devices 200 --phase-s 60 --rounds 3 [--size-s 240] [--json] [--skip-live] [--skip-seek]
 """
 
 from __future__ import annotations
@@ -45,7 +48,7 @@ from edgeops.paths import AppPaths
 from edgeops.platforms import Platform
 from edgeops.recording.reader import Recording
 from edgeops.recording.recorder import Recorder, RecorderSettings
-from edgeops.recording.schema import Metric
+from edgeops.recording.schema import BatchKind, Metric
 from sessions import LAG_INTERVAL_S, cpu_seconds, percentile, serve_lab
 
 UP_TIMEOUT_S = 300.0
@@ -59,8 +62,31 @@ async def _lag(samples: list[float], stop: asyncio.Event) -> None:
         samples.append(max(0.0, loop.time() - before - LAG_INTERVAL_S) * 1000)
 
 
+def _bytes_by_part(path: Path) -> dict[str, int]:
+    """The bytes of the recording's ticks, keyframes and rollups (read beside the writer, as a second console would)."""
+    import sqlite3
+
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        kinds = dict(db.execute("SELECT kind, coalesce(sum(length(data)), 0) FROM batches GROUP BY kind").fetchall())
+        (rollups,) = db.execute("SELECT coalesce(sum(length(data)), 0) FROM rollups").fetchone()
+    finally:
+        db.close()
+    return {
+        "ticks": int(kinds.get(BatchKind.EVENTS, 0)) + int(kinds.get(BatchKind.COMMANDS, 0)),
+        "keyframes": int(kinds.get(BatchKind.KEYFRAME, 0)),
+        "rollups": int(rollups),
+    }
+
+
 async def live(
-    devices: int, phase_s: float, rounds: int, work: Path, block: int, keep: Path | None = None
+    devices: int,
+    phase_s: float,
+    rounds: int,
+    work: Path,
+    block: int,
+    keep: Path | None = None,
+    size_s: float = 240.0,
 ) -> dict[str, Any]:
     parent, child = mp.Pipe()
     lab = mp.Process(target=serve_lab, args=(devices, block, False, str(work / "lab"), child), daemon=True)
@@ -105,6 +131,19 @@ async def live(
                     sides[side]["mb_per_hour"].append(grown / 2**20 * 3600 / wall)
                 sides[side]["cpu_pct"].append(100 * cpu / wall)
                 sides[side]["lag_p99_ms"].append(percentile(lags, 0.99))
+        size: dict[str, float] = {}
+        if size_s > 0:
+            engine.events.add_listener(recorder.listener)
+            used_before, parts_before = recorder.used_bytes(), _bytes_by_part(recorder.path)
+            wall_before = time.perf_counter()
+            await asyncio.sleep(size_s)
+            engine.events.remove_listener(recorder.listener)
+            wall = time.perf_counter() - wall_before
+            await asyncio.sleep(recorder.settings.commit_s * 2)
+            per_hour = 3600 / wall / 2**20
+            size["continuous_mb_per_hour"] = round((recorder.used_bytes() - used_before) * per_hour, 2)
+            for part, grown in _bytes_by_part(recorder.path).items():
+                size[f"continuous_{part}_mb_per_hour"] = round((grown - parts_before[part]) * per_hour, 2)
         commits = sorted(recorder.commit_seconds)
         recorder.close()
         if keep is not None:
@@ -118,6 +157,7 @@ async def live(
         for name, values in figures.items():
             result[f"{side}_{name}"] = round(statistics.median(values), 2)
             result[f"{side}_{name}_all"] = [round(value, 2) for value in values]
+    result.update(size)
     result["commit_p50_ms"] = round(1000 * percentile(commits, 0.5), 2)
     result["commit_p99_ms"] = round(1000 * percentile(commits, 0.99), 2)
     return result
@@ -235,6 +275,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--devices", type=int, default=200)
     parser.add_argument("--phase-s", type=float, default=60.0)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--size-s", type=float, default=240.0, help="seconds recorded without a break, for the size")
     parser.add_argument("--block", type=int, default=61, help="the lab's 127.N address block")
     parser.add_argument("--seek-devices", type=int, default=200)
     parser.add_argument("--ports", type=int, default=32)
@@ -249,7 +290,9 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="edgeops-record-bench-") as folder:
         work = Path(folder)
         if not args.skip_live:
-            result.update(asyncio.run(live(args.devices, args.phase_s, args.rounds, work, args.block, args.keep)))
+            result.update(
+                asyncio.run(live(args.devices, args.phase_s, args.rounds, work, args.block, args.keep, args.size_s))
+            )
         if not args.skip_seek:
             result.update(seek(args.seek_devices, args.ports, args.seeks, work, args.hours))
     result["machine_load_1m"] = round(psutil.getloadavg()[0], 2)
