@@ -283,3 +283,28 @@ def test_retention_by_size_drops_the_oldest_keyframe_intervals(tmp_path: Path) -
             fleet.store.interface("leaf1", PORT).counters
         )
     fleet.recorder.close()
+
+
+def test_reading_on_from_where_the_last_read_stopped_gives_what_one_read_gives(tmp_path: Path) -> None:
+    """A replay playing on asks for the events since its last call: it gets what one call over the whole span
+    gives, across keyframes, while the console goes on recording between the calls."""
+    fleet = Fleet(tmp_path, RecorderSettings(keyframe_s=20))
+    fleet.run(30, oper="up")
+    with Recording.open(fleet.recorder.path) as recording:
+        first, _ = recording.span()
+        pieces: list[list[object]] = []
+        since = first
+        for number in range(30):
+            fleet.run(4, oper="down" if number % 7 == 3 else "up")
+            until = since + 3.0
+            # Both ends count: what lies on the last call's end comes again, as it would from a new call.
+            pieces.append([event for event in recording.events(since, until) if number == 0 or event.time > since])
+            since = until
+        fleet.recorder.close()
+        whole = list(recording.events(first, since, device=None))
+        fresh = Recording.open(fleet.recorder.path)
+        try:
+            assert [event for piece in pieces for event in piece] == list(fresh.events(first, since)) == whole
+        finally:
+            fresh.close()
+    assert any(isinstance(event, InterfacesChanged) for piece in pieces[-5:] for event in piece)

@@ -12,6 +12,7 @@ import heapq
 import itertools
 import sqlite3
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from edgeops.fleet.events import (
@@ -56,6 +57,18 @@ class ReplayClock:
         return self.t
 
 
+@dataclass
+class _Follow:
+    """Where the last `events()` of the whole fleet stopped, so that the next one, asked from there (a replay
+    playing on), decodes only what follows instead of the whole chain from its keyframe again."""
+
+    until: float  # every event up to this time was handed out
+    last_id: int  # every batch up to this id was decoded
+    chain: Chain
+    frame_id: int  # the last batch id of the keyframe the chain started from
+    later: list[FleetEvent] = field(default_factory=list)  # decoded, later than `until` (or at it: asked again)
+
+
 class Recording:
     """A recording opened for reading (`Recording.open`)."""
 
@@ -63,6 +76,7 @@ class Recording:
         self.path = path
         self._db = connection
         self.damaged_batches = 0  # batches skipped because they could not be decoded
+        self._follow: _Follow | None = None
 
     # -- opening ------------------------------------------------------------------------------------
 
@@ -185,7 +199,11 @@ class Recording:
         return store
 
     def events(self, since: float, until: float, *, device: str | None = None) -> Iterator[FleetEvent]:
-        """Every event (commands too) with since <= time <= until, in time order."""
+        """Every event (commands too) with since <= time <= until, in time order. Asked for the whole fleet from
+        where the last such call stopped (a replay playing on), it decodes only the batches that follow."""
+        if device is None:
+            yield from self._events_on(since, until)
+            return
         events = [
             event
             for event in self._chain(since, until, kinds=(BatchKind.EVENTS, BatchKind.COMMANDS), device=device)
@@ -193,6 +211,67 @@ class Recording:
         ]
         events.sort(key=lambda event: event.time)
         yield from events
+
+    def _events_on(self, since: float, until: float) -> list[FleetEvent]:
+        follow = self._follow
+        if follow is None or follow.until != since or until < since:
+            follow = self._follow_from(since)
+        kinds = (BatchKind.EVENTS, BatchKind.COMMANDS)
+        # Keyframes written after the batches decoded so far (a console may still be recording): the chain starts
+        # again from each one's whole values once its last batch is passed.
+        boundaries = self._query(
+            "SELECT last_id, time FROM keyframes WHERE last_id > ? ORDER BY last_id, time", (follow.frame_id,)
+        ).fetchall()
+        rows = self._query(
+            "SELECT id, kind, resolution, t0, data FROM batches WHERE id > ? AND kind IN (?, ?) ORDER BY id",
+            (follow.last_id, *kinds),
+        )
+        decoded = follow.later
+        try:
+            for row_id, kind, resolution, t0, data in rows:
+                if t0 > until:
+                    break  # batches go in commit order: this one and the next are for a later call
+                while boundaries and row_id > boundaries[0][0]:
+                    follow.frame_id, frame_time = boundaries.pop(0)
+                    follow.chain.reset(self._keyframe(frame_time, None))
+                decoded.extend(self._batch_events(follow.chain, kind, resolution, data))
+                follow.last_id = row_id
+        except sqlite3.DatabaseError as error:
+            raise RecordingError(RecordingProblem.CORRUPT, f"{self.path}: the recording is damaged ({error})") from None
+        decoded.sort(key=lambda event: event.time)
+        out = [event for event in decoded if since <= event.time <= until]
+        follow.later = [event for event in decoded if event.time >= until]
+        follow.until = until
+        self._follow = follow
+        return out
+
+    def _follow_from(self, since: float) -> _Follow:
+        """A cursor at the last keyframe at or before `since`, its chain at the keyframe's values."""
+        frame = self._query(
+            "SELECT time, last_id FROM keyframes WHERE time <= ? ORDER BY time DESC LIMIT 1", (since,)
+        ).fetchone()
+        chain = Chain()
+        if frame is None:
+            return _Follow(since, 0, chain, 0)
+        frame_time, last_id = frame
+        chain.reset(self._keyframe(frame_time, None))
+        return _Follow(since, last_id, chain, last_id)
+
+    def _batch_events(
+        self, chain: Chain, kind: int, resolution: int, data: bytes, device: str | None = None
+    ) -> list[FleetEvent]:
+        """One batch's events (only `device`'s when given): a full-resolution tick along the chain, anything else
+        on its own."""
+        if kind != BatchKind.EVENTS or resolution != Resolution.FULL:
+            events = self._decode(data)
+            return events if device is None else [event for event in events if event.device == device]
+        if chain.broken:
+            return []  # a damaged tick broke the chain: nothing decodes until the next keyframe
+        try:
+            return chain.decode(data, device)
+        except EventFormatError:
+            self.damaged_batches += 1
+            return []
 
     def _chain(
         self,
@@ -239,16 +318,7 @@ class Recording:
                 while boundaries and row_id > boundaries[0][0]:
                     # Past the next keyframe's last batch: the chain starts again from its whole values.
                     chain.reset(self._keyframe(boundaries.pop(0)[1], device), device)
-                if kind != BatchKind.EVENTS or resolution != Resolution.FULL:
-                    events = self._decode(data)
-                    yield from (event for event in events if device is None or event.device == device)
-                    continue
-                if chain.broken:
-                    continue  # a damaged tick broke the chain: nothing decodes until the next keyframe
-                try:
-                    yield from chain.decode(data, device)
-                except EventFormatError:
-                    self.damaged_batches += 1
+                yield from self._batch_events(chain, kind, resolution, data, device)
         except sqlite3.DatabaseError as error:
             raise RecordingError(RecordingProblem.CORRUPT, f"{self.path}: the recording is damaged ({error})") from None
 
