@@ -9,6 +9,9 @@ recording on without a break (two keyframe intervals by default), as a console r
 and what the ticks, keyframes and rollups each took of it. (A phase after an "off" one starts with every counter
 predicted from before the gap, and may or may not hold a keyframe: its size is shown, but the continuous one counts.)
 
+Replay part: the live recording is then opened as the console's replay opens it: `store_at` at random instants
+(each rebuilds 200 devices from the keyframe before it), and playing at x60 from its start.
+
 Seek part: a synthetic 24 h recording of --seek-devices devices (--ports each) is written through the recorder with
 an injected clock (counters every 2 s for the last hour, once a minute before it, which downsampling leaves as it
 would have: the file has the shape of a day recorded), then opened and `store_at` asked for --seeks random instants.
@@ -87,6 +90,7 @@ async def live(
     block: int,
     keep: Path | None = None,
     size_s: float = 240.0,
+    precision: int | None = RecorderSettings().counter_precision_bits,
 ) -> dict[str, Any]:
     parent, child = mp.Pipe()
     lab = mp.Process(target=serve_lab, args=(devices, block, False, str(work / "lab"), child), daemon=True)
@@ -104,7 +108,9 @@ async def live(
                 raise SystemExit("not every device came up")
             await asyncio.sleep(0.1)
         await asyncio.sleep(10)  # the initial dumps are done
-        recorder = Recorder(work / "state" / "recording.sqlite")
+        recorder = Recorder(
+            work / "state" / "recording.sqlite", settings=RecorderSettings(counter_precision_bits=precision)
+        )
         recorder.start()
         process = psutil.Process()
         sides: dict[str, dict[str, list[float]]] = {
@@ -149,18 +155,54 @@ async def live(
         if keep is not None:
             shutil.copyfile(recorder.path, keep)
         await engine.stop()
+        replayed = replay(recorder.path, inventory)
     finally:
         parent.send("stop")
         lab.join(30)
-    result: dict[str, Any] = {"devices": devices, "phase_s": phase_s, "rounds": rounds}
+    result: dict[str, Any] = {"devices": devices, "phase_s": phase_s, "rounds": rounds, "precision": precision}
     for side, figures in sides.items():
         for name, values in figures.items():
             result[f"{side}_{name}"] = round(statistics.median(values), 2)
             result[f"{side}_{name}_all"] = [round(value, 2) for value in values]
     result.update(size)
+    result.update(replayed)
     result["commit_p50_ms"] = round(1000 * percentile(commits, 0.5), 2)
     result["commit_p99_ms"] = round(1000 * percentile(commits, 0.99), 2)
     return result
+
+
+def replay(path: Path, inventory: Inventory, seeks: int = 20) -> dict[str, Any]:
+    """The live recording replayed as the console does: `store_at` at random instants (the fleet rebuilt from the
+    keyframe before each, at full resolution), and playing at x60 from its start, moved every TICK_S of real time
+    (how long each move takes; it keeps up while that stays under TICK_S)."""
+    from edgeops.ui.replay.controller import TICK_S
+    from edgeops.ui.replay.player import ReplayPlayer
+
+    with Recording.open(path) as recording:
+        first, last = recording.span()
+        rng = random.Random(3)
+        seek_s = []
+        for _ in range(seeks):
+            began = time.perf_counter()
+            recording.store_at(rng.uniform(first, last), inventory)
+            seek_s.append(time.perf_counter() - began)
+        player = ReplayPlayer(recording, inventory, at=first, speed=60)
+        moves = []
+        cpu_before = time.process_time()
+        while player.time < last:
+            began = time.perf_counter()
+            player.advance(TICK_S)
+            moves.append(time.perf_counter() - began)
+        cpu = time.process_time() - cpu_before
+    return {
+        "replay_span_s": round(last - first, 1),
+        "replay_seek_p50_ms": round(1000 * statistics.median(seek_s), 1),
+        "replay_seek_max_ms": round(1000 * max(seek_s), 1),
+        "replay_x60_move_p50_ms": round(1000 * statistics.median(moves), 1),
+        "replay_x60_move_max_ms": round(1000 * max(moves), 1),
+        "replay_x60_cpu_pct": round(100 * cpu / (len(moves) * TICK_S), 1),
+        "replay_x60_keeps_up": max(moves) < TICK_S,
+    }
 
 
 def synthetic_inventory(devices: int) -> Inventory:
@@ -276,6 +318,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--phase-s", type=float, default=60.0)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--size-s", type=float, default=240.0, help="seconds recorded without a break, for the size")
+    parser.add_argument(
+        "--precision", default=str(RecorderSettings().counter_precision_bits), help='record_precision: bits, or "exact"'
+    )
     parser.add_argument("--block", type=int, default=61, help="the lab's 127.N address block")
     parser.add_argument("--seek-devices", type=int, default=200)
     parser.add_argument("--ports", type=int, default=32)
@@ -291,7 +336,18 @@ def main(argv: list[str] | None = None) -> int:
         work = Path(folder)
         if not args.skip_live:
             result.update(
-                asyncio.run(live(args.devices, args.phase_s, args.rounds, work, args.block, args.keep, args.size_s))
+                asyncio.run(
+                    live(
+                        args.devices,
+                        args.phase_s,
+                        args.rounds,
+                        work,
+                        args.block,
+                        args.keep,
+                        args.size_s,
+                        None if args.precision == "exact" else int(args.precision),
+                    )
+                )
             )
         if not args.skip_seek:
             result.update(seek(args.seek_devices, args.ports, args.seeks, work, args.hours))

@@ -242,3 +242,33 @@ def test_a_format_1_recording_is_named_and_a_recorder_keeps_it_aside(tmp_path: P
     with pytest.raises(RecordingError) as kept:
         Recording.open(tmp_path / "recording-format-1.sqlite")
     assert kept.value.code is RecordingProblem.OLDER_VERSION
+
+
+def test_idle_rows_need_no_residual_and_keep_every_value_and_its_type() -> None:
+    """A port whose counters did not move is written as one bit; a reading equal in value but not an integer
+    (5.0 after 5) is not mistaken for one, and a port that wakes up is predicted from where it stopped."""
+    writer, reader = Chain(precision_bits=16), Chain()
+    readings: list[list[object]] = [
+        [100, 50, 1, 1, 0, 0, 0, 0],
+        [200, 100, 2, 2, 0, 0, 0, 0],
+        [200, 100, 2, 2, 0, 0, 0, 0],  # still after moving once: not idle yet (its last differences were not 0)
+        [200, 100, 2, 2, 0, 0, 0, 0],  # idle
+        [200.0, 100, 2, 2, 0, 0, 0, 0],  # equal, but a float: written as it is, and its chain starts again
+        [200, 100, 2, 2, 0, 0, 0, 0],
+        [200, 100, 2, 2, 0, 0, 0, 0],
+        [200, 100, 2, 2, 0, 0, 0, 0],  # idle again
+        [900, 400, 9, 4, 0, 0, 1, 0],  # wakes up
+    ]
+    idle_rows = []
+    for number, counters in enumerate(readings):
+        at = 1_767_225_600.0 + 2 * number
+        row: list[object] = [None, "up", None, None, None, *counters]
+        tick = {"leaf1": [InterfacesChanged("leaf1", at, InterfaceBatch("leaf1", at, {"e1": row}))]}
+        data = writer.encode(tick)
+        ((decoded,),) = [reader.decode(data)]
+        assert isinstance(decoded, InterfacesChanged)
+        got = decoded.batch.rows["e1"]
+        assert got == row and [type(value) for value in got] == [type(value) for value in row]
+        _, ((_, item),), *_ = msgpack.unpackb(zlib.decompress(data[5:]))
+        idle_rows.append(item[-1] != b"")
+    assert idle_rows == [False, False, False, True, False, False, False, True, False]

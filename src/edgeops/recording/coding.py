@@ -57,6 +57,9 @@ _HEALTH_CODED = 101
 _COUNTERS = ROW_LENGTH - COUNTERS_AT
 _RAW_SHIFT = ROW_LENGTH  # mask bits from here on: a counter written as is (not an integer)
 _PACKETS_FROM_OCTETS = {2: 0, 3: 1}  # in/out packets follow in/out octets
+_EVERY_COUNTER = ((1 << _COUNTERS) - 1) << COUNTERS_AT  # a row's mask bits for all eight counters present
+_STILL: list[int | None] = [0] * _COUNTERS  # the differences of counters that did not move
+_INTEGERS = (int,) * _COUNTERS
 _TRAFFIC = 4  # the counters before this index (octets and packets) may be kept to a precision; the rest are exact
 _INT64 = range(-(2**63), 2**63)
 _PACK_D = struct.Struct("<d")
@@ -69,6 +72,13 @@ def _bits(value: float) -> int:
 
 def _float(bits: int) -> float:
     return float(_PACK_D.unpack(_PACK_Q.pack(bits))[0])
+
+
+def _plain(value: Any) -> Any:
+    """A value of an interface row as read (a string, a number or None); anything else is damage."""
+    if value is not None and not isinstance(value, str | int | float):
+        raise TypeError("an interface row holds something that is not a value")
+    return value
 
 
 def _time_out(value: float, reference: float | None) -> int | float:
@@ -87,43 +97,58 @@ def _time_in(code: Any, reference: float | None) -> float:
     return _float(_bits(reference) + code)
 
 
-class _Counter:
-    """One counter's chain: its last reading, the difference before it and the device time between them."""
+class _Port:
+    """One interface's counters' chains: each one's last reading, the difference before it and the device time
+    between them (lists of eight, in COUNTER_FIELDS order)."""
 
-    __slots__ = ("delta", "span", "time", "value")
+    __slots__ = ("deltas", "spans", "times", "values")
 
     def __init__(self) -> None:
-        self.value: int | None = None
-        self.time = 0.0
-        self.delta: int | None = None
-        self.span = 0.0
+        self.values: list[int | None] = [None] * _COUNTERS  # None: not known (never read, or not an integer)
+        self.deltas: list[int | None] = [None] * _COUNTERS
+        self.times = [0.0] * _COUNTERS
+        self.spans = [0.0] * _COUNTERS
 
+    def predict(self, index: int, at: float) -> int:
+        """The reading expected at device time `at`: the last one plus the last difference scaled to the time
+        elapsed."""
+        value = self.values[index]
+        if value is None:
+            return 0
+        delta = self.deltas[index]
+        if delta is None:
+            return value
+        span, elapsed = self.spans[index], at - self.times[index]
+        if span > 0 and elapsed > 0:
+            step = delta * (elapsed / span)
+            if math.isfinite(step):
+                return value + round(step)
+        return value + delta
 
-def _predict(counter: _Counter, at: float) -> int:
-    """The reading expected at device time `at`: the last one plus the last difference scaled to the time elapsed."""
-    value = counter.value
-    if value is None:
-        return 0
-    delta = counter.delta
-    if delta is None:
-        return value
-    span, elapsed = counter.span, at - counter.time
-    if span > 0 and elapsed > 0:
-        step = delta * (elapsed / span)
-        if math.isfinite(step):
-            return value + round(step)
-    return value + delta
+    def advance(self, index: int, value: int, at: float) -> None:
+        previous = self.values[index]
+        if previous is None:
+            self.deltas[index] = None
+        else:
+            self.deltas[index] = value - previous
+            self.spans[index] = at - self.times[index]
+        self.values[index] = value
+        self.times[index] = at
 
+    def forget(self, index: int) -> None:
+        """A reading that is not an integer: the chain starts again at the next one."""
+        self.values[index] = None
+        self.deltas[index] = None
 
-def _advance(counter: _Counter, value: int, at: float) -> None:
-    previous = counter.value
-    if previous is None:
-        counter.delta = None
-    else:
-        counter.delta = value - previous
-        counter.span = at - counter.time
-    counter.value = value
-    counter.time = at
+    def idle(self, counters: list[Any]) -> bool:
+        """True when `counters` are every last reading again and none moved last time: the row needs no residual."""
+        return self.deltas == _STILL and counters == self.values
+
+    def stay(self, at: float) -> None:
+        """An idle row read at `at` (what advancing every counter by a difference of 0 does)."""
+        times = self.times
+        self.spans[:] = [at - time for time in times]
+        times[:] = [at] * _COUNTERS
 
 
 def _shift(precision: int | None, index: int, delta: int | None) -> int:
@@ -134,6 +159,30 @@ def _shift(precision: int | None, index: int, delta: int | None) -> int:
     return max(0, abs(delta).bit_length() - precision)
 
 
+def _packets_predicted(port: _Port, index: int, at: float, octets: Mapping[int, tuple[int | None, int]]) -> int:
+    """A packet counter from the octets of the same sample at the last packet size; anything else by its chain."""
+    source = _PACKETS_FROM_OCTETS.get(index)
+    if source is not None and source in octets:
+        value, delta = port.values[index], port.deltas[index]
+        before, now = octets[source]
+        if before and value is not None and delta is not None:
+            step = now * (delta / before)
+            if math.isfinite(step):
+                return value + round(step)
+    return port.predict(index, at)
+
+
+def _idle_bitmap(idle: list[int], rows: int) -> bytes:
+    bitmap = bytearray((rows + 7) // 8)
+    for row in idle:
+        bitmap[row >> 3] |= 1 << (row & 7)
+    return bytes(bitmap)
+
+
+def _is_idle(bitmap: bytes, row: int) -> bool:
+    return row >> 3 < len(bitmap) and bool(bitmap[row >> 3] >> (row & 7) & 1)
+
+
 class Chain:
     """What writer and reader both know since the last keyframe: each counter's chain, each device's last
     interface shape, timestamp step and health sample. `reset` starts it again from a keyframe's events."""
@@ -142,7 +191,7 @@ class Chain:
         # The writer's precision for the traffic counters (None: exact); a reader takes it from each tick.
         self.precision_bits = precision_bits
         self._columns: list[list[int]] = []  # the residuals of the tick being written, by counter
-        self.counters: dict[tuple[str, str], list[_Counter]] = {}
+        self.counters: dict[tuple[str, str], _Port] = {}
         self.shapes: dict[str, tuple[list[str], list[int]]] = {}
         self.stamps: dict[str, tuple[float, int]] = {}  # device -> (last timestamp, step of its bit pattern)
         self.health: dict[str, list[bytes]] = {}  # device -> its last health sample's fields, packed
@@ -166,17 +215,17 @@ class Chain:
                 assert isinstance(event, InterfacesChanged)
                 at = event.batch.timestamp
                 for name, row in event.batch.rows.items():
-                    chains = self._chains(event.device, name)
+                    port = self._port(event.device, name)
                     for index in range(_COUNTERS):
                         value = row[COUNTERS_AT + index]
                         if type(value) is int:
-                            _advance(chains[index], value, at)
+                            port.advance(index, value, at)
 
-    def _chains(self, device: str, name: str) -> list[_Counter]:
-        chains = self.counters.get((device, name))
-        if chains is None:
-            chains = self.counters[(device, name)] = [_Counter() for _ in range(_COUNTERS)]
-        return chains
+    def _port(self, device: str, name: str) -> _Port:
+        port = self.counters.get((device, name))
+        if port is None:
+            port = self.counters[(device, name)] = _Port()
+        return port
 
     # -- writing --------------------------------------------------------------------------------------
 
@@ -208,42 +257,49 @@ class Chain:
         names = list(batch.rows)
         masks: list[int] = []
         values: list[Any] = []  # state fields and counters that are not integers, in row order
+        idle: list[int] = []  # the rows whose counters did not move (no residuals)
         columns = self._columns
         precision = self.precision_bits
-        for name, row in batch.rows.items():
+        for number, row in enumerate(batch.rows.values()):
             mask = 0
             for index in range(COUNTERS_AT):
                 if row[index] is not None:
                     mask |= 1 << index
                     values.append(row[index])
-            chains = self._chains(device, name)
+            port = self._port(device, names[number])
+            counters = row[COUNTERS_AT:]
+            if port.idle(counters) and tuple(map(type, counters)) == _INTEGERS:
+                masks.append(mask | _EVERY_COUNTER)
+                idle.append(number)
+                port.stay(at)
+                continue
             octets: dict[int, tuple[int | None, int]] = {}  # octet counter -> (its difference before, now)
+            lasts, deltas, times, spans = port.values, port.deltas, port.times, port.spans
             for index in range(_COUNTERS):
-                value = row[COUNTERS_AT + index]
+                value = counters[index]
                 if value is None:
                     continue
                 mask |= 1 << (COUNTERS_AT + index)
-                chain = chains[index]
-                last, delta = chain.value, chain.delta
-                if delta == 0 and value == last and type(value) is int:
-                    # An idle counter (the common case): predicted exactly, whatever the time elapsed.
-                    if index < 2:
-                        octets[index] = (0, 0)
-                    columns[index].append(0)
-                    chain.span = at - chain.time
-                    chain.time = at
-                    continue
                 if type(value) is not int:
                     mask |= 1 << (_RAW_SHIFT + index)
                     values.append(value)
-                    chain.value = None
+                    port.forget(index)
                     continue
-                predicted = self._predicted(chain, index, at, octets)
+                last, delta = lasts[index], deltas[index]
+                if delta == 0 and value == last:
+                    # A counter that did not move: predicted exactly, whatever the time elapsed (Port.advance by 0).
+                    if index < 2:
+                        octets[index] = (0, 0)
+                    columns[index].append(0)
+                    spans[index] = at - times[index]
+                    times[index] = at
+                    continue
+                predicted = _packets_predicted(port, index, at, octets)
                 residual = value - predicted
                 if residual not in _INT64:
                     mask |= 1 << (_RAW_SHIFT + index)
                     values.append(value)
-                    chain.value = None
+                    port.forget(index)
                     continue
                 shift = _shift(precision, index, delta)
                 if shift:
@@ -254,23 +310,13 @@ class Chain:
                 if index < 2 and last is not None:
                     octets[index] = (delta, value - last)
                 columns[index].append(residual)
-                _advance(chain, value, at)
+                port.advance(index, value, at)
             masks.append(mask)
         shape = None if self.shapes.get(device) == (names, masks) else [names, masks]
         self.shapes[device] = (names, masks)
         stamp = self._stamp_out(device, at)
-        return [_INTERFACES_CODED, _time_out(event.time, at), stamp, shape, values]
-
-    @staticmethod
-    def _predicted(chain: _Counter, index: int, at: float, octets: Mapping[int, tuple[int | None, int]]) -> int:
-        source = _PACKETS_FROM_OCTETS.get(index)
-        if source is not None and source in octets and chain.value is not None and chain.delta is not None:
-            before, now = octets[source]
-            if before:
-                step = now * (chain.delta / before)
-                if math.isfinite(step):
-                    return chain.value + round(step)
-        return _predict(chain, at)
+        bitmap = _idle_bitmap(idle, len(names)) if idle else b""
+        return [_INTERFACES_CODED, _time_out(event.time, at), stamp, shape, values, bitmap]
 
     def _health_out(self, event: HealthChanged) -> list[Any]:
         item = event_item(event)
@@ -312,57 +358,73 @@ class Chain:
 
     # -- reading --------------------------------------------------------------------------------------
 
-    def _interfaces_in(self, device: str, item: list[Any], lanes: list[list[Any]], precision: int) -> InterfacesChanged:
-        """`lanes[i]` is [residuals, position] of counter i (version 1: one lane shared by all counters)."""
-        if len(item) == 6:  # version 1: the residuals are the item's own
-            residuals = item.pop()
-            lane: list[Any] = [residuals if isinstance(residuals, list) else None, 0]
-            lanes = [lane] * _COUNTERS
-        _, time_code, stamp, shape, values = item
+    def _interfaces_in(
+        self, device: str, item: list[Any], lanes: list[list[Any]], precision: int, version: int
+    ) -> InterfacesChanged:
+        """`lanes[i]` is [residuals, position] of counter i (version 1: one lane shared by all counters, from the
+        item itself)."""
+        _, time_code, stamp, shape, values, extra = item
+        if version == 1:
+            lanes = [[extra, 0]] * _COUNTERS
+            bitmap = b""
+        else:
+            bitmap = extra
+            if not isinstance(bitmap, bytes):
+                raise TypeError("an interface sample's idle rows are damaged")
         at = self._stamp_in(device, stamp)
         names, masks = self._shape_in(device, shape)
         value_at = iter(values)
         rows: dict[str, list[Any]] = {}
-        for name, mask in zip(names, masks, strict=True):
+        for number, (name, mask) in enumerate(zip(names, masks, strict=True)):
             if not isinstance(name, str) or isinstance(mask, bool) or not isinstance(mask, int):
                 raise TypeError("an interface shape is damaged")
             row: list[Any] = [None] * ROW_LENGTH
             for index in range(COUNTERS_AT):
                 if mask >> index & 1:
-                    row[index] = next(value_at)
-            chains = self._chains(device, name)
+                    row[index] = _plain(next(value_at))
+            port = self._port(device, name)
+            if bitmap and _is_idle(bitmap, number):
+                if port.deltas != _STILL:
+                    raise TypeError("an idle row of a port whose counters moved")
+                row[COUNTERS_AT:] = port.values
+                port.stay(at)
+                rows[name] = row
+                continue
             octets: dict[int, tuple[int | None, int]] = {}
+            lasts, deltas, times, spans = port.values, port.deltas, port.times, port.spans
             for index in range(_COUNTERS):
                 if not mask >> (COUNTERS_AT + index) & 1:
                     continue
-                chain = chains[index]
                 if mask >> (_RAW_SHIFT + index) & 1:
-                    row[COUNTERS_AT + index] = next(value_at)
-                    chain.value = None
+                    row[COUNTERS_AT + index] = _plain(next(value_at))
+                    port.forget(index)
                     continue
                 lane = lanes[index]
                 residual = lane[0][lane[1]]
                 lane[1] += 1
-                if isinstance(residual, bool) or not isinstance(residual, int):
+                if type(residual) is not int:
                     raise TypeError("a counter residual is not an integer")
-                last, delta = chain.value, chain.delta
+                last, delta = lasts[index], deltas[index]
                 if residual == 0 and delta == 0 and last is not None:
-                    value = last  # an idle counter
-                    chain.span = at - chain.time
-                    chain.time = at
-                else:
-                    value = self._predicted(chain, index, at, octets) + (residual << _shift(precision, index, delta))
-                    _advance(chain, value, at)
+                    # A counter that did not move (Port.advance by 0).
+                    if index < 2:
+                        octets[index] = (0, 0)
+                    spans[index] = at - times[index]
+                    times[index] = at
+                    row[COUNTERS_AT + index] = last
+                    continue
+                value = _packets_predicted(port, index, at, octets) + (residual << _shift(precision, index, delta))
                 if index < 2 and last is not None:
                     octets[index] = (delta, value - last)
+                port.advance(index, value, at)
                 row[COUNTERS_AT + index] = value
             rows[name] = row
         if next(value_at, None) is not None:
             raise TypeError("an interface sample has values left over")
-        if len(lanes) == _COUNTERS and lanes[0] is lanes[-1] and lanes[0][1] != len(lanes[0][0]):
+        if version == 1 and lanes[0][1] != len(lanes[0][0]):
             raise TypeError("an interface sample has residuals left over")
-        time = _time_in(time_code, at)
-        return event_from_item([0, device, time, at, rows])  # type: ignore[return-value]
+        # Built here rather than by the event format's reader: every value was checked or computed above.
+        return InterfacesChanged(device, _time_in(time_code, at), InterfaceBatch(device, at, rows))
 
     def _shape_in(self, device: str, shape: Any) -> tuple[list[str], list[int]]:
         if shape is None:
@@ -376,14 +438,17 @@ class Chain:
         return names, masks
 
     def _skip_interfaces(self, device: str, item: list[Any], lanes: list[list[Any]]) -> None:
-        """Another device's interface sample, in a tick read for one device: only its residuals are passed over
-        (its shape is kept, as the next samples may refer to it)."""
-        if len(item) != 5:
-            return
+        """Another device's interface sample, in a tick (version 2) read for one device: only its residuals are
+        passed over (its shape is kept, as the next samples may refer to it)."""
         _, masks = self._shape_in(device, item[3])
-        for mask in masks:
+        bitmap = item[5]
+        if not isinstance(bitmap, bytes):
+            raise TypeError("an interface sample's idle rows are damaged")
+        for number, mask in enumerate(masks):
             if isinstance(mask, bool) or not isinstance(mask, int):
                 raise TypeError("an interface shape is damaged")
+            if bitmap and _is_idle(bitmap, number):
+                continue
             for index in range(_COUNTERS):
                 if mask >> (COUNTERS_AT + index) & 1 and not mask >> (_RAW_SHIFT + index) & 1:
                     lanes[index][1] += 1
@@ -449,11 +514,11 @@ class Chain:
                         raise TypeError("a tick's item is not an array")
                     code = item[0]
                     if device is not None and name != device:
-                        if code == _INTERFACES_CODED:
+                        if code == _INTERFACES_CODED and version > 1:
                             self._skip_interfaces(name, item, lanes)
                         continue
                     if code == _INTERFACES_CODED:
-                        out.append(self._interfaces_in(name, item, lanes, precision))
+                        out.append(self._interfaces_in(name, item, lanes, precision, version))
                     elif code == _HEALTH_CODED:
                         out.append(self._health_in(name, item))
                     else:

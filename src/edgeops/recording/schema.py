@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 RECORDING_FORMAT_VERSION = 2
 APP_ID = "edgeops-recording"
 RECORDING_FILE = "recording.sqlite"
+PAGE_SIZE = 1024
 SQLITE_MAGIC = b"SQLite format 3\x00"
 
 
@@ -125,6 +126,9 @@ def connect_writer(path: str, *, max_page_count: int | None = None) -> sqlite3.C
     """The writer's connection: WAL (readers never wait for it, a crash loses only uncommitted batches),
     synchronous NORMAL (a commit is durable against a process kill, the WAL is synced at checkpoints)."""
     connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=5.0)
+    # Small pages for a new file: a tick or rollup row is a few kB and overflows its page, and half of its last
+    # page stays unused (4 kB pages left 15 % of the file unused; 1 kB pages a quarter of that).
+    connection.execute(f"PRAGMA page_size={PAGE_SIZE}")
     connection.execute("PRAGMA journal_mode=WAL")
     connection.execute("PRAGMA synchronous=NORMAL")
     if max_page_count is not None:
