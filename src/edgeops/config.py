@@ -518,6 +518,6 @@ TEMPLATE = """\
 # record = true
 # record_max_age = 24           # hours a recording keeps
 # record_max_size = 500         # megabytes a recording may take
-# record_precision = 16         # bits kept of each traffic sample's difference (rates within 0.002 %), or "exact"
+# record_precision = 12         # bits kept of each traffic sample's difference (rates within 0.05 %), or "exact"
 # refresh_rate = 4              # redraws a second at most (lower it on a slow link)
 """

@@ -30,9 +30,9 @@ MAX_REFRESH_HZ = 4.0
 RECORDING_MAX_BYTES = 500 * 1024 * 1024
 RECORDING_FULL_RESOLUTION_S = 3600.0  # older than this, counters are kept as 1-minute low/mean/high only
 RECORDING_KEYFRAME_S = 120.0  # a seek replays at most this much of events after a keyframe
-# Significant bits of each sample's difference a recording keeps of the traffic counters (octets, packets): a rate
-# within 2**-16 (0.002 %); every counter is exact again at each keyframe, errors and discards always. "exact": all.
-RECORDING_COUNTER_PRECISION_BITS = 16
+# Significant bits of each sample's difference a recording keeps of the traffic counters (octets, packets): a
+# replayed rate within 2**-11 (0.05 %); every counter is exact again at each keyframe, errors and discards always.
+RECORDING_COUNTER_PRECISION_BITS = 12
 RECORDING_COMMIT_S = 0.5  # batches are committed at least this often: a crash loses at most about this much
 
 # The user's settings (edgeops.config reads them from flags, EDGEOPS_* variables and config.toml; these are the rest).

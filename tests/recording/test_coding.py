@@ -272,3 +272,18 @@ def test_idle_rows_need_no_residual_and_keep_every_value_and_its_type() -> None:
         _, ((_, item),), *_ = msgpack.unpackb(zlib.decompress(data[5:]))
         idle_rows.append(item[-1] != b"")
     assert idle_rows == [False, False, False, True, False, False, False, True, False]
+
+
+def test_a_format_2_recording_is_still_read_and_a_recorder_starts_a_new_file_beside_it(tmp_path: Path) -> None:
+    path = tmp_path / "recording.sqlite"
+    first = Recorder(path)
+    first.close()
+    with sqlite3.connect(path) as db:
+        db.execute("UPDATE meta SET value = '2' WHERE key = 'format'")
+    with Recording.open(path) as recording:  # format 2 (ticks of version 1) is read
+        assert recording.span()
+    Recorder(path).close()  # an older format is not appended to: it is kept aside
+    with Recording.open(tmp_path / "recording-format-2.sqlite") as kept, Recording.open(path) as fresh:
+        assert kept.span() and fresh.span()
+    with sqlite3.connect(path) as db:
+        assert db.execute("SELECT value FROM meta WHERE key = 'format'").fetchone() == ("3",)

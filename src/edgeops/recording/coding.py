@@ -7,13 +7,12 @@ whole health sample every 2 s, and counter differences of 4 to 5 bytes. A tick i
 
 - interface samples as a shape (names and which fields are present; left out when it is the device's last one) and
   one residual per counter: the reading minus its prediction, the last difference scaled to the time elapsed by the
-  device's own timestamps (a steady port costs one byte, an idle one a zero), packets predicted from the octets of
+  device's own timestamps (a port whose counters did not move is one bit), packets predicted from the octets of
   the same sample at the last packet size. The residuals of a tick are written by counter (every in-octets residual
   of every device, then every out-octets one...): like values side by side compress best. The traffic counters
-  (octets and packets) are kept to `precision_bits` significant bits of each sample's difference (16 by default:
-  a rate within 0.002 %, and the counter within that much of one sample's difference), and exact at every keyframe;
-  errors and discards, whose differences are small, are always exact. `precision_bits=None` keeps every reading
-  exact;
+  (octets and packets) are kept to `precision_bits` significant bits of each sample's difference (12 by default:
+  a replayed rate within 0.05 %), and exact at every keyframe; errors and discards, whose differences are small,
+  are always exact. `precision_bits=None` keeps every reading exact;
 - times as differences of their IEEE bit patterns (exact for any float): the device timestamp from the step of the
   last one, the receive time from the device timestamp;
 - health as the fields that changed since the device's last health sample;

@@ -28,6 +28,7 @@ from edgeops.recording.coding import Chain
 from edgeops.recording.pins import Pin
 from edgeops.recording.schema import (
     APP_ID,
+    OLDEST_READABLE_FORMAT,
     RECORDING_FORMAT_VERSION,
     SCHEMA,
     SQLITE_MAGIC,
@@ -140,7 +141,7 @@ class Recording:
                 f"{path} was recorded by a newer edgeops (format {version}; this one reads {RECORDING_FORMAT_VERSION}):"
                 " upgrade edgeops to read it",
             )
-        if version < RECORDING_FORMAT_VERSION:
+        if version < OLDEST_READABLE_FORMAT:
             connection.close()
             raise RecordingError(
                 RecordingProblem.OLDER_VERSION,

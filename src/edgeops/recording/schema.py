@@ -12,7 +12,10 @@ if TYPE_CHECKING:
 
 # 2: one row per commit for every device, counters as residuals of a prediction (recording/coding.py). A file of
 # format 1 is not read: Recording.open says which edgeops wrote it, and a recorder moves it aside.
-RECORDING_FORMAT_VERSION = 2
+# 3: ticks of version 2 (residuals by counter, traffic counters to a precision, idle rows as a bit). An older
+# edgeops reading a format-3 file is told it is newer rather than finding every tick damaged.
+RECORDING_FORMAT_VERSION = 3
+OLDEST_READABLE_FORMAT = 2  # format 2's ticks (version 1) are still read
 APP_ID = "edgeops-recording"
 RECORDING_FILE = "recording.sqlite"
 PAGE_SIZE = 1024

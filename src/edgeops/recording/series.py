@@ -218,32 +218,64 @@ def bucket_points(
     return out
 
 
+_METRIC_ORDER = tuple(Metric)  # a series' bit in a port's metric mask
+
+
 def pack_rollups(points: Iterable[tuple[SeriesKey, SeriesPoint]]) -> list[tuple[str, float, bytes]]:
     """Closed one-minute points as rows (device, minute, blob). A series that was zero all minute is left out: most
     ports of a fleet are idle and error counters stay at zero, and a day of their zeros would be most of the file.
-    Values are kept as the store's 16-bit log-scale codes (within 0.024 %; negative values read as 0)."""
-    grouped: dict[tuple[str, float], dict[str, dict[str, list[float]]]] = {}
+    Values are kept as the store's 16-bit log-scale codes (within 0.024 %; negative values read as 0).
+
+    A row is columns, as like values side by side compress best: the ports, a mask of each port's metrics, then
+    every series' low code, mean minus low, high minus mean, and the readings counted (one number when all are the
+    same, as they nearly always are)."""
+    grouped: dict[tuple[str, float], dict[str, dict[int, tuple[int, int, int, int]]]] = {}
     for (device, port, metric), point in points:
         if point.low == 0 and point.high == 0:
             continue
         ports = grouped.setdefault((device, point.time), {})
-        codes = [encode_compact(point.low), encode_compact(point.mean), encode_compact(point.high)]
-        ports.setdefault(port, {})[metric.value] = [*codes, point.count]
-    return [
-        (device, minute, zlib.compress(msgpack.packb(ports, use_bin_type=True)))
-        for (device, minute), ports in grouped.items()
-    ]
+        codes = (encode_compact(point.low), encode_compact(point.mean), encode_compact(point.high), point.count)
+        ports.setdefault(port, {})[_METRIC_ORDER.index(metric)] = codes
+    rows = []
+    for (device, minute), ports in grouped.items():
+        masks, lows, means, highs, counts = [], [], [], [], []
+        for series in ports.values():
+            mask = 0
+            for bit in sorted(series):
+                mask |= 1 << bit
+                low, mean, high, count = series[bit]
+                lows.append(low)
+                means.append(mean - low)
+                highs.append(high - mean)
+                counts.append(count)
+            masks.append(mask)
+        common = max(set(counts), key=counts.count)
+        column = [list(ports), masks, lows, means, highs, common, None if set(counts) == {common} else counts]
+        rows.append((device, minute, zlib.compress(msgpack.packb(column, use_bin_type=True), 9)))
+    return rows
 
 
 def unpack_rollup(data: bytes, port: str, metric: Metric) -> tuple[float, float, float, int] | None:
     """One series' (low, mean, high, count) from a rollup row, or None (not in it, or unreadable)."""
     try:
-        ports = msgpack.unpackb(zlib.decompress(data), raw=False)
-        values = [decode_compact(code) for code in ports[port][metric.value][:3]]
-        count = int(ports[port][metric.value][3])
+        unpacked = msgpack.unpackb(zlib.decompress(data), raw=False)
+        if isinstance(unpacked, dict):  # format 2: {port: {metric: [low, mean, high, count]}}
+            low_code, mean_code, high_code, count = unpacked[port][metric.value]
+        else:
+            names, masks, lows, means, highs, common, counts = unpacked
+            at = names.index(port)
+            bit = _METRIC_ORDER.index(Metric(metric))
+            if not masks[at] >> bit & 1:
+                return None
+            index = sum(mask.bit_count() for mask in masks[:at]) + (masks[at] & ((1 << bit) - 1)).bit_count()
+            low_code = lows[index]
+            mean_code = low_code + means[index]
+            high_code = mean_code + highs[index]
+            count = common if counts is None else counts[index]
+        values = [decode_compact(code) for code in (low_code, mean_code, high_code)]
         if any(value is None for value in values):
             return None
         low, mean, high = (float(value) for value in values if value is not None)
-        return low, mean, high, count
+        return low, mean, high, int(count)
     except Exception:  # a damaged row costs its minute, not the timeline
         return None
