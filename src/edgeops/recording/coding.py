@@ -53,6 +53,7 @@ _HEADER = TICK_MAGIC + bytes([TICK_VERSION])
 # Item codes of a tick beside the event format's own kind codes (0..8).
 _INTERFACES_CODED = 100
 _HEALTH_CODED = 101
+_MARK_CODED = 102  # a data mark: its time from the device's last mark of the group
 _COUNTERS = ROW_LENGTH - COUNTERS_AT
 _RAW_SHIFT = ROW_LENGTH  # mask bits from here on: a counter written as is (not an integer)
 _PACKETS_FROM_OCTETS = {2: 0, 3: 1}  # in/out packets follow in/out octets
@@ -195,11 +196,13 @@ class Chain:
         self.stamps: dict[str, tuple[float, int]] = {}  # device -> (last timestamp, step of its bit pattern)
         self.health: dict[str, list[bytes]] = {}  # device -> its last health sample's fields, packed
         self.health_stamp: dict[str, float] = {}
+        self.marks: dict[tuple[str, str], float] = {}  # (device, group) -> the time of its last data mark
         self.broken = False  # a reader met a damaged tick: nothing decodes until the next keyframe
 
     def _forget(self, device: str | None) -> None:
         self.broken = False
         self.counters = {key: value for key, value in self.counters.items() if device is not None and key[0] != device}
+        self.marks = {key: value for key, value in self.marks.items() if device is not None and key[0] != device}
         for table in (self.shapes, self.stamps, self.health, self.health_stamp):
             if device is None:
                 table.clear()
@@ -348,6 +351,11 @@ class Chain:
                 elif kind is HealthChanged:
                     assert isinstance(event, HealthChanged)
                     items.append(self._health_out(event))
+                elif kind is SubscriptionData:
+                    assert isinstance(event, SubscriptionData)
+                    key = (device, event.group)
+                    items.append([_MARK_CODED, _time_out(event.time, self.marks.get(key)), event.group])
+                    self.marks[key] = event.time
                 else:
                     items.append(event_item(event))
             devices.append(items)
@@ -452,6 +460,15 @@ class Chain:
                 if mask >> (COUNTERS_AT + index) & 1 and not mask >> (_RAW_SHIFT + index) & 1:
                     lanes[index][1] += 1
 
+    def _mark_in(self, device: str, item: list[Any]) -> SubscriptionData:
+        _, time_code, group = item
+        if not isinstance(group, str):
+            raise TypeError("a data mark's group is not a name")
+        key = (device, group)
+        time = _time_in(time_code, self.marks.get(key))
+        self.marks[key] = time
+        return SubscriptionData(device, time, group)
+
     def _health_in(self, device: str, item: list[Any]) -> FleetEvent:
         _, time_code, stamp_code, same, changed = item
         stamp = _time_in(stamp_code, self.health_stamp.get(device))
@@ -520,6 +537,8 @@ class Chain:
                         out.append(self._interfaces_in(name, item, lanes, precision, version))
                     elif code == _HEALTH_CODED:
                         out.append(self._health_in(name, item))
+                    elif code == _MARK_CODED:
+                        out.append(self._mark_in(name, item))
                     else:
                         event = event_from_item(item)
                         if event.device != name:

@@ -34,6 +34,10 @@ _HEALTH_FIELDS = (
 )
 
 
+_NO_COUNTERS: list[object] = [None] * (ROW_LENGTH - COUNTERS_AT)
+_NO_STATE: list[object] = [None] * COUNTERS_AT
+
+
 class _DeviceState:
     __slots__ = ("counters", "health", "interface_state", "singles", "state_time")
 
@@ -41,7 +45,8 @@ class _DeviceState:
         # Calls whose latest one is the state: sessions, source, interval, declared groups, group states, data marks.
         self.singles: dict[object, FleetEvent] = {}
         self.health: HealthChanged | None = None
-        # Per interface the last two counter readings (time, device timestamp, counters): the store's rates need two.
+        # Per interface the last two counter readings (time, device timestamp, the eight counters): the store's rates
+        # need two.
         self.counters: dict[str, list[tuple[float, float, list[object]]]] = {}
         self.interface_state: dict[str, list[object]] = {}  # the state fields, merged
         self.state_time = 0.0
@@ -64,12 +69,15 @@ class FleetShadow:
             assert isinstance(event, InterfacesChanged)
             batch = event.batch
             for name, row in batch.rows.items():
-                if any(value is not None for value in row[COUNTERS_AT:]):
-                    readings = state.counters.setdefault(name, [])
-                    readings.append((event.time, batch.timestamp, [None] * COUNTERS_AT + list(row[COUNTERS_AT:])))
+                counters = row[COUNTERS_AT:]  # a copy: the keyframe never sees a later change to the row
+                if counters != _NO_COUNTERS:
+                    readings = state.counters.get(name)
+                    if readings is None:
+                        readings = state.counters[name] = []
+                    readings.append((event.time, batch.timestamp, counters))
                     if len(readings) > 2:
                         del readings[0]
-                if any(value is not None for value in row[:COUNTERS_AT]):
+                if row[:COUNTERS_AT] != _NO_STATE:
                     merged = state.interface_state.setdefault(name, [None] * COUNTERS_AT)
                     for index in range(COUNTERS_AT):
                         if row[index] is not None:
@@ -124,8 +132,8 @@ class FleetShadow:
                 by_time: dict[tuple[float, float], dict[str, list[object]]] = {}
                 for name, readings in state.counters.items():
                     if len(readings) > depth:
-                        time, timestamp, row = readings[len(readings) - 1 - depth]
-                        by_time.setdefault((time, timestamp), {})[name] = list(row)
+                        time, timestamp, counters = readings[len(readings) - 1 - depth]
+                        by_time.setdefault((time, timestamp), {})[name] = [None] * COUNTERS_AT + counters
                 for (time, timestamp), rows in by_time.items():
                     events.append(InterfacesChanged(device, time, InterfaceBatch(device, timestamp, rows)))
             if state.interface_state:
