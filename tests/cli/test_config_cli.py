@@ -232,6 +232,8 @@ def test_refresh_rate_and_recording_limits_from_the_file(tmp_path: Path) -> None
         ("refresh_rate = 0", "more than 0"),
         ("record_max_age = -1", "positive number of hours"),
         ("record_max_size = 5", "at least 10"),
+        ("record_precision = 4", "8 to 52 bits"),
+        ('record_precision = "some"', "number of bits"),
     ],
 )
 def test_bad_refresh_rate_and_recording_limits_are_reported_at_their_line(
@@ -242,6 +244,16 @@ def test_bad_refresh_rate_and_recording_limits_are_reported_at_their_line(
         resolve_settings(tmp_path, {}, environ={})
     (problem,) = error.value.problems
     assert problem.format().startswith(f"{path}:2:") and words in problem.message, problem.format()
+
+
+def test_record_precision_reaches_the_recorder(tmp_path: Path) -> None:
+    from edgeops.cli.console import recorder_settings
+
+    assert recorder_settings(resolve_settings(tmp_path / "none", {}, environ={})).counter_precision_bits == 12
+    write(tmp_path, 'record_precision = "exact"\n')
+    assert recorder_settings(resolve_settings(tmp_path, {}, environ={})).counter_precision_bits is None
+    settings = resolve_settings(tmp_path, {}, environ={"EDGEOPS_RECORD_PRECISION": "20"})
+    assert recorder_settings(settings).counter_precision_bits == 20
 
 
 def test_recording_limits_from_the_environment(tmp_path: Path) -> None:
