@@ -14,6 +14,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+
 from conftest import Tmux
 
 pytestmark = [

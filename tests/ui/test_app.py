@@ -13,12 +13,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import ConsoleLab, SampleFleet
 from rich.console import Console
 from textual.app import App
 from textual.message import Message
 from textual.pilot import Pilot
 
+from conftest import ConsoleLab, SampleFleet
 from edgeops.devices.samples import Failure
 from edgeops.inventory.problems import Problem
 from edgeops.lab.faults import HOSTILE_DESCRIPTION

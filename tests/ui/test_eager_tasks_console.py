@@ -14,10 +14,10 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from conftest import FAST_ENGINE, ConsoleLab
 from rich.console import Console
 from textual.pilot import Pilot
 
+from conftest import FAST_ENGINE, ConsoleLab
 from edgeops.cli.console import ConsoleRuntime
 from edgeops.cli.lab import write_lab_inventory
 from edgeops.fleet.engine import FleetEngine

@@ -14,7 +14,6 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from conftest import SampleFleet, make_sample_fleet
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from test_app import screen_text
@@ -22,6 +21,7 @@ from textual import events
 from textual.pilot import Pilot
 from textual.widgets import Input
 
+from conftest import SampleFleet, make_sample_fleet
 from edgeops.devices.interface_rows import InterfaceBatch
 from edgeops.devices.samples import Alarm, CommandResult, HealthSample, InterfaceSample, Severity
 from edgeops.fleet.store import FleetStore

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from conftest import SampleFleet
 from test_app import WIDE, fixed_app, screen_text
 from textual.widgets._toast import Toast
 
+from conftest import SampleFleet
 from edgeops.ui.live import Selection
 
 HOSTILE = "leaf[/]\x1b[2J\x1b]52;c;cHduZWQ=\x07 [bold]x\u202e\x9b31m"

@@ -6,10 +6,10 @@ import dataclasses
 from pathlib import Path
 
 import pytest
-from conftest import SampleFleet, make_sample_fleet
 from test_app import WIDE, fixed_app, wait_for
 from textual.message import Message
 
+from conftest import SampleFleet, make_sample_fleet
 from edgeops.fleet.store import FleetStore
 from edgeops.ui.live import Selection, SelectionChanged
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import SampleFleet
 from test_app import WIDE, StoreOnlyEngine, screen_text, wait_for
 
+from conftest import SampleFleet
 from edgeops.cli.console import ConsoleRuntime
 from edgeops.ui.app import MainScreen, session_app
 

@@ -15,9 +15,9 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-from conftest import FAST_ENGINE, LAB_GNMI_PORT, LAB_SSH_PORT
 from test_app import WIDE, all_up, main_screen, screen_text, wait_for
 
+from conftest import FAST_ENGINE, LAB_GNMI_PORT, LAB_SSH_PORT
 from edgeops.cli import main
 from edgeops.fleet.engine import FleetEngine
 from edgeops.inventory.dump import dump_inventory

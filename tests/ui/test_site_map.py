@@ -5,9 +5,9 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-from conftest import SampleFleet
 from textual.app import App, ComposeResult
 
+from conftest import SampleFleet
 from edgeops.devices.samples import Alarm, DeviceState, SessionState, Severity
 from edgeops.fleet.store import FleetStore
 from edgeops.ui.live import Selection, SelectionChanged

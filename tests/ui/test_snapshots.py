@@ -10,10 +10,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
-from conftest import SAMPLE_START, make_sample_fleet
 from textual.pilot import Pilot
 from textual.widgets import Input
 
+from conftest import SAMPLE_START, make_sample_fleet
 from edgeops.clock import ManualClock
 from edgeops.devices.hostkeys import HostKeyEvent
 from edgeops.devices.samples import CommandResult, Failure

@@ -4,10 +4,10 @@ store, the device's error text inert, and a group restarted without reconnecting
 from __future__ import annotations
 
 import pytest
-from conftest import REFUSED_DEVICE, ConsoleLab, SampleFleet
 from test_app import WIDE, screen_text, wait_for
 from textual.pilot import Pilot
 
+from conftest import REFUSED_DEVICE, ConsoleLab, SampleFleet
 from edgeops.devices.gnmi_paths import native_path_map
 from edgeops.devices.subscriptions import SubscriptionState
 from edgeops.ui.app import EdgeOpsApp, MainScreen, fleet_app, store_app

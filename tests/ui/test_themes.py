@@ -8,9 +8,9 @@ import os
 from pathlib import Path
 
 import pytest
-from conftest import make_sample_fleet
 from textual.pilot import Pilot
 
+from conftest import make_sample_fleet
 from edgeops.config import TEMPLATE, read_config_file, resolve_settings
 from edgeops.ui.app import EdgeOpsApp, store_app
 from edgeops.ui.themes import DEFAULT_THEME, load_themes, shipped_themes_dir
