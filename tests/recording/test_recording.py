@@ -308,3 +308,22 @@ def test_reading_on_from_where_the_last_read_stopped_gives_what_one_read_gives(t
         finally:
             fresh.close()
     assert any(isinstance(event, InterfacesChanged) for piece in pieces[-5:] for event in piece)
+
+
+def test_a_commits_tick_starts_no_later_than_its_commands(tmp_path: Path) -> None:
+    """A command that ended before the commit's first interface sample: the batches' first times still never go
+    back, so that a replay reading on never passes over a command."""
+    fleet = Fleet(tmp_path)
+    fleet.run(4)
+    ended = fleet.clock.now() + 0.5
+    fleet.clock.advance(1.0)
+    fleet.tap.command_ran(
+        CommandResult("leaf1", "show version", "v25.10", ended - 1, ended, True), "run1", "run1.1", "ops"
+    )
+    fleet.tick()  # its samples are timed after the command's end
+    fleet.recorder.flush()
+    fleet.recorder.close()
+    with sqlite3.connect(fleet.recorder.path) as db:
+        firsts = [t0 for (t0,) in db.execute("SELECT t0 FROM batches WHERE kind IN (0, 2) ORDER BY id")]
+    assert firsts == sorted(firsts)
+    assert ended in firsts  # the command's own batch starts at its end

@@ -231,7 +231,7 @@ class Recording:
         try:
             for row_id, kind, resolution, t0, data in rows:
                 if t0 > until:
-                    break  # batches go in commit order: this one and the next are for a later call
+                    break  # batches' first times never go back (Recorder.flush): this one and the next are later
                 while boundaries and row_id > boundaries[0][0]:
                     follow.frame_id, frame_time = boundaries.pop(0)
                     follow.chain.reset(self._keyframe(frame_time, None))

@@ -303,7 +303,11 @@ class Recorder:
                     rows.append((first, last, device, kind, encode_events(tick)))
             if not broken and devices:
                 times = [e.time for tick in devices.values() for e in tick]
-                rows.insert(0, (min(times), max(times), "", BatchKind.EVENTS, self._chain.encode(devices)))
+                # The tick goes first, and starts no later than the commands after it (a command may have ended
+                # before the tick's first event): batches' first times never go back, which a reader reading on
+                # relies on (Recording.events).
+                first = min(times + [row[0] for row in rows])
+                rows.insert(0, (first, max(times), "", BatchKind.EVENTS, self._chain.encode(devices)))
             since_keyframe = math.inf if self._last_keyframe is None else now - self._last_keyframe
             keyframe = broken or since_keyframe >= self.settings.keyframe_s
             started = time.perf_counter()
