@@ -287,3 +287,21 @@ def test_a_format_2_recording_is_still_read_and_a_recorder_starts_a_new_file_bes
         assert kept.span() and fresh.span()
     with sqlite3.connect(path) as db:
         assert db.execute("SELECT value FROM meta WHERE key = 'format'").fetchone() == ("3",)
+
+
+def test_a_reader_of_one_device_passes_over_the_idle_rows_of_the_others() -> None:
+    writer, everything, one_device = Chain(precision_bits=12), Chain(), Chain()
+    for number in range(12):
+        at = 1_767_225_600.0 + 2 * number
+        idle: list[object] = [None, "up", None, None, None, 5, 5, 1, 1, 0, 0, 0, 0]
+        busy: list[object] = [None, "up", None, None, None, *(10**9 * number + k for k in range(8))]
+        tick = {
+            "leaf1": [
+                InterfacesChanged("leaf1", at, InterfaceBatch("leaf1", at, {"e1": idle, "e2": busy, "e3": idle}))
+            ],
+            "leaf2": [InterfacesChanged("leaf2", at, InterfaceBatch("leaf2", at, {"e1": list(busy), "e2": idle}))],
+        }
+        data = writer.encode(tick)
+        assert one_device.decode(data, "leaf2") == [
+            event for event in everything.decode(data) if event.device == "leaf2"
+        ]

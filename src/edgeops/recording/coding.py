@@ -193,6 +193,9 @@ class Chain:
         self._columns: list[list[int]] = []  # the residuals of the tick being written, by counter
         self.counters: dict[tuple[str, str], _Port] = {}
         self.shapes: dict[str, tuple[list[str], list[int]]] = {}
+        # device -> how many residuals its shape has in each counter's column (idle rows aside): a reader of one
+        # device passes over the others' residuals by these counts.
+        self.residual_counts: dict[str, list[int]] = {}
         self.stamps: dict[str, tuple[float, int]] = {}  # device -> (last timestamp, step of its bit pattern)
         self.health: dict[str, list[bytes]] = {}  # device -> its last health sample's fields, packed
         self.health_stamp: dict[str, float] = {}
@@ -203,7 +206,7 @@ class Chain:
         self.broken = False
         self.counters = {key: value for key, value in self.counters.items() if device is not None and key[0] != device}
         self.marks = {key: value for key, value in self.marks.items() if device is not None and key[0] != device}
-        for table in (self.shapes, self.stamps, self.health, self.health_stamp):
+        for table in (self.shapes, self.residual_counts, self.stamps, self.health, self.health_stamp):
             if device is None:
                 table.clear()
             else:
@@ -441,7 +444,15 @@ class Chain:
         names, masks = shape
         if not isinstance(names, list) or not isinstance(masks, list) or len(names) != len(masks):
             raise TypeError("an interface shape is damaged")
+        counts = [0] * _COUNTERS
+        for mask in masks:
+            if isinstance(mask, bool) or not isinstance(mask, int):
+                raise TypeError("an interface shape is damaged")
+            for index in range(_COUNTERS):
+                if mask >> (COUNTERS_AT + index) & 1 and not mask >> (_RAW_SHIFT + index) & 1:
+                    counts[index] += 1
         self.shapes[device] = (names, masks)
+        self.residual_counts[device] = counts
         return names, masks
 
     def _skip_interfaces(self, device: str, item: list[Any], lanes: list[list[Any]]) -> None:
@@ -451,14 +462,10 @@ class Chain:
         bitmap = item[5]
         if not isinstance(bitmap, bytes):
             raise TypeError("an interface sample's idle rows are damaged")
-        for number, mask in enumerate(masks):
-            if isinstance(mask, bool) or not isinstance(mask, int):
-                raise TypeError("an interface shape is damaged")
-            if bitmap and _is_idle(bitmap, number):
-                continue
-            for index in range(_COUNTERS):
-                if mask >> (COUNTERS_AT + index) & 1 and not mask >> (_RAW_SHIFT + index) & 1:
-                    lanes[index][1] += 1
+        # An idle row has every counter present as an integer: one residual fewer in each column.
+        idle = (int.from_bytes(bitmap, "little") & ((1 << len(masks)) - 1)).bit_count() if bitmap else 0
+        for index, count in enumerate(self.residual_counts[device]):
+            lanes[index][1] += count - idle
 
     def _mark_in(self, device: str, item: list[Any]) -> SubscriptionData:
         _, time_code, group = item
