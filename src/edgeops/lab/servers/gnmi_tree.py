@@ -764,10 +764,12 @@ def _resolve_in(
             if unknown:
                 raise PathError(f"{child.name} has no key {', '.join(sorted(unknown))} (keys: {', '.join(child.keys)})")
             wanted = tuple(keys.get(k, "*") for k in child.keys)
+            every = all(w == "*" for w in wanted)  # the usual request: every entry, no key to compare
+            rest, names = remaining[1:], child.keys
             for key_values, entry in child.entries(item) if child.entries else ():
-                if all(w in ("*", v) for w, v in zip(wanted, key_values, strict=True)):
-                    elem = (child.name, tuple(zip(child.keys, key_values, strict=True)))
-                    found.extend(_resolve_in(root, child, entry, remaining[1:], (*done, elem)))
+                if every or all(w in ("*", v) for w, v in zip(wanted, key_values, strict=True)):
+                    elem = (child.name, tuple(zip(names, key_values, strict=True)))
+                    found.extend(_resolve_in(root, child, entry, rest, (*done, elem)))
         else:
             if keys:
                 raise PathError(f"{child.name} is not a list; it takes no keys")
