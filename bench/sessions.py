@@ -37,7 +37,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -69,8 +69,11 @@ def serve_lab(devices: int, block: int, jump_only: bool, lab_dir: str, pipe: Con
     from edgeops.lab.topology import DEFAULT_DEVICES_PER_SITE, build_fleet, synthetic_sites
 
     sources = str(Path(edgeops.__file__).resolve().parents[1])
+    write_inventory: Callable[[Any, Path], Path]
     try:
-        from edgeops.cli.lab import write_lab_inventory as write_inventory
+        from edgeops.cli.lab import write_lab_inventory
+
+        write_inventory = write_lab_inventory
     except ImportError:  # an older lab wrote its inventory itself
 
         def write_inventory(lab: Any, path: Path) -> Path:
@@ -429,7 +432,7 @@ def engine_settings(counter_interval: float, **options: Any) -> EngineSettings:
 
 
 def counter_interval_s(settings: EngineSettings) -> float:
-    supervisor = getattr(settings, "supervisor", settings)
+    supervisor: Any = getattr(settings, "supervisor", settings)  # older revisions: on EngineSettings itself
     interval: float = supervisor.counter_interval_s
     return interval
 
