@@ -10,7 +10,9 @@ and what the ticks, keyframes and rollups each took of it. (A phase after an "of
 predicted from before the gap, and may or may not hold a keyframe: its size is shown, but the continuous one counts.)
 
 Replay part: the live recording is then opened as the console's replay opens it: `store_at` at random instants
-(each rebuilds 200 devices from the keyframe before it), and playing at x60 from its start.
+(each rebuilds 200 devices from the keyframe before it) with the counters of the device on screen, as the console
+asks, and with every device's counters; and playing at x60 from its start, both ways. `--replay FILE` runs this
+part alone on a recording kept with `--keep`.
 
 Seek part: a synthetic 24 h recording of --seek-devices devices (--ports each) is written through the recorder with
 an injected clock (counters every 2 s for the last hour, once a minute before it, which downsampling leaves as it
@@ -27,6 +29,7 @@ import json
 import multiprocessing as mp
 import random
 import shutil
+import sqlite3
 import statistics
 import sys
 import tempfile
@@ -172,37 +175,58 @@ async def live(
 
 
 def replay(path: Path, inventory: Inventory, seeks: int = 20) -> dict[str, Any]:
-    """The live recording replayed as the console does: `store_at` at random instants (the fleet rebuilt from the
-    keyframe before each, at full resolution), and playing at x60 from its start, moved every TICK_S of real time
-    (how long each move takes; it keeps up while that stays under TICK_S)."""
+    """The live recording replayed: `store_at` at random instants (each rebuilds the fleet from the keyframe before
+    it, at full resolution), as the console asks for it (the counters of one device, the one on screen: a random
+    one at each instant) and with every device's counters decoded; then playing at x60 from its start, moved every
+    TICK_S of real time (how long each move takes; it keeps up while that stays under TICK_S), both ways too."""
     from edgeops.ui.replay.controller import TICK_S
     from edgeops.ui.replay.player import ReplayPlayer
 
+    figures: dict[str, Any] = {}
     with Recording.open(path) as recording:
         first, last = recording.span()
+        figures["replay_span_s"] = round(last - first, 1)
+        names = [device.name for device in inventory.devices]
         rng = random.Random(3)
-        seek_s = []
-        for _ in range(seeks):
-            began = time.perf_counter()
-            recording.store_at(rng.uniform(first, last), inventory)
-            seek_s.append(time.perf_counter() - began)
-        player = ReplayPlayer(recording, inventory, at=first, speed=60)
-        moves = []
-        cpu_before = time.process_time()
-        while player.time < last:
-            began = time.perf_counter()
-            player.advance(TICK_S)
-            moves.append(time.perf_counter() - began)
-        cpu = time.process_time() - cpu_before
-    return {
-        "replay_span_s": round(last - first, 1),
-        "replay_seek_p50_ms": round(1000 * statistics.median(seek_s), 1),
-        "replay_seek_max_ms": round(1000 * max(seek_s), 1),
-        "replay_x60_move_p50_ms": round(1000 * statistics.median(moves), 1),
-        "replay_x60_move_max_ms": round(1000 * max(moves), 1),
-        "replay_x60_cpu_pct": round(100 * cpu / (len(moves) * TICK_S), 1),
-        "replay_x60_keeps_up": max(moves) < TICK_S,
-    }
+        instants = [(rng.uniform(first, last), rng.choice(names)) for _ in range(seeks)]
+        for label, every in (("", False), ("every_device_", True)):
+            seek_s = []
+            for when, device in instants:
+                began = time.perf_counter()
+                recording.store_at(when, inventory, counters_of=None if every else device)
+                seek_s.append(time.perf_counter() - began)
+            player = ReplayPlayer(recording, inventory, at=first, speed=60, counters_of=None if every else names[0])
+            moves = []
+            cpu_before = time.process_time()
+            while player.time < last:
+                began = time.perf_counter()
+                player.advance(TICK_S)
+                moves.append(time.perf_counter() - began)
+            cpu = time.process_time() - cpu_before
+            figures.update(
+                {
+                    f"replay_{label}seek_p50_ms": round(1000 * statistics.median(seek_s), 1),
+                    f"replay_{label}seek_max_ms": round(1000 * max(seek_s), 1),
+                    f"replay_{label}x60_move_p50_ms": round(1000 * statistics.median(moves), 1),
+                    f"replay_{label}x60_move_max_ms": round(1000 * max(moves), 1),
+                    f"replay_{label}x60_cpu_pct": round(100 * cpu / (len(moves) * TICK_S), 1),
+                    f"replay_{label}x60_keeps_up": max(moves) < TICK_S,
+                }
+            )
+    return figures
+
+
+def recording_inventory(path: Path) -> Inventory:
+    """An inventory of the devices a kept recording holds (their keyframes name them), for `--replay FILE`."""
+    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as connection:
+        names = sorted(name for (name,) in connection.execute("SELECT DISTINCT device FROM batches WHERE device != ''"))
+    return Inventory(
+        sites=(Site("Bench", "bench"),),
+        devices=tuple(
+            Device(name, "bench", "leaf", Platform.SRLINUX, "7220 IXR-D3L", f"127.0.{n // 250}.{n % 250 + 1}")
+            for n, name in enumerate(names)
+        ),
+    )
 
 
 def synthetic_inventory(devices: int) -> Inventory:
@@ -329,9 +353,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-live", action="store_true")
     parser.add_argument("--skip-seek", action="store_true")
     parser.add_argument("--keep", type=Path, help="copy the live part's recording to this file")
+    parser.add_argument("--replay", type=Path, help="only the replay part, on this kept recording (--keep)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     result: dict[str, Any] = {"machine_cores": psutil.cpu_count()}
+    if args.replay is not None:
+        result.update(replay(args.replay, recording_inventory(args.replay), args.seeks))
+        show(result, as_json=args.json)
+        return 0
     with tempfile.TemporaryDirectory(prefix="edgeops-record-bench-") as folder:
         work = Path(folder)
         if not args.skip_live:
@@ -352,13 +381,17 @@ def main(argv: list[str] | None = None) -> int:
         if not args.skip_seek:
             result.update(seek(args.seek_devices, args.ports, args.seeks, work, args.hours))
     result["machine_load_1m"] = round(psutil.getloadavg()[0], 2)
-    if args.json:
-        print(json.dumps(result))
-    else:
-        width = max(len(key) for key in result)
-        for key, value in result.items():
-            print(f"{key:<{width}}  {value}")
+    show(result, as_json=args.json)
     return 0
+
+
+def show(result: dict[str, Any], *, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(result))
+        return
+    width = max(len(key) for key in result)
+    for key, value in result.items():
+        print(f"{key:<{width}}  {value}")
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ import pytest
 from edgeops.clock import ManualClock
 from edgeops.devices.interface_rows import ROW_LENGTH, InterfaceBatch
 from edgeops.devices.samples import Alarm, CommandResult, HealthSample, SessionState, Severity
-from edgeops.fleet.events import CommandRan, EventTap, InterfacesChanged
+from edgeops.fleet.events import CommandRan, EventTap, InterfacesChanged, apply_event
 from edgeops.fleet.store import FleetStore
 from edgeops.inventory.model import Device, Inventory, Site
 from edgeops.platforms import Platform
@@ -327,3 +327,76 @@ def test_a_commits_tick_starts_no_later_than_its_commands(tmp_path: Path) -> Non
         firsts = [t0 for (t0,) in db.execute("SELECT t0 FROM batches WHERE kind IN (0, 2) ORDER BY id")]
     assert firsts == sorted(firsts)
     assert ended in firsts  # the command's own batch starts at its end
+
+
+def _state_of(store: FleetStore, device: str) -> list[tuple[object, ...]]:
+    return [
+        (s.name, s.admin_state, s.oper_state, s.speed_bps, s.last_change, s.last_update, s.stale)
+        for s in store.interfaces(device, with_history=False)
+    ]
+
+
+def test_a_seek_for_one_devices_counters_gives_every_devices_state(tmp_path: Path) -> None:
+    """A replay decodes the counters of the device on screen only: that device's rows are what a whole decoding
+    gives, every other device's state fields, health (merged from partial samples) and alarms too, and the other
+    devices have no counters rather than old ones. Playing on in steps gives the same."""
+    fleet = Fleet(tmp_path, RecorderSettings(keyframe_s=20))
+    for number in range(40):
+        fleet.tick(oper="down" if number % 9 in (4, 5) else "up", rate_bps=8000 + 800 * (number % 5))
+        now = fleet.clock.now()
+        # Partial health samples: the store merges them field by field.
+        if number % 3 == 0:
+            fleet.tap.apply_health(HealthSample("leaf2", now, cpu_pct=float(number)))
+        elif number % 3 == 1:
+            fleet.tap.apply_health(HealthSample("leaf2", now, memory_used=1000 + number))
+        if number == 20:
+            alarm = Alarm("leaf2", "a1", Severity.MAJOR, PORT, "port down", now)
+            fleet.tap.apply_health(HealthSample("leaf2", now, alarms=(alarm,)))
+        if number % 2:
+            fleet.recorder.flush()
+    fleet.recorder.close()
+    with Recording.open(fleet.recorder.path) as recording:
+        first, last = recording.span()
+        instants = [first + (last - first) * share for share in (0.1, 0.33, 0.5, 0.61, 0.8, 0.97, 1.0)]
+        for t in instants:
+            whole = recording.store_at(t, inventory())
+            one = recording.store_at(t, inventory(), counters_of="leaf1")
+            assert one.interfaces("leaf1", with_history=False) == whole.interfaces("leaf1", with_history=False)
+            assert _state_of(one, "leaf2") == _state_of(whole, "leaf2")
+            assert one.device("leaf2").health == whole.device("leaf2").health
+            assert one.alarms() == whole.alarms()
+            assert one.fleet_rollup() == whole.fleet_rollup()
+            assert one.interface("leaf2", PORT).counters.in_octets is None
+        assert recording.store_at(last, inventory()).device("leaf2").health.memory_used == 1000 + 37  # type: ignore[union-attr]
+
+        # Playing on from the first instant, 3 s at a time, as ReplayPlayer does.
+        since = instants[0]
+        store = recording.store_at(since, inventory(), counters_of="leaf1")
+        clock = store._clock
+        while since < last:
+            until = min(last, since + 3.0)
+            for event in recording.events(since, until, counters_of="leaf1"):
+                if event.time > since:
+                    clock.t = max(clock.t, event.time)  # type: ignore[attr-defined]
+                    apply_event(store, event)
+            since = until
+        clock.t = last  # type: ignore[attr-defined]
+        whole = recording.store_at(last, inventory())
+        assert [(s.name, s.counters, s.rates) for s in store.interfaces("leaf1", with_history=False)] == [
+            (s.name, s.counters, s.rates) for s in whole.interfaces("leaf1", with_history=False)
+        ]
+        assert [s[:5] for s in _state_of(store, "leaf2")] == [s[:5] for s in _state_of(whole, "leaf2")]
+        assert store.device("leaf2").health == whole.device("leaf2").health
+        assert store.alarms() == whole.alarms()
+
+
+def test_a_chain_keeps_the_device_whose_counters_it_follows(tmp_path: Path) -> None:
+    """Another device's counters cannot be read on from a chain that passed over them: only a keyframe restarts it."""
+    from edgeops.recording.coding import Chain
+
+    chain = Chain()
+    chain.reset([], counters_of="leaf1")
+    with pytest.raises(ValueError, match="keyframe"):
+        chain.decode(b"", counters_of="leaf2")
+    chain.reset([])
+    assert chain.counters_of is None

@@ -190,6 +190,28 @@ async def test_the_panes_show_the_port_down_and_the_alarm_active(tmp_path: Path)
         assert alarms is not None and "lower-layer-down" in alarms.plain
 
 
+async def test_the_replay_decodes_the_counters_of_the_device_on_screen(tmp_path: Path) -> None:
+    """Opened on the fleet, a replay asks for no device's counters; picking a device rebuilds the store with that
+    device's, at the same replayed time, and picking a site drops them again."""
+    app = console(tmp_path)
+    recording = app.replay.player.recording  # type: ignore[union-attr]
+    assert isinstance(recording, ScenarioRecording)
+    async with app.run_test(size=SIZES["wide"]) as pilot:
+        await on_the_device(pilot)
+        assert recording.counters_asked[0] == "" and recording.counters_asked[-1] == DEVICE
+        assert app.replay.player.time == IN_THE_FLAP  # type: ignore[union-attr]
+        assert app.store is app.replay.player.store  # type: ignore[union-attr]
+        calls = recording.store_at_calls
+        app.go_to(Selection("device", DEVICE))  # the same device: nothing to rebuild
+        await pilot.pause(0.1)
+        assert recording.store_at_calls == calls
+        assert app.inventory is not None
+        app.go_to(Selection("site", app.inventory.sites[0].code))
+        await pilot.pause(0.2)
+        assert recording.counters_asked[-1] == "" and recording.store_at_calls == calls + 1
+        assert app.store is app.replay.player.store  # type: ignore[union-attr]
+
+
 async def test_each_replay_key(tmp_path: Path) -> None:
     async with console(tmp_path).run_test(size=SIZES["wide"]) as pilot:
         app = await on_the_device(pilot)

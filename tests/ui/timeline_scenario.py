@@ -167,13 +167,16 @@ class ScenarioRecording:
         play_scenario(tap, clock, until)
         self._events = events
         self.store_at_calls = 0
+        self.counters_asked: list[str | None] = []  # each store_at's counters_of
 
     def span(self) -> tuple[float, float]:
         return self._events[0].time, self._events[-1].time
 
-    def store_at(self, t: float, inventory: Inventory) -> FleetStore:
-        """As the reader builds it: a fresh store on a ReplayClock, every event up to `t` applied at its time."""
+    def store_at(self, t: float, inventory: Inventory, *, counters_of: str | None = None) -> FleetStore:
+        """As the reader builds it: a fresh store on a ReplayClock, every event up to `t` applied at its time
+        (every device's counters, whatever `counters_of` says: the stand-in has no chain to spare)."""
         self.store_at_calls += 1
+        self.counters_asked.append(counters_of)
         clock = ReplayClock(t)
         store = FleetStore(inventory, clock)
         for event in self._events:
@@ -184,7 +187,9 @@ class ScenarioRecording:
         clock.t = t
         return store
 
-    def events(self, since: float, until: float, *, device: str | None = None) -> list[FleetEvent]:
+    def events(
+        self, since: float, until: float, *, device: str | None = None, counters_of: str | None = None
+    ) -> list[FleetEvent]:
         return [
             event
             for event in self._events

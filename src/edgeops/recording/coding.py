@@ -183,6 +183,44 @@ def _is_idle(bitmap: bytes, row: int) -> bool:
     return row >> 3 < len(bitmap) and bool(bitmap[row >> 3] >> (row & 7) & 1)
 
 
+class _Deferred:
+    """An interface sample whose counters a reader passes over: enough to give its rows' state fields later."""
+
+    __slots__ = ("at", "device", "masks", "names", "time", "values")
+
+    def __init__(
+        self, device: str, time: float, at: float, names: list[str], masks: list[int], values: list[Any]
+    ) -> None:
+        self.device, self.time, self.at = device, time, at
+        self.names, self.masks, self.values = names, masks, values
+
+    def event(self) -> InterfacesChanged:
+        """The sample's rows with their state fields only (no counter: the store keeps the ones it has)."""
+        value_at = iter(self.values)
+        rows: dict[str, list[Any]] = {}
+        for name, mask in zip(self.names, self.masks, strict=True):
+            if not isinstance(name, str) or isinstance(mask, bool) or not isinstance(mask, int):
+                raise TypeError("an interface shape is damaged")
+            row: list[Any] = [None] * ROW_LENGTH
+            for index in range(COUNTERS_AT):
+                if mask >> index & 1:
+                    row[index] = _plain(next(value_at))
+            for index in range(_COUNTERS):
+                if mask >> (COUNTERS_AT + index) & 1 and mask >> (_RAW_SHIFT + index) & 1:
+                    next(value_at)  # a counter written as is: passed over like the others
+            rows[name] = row
+        if next(value_at, None) is not None:
+            raise TypeError("an interface sample has values left over")
+        return InterfacesChanged(self.device, self.time, InterfaceBatch(self.device, self.at, rows))
+
+
+def state_only(event: InterfacesChanged) -> InterfacesChanged:
+    """An interface sample without its counters (a store merging it keeps the counters it has, or none)."""
+    still = [None] * _COUNTERS
+    rows = {name: [*row[:COUNTERS_AT], *still] for name, row in event.batch.rows.items()}
+    return InterfacesChanged(event.device, event.time, InterfaceBatch(event.device, event.batch.timestamp, rows))
+
+
 class Chain:
     """What writer and reader both know since the last keyframe: each counter's chain, each device's last
     interface shape, timestamp step and health sample. `reset` starts it again from a keyframe's events."""
@@ -199,24 +237,46 @@ class Chain:
         self.stamps: dict[str, tuple[float, int]] = {}  # device -> (last timestamp, step of its bit pattern)
         self.health: dict[str, list[bytes]] = {}  # device -> its last health sample's fields, packed
         self.health_stamp: dict[str, float] = {}
+        self.health_read: dict[str, list[Any]] = {}  # a reader's: device -> its last health sample's fields
         self.marks: dict[tuple[str, str], float] = {}  # (device, group) -> the time of its last data mark
         self.broken = False  # a reader met a damaged tick: nothing decodes until the next keyframe
+        # A reader that decodes one device's counters (`decode(counters_of=...)`): the others' interface samples
+        # wait here, the latest of each shape, until `take_deferred`; their counter chains are not followed.
+        self.counters_of: str | None = None
+        self._deferred: dict[tuple[str, int], _Deferred] = {}
+        # ... and their health samples as one: each field's latest value (a store merges them so), and the time.
+        self._deferred_health: dict[str, tuple[float, list[Any]]] = {}
 
     def _forget(self, device: str | None) -> None:
         self.broken = False
+        self.counters_of = None
+        self._deferred.clear()
+        self._deferred_health.clear()
         self.counters = {key: value for key, value in self.counters.items() if device is not None and key[0] != device}
         self.marks = {key: value for key, value in self.marks.items() if device is not None and key[0] != device}
-        for table in (self.shapes, self.residual_counts, self.stamps, self.health, self.health_stamp):
+        for table in (
+            self.shapes,
+            self.residual_counts,
+            self.stamps,
+            self.health,
+            self.health_stamp,
+            self.health_read,
+        ):
             if device is None:
                 table.clear()
             else:
                 table.pop(device, None)
 
-    def reset(self, keyframe: Iterable[FleetEvent], device: str | None = None) -> None:
-        """Start from a keyframe's events (all devices', or only `device`'s when a reader reads one)."""
+    def reset(
+        self, keyframe: Iterable[FleetEvent], device: str | None = None, *, counters_of: str | None = None
+    ) -> None:
+        """Start from a keyframe's events (all devices', or only `device`'s when a reader reads one). With
+        `counters_of`, only that device's counters are followed from here (see `decode`)."""
         self._forget(device)
+        self.counters_of = counters_of
+        followed = device if counters_of is None else counters_of
         for event in keyframe:
-            if type(event) is InterfacesChanged and (device is None or event.device == device):
+            if type(event) is InterfacesChanged and (followed is None or event.device == followed):
                 assert isinstance(event, InterfacesChanged)
                 at = event.batch.timestamp
                 for name, row in event.batch.rows.items():
@@ -252,7 +312,10 @@ class Chain:
         else:
             if last is None or isinstance(code, bool) or not isinstance(code, int):
                 raise TypeError("a timestamp code without its chain")
-            at = _float(_bits(last[0]) + last[1] + code)
+            step = last[1] + code
+            at = _float(_bits(last[0]) + step)
+            self.stamps[device] = (at, step)  # what the writer's step was (bits of `at` less those of the last)
+            return at
         self.stamps[device] = (at, 0 if last is None else _bits(at) - _bits(last[0]))
         return at
 
@@ -467,6 +530,33 @@ class Chain:
         for index, count in enumerate(self.residual_counts[device]):
             lanes[index][1] += count - idle
 
+    def _defer_interfaces(self, device: str, item: list[Any], lanes: list[list[Any]]) -> None:
+        """Another device's interface sample, read for its state only: its residuals are passed over (its chain is
+        not followed from here on) and it waits, the latest of its shape, for `take_deferred`."""
+        _, time_code, stamp, _, values, _ = item
+        at = self._stamp_in(device, stamp)
+        self._skip_interfaces(device, item, lanes)
+        names, masks = self.shapes[device]
+        if not isinstance(values, list):
+            raise TypeError("an interface sample's values are damaged")
+        # Keyed by the shape's own list: a sample of the same ports replaces the one before it.
+        self._deferred[(device, id(names))] = _Deferred(device, _time_in(time_code, at), at, names, masks, values)
+
+    def take_deferred(self) -> list[FleetEvent]:
+        """The deferred samples (see `decode(counters_of=...)`) in time order: interface samples with their state
+        fields only, and one health sample per device merging those read; EventFormatError for a damaged one."""
+        deferred, self._deferred = self._deferred, {}
+        health, self._deferred_health = self._deferred_health, {}
+        try:
+            events: list[FleetEvent] = [sample.event() for sample in deferred.values()]
+            events += [event_from_item([1, device, time, fields]) for device, (time, fields) in health.items()]
+        except Exception as error:  # damage, never a crash of the reader
+            raise EventFormatError(
+                EventFormatProblem.CORRUPT, f"the recording tick is damaged ({type(error).__name__})"
+            ) from None
+        events.sort(key=lambda event: event.time)
+        return events
+
     def _mark_in(self, device: str, item: list[Any]) -> SubscriptionData:
         _, time_code, group = item
         if not isinstance(group, str):
@@ -477,27 +567,49 @@ class Chain:
         return SubscriptionData(device, time, group)
 
     def _health_in(self, device: str, item: list[Any]) -> FleetEvent:
+        time, fields = self._health_fields(device, item)
+        return event_from_item([1, device, time, fields])
+
+    def _defer_health(self, device: str, item: list[Any]) -> None:
+        time, fields = self._health_fields(device, item)
+        before = self._deferred_health.get(device)
+        if before is not None:
+            # A field a sample leaves out (None) keeps its last value, as the store's apply_health does.
+            fields = [value if value is not None else earlier for value, earlier in zip(fields, before[1], strict=True)]
+        self._deferred_health[device] = (time, fields)
+
+    def _health_fields(self, device: str, item: list[Any]) -> tuple[float, list[Any]]:
+        """(the event's time, the sample's fields) of a health item, along the device's chain."""
         _, time_code, stamp_code, same, changed = item
         stamp = _time_in(stamp_code, self.health_stamp.get(device))
-        last = self.health.get(device)
+        last = self.health_read.get(device)
         fields: list[Any] = [stamp]
         changed_at = iter(changed)
         for index in range(11):
             if same >> index & 1:
                 if last is None:
                     raise TypeError("a health sample refers to one it has not seen")
-                fields.append(msgpack.unpackb(last[index], raw=False))
+                fields.append(last[index])  # shared: decoding a sample never changes its values
             else:
                 fields.append(next(changed_at))
-        self.health[device] = [msgpack.packb(value, use_bin_type=True) for value in fields[1:]]
+        self.health_read[device] = fields[1:]
         self.health_stamp[device] = stamp
-        return event_from_item([1, device, _time_in(time_code, stamp), fields])
+        return _time_in(time_code, stamp), fields
 
-    def decode(self, data: bytes, device: str | None = None) -> list[FleetEvent]:
+    def decode(self, data: bytes, device: str | None = None, *, counters_of: str | None = None) -> list[FleetEvent]:
         """The events of a tick (only `device`'s when given), in the order written; the chain moves on. Raises
-        EventFormatError (and marks the chain broken) on anything that is not a whole tick of this chain."""
+        EventFormatError (and marks the chain broken) on anything that is not a whole tick of this chain.
+
+        With `counters_of` (a device's name, or "" for none), only that device's interface samples are decoded
+        along their chains: every other device's wait, with their state fields only, for `take_deferred` (a replay
+        shows one device's counters; decoding every counter of a fleet is what made a seek slow). A chain keeps
+        to the `counters_of` it was first read with until its next reset."""
         if self.broken:
             return []
+        if counters_of != self.counters_of:
+            if self.counters_of is not None:
+                raise ValueError("this chain follows another device's counters: reset it from a keyframe first")
+            self.counters_of = counters_of
         try:
             return self._decode(data, device)
         except EventFormatError:
@@ -528,6 +640,7 @@ class Chain:
                     raise TypeError("a tick's columns are damaged")
                 lanes = [[column, 0] for column in columns]
             out: list[FleetEvent] = []
+            counters_of = self.counters_of
             for items in devices:
                 name = items[0]
                 if not isinstance(name, str):
@@ -541,8 +654,14 @@ class Chain:
                             self._skip_interfaces(name, item, lanes)
                         continue
                     if code == _INTERFACES_CODED:
+                        if counters_of is not None and name != counters_of and version > 1:
+                            self._defer_interfaces(name, item, lanes)
+                            continue
                         out.append(self._interfaces_in(name, item, lanes, precision, version))
                     elif code == _HEALTH_CODED:
+                        if counters_of is not None and name != counters_of:
+                            self._defer_health(name, item)
+                            continue
                         out.append(self._health_in(name, item))
                     elif code == _MARK_CODED:
                         out.append(self._mark_in(name, item))

@@ -11,7 +11,7 @@ import contextlib
 import heapq
 import itertools
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,12 +19,13 @@ from edgeops.fleet.events import (
     CommandRan,
     EventFormatError,
     FleetEvent,
+    InterfacesChanged,
     apply_event,
     decode_events,
 )
 from edgeops.fleet.store import FleetStore
 from edgeops.inventory.model import Inventory
-from edgeops.recording.coding import Chain
+from edgeops.recording.coding import Chain, state_only
 from edgeops.recording.pins import Pin
 from edgeops.recording.schema import (
     APP_ID,
@@ -68,6 +69,7 @@ class _Follow:
     chain: Chain
     frame_id: int  # the last batch id of the keyframe the chain started from
     later: list[FleetEvent] = field(default_factory=list)  # decoded, later than `until` (or at it: asked again)
+    counters_of: str | None = None  # whose counters the chain decodes (Chain.decode); None: every device's
 
 
 class Recording:
@@ -185,25 +187,46 @@ class Recording:
             return created, created
         return float(first), float(last)
 
-    def store_at(self, t: float, inventory: Inventory) -> FleetStore:
+    def store_at(self, t: float, inventory: Inventory, *, counters_of: str | None = None) -> FleetStore:
         """The fleet as it was at `t`: the last keyframe at or before it, then every event up to `t`, applied to a
         fresh store whose clock reads each event's time and, at the end, `t`. Devices not in `inventory` are
-        left out."""
+        left out.
+
+        With `counters_of` (a device, or "" for none), the other devices' interfaces are brought to `t` by their
+        state fields only (their counters stay the keyframe's): what a replay shows of one device's counters at a
+        time, for a fraction of the decoding (Chain.decode)."""
         clock = ReplayClock(t)
         store = FleetStore(inventory, clock)
         known = {device.name for device in inventory.devices}
-        for event in self._chain(t, t, kinds=(BatchKind.EVENTS,), keyframe_events=True):
+        events: Iterable[FleetEvent] = self._chain(
+            t, t, kinds=(BatchKind.EVENTS,), keyframe_events=True, counters_of=counters_of
+        )
+        if counters_of is not None:
+            # The deferred samples come at the end of the chain: applied in time order with the rest. The other
+            # devices' counters are left out of the keyframe too: a store shows no counter it cannot rate.
+            events = sorted(
+                (
+                    state_only(event) if type(event) is InterfacesChanged and event.device != counters_of else event
+                    for event in events
+                ),
+                key=lambda event: event.time,
+            )
+        for event in events:
             if event.device in known:
                 clock.t = event.time
                 apply_event(store, event)
         clock.t = t
         return store
 
-    def events(self, since: float, until: float, *, device: str | None = None) -> Iterator[FleetEvent]:
+    def events(
+        self, since: float, until: float, *, device: str | None = None, counters_of: str | None = None
+    ) -> Iterator[FleetEvent]:
         """Every event (commands too) with since <= time <= until, in time order. Asked for the whole fleet from
-        where the last such call stopped (a replay playing on), it decodes only the batches that follow."""
+        where the last such call stopped (a replay playing on), it decodes only the batches that follow. With
+        `counters_of` (the whole fleet only), the other devices' interface samples give their state fields only,
+        the latest of each shape per call (see `store_at`)."""
         if device is None:
-            yield from self._events_on(since, until)
+            yield from self._events_on(since, until, counters_of)
             return
         events = [
             event
@@ -213,10 +236,10 @@ class Recording:
         events.sort(key=lambda event: event.time)
         yield from events
 
-    def _events_on(self, since: float, until: float) -> list[FleetEvent]:
+    def _events_on(self, since: float, until: float, counters_of: str | None) -> list[FleetEvent]:
         follow = self._follow
-        if follow is None or follow.until != since or until < since:
-            follow = self._follow_from(since)
+        if follow is None or follow.until != since or until < since or follow.counters_of != counters_of:
+            follow = self._follow_from(since, counters_of)
         kinds = (BatchKind.EVENTS, BatchKind.COMMANDS)
         # Keyframes written after the batches decoded so far (a console may still be recording): the chain starts
         # again from each one's whole values once its last batch is passed.
@@ -234,9 +257,11 @@ class Recording:
                     break  # batches' first times never go back (Recorder.flush): this one and the next are later
                 while boundaries and row_id > boundaries[0][0]:
                     follow.frame_id, frame_time = boundaries.pop(0)
-                    follow.chain.reset(self._keyframe(frame_time, None))
-                decoded.extend(self._batch_events(follow.chain, kind, resolution, data))
+                    decoded.extend(self._deferred(follow.chain))
+                    follow.chain.reset(self._keyframe(frame_time, None), counters_of=counters_of)
+                decoded.extend(self._batch_events(follow.chain, kind, resolution, data, counters_of=counters_of))
                 follow.last_id = row_id
+            decoded.extend(self._deferred(follow.chain))
         except sqlite3.DatabaseError as error:
             raise RecordingError(RecordingProblem.CORRUPT, f"{self.path}: the recording is damaged ({error})") from None
         decoded.sort(key=lambda event: event.time)
@@ -246,20 +271,27 @@ class Recording:
         self._follow = follow
         return out
 
-    def _follow_from(self, since: float) -> _Follow:
+    def _follow_from(self, since: float, counters_of: str | None) -> _Follow:
         """A cursor at the last keyframe at or before `since`, its chain at the keyframe's values."""
         frame = self._query(
             "SELECT time, last_id FROM keyframes WHERE time <= ? ORDER BY time DESC LIMIT 1", (since,)
         ).fetchone()
         chain = Chain()
         if frame is None:
-            return _Follow(since, 0, chain, 0)
+            return _Follow(since, 0, chain, 0, counters_of=counters_of)
         frame_time, last_id = frame
-        chain.reset(self._keyframe(frame_time, None))
-        return _Follow(since, last_id, chain, last_id)
+        chain.reset(self._keyframe(frame_time, None), counters_of=counters_of)
+        return _Follow(since, last_id, chain, last_id, counters_of=counters_of)
 
     def _batch_events(
-        self, chain: Chain, kind: int, resolution: int, data: bytes, device: str | None = None
+        self,
+        chain: Chain,
+        kind: int,
+        resolution: int,
+        data: bytes,
+        device: str | None = None,
+        *,
+        counters_of: str | None = None,
     ) -> list[FleetEvent]:
         """One batch's events (only `device`'s when given): a full-resolution tick along the chain, anything else
         on its own."""
@@ -269,7 +301,15 @@ class Recording:
         if chain.broken:
             return []  # a damaged tick broke the chain: nothing decodes until the next keyframe
         try:
-            return chain.decode(data, device)
+            return chain.decode(data, device, counters_of=counters_of)
+        except EventFormatError:
+            self.damaged_batches += 1
+            return []
+
+    def _deferred(self, chain: Chain) -> list[FleetEvent]:
+        """The interface samples a chain read for their state only (Chain.take_deferred)."""
+        try:
+            return list(chain.take_deferred())
         except EventFormatError:
             self.damaged_batches += 1
             return []
@@ -282,6 +322,7 @@ class Recording:
         kinds: tuple[BatchKind, ...],
         device: str | None = None,
         keyframe_events: bool = False,
+        counters_of: str | None = None,
     ) -> Iterator[FleetEvent]:
         """The events from the last keyframe at or before `since` on, as written (id order), each tick decoded
         along its chain (recording/coding.py), up to the batches that start after `until`. With `keyframe_events`,
@@ -301,7 +342,7 @@ class Recording:
         if start_index is not None:
             frame_time, after_id = frames[start_index]
             events = self._keyframe(frame_time, device)
-            chain.reset(events, device)
+            chain.reset(events, device, counters_of=counters_of)
             if keyframe_events:
                 yield from events
         stop_id = later[0][1] if later and keyframe_events else None
@@ -318,8 +359,10 @@ class Recording:
             for row_id, kind, resolution, data in rows:
                 while boundaries and row_id > boundaries[0][0]:
                     # Past the next keyframe's last batch: the chain starts again from its whole values.
-                    chain.reset(self._keyframe(boundaries.pop(0)[1], device), device)
-                yield from self._batch_events(chain, kind, resolution, data, device)
+                    yield from self._deferred(chain)
+                    chain.reset(self._keyframe(boundaries.pop(0)[1], device), device, counters_of=counters_of)
+                yield from self._batch_events(chain, kind, resolution, data, device, counters_of=counters_of)
+            yield from self._deferred(chain)
         except sqlite3.DatabaseError as error:
             raise RecordingError(RecordingProblem.CORRUPT, f"{self.path}: the recording is damaged ({error})") from None
 

@@ -321,6 +321,12 @@ class MainScreen(Screen[None]):
 
     def apply_selection(self, selection: Selection) -> None:
         self.selection = selection
+        replay = getattr(self.app, "replay", None)
+        if replay is not None and replay.active:
+            shown = self.store
+            replay.selected(selection)  # a replay decodes the counters of the device on screen only
+            if self.store is not shown:
+                return  # the replay's new store was drawn for this selection already (use_store)
         store = self.store
         version = store.version
         with self.app.batch_update():

@@ -14,6 +14,7 @@ from textual.timer import Timer
 from textual.widgets import Input, Label
 
 from edgeops.fleet.store import FleetStore
+from edgeops.ui.live import Selection
 from edgeops.ui.replay.player import Moved, ReplayPlayer, parse_clock_time
 from edgeops.ui.replay.time_bar import TimeBar, TimeBarState
 from edgeops.ui.timeline.model import CommandMark, TimelineSubject, TimeRange
@@ -96,6 +97,7 @@ class ReplayController:
         """Start showing the replay in `app` (its main screen is up)."""
         self._app = app
         self.active = True
+        self.player.focus_on(device_on_screen(app))
         self._install(self.player.store)
         self._last_tick = time.monotonic()
         self._timer = app.set_interval(TICK_S, self.tick, name="replay")
@@ -105,6 +107,10 @@ class ReplayController:
             self._pin_since = self._pinned_since()
             self._pin = pin(self._pin_since)
         self.show()
+
+    def selected(self, selection: Selection) -> None:
+        """The engineer looks at another device (or a site, or the fleet): the replay gives that device's counters."""
+        self._moved(self.player.focus_on(selection.key if selection.kind == "device" else ""))
 
     def _pinned_since(self) -> float:
         return max(self.player.start, self.player.time - TimeRange.DAY.seconds)
@@ -252,6 +258,13 @@ class ReplayController:
         player = self.player
         timeline = RecordedTimeline(player.recording, player.inventory, subject)
         return ReplayTimelineSource(timeline, lambda: player.time, recorded_command_marks(player.recording, subject))
+
+
+def device_on_screen(app: App[Any]) -> str:
+    """The device the console shows ("" when a site or the fleet is selected): the one a replay decodes counters
+    for."""
+    selection = getattr(app, "selection", None)
+    return selection.key if isinstance(selection, Selection) and selection.kind == "device" else ""
 
 
 def replay_key_allowed(app: App[Any], action: str, parameters: tuple[object, ...]) -> bool:

@@ -12,7 +12,7 @@ from edgeops.clock import Clock
 from edgeops.inventory.model import Inventory
 from edgeops.paths import AppPaths
 from edgeops.recording.reader import Recording
-from edgeops.ui.replay.controller import JumpScreen, ReplayController
+from edgeops.ui.replay.controller import JumpScreen, ReplayController, device_on_screen
 from edgeops.ui.replay.player import ReplayPlayer, parse_clock_time
 from edgeops.ui.replay.reading import RecordingReader
 from edgeops.ui.timeline.model import clock_text
@@ -43,7 +43,8 @@ def replay_app(
     from edgeops.fleet.commands import CommandRunner
     from edgeops.ui.app import store_app
 
-    player = ReplayPlayer(recording, inventory, at=at, speed=speed)
+    # No device's counters until the console says which device is on screen (ReplayController.attach).
+    player = ReplayPlayer(recording, inventory, at=at, speed=speed, counters_of="")
     player.paused = paused
     clock: Clock = player.clock
     # Nothing is sent in a replay (the pane refuses before this), and nothing is written to the audit log.
@@ -75,7 +76,7 @@ def open_recording_in(app: App[Any], path: Path) -> None:
         inventory = getattr(app, "inventory", None)
         if inventory is None:
             return
-        player = ReplayPlayer(recording, inventory, at=when)
+        player = ReplayPlayer(recording, inventory, at=when, counters_of=device_on_screen(app))
         player.paused = True
         controller = ReplayController(player, live_store=getattr(app, "store", None))
         app.replay = controller  # type: ignore[attr-defined]

@@ -43,15 +43,19 @@ class ReplayPlayer:
         at: float | None = None,
         speed: int = 1,
         step_s: float = DEFAULT_STEP_S,
+        counters_of: str | None = None,
     ) -> None:
         self.recording = recording
         self.inventory = inventory
+        # Whose interface counters the store is given: the device on screen ("" for none; None for every device,
+        # which costs a seek the decoding of the whole fleet's counters). See `focus_on`.
+        self.counters_of = counters_of
         self.start, self.end = recording.span()
         self.step_s = step_s
         self.speed = min(SPEEDS, key=lambda s: abs(s - speed))
         self.paused = False
         time = self._clamp(self.start if at is None else at)
-        self.store, self.clock = store_and_clock(recording, time, inventory)
+        self.store, self.clock = store_and_clock(recording, time, inventory, counters_of=counters_of)
 
     @property
     def time(self) -> float:
@@ -76,12 +80,11 @@ class ReplayPlayer:
     def seek(self, when: float) -> Moved:
         target = self._clamp(when)
         if target < self.time:
-            self.store, self.clock = store_and_clock(self.recording, target, self.inventory)
-            return Moved(True, 0)
+            return self._rebuild(target)
         applied = 0
         since = self.time
         # The reader hands events in time order.
-        events: Sequence[FleetEvent] = list(self.recording.events(since, target))
+        events: Sequence[FleetEvent] = list(self.recording.events(since, target, counters_of=self.counters_of))
         for event in events:
             if event.time <= since:
                 continue  # the store has it already (store_at(t) holds every event up to and at t)
@@ -91,6 +94,17 @@ class ReplayPlayer:
         self.clock.t = target
         self.store.refresh_staleness()
         return Moved(False, applied)
+
+    def focus_on(self, device: str) -> Moved:
+        """Show `device`'s counters ("" for none): the store is rebuilt at the same time when that changes."""
+        if self.counters_of is None or device == self.counters_of:
+            return Moved(False, 0)
+        self.counters_of = device
+        return self._rebuild(self.time)
+
+    def _rebuild(self, target: float) -> Moved:
+        self.store, self.clock = store_and_clock(self.recording, target, self.inventory, counters_of=self.counters_of)
+        return Moved(True, 0)
 
     def step(self, intervals: int) -> Moved:
         """Pause and move by whole intervals (negative: back)."""

@@ -19,9 +19,11 @@ class RecordingReader(Protocol):
 
     def span(self) -> tuple[float, float]: ...
 
-    def store_at(self, t: float, inventory: Inventory) -> FleetStore: ...
+    def store_at(self, t: float, inventory: Inventory, *, counters_of: str | None = None) -> FleetStore: ...
 
-    def events(self, since: float, until: float, *, device: str | None = None) -> Iterable[FleetEvent]: ...
+    def events(
+        self, since: float, until: float, *, device: str | None = None, counters_of: str | None = None
+    ) -> Iterable[FleetEvent]: ...
 
     def commands(self, since: float, until: float, *, device: str | None = None) -> Iterable[CommandRan]: ...
 
@@ -30,13 +32,15 @@ class RecordingReader(Protocol):
     ) -> list[SeriesPoint]: ...
 
 
-def store_and_clock(recording: RecordingReader, t: float, inventory: Inventory) -> tuple[FleetStore, ReplayClock]:
+def store_and_clock(
+    recording: RecordingReader, t: float, inventory: Inventory, *, counters_of: str | None = None
+) -> tuple[FleetStore, ReplayClock]:
     """The fleet at `t` and the replay clock it reads, which the caller moves as it applies later events.
 
     The reader builds the store on a ReplayClock of its own and does not hand it out; it is taken from the store
     here, in one place, until `store_at` accepts the caller's clock.
     """
-    store = recording.store_at(t, inventory)
+    store = recording.store_at(t, inventory, counters_of=counters_of)
     clock = store._clock
     if not isinstance(clock, ReplayClock):
         raise TypeError("a replayed store must run on a ReplayClock")
