@@ -9,10 +9,10 @@ recording on without a break (two keyframe intervals by default), as a console r
 and what the ticks, keyframes and rollups each took of it. (A phase after an "off" one starts with every counter
 predicted from before the gap, and may or may not hold a keyframe: its size is shown, but the continuous one counts.)
 
-Replay part: the live recording is then opened as the console's replay opens it: `store_at` at random instants
-(each rebuilds 200 devices from the keyframe before it) with the counters of the device on screen, as the console
-asks, and with every device's counters; and playing at x60 from its start, both ways. `--replay FILE` runs this
-part alone on a recording kept with `--keep`.
+Replay part: the live recording is then opened in a process of its own, as `edgeops replay` opens it: `store_at`
+at random instants (each rebuilds 200 devices from the keyframe before it; timed with the full garbage collection
+after it) with the counters of the device on screen, as the console asks, and with every device's counters; and
+playing at x60 from its start, both ways. `--replay FILE` runs this part alone on a recording kept with `--keep`.
 
 Seek part: a synthetic 24 h recording of --seek-devices devices (--ports each) is written through the recorder with
 an injected clock (counters every 2 s for the last hour, once a minute before it, which downsampling leaves as it
@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import multiprocessing as mp
 import random
@@ -34,6 +35,7 @@ import statistics
 import sys
 import tempfile
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -158,7 +160,9 @@ async def live(
         if keep is not None:
             shutil.copyfile(recorder.path, keep)
         await engine.stop()
-        replayed = replay(recorder.path, inventory)
+        # In a process of its own, as `edgeops replay` opens it (not beside the stopped engine's heap).
+        with ProcessPoolExecutor(1, mp_context=mp.get_context("spawn")) as replayer:
+            replayed = replayer.submit(replay_file, str(recorder.path), str(inventory_path)).result()
     finally:
         parent.send("stop")
         lab.join(30)
@@ -194,6 +198,7 @@ def replay(path: Path, inventory: Inventory, seeks: int = 20) -> dict[str, Any]:
             for when, device in instants:
                 began = time.perf_counter()
                 recording.store_at(when, inventory, counters_of=None if every else device)
+                gc.collect()  # what the seek leaves to collect is its cost too (store_at pauses the collector)
                 seek_s.append(time.perf_counter() - began)
             player = ReplayPlayer(recording, inventory, at=first, speed=60, counters_of=None if every else names[0])
             moves = []
@@ -214,6 +219,10 @@ def replay(path: Path, inventory: Inventory, seeks: int = 20) -> dict[str, Any]:
                 }
             )
     return figures
+
+
+def replay_file(path: str, inventory_path: str) -> dict[str, Any]:
+    return replay(Path(path), load_inventory(inventory_path))
 
 
 def recording_inventory(path: Path) -> Inventory:
@@ -316,6 +325,7 @@ def seek(devices: int, ports: int, seeks: int, work: Path, hours: float) -> dict
             for t, device in instants:
                 began = time.perf_counter()
                 recording.store_at(t, inventory, counters_of=None if every else device)
+                gc.collect()  # what the seek leaves to collect is its cost too (store_at pauses the collector)
                 times.append(time.perf_counter() - began)
             figures[f"seek_{label}{span}p50_ms"] = round(1000 * statistics.median(times), 1)
             figures[f"seek_{label}{span}max_ms"] = round(1000 * max(times), 1)

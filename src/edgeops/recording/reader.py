@@ -8,6 +8,7 @@ raises RecordingError with its code; what can be read of a damaged file is hande
 from __future__ import annotations
 
 import contextlib
+import gc
 import heapq
 import itertools
 import sqlite3
@@ -195,6 +196,10 @@ class Recording:
         With `counters_of` (a device, or "" for none), the other devices' interfaces are brought to `t` by their
         state fields only (their counters stay the keyframe's): what a replay shows of one device's counters at a
         time, for a fraction of the decoding (Chain.decode)."""
+        with _collector_paused():
+            return self._store_at(t, inventory, counters_of)
+
+    def _store_at(self, t: float, inventory: Inventory, counters_of: str | None) -> FleetStore:
         clock = ReplayClock(t)
         store = FleetStore(inventory, clock)
         known = {device.name for device in inventory.devices}
@@ -455,6 +460,22 @@ class Recording:
             raise RecordingError(RecordingProblem.CORRUPT, f"{self.path}: the recording is damaged ({error})") from None
         while waiting:
             yield heapq.heappop(waiting)[2]
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """No garbage collection while a seek builds a store: its tens of thousands of objects live as long as the store,
+    and the collector would walk them again and again as they are made (at 200 devices, two full collections in
+    each seek). Paused, it walks them once afterwards: a seek and a full collection after it took less time than
+    the seek alone (bench/record.py times both together)."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 def _connect_read_only(path: Path) -> sqlite3.Connection:
