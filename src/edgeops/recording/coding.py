@@ -600,10 +600,11 @@ class Chain:
         """The events of a tick (only `device`'s when given), in the order written; the chain moves on. Raises
         EventFormatError (and marks the chain broken) on anything that is not a whole tick of this chain.
 
-        With `counters_of` (a device's name, or "" for none), only that device's interface samples are decoded
-        along their chains: every other device's wait, with their state fields only, for `take_deferred` (a replay
-        shows one device's counters; decoding every counter of a fleet is what made a seek slow). A chain keeps
-        to the `counters_of` it was first read with until its next reset."""
+        With `counters_of` (a device's name, or "" for none), only that device's interface and health samples are
+        decoded as events: every other device's wait for `take_deferred` (its interface samples with their state
+        fields only, the latest of each shape; its health samples merged), and its counter residuals are passed over
+        (a replay shows one device's counters; decoding every counter of a fleet is what made a seek slow). A chain
+        keeps to the `counters_of` it was first read with until its next reset."""
         if self.broken:
             return []
         if counters_of != self.counters_of:

@@ -194,8 +194,8 @@ class Recording:
         left out.
 
         With `counters_of` (a device, or "" for none), the other devices' interfaces are brought to `t` by their
-        state fields only (their counters stay the keyframe's): what a replay shows of one device's counters at a
-        time, for a fraction of the decoding (Chain.decode)."""
+        state fields only and carry no counters, and their health samples come merged into one: a replay shows one
+        device's counters at a time, for a fraction of the decoding (Chain.decode)."""
         with _collector_paused():
             return self._store_at(t, inventory, counters_of)
 
