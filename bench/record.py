@@ -178,6 +178,20 @@ async def live(
     return result
 
 
+def timed_seeks(
+    recording: Recording, inventory: Inventory, instants: list[tuple[float, str]], *, every: bool
+) -> list[float]:
+    """Seconds of each `store_at(time)`, with the counters of its device (or of every device), and the full garbage
+    collection after it: what the seek leaves to collect is its cost too (store_at pauses the collector)."""
+    seconds = []
+    for when, device in instants:
+        began = time.perf_counter()
+        recording.store_at(when, inventory, counters_of=None if every else device)
+        gc.collect()
+        seconds.append(time.perf_counter() - began)
+    return seconds
+
+
 def replay(path: Path, inventory: Inventory, seeks: int = 20) -> dict[str, Any]:
     """The live recording replayed: `store_at` at random instants (each rebuilds the fleet from the keyframe before
     it, at full resolution), as the console asks for it (the counters of one device, the one on screen: a random
@@ -194,12 +208,7 @@ def replay(path: Path, inventory: Inventory, seeks: int = 20) -> dict[str, Any]:
         rng = random.Random(3)
         instants = [(rng.uniform(first, last), rng.choice(names)) for _ in range(seeks)]
         for label, every in (("", False), ("every_device_", True)):
-            seek_s = []
-            for when, device in instants:
-                began = time.perf_counter()
-                recording.store_at(when, inventory, counters_of=None if every else device)
-                gc.collect()  # what the seek leaves to collect is its cost too (store_at pauses the collector)
-                seek_s.append(time.perf_counter() - began)
+            seek_s = timed_seeks(recording, inventory, instants, every=every)
             player = ReplayPlayer(recording, inventory, at=first, speed=60, counters_of=None if every else names[0])
             moves = []
             cpu_before = time.process_time()
@@ -321,12 +330,7 @@ def seek(devices: int, ports: int, seeks: int, work: Path, hours: float) -> dict
     # As the console asks (the counters of the device on screen), then with every device's counters.
     for label, every in (("", False), ("every_device_", True)):
         for span, instants in (("", day), ("last_hour_", hour)):
-            times = []
-            for t, device in instants:
-                began = time.perf_counter()
-                recording.store_at(t, inventory, counters_of=None if every else device)
-                gc.collect()  # what the seek leaves to collect is its cost too (store_at pauses the collector)
-                times.append(time.perf_counter() - began)
+            times = timed_seeks(recording, inventory, instants, every=every)
             figures[f"seek_{label}{span}p50_ms"] = round(1000 * statistics.median(times), 1)
             figures[f"seek_{label}{span}max_ms"] = round(1000 * max(times), 1)
     began = time.perf_counter()

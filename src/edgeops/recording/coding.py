@@ -28,7 +28,7 @@ from __future__ import annotations
 import math
 import struct
 import zlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 import msgpack
@@ -183,6 +183,17 @@ def _is_idle(bitmap: bytes, row: int) -> bool:
     return row >> 3 < len(bitmap) and bool(bitmap[row >> 3] >> (row & 7) & 1)
 
 
+def _state_row(name: Any, mask: Any, value_at: Iterator[Any]) -> list[Any]:
+    """A row of an interface sample with its state fields (those `mask` names, taken from `value_at`) filled in."""
+    if not isinstance(name, str) or isinstance(mask, bool) or not isinstance(mask, int):
+        raise TypeError("an interface shape is damaged")
+    row: list[Any] = [None] * ROW_LENGTH
+    for index in range(COUNTERS_AT):
+        if mask >> index & 1:
+            row[index] = _plain(next(value_at))
+    return row
+
+
 class _Deferred:
     """An interface sample whose counters a reader passes over: enough to give its rows' state fields later."""
 
@@ -199,12 +210,7 @@ class _Deferred:
         value_at = iter(self.values)
         rows: dict[str, list[Any]] = {}
         for name, mask in zip(self.names, self.masks, strict=True):
-            if not isinstance(name, str) or isinstance(mask, bool) or not isinstance(mask, int):
-                raise TypeError("an interface shape is damaged")
-            row: list[Any] = [None] * ROW_LENGTH
-            for index in range(COUNTERS_AT):
-                if mask >> index & 1:
-                    row[index] = _plain(next(value_at))
+            row = _state_row(name, mask, value_at)
             for index in range(_COUNTERS):
                 if mask >> (COUNTERS_AT + index) & 1 and mask >> (_RAW_SHIFT + index) & 1:
                     next(value_at)  # a counter written as is: passed over like the others
@@ -449,12 +455,7 @@ class Chain:
         value_at = iter(values)
         rows: dict[str, list[Any]] = {}
         for number, (name, mask) in enumerate(zip(names, masks, strict=True)):
-            if not isinstance(name, str) or isinstance(mask, bool) or not isinstance(mask, int):
-                raise TypeError("an interface shape is damaged")
-            row: list[Any] = [None] * ROW_LENGTH
-            for index in range(COUNTERS_AT):
-                if mask >> index & 1:
-                    row[index] = _plain(next(value_at))
+            row = _state_row(name, mask, value_at)
             port = self._port(device, name)
             if bitmap and _is_idle(bitmap, number):
                 if port.deltas != _STILL:
