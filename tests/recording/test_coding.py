@@ -306,3 +306,30 @@ def test_a_reader_of_one_device_passes_over_the_idle_rows_of_the_others() -> Non
         assert one_device.decode(data, "leaf2") == [
             event for event in everything.decode(data) if event.device == "leaf2"
         ]
+
+
+def test_a_reading_is_never_decoded_below_the_one_before_and_a_reset_is_read_exactly() -> None:
+    # A busy port (250 MB/s, kept to 12 bits of each difference) whose traffic all but stops, then is cleared (the
+    # counter back to 0) and climbs again slowly: rounding must not take a reading below the last one (a replay
+    # would show a reset that never happened), and the reset must be read where it happened, exactly.
+    start = 1_767_225_600.0
+    octets = [10**12 + 500_000_000 * n for n in range(8)]
+    octets += [octets[-1] + 10, octets[-1] + 25, 0, 1_000, 2_000, 3_000]
+    writer, reader = Chain(precision_bits=12), Chain()
+    decoded: list[int] = []
+    for number, value in enumerate(octets):
+        row: list[object] = [None] * ROW_LENGTH
+        row[COUNTERS_AT] = value
+        at = start + 2 * number
+        (event,) = reader.decode(
+            writer.encode({"leaf1": [InterfacesChanged("leaf1", at, InterfaceBatch("leaf1", at, {"e1": row}))]})
+        )
+        assert isinstance(event, InterfacesChanged)
+        reading = event.batch.rows["e1"][COUNTERS_AT]
+        assert isinstance(reading, int)
+        decoded.append(reading)
+    reset = octets.index(0)
+    assert decoded[reset:] == octets[reset:]
+    assert all(later >= earlier for earlier, later in zip(decoded[:reset], decoded[1:reset], strict=False))
+    # Every reading within half a step of 12 bits of its difference (the precision's promise).
+    assert all(abs(got - sent) <= 500_000_000 >> 12 for got, sent in zip(decoded, octets, strict=True))

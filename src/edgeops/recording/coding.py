@@ -12,14 +12,17 @@ whole health sample every 2 s, and counter differences of 4 to 5 bytes. A tick i
   of every device, then every out-octets one...): like values side by side compress best. The traffic counters
   (octets and packets) are kept to `precision_bits` significant bits of each sample's difference (12 by default:
   a replayed rate within 0.05 %), and exact at every keyframe; errors and discards, whose differences are small,
-  are always exact. `precision_bits=None` keeps every reading exact;
+  are always exact. `precision_bits=None` keeps every reading exact. A reading is never decoded lower than the
+  one before: a counter that went down (a reset, a wrap), or that rounding would take below its last reading, is
+  written as it is, and its chain goes on from there;
 - times as differences of their IEEE bit patterns (exact for any float): the device timestamp from the step of the
   last one, the receive time from the device timestamp;
 - health as the fields that changed since the device's last health sample;
 - every other event (data marks, sessions, subscription states) as it is in the event format.
 
 The chain's state (`Chain`) is rebuilt from each keyframe's events by the writer and by any reader alike, so a
-reader starting at a keyframe decodes every value exactly. Nothing here changes the event format itself
+reader starting at a keyframe decodes every value exactly. The writer hands out each sample's rates as it works out
+its differences (`encode(rates=)`): the recorder's one-minute rollups are made from them. Nothing here changes the event format itself
 (fleet/events.py): a tick is a container of the recording's own.
 """
 
@@ -28,7 +31,7 @@ from __future__ import annotations
 import math
 import struct
 import zlib
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 import msgpack
@@ -44,11 +47,13 @@ from edgeops.fleet.events import (
     event_from_item,
     event_item,
 )
+from edgeops.fleet.rates import counter_delta
 
 TICK_MAGIC = b"EOTK"
 # 1: residuals inside each interface item, every reading exact (still read); 2: residuals by counter, with the
-# traffic counters' precision in the tick.
-TICK_VERSION = 2
+# traffic counters' precision in the tick; 3: a counter written as it is starts its chain again from that value
+# (in 2 from nothing, the reading after it a whole value again).
+TICK_VERSION = 3
 _HEADER = TICK_MAGIC + bytes([TICK_VERSION])
 # Item codes of a tick beside the event format's own kind codes (0..8).
 _INTERFACES_CODED = 100
@@ -60,8 +65,20 @@ _PACKETS_FROM_OCTETS = {2: 0, 3: 1}  # in/out packets follow in/out octets
 _EVERY_COUNTER = ((1 << _COUNTERS) - 1) << COUNTERS_AT  # a row's mask bits for all eight counters present
 _STILL: list[int | None] = [0] * _COUNTERS  # the differences of counters that did not move
 _INTEGERS = (int,) * _COUNTERS
+IDLE_RATES: list[float | None] = [0.0] * _COUNTERS  # an idle row's rates (shared: never changed)
 _TRAFFIC = 4  # the counters before this index (octets and packets) may be kept to a precision; the rest are exact
+_STILL_ERRORS = _STILL[_TRAFFIC:]  # errors and discards that did not move
+_ERROR_INTEGERS = _INTEGERS[_TRAFFIC:]
+_STILL_RATES: list[float | None] = [0.0] * (_COUNTERS - _TRAFFIC)
+_ERROR_COUNTERS = _EVERY_COUNTER & ~((1 << (COUNTERS_AT + _TRAFFIC)) - 1)  # the mask bits of errors and discards
 _INT64 = range(-(2**63), 2**63)
+_INT64_LOW, _INT64_HIGH = -(2**63), 2**63 - 1  # the same, for comparisons in the writer's loop
+_COUNTER_HIGH = 2**64 - 1
+_NO_STATE: list[Any] = [None] * COUNTERS_AT  # the state fields of a row that has none
+# Handed each interface sample's rates as it is encoded: (device, the event's time, [(port, the eight counters' rates
+# per second in COUNTER_FIELDS order, None where the sample gave none)]).
+PortRates = tuple[str, list[float | None]]
+RateSink = Callable[[str, float, list[PortRates]], None]
 _PACK_D = struct.Struct("<d")
 _PACK_Q = struct.Struct("<q")
 
@@ -135,14 +152,16 @@ class _Port:
         self.values[index] = value
         self.times[index] = at
 
+    def restart(self, index: int, value: int, at: float) -> None:
+        """A reading written as it is (tick version 3): the chain goes on from it, with no difference yet."""
+        self.values[index] = value
+        self.deltas[index] = None
+        self.times[index] = at
+
     def forget(self, index: int) -> None:
         """A reading that is not an integer: the chain starts again at the next one."""
         self.values[index] = None
         self.deltas[index] = None
-
-    def idle(self, counters: list[Any]) -> bool:
-        """True when `counters` are every last reading again and none moved last time: the row needs no residual."""
-        return self.deltas == _STILL and counters == self.values
 
     def stay(self, at: float) -> None:
         """An idle row read at `at` (what advancing every counter by a difference of 0 does)."""
@@ -181,6 +200,11 @@ def _idle_bitmap(idle: list[int], rows: int) -> bytes:
 
 def _is_idle(bitmap: bytes, row: int) -> bool:
     return row >> 3 < len(bitmap) and bool(bitmap[row >> 3] >> (row & 7) & 1)
+
+
+def _idle_rates(times: list[float], at: float) -> list[float | None]:
+    """An idle row's rates when some counter was last read at or after `at`: none for those (as the store)."""
+    return [0.0 if at > time else None for time in times]
 
 
 def _state_row(name: Any, mask: Any, value_at: Iterator[Any]) -> list[Any]:
@@ -325,7 +349,10 @@ class Chain:
         self.stamps[device] = (at, 0 if last is None else _bits(at) - _bits(last[0]))
         return at
 
-    def _interfaces_out(self, event: InterfacesChanged) -> list[Any]:
+    def _interfaces_out(self, event: InterfacesChanged, rates: list[PortRates] | None) -> list[Any]:
+        """One interface sample as an item; with `rates`, each row's eight counter rates per second (None where the
+        sample gave none) are appended to it, worked out from the values the chain goes on from (those a reader
+        decodes) by the store's rules (a counter that went down is a wrap or a reset)."""
         device, batch = event.device, event.batch
         at = batch.timestamp
         names = list(batch.rows)
@@ -334,22 +361,51 @@ class Chain:
         idle: list[int] = []  # the rows whose counters did not move (no residuals)
         columns = self._columns
         precision = self.precision_bits
+        ports = self.counters
         for number, row in enumerate(batch.rows.values()):
             mask = 0
-            for index in range(COUNTERS_AT):
-                if row[index] is not None:
-                    mask |= 1 << index
-                    values.append(row[index])
-            port = self._port(device, names[number])
+            if row[:COUNTERS_AT] != _NO_STATE:  # a counter sample has none: the loop is for state changes
+                for index in range(COUNTERS_AT):
+                    if row[index] is not None:
+                        mask |= 1 << index
+                        values.append(row[index])
+            name = names[number]
+            port = ports.get((device, name))
+            if port is None:
+                port = ports[(device, name)] = _Port()
             counters = row[COUNTERS_AT:]
-            if port.idle(counters) and tuple(map(type, counters)) == _INTEGERS:
+            lasts, deltas, times, spans = port.values, port.deltas, port.times, port.spans
+            if deltas == _STILL and counters == lasts and tuple(map(type, counters)) == _INTEGERS:
+                # Idle (Port.idle): no residuals, and every rate 0 (unless the sample is not later than the last).
                 masks.append(mask | _EVERY_COUNTER)
                 idle.append(number)
-                port.stay(at)
+                if rates is not None:
+                    rates.append((name, IDLE_RATES if at > max(times) else _idle_rates(times, at)))
+                spans[:] = [at - time for time in times]  # Port.stay
+                times[:] = [at] * _COUNTERS
                 continue
+            row_rates: list[float | None] = [None] * _COUNTERS
+            moving = _COUNTERS  # the counters the loop below works out one by one
+            errors = counters[_TRAFFIC:]
+            if (
+                deltas[_TRAFFIC:] == _STILL_ERRORS
+                and errors == lasts[_TRAFFIC:]
+                and tuple(map(type, errors)) == _ERROR_INTEGERS
+            ):
+                # Errors and discards that did not move (most rows of a fleet): what the loop below does for each
+                # (a residual of 0, the time moved on, a rate of 0), for the four at once.
+                mask |= _ERROR_COUNTERS
+                for column in columns[_TRAFFIC:]:
+                    column.append(0)
+                spans[_TRAFFIC:] = [at - time for time in times[_TRAFFIC:]]
+                if at > max(times[_TRAFFIC:]):
+                    row_rates[_TRAFFIC:] = _STILL_RATES
+                else:
+                    row_rates[_TRAFFIC:] = _idle_rates(times[_TRAFFIC:], at)
+                times[_TRAFFIC:] = [at] * (_COUNTERS - _TRAFFIC)
+                moving = _TRAFFIC
             octets: dict[int, tuple[int | None, int]] = {}  # octet counter -> (its difference before, now)
-            lasts, deltas, times, spans = port.values, port.deltas, port.times, port.spans
-            for index in range(_COUNTERS):
+            for index in range(moving):
                 value = counters[index]
                 if value is None:
                     continue
@@ -360,32 +416,82 @@ class Chain:
                     port.forget(index)
                     continue
                 last, delta = lasts[index], deltas[index]
+                elapsed = at - times[index]
                 if delta == 0 and value == last:
                     # A counter that did not move: predicted exactly, whatever the time elapsed (Port.advance by 0).
                     if index < 2:
                         octets[index] = (0, 0)
                     columns[index].append(0)
-                    spans[index] = at - times[index]
+                    spans[index] = elapsed
                     times[index] = at
+                    if elapsed > 0:
+                        row_rates[index] = 0.0
                     continue
-                predicted = _packets_predicted(port, index, at, octets)
+                if last is None:  # the first reading: the whole value, no difference yet (Port.advance)
+                    if _INT64_LOW <= value <= _INT64_HIGH:
+                        columns[index].append(value)
+                        deltas[index] = None
+                        lasts[index] = value
+                        times[index] = at
+                    else:
+                        mask |= 1 << (_RAW_SHIFT + index)
+                        values.append(value)
+                        port.restart(index, value, at)
+                    continue
+                # The prediction of _packets_predicted and Port.predict, inline (this runs for every counter of the
+                # fleet); a reader decodes with those two, and the round-trip tests hold them equal.
+                if delta is None:
+                    predicted = last
+                else:
+                    step: float | None = None
+                    source = _PACKETS_FROM_OCTETS.get(index)
+                    if source is not None and source in octets:
+                        before, now = octets[source]
+                        if before:
+                            step = now * (delta / before)
+                            if not math.isfinite(step):
+                                step = None
+                    if step is None:
+                        span = spans[index]
+                        step = delta * (elapsed / span) if span > 0 and elapsed > 0 else delta
+                    predicted = last + (round(step) if math.isfinite(step) else delta)
                 residual = value - predicted
-                if residual not in _INT64:
+                exact = value
+                if _INT64_LOW <= residual <= _INT64_HIGH:
+                    if precision and index < _TRAFFIC and delta:
+                        shift = abs(delta).bit_length() - precision  # see _shift
+                        if shift > 0:
+                            # Rounded to the precision; the chain goes on from what a reader will decode, so the
+                            # error never grows beyond half a step.
+                            residual = (residual + (1 << (shift - 1))) >> shift
+                            value = predicted + (residual << shift)
+                    fits = last <= exact and last <= value <= _COUNTER_HIGH
+                else:
+                    fits = False
+                if not fits:
+                    # A counter that went down (a reset, a wrap), a jump no difference holds, or one that rounding
+                    # would take below its last reading (traffic that all but stopped) or past 64 bits: written as
+                    # it is, and its chain starts again from it. A reading never decoded lower than the one before
+                    # keeps a replay's rates as the device's, and a reset is read exactly where it happened.
+                    if elapsed > 0 and (grown := counter_delta(last, exact)) is not None:
+                        row_rates[index] = grown / elapsed
                     mask |= 1 << (_RAW_SHIFT + index)
-                    values.append(value)
-                    port.forget(index)
+                    values.append(exact)
+                    port.restart(index, exact, at)
                     continue
-                shift = _shift(precision, index, delta)
-                if shift:
-                    # Rounded to the precision; the chain goes on from what a reader will decode, so the error
-                    # never grows beyond half a step.
-                    residual = (residual + (1 << (shift - 1))) >> shift
-                    value = predicted + (residual << shift)
-                if index < 2 and last is not None:
-                    octets[index] = (delta, value - last)
                 columns[index].append(residual)
-                port.advance(index, value, at)
+                difference = value - last  # never below 0 (see above)
+                if index < 2:
+                    octets[index] = (delta, difference)
+                deltas[index] = difference
+                spans[index] = elapsed
+                lasts[index] = value
+                times[index] = at
+                if elapsed > 0:
+                    row_rates[index] = difference / elapsed
             masks.append(mask)
+            if rates is not None:
+                rates.append((name, row_rates))
         shape = None if self.shapes.get(device) == (names, masks) else [names, masks]
         self.shapes[device] = (names, masks)
         stamp = self._stamp_out(device, at)
@@ -409,8 +515,9 @@ class Chain:
         self.health_stamp[event.device] = float(fields[0])
         return [_HEALTH_CODED, _time_out(event.time, float(fields[0])), stamp, same, changed]
 
-    def encode(self, ticks: Mapping[str, list[FleetEvent]]) -> bytes:
-        """Each device's events of one commit (in order) as one tick; the chain moves on."""
+    def encode(self, ticks: Mapping[str, list[FleetEvent]], rates: RateSink | None = None) -> bytes:
+        """Each device's events of one commit (in order) as one tick; the chain moves on. `rates` is handed each
+        interface sample's rates (the timeline's series: the chain has every difference at hand)."""
         self._columns = [[] for _ in range(_COUNTERS)]
         devices = []
         for device, events in ticks.items():
@@ -419,7 +526,12 @@ class Chain:
                 kind = type(event)
                 if kind is InterfacesChanged:
                     assert isinstance(event, InterfacesChanged)
-                    items.append(self._interfaces_out(event))
+                    if rates is None:
+                        items.append(self._interfaces_out(event, None))
+                    else:
+                        sample_rates: list[PortRates] = []
+                        items.append(self._interfaces_out(event, sample_rates))
+                        rates(device, event.time, sample_rates)
                 elif kind is HealthChanged:
                     assert isinstance(event, HealthChanged)
                     items.append(self._health_out(event))
@@ -470,8 +582,11 @@ class Chain:
                 if not mask >> (COUNTERS_AT + index) & 1:
                     continue
                 if mask >> (_RAW_SHIFT + index) & 1:
-                    row[COUNTERS_AT + index] = _plain(next(value_at))
-                    port.forget(index)
+                    raw = row[COUNTERS_AT + index] = _plain(next(value_at))
+                    if version >= 3 and type(raw) is int:
+                        port.restart(index, raw, at)
+                    else:
+                        port.forget(index)
                     continue
                 lane = lanes[index]
                 residual = lane[0][lane[1]]

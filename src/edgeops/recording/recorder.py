@@ -37,6 +37,7 @@ from edgeops.fleet.events import (
     CommandRan,
     EventFormatError,
     FleetEvent,
+    HealthChanged,
     InterfacesChanged,
     SubscriptionData,
     decode_events,
@@ -281,17 +282,10 @@ class Recorder:
                 kind = BatchKind.COMMANDS if type(event) is CommandRan else BatchKind.EVENTS
                 ticks.setdefault((event.device, kind), []).append(event)
                 self._shadow.apply(event)
-                if type(event) is InterfacesChanged:
-                    assert isinstance(event, InterfacesChanged)
-                    for port, values in metrics.interface_rates(event):
-                        rollups.add_rates(event.device, port, event.time, values)
-                else:
+                # Interface rates come from the tick's encoding below (Chain.encode has every difference at hand).
+                if type(event) is HealthChanged:
                     for key, at, value in metrics.health_readings(event):
                         rollups.add(key, at, value, closed)
-            if final:
-                self._rollups.flush(closed)
-            else:
-                self._rollups.close_before(now, closed)
             broken = self._broken
             rows: list[tuple[float, float, str, BatchKind, bytes]] = []
             devices: dict[str, list[FleetEvent]] = {}
@@ -307,7 +301,13 @@ class Recorder:
                 # before the tick's first event): batches' first times never go back, which a reader reading on
                 # relies on (Recording.events).
                 first = min(times + [row[0] for row in rows])
-                rows.insert(0, (first, max(times), "", BatchKind.EVENTS, self._chain.encode(devices)))
+                encoded = self._chain.encode(devices, rates=rollups.add_rates)
+                rows.insert(0, (first, max(times), "", BatchKind.EVENTS, encoded))
+            # After the tick's rates are in (their minutes may close now).
+            if final:
+                rollups.flush(closed)
+            else:
+                rollups.close_before(now, closed)
             since_keyframe = math.inf if self._last_keyframe is None else now - self._last_keyframe
             keyframe = broken or since_keyframe >= self.settings.keyframe_s
             started = time.perf_counter()

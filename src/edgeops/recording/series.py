@@ -15,13 +15,17 @@ from edgeops.devices.interface_rows import COUNTERS_AT
 from edgeops.fleet.events import FleetEvent, HealthChanged, InterfacesChanged
 from edgeops.fleet.history import decode_compact, encode_compact
 from edgeops.fleet.rates import InterfaceRateTracker
+from edgeops.recording.coding import IDLE_RATES
 from edgeops.recording.schema import INTERFACE_METRICS, Metric, SeriesPoint
 
 ROLLUP_S = 60.0
 SeriesKey = tuple[str, str, Metric]  # (device, port or "" for the device, metric)
 _FACTORS = tuple(factor for _, factor in INTERFACE_METRICS)
 _METRICS = tuple(metric for metric, _ in INTERFACE_METRICS)
-_IDLE: list[float | None] = [0.0] * 8  # the rates of a port whose counters did not move (most ports of a fleet)
+# The rates of a port whose counters did not move (most ports of a fleet): Chain.encode hands this very list.
+_IDLE = IDLE_RATES
+_TRAFFIC = 4  # octets and packets; the rates after them are of errors and discards
+_QUIET: list[float | None] = [0.0] * (8 - _TRAFFIC)
 
 
 class MetricExtractor:
@@ -51,34 +55,6 @@ class MetricExtractor:
                         yield (device, name, metric), event.time, rate * factor
         elif type(event) is HealthChanged:
             yield from self.health_readings(event)
-
-    def interface_rates(self, event: InterfacesChanged) -> Iterator[tuple[str, list[float | None]]]:
-        """(port, the eight rates of INTERFACE_METRICS, None where this sample gave none) per row: the recorder's
-        fast path (one call per row, not per reading)."""
-        batch = event.batch
-        device = batch.device
-        trackers = self._trackers
-        t = batch.timestamp
-        factors = _FACTORS
-        for name, row in batch.rows.items():
-            key = (device, name)
-            tracker = trackers.get(key)
-            if tracker is None:
-                tracker = trackers[key] = InterfaceRateTracker()
-            times, rates = tracker.times, tracker.rates_now
-            # (Every rate 0.0 means every counter was read: no time is None.)
-            if rates == _IDLE and row[COUNTERS_AT:] == tracker.values and t > max(times):  # type: ignore[type-var,operator]
-                # Still idle: what apply_counters would do (every rate 0 again, read at `t`), without its loop.
-                times[:] = [t] * 8
-                yield name, _IDLE
-                continue
-            tracker.apply_counters(t, row, COUNTERS_AT)
-            values: list[float | None] = [None] * 8
-            for i in range(8):
-                rate = rates[i]
-                if rate is not None and times[i] == t and row[COUNTERS_AT + i] is not None:
-                    values[i] = rate * factors[i]
-            yield name, values
 
     def health_readings(self, event: FleetEvent) -> Iterator[tuple[SeriesKey, float, float]]:
         if type(event) is HealthChanged:
@@ -134,38 +110,58 @@ class RollupAccumulator:
             closed.append((key, bucket.point()))
         self._open[key] = _Bucket(start, value, value, value, 1)
 
-    def add_rates(self, device: str, port: str, time: float, values: list[float | None]) -> None:
-        """Add one interface sample's eight rates (None: none this sample) in one call."""
+    def add_rates(self, device: str, time: float, ports: list[tuple[str, list[float | None]]]) -> None:
+        """Add one interface sample's rates per second (Chain.encode's RateSink): per port, the eight counters' in
+        COUNTER_FIELDS order, None where the sample gave none."""
         start = time - time % self.step
-        key = (device, port)
-        row = self._rows.get(key)
-        if row is None or row[0] != start:
-            if row is not None:
-                self._close_row(key, row)
-            row = self._rows[key] = [start, [None] * 8, 0]
-        if values == _IDLE:
-            row[2] += 1  # an idle sample: counted into the minute's buckets when it closes
-            return
-        buckets = row[1]
-        for index, value in enumerate(values):
-            if value is None:
+        rows = self._rows
+        for port, values in ports:
+            key = (device, port)
+            row = rows.get(key)
+            if row is None or row[0] != start:
+                if row is not None:
+                    self._close_row(key, row)
+                # [minute start, idle samples, samples with errors and discards at 0, and per metric: low, high,
+                # total, count]
+                row = rows[key] = [start, 0, 0, [0.0] * 8, [0.0] * 8, [0.0] * 8, [0] * 8]
+            if values is _IDLE:
+                row[1] += 1  # an idle sample: its zeros are counted into the minute's series when it closes
                 continue
-            bucket = buckets[index]
-            if bucket is None:
-                buckets[index] = _Bucket(start, value, value, value, 1)
-            else:
-                bucket.add(value)
+            moving = 8
+            if values[_TRAFFIC:] == _QUIET:
+                row[2] += 1  # so are the zeros of errors and discards that did not move (most samples)
+                moving = _TRAFFIC
+            _, _, _, lows, highs, totals, counts = row
+            for index in range(moving):
+                rate = values[index]
+                if rate is None:
+                    continue
+                value = rate * _FACTORS[index]
+                if counts[index]:
+                    if value < lows[index]:
+                        lows[index] = value
+                    elif value > highs[index]:
+                        highs[index] = value
+                    totals[index] += value
+                    counts[index] += 1
+                else:
+                    lows[index] = highs[index] = totals[index] = value
+                    counts[index] = 1
 
     def _close_row(self, key: tuple[str, str], row: list[Any]) -> None:
         device, port = key
-        idle = row[2]
-        for index, bucket in enumerate(row[1]):
-            if bucket is not None:
-                if idle:  # as if each idle sample had added its 0 (a series idle all minute has no bucket: none kept)
-                    bucket.count += idle
-                    bucket.low = min(bucket.low, 0.0)
-                    bucket.high = max(bucket.high, 0.0)
-                self._row_closed.append(((device, port, _METRICS[index]), bucket.point()))
+        start, idle, quiet, lows, highs, totals, counts = row
+        for index in range(8):
+            zeros = idle + quiet if index >= _TRAFFIC else idle
+            count = counts[index]
+            low, high = lows[index], highs[index]
+            if zeros:  # as if each sample that was counted had added its 0
+                low, high = min(low, 0.0) if count else 0.0, max(high, 0.0) if count else 0.0
+            if low == 0 and high == 0:
+                continue  # a series at zero all minute (or idle): no point (pack_rollups keeps none either)
+            count += zeros
+            point = SeriesPoint(start, low, totals[index] / count, high, count)
+            self._row_closed.append(((device, port, _METRICS[index]), point))
 
     def close_before(self, time: float, closed: list[tuple[SeriesKey, SeriesPoint]]) -> None:
         """Hand out every bucket that ended by `time` (a series that went quiet still gets its last minute); the
