@@ -3,6 +3,7 @@ EventFormatError with a code and break the chain only until the next keyframe; a
 
 from __future__ import annotations
 
+import itertools
 import sqlite3
 import zlib
 from pathlib import Path
@@ -330,6 +331,6 @@ def test_a_reading_is_never_decoded_below_the_one_before_and_a_reset_is_read_exa
         decoded.append(reading)
     reset = octets.index(0)
     assert decoded[reset:] == octets[reset:]
-    assert all(later >= earlier for earlier, later in zip(decoded[:reset], decoded[1:reset], strict=False))
+    assert all(later >= earlier for earlier, later in itertools.pairwise(decoded[:reset]))
     # Every reading within half a step of 12 bits of its difference (the precision's promise).
     assert all(abs(got - sent) <= 500_000_000 >> 12 for got, sent in zip(decoded, octets, strict=True))

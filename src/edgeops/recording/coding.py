@@ -22,8 +22,8 @@ whole health sample every 2 s, and counter differences of 4 to 5 bytes. A tick i
 
 The chain's state (`Chain`) is rebuilt from each keyframe's events by the writer and by any reader alike, so a
 reader starting at a keyframe decodes every value exactly. The writer hands out each sample's rates as it works out
-its differences (`encode(rates=)`): the recorder's one-minute rollups are made from them. Nothing here changes the event format itself
-(fleet/events.py): a tick is a container of the recording's own.
+its differences (`encode(rates=)`): the recorder's one-minute rollups are made from them. Nothing here changes the
+event format itself (fleet/events.py): a tick is a container of the recording's own.
 """
 
 from __future__ import annotations

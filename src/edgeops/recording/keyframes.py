@@ -39,17 +39,34 @@ _NO_STATE: list[object] = [None] * COUNTERS_AT
 
 
 class _DeviceState:
-    __slots__ = ("counters", "health", "interface_state", "singles", "state_time")
+    __slots__ = ("health", "interface_state", "samples", "singles", "state_time")
 
     def __init__(self) -> None:
         # Calls whose latest one is the state: sessions, source, interval, declared groups, group states, data marks.
         self.singles: dict[object, FleetEvent] = {}
         self.health: HealthChanged | None = None
-        # Per interface the last two counter readings (time, device timestamp, the eight counters): the store's rates
-        # need two.
-        self.counters: dict[str, list[tuple[float, float, list[object]]]] = {}
+        # The last two interface samples (with the order they came in) of each set of ports that carried counters:
+        # a keyframe needs each interface's last two counter readings (the store's rates need two), and those are
+        # always among them (a port's last reading is in the latest sample of its set; the one before, in the
+        # sample before it of that set or in the latest of another). Kept as they came: a sample is never changed
+        # once it is handed out, and folding two a set at a keyframe costs less than every row of every sample.
+        self.samples: dict[tuple[str, ...], list[tuple[int, InterfacesChanged]]] = {}
         self.interface_state: dict[str, list[object]] = {}  # the state fields, merged
         self.state_time = 0.0
+
+    def counter_readings(self) -> dict[str, list[tuple[float, float, list[object]]]]:
+        """Per interface its last two counter readings (time, device timestamp, the eight counters)."""
+        readings: dict[str, list[tuple[float, float, list[object]]]] = {}
+        for _, event in sorted((kept for pair in self.samples.values() for kept in pair), key=lambda kept: kept[0]):
+            batch = event.batch
+            for name, row in batch.rows.items():
+                counters = row[COUNTERS_AT:]
+                if counters != _NO_COUNTERS:
+                    last = readings.setdefault(name, [])
+                    last.append((event.time, batch.timestamp, counters))
+                    if len(last) > 2:
+                        del last[0]
+        return readings
 
 
 class FleetShadow:
@@ -57,6 +74,7 @@ class FleetShadow:
 
     def __init__(self) -> None:
         self._devices: dict[str, _DeviceState] = {}
+        self._order = 0  # the interface samples' order of arrival
 
     def apply(self, event: FleetEvent) -> None:
         kind = type(event)
@@ -67,16 +85,18 @@ class FleetShadow:
             state = self._devices[event.device] = _DeviceState()
         if kind is InterfacesChanged:
             assert isinstance(event, InterfacesChanged)
-            batch = event.batch
-            for name, row in batch.rows.items():
-                counters = row[COUNTERS_AT:]  # a copy: the keyframe never sees a later change to the row
-                if counters != _NO_COUNTERS:
-                    readings = state.counters.get(name)
-                    if readings is None:
-                        readings = state.counters[name] = []
-                    readings.append((event.time, batch.timestamp, counters))
-                    if len(readings) > 2:
-                        del readings[0]
+            rows = event.batch.rows
+            ports = tuple(name for name, row in rows.items() if row[COUNTERS_AT:] != _NO_COUNTERS)
+            if ports:
+                self._order += 1
+                kept = state.samples.get(ports)
+                if kept is None:
+                    state.samples[ports] = [(self._order, event)]
+                else:
+                    kept.append((self._order, event))
+                    if len(kept) > 2:
+                        del kept[0]
+            for name, row in rows.items():
                 if row[:COUNTERS_AT] != _NO_STATE:
                     merged = state.interface_state.setdefault(name, [None] * COUNTERS_AT)
                     for index in range(COUNTERS_AT):
@@ -128,9 +148,10 @@ class FleetShadow:
             events: list[FleetEvent] = list(state.singles.values())
             if state.health is not None:
                 events.append(state.health)
+            counter_readings = state.counter_readings()
             for depth in (0, 1):
                 by_time: dict[tuple[float, float], dict[str, list[object]]] = {}
-                for name, readings in state.counters.items():
+                for name, readings in counter_readings.items():
                     if len(readings) > depth:
                         time, timestamp, counters = readings[len(readings) - 1 - depth]
                         by_time.setdefault((time, timestamp), {})[name] = [None] * COUNTERS_AT + counters
