@@ -96,6 +96,8 @@ async def live(
     keep: Path | None = None,
     size_s: float = 240.0,
     precision: int | None = RecorderSettings().counter_precision_bits,
+    loop_turn_every_s: float = RecorderSettings().loop_turn_every_s,
+    replay_part: bool = True,
 ) -> dict[str, Any]:
     parent, child = mp.Pipe()
     lab = mp.Process(target=serve_lab, args=(devices, block, False, str(work / "lab"), child), daemon=True)
@@ -114,7 +116,8 @@ async def live(
             await asyncio.sleep(0.1)
         await asyncio.sleep(10)  # the initial dumps are done
         recorder = Recorder(
-            work / "state" / "recording.sqlite", settings=RecorderSettings(counter_precision_bits=precision)
+            work / "state" / "recording.sqlite",
+            settings=RecorderSettings(counter_precision_bits=precision, loop_turn_every_s=loop_turn_every_s),
         )
         recorder.start()
         process = psutil.Process()
@@ -160,13 +163,21 @@ async def live(
         if keep is not None:
             shutil.copyfile(recorder.path, keep)
         await engine.stop()
-        # In a process of its own, as `edgeops replay` opens it (not beside the stopped engine's heap).
-        with ProcessPoolExecutor(1, mp_context=mp.get_context("spawn")) as replayer:
-            replayed = replayer.submit(replay_file, str(recorder.path), str(inventory_path)).result()
+        replayed: dict[str, Any] = {}
+        if replay_part:
+            # In a process of its own, as `edgeops replay` opens it (not beside the stopped engine's heap).
+            with ProcessPoolExecutor(1, mp_context=mp.get_context("spawn")) as replayer:
+                replayed = replayer.submit(replay_file, str(recorder.path), str(inventory_path)).result()
     finally:
         parent.send("stop")
         lab.join(30)
-    result: dict[str, Any] = {"devices": devices, "phase_s": phase_s, "rounds": rounds, "precision": precision}
+    result: dict[str, Any] = {
+        "devices": devices,
+        "phase_s": phase_s,
+        "rounds": rounds,
+        "precision": precision,
+        "loop_turn_every_ms": loop_turn_every_s * 1000,
+    }
     for side, figures in sides.items():
         for name, values in figures.items():
             result[f"{side}_{name}"] = round(statistics.median(values), 2)
@@ -358,6 +369,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--precision", default=str(RecorderSettings().counter_precision_bits), help='record_precision: bits, or "exact"'
     )
+    parser.add_argument(
+        "--loop-turn-ms",
+        type=float,
+        default=RecorderSettings().loop_turn_every_s * 1000,
+        help="the recorder gives the event loop its turn after this much work (0: never)",
+    )
     parser.add_argument("--block", type=int, default=61, help="the lab's 127.N address block")
     parser.add_argument("--seek-devices", type=int, default=200)
     parser.add_argument("--ports", type=int, default=32)
@@ -365,6 +382,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeks", type=int, default=20)
     parser.add_argument("--skip-live", action="store_true")
     parser.add_argument("--skip-seek", action="store_true")
+    parser.add_argument("--skip-replay", action="store_true", help="no replay of the live part's recording")
     parser.add_argument("--keep", type=Path, help="copy the live part's recording to this file")
     parser.add_argument("--replay", type=Path, help="only the replay part, on this kept recording (--keep)")
     parser.add_argument("--json", action="store_true")
@@ -388,6 +406,8 @@ def main(argv: list[str] | None = None) -> int:
                         args.keep,
                         args.size_s,
                         None if args.precision == "exact" else int(args.precision),
+                        args.loop_turn_ms / 1000,
+                        not args.skip_replay,
                     )
                 )
             )

@@ -515,12 +515,20 @@ class Chain:
         self.health_stamp[event.device] = float(fields[0])
         return [_HEALTH_CODED, _time_out(event.time, float(fields[0])), stamp, same, changed]
 
-    def encode(self, ticks: Mapping[str, list[FleetEvent]], rates: RateSink | None = None) -> bytes:
+    def encode(
+        self,
+        ticks: Mapping[str, list[FleetEvent]],
+        rates: RateSink | None = None,
+        between: Callable[[], None] | None = None,
+    ) -> bytes:
         """Each device's events of one commit (in order) as one tick; the chain moves on. `rates` is handed each
-        interface sample's rates (the timeline's series: the chain has every difference at hand)."""
+        interface sample's rates (the timeline's series: the chain has every difference at hand). `between` is called
+        after each device (the recorder's thread gives the event loop its turn there)."""
         self._columns = [[] for _ in range(_COUNTERS)]
         devices = []
         for device, events in ticks.items():
+            if between is not None:
+                between()
             items: list[Any] = [device]
             for event in events:
                 kind = type(event)

@@ -3,6 +3,7 @@ events the recorder writes (so a keyframe never reads the live store from anothe
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 
 from edgeops.devices.interface_rows import COUNTERS_AT, ROW_LENGTH, InterfaceBatch
@@ -140,11 +141,14 @@ class FleetShadow:
             assert isinstance(event, SubscriptionData)
             state.singles[("data", event.group)] = event
 
-    def keyframe(self) -> dict[str, list[FleetEvent]]:
+    def keyframe(self, between: Callable[[], None] | None = None) -> dict[str, list[FleetEvent]]:
         """Each device's state as events in time order (applied to a fresh store with its clock at each event's
-        time, they rebuild the device: the interfaces' last two counter readings, then their merged state)."""
+        time, they rebuild the device: the interfaces' last two counter readings, then their merged state).
+        `between` is called before each device."""
         out: dict[str, list[FleetEvent]] = {}
         for device, state in self._devices.items():
+            if between is not None:
+                between()
             events: list[FleetEvent] = list(state.singles.values())
             if state.health is not None:
                 events.append(state.health)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -163,9 +163,11 @@ class RollupAccumulator:
             point = SeriesPoint(start, low, totals[index] / count, high, count)
             self._row_closed.append(((device, port, _METRICS[index]), point))
 
-    def close_before(self, time: float, closed: list[tuple[SeriesKey, SeriesPoint]]) -> None:
+    def close_before(
+        self, time: float, closed: list[tuple[SeriesKey, SeriesPoint]], between: Callable[[], None] | None = None
+    ) -> None:
         """Hand out every bucket that ended by `time` (a series that went quiet still gets its last minute); the
-        sweep runs once a minute, not on every commit."""
+        sweep runs once a minute, not on every commit. `between` is called every few hundred ports."""
         minute = time - time % self.step
         if minute <= self._swept:
             return
@@ -174,7 +176,9 @@ class RollupAccumulator:
             if bucket.start + self.step <= time:
                 del self._open[key]
                 closed.append((key, bucket.point()))
-        for row_key, row in list(self._rows.items()):
+        for number, (row_key, row) in enumerate(list(self._rows.items())):
+            if between is not None and not number % 256:
+                between()
             if row[0] + self.step <= time:
                 del self._rows[row_key]
                 self._close_row(row_key, row)
@@ -217,16 +221,20 @@ def bucket_points(
 _METRIC_ORDER = tuple(Metric)  # a series' bit in a port's metric mask
 
 
-def pack_rollups(points: Iterable[tuple[SeriesKey, SeriesPoint]]) -> list[tuple[str, float, bytes]]:
+def pack_rollups(
+    points: Iterable[tuple[SeriesKey, SeriesPoint]], between: Callable[[], None] | None = None
+) -> list[tuple[str, float, bytes]]:
     """Closed one-minute points as rows (device, minute, blob). A series that was zero all minute is left out: most
     ports of a fleet are idle and error counters stay at zero, and a day of their zeros would be most of the file.
     Values are kept as the store's 16-bit log-scale codes (within 0.024 %; negative values read as 0).
 
     A row is columns, as like values side by side compress best: the ports, a mask of each port's metrics, then
     every series' low code, mean minus low, high minus mean, and the readings counted (one number when all are the
-    same, as they nearly always are)."""
+    same, as they nearly always are). `between` is called every thousand points and before each row."""
     grouped: dict[tuple[str, float], dict[str, dict[int, tuple[int, int, int, int]]]] = {}
-    for (device, port, metric), point in points:
+    for number, ((device, port, metric), point) in enumerate(points):
+        if between is not None and not number % 1024:
+            between()
         if point.low == 0 and point.high == 0:
             continue
         ports = grouped.setdefault((device, point.time), {})
@@ -234,6 +242,8 @@ def pack_rollups(points: Iterable[tuple[SeriesKey, SeriesPoint]]) -> list[tuple[
         ports.setdefault(port, {})[_METRIC_ORDER.index(metric)] = codes
     rows = []
     for (device, minute), ports in grouped.items():
+        if between is not None:
+            between()
         masks, lows, means, highs, counts = [], [], [], [], []
         for series in ports.values():
             mask = 0
