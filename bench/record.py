@@ -70,6 +70,20 @@ async def _lag(samples: list[float], stop: asyncio.Event) -> None:
         samples.append(max(0.0, loop.time() - before - LAG_INTERVAL_S) * 1000)
 
 
+class _CollectorTime:
+    """A gc callback that adds up the time the garbage collector ran (a recorder's objects make it run more)."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self._started = 0.0
+
+    def __call__(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+        else:
+            self.seconds += time.perf_counter() - self._started
+
+
 def _bytes_by_part(path: Path) -> dict[str, int]:
     """The bytes of the recording's ticks, keyframes and rollups (read beside the writer, as a second console would)."""
     import sqlite3
@@ -115,6 +129,10 @@ async def live(
                 raise SystemExit("not every device came up")
             await asyncio.sleep(0.1)
         await asyncio.sleep(10)  # the initial dumps are done
+        # What lives as long as the console is kept out of the full collections, as the console does once the fleet
+        # has settled (cli/console.py, fleet_settled).
+        gc.collect()
+        gc.freeze()
         recorder = Recorder(
             work / "state" / "recording.sqlite",
             settings=RecorderSettings(counter_precision_bits=precision, loop_turn_every_s=loop_turn_every_s),
@@ -122,9 +140,11 @@ async def live(
         recorder.start()
         process = psutil.Process()
         sides: dict[str, dict[str, list[float]]] = {
-            "off": {"cpu_pct": [], "lag_p99_ms": []},
-            "on": {"cpu_pct": [], "lag_p99_ms": [], "mb_per_hour": []},
+            "off": {"cpu_pct": [], "lag_p99_ms": [], "gc_pct": []},
+            "on": {"cpu_pct": [], "lag_p99_ms": [], "gc_pct": [], "mb_per_hour": []},
         }
+        collecting = _CollectorTime()
+        gc.callbacks.append(collecting)
         for _ in range(rounds):
             for side in ("off", "on"):
                 if side == "on":
@@ -133,9 +153,10 @@ async def live(
                 lags: list[float] = []
                 stop = asyncio.Event()
                 sampler = asyncio.create_task(_lag(lags, stop))
-                cpu_before, wall_before = cpu_seconds(process), time.perf_counter()
+                cpu_before, wall_before, gc_before = cpu_seconds(process), time.perf_counter(), collecting.seconds
                 await asyncio.sleep(phase_s)
                 cpu, wall = cpu_seconds(process) - cpu_before, time.perf_counter() - wall_before
+                sides[side]["gc_pct"].append(100 * (collecting.seconds - gc_before) / wall)
                 stop.set()
                 await sampler
                 if side == "on":

@@ -334,3 +334,10 @@ def test_a_reading_is_never_decoded_below_the_one_before_and_a_reset_is_read_exa
     assert all(later >= earlier for earlier, later in itertools.pairwise(decoded[:reset]))
     # Every reading within half a step of 12 bits of its difference (the precision's promise).
     assert all(abs(got - sent) <= 500_000_000 >> 12 for got, sent in zip(decoded, octets, strict=True))
+
+
+def test_the_writer_gives_the_event_loop_its_turn_before_each_device() -> None:
+    turns: list[int] = []
+    ticks = _steady(1)[0]
+    Chain().encode({**ticks, "leaf2": []}, between=lambda: turns.append(len(turns)))
+    assert turns == [0, 1]

@@ -400,3 +400,29 @@ def test_a_chain_keeps_the_device_whose_counters_it_follows(tmp_path: Path) -> N
         chain.decode(b"", counters_of="leaf2")
     chain.reset([])
     assert chain.counters_of is None
+
+
+@pytest.mark.parametrize(("every_s", "turns"), [(1e-9, True), (0.0, False)])
+def test_a_commit_gives_the_event_loop_its_turns(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, every_s: float, turns: bool
+) -> None:
+    # The recorder's thread sleeps a moment between devices once it has worked `loop_turn_every_s` at a stretch:
+    # an event loop waiting for the interpreter takes it then, not a whole switch interval later.
+    from edgeops.recording import recorder as recorder_module
+
+    slept: list[float] = []
+    monkeypatch.setattr(recorder_module.time, "sleep", slept.append)
+    recorder = Recorder(
+        tmp_path / "r.sqlite", clock=ManualClock(START), settings=RecorderSettings(loop_turn_every_s=every_s)
+    )
+    try:
+        for number in range(50):
+            row: list[object] = [None] * ROW_LENGTH
+            row[-8:] = [number] * 8
+            device = f"leaf{number}"
+            recorder.listener(InterfacesChanged(device, START, InterfaceBatch(device, START, {"e1": row})))
+        recorder.flush()
+    finally:
+        recorder.close()
+    assert (len(slept) >= 50) is turns
+    assert set(slept) <= {recorder_module.LOOP_TURN_SLEEP_S}
