@@ -128,16 +128,20 @@ async def live(
             if time.perf_counter() - started > UP_TIMEOUT_S:
                 raise SystemExit("not every device came up")
             await asyncio.sleep(0.1)
-        await asyncio.sleep(10)  # the initial dumps are done
-        # What lives as long as the console is kept out of the full collections, as the console does once the fleet
-        # has settled (cli/console.py, fleet_settled).
-        gc.collect()
-        gc.freeze()
         recorder = Recorder(
             work / "state" / "recording.sqlite",
             settings=RecorderSettings(counter_precision_bits=precision, loop_turn_every_s=loop_turn_every_s),
         )
         recorder.start()
+        # The console records from its start, and once the fleet has settled keeps what lives as long as it does
+        # out of the full collections (cli/console.py, fleet_settled): so the recorder's own state (a chain per
+        # counter) is made before that here too, in 10 s of recording while the initial dumps end.
+        engine.events.add_listener(recorder.listener)
+        await asyncio.sleep(10)
+        engine.events.remove_listener(recorder.listener)
+        await asyncio.sleep(recorder.settings.commit_s * 2)
+        gc.collect()
+        gc.freeze()
         process = psutil.Process()
         sides: dict[str, dict[str, list[float]]] = {
             "off": {"cpu_pct": [], "lag_p99_ms": [], "gc_pct": []},
