@@ -74,7 +74,7 @@ class _LoopTurn:
 
     Why: a thread that computes holds the GIL until another thread has waited a whole switch interval (5 ms) for it,
     and an event loop gives the GIL up at every socket call, so while a commit is encoded the loop waited up to 5 ms
-    several times in one turn (its lag p99 went from 6 to 12 ms with recording on). Sleeping a tenth of a millisecond
+    several times in one turn (its lag p99 went from 6 to 15 ms with recording on). Sleeping a tenth of a millisecond
     every millisecond costs the recorder only wall time."""
 
     def __init__(self, every_s: float, sleep_s: float) -> None:
