@@ -82,6 +82,10 @@ class _LoopTurn:
         self.sleep_s = sleep_s
         self._since = time.perf_counter()
 
+    def start(self) -> None:
+        """The work begins (the thread waited for the next commit until now, holding nothing)."""
+        self._since = time.perf_counter()
+
     def __call__(self) -> None:
         if self.every_s <= 0:
             return
@@ -307,6 +311,7 @@ class Recorder:
             ticks: dict[tuple[str, BatchKind], list[FleetEvent]] = {}
             metrics, rollups, closed = self._metrics, self._rollups, self._closed_rollups
             loop_turn = self._loop_turn
+            loop_turn.start()
             for number, event in enumerate(events):
                 if not number & 63:
                     loop_turn()
