@@ -66,11 +66,13 @@ _EVERY_COUNTER = ((1 << _COUNTERS) - 1) << COUNTERS_AT  # a row's mask bits for 
 _STILL: list[int | None] = [0] * _COUNTERS  # the differences of counters that did not move
 _INTEGERS = (int,) * _COUNTERS
 IDLE_RATES: list[float | None] = [0.0] * _COUNTERS  # an idle row's rates (shared: never changed)
-_TRAFFIC = 4  # the counters before this index (octets and packets) may be kept to a precision; the rest are exact
-_STILL_ERRORS = _STILL[_TRAFFIC:]  # errors and discards that did not move
-_ERROR_INTEGERS = _INTEGERS[_TRAFFIC:]
-_STILL_RATES: list[float | None] = [0.0] * (_COUNTERS - _TRAFFIC)
-_ERROR_COUNTERS = _EVERY_COUNTER & ~((1 << (COUNTERS_AT + _TRAFFIC)) - 1)  # the mask bits of errors and discards
+# The counters before this index (octets and packets) may be kept to a precision; the rest are exact.
+TRAFFIC_COUNTERS = 4
+_STILL_ERRORS = _STILL[TRAFFIC_COUNTERS:]  # errors and discards that did not move
+_ERROR_INTEGERS = _INTEGERS[TRAFFIC_COUNTERS:]
+_STILL_RATES: list[float | None] = [0.0] * (_COUNTERS - TRAFFIC_COUNTERS)
+# The mask bits of errors and discards.
+_ERROR_COUNTERS = _EVERY_COUNTER & ~((1 << (COUNTERS_AT + TRAFFIC_COUNTERS)) - 1)
 _INT64 = range(-(2**63), 2**63)
 _INT64_LOW, _INT64_HIGH = -(2**63), 2**63 - 1  # the same, for comparisons in the writer's loop
 _COUNTER_HIGH = 2**64 - 1
@@ -173,7 +175,7 @@ class _Port:
 def _shift(precision: int | None, index: int, delta: int | None) -> int:
     """How many low bits of counter `index`'s residual are not kept: those below `precision` significant bits of
     its last difference (0 for exact counters, and while the difference is small or not known)."""
-    if not precision or index >= _TRAFFIC or not delta:
+    if not precision or index >= TRAFFIC_COUNTERS or not delta:
         return 0
     return max(0, abs(delta).bit_length() - precision)
 
@@ -386,24 +388,24 @@ class Chain:
                 continue
             row_rates: list[float | None] = [None] * _COUNTERS
             moving = _COUNTERS  # the counters the loop below works out one by one
-            errors = counters[_TRAFFIC:]
+            errors = counters[TRAFFIC_COUNTERS:]
             if (
-                deltas[_TRAFFIC:] == _STILL_ERRORS
-                and errors == lasts[_TRAFFIC:]
+                deltas[TRAFFIC_COUNTERS:] == _STILL_ERRORS
+                and errors == lasts[TRAFFIC_COUNTERS:]
                 and tuple(map(type, errors)) == _ERROR_INTEGERS
             ):
                 # Errors and discards that did not move (most rows of a fleet): what the loop below does for each
                 # (a residual of 0, the time moved on, a rate of 0), for the four at once.
                 mask |= _ERROR_COUNTERS
-                for column in columns[_TRAFFIC:]:
+                for column in columns[TRAFFIC_COUNTERS:]:
                     column.append(0)
-                spans[_TRAFFIC:] = [at - time for time in times[_TRAFFIC:]]
-                if at > max(times[_TRAFFIC:]):
-                    row_rates[_TRAFFIC:] = _STILL_RATES
+                spans[TRAFFIC_COUNTERS:] = [at - time for time in times[TRAFFIC_COUNTERS:]]
+                if at > max(times[TRAFFIC_COUNTERS:]):
+                    row_rates[TRAFFIC_COUNTERS:] = _STILL_RATES
                 else:
-                    row_rates[_TRAFFIC:] = _idle_rates(times[_TRAFFIC:], at)
-                times[_TRAFFIC:] = [at] * (_COUNTERS - _TRAFFIC)
-                moving = _TRAFFIC
+                    row_rates[TRAFFIC_COUNTERS:] = _idle_rates(times[TRAFFIC_COUNTERS:], at)
+                times[TRAFFIC_COUNTERS:] = [at] * (_COUNTERS - TRAFFIC_COUNTERS)
+                moving = TRAFFIC_COUNTERS
             octets: dict[int, tuple[int | None, int]] = {}  # octet counter -> (its difference before, now)
             for index in range(moving):
                 value = counters[index]
@@ -458,7 +460,7 @@ class Chain:
                 residual = value - predicted
                 exact = value
                 if _INT64_LOW <= residual <= _INT64_HIGH:
-                    if precision and index < _TRAFFIC and delta:
+                    if precision and index < TRAFFIC_COUNTERS and delta:
                         shift = abs(delta).bit_length() - precision  # see _shift
                         if shift > 0:
                             # Rounded to the precision; the chain goes on from what a reader will decode, so the

@@ -15,7 +15,7 @@ from edgeops.devices.interface_rows import COUNTERS_AT
 from edgeops.fleet.events import FleetEvent, HealthChanged, InterfacesChanged
 from edgeops.fleet.history import decode_compact, encode_compact
 from edgeops.fleet.rates import InterfaceRateTracker
-from edgeops.recording.coding import IDLE_RATES
+from edgeops.recording.coding import IDLE_RATES, TRAFFIC_COUNTERS
 from edgeops.recording.schema import INTERFACE_METRICS, Metric, SeriesPoint
 
 ROLLUP_S = 60.0
@@ -24,8 +24,7 @@ _FACTORS = tuple(factor for _, factor in INTERFACE_METRICS)
 _METRICS = tuple(metric for metric, _ in INTERFACE_METRICS)
 # The rates of a port whose counters did not move (most ports of a fleet): Chain.encode hands this very list.
 _IDLE = IDLE_RATES
-_TRAFFIC = 4  # octets and packets; the rates after them are of errors and discards
-_QUIET: list[float | None] = [0.0] * (8 - _TRAFFIC)
+_QUIET: list[float | None] = [0.0] * (8 - TRAFFIC_COUNTERS)
 # A port's minute of rates, one flat list: its start, the idle samples, the samples with errors and discards at 0,
 # then per metric the low, high, total and count.
 _START, _IDLE_SAMPLES, _QUIET_SAMPLES, _LOW, _HIGH, _TOTAL, _COUNT = 0, 1, 2, 3, 11, 19, 27
@@ -132,9 +131,9 @@ class RollupAccumulator:
                 row[_IDLE_SAMPLES] += 1  # an idle sample: its zeros are counted into the minute when it closes
                 continue
             moving = 8
-            if values[_TRAFFIC:] == _QUIET:
+            if values[TRAFFIC_COUNTERS:] == _QUIET:
                 row[_QUIET_SAMPLES] += 1  # so are the zeros of errors and discards that did not move (most samples)
-                moving = _TRAFFIC
+                moving = TRAFFIC_COUNTERS
             for index in range(moving):
                 rate = values[index]
                 if rate is None:
@@ -155,7 +154,7 @@ class RollupAccumulator:
         device, port = key
         start, idle, quiet = row[_START], row[_IDLE_SAMPLES], row[_QUIET_SAMPLES]
         for index in range(8):
-            zeros = idle + quiet if index >= _TRAFFIC else idle
+            zeros = idle + quiet if index >= TRAFFIC_COUNTERS else idle
             count = row[_COUNT + index]
             low, high = row[_LOW + index], row[_HIGH + index]
             if zeros:  # as if each sample that was counted had added its 0
