@@ -84,6 +84,14 @@ class _CollectorTime:
             self.seconds += time.perf_counter() - self._started
 
 
+def _thread_cpu_seconds(process: psutil.Process, native_id: int | None) -> float:
+    """The CPU seconds one thread of `process` has used (0 if it is not running)."""
+    for thread in process.threads():
+        if thread.id == native_id:
+            return float(thread.user_time + thread.system_time)
+    return 0.0
+
+
 def _bytes_by_part(path: Path) -> dict[str, int]:
     """The bytes of the recording's ticks, keyframes and rollups (read beside the writer, as a second console would)."""
     import sqlite3
@@ -145,7 +153,7 @@ async def live(
         process = psutil.Process()
         sides: dict[str, dict[str, list[float]]] = {
             "off": {"cpu_pct": [], "lag_p99_ms": [], "gc_pct": []},
-            "on": {"cpu_pct": [], "lag_p99_ms": [], "gc_pct": [], "mb_per_hour": []},
+            "on": {"cpu_pct": [], "lag_p99_ms": [], "gc_pct": [], "mb_per_hour": [], "recorder_thread_cpu_pct": []},
         }
         collecting = _CollectorTime()
         gc.callbacks.append(collecting)
@@ -157,9 +165,12 @@ async def live(
                 lags: list[float] = []
                 stop = asyncio.Event()
                 sampler = asyncio.create_task(_lag(lags, stop))
+                writer = None if recorder._thread is None else recorder._thread.native_id
                 cpu_before, wall_before, gc_before = cpu_seconds(process), time.perf_counter(), collecting.seconds
+                writer_before = _thread_cpu_seconds(process, writer)
                 await asyncio.sleep(phase_s)
                 cpu, wall = cpu_seconds(process) - cpu_before, time.perf_counter() - wall_before
+                writer_cpu = _thread_cpu_seconds(process, writer) - writer_before
                 sides[side]["gc_pct"].append(100 * (collecting.seconds - gc_before) / wall)
                 stop.set()
                 await sampler
@@ -168,6 +179,9 @@ async def live(
                     await asyncio.sleep(recorder.settings.commit_s * 2)  # its last batches are committed
                     grown = recorder.used_bytes() - used_before
                     sides[side]["mb_per_hour"].append(grown / 2**20 * 3600 / wall)
+                    # What of the difference the recorder's own thread used (the rest is the loop's side: the
+                    # events handed over, the collector, the interpreter passed between the two threads).
+                    sides[side]["recorder_thread_cpu_pct"].append(100 * writer_cpu / wall)
                 sides[side]["cpu_pct"].append(100 * cpu / wall)
                 sides[side]["lag_p99_ms"].append(percentile(lags, 0.99))
         size: dict[str, float] = {}

@@ -7,6 +7,8 @@ import itertools
 import sqlite3
 import zlib
 from pathlib import Path
+from typing import Any
+from unittest import mock
 
 import msgpack
 import pytest
@@ -23,6 +25,7 @@ from edgeops.fleet.events import (
     InterfacesChanged,
     SubscriptionData,
 )
+from edgeops.recording import coding
 from edgeops.recording.coding import Chain
 from edgeops.recording.reader import Recording
 from edgeops.recording.recorder import Recorder
@@ -341,3 +344,137 @@ def test_the_writer_gives_the_event_loop_its_turn_before_each_device() -> None:
     ticks = _steady(1)[0]
     Chain().encode({**ticks, "leaf2": []}, between=lambda: turns.append(len(turns)))
     assert turns == [0, 1]
+
+
+def _port_ticks(readings: list[tuple[float, list[Any]]]) -> list[dict[str, list[FleetEvent]]]:
+    """Ticks of one device with two ports that both read `readings` ((device time, eight counters) each)."""
+    sequence: list[dict[str, list[FleetEvent]]] = []
+    for at, counters in readings:
+        row: list[object] = [None] * COUNTERS_AT + list(counters)
+        batch = InterfaceBatch("leaf1", at, {"e1": row, "e2": list(row)})
+        sequence.append({"leaf1": [InterfacesChanged("leaf1", at + 0.01, batch)]})
+    return sequence
+
+
+@st.composite
+def working_port(draw: st.DrawFn) -> list[dict[str, list[FleetEvent]]]:
+    """A port at work sampled again and again: traffic that moves on (now and then cleared, wrapped, stopped or
+    jumping far), errors that mostly stand still, device times mostly 2 s apart (now and then none or backwards),
+    and now and then a counter missing or not an integer for a sample: the rows the writer's shortcut takes, and
+    its edges."""
+    at = draw(st.floats(min_value=1.7e9, max_value=1.8e9))
+    values = [draw(st.integers(0, 2**64 - 1)) for _ in range(ROW_LENGTH - COUNTERS_AT)]
+    readings: list[tuple[float, list[Any]]] = []
+    for _ in range(draw(st.integers(2, 14))):
+        at += draw(st.sampled_from([2.0, 2.0, 2.0, 2.003, 1.997, 0.0, -1.0, 1e-9, 1e6]))
+        usual = draw(st.integers(0, 3)) > 0  # a sample like most: traffic moved on, errors did not
+        shown: list[Any] = []
+        for index, value in enumerate(values):
+            traffic = index < coding.TRAFFIC_COUNTERS
+            change = 0 if usual else draw(st.integers(0, 11))
+            if change <= 6:
+                step = draw(st.integers(1 if usual else 0, 10**9) | st.integers(1, 2**64 - 1)) if traffic else 0
+            elif change == 7:
+                step = draw(st.integers(0, 3))
+            elif change == 8:
+                step = draw(st.integers(0, 2**64 - 1))  # a jump, or a wrap past 2^64
+            elif change == 9:
+                value, step = 0, draw(st.integers(0, 10**4))  # cleared
+            else:
+                step = 0
+            values[index] = (value + step) % 2**64
+            # Missing from this sample, or not an integer in it (the counter goes on behind).
+            shown.append(draw(st.sampled_from([None, 1.5])) if change == 10 else values[index])
+        readings.append((at, shown))
+    return _port_ticks(readings)
+
+
+def _written(sequence: list[dict[str, list[FleetEvent]]], precision: int | None) -> tuple[list[bytes], list[Any]]:
+    writer, rates = Chain(precision), []
+    data = [writer.encode(tick, rates=lambda device, at, ports: rates.append((device, at, ports))) for tick in sequence]
+    return data, rates
+
+
+def _shortcut_writes_what_the_general_loop_writes(
+    sequence: list[dict[str, list[FleetEvent]]], precision: int | None
+) -> None:
+    shortcut = _written(sequence, precision)
+    with mock.patch.object(coding, "_traffic_moved", return_value=None):
+        general = _written(sequence, precision)
+    assert shortcut == general
+    reader = Chain()
+    for tick, data in zip(sequence, shortcut[0], strict=True):
+        decoded = reader.decode(data)
+        if precision is None:
+            assert decoded == tick["leaf1"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(working_port(), st.sampled_from([None, 4, 12]))
+def test_the_shortcut_for_a_working_port_writes_what_the_general_loop_writes(
+    sequence: list[dict[str, list[FleetEvent]]], precision: int | None
+) -> None:
+    _shortcut_writes_what_the_general_loop_writes(sequence, precision)
+
+
+_T = 1_767_225_600.0
+_QUIET = [0, 0, 0, 0]
+
+
+@pytest.mark.parametrize("precision", [None, 12])
+@pytest.mark.parametrize(
+    "readings",
+    [
+        # A difference past 2^63, then a small one: the residual is below what 64 bits hold.
+        [
+            (_T, [5, 5, 5, 5, *_QUIET]),
+            (_T + 2, [5 + 2**63 + 5, 10, 10, 10, *_QUIET]),
+            (_T + 4, [2**63 + 20, 20, 20, 20, *_QUIET]),
+        ],
+        [
+            (_T, [5, 5, 5, 5, *_QUIET]),
+            (_T + 2, [10, 10, 5 + 2**63 + 5, 10, *_QUIET]),
+            (_T + 4, [20, 20, 2**63 + 20, 20, *_QUIET]),
+        ],
+        # A small difference, then a jump past 2^63: the residual is above what 64 bits hold.
+        [
+            (_T, [0, 0, 0, 0, *_QUIET]),
+            (_T + 2, [1000] * 4 + _QUIET),
+            (_T + 4, [2**63 + 2000, 2000, 2000, 2000, *_QUIET]),
+        ],
+        [
+            (_T, [0, 0, 0, 0, *_QUIET]),
+            (_T + 2, [1000] * 4 + _QUIET),
+            (_T + 4, [2000, 2000, 2000, 2**63 + 2000, *_QUIET]),
+        ],
+        # A counter missing from one sample: its difference then spans two samples' time, the others' one.
+        [(_T + 2 * n, [1000 * n, None if n == 2 else 1000 * n, 10 * n, 10 * n, *_QUIET]) for n in range(6)],
+        # Errors that moved, or were read at another time than the traffic.
+        [(_T + 2 * n, [1000 * n, 1000 * n, 10 * n, 10 * n, 0, 0, 0, n // 3]) for n in range(6)],
+        [(_T + 2 * n, [1000 * n, 1000 * n, 10 * n, 10 * n, 0, 0, None if n == 2 else 0, 0]) for n in range(6)],
+        # Device times that stand still or go back.
+        [(_T + (2 * n if n != 3 else 2), [1000 * n, 1000 * n, 10 * n, 10 * n, *_QUIET]) for n in range(6)],
+    ],
+)
+def test_the_shortcut_stands_aside_at_the_edges(readings: list[tuple[float, list[Any]]], precision: int | None) -> None:
+    _shortcut_writes_what_the_general_loop_writes(_port_ticks(readings), precision)
+
+
+def test_the_shortcut_takes_the_rows_of_a_working_port() -> None:
+    taken: list[bool] = []
+    real = coding._traffic_moved
+
+    def spy(*args: Any) -> Any:
+        moved = real(*args)
+        taken.append(moved is not None)
+        return moved
+
+    sequence = _steady(12)
+    for tick in sequence:
+        for event in tick["leaf1"]:
+            assert isinstance(event, InterfacesChanged)
+            event.batch.rows["e1"][COUNTERS_AT + 4 :] = [0, 0, 0, 0]
+    with mock.patch.object(coding, "_traffic_moved", spy):
+        _written(sequence, 12)
+    # From the third sample on (a difference known), the busy port goes the short way.
+    assert taken.count(True) >= 9

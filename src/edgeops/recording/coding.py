@@ -193,6 +193,81 @@ def _packets_predicted(port: _Port, index: int, at: float, octets: Mapping[int, 
     return port.predict(index, at)
 
 
+def _traffic_moved(
+    port: _Port, counters: list[Any], at: float, precision: int | None, columns: list[list[int]]
+) -> list[float | None] | None:
+    """The row a fleet at work sends most: its four traffic counters moved on from readings that had moved too, its
+    errors and discards did not, all eight read at one time. Writes what the general loop of
+    `Chain._interfaces_out` writes for such a row (the residuals, the chain's state) in one pass, without its checks
+    for every other case, and gives the row's rates; None, with nothing changed, for any other row (a test holds
+    the two ways equal on random rows)."""
+    deltas = port.deltas
+    d0, d1, d2, d3 = deltas[0], deltas[1], deltas[2], deltas[3]
+    # Differences known and not 0 (None and 0 are false); errors and discards that did not move.
+    if not (d0 and d1 and d2 and d3) or deltas[4] != 0 or deltas[5] != 0 or deltas[6] != 0 or deltas[7] != 0:
+        return None
+    if tuple(map(type, counters)) != _INTEGERS:
+        return None
+    # A difference is known only after two integer readings: the last readings of these counters are integers.
+    lasts: list[int] = port.values  # type: ignore[assignment]
+    times, spans = port.times, port.spans
+    # The octets are scaled by their own chain's time (which must be the same for both); the packets by the octets.
+    then, span = times[0], spans[0]
+    if times.count(then) != _COUNTERS or spans[1] != span or counters[TRAFFIC_COUNTERS:] != lasts[TRAFFIC_COUNTERS:]:
+        return None
+    elapsed = at - then
+    if not (span > 0 and elapsed > 0):
+        return None
+    c0, c1, c2, c3 = counters[0], counters[1], counters[2], counters[3]
+    l0, l1, l2, l3 = lasts[0], lasts[1], lasts[2], lasts[3]
+    scale = elapsed / span
+    # The octets by their chain, each difference scaled to the time elapsed (Port.predict).
+    step0, step1 = d0 * scale, d1 * scale
+    if not (math.isfinite(step0) and math.isfinite(step1)):
+        return None
+    p0, p1 = l0 + round(step0), l1 + round(step1)
+    r0, r1 = c0 - p0, c1 - p1
+    if not (_INT64_LOW <= r0 <= _INT64_HIGH and _INT64_LOW <= r1 <= _INT64_HIGH):
+        return None
+    v0, v1 = c0, c1
+    if precision:
+        if (shift := d0.bit_length() - precision) > 0:
+            r0 = (r0 + (1 << (shift - 1))) >> shift
+            v0 = p0 + (r0 << shift)
+        if (shift := d1.bit_length() - precision) > 0:
+            r1 = (r1 + (1 << (shift - 1))) >> shift
+            v1 = p1 + (r1 << shift)
+    if not (l0 <= c0 and l0 <= v0 <= _COUNTER_HIGH and l1 <= c1 and l1 <= v1 <= _COUNTER_HIGH):
+        return None
+    n0, n1 = v0 - l0, v1 - l1
+    # The packets from the octets of the same sample at the last packet size (_packets_predicted).
+    step2, step3 = n0 * (d2 / d0), n1 * (d3 / d1)
+    if not (math.isfinite(step2) and math.isfinite(step3)):
+        return None
+    p2, p3 = l2 + round(step2), l3 + round(step3)
+    r2, r3 = c2 - p2, c3 - p3
+    if not (_INT64_LOW <= r2 <= _INT64_HIGH and _INT64_LOW <= r3 <= _INT64_HIGH):
+        return None
+    v2, v3 = c2, c3
+    if precision:
+        if (shift := d2.bit_length() - precision) > 0:
+            r2 = (r2 + (1 << (shift - 1))) >> shift
+            v2 = p2 + (r2 << shift)
+        if (shift := d3.bit_length() - precision) > 0:
+            r3 = (r3 + (1 << (shift - 1))) >> shift
+            v3 = p3 + (r3 << shift)
+    if not (l2 <= c2 and l2 <= v2 <= _COUNTER_HIGH and l3 <= c3 and l3 <= v3 <= _COUNTER_HIGH):
+        return None
+    n2, n3 = v2 - l2, v3 - l3
+    for column, residual in zip(columns, (r0, r1, r2, r3, 0, 0, 0, 0), strict=True):
+        column.append(residual)
+    deltas[:TRAFFIC_COUNTERS] = n0, n1, n2, n3
+    lasts[:TRAFFIC_COUNTERS] = v0, v1, v2, v3
+    spans[:] = [elapsed] * _COUNTERS
+    times[:] = [at] * _COUNTERS
+    return [n0 / elapsed, n1 / elapsed, n2 / elapsed, n3 / elapsed, 0.0, 0.0, 0.0, 0.0]
+
+
 def _idle_bitmap(idle: list[int], rows: int) -> bytes:
     bitmap = bytearray((rows + 7) // 8)
     for row in idle:
@@ -385,6 +460,12 @@ class Chain:
                     rates.append((name, IDLE_RATES if at > max(times) else _idle_rates(times, at)))
                 spans[:] = [at - time for time in times]  # Port.stay
                 times[:] = [at] * _COUNTERS
+                continue
+            moved = _traffic_moved(port, counters, at, precision, columns)
+            if moved is not None:
+                masks.append(mask | _EVERY_COUNTER)
+                if rates is not None:
+                    rates.append((name, moved))
                 continue
             row_rates: list[float | None] = [None] * _COUNTERS
             moving = _COUNTERS  # the counters the loop below works out one by one
