@@ -71,17 +71,21 @@ async def _lag(samples: list[float], stop: asyncio.Event) -> None:
 
 
 class _CollectorTime:
-    """A gc callback that adds up the time the garbage collector ran (a recorder's objects make it run more)."""
+    """A gc callback that adds up the time the garbage collector ran (a recorder's objects make it run more), in all
+    and by generation (which objects it walked: the young ones, or the whole heap not frozen)."""
 
     def __init__(self) -> None:
         self.seconds = 0.0
+        self.by_generation = [0.0, 0.0, 0.0]
         self._started = 0.0
 
     def __call__(self, phase: str, info: dict[str, int]) -> None:
         if phase == "start":
             self._started = time.perf_counter()
         else:
-            self.seconds += time.perf_counter() - self._started
+            spent = time.perf_counter() - self._started
+            self.seconds += spent
+            self.by_generation[info["generation"]] += spent
 
 
 def _thread_cpu_seconds(process: psutil.Process, native_id: int | None) -> float:
@@ -152,9 +156,10 @@ async def live(
         gc.freeze()
         process = psutil.Process()
         sides: dict[str, dict[str, list[float]]] = {
-            "off": {"cpu_pct": [], "lag_p99_ms": [], "gc_pct": []},
-            "on": {"cpu_pct": [], "lag_p99_ms": [], "gc_pct": [], "mb_per_hour": [], "recorder_thread_cpu_pct": []},
+            side: {"cpu_pct": [], "lag_p99_ms": [], "gc_pct": [], "gc_young_pct": [], "gc_full_pct": []}
+            for side in ("off", "on")
         }
+        sides["on"].update({"mb_per_hour": [], "recorder_thread_cpu_pct": []})
         collecting = _CollectorTime()
         gc.callbacks.append(collecting)
         for _ in range(rounds):
@@ -167,11 +172,17 @@ async def live(
                 sampler = asyncio.create_task(_lag(lags, stop))
                 writer = None if recorder._thread is None else recorder._thread.native_id
                 cpu_before, wall_before, gc_before = cpu_seconds(process), time.perf_counter(), collecting.seconds
+                generations_before = list(collecting.by_generation)
                 writer_before = _thread_cpu_seconds(process, writer)
                 await asyncio.sleep(phase_s)
                 cpu, wall = cpu_seconds(process) - cpu_before, time.perf_counter() - wall_before
                 writer_cpu = _thread_cpu_seconds(process, writer) - writer_before
                 sides[side]["gc_pct"].append(100 * (collecting.seconds - gc_before) / wall)
+                spent = [
+                    after - before for after, before in zip(collecting.by_generation, generations_before, strict=True)
+                ]
+                sides[side]["gc_young_pct"].append(100 * (spent[0] + spent[1]) / wall)
+                sides[side]["gc_full_pct"].append(100 * spent[2] / wall)
                 stop.set()
                 await sampler
                 if side == "on":

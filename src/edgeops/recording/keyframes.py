@@ -46,28 +46,34 @@ class _DeviceState:
         # Calls whose latest one is the state: sessions, source, interval, declared groups, group states, data marks.
         self.singles: dict[object, FleetEvent] = {}
         self.health: HealthChanged | None = None
-        # The last two interface samples (with the order they came in) of each set of ports that carried counters:
-        # a keyframe needs each interface's last two counter readings (the store's rates need two), and those are
-        # always among them (a port's last reading is in the latest sample of its set; the one before, in the
-        # sample before it of that set or in the latest of another). Kept as they came: a sample is never changed
-        # once it is handed out, and folding two a set at a keyframe costs less than every row of every sample.
-        self.samples: dict[tuple[str, ...], list[tuple[int, InterfacesChanged]]] = {}
+        # The counters of the last two interface samples (with the order they came in) of each set of ports that
+        # carried counters: a keyframe needs each interface's last two counter readings (the store's rates need
+        # two), and those are always among them (a port's last reading is in the latest sample of its set; the one
+        # before, in the sample before it of that set or in the latest of another). Each sample's counters are
+        # kept as tuples, once, rather than merged row by row as they come (folding two a set at a keyframe costs
+        # less), and not as the sample itself: its rows are lists that would live seconds longer than the engine
+        # keeps them, walked by the garbage collector all that time (tuples of numbers it stops walking).
+        self.samples: dict[tuple[str, ...], list[_Counters]] = {}
         self.interface_state: dict[str, list[object]] = {}  # the state fields, merged
         self.state_time = 0.0
 
     def counter_readings(self) -> dict[str, list[tuple[float, float, list[object]]]]:
         """Per interface its last two counter readings (time, device timestamp, the eight counters)."""
         readings: dict[str, list[tuple[float, float, list[object]]]] = {}
-        for _, event in sorted((kept for pair in self.samples.values() for kept in pair), key=lambda kept: kept[0]):
-            batch = event.batch
-            for name, row in batch.rows.items():
-                counters = row[COUNTERS_AT:]
-                if counters != _NO_COUNTERS:
-                    last = readings.setdefault(name, [])
-                    last.append((event.time, batch.timestamp, counters))
-                    if len(last) > 2:
-                        del last[0]
+        for _, time, timestamp, names, counters_of in sorted(
+            (kept for pair in self.samples.values() for kept in pair), key=lambda kept: kept[0]
+        ):
+            for name, counters in zip(names, counters_of, strict=True):
+                last = readings.setdefault(name, [])
+                last.append((time, timestamp, list(counters)))
+                if len(last) > 2:
+                    del last[0]
         return readings
+
+
+# An interface sample's counters as a keyframe needs them: (order of arrival, time, device timestamp, the ports that
+# carried counters, their eight counters each).
+_Counters = tuple[int, float, float, tuple[str, ...], tuple[tuple[object, ...], ...]]
 
 
 class FleetShadow:
@@ -86,15 +92,24 @@ class FleetShadow:
             state = self._devices[event.device] = _DeviceState()
         if kind is InterfacesChanged:
             assert isinstance(event, InterfacesChanged)
-            rows = event.batch.rows
-            ports = tuple(name for name, row in rows.items() if row[COUNTERS_AT:] != _NO_COUNTERS)
-            if ports:
+            batch = event.batch
+            rows = batch.rows
+            names: list[str] = []
+            readings: list[tuple[object, ...]] = []
+            for name, row in rows.items():
+                counters = row[COUNTERS_AT:]
+                if counters != _NO_COUNTERS:
+                    names.append(name)
+                    readings.append(tuple(counters))
+            if names:
                 self._order += 1
+                ports = tuple(names)
+                reading = (self._order, event.time, batch.timestamp, ports, tuple(readings))
                 kept = state.samples.get(ports)
                 if kept is None:
-                    state.samples[ports] = [(self._order, event)]
+                    state.samples[ports] = [reading]
                 else:
-                    kept.append((self._order, event))
+                    kept.append(reading)
                     if len(kept) > 2:
                         del kept[0]
             for name, row in rows.items():
