@@ -50,9 +50,10 @@ class _DeviceState:
         # carried counters: a keyframe needs each interface's last two counter readings (the store's rates need
         # two), and those are always among them (a port's last reading is in the latest sample of its set; the one
         # before, in the sample before it of that set or in the latest of another). Each sample's counters are
-        # kept as tuples, once, rather than merged row by row as they come (folding two a set at a keyframe costs
-        # less), and not as the sample itself: its rows are lists that would live seconds longer than the engine
-        # keeps them, walked by the garbage collector all that time (tuples of numbers it stops walking).
+        # kept as one tuple, once, rather than merged row by row as they come (folding two a set at a keyframe
+        # costs less), and not as the sample itself: its rows are lists that would live seconds longer than the
+        # engine keeps them, walked by the garbage collector all that time (a tuple of numbers it stops walking,
+        # and one a sample rather than one a row: what lives long makes the collector run more often).
         self.samples: dict[tuple[str, ...], list[_Counters]] = {}
         self.interface_state: dict[str, list[object]] = {}  # the state fields, merged
         self.state_time = 0.0
@@ -63,17 +64,18 @@ class _DeviceState:
         for _, time, timestamp, names, counters_of in sorted(
             (kept for pair in self.samples.values() for kept in pair), key=lambda kept: kept[0]
         ):
-            for name, counters in zip(names, counters_of, strict=True):
+            for number, name in enumerate(names):
                 last = readings.setdefault(name, [])
-                last.append((time, timestamp, list(counters)))
+                last.append((time, timestamp, list(counters_of[number * _EIGHT : number * _EIGHT + _EIGHT])))
                 if len(last) > 2:
                     del last[0]
         return readings
 
 
 # An interface sample's counters as a keyframe needs them: (order of arrival, time, device timestamp, the ports that
-# carried counters, their eight counters each).
-_Counters = tuple[int, float, float, tuple[str, ...], tuple[tuple[object, ...], ...]]
+# carried counters, their eight counters each one after the other).
+_Counters = tuple[int, float, float, tuple[str, ...], tuple[object, ...]]
+_EIGHT = ROW_LENGTH - COUNTERS_AT
 
 
 class FleetShadow:
@@ -95,15 +97,16 @@ class FleetShadow:
             batch = event.batch
             rows = batch.rows
             names: list[str] = []
-            readings: list[tuple[object, ...]] = []
+            readings: list[object] = []
             for name, row in rows.items():
                 counters = row[COUNTERS_AT:]
                 if counters != _NO_COUNTERS:
                     names.append(name)
-                    readings.append(tuple(counters))
+                    readings += counters
             if names:
                 self._order += 1
                 ports = tuple(names)
+                # One tuple of numbers a sample: it holds nothing the collector walks (it stops tracking it).
                 reading = (self._order, event.time, batch.timestamp, ports, tuple(readings))
                 kept = state.samples.get(ports)
                 if kept is None:
