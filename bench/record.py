@@ -4,7 +4,8 @@ Live part: a lab of --devices devices runs in a child process; this process runs
 every 2 s). Once every device is up, phases of --phase-s seconds alternate, recording off and on (off, on, off,
 on, ...), on the same engine in the same run, so the machine's drift falls on both sides alike. Per side: the
 process's CPU (the recorder's thread included) in % of one core, the event loop's lag p99 (how late a 50 ms sleep
-wakes), and with recording on the bytes the file grew by, as MB per hour. Then the size alone: --size-s seconds of
+wakes), the garbage collector's time (young and full collections), and with recording on the recorder thread's own
+CPU and the bytes the file grew by, as MB per hour. Then the size alone: --size-s seconds of
 recording on without a break (two keyframe intervals by default), as a console records: its growth as MB per hour,
 and what the ticks, keyframes and rollups each took of it. (A phase after an "off" one starts with every counter
 predicted from before the gap, and may or may not hold a keyframe: its size is shown, but the continuous one counts.)
