@@ -149,6 +149,10 @@ async def test_sigterm_ends_recording_cleanly(tmp_path, lab_address_block):
         assert await asyncio.wait_for(recorder.wait(), 30) == 0
         with Recording.open(path) as recording:
             assert recording.span()[0] < recording.span()[1]
+        # Once every device had connected, it kept its long-lived objects out of the full collections, as the
+        # console does.
+        log = "".join(file.read_text() for file in (tmp_path / "logs").glob("*.log*"))
+        assert "fleet settled:" in log
     finally:
         if recorder is not None:
             await _stop(recorder)

@@ -4,7 +4,6 @@ engine, the garbage collector's policy); `--demo` hands over to cli/demo.py."""
 from __future__ import annotations
 
 import argparse
-import gc
 import logging
 import sqlite3
 import sys
@@ -16,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from edgeops import defaults
 from edgeops.cli.exit_codes import ExitCode
+from edgeops.cli.heap import LongLivedHeap
 from edgeops.paths import AppPaths
 from edgeops.textsafety import escape_control
 
@@ -350,7 +350,7 @@ class ConsoleRuntime:
         self.command_timeout_s = command_timeout_s  # the runner pane's, per device
         self.site_command_timeouts = site_command_timeouts or {}  # [site.CODE] command_timeout
         self.recorder: Recorder | None = None
-        self.heap_frozen = False  # some of the heap is in the garbage collector's permanent generation
+        self.heap = LongLivedHeap()
 
     def load_inventory(self) -> InventoryLoad:
         """The inventory, or its problems; run in a thread, so the engine's imports are paid here too."""
@@ -415,32 +415,17 @@ class ConsoleRuntime:
         return ReadOnlyEngine(engine) if self.readonly else engine
 
     def engine_starting(self) -> None:
-        # What is alive now (the imports, the inventory, the screens) lives as long as the console: full
-        # collections during the connect storm need not walk it (their longest pause at 200 devices: 134 ms
-        # without, 56 ms with, in bench/sessions.py --gc-freeze).
-        self.heap_frozen = True
-        gc.freeze()
+        self.heap.engine_starting()
 
     def fleet_settled(self) -> None:
-        """Once every device has connected (or failed to), keep the full garbage collections off what is alive.
-
-        After the connect storm the heap holds hundreds of thousands of long-lived objects (sessions, channels, the
-        store's rows and history) that a full collection walks every time, holding the event loop: 0.2 to 0.4 s
-        per collection at 500 devices. Moved to the permanent generation, they are no longer walked (a full
-        collection then takes well under 0.2 s); objects freed by reference counting are still freed.
-        """
-        self.heap_frozen = True
-        gc.collect()  # what the storm left as garbage is not kept for the rest of the run
-        gc.freeze()
-        log.info("fleet settled: %d long-lived objects kept out of garbage collection", gc.get_freeze_count())
+        """Once every device has connected (or failed to), keep the full garbage collections off what is alive."""
+        self.heap.fleet_settled()
 
     def console_closed(self) -> None:
         if self.recorder is not None:
             self.recorder.close()
             self.recorder = None
-        if self.heap_frozen:
-            gc.unfreeze()  # a process that goes on (the demo stopping its lab, the tests) collects them again
-            self.heap_frozen = False
+        self.heap.release()
 
 
 def start_recording(paths: AppPaths, settings: RecorderSettings | None = None) -> Recorder | None:

@@ -10,9 +10,15 @@ import logging
 import signal
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from edgeops.cli.exit_codes import ExitCode
+from edgeops.cli.heap import LongLivedHeap
 from edgeops.paths import AppPaths
+
+if TYPE_CHECKING:
+    from edgeops.fleet.engine import FleetEngine
+    from edgeops.fleet.events import EventListener, FleetEvent
 
 HELP = "record the fleet's telemetry, states and commands headless (no console), until stopped"
 
@@ -71,8 +77,28 @@ async def _record(inventory: object, paths: AppPaths, recorder: object, duration
     engine = FleetEngine(inventory, paths)
     engine.events.add_listener(recorder.listener)
     recorder.start()
-    async with engine:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), duration)
+    # A machine that records for weeks keeps its long-lived objects out of the full collections, as the console does.
+    heap = LongLivedHeap()
+    heap.engine_starting()
+    engine.events.add_listener(_settles(engine, heap))
+    try:
+        async with engine:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), duration)
+    finally:
+        heap.release()
     log.info("recording stopped: %s", recorder.status)
     return ExitCode.OK
+
+
+def _settles(engine: FleetEngine, heap: LongLivedHeap) -> EventListener:
+    """A listener that tells the heap the fleet has settled when no device is connecting any more (the console tells
+    it from its refresh tick), once."""
+    from edgeops.fleet.events import SessionChanged
+
+    def listener(event: FleetEvent) -> None:
+        if type(event) is SessionChanged and not engine.store.fleet_rollup().connecting:
+            engine.events.remove_listener(listener)
+            heap.fleet_settled()
+
+    return listener
