@@ -35,7 +35,8 @@ _HEALTH_FIELDS = (
 )
 
 
-_NO_COUNTERS: list[object] = [None] * (ROW_LENGTH - COUNTERS_AT)
+_COUNTERS = ROW_LENGTH - COUNTERS_AT  # a row's counters
+_NO_COUNTERS: list[object] = [None] * _COUNTERS
 _NO_STATE: list[object] = [None] * COUNTERS_AT
 
 
@@ -66,7 +67,7 @@ class _DeviceState:
         ):
             for number, name in enumerate(names):
                 last = readings.setdefault(name, [])
-                last.append((time, timestamp, list(counters_of[number * _EIGHT : number * _EIGHT + _EIGHT])))
+                last.append((time, timestamp, list(counters_of[number * _COUNTERS : number * _COUNTERS + _COUNTERS])))
                 if len(last) > 2:
                     del last[0]
         return readings
@@ -75,7 +76,6 @@ class _DeviceState:
 # An interface sample's counters as a keyframe needs them: (order of arrival, time, device timestamp, the ports that
 # carried counters, their eight counters each one after the other).
 _Counters = tuple[int, float, float, tuple[str, ...], tuple[object, ...]]
-_EIGHT = ROW_LENGTH - COUNTERS_AT
 
 
 class FleetShadow:
@@ -180,9 +180,7 @@ class FleetShadow:
                 for (time, timestamp), rows in by_time.items():
                     events.append(InterfacesChanged(device, time, InterfaceBatch(device, timestamp, rows)))
             if state.interface_state:
-                rows = {
-                    name: merged + [None] * (ROW_LENGTH - COUNTERS_AT) for name, merged in state.interface_state.items()
-                }
+                rows = {name: merged + [None] * _COUNTERS for name, merged in state.interface_state.items()}
                 events.append(
                     InterfacesChanged(device, state.state_time, InterfaceBatch(device, state.state_time, rows))
                 )
