@@ -70,7 +70,6 @@ IDLE_RATES: list[float | None] = [0.0] * _COUNTERS  # an idle row's rates (share
 TRAFFIC_COUNTERS = 4
 _STILL_ERRORS = _STILL[TRAFFIC_COUNTERS:]  # errors and discards that did not move
 _ERROR_INTEGERS = _INTEGERS[TRAFFIC_COUNTERS:]
-_STILL_RATES: list[float | None] = [0.0] * (_COUNTERS - TRAFFIC_COUNTERS)
 # The mask bits of errors and discards.
 _ERROR_COUNTERS = _EVERY_COUNTER & ~((1 << (COUNTERS_AT + TRAFFIC_COUNTERS)) - 1)
 _INT64 = range(-(2**63), 2**63)
@@ -78,7 +77,8 @@ _INT64_LOW, _INT64_HIGH = -(2**63), 2**63 - 1  # the same, for comparisons in th
 _COUNTER_HIGH = 2**64 - 1
 _NO_STATE: list[Any] = [None] * COUNTERS_AT  # the state fields of a row that has none
 # Handed each interface sample's rates as it is encoded: (device, the event's time, [(port, the eight counters' rates
-# per second in COUNTER_FIELDS order, None where the sample gave none)]).
+# per second in COUNTER_FIELDS order, None where the sample gave none)]). A port whose errors and discards did not
+# move (most rows of a fleet at work) has the four traffic counters' rates only: the other four are 0.
 PortRates = tuple[str, list[float | None]]
 RateSink = Callable[[str, float, list[PortRates]], None]
 _PACK_D = struct.Struct("<d")
@@ -194,32 +194,42 @@ def _packets_predicted(port: _Port, index: int, at: float, octets: Mapping[int, 
 
 
 def _traffic_moved(
-    port: _Port, counters: list[Any], at: float, precision: int | None, columns: list[list[int]]
+    port: _Port, counters: list[Any], at: float, precision: int | None, appends: tuple[Callable[[int], None], ...]
 ) -> list[float | None] | None:
     """The row a fleet at work sends most: its four traffic counters moved on from readings that had moved too, its
     errors and discards did not, all eight read at one time. Writes what the general loop of
     `Chain._interfaces_out` writes for such a row (the residuals, the chain's state) in one pass, without its checks
     for every other case, and gives the row's rates; None, with nothing changed, for any other row (a test holds
-    the two ways equal on random rows)."""
+    the two ways equal on random rows). `appends` are the `append` of each counter's column; the rates are the
+    traffic counters' four (errors and discards did not move: see PortRates)."""
     deltas = port.deltas
-    d0, d1, d2, d3 = deltas[0], deltas[1], deltas[2], deltas[3]
+    d0, d1, d2, d3, d4, d5, d6, d7 = deltas
     # Differences known and not 0 (None and 0 are false); errors and discards that did not move.
-    if not (d0 and d1 and d2 and d3) or deltas[4] != 0 or deltas[5] != 0 or deltas[6] != 0 or deltas[7] != 0:
+    if not (d0 and d1 and d2 and d3) or d4 != 0 or d5 != 0 or d6 != 0 or d7 != 0:
         return None
-    if tuple(map(type, counters)) != _INTEGERS:
+    c0, c1, c2, c3, c4, c5, c6, c7 = counters
+    if not (
+        type(c0) is int
+        and type(c1) is int
+        and type(c2) is int
+        and type(c3) is int
+        and type(c4) is int
+        and type(c5) is int
+        and type(c6) is int
+        and type(c7) is int
+    ):
         return None
     # A difference is known only after two integer readings: the last readings of these counters are integers.
     lasts: list[int] = port.values  # type: ignore[assignment]
+    l0, l1, l2, l3, l4, l5, l6, l7 = lasts
     times, spans = port.times, port.spans
     # The octets are scaled by their own chain's time (which must be the same for both); the packets by the octets.
     then, span = times[0], spans[0]
-    if times.count(then) != _COUNTERS or spans[1] != span or counters[TRAFFIC_COUNTERS:] != lasts[TRAFFIC_COUNTERS:]:
+    if times.count(then) != _COUNTERS or spans[1] != span or c4 != l4 or c5 != l5 or c6 != l6 or c7 != l7:
         return None
     elapsed = at - then
     if not (span > 0 and elapsed > 0):
         return None
-    c0, c1, c2, c3 = counters[0], counters[1], counters[2], counters[3]
-    l0, l1, l2, l3 = lasts[0], lasts[1], lasts[2], lasts[3]
     scale = elapsed / span
     # The octets by their chain, each difference scaled to the time elapsed (Port.predict).
     step0, step1 = d0 * scale, d1 * scale
@@ -259,13 +269,20 @@ def _traffic_moved(
     if not (l2 <= c2 and l2 <= v2 <= _COUNTER_HIGH and l3 <= c3 and l3 <= v3 <= _COUNTER_HIGH):
         return None
     n2, n3 = v2 - l2, v3 - l3
-    for column, residual in zip(columns, (r0, r1, r2, r3, 0, 0, 0, 0), strict=True):
-        column.append(residual)
+    append0, append1, append2, append3, append4, append5, append6, append7 = appends
+    append0(r0)
+    append1(r1)
+    append2(r2)
+    append3(r3)
+    append4(0)
+    append5(0)
+    append6(0)
+    append7(0)
     deltas[:TRAFFIC_COUNTERS] = n0, n1, n2, n3
     lasts[:TRAFFIC_COUNTERS] = v0, v1, v2, v3
     spans[:] = [elapsed] * _COUNTERS
     times[:] = [at] * _COUNTERS
-    return [n0 / elapsed, n1 / elapsed, n2 / elapsed, n3 / elapsed, 0.0, 0.0, 0.0, 0.0]
+    return [n0 / elapsed, n1 / elapsed, n2 / elapsed, n3 / elapsed]
 
 
 def _idle_bitmap(idle: list[int], rows: int) -> bytes:
@@ -336,6 +353,7 @@ class Chain:
         # The writer's precision for the traffic counters (None: exact); a reader takes it from each tick.
         self.precision_bits = precision_bits
         self._columns: list[list[int]] = []  # the residuals of the tick being written, by counter
+        self._appends: tuple[Callable[[int], None], ...] = ()  # each column's append (the busiest call of a tick)
         self.counters: dict[tuple[str, str], _Port] = {}
         self.shapes: dict[str, tuple[list[str], list[int]]] = {}
         # device -> how many residuals its shape has in each counter's column (idle rows aside): a reader of one
@@ -436,7 +454,7 @@ class Chain:
         masks: list[int] = []
         values: list[Any] = []  # state fields and counters that are not integers, in row order
         idle: list[int] = []  # the rows whose counters did not move (no residuals)
-        columns = self._columns
+        columns, appends = self._columns, self._appends
         precision = self.precision_bits
         ports = self.counters
         for number, row in enumerate(batch.rows.values()):
@@ -461,7 +479,7 @@ class Chain:
                 spans[:] = [at - time for time in times]  # Port.stay
                 times[:] = [at] * _COUNTERS
                 continue
-            moved = _traffic_moved(port, counters, at, precision, columns)
+            moved = _traffic_moved(port, counters, at, precision, appends)
             if moved is not None:
                 masks.append(mask | _EVERY_COUNTER)
                 if rates is not None:
@@ -482,7 +500,7 @@ class Chain:
                     column.append(0)
                 spans[TRAFFIC_COUNTERS:] = [at - time for time in times[TRAFFIC_COUNTERS:]]
                 if at > max(times[TRAFFIC_COUNTERS:]):
-                    row_rates[TRAFFIC_COUNTERS:] = _STILL_RATES
+                    del row_rates[TRAFFIC_COUNTERS:]  # their rates are 0: the traffic counters' four (PortRates)
                 else:
                     row_rates[TRAFFIC_COUNTERS:] = _idle_rates(times[TRAFFIC_COUNTERS:], at)
                 times[TRAFFIC_COUNTERS:] = [at] * (_COUNTERS - TRAFFIC_COUNTERS)
@@ -608,6 +626,7 @@ class Chain:
         interface sample's rates (the timeline's series: the chain has every difference at hand). `between` is called
         after each device (the recorder's thread gives the event loop its turn there)."""
         self._columns = [[] for _ in range(_COUNTERS)]
+        self._appends = tuple(column.append for column in self._columns)
         devices = []
         for device, events in ticks.items():
             if between is not None:
@@ -635,7 +654,7 @@ class Chain:
                     items.append(event_item(event))
             devices.append(items)
         payload = msgpack.packb([self.precision_bits or 0, devices, *self._columns], use_bin_type=True)
-        self._columns = []
+        self._columns, self._appends = [], ()
         return _HEADER + zlib.compress(payload, 6)
 
     # -- reading --------------------------------------------------------------------------------------

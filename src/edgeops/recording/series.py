@@ -24,11 +24,14 @@ _FACTORS = tuple(factor for _, factor in INTERFACE_METRICS)
 _METRICS = tuple(metric for metric, _ in INTERFACE_METRICS)
 # The rates of a port whose counters did not move (most ports of a fleet): Chain.encode hands this very list.
 _IDLE = IDLE_RATES
-_QUIET: list[float | None] = [0.0] * (8 - TRAFFIC_COUNTERS)
 # A port's minute of rates, one flat list: its start, the idle samples, the samples with errors and discards at 0,
 # then per metric the low, high, total and count.
 _START, _IDLE_SAMPLES, _QUIET_SAMPLES, _LOW, _HIGH, _TOTAL, _COUNT = 0, 1, 2, 3, 11, 19, 27
 _NEW_ROW = (0.0,) * 24 + (0,) * 8
+# Per metric, where its low, high, total and count are in that list, and its factor (worked out once, not per rate).
+_SLOTS = tuple(
+    (_LOW + index, _HIGH + index, _TOTAL + index, _COUNT + index, factor) for index, factor in enumerate(_FACTORS)
+)
 
 
 class MetricExtractor:
@@ -115,7 +118,8 @@ class RollupAccumulator:
 
     def add_rates(self, device: str, time: float, ports: list[tuple[str, list[float | None]]]) -> None:
         """Add one interface sample's rates per second (Chain.encode's RateSink): per port, the eight counters' in
-        COUNTER_FIELDS order, None where the sample gave none."""
+        COUNTER_FIELDS order, None where the sample gave none, or the four traffic counters' when errors and discards
+        did not move (coding.PortRates)."""
         start = time - time % self.step
         rows = self._rows
         for port, values in ports:
@@ -130,25 +134,23 @@ class RollupAccumulator:
             if values is _IDLE:
                 row[_IDLE_SAMPLES] += 1  # an idle sample: its zeros are counted into the minute when it closes
                 continue
-            moving = 8
-            if values[TRAFFIC_COUNTERS:] == _QUIET:
+            if len(values) == TRAFFIC_COUNTERS:
                 row[_QUIET_SAMPLES] += 1  # so are the zeros of errors and discards that did not move (most samples)
-                moving = TRAFFIC_COUNTERS
-            for index in range(moving):
-                rate = values[index]
+            # (Eight rates or the traffic counters' four: zip stops at the shorter.)
+            for (low, high, total, count, factor), rate in zip(_SLOTS, values, strict=False):
                 if rate is None:
                     continue
-                value = rate * _FACTORS[index]
-                if row[_COUNT + index]:
-                    if value < row[_LOW + index]:
-                        row[_LOW + index] = value
-                    elif value > row[_HIGH + index]:
-                        row[_HIGH + index] = value
-                    row[_TOTAL + index] += value
-                    row[_COUNT + index] += 1
+                value = rate * factor
+                if row[count]:
+                    if value < row[low]:
+                        row[low] = value
+                    elif value > row[high]:
+                        row[high] = value
+                    row[total] += value
+                    row[count] += 1
                 else:
-                    row[_LOW + index] = row[_HIGH + index] = row[_TOTAL + index] = value
-                    row[_COUNT + index] = 1
+                    row[low] = row[high] = row[total] = value
+                    row[count] = 1
 
     def _close_row(self, key: tuple[str, str], row: list[Any]) -> None:
         device, port = key
