@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from edgeops import redaction
 from edgeops.redaction import REDACTED, contains_secret, redact
 
 SECRET = "S3cr3t!x"
@@ -78,3 +79,14 @@ def test_text_without_a_secret_keyword_is_untouched(text: str) -> None:
     words = ("password", "passphrase", "secret", "psk", "-key", "key-string", "cak", "community")
     if not any(word in text for word in words):
         assert redact(text) == text and not contains_secret(text)
+
+
+def test_a_clean_text_is_read_once_and_a_secret_is_never_remembered() -> None:
+    command = "show router 1 interface detail"
+    assert redact(command) == command
+    assert command in redaction._clean  # the next fan-out's records take it from there
+    secret = "configure system security user-params local-user user admin password hunter2"
+    assert redact(secret).endswith(f"password {REDACTED}")
+    assert redact(secret).endswith(f"password {REDACTED}")  # the second time read again, not remembered
+    assert secret not in redaction._clean
+    assert all("hunter2" not in text for text in redaction._clean)

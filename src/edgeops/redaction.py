@@ -19,6 +19,11 @@ from __future__ import annotations
 import re
 
 REDACTED = "***"
+# Short texts found to hold no secret (commands, reasons, log lines) are remembered, so that the same command redacted
+# for every device of a fan-out, several times each, is read once. A text that held one is never kept.
+_CLEAN_LENGTH = 512
+_CLEAN_KEPT = 1024
+_clean: set[str] = set()
 
 # A quoted value, or one word.
 _VALUE = r"""(?:"(?:[^"\\]|\\.)*"|'[^']*'|[^\s"',;}\]]+)"""
@@ -53,8 +58,17 @@ _SNMP_COMMUNITY = re.compile(rf"""(?ix)(?<![\w-])(community\s+)({_VALUE})""")
 
 def redact(text: str) -> str:
     """The text with every secret value replaced by ***; everything else exactly as it was."""
-    if not text:
+    if not text or text in _clean:
         return text
+    redacted = _redact(text)
+    if redacted == text and len(text) <= _CLEAN_LENGTH:
+        if len(_clean) >= _CLEAN_KEPT:
+            _clean.clear()
+        _clean.add(text)
+    return redacted
+
+
+def _redact(text: str) -> str:
     text = _JSON_MEMBER.sub(lambda match: f"{match['head']}{_masked(match['value'])}", text)
     text = _MESSAGE_DIGEST.sub(lambda match: f"{match[1]}{REDACTED}", text)
     text = _KEYWORD.sub(_keyword_value, text)

@@ -129,6 +129,15 @@ def test_an_external_change_to_a_file_is_seen(tmp_path: Path) -> None:
     assert store.trusted_keys("10.0.0.7") == [key]
 
 
+def test_a_file_that_appears_after_the_first_lookup_is_read(tmp_path: Path) -> None:
+    user_file = tmp_path / "known_hosts"  # missing at first: it trusts nothing, and is looked for again each time
+    store = store_for(tmp_path, user_file)
+    assert store.trusted_keys("10.0.0.9") == []
+    key = new_key()
+    user_file.write_text(f"10.0.0.9 {key_text(key)}\n")
+    assert store.trusted_keys("10.0.0.9") == [key]
+
+
 def test_the_global_known_hosts_file_counts(tmp_path: Path) -> None:
     assert Path("/etc/ssh/ssh_known_hosts") in GLOBAL_KNOWN_HOSTS  # OpenSSH's GlobalKnownHostsFile default
     key = new_key()

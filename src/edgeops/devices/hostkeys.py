@@ -199,6 +199,7 @@ class KnownHosts:
         self.on_new_key = on_new_key
         self.confirm = confirm
         self._files: dict[Path, _LoadedFile] = {}
+        self._files_for: dict[tuple[Sequence[str | Path], Sequence[str | Path]], tuple[Path, ...]] = {}
         self._write_lock = threading.Lock()
         self._asking: dict[tuple[str, bytes], asyncio.Future[bool]] = {}
         self._declined: set[tuple[str, bytes]] = set()
@@ -220,8 +221,14 @@ class KnownHosts:
         glob = self.global_files
         if glob is None:
             glob = config.global_known_hosts if config and config.global_known_hosts is not None else GLOBAL_KNOWN_HOSTS
-        files = [Path(p).expanduser() for p in (*user, *glob)]
-        return (*dict.fromkeys(p for p in files if p != self.own_file), self.own_file)
+        known = self._files_for.get((user, glob))
+        if known is None:  # (worked out once per set of options: every handshake asks four times)
+            files = [Path(p).expanduser() for p in (*user, *glob)]
+            known = self._files_for[(user, glob)] = (
+                *dict.fromkeys(p for p in files if p != self.own_file),
+                self.own_file,
+            )
+        return known
 
     # -- reading ------------------------------------------------------------------------------------
 
@@ -247,7 +254,10 @@ class KnownHosts:
         name = host_entry(host, port)
         result = HostKeyMatch()
         for path in self.files_for(config):
-            result += self._load(path).match(name)
+            loaded = self._load(path)
+            # A missing or empty file trusts nothing; asyncssh's lookup would still parse the name as an address.
+            if loaded.line_count:
+                result += loaded.match(name)
         return result
 
     def trusted_keys(
