@@ -10,7 +10,7 @@ benchmark's `--json` output is reported as the median over the rounds, with the 
     python bench/compare.py --base REV [--head REV|WORKTREE] [--rounds 3] -- sessions.py --devices 200 --seconds 20
 
 `--head` defaults to the working tree (uncommitted changes included). The benchmark must accept `--json` and
-print one JSON object as its last line (sessions.py, lab.py, fanout.py and console.py do).
+print one JSON object last, on one line or indented (sessions.py, lab.py, fanout.py and console.py do).
 
 `--bench head` runs the head's copy of the benchmark on both sides (each side still with its own `src/`, and for
 sessions.py its own lab): both are then measured the same way, and figures the base's copy lacks are there too
@@ -69,10 +69,12 @@ def run_once(tree: Path, script: str, args: list[str], *, bench: Path | None = N
     if "--json" not in args:
         command.append("--json")
     done = subprocess.run(command, check=True, stdout=subprocess.PIPE, text=True, env=env, cwd=tree)
-    lines = [line for line in done.stdout.strip().splitlines() if line.startswith("{")]
-    if not lines:
+    # The last JSON object it printed, on one line or indented (console.py's): from the last line that opens one.
+    lines = done.stdout.strip().splitlines()
+    starts = [number for number, line in enumerate(lines) if line.startswith("{")]
+    if not starts:
         raise SystemExit(f"{script} printed no JSON object:\n{done.stdout}")
-    result: dict[str, Any] = json.loads(lines[-1])
+    result: dict[str, Any] = json.loads("\n".join(lines[starts[-1] :]))
     return result
 
 
