@@ -16,7 +16,7 @@ import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgpack
 
@@ -36,8 +36,10 @@ from edgeops.devices.samples import (
     Transport,
 )
 from edgeops.devices.subscriptions import GroupRejection, SubscriptionState
-from edgeops.devices.supervisor import TelemetrySink
 from edgeops.redaction import redact
+
+if TYPE_CHECKING:  # (the supervisor pulls in asyncssh, gRPC and scrapli: a recording's reader needs none of them)
+    from edgeops.devices.supervisor import TelemetrySink
 
 log = logging.getLogger(__name__)
 

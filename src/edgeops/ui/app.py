@@ -34,7 +34,6 @@ from textual.worker import Worker, WorkerState
 
 from edgeops import defaults
 from edgeops.clock import Clock, SystemClock
-from edgeops.devices.hostkeys import HostKeyEvent
 from edgeops.fleet.command_transport import NotConnected
 from edgeops.fleet.store import ChangeSet, FleetStore
 from edgeops.inventory.model import Inventory
@@ -60,6 +59,7 @@ from edgeops.ui.themes import DEFAULT_THEME, load_themes, save_chosen_theme
 from edgeops.ui.widgets.status_bar import StatusBar
 
 if TYPE_CHECKING:  # the command runner core and the right-hand panes are imported after the first frame
+    from edgeops.devices.hostkeys import HostKeyEvent  # (asyncssh, for the engine: after the first frame too)
     from edgeops.fleet.audit import AuditLog
     from edgeops.fleet.commands import CommandRunner
     from edgeops.ui.panes.command_runner import CommandRunnerPane

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual import on
 from textual.app import ComposeResult
@@ -11,8 +11,10 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
-from edgeops.devices.hostkeys import HostKeyEvent
 from edgeops.ui.sanitize import safe_plain
+
+if TYPE_CHECKING:  # (hostkeys pulls in asyncssh: not before the console's first frame)
+    from edgeops.devices.hostkeys import HostKeyEvent
 
 
 class ConfirmHostKeyScreen(ModalScreen[bool]):
