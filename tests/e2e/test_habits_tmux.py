@@ -70,14 +70,18 @@ def test_find_by_address_run_by_address_search_and_quit_at_80x24(tmux: Tmux, tmp
     screen = tmux.wait_for(lambda s: "1/1 done, 0 failed" in s, "the command to finish on the one device")
     assert "alcala-leaf2" in screen
 
-    # Search in the output: leave the command line, go to the output, / and Enter.
+    # Search in the output: leave the command line, go to the output, / and Enter. Each step is waited for where
+    # the screen shows it: text typed before the search line has the focus goes to the output's own keys (s saves).
     tmux.keys("Escape")
+    tmux.wait_for(lambda s: "g Group" in s, "the results' keys in the footer", STEP_DEADLINE_S)
     time.sleep(0.3)
     tmux.keys("Tab")
-    time.sleep(0.3)
+    time.sleep(0.5)
     tmux.keys("/")
+    tmux.wait_for(_search_line_open, "the search line open", STEP_DEADLINE_S)
     time.sleep(0.3)
     tmux.text("Software")
+    tmux.wait_for(lambda s: _search_line_open(s, "Software"), "the search text in its line", STEP_DEADLINE_S)
     tmux.keys("Enter")
     tmux.wait_for(lambda s: "/Software: match 1/1" in s, "the match in the output", STEP_DEADLINE_S)
 
@@ -90,3 +94,8 @@ def test_find_by_address_run_by_address_search_and_quit_at_80x24(tmux: Tmux, tmp
         time.sleep(0.2)
     assert exit_file.exists(), f"the console did not quit; the screen was:\n{tmux.screen()}"
     assert exit_file.read_text().strip() == "0"
+
+
+def _search_line_open(screen: str, text: str = "") -> bool:
+    """The results' search line is open (at the foot of the runner pane: `/` and what is typed), holding `text`."""
+    return f"││ /{text}" in screen
