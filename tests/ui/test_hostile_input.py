@@ -11,6 +11,8 @@ from __future__ import annotations
 import dataclasses
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -87,8 +89,11 @@ EXAMPLES = settings(
 )
 
 
-def small_fleet() -> SampleFleet:
-    return make_sample_fleet(Path(tempfile.mkdtemp(prefix="edgeops-hostile-")), sites=1, devices_per_site=4)
+@contextmanager
+def small_fleet() -> Iterator[SampleFleet]:
+    """A fleet of its own for each example, in a folder removed after it (hypothesis runs many examples a test)."""
+    with tempfile.TemporaryDirectory(prefix="edgeops-hostile-") as folder:
+        yield make_sample_fleet(Path(folder), sites=1, devices_per_site=4)
 
 
 async def settled(pilot: Pilot[object], app: EdgeOpsApp, where: str) -> None:
@@ -119,7 +124,11 @@ async def enter_text(pilot: Pilot[object], field: Input, text: str) -> None:
 @given(texts=st.lists(HOSTILE, min_size=3, max_size=3))
 async def test_any_text_in_the_palette_filters_runner_and_confirm_screen(texts: list[str]) -> None:
     """A console per example, three texts each through every input."""
-    fleet = small_fleet()
+    with small_fleet() as fleet:
+        await every_text_in_every_input(fleet, texts)
+
+
+async def every_text_in_every_input(fleet: SampleFleet, texts: list[str]) -> None:
     app = store_app(fleet.inventory, paths=fleet.paths, store=fleet.store, clock=fleet.clock)
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         main = app.main_screen
@@ -202,7 +211,11 @@ def hostile_fleet(text: str, fleet: SampleFleet) -> SampleFleet:
 @EXAMPLES
 @given(text=HOSTILE)
 async def test_any_text_from_devices_as_names_descriptions_alarms_and_output(text: str) -> None:
-    fleet = hostile_fleet(text, small_fleet())
+    with small_fleet() as fleet:
+        await every_place_a_device_text_shows(hostile_fleet(text, fleet), text)
+
+
+async def every_place_a_device_text_shows(fleet: SampleFleet, text: str) -> None:
     device = fleet.inventory.devices[0]
     app = store_app(fleet.inventory, paths=fleet.paths, store=fleet.store, clock=fleet.clock)
     async with app.run_test(size=SIZE, notifications=True) as pilot:
