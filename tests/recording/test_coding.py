@@ -391,7 +391,12 @@ def working_port(draw: st.DrawFn) -> list[dict[str, list[FleetEvent]]]:
 
 def _written(sequence: list[dict[str, list[FleetEvent]]], precision: int | None) -> tuple[list[bytes], list[Any]]:
     writer, rates = Chain(precision), []
-    data = [writer.encode(tick, rates=lambda device, at, ports: rates.append((device, at, ports))) for tick in sequence]
+
+    def sink(device: str, at: float, ports: list[str], port_rates: list[coding.PortRates]) -> None:
+        # The shortcut hands a port at work its rates as a tuple, the general loop as a list: the same values.
+        rates.append((device, at, ports, [list(values) for values in port_rates]))
+
+    data = [writer.encode(tick, rates=sink) for tick in sequence]
     return data, rates
 
 

@@ -144,7 +144,9 @@ def test_the_rates_a_tick_hands_out_are_the_stores_on_what_a_reader_decodes(
     for sample in samples:
         data = writer.encode(
             {"leaf1": [sample]},
-            rates=lambda device, time, ports: handed.extend((device, time, port, list(r)) for port, r in ports),
+            rates=lambda device, time, ports, rates: handed.extend(
+                (device, time, port, list(r)) for port, r in zip(ports, rates, strict=True)
+            ),
         )
         (decoded,) = reader.decode(data)
         assert isinstance(decoded, InterfacesChanged)

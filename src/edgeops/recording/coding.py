@@ -76,11 +76,14 @@ _INT64 = range(-(2**63), 2**63)
 _INT64_LOW, _INT64_HIGH = -(2**63), 2**63 - 1  # the same, for comparisons in the writer's loop
 _COUNTER_HIGH = 2**64 - 1
 _NO_STATE: list[Any] = [None] * COUNTERS_AT  # the state fields of a row that has none
-# Handed each interface sample's rates as it is encoded: (device, the event's time, [(port, the eight counters' rates
-# per second in COUNTER_FIELDS order, None where the sample gave none)]). A port whose errors and discards did not
-# move (most rows of a fleet at work) has the four traffic counters' rates only: the other four are 0.
-PortRates = tuple[str, list[float | None]]
-RateSink = Callable[[str, float, list[PortRates]], None]
+# Handed each interface sample's rates as it is encoded: (device, the event's time, the sample's ports, each port's
+# rates per second in that order). A port's rates are the eight counters' in COUNTER_FIELDS order, None where the
+# sample gave none; or the four traffic counters' when its errors and discards did not move (the other four are 0),
+# a tuple when all four are known (a port at work: most rows of a busy fleet); or IDLE_RATES itself for a port whose
+# counters did not move at all.
+TrafficRates = tuple[float, float, float, float]
+PortRates = list[float | None] | TrafficRates
+RateSink = Callable[[str, float, list[str], list[PortRates]], None]
 _PACK_D = struct.Struct("<d")
 _PACK_Q = struct.Struct("<q")
 
@@ -195,7 +198,7 @@ def _packets_predicted(port: _Port, index: int, at: float, octets: Mapping[int, 
 
 def _traffic_moved(
     port: _Port, counters: list[Any], at: float, precision: int | None, appends: tuple[Callable[[int], None], ...]
-) -> list[float | None] | None:
+) -> TrafficRates | None:
     """The row a fleet at work sends most: its four traffic counters moved on from readings that had moved too, its
     errors and discards did not, all eight read at one time. Writes what the general loop of
     `Chain._interfaces_out` writes for such a row (the residuals, the chain's state) in one pass, without its checks
@@ -282,7 +285,7 @@ def _traffic_moved(
     lasts[:TRAFFIC_COUNTERS] = v0, v1, v2, v3
     spans[:] = [elapsed] * _COUNTERS
     times[:] = [at] * _COUNTERS
-    return [n0 / elapsed, n1 / elapsed, n2 / elapsed, n3 / elapsed]
+    return (n0 / elapsed, n1 / elapsed, n2 / elapsed, n3 / elapsed)
 
 
 def _idle_bitmap(idle: list[int], rows: int) -> bytes:
@@ -444,13 +447,14 @@ class Chain:
         self.stamps[device] = (at, 0 if last is None else _bits(at) - _bits(last[0]))
         return at
 
-    def _interfaces_out(self, event: InterfacesChanged, rates: list[PortRates] | None) -> list[Any]:
-        """One interface sample as an item; with `rates`, each row's eight counter rates per second (None where the
-        sample gave none) are appended to it, worked out from the values the chain goes on from (those a reader
-        decodes) by the store's rules (a counter that went down is a wrap or a reset)."""
+    def _interfaces_out(self, event: InterfacesChanged, sink: RateSink | None) -> list[Any]:
+        """One interface sample as an item; `sink`, if any, is handed each row's counter rates per second (PortRates),
+        worked out from the values the chain goes on from (those a reader decodes) by the store's rules (a counter
+        that went down is a wrap or a reset)."""
         device, batch = event.device, event.batch
         at = batch.timestamp
         names = list(batch.rows)
+        rates: list[PortRates] | None = None if sink is None else []
         masks: list[int] = []
         values: list[Any] = []  # state fields and counters that are not integers, in row order
         idle: list[int] = []  # the rows whose counters did not move (no residuals)
@@ -475,7 +479,7 @@ class Chain:
                 masks.append(mask | _EVERY_COUNTER)
                 idle.append(number)
                 if rates is not None:
-                    rates.append((name, IDLE_RATES if at > max(times) else _idle_rates(times, at)))
+                    rates.append(IDLE_RATES if at > max(times) else _idle_rates(times, at))
                 spans[:] = [at - time for time in times]  # Port.stay
                 times[:] = [at] * _COUNTERS
                 continue
@@ -483,7 +487,7 @@ class Chain:
             if moved is not None:
                 masks.append(mask | _EVERY_COUNTER)
                 if rates is not None:
-                    rates.append((name, moved))
+                    rates.append(moved)
                 continue
             row_rates: list[float | None] = [None] * _COUNTERS
             moving = _COUNTERS  # the counters the loop below works out one by one
@@ -592,11 +596,13 @@ class Chain:
                     row_rates[index] = difference / elapsed
             masks.append(mask)
             if rates is not None:
-                rates.append((name, row_rates))
+                rates.append(row_rates)
         shape = None if self.shapes.get(device) == (names, masks) else [names, masks]
         self.shapes[device] = (names, masks)
         stamp = self._stamp_out(device, at)
         bitmap = _idle_bitmap(idle, len(names)) if idle else b""
+        if sink is not None and rates is not None:
+            sink(device, event.time, names, rates)
         return [_INTERFACES_CODED, _time_out(event.time, at), stamp, shape, values, bitmap]
 
     def _health_out(self, event: HealthChanged) -> list[Any]:
@@ -636,12 +642,7 @@ class Chain:
                 kind = type(event)
                 if kind is InterfacesChanged:
                     assert isinstance(event, InterfacesChanged)
-                    if rates is None:
-                        items.append(self._interfaces_out(event, None))
-                    else:
-                        sample_rates: list[PortRates] = []
-                        items.append(self._interfaces_out(event, sample_rates))
-                        rates(device, event.time, sample_rates)
+                    items.append(self._interfaces_out(event, rates))
                 elif kind is HealthChanged:
                     assert isinstance(event, HealthChanged)
                     items.append(self._health_out(event))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import zlib
+from array import array
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -15,7 +16,7 @@ from edgeops.devices.interface_rows import COUNTERS_AT
 from edgeops.fleet.events import FleetEvent, HealthChanged, InterfacesChanged
 from edgeops.fleet.history import decode_compact, encode_compact
 from edgeops.fleet.rates import InterfaceRateTracker
-from edgeops.recording.coding import IDLE_RATES, TRAFFIC_COUNTERS
+from edgeops.recording.coding import IDLE_RATES, TRAFFIC_COUNTERS, PortRates
 from edgeops.recording.schema import INTERFACE_METRICS, Metric, SeriesPoint
 
 ROLLUP_S = 60.0
@@ -25,8 +26,8 @@ _METRICS = tuple(metric for metric, _ in INTERFACE_METRICS)
 # The rates of a port whose counters did not move (most ports of a fleet): Chain.encode hands this very list.
 _IDLE = IDLE_RATES
 # A port's minute of rates, one flat list: its start, the idle samples, the samples with errors and discards at 0,
-# then per metric the low, high, total and count.
-_START, _IDLE_SAMPLES, _QUIET_SAMPLES, _LOW, _HIGH, _TOTAL, _COUNT = 0, 1, 2, 3, 11, 19, 27
+# then per metric the low, high, total and count, then the traffic rates of its quiet samples (below).
+_START, _IDLE_SAMPLES, _QUIET_SAMPLES, _LOW, _HIGH, _TOTAL, _COUNT, _TRAFFIC = 0, 1, 2, 3, 11, 19, 27, 35
 _NEW_ROW = (0.0,) * 24 + (0,) * 8
 # Per metric, where its low, high, total and count are in that list, and its factor (worked out once, not per rate).
 _SLOTS = tuple(
@@ -104,6 +105,8 @@ class RollupAccumulator:
         # Interface rates: per (device, port) [minute start, eight buckets or None].
         self._rows: dict[tuple[str, str], list[Any]] = {}
         self._row_closed: list[tuple[SeriesKey, SeriesPoint]] = []
+        # Per device, its last sample's minute, ports and their rows (`_rows_of`); emptied whenever rows close.
+        self._last_rows: dict[str, tuple[float, list[str], list[list[Any]]]] = {}
 
     def add(self, key: SeriesKey, time: float, value: float, closed: list[tuple[SeriesKey, SeriesPoint]]) -> None:
         """Add one reading; the bucket it closes, if any, goes to `closed` (called for every reading: no generator)."""
@@ -116,26 +119,22 @@ class RollupAccumulator:
             closed.append((key, bucket.point()))
         self._open[key] = _Bucket(start, value, value, value, 1)
 
-    def add_rates(self, device: str, time: float, ports: list[tuple[str, list[float | None]]]) -> None:
-        """Add one interface sample's rates per second (Chain.encode's RateSink): per port, the eight counters' in
-        COUNTER_FIELDS order, None where the sample gave none, or the four traffic counters' when errors and discards
-        did not move (coding.PortRates)."""
-        start = time - time % self.step
-        rows = self._rows
-        for port, values in ports:
-            key = (device, port)
-            row = rows.get(key)
-            if row is None or row[_START] != start:
-                if row is not None:
-                    self._close_row(key, row)
-                # One flat list a port and minute (see _START...): lists that live a minute are what the garbage
-                # collector walks, and one is cheaper to walk than seven.
-                row = rows[key] = [start, 0, 0, *_NEW_ROW]
+    def add_rates(self, device: str, time: float, ports: list[str], rates: list[PortRates]) -> None:
+        """Add one interface sample's rates per second (Chain.encode's RateSink): `rates` has each port's, in the
+        order of `ports` (coding.PortRates)."""
+        for row, values in zip(self._rows_of(device, time - time % self.step, ports), rates, strict=True):
             if values is _IDLE:
                 row[_IDLE_SAMPLES] += 1  # an idle sample: its zeros are counted into the minute when it closes
                 continue
+            if type(values) is tuple:
+                # A port at work (coding.TrafficRates, most samples of a busy fleet): its four traffic rates are
+                # kept as they are and folded into the low, high and total when the minute closes, by C loops over
+                # the minute's 30 of each; its errors and discards, which did not move, are counted as zeros then.
+                row[_QUIET_SAMPLES] += 1
+                row[_TRAFFIC].extend(values)
+                continue
             if len(values) == TRAFFIC_COUNTERS:
-                row[_QUIET_SAMPLES] += 1  # so are the zeros of errors and discards that did not move (most samples)
+                row[_QUIET_SAMPLES] += 1  # so are the zeros of errors and discards that did not move
             # (Eight rates or the traffic counters' four: zip stops at the shorter.)
             for (low, high, total, count, factor), rate in zip(_SLOTS, values, strict=False):
                 if rate is None:
@@ -152,13 +151,45 @@ class RollupAccumulator:
                     row[low] = row[high] = row[total] = value
                     row[count] = 1
 
+    def _rows_of(self, device: str, start: float, ports: list[str]) -> list[list[Any]]:
+        """The minute's rows of a sample's ports, in its order. A device's samples mostly list the same ports in the
+        same minute as its last: then that sample's rows, without a lookup per port."""
+        last = self._last_rows.get(device)
+        if last is not None and last[0] == start and last[1] == ports:
+            return last[2]
+        rows = self._rows
+        found = []
+        for port in ports:
+            key = (device, port)
+            row = rows.get(key)
+            if row is None or row[_START] != start:
+                if row is not None:
+                    self._close_row(key, row)
+                # One flat list a port and minute (see _START...): lists that live a minute are what the garbage
+                # collector walks, and one is cheaper to walk than seven.
+                row = rows[key] = [start, 0, 0, *_NEW_ROW, array("d")]
+            found.append(row)
+        self._last_rows[device] = (start, ports, found)
+        return found
+
     def _close_row(self, key: tuple[str, str], row: list[Any]) -> None:
         device, port = key
         start, idle, quiet = row[_START], row[_IDLE_SAMPLES], row[_QUIET_SAMPLES]
+        traffic: array[float] = row[_TRAFFIC]
         for index in range(8):
             zeros = idle + quiet if index >= TRAFFIC_COUNTERS else idle
             count = row[_COUNT + index]
             low, high = row[_LOW + index], row[_HIGH + index]
+            if traffic and index < TRAFFIC_COUNTERS:
+                factor = _FACTORS[index]
+                rates = traffic[index::TRAFFIC_COUNTERS]
+                kept_low, kept_high = min(rates) * factor, max(rates) * factor
+                if count:
+                    low, high = min(low, kept_low), max(high, kept_high)
+                else:
+                    low, high = kept_low, kept_high
+                row[_TOTAL + index] += sum(rates) * factor
+                count += len(rates)
             if zeros:  # as if each sample that was counted had added its 0
                 low, high = min(low, 0.0) if count else 0.0, max(high, 0.0) if count else 0.0
             if low == 0 and high == 0:
@@ -180,6 +211,7 @@ class RollupAccumulator:
             if bucket.start + self.step <= time:
                 del self._open[key]
                 closed.append((key, bucket.point()))
+        self._last_rows.clear()
         for number, (row_key, row) in enumerate(list(self._rows.items())):
             if between is not None and not number % 256:
                 between()
@@ -196,6 +228,7 @@ class RollupAccumulator:
         for row_key, row in self._rows.items():
             self._close_row(row_key, row)
         self._rows.clear()
+        self._last_rows.clear()
         closed.extend(self._row_closed)
         self._row_closed.clear()
 
