@@ -359,6 +359,9 @@ class Chain:
         self._appends: tuple[Callable[[int], None], ...] = ()  # each column's append (the busiest call of a tick)
         self.counters: dict[tuple[str, str], _Port] = {}
         self.shapes: dict[str, tuple[list[str], list[int]]] = {}
+        # device -> the ports of its last interface sample written, and their chains in that order: a device's
+        # samples mostly list the same ports, which then need no lookup each.
+        self._sample_ports: dict[str, tuple[list[str], list[_Port]]] = {}
         # device -> how many residuals its shape has in each counter's column (idle rows aside): a reader of one
         # device passes over the others' residuals by these counts.
         self.residual_counts: dict[str, list[int]] = {}
@@ -384,6 +387,7 @@ class Chain:
         self.marks = {key: value for key, value in self.marks.items() if device is not None and key[0] != device}
         for table in (
             self.shapes,
+            self._sample_ports,
             self.residual_counts,
             self.stamps,
             self.health,
@@ -460,7 +464,12 @@ class Chain:
         idle: list[int] = []  # the rows whose counters did not move (no residuals)
         columns, appends = self._columns, self._appends
         precision = self.precision_bits
-        ports = self.counters
+        known = self._sample_ports.get(device)
+        if known is not None and known[0] == names:
+            ports = known[1]
+        else:
+            ports = [self._port(device, name) for name in names]
+            self._sample_ports[device] = (names, ports)
         for number, row in enumerate(batch.rows.values()):
             mask = 0
             if row[:COUNTERS_AT] != _NO_STATE:  # a counter sample has none: the loop is for state changes
@@ -468,10 +477,7 @@ class Chain:
                     if row[index] is not None:
                         mask |= 1 << index
                         values.append(row[index])
-            name = names[number]
-            port = ports.get((device, name))
-            if port is None:
-                port = ports[(device, name)] = _Port()
+            port = ports[number]
             counters = row[COUNTERS_AT:]
             lasts, deltas, times, spans = port.values, port.deltas, port.times, port.spans
             if deltas == _STILL and counters == lasts and tuple(map(type, counters)) == _INTEGERS:
