@@ -484,9 +484,15 @@ class Chain:
                 # Idle (Port.idle): no residuals, and every rate 0 (unless the sample is not later than the last).
                 masks.append(mask | _EVERY_COUNTER)
                 idle.append(number)
-                if rates is not None:
-                    rates.append(IDLE_RATES if at > max(times) else _idle_rates(times, at))
-                spans[:] = [at - time for time in times]  # Port.stay
+                then = times[0]
+                if times.count(then) == _COUNTERS:  # all eight read at one time (most rows)
+                    if rates is not None:
+                        rates.append(IDLE_RATES if at > then else _idle_rates(times, at))
+                    spans[:] = [at - then] * _COUNTERS  # Port.stay
+                else:
+                    if rates is not None:
+                        rates.append(IDLE_RATES if at > max(times) else _idle_rates(times, at))
+                    spans[:] = [at - time for time in times]
                 times[:] = [at] * _COUNTERS
                 continue
             moved = _traffic_moved(port, counters, at, precision, appends)

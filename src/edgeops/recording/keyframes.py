@@ -103,6 +103,12 @@ class FleetShadow:
                 if counters != _NO_COUNTERS:
                     names.append(name)
                     readings += counters
+                if row[:COUNTERS_AT] != _NO_STATE:  # a counter sample has none
+                    merged = state.interface_state.setdefault(name, [None] * COUNTERS_AT)
+                    for index in range(COUNTERS_AT):
+                        if row[index] is not None:
+                            merged[index] = row[index]
+                    state.state_time = max(state.state_time, event.time)
             if names:
                 self._order += 1
                 ports = tuple(names)
@@ -115,13 +121,6 @@ class FleetShadow:
                     kept.append(reading)
                     if len(kept) > 2:
                         del kept[0]
-            for name, row in rows.items():
-                if row[:COUNTERS_AT] != _NO_STATE:
-                    merged = state.interface_state.setdefault(name, [None] * COUNTERS_AT)
-                    for index in range(COUNTERS_AT):
-                        if row[index] is not None:
-                            merged[index] = row[index]
-                    state.state_time = max(state.state_time, event.time)
         elif kind is HealthChanged:
             assert isinstance(event, HealthChanged)
             previous = state.health
