@@ -159,3 +159,68 @@ def test_the_rates_a_tick_hands_out_are_the_stores_on_what_a_reader_decodes(
             for index in range(8):
                 assert rates[index] == pytest.approx(expected[port][index], rel=1e-12), (port, index)
         handed.clear()
+
+
+@st.composite
+def _working_ports(draw: st.DrawFn) -> list[InterfacesChanged]:
+    """Samples of three ports over a few minutes, mostly at work (traffic climbing, errors and discards still), in
+    an order and a set of ports that change now and then; at other times any counter climbs, stands, is reset or
+    is left out."""
+    names = ("e1", "e2", "e3")
+    values = {name: [draw(st.integers(0, 2**40)) for _ in range(8)] for name in names}
+    at = START
+    out: list[InterfacesChanged] = []
+    order = list(names)
+    for _ in range(draw(st.integers(2, 80))):
+        at += draw(st.sampled_from([2.0, 2.0, 2.0, 2.003, 1.997, 30.0]))
+        if draw(st.integers(0, 9)) == 0:
+            order = draw(st.permutations(names))[: draw(st.integers(1, 3))]
+        rows: dict[str, list[object]] = {}
+        for name in order:
+            counters = values[name]
+            working = draw(st.integers(0, 4)) > 0
+            for index in range(8):
+                if working:
+                    move = "climb" if index < 4 else "still"
+                else:
+                    move = draw(st.sampled_from(["climb", "still", "reset", "missing"]))
+                if move == "climb":
+                    counters[index] += draw(st.integers(1, 10**9))
+                elif move == "reset":
+                    counters[index] = draw(st.integers(0, 1000))
+            row: list[object] = [None] * COUNTERS_AT + list(counters)
+            if not working and draw(st.booleans()):
+                row[COUNTERS_AT + draw(st.integers(0, 7))] = None
+            rows[name] = row
+        out.append(InterfacesChanged("leaf1", at + 0.01, InterfaceBatch("leaf1", at, rows)))
+    return out
+
+
+@settings(max_examples=100, deadline=None)
+@given(_working_ports(), st.sampled_from([None, 12]))
+def test_the_rollups_of_a_recording_are_the_minutes_of_the_rates_a_reader_works_out(
+    samples: list[InterfacesChanged], precision: int | None
+) -> None:
+    # What the recorder writes (the chain's rates into the rollups, minutes closed as the commits go by) against
+    # each reading a reader's rates give, put into one-minute buckets one by one.
+    writer, reader = Chain(precision), Chain()
+    written, expected = RollupAccumulator(), RollupAccumulator()
+    extractor = MetricExtractor()
+    closed: list[tuple[SeriesKey, SeriesPoint]] = []
+    wanted: list[tuple[SeriesKey, SeriesPoint]] = []
+    for number, sample in enumerate(samples):
+        data = writer.encode({"leaf1": [sample]}, rates=written.add_rates)
+        if number % 3 == 2:
+            written.close_before(sample.time, closed)
+        (decoded,) = reader.decode(data)
+        for key, time, value in extractor.readings(decoded):
+            expected.add(key, time, value, wanted)
+    written.flush(closed)
+    expected.flush(wanted)
+    points = {(key, point.time): point for key, point in closed}
+    minutes = {(key, point.time): point for key, point in wanted if point.low or point.high}
+    assert set(points) == set(minutes)
+    for where, point in points.items():
+        want = minutes[where]
+        assert point.count == want.count, where
+        assert (point.low, point.mean, point.high) == pytest.approx((want.low, want.mean, want.high), rel=1e-9)
