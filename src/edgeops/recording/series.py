@@ -26,7 +26,7 @@ _METRICS = tuple(metric for metric, _ in INTERFACE_METRICS)
 # The rates of a port whose counters did not move (most ports of a fleet): Chain.encode hands this very list.
 _IDLE = IDLE_RATES
 # A port's minute of rates, one flat list: its start, the idle samples, the samples with errors and discards at 0,
-# then per metric the low, high, total and count, then the traffic rates of its quiet samples (below).
+# then per metric the low, high, total and count, then the four traffic rates of each sample at work (add_rates).
 _START, _IDLE_SAMPLES, _QUIET_SAMPLES, _LOW, _HIGH, _TOTAL, _COUNT, _TRAFFIC = 0, 1, 2, 3, 11, 19, 27, 35
 _NEW_ROW = (0.0,) * 24 + (0,) * 8
 # Per metric, where its low, high, total and count are in that list, and its factor (worked out once, not per rate).
@@ -102,7 +102,7 @@ class RollupAccumulator:
         self.step = step
         self._open: dict[SeriesKey, _Bucket] = {}
         self._swept = -math.inf  # the minute close_before last swept
-        # Interface rates: per (device, port) [minute start, eight buckets or None].
+        # Interface rates: per (device, port) its minute's flat list (_START...).
         self._rows: dict[tuple[str, str], list[Any]] = {}
         self._row_closed: list[tuple[SeriesKey, SeriesPoint]] = []
         # Per device, its last sample's minute, ports and their rows (`_rows_of`); emptied whenever rows close.
