@@ -132,6 +132,27 @@ def test_a_reader_starting_at_a_keyframe_decodes_what_follows(
         assert reader.decode(writer.encode(tick)) == [event for events in tick.values() for event in events]
 
 
+@settings(max_examples=60, deadline=None)
+@given(ticks, ticks, ticks, st.sampled_from([None, 4, 12]))
+def test_a_writer_after_a_keyframe_writes_what_a_new_writer_from_that_keyframe_writes(
+    before: list[dict[str, list[FleetEvent]]],
+    frame: list[dict[str, list[FleetEvent]]],
+    after: list[dict[str, list[FleetEvent]]],
+    precision: int | None,
+) -> None:
+    """The recorder's chain takes its ports' chains up again at each keyframe (cleared, not made anew): nothing of
+    what came before the keyframe may show in what follows it, at any precision."""
+    writer = Chain(precision)
+    for tick in before:
+        writer.encode(tick)
+    keyframe = [event for tick in frame for events in tick.values() for event in events]
+    writer.reset(keyframe)
+    new = Chain(precision)
+    new.reset(keyframe)
+    for tick in after:
+        assert writer.encode(tick) == new.encode(tick)
+
+
 def test_steady_counters_cost_about_a_byte() -> None:
     writer, reader = Chain(), Chain()
     residuals = []

@@ -119,6 +119,10 @@ def _time_in(code: Any, reference: float | None) -> float:
     return _float(_bits(reference) + code)
 
 
+_UNKNOWN = (None,) * _COUNTERS
+_NEVER = (0.0,) * _COUNTERS
+
+
 class _Port:
     """One interface's counters' chains: each one's last reading, the difference before it and the device time
     between them (lists of eight, in COUNTER_FIELDS order)."""
@@ -130,6 +134,11 @@ class _Port:
         self.deltas: list[int | None] = [None] * _COUNTERS
         self.times = [0.0] * _COUNTERS
         self.spans = [0.0] * _COUNTERS
+
+    def clear(self) -> None:
+        """As new, in the same lists (see Chain.reset)."""
+        self.values[:] = self.deltas[:] = _UNKNOWN
+        self.times[:] = self.spans[:] = _NEVER
 
     def predict(self, index: int, at: float) -> int:
         """The reading expected at device time `at`: the last one plus the last difference scaled to the time
@@ -358,6 +367,8 @@ class Chain:
         self._columns: list[list[int]] = []  # the residuals of the tick being written, by counter
         self._appends: tuple[Callable[[int], None], ...] = ()  # each column's append (the busiest call of a tick)
         self.counters: dict[tuple[str, str], _Port] = {}
+        # During `reset`, the chains the keyframe starts again: each is cleared and taken up again by its port.
+        self._spare: dict[tuple[str, str], _Port] = {}
         self.shapes: dict[str, tuple[list[str], list[int]]] = {}
         # device -> the ports of its last interface sample written, and their chains in that order: a device's
         # samples mostly list the same ports, which then need no lookup each.
@@ -383,7 +394,9 @@ class Chain:
         self.counters_of = None
         self._deferred.clear()
         self._deferred_health.clear()
-        self.counters = {key: value for key, value in self.counters.items() if device is not None and key[0] != device}
+        kept = {key: value for key, value in self.counters.items() if device is not None and key[0] != device}
+        self._spare = {key: value for key, value in self.counters.items() if key not in kept}
+        self.counters = kept
         self.marks = {key: value for key, value in self.marks.items() if device is not None and key[0] != device}
         for table in (
             self.shapes,
@@ -417,11 +430,21 @@ class Chain:
                         value = row[COUNTERS_AT + index]
                         if type(value) is int:
                             port.advance(index, value, at)
+        self._spare = {}
 
     def _port(self, device: str, name: str) -> _Port:
-        port = self.counters.get((device, name))
+        key = (device, name)
+        port = self.counters.get(key)
         if port is None:
-            port = self.counters[(device, name)] = _Port()
+            # A port's chain after a keyframe is its old one cleared: a writer's keyframe would otherwise make a
+            # whole fleet's chains anew (a 200-device fleet's 8 000 ports, 40 000 objects) every two minutes, and
+            # the garbage collector would walk them in young collections and then, grown old, in full ones.
+            port = self._spare.pop(key, None)
+            if port is None:
+                port = _Port()
+            else:
+                port.clear()
+            self.counters[key] = port
         return port
 
     # -- writing --------------------------------------------------------------------------------------

@@ -102,7 +102,7 @@ class RollupAccumulator:
         self.step = step
         self._open: dict[SeriesKey, _Bucket] = {}
         self._swept = -math.inf  # the minute close_before last swept
-        # Interface rates: per (device, port) its minute's flat list (_START...).
+        # Interface rates: per (device, port) its minute's flat list (_START...; a _START of None: closed).
         self._rows: dict[tuple[str, str], list[Any]] = {}
         self._row_closed: list[tuple[SeriesKey, SeriesPoint]] = []
         # Per device, its last sample's minute, ports and their rows (`_rows_of`); emptied whenever rows close.
@@ -162,12 +162,16 @@ class RollupAccumulator:
         for port in ports:
             key = (device, port)
             row = rows.get(key)
-            if row is None or row[_START] != start:
-                if row is not None:
-                    self._close_row(key, row)
-                # One flat list a port and minute (see _START...): lists that live a minute are what the garbage
-                # collector walks, and one is cheaper to walk than seven.
+            if row is None:
+                # One flat list a port (see _START...), which the garbage collector walks once rather than seven.
                 row = rows[key] = [start, 0, 0, *_NEW_ROW, array("d")]
+            elif row[_START] != start:
+                if row[_START] is not None:
+                    self._close_row(key, row)
+                # The port's next minute in the same list: a fleet's rows made anew every minute would be 8 000
+                # lists that live a minute, long enough to be walked in young collections and then in full ones.
+                row[_START:_TRAFFIC] = (start, 0, 0, *_NEW_ROW)
+                del row[_TRAFFIC][:]
             found.append(row)
         self._last_rows[device] = (start, ports, found)
         return found
@@ -215,9 +219,12 @@ class RollupAccumulator:
         for number, (row_key, row) in enumerate(list(self._rows.items())):
             if between is not None and not number % 256:
                 between()
-            if row[_START] + self.step <= time:
+            opened = row[_START]
+            if opened is None:  # closed at the last sweep and not sampled since: the port is gone
                 del self._rows[row_key]
+            elif opened + self.step <= time:
                 self._close_row(row_key, row)
+                row[_START] = None  # closed, kept for the port's next minute (_rows_of)
         closed.extend(self._row_closed)
         self._row_closed.clear()
 
@@ -226,7 +233,8 @@ class RollupAccumulator:
         closed.extend((key, bucket.point()) for key, bucket in self._open.items())
         self._open.clear()
         for row_key, row in self._rows.items():
-            self._close_row(row_key, row)
+            if row[_START] is not None:
+                self._close_row(row_key, row)
         self._rows.clear()
         self._last_rows.clear()
         closed.extend(self._row_closed)
