@@ -52,6 +52,19 @@ def test_errors_at_zero_count_into_a_minute_they_moved_in() -> None:
     assert points[Metric.IN_BPS].count == 4
 
 
+def test_a_late_sample_for_a_minute_already_closed_is_rolled_up_again_not_lost() -> None:
+    # A device's sample can reach the recorder after its minute was swept (a commit that ran late): it opens that
+    # minute again, and the next sweep hands it out as a point of its own (a reader merges the minute's points).
+    rollups = RollupAccumulator()
+    closed: list[tuple[SeriesKey, SeriesPoint]] = []
+    rollups.add_rates("leaf1", START + 10, ["e1"], [[1000.0, 1000.0, 10.0, 10.0, 0.0, 0.0, 0.0, 0.0]])
+    rollups.close_before(START + 61, closed)
+    rollups.add_rates("leaf1", START + 20, ["e1"], [[3000.0, 3000.0, 30.0, 30.0, 0.0, 0.0, 0.0, 0.0]])
+    rollups.close_before(START + 121, closed)
+    in_bps = [point for key, point in closed if key == ("leaf1", "e1", Metric.IN_BPS)]
+    assert [(point.time, point.mean, point.count) for point in in_bps] == [(START, 8000.0, 1), (START, 24000.0, 1)]
+
+
 def test_a_port_that_wakes_up_after_idling_gets_its_rate_over_its_last_interval() -> None:
     points = _minute([0, 0, 0, 0, 2000])
     in_bps = points[Metric.IN_BPS]
