@@ -130,10 +130,10 @@ class _Port:
     __slots__ = ("deltas", "spans", "times", "values")
 
     def __init__(self) -> None:
-        self.values: list[int | None] = [None] * _COUNTERS  # None: not known (never read, or not an integer)
-        self.deltas: list[int | None] = [None] * _COUNTERS
-        self.times = [0.0] * _COUNTERS
-        self.spans = [0.0] * _COUNTERS
+        self.values: list[int | None] = list(_UNKNOWN)  # None: not known (never read, or not an integer)
+        self.deltas: list[int | None] = list(_UNKNOWN)
+        self.times = list(_NEVER)
+        self.spans = list(_NEVER)
 
     def clear(self) -> None:
         """As new, in the same lists (see Chain.reset)."""
