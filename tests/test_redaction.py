@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import string
+
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from edgeops import redaction
@@ -90,3 +92,38 @@ def test_a_clean_text_is_read_once_and_a_secret_is_never_remembered() -> None:
     assert redact(secret).endswith(f"password {REDACTED}")  # the second time read again, not remembered
     assert secret not in redaction._clean
     assert all("hunter2" not in text for text in redaction._clean)
+
+
+# One keyword of each rule, and words that only look like one.
+_KEYWORDS = [
+    "password", "passphrase", "enable-secret", "psk", "authentication-key", "key-string", "cak", "snmp-community",
+    "community-string", "message-digest-key 1 md5", "snmp community", '"password":', "host-key", "pas", "comm",
+]  # fmt: skip
+# Letters the case-ignoring rules take for ASCII ones: the Kelvin sign for k, the long s for s.
+_LOOKALIKES = {"k": "\u212a", "s": "\u017f"}
+_CASES = st.sampled_from(["lower", "lower", "upper", "lookalike"])
+_AROUND = st.text(alphabet=string.printable, max_size=6) | st.text(max_size=4)
+
+
+@pytest.mark.parametrize("keyword", _KEYWORDS)
+@settings(max_examples=60)
+@given(
+    cases=st.lists(_CASES, min_size=30, max_size=30),
+    separator=st.sampled_from([" ", "=", ": ", " = ", ""]),
+    value=st.sampled_from(["hunter2", '"a b"', "'x'", REDACTED, ""]),
+    before=_AROUND,
+    after=_AROUND,
+)
+def test_the_shortcut_for_a_clean_text_never_skips_a_secret(
+    keyword: str, cases: list[str], separator: str, value: str, before: str, after: str
+) -> None:
+    """A text the word check calls clean is one the rules leave as it is (they ignore case, Unicode's too)."""
+    cases = cases[: len(keyword)]
+    cased = "".join(
+        _LOOKALIKES.get(char, char) if case == "lookalike" else getattr(char, case)()
+        for char, case in zip(keyword, cases, strict=True)
+    )
+    text = f"{before}{cased}{separator}{value}{after}"
+    if not redaction._may_hold_secret(text):
+        assert redaction._apply_rules(text) == text
+    assert redaction._redact(text) == redaction._apply_rules(text)

@@ -6,6 +6,7 @@ import logging
 import logging.handlers
 import os
 from pathlib import Path
+from typing import Any
 
 from edgeops.redaction import redact
 from edgeops.textsafety import escape_control
@@ -38,6 +39,21 @@ class RedactingFormatter(logging.Formatter):
 class PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
     """A rotating log file only its owner can read (0600), the rotated ones too: it names devices, users and
     commands."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._last_formatted: tuple[logging.LogRecord, str] | None = None
+
+    def format(self, record: logging.LogRecord) -> str:
+        # The standard handler formats each record twice: once to measure it against maxBytes, once to write it.
+        # Redacting is most of a record's cost, so the second time takes the first one's line (emit runs under the
+        # handler's lock: the two calls are for the same record, one after the other).
+        last = self._last_formatted
+        if last is not None and last[0] is record:
+            return last[1]
+        line = super().format(record)
+        self._last_formatted = (record, line)
+        return line
 
     def _open(self):  # type: ignore[no-untyped-def]
         old_umask = os.umask(0o077)

@@ -157,9 +157,21 @@ class _LoadedFile:
     signature: tuple[int, int, int] | None = None  # (inode, mtime_ns, size) when read; None: missing
     known: asyncssh.SSHKnownHosts = field(default_factory=asyncssh.SSHKnownHosts)
     line_count: int = 0
+    # Each handshake looks its host up four times; asyncssh parses the name as an address on every lookup. A file
+    # read again is a new _LoadedFile; a line appended for a name forgets that name's answer.
+    answers: dict[str, HostKeyMatch] = field(default_factory=dict)
 
     def match(self, name: str) -> HostKeyMatch:
-        return match_known_hosts(self.known, name)
+        answer = self.answers.get(name)
+        if answer is None:
+            answer = self.answers[name] = match_known_hosts(self.known, name)
+        return answer
+
+    def append(self, name: str, line: str) -> None:
+        """A line for `name` that edgeops appended to this file."""
+        self.known.load(line)  # asyncssh indexes literal names: a lookup stays a dict access
+        self.line_count += 1  # a leading newline only ends the last line, already counted
+        self.answers.pop(name, None)
 
 
 def _signature(path: Path) -> tuple[int, int, int] | None:
@@ -340,8 +352,7 @@ class KnownHosts:
                 line = b"\n" + line  # a hand-edited file without a final newline must not swallow our line
             os.write(fd, line)
             own = self._load(self.own_file) if self.own_file not in self._files else self._files[self.own_file]
-            own.known.load(line.decode())  # asyncssh indexes literal names: a lookup stays a dict access
-            own.line_count += 1  # a leading newline only ends the last line, already counted
+            own.append(name, line.decode())
             # Our own append does not make the cache stale; a write by anyone else (a changed size) still does.
             own.signature = _signature(self.own_file)
             recorded_in = f"{self.own_file}:{own.line_count}"

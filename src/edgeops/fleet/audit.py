@@ -18,7 +18,7 @@ import os
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -153,14 +153,15 @@ class AuditEntry:
 
     def to_json(self) -> str:
         """One line of JSON (newlines inside values are escaped), secrets redacted."""
-        safe = replace(self, command=redact(self.command), reason=redact(self.reason))
-        return json_text(asdict(safe), separators=(",", ":"))
+        # Every field is a plain value: a dict of them is what asdict() would make, without copying each one.
+        record = {name: getattr(self, name) for name in _ENTRY_FIELDS}
+        record["command"], record["reason"] = redact(self.command), redact(self.reason)
+        return json_text(record, separators=(",", ":"))
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> AuditEntry:
         """An entry from a parsed line; unknown keys (from newer versions) are ignored."""
-        known = {field.name for field in fields(cls)}
-        values = {key: value for key, value in data.items() if key in known}
+        values = {key: value for key, value in data.items() if key in _ENTRY_FIELDS}
         values.setdefault("kind", "")
         if values["kind"] not in KINDS:
             raise ValueError(f"audit line of unknown kind {values['kind']!r}")
@@ -169,6 +170,9 @@ class AuditEntry:
             if name not in values:
                 raise ValueError(f"audit line without {name!r}")
         return cls(**values)
+
+
+_ENTRY_FIELDS = tuple(field.name for field in fields(AuditEntry))  # in the order the JSON lines have them
 
 
 class AuditLog:
