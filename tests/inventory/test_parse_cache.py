@@ -161,7 +161,9 @@ def test_an_unwritable_cache_folder_is_no_error(write: WriteFile, tmp_path: Path
     assert len(load_inventory(write("inventory.yaml", FLEET)).devices) == 4
 
 
-def test_a_file_with_a_literal_password_is_never_cached(write: WriteFile, cache: Path) -> None:
+def test_a_literal_password_that_cannot_be_read_back_plain_keeps_its_file_out_of_the_cache(
+    write: WriteFile, cache: Path
+) -> None:
     secret = "Lit3ral-Passw0rd"
     for name, line in {
         "plain.yaml": f"password: {secret}",
@@ -176,3 +178,32 @@ def test_a_file_with_a_literal_password_is_never_cached(write: WriteFile, cache:
     path = write("reference.yaml", FLEET.replace("defaults: {", "defaults: {password: 'env:EO_PASSWORD', "))
     assert read_yaml(path, ProblemLog()) is not None
     assert len(cache_files(cache)) == 1
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+def test_a_plain_literal_password_is_read_from_the_text_and_never_written_to_the_cache(
+    write: WriteFile, cache: Path, request, newline: str
+) -> None:
+    secret = "literal:Lit3ral-Passw0rd!"
+    jump = "jump_hosts:\n  - name: bastion\n    host: 127.10.0.1\n    password: Jump-0nly  # c\n"
+    text = FLEET.replace("defaults: {", jump + "defaults: {")
+    text = text.replace("  - name: madrid-gw1\n", f"  - name: madrid-gw1\n    password: {secret}\n")
+    path = write("inventory.yaml", text.replace("\n", newline), mode=0o600)
+    fresh = read_yaml(path, ProblemLog())
+    assert read_yaml(path, ProblemLog()) is not None
+    assert len(cache_files(cache)) == 1
+    cached_text = "".join(file.read_text() for file in cache.rglob("*") if file.is_file())
+    assert "Lit3ral" not in cached_text and "0nly" not in cached_text
+    request.getfixturevalue("no_parser")
+    cached = read_yaml(path, ProblemLog())
+    assert fresh is not None and cached is not None
+    assert_same_tree(cached.data, fresh.data)
+    assert cached.data["devices"][1]["password"] == secret and cached.data["jump_hosts"][0]["password"] == "Jump-0nly"
+
+
+def test_another_password_in_the_same_place_is_never_taken_from_an_old_entry(write: WriteFile, cache: Path) -> None:
+    path = write("inventory.yaml", FLEET.replace("devices:\n", "devices:\n  - name: x\n    password: first\n"))
+    assert read_yaml(path, ProblemLog()) is not None
+    path.write_text(path.read_text().replace("password: first", "password: other"))  # same length, same place
+    document = read_yaml(path, ProblemLog())
+    assert document is not None and document.data["devices"][0]["password"] == "other"

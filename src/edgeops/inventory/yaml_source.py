@@ -235,9 +235,10 @@ def cache_dir() -> Path | None:
 class ParseCache:
     """The cached parse of one file's current text."""
 
-    def __init__(self, entry: Path, key: str) -> None:
+    def __init__(self, entry: Path, key: str, text: str) -> None:
         self.entry = entry
         self.key = key
+        self.text = text  # the text the key was made from: literal secrets are read back from it
 
     @classmethod
     def for_file(cls, path: Path, text: str) -> ParseCache | None:
@@ -249,7 +250,7 @@ class ParseCache:
         identity = f"{CACHE_FORMAT}\0{ruamel.yaml.__version__}\0{text}"
         key = hashlib.sha256(identity.encode("utf-8", errors="surrogatepass")).hexdigest()
         where = hashlib.sha256(str(path.absolute()).encode("utf-8", errors="surrogatepass")).hexdigest()[:32]
-        return cls(folder / "yaml" / f"{where}.json", key)
+        return cls(folder / "yaml" / f"{where}.json", key, text)
 
     def load(self) -> Any:
         """The cached tree, or _MISSING (no entry, another text's entry, or an unreadable one)."""
@@ -258,14 +259,14 @@ class ParseCache:
                 cached = json.load(handle)
             if not isinstance(cached, dict) or cached.get("key") != self.key:
                 return _MISSING
-            return _decode(cached["tree"])
+            return _decode(cached["tree"], _yaml_lines(self.text))
         except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError):
             return _MISSING
 
     def store(self, data: Any) -> None:
         """Cache the tree if it can be given back exactly; a cache that cannot be written is no error."""
         try:
-            tree = _encode(data, set())
+            tree = _encode(data, set(), _yaml_lines(self.text))
         except _NotCacheable:
             return
         try:
@@ -291,7 +292,29 @@ def _literal_secret(value: Any) -> bool:
     return value != "prompt" and (not separator or kind not in SECRET_KINDS or kind == "literal")
 
 
-def _encode(node: Any, seen: set[int]) -> Any:
+# A literal secret never goes into the cache. In its place the entry says "read it from the text", where its position
+# says (the key fixes the text exactly), and a load reads it there. Only a plain value on one line can be read back
+# so; a file whose literal secret is quoted, in a flow mapping or spread over lines is parsed every time.
+_FROM_TEXT = {"t": 1}
+
+
+def _yaml_lines(text: str) -> list[str]:
+    return text.split("\n")  # ruamel counts lines at \n (a \r before it stays on the line, and is stripped below)
+
+
+def _plain_value_at(lines: list[str], line: int, column: int) -> str | None:
+    """The plain one-line scalar at line/column (0-based, as ruamel counts), or None if it is not one."""
+    if line >= len(lines):
+        return None
+    rest = lines[line][column:].rstrip("\r")
+    if not rest or rest[0] in "\"'|>&*!{[%@`#":
+        return None
+    comment = rest.find(" #")
+    value = (rest if comment < 0 else rest[:comment]).rstrip(" \t")
+    return value or None
+
+
+def _encode(node: Any, seen: set[int], lines: list[str]) -> Any:
     """JSON for a parsed node: scalars as themselves, mappings and sequences with their positions."""
     if type(node) in _PLAIN_SCALARS:
         return node
@@ -304,12 +327,16 @@ def _encode(node: Any, seen: set[int]) -> Any:
         items = []
         known = node.lc.data or {}
         for key, value in node.items():
-            if key in SECRET_KEYS and _literal_secret(value):
-                raise _NotCacheable  # the cache must never hold a password, even one the file may hold
             position = known.get(key) if type(key) in _PLAIN_SCALARS else None
             if position is None or len(position) != 4:
                 raise _NotCacheable
-            items.append([key, *position, _encode(value, seen)])
+            if key in SECRET_KEYS and _literal_secret(value):
+                # The cache must never hold a password, even one the file may hold: only where to read it again.
+                if not isinstance(value, str) or _plain_value_at(lines, position[2], position[3]) != value:
+                    raise _NotCacheable
+                items.append([key, *position, _FROM_TEXT])
+                continue
+            items.append([key, *position, _encode(value, seen, lines)])
         return {"m": [node.lc.line, node.lc.col, items]}
     if type(node) is CommentedSeq:
         if node.tag.value is not None:
@@ -320,12 +347,12 @@ def _encode(node: Any, seen: set[int]) -> Any:
             item_position = known.get(index)
             if item_position is None or len(item_position) != 2:
                 raise _NotCacheable
-            items.append([*item_position, _encode(value, seen)])
+            items.append([*item_position, _encode(value, seen, lines)])
         return {"s": [node.lc.line, node.lc.col, items]}
     raise _NotCacheable
 
 
-def _decode(node: Any) -> Any:
+def _decode(node: Any, lines: list[str]) -> Any:
     if not isinstance(node, dict):
         return node
     if "m" in node:
@@ -333,13 +360,19 @@ def _decode(node: Any) -> Any:
         mapping = CommentedMap()
         positions = {}
         for key, key_line, key_col, value_line, value_col, value in items:
-            mapping[key] = _decode(value)
+            if value == _FROM_TEXT:
+                secret = _plain_value_at(lines, value_line, value_col)
+                if secret is None:
+                    raise ValueError("a cached secret's position holds none")  # a load that fails parses again
+                mapping[key] = secret
+            else:
+                mapping[key] = _decode(value, lines)
             positions[key] = [key_line, key_col, value_line, value_col]
         mapping.lc.line, mapping.lc.col = line, col
         mapping.lc.data = positions or None  # as ruamel leaves an empty {}
         return mapping
     line, col, items = node["s"]
-    sequence = CommentedSeq(_decode(value) for _, _, value in items)
+    sequence = CommentedSeq(_decode(value, lines) for _, _, value in items)
     sequence.lc.line, sequence.lc.col = line, col
     sequence.lc.data = {index: [item_line, item_col] for index, (item_line, item_col, _) in enumerate(items)} or None
     return sequence
