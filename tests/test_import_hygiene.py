@@ -51,6 +51,20 @@ def test_the_engine_imports_no_text_templates_until_sr_os_text_is_parsed():
     assert result.stdout.split() == ["|", "ntc_templates,textfsm"]
 
 
+def test_the_engine_imports_no_msgpack_until_events_are_encoded():
+    # The store's events are encoded only for a recording or the bus; `edgeops run` and a console that neither
+    # records nor shares never need msgpack's modules (docs/performance.md).
+    code = (
+        "import sys\n"
+        "import edgeops.fleet.engine, edgeops.fleet.events as events\n"
+        "before = 'msgpack' in sys.modules\n"
+        "events.decode_events(events.encode_events([]))\n"
+        "print(before, 'msgpack' in sys.modules)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.split() == ["False", "True"]
+
+
 def test_the_console_reaches_its_first_frame_without_the_engines_libraries():
     # What runs before the console's first frame (the CLI, the recording's settings, the app and its starting
     # screen) must not pull in the SSH, gRPC and CLI-driver libraries: they are imported in the background after

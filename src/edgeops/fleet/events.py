@@ -18,8 +18,6 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-import msgpack
-
 from edgeops.clock import Clock, SystemClock
 from edgeops.devices.gnmi_paths import StreamMode, SubscriptionSpec
 from edgeops.devices.interface_rows import ROW_LENGTH, InterfaceBatch
@@ -428,6 +426,8 @@ def encode_events(events: Sequence[FleetEvent], *, zdict: bytes | None = None) -
     `zdict`: a zlib preset dictionary (a recording compresses a device's batches against the payload of its last
     keyframe, see `payload_of`); the reader must hand decode_events the same one.
     """
+    import msgpack  # here: the store imports this module, and a fleet that neither records nor shares never encodes
+
     payload = msgpack.packb([_event_out(event) for event in events], use_bin_type=True)
     compressor = zlib.compressobj(6, zdict=zdict) if zdict else zlib.compressobj(6)
     return MAGIC + bytes([EVENT_FORMAT_VERSION]) + compressor.compress(payload) + compressor.flush()
@@ -443,6 +443,8 @@ def payload_of(data: bytes) -> bytes:
 def decode_events(data: bytes, *, zdict: bytes | None = None) -> list[FleetEvent]:
     """The events of a batch. Raises EventFormatError on any bytes that are not a whole batch we can read, and never
     anything else."""
+    import msgpack  # see encode_events
+
     _check_header(data)
     payload = _inflate(data, zdict)
     try:
