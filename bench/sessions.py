@@ -5,7 +5,7 @@ OS threads and memory, event-loop lag (sampled every 50 ms through the connect s
 in the steady state, and samples decoded into the store per second. Usage:
 
     python bench/sessions.py --devices 200 --seconds 30 [--json] [--jump-only] [--profile FILE] [--gc-freeze]
-                             [--decode-slice SECONDS ...] [--lab-src DIR]
+                             [--decode-slice SECONDS ...] [--lab-src DIR] [--census]
 
 Given several --decode-slice values (e.g. `--decode-slice 0.005 0`: the fleet's decoding sharing each loop turn,
 then not), it runs once per value, each in a fresh process with a lab of its own, and prints them side by side.
@@ -16,6 +16,11 @@ lab may send more, and a client's CPU follows what it receives). `bench/compare.
 can measure older revisions' clients, the script accepts their EngineSettings (the counter interval on it, before
 it moved into SupervisorSettings) and their lab (which wrote its own inventory); `bench/compare.py --bench head`
 runs it on both sides.
+
+Memory is read three times: `rss_start_mb` before the inventory is read and the engine made (the modules),
+`rss_all_up_mb` when every device is up (the sessions' state), and `rss_mb`, the peak over the whole run (the
+steady state's churn on top). `--census` adds Python's objects by type, counted halfway through the steady state
+(see object_census): with `bench/compare.py --bench head` it shows which kinds of object one revision holds more of.
 
 `notifications_per_s` counts the gNMI notifications the client decoded (through a counting wrapper around the
 decoder, the same on every revision), and `cpu_ms_per_1k_notifications` is the client's steady CPU per 1000 of them:
@@ -220,6 +225,49 @@ def cpu_seconds(process: psutil.Process) -> float:
     return times.user + times.system
 
 
+CENSUS_TYPES = 25  # the largest types a census reports
+
+
+def object_census() -> dict[str, Any]:
+    """Python's objects by type: how many and their own size (sys.getsizeof, contents not followed), the 25 largest.
+
+    Counts every object the collector tracks and the untracked ones they hold directly (strings, numbers, bytes,
+    tuples of those): what Python's heap holds, without what C libraries allocate. A frozen heap (`--gc-freeze`) is
+    unfrozen for the count and frozen again. It stops the loop for a second or two at 200 devices: a run with a
+    census is for its memory figures, not its lag.
+    """
+    frozen = gc.get_freeze_count()
+    if frozen:
+        gc.unfreeze()
+    try:
+        tracked = gc.get_objects()
+        seen = {id(item) for item in tracked}
+        sizes: dict[str, list[int]] = {}
+
+        def count(item: object) -> None:
+            kind = type(item)
+            entry = sizes.setdefault(f"{kind.__module__}.{kind.__qualname__}", [0, 0])
+            entry[0] += 1
+            entry[1] += sys.getsizeof(item)
+
+        for item in tracked:
+            count(item)
+            for held in gc.get_referents(item):
+                if id(held) not in seen and not gc.is_tracked(held):
+                    seen.add(id(held))
+                    count(held)
+        del tracked
+    finally:
+        if frozen:
+            gc.freeze()
+    largest = sorted(sizes.items(), key=lambda entry: -entry[1][1])[:CENSUS_TYPES]
+    return {
+        "objects": sum(number for number, _ in sizes.values()),
+        "mb": round(sum(size for _, size in sizes.values()) / 2**20, 2),
+        "types": {name: {"count": number, "kb": round(size / 1024, 1)} for name, (number, size) in largest},
+    }
+
+
 async def lab_status(pipe: Connection) -> dict[str, int]:
     pipe.send("status")
     status: dict[str, int] = await asyncio.get_running_loop().run_in_executor(None, pipe.recv)
@@ -235,9 +283,11 @@ async def measure(
     pipe: Connection,
     *,
     gc_freeze: bool = False,
+    census: bool = False,
 ) -> dict[str, Any]:
     process = psutil.Process()
     lab = psutil.Process(lab_pid)
+    rss_at_start = process.memory_info().rss  # the modules: before the inventory and any device
     samples = Samples()
     inventory = load_inventory(inventory_path)
     devices = len(inventory.devices)
@@ -272,6 +322,7 @@ async def measure(
             raise SystemExit(f"not every device came up within {UP_TIMEOUT_S:g} s: {states}")
         await asyncio.sleep(0.02)
     all_up_s = time.perf_counter() - started
+    rss_all_up = process.memory_info().rss
     client_storm_cpu = cpu_seconds(process) - client_cpu_start
     lab_storm_cpu = cpu_seconds(lab) - lab_cpu_start
 
@@ -284,7 +335,13 @@ async def measure(
     updates_before = engine.samples_applied
     notifications_before = notifications.count
     steady_started = time.perf_counter()
-    await asyncio.sleep(seconds)
+    objects: dict[str, Any] | None = None
+    if census:  # halfway: the sessions' state is built and the steady state's churn is in it
+        await asyncio.sleep(seconds / 2)
+        objects = object_census()
+        await asyncio.sleep(max(0.0, seconds - (time.perf_counter() - steady_started)))
+    else:
+        await asyncio.sleep(seconds)
     steady_s = time.perf_counter() - steady_started
     cpu_s, lab_s = cpu_seconds(process) - cpu_before, cpu_seconds(lab) - lab_before
     updates = engine.samples_applied - updates_before
@@ -316,6 +373,8 @@ async def measure(
         "threads_before_start": threads_before,
         "threads_after_stop": process.num_threads(),
         "rss_mb": round(samples.peak_rss / 2**20, 1),
+        "rss_start_mb": round(rss_at_start / 2**20, 1),
+        "rss_all_up_mb": round(rss_all_up / 2**20, 1),
         "loop_lag_p50_ms": round(percentile(lags, 0.50), 1),
         "loop_lag_p99_ms": round(percentile(lags, 0.99), 1),
         "loop_lag_max_ms": round(max(lags, default=0.0), 1),
@@ -344,6 +403,7 @@ async def measure(
         "gc": gc_timer.summary(),
         "gc_freeze": gc_freeze,
         "decode_slice_s": settings.decode_slice_s,
+        **({"census": objects} if objects is not None else {}),
     }
 
 
@@ -352,7 +412,10 @@ def print_table(result: dict[str, Any]) -> None:
         ("devices", f"{result['devices']}" + (" (jump-only)" if result.get("jump_only") else "")),
         ("all up (SSH + gNMI)", f"{result['all_up_s']} s (first up at {result['first_up_s']} s)"),
         ("peak OS threads", f"{result['threads']} (before start {result['threads_before_start']})"),
-        ("peak RSS", f"{result['rss_mb']} MB"),
+        (
+            "RSS at start / all up / peak",
+            f"{result['rss_start_mb']} / {result['rss_all_up_mb']} / {result['rss_mb']} MB",
+        ),
         (
             "loop lag p50 / p99 / max",
             f"{result['loop_lag_p50_ms']} / {result['loop_lag_p99_ms']} / {result['loop_lag_max_ms']} ms",
@@ -376,6 +439,11 @@ def print_table(result: dict[str, Any]) -> None:
         print(f"{label:<{width}}  {value}")
     print(f"garbage collector: {result['gc']}")
     print(f"left on the lab after stop: {result['left_on_lab_after_stop']}")
+    if "census" in result:
+        census = result["census"]
+        print(f"Python's objects, halfway: {census['objects']} objects, {census['mb']} MB; the largest types:")
+        for name, entry in census["types"].items():
+            print(f"  {entry['kb']:>10} KB  {entry['count']:>8}  {name}")
 
 
 SIDE_BY_SIDE = (
@@ -474,6 +542,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--gc-freeze", action="store_true", help="gc.freeze() once all are up (what the console does)")
     parser.add_argument(
+        "--census",
+        action="store_true",
+        help="count Python's objects by type halfway through the steady state (memory figures; it stalls the loop)",
+    )
+    parser.add_argument(
         "--decode-slice",
         type=float,
         nargs="+",
@@ -519,6 +592,7 @@ def main(argv: list[str] | None = None) -> int:
                     child.pid,
                     ours,
                     gc_freeze=args.gc_freeze,
+                    census=args.census,
                 )
             )
             if profiler is not None:
