@@ -493,6 +493,9 @@ class GnmiSession:
         end_of_stream = aio.EOF
         try:
             while True:
+                # A response holds the arena its whole message was parsed into: let go of the last one (and of
+                # what was decoded from it) before waiting, often seconds, for the next.
+                response = decoded = None
                 # read() rather than `async for`: gRPC's iterator is one more async generator per message.
                 response = await read()
                 if response is end_of_stream:
