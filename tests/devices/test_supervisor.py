@@ -219,6 +219,24 @@ async def test_a_groups_data_reaches_the_sink_at_most_once_a_second_not_with_eve
     assert 1 <= sink.group_data["counters"] < sink.batches * 0.75
 
 
+async def test_the_last_batch_is_not_held_while_the_next_is_awaited(
+    start_lab: Callable[..., Awaitable[Lab]], supervisors: Callable[..., DeviceSupervisor]
+) -> None:
+    # Between two notifications (seconds, on every stream of the fleet) the store has the data; the stream's
+    # consumer keeping the batch too cost a megabyte and a half at 200 devices (docs/performance.md).
+    lab = await start_lab()
+    sink = RecordingSink()
+    supervisor = supervisors(lab_device(lab, "alcala-leaf1"), sink)
+    await eventually(lambda: sink.batches >= 3, "counter notifications")
+    task = supervisor.groups["counters"].task
+    assert task is not None
+    for _ in range(10):  # the consumer, whenever the test runs, is waiting for the stream's next item
+        consume = task.get_coro().cr_await  # type: ignore[union-attr]
+        assert consume is not None and consume.cr_code.co_name == "_consume"
+        assert "item" not in consume.cr_frame.f_locals
+        await asyncio.sleep(0.1)
+
+
 async def test_a_command_waits_for_a_session_still_connecting(
     start_lab: Callable[..., Awaitable[Lab]], supervisors: Callable[..., DeviceSupervisor]
 ) -> None:

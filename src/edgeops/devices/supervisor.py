@@ -957,6 +957,7 @@ class DeviceSupervisor:
                 self._apply(sink.apply_interfaces, item, len(item.rows))
             elif isinstance(item, HealthSample):
                 self._apply(sink.apply_health, item, 1)
+            del item  # the store has it: not held through the wait for the next (see GnmiSession.stream)
 
     def _apply(self, apply: Callable[[Any], None], item: InterfaceBatch | HealthSample, samples: int) -> None:
         try:
