@@ -18,6 +18,11 @@ def core_modules() -> list[str]:
     return names
 
 
+def fresh_interpreter(code: str) -> str:
+    """What `code` prints in a new interpreter: this test process may have anything loaded by other tests."""
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+
+
 def test_core_modules_exist():
     names = core_modules()
     assert "edgeops.inventory.model" in names
@@ -25,7 +30,6 @@ def test_core_modules_exist():
 
 
 def test_core_does_not_import_textual():
-    # A fresh interpreter: this test process may already have textual loaded by other tests.
     code = (
         "import importlib, sys\n"
         f"for name in {core_modules()!r}:\n"
@@ -33,8 +37,8 @@ def test_core_does_not_import_textual():
         "leaked = sorted(m for m in sys.modules if m == 'textual' or m.startswith('textual.'))\n"
         "print(','.join(leaked))\n"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert result.stdout.strip() == "", f"textual imported by the core: {result.stdout.strip()}"
+    leaked = fresh_interpreter(code).strip()
+    assert leaked == "", f"textual imported by the core: {leaked}"
 
 
 def test_the_engine_imports_no_text_templates_until_sr_os_text_is_parsed():
@@ -47,8 +51,7 @@ def test_the_engine_imports_no_text_templates_until_sr_os_text_is_parsed():
         "after = sorted(m for m in ('textfsm', 'ntc_templates') if m in sys.modules)\n"
         "print(','.join(before), '|', ','.join(after))\n"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert result.stdout.split() == ["|", "ntc_templates,textfsm"]
+    assert fresh_interpreter(code).split() == ["|", "ntc_templates,textfsm"]
 
 
 def test_the_engine_imports_no_msgpack_until_events_are_encoded():
@@ -61,8 +64,7 @@ def test_the_engine_imports_no_msgpack_until_events_are_encoded():
         "events.decode_events(events.encode_events([]))\n"
         "print(before, 'msgpack' in sys.modules)\n"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert result.stdout.split() == ["False", "True"]
+    assert fresh_interpreter(code).split() == ["False", "True"]
 
 
 def test_the_console_reaches_its_first_frame_without_the_engines_libraries():
@@ -76,5 +78,5 @@ def test_the_console_reaches_its_first_frame_without_the_engines_libraries():
         "heavy = ('asyncssh', 'grpc', 'scrapli', 'edgeops.devices.supervisor', 'edgeops.fleet.engine')\n"
         "print(','.join(sorted(m for m in heavy if m in sys.modules)))\n"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert result.stdout.strip() == "", f"imported before the first frame: {result.stdout.strip()}"
+    heavy = fresh_interpreter(code).strip()
+    assert heavy == "", f"imported before the first frame: {heavy}"
