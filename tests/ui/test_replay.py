@@ -267,6 +267,20 @@ async def test_the_command_runner_sends_nothing_in_a_replay(tmp_path: Path) -> N
         assert runner.last_run is None
 
 
+async def test_a_replay_tick_with_no_runner_on_the_main_screen_goes_on(tmp_path: Path) -> None:
+    # The time bar ticks from the moment the main screen is pushed, before it has composed its panes and while
+    # it takes them down at exit: the runner is then not there, which is no error.
+    async with console(tmp_path, at=COMMAND_AT - 10).run_test(size=SIZES["wide"]) as pilot:
+        app = await on_the_device(pilot)
+        runner = app.runner_pane()
+        assert runner is not None and app.replay is not None
+        await runner.remove()
+        assert app.runner_pane() is None
+        app.replay.seek(COMMAND_AT + 4)
+        await pilot.pause(0.3)
+        assert app.replay.player.time >= COMMAND_AT + 4
+
+
 async def test_the_runner_shows_the_commands_run_then(tmp_path: Path) -> None:
     async with console(tmp_path, at=COMMAND_AT - 10).run_test(size=SIZES["wide"]) as pilot:
         app = await on_the_device(pilot)

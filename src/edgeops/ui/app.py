@@ -489,11 +489,17 @@ class EdgeOpsApp(App[str]):
         return pane
 
     def runner_pane(self) -> CommandRunnerPane | None:
-        """The command runner pane, once the main screen is up."""
+        """The command runner pane while the main screen holds it: None before the screen has composed its panes
+        and while it takes them down (a replay's tick may ask in either moment)."""
         from edgeops.ui.panes.command_runner import CommandRunnerPane
 
         main = self.main_screen
-        return main.query_one("#runner", CommandRunnerPane) if main is not None else None
+        if main is None:
+            return None
+        try:
+            return main.query_one("#runner", CommandRunnerPane)
+        except NoMatches:
+            return None
 
     def pane_titles(self) -> dict[str, str]:
         return {spec.key: spec.title for spec in PANES}
